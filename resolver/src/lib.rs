@@ -1,0 +1,2 @@
+//! The recursive resolver: walks root -> TLD -> authoritative servers
+//! iteratively and caches what it learns.

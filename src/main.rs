@@ -1,0 +1,42 @@
+//! `dnslab`: one binary, glue over the library crates. Each subcommand lives
+//! in `cmd/<name>.rs` with its clap arguments and turns them into a library
+//! call; nothing below `cmd` knows about clap.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+#[derive(Parser, Debug)]
+#[command(name = "dnslab", version, about = "See and run the DNS: authoritative server, resolver, and a whole hierarchy on localhost")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve zones from master files, authoritatively.
+    Auth(cmd::auth::AuthArgs),
+    /// Check master files as named-checkzone does.
+    Check(cmd::check::CheckArgs),
+    /// Run the recursive resolver.
+    Resolver(cmd::resolver::ResolverArgs),
+    /// Resolve one name from the root, printing every step.
+    Trace(cmd::trace::TraceArgs),
+    /// Start a whole DNS hierarchy on localhost.
+    Up(cmd::up::UpArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cmd::init_logging();
+    match cli.command {
+        Command::Auth(args) => cmd::auth::run(args),
+        Command::Check(args) => cmd::check::run(args),
+        Command::Resolver(args) => cmd::resolver::run(args),
+        Command::Trace(args) => cmd::trace::run(args),
+        Command::Up(args) => cmd::up::run(args),
+    }
+}

@@ -1,0 +1,50 @@
+//! The one UDP/TCP transport of dnslab, shared by the authoritative server
+//! and the resolver.
+//!
+//! It owns sockets, framing (RFC 1035 4.2.2 length prefix on TCP), limits
+//! (connection cap, idle timeout, message sizes) and shutdown. It knows
+//! nothing about DNS beyond that: a [`Handler`] turns request bytes into
+//! response bytes. Neighbours: `dnslab-authoritative` and `dnslab-resolver`
+//! each implement [`Handler`]; the `dnslab` binary binds a [`Server`] for
+//! them.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+
+/// Which transport a request came in on; the handler needs it to apply the
+/// UDP size limit and set TC (RFC 1035 4.2.1, RFC 6891 6.2.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    Udp,
+    Tcp,
+}
+
+/// Where a request came from and how.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestMeta {
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub protocol: Protocol,
+}
+
+/// A response that is computed later (a resolver cache miss); the transport
+/// runs it on the runtime and sends the bytes it yields, if any.
+pub type Deferred = Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send + 'static>>;
+
+/// What a handler did with one request.
+pub enum Reply {
+    /// The response is in the buffer passed to [`Handler::handle`]: send it.
+    Send,
+    /// Send nothing (unreadable header, a response packet, a refused client).
+    Drop,
+    /// The answer needs more work: run the future and send what it yields.
+    Deferred(Deferred),
+}
+
+/// Turns one DNS request into a response. Called on the receiving worker
+/// with a reused, empty `response` buffer, so the common case allocates
+/// nothing and never crosses tasks.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, request: &[u8], meta: &RequestMeta, response: &mut Vec<u8>) -> Reply;
+}
