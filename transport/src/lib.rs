@@ -7,10 +7,30 @@
 //! response bytes. Neighbours: `dnslab-authoritative` and `dnslab-resolver`
 //! each implement [`Handler`]; the `dnslab` binary binds a [`Server`] for
 //! them.
+//!
+//! Layout, along the path a request takes:
+//! - [`config`] — the limits and their defaults ([`ServerConfig`]).
+//! - `bind` — creating the sockets, so that bind errors surface before serving.
+//! - `udp` — one OS thread per UDP socket, answering inline.
+//! - `tcp` — the accept loop and one task per connection (RFC 7766 framing).
+//! - [`server`] — [`Server`], which ties them together and owns shutdown.
+//! - [`error`] — [`TransportError`].
 
+use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+
+mod bind;
+pub mod config;
+pub mod error;
+pub mod server;
+mod tcp;
+mod udp;
+
+pub use config::ServerConfig;
+pub use error::TransportError;
+pub use server::Server;
 
 /// Which transport a request came in on; the handler needs it to apply the
 /// UDP size limit and set TC (RFC 1035 4.2.1, RFC 6891 6.2.5).
@@ -18,6 +38,16 @@ use std::pin::Pin;
 pub enum Protocol {
     Udp,
     Tcp,
+}
+
+impl fmt::Display for Protocol {
+    /// Lower case, as in `127.0.0.1:53/udp`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Udp => "udp",
+            Protocol::Tcp => "tcp",
+        })
+    }
 }
 
 /// Where a request came from and how.

@@ -1,0 +1,302 @@
+//! TCP (RFC 7766): the accept loop, and one task per connection that reads
+//! length-prefixed messages (RFC 1035 4.2.2), answers each as it completes,
+//! and closes idle or stalled connections.
+//!
+//! Connection cap: when `tcp_max_connections` are open, the accept loop
+//! waits for one to close before accepting again (as mini-redis does). New
+//! clients wait in the kernel's backlog and are served as soon as a slot
+//! frees, which the idle timeout guarantees within `tcp_idle_timeout`.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio::time::{sleep_until, timeout, Instant};
+use tracing::{debug, warn};
+
+use crate::server::Shared;
+use crate::{Protocol, Reply, RequestMeta};
+
+/// The length prefix of every message on a DNS TCP stream.
+const PREFIX: usize = 2;
+
+/// Read at least this much per system call when the buffer has room.
+const READ_CHUNK: usize = 4096;
+
+/// After a failed `accept` (out of file descriptors, mostly), wait this long
+/// before the next, so that the loop does not spin while nothing can change.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Accepts connections until shutdown, at most `tcp_max_connections` open.
+pub(crate) async fn accept_loop(listener: TcpListener, local: SocketAddr, shared: Arc<Shared>) {
+    // Each connection costs a task, two buffers and a file descriptor; the
+    // cap keeps a flood of connections from exhausting them.
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        shared.config.tcp_max_connections.max(1),
+    ));
+    let shutdown = shared.on_shutdown();
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&slots).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break, // never closed
+            },
+            () = &mut shutdown => break,
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                debug!(%peer, %local, "TCP connection accepted");
+                let shared = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    connection(stream, peer, local, shared).await;
+                });
+            }
+            Err(e) => {
+                debug!(%local, error = %e, "TCP accept failed");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
+    drop(listener);
+    debug!(%local, "TCP listener closed");
+}
+
+/// Why a connection ended, for the log.
+#[derive(Debug)]
+enum Closed {
+    /// The client closed its side and every answer was sent.
+    ByPeer,
+    /// No complete message within `tcp_idle_timeout` (RFC 7766 6.2.3).
+    Idle,
+    /// A zero length prefix: nothing valid can follow.
+    ZeroLength,
+    /// A write did not complete within `tcp_idle_timeout`: the client does
+    /// not read its answers.
+    WriteStalled,
+    Shutdown,
+    Io(io::Error),
+}
+
+impl std::fmt::Display for Closed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Closed::ByPeer => f.write_str("closed by peer"),
+            Closed::Idle => f.write_str("idle timeout"),
+            Closed::ZeroLength => f.write_str("zero-length message"),
+            Closed::WriteStalled => f.write_str("peer does not read its answers"),
+            Closed::Shutdown => f.write_str("server shutting down"),
+            Closed::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    shared: Arc<Shared>,
+) {
+    // Answers go out one write each; Nagle would hold the second of two
+    // pipelined answers until the first is acknowledged.
+    if let Err(e) = stream.set_nodelay(true) {
+        debug!(%peer, error = %e, "TCP_NODELAY");
+    }
+    let meta = RequestMeta {
+        peer,
+        local,
+        protocol: Protocol::Tcp,
+    };
+    let closed = Connection::new(&mut stream, meta, &shared).serve().await;
+    debug!(%peer, %local, reason = %closed, "TCP connection closed");
+    // Close the socket before `shared` goes (see `server`).
+    drop(stream);
+    drop(shared);
+}
+
+/// One connection's state: its buffers are reused for every message.
+struct Connection<'a> {
+    stream: &'a mut TcpStream,
+    meta: RequestMeta,
+    shared: &'a Arc<Shared>,
+    /// Bytes read and not yet consumed; `start` is where the next message's
+    /// length prefix begins.
+    read: Vec<u8>,
+    start: usize,
+    /// The handler's response buffer.
+    response: Vec<u8>,
+    /// Length prefix and response, written with one call.
+    write: Vec<u8>,
+    /// Deferred answers of this connection, completing in any order
+    /// (RFC 7766 6.2.1.1); dropping the set at close aborts them.
+    in_flight: JoinSet<Option<Vec<u8>>>,
+    /// When the connection counts as idle: reset by each complete message
+    /// and each answer sent, not by partial reads, so a client trickling
+    /// bytes is cut off as surely as a silent one.
+    deadline: Instant,
+    /// The client has closed its sending side.
+    eof: bool,
+}
+
+impl<'a> Connection<'a> {
+    fn new(stream: &'a mut TcpStream, meta: RequestMeta, shared: &'a Arc<Shared>) -> Self {
+        Connection {
+            stream,
+            meta,
+            shared,
+            read: Vec::with_capacity(READ_CHUNK),
+            start: 0,
+            response: Vec::new(),
+            write: Vec::new(),
+            in_flight: JoinSet::new(),
+            deadline: Instant::now() + shared.config.tcp_idle_timeout,
+            eof: false,
+        }
+    }
+
+    fn idle_timeout(&self) -> Duration {
+        self.shared.config.tcp_idle_timeout
+    }
+
+    fn touch(&mut self) {
+        self.deadline = Instant::now() + self.idle_timeout();
+    }
+
+    async fn serve(&mut self) -> Closed {
+        let max_pipelined = self.shared.config.tcp_max_pipelined.max(1);
+        let shutdown = self.shared.on_shutdown();
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(closed) = self.answer_buffered(max_pipelined, &mut shutdown).await {
+                return closed;
+            }
+            if self.eof && self.in_flight.is_empty() {
+                return Closed::ByPeer;
+            }
+            let can_read = !self.eof && self.in_flight.len() < max_pipelined;
+            if can_read {
+                self.make_room();
+            }
+            tokio::select! {
+                () = &mut shutdown => return Closed::Shutdown,
+                Some(joined) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
+                    if let Ok(Some(answer)) = joined {
+                        if let Err(closed) = self.send(&answer).await {
+                            return closed;
+                        }
+                    }
+                    // A panicked deferred future (Err) loses its answer only.
+                }
+                read = self.stream.read_buf(&mut self.read), if can_read => match read {
+                    Ok(0) => self.eof = true,
+                    Ok(_) => {}
+                    Err(e) => return Closed::Io(e),
+                },
+                () = sleep_until(self.deadline), if self.in_flight.is_empty() => return Closed::Idle,
+            }
+        }
+    }
+
+    /// Answers every complete message in the read buffer, until the
+    /// connection's deferred limit is reached.
+    async fn answer_buffered(
+        &mut self,
+        max_pipelined: usize,
+        shutdown: &mut (impl std::future::Future<Output = ()> + Unpin),
+    ) -> Result<(), Closed> {
+        while self.in_flight.len() < max_pipelined {
+            let Some(len) = self.next_length() else {
+                return Ok(());
+            };
+            if len == 0 {
+                return Err(Closed::ZeroLength);
+            }
+            let Some(end) = (self.start + PREFIX).checked_add(len) else {
+                return Ok(());
+            };
+            let Some(message) = self.read.get(self.start + PREFIX..end) else {
+                return Ok(()); // not all here yet
+            };
+            // Disjoint fields only: `message` borrows `read`.
+            self.deadline = Instant::now() + self.shared.config.tcp_idle_timeout;
+            self.response.clear();
+            let reply = self
+                .shared
+                .handler
+                .handle(message, &self.meta, &mut self.response);
+            self.start = end;
+            match reply {
+                Reply::Send => {
+                    let response = std::mem::take(&mut self.response);
+                    let sent = self.send(&response).await;
+                    self.response = response;
+                    sent?;
+                }
+                Reply::Drop => {}
+                Reply::Deferred(future) => {
+                    // The server-wide cap: wait for a slot rather than drop
+                    // the query, since a TCP client will not retry.
+                    let permit = tokio::select! {
+                        permit = Arc::clone(&self.shared.deferred).acquire_owned() => permit,
+                        () = &mut *shutdown => return Err(Closed::Shutdown),
+                    };
+                    self.in_flight.spawn(async move {
+                        let _permit = permit;
+                        future.await
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The length prefix at `start`, if both bytes have arrived.
+    fn next_length(&self) -> Option<usize> {
+        match self.read.get(self.start..self.start + PREFIX)? {
+            &[hi, lo] => Some(usize::from(u16::from_be_bytes([hi, lo]))),
+            _ => None,
+        }
+    }
+
+    /// Drops consumed bytes and makes sure a read has room for the rest of
+    /// the current message (at most 64 KiB), so `read_buf` never has to
+    /// grow the buffer by small steps.
+    fn make_room(&mut self) {
+        if self.start > 0 {
+            self.read.drain(..self.start);
+            self.start = 0;
+        }
+        let wanted = self.next_length().map_or(0, |len| PREFIX + len);
+        let missing = wanted.saturating_sub(self.read.len()).max(READ_CHUNK);
+        self.read.reserve(missing);
+    }
+
+    /// Writes one answer with its length prefix (RFC 1035 4.2.2), within
+    /// the idle timeout.
+    async fn send(&mut self, answer: &[u8]) -> Result<(), Closed> {
+        let Ok(len) = u16::try_from(answer.len()) else {
+            warn!(peer = %self.meta.peer, len = answer.len(), "answer longer than 65535 bytes; not sent");
+            return Ok(());
+        };
+        self.write.clear();
+        self.write.extend_from_slice(&len.to_be_bytes());
+        self.write.extend_from_slice(answer);
+        match timeout(self.idle_timeout(), self.stream.write_all(&self.write)).await {
+            Ok(Ok(())) => {
+                self.touch();
+                Ok(())
+            }
+            Ok(Err(e)) => Err(Closed::Io(e)),
+            Err(_) => Err(Closed::WriteStalled),
+        }
+    }
+}
