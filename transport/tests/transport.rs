@@ -102,6 +102,11 @@ impl Running {
     }
 }
 
+fn with<T>(mut value: T, change: impl FnOnce(&mut T)) -> T {
+    change(&mut value);
+    value
+}
+
 async fn udp_client() -> UdpSocket {
     UdpSocket::bind("127.0.0.1:0").await.unwrap()
 }
@@ -198,5 +203,283 @@ async fn tcp_idle_connection_is_closed_after_idle_timeout() {
         closed_within(&mut stream, PROMPTLY).await,
         "idle connection closed"
     );
+    server.stop().await;
+}
+
+/// RFC 7766 6.2.1.1: pipelined queries are answered as they complete. An
+/// inline answer goes out at once; deferred ones in completion order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_pipelined_deferred_answers_come_back_in_completion_order() {
+    let server = start(config());
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let mut batch = framed(b"L\x64slow"); // 1 s
+    batch.extend(framed(b"L\x00fast"));
+    batch.extend(framed(b"Enow"));
+    stream.write_all(&batch).await.unwrap();
+    assert_eq!(tcp_read(&mut stream).await.unwrap(), b"Enowt");
+    assert_eq!(tcp_read(&mut stream).await.unwrap(), b"L\x00fastl");
+    assert_eq!(tcp_read(&mut stream).await.unwrap(), b"L\x64slowl");
+    server.stop().await;
+}
+
+/// With `tcp_max_pipelined` = 1 the connection reads no further query while
+/// one is deferred, so a fast query queued behind a slow one waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_pipelining_limit_holds_further_queries_back() {
+    let server = start(with(config(), |c| c.tcp_max_pipelined = 1));
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let mut batch = framed(b"L\x14slow"); // 200 ms
+    batch.extend(framed(b"L\x00fast"));
+    stream.write_all(&batch).await.unwrap();
+    assert_eq!(tcp_read(&mut stream).await.unwrap(), b"L\x14slowl");
+    assert_eq!(tcp_read(&mut stream).await.unwrap(), b"L\x00fastl");
+    server.stop().await;
+}
+
+/// A message may arrive split anywhere, even inside the length prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_message_split_across_writes_is_reassembled() {
+    let server = start(config());
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let bytes = framed(b"Esplit");
+    for byte in &bytes {
+        stream.write_all(std::slice::from_ref(byte)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(tcp_read(&mut stream).await.unwrap(), b"Esplitt");
+    server.stop().await;
+}
+
+/// A zero length prefix cannot start a DNS message: the server closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_zero_length_message_closes_connection() {
+    let server = start(config());
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(&[0, 0]).await.unwrap();
+    assert!(closed_within(&mut stream, PROMPTLY).await);
+    assert_eq!(server.handler.calls.load(Ordering::Relaxed), 0);
+    server.stop().await;
+}
+
+/// At the cap, a new client waits in the backlog and is served as soon as
+/// another connection closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_connection_cap_holds_and_waiting_client_is_served_after_a_close() {
+    let server = start(with(config(), |c| c.tcp_max_connections = 1));
+    let mut first = TcpStream::connect(server.addr).await.unwrap();
+    assert_eq!(tcp_ask(&mut first, b"Efirst").await, b"Efirstt");
+
+    let mut second = TcpStream::connect(server.addr).await.unwrap();
+    second.write_all(&framed(b"Esecond")).await.unwrap();
+    let mut buf = [0u8; 1];
+    assert!(
+        timeout(Duration::from_millis(300), second.read(&mut buf))
+            .await
+            .is_err(),
+        "second connection must not be served while the first is open"
+    );
+    assert_eq!(server.handler.calls.load(Ordering::Relaxed), 1);
+
+    drop(first);
+    assert_eq!(tcp_read(&mut second).await.unwrap(), b"Esecondt");
+    server.stop().await;
+}
+
+/// A length prefix promising more than ever comes, or a client sending a
+/// byte at a time, holds only its own connection, and only until the idle
+/// timeout: the timeout covers the whole message, not each read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_slow_or_truncated_clients_do_not_block_others_and_are_cut_off() {
+    let server = start(with(config(), |c| {
+        c.tcp_idle_timeout = Duration::from_millis(500)
+    }));
+    let mut truncated = TcpStream::connect(server.addr).await.unwrap();
+    truncated
+        .write_all(&[0x01, 0xf4, b'E', b'x'])
+        .await
+        .unwrap(); // 500 promised
+
+    let mut trickle = TcpStream::connect(server.addr).await.unwrap();
+    trickle.set_nodelay(true).unwrap();
+    let message = framed(&[b'E'; 200]);
+    let trickler = tokio::spawn(async move {
+        // 200 bytes at 20 ms each: 4 s, far past the 500 ms timeout.
+        for byte in &message {
+            if trickle.write_all(std::slice::from_ref(byte)).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        trickle
+    });
+
+    let mut good = TcpStream::connect(server.addr).await.unwrap();
+    assert_eq!(tcp_ask(&mut good, b"Egood").await, b"Egoodt");
+    assert!(closed_within(&mut truncated, PROMPTLY).await);
+
+    let mut trickle = timeout(Duration::from_secs(10), trickler)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(closed_within(&mut trickle, PROMPTLY).await);
+    // Neither partial message reached the handler.
+    assert_eq!(server.handler.calls.load(Ordering::Relaxed), 1);
+    server.stop().await;
+}
+
+/// Shutdown closes open connections, abandons deferred replies, and
+/// returns once everything has stopped: the same port can be bound again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_connections_and_frees_the_port() {
+    let server = start(config());
+    let addr = server.addr;
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(tcp_ask(&mut idle, b"Ehi").await, b"Ehit");
+    let mut pending = TcpStream::connect(addr).await.unwrap();
+    pending.write_all(&framed(b"L\xffnever")).await.unwrap(); // 2.55 s
+    let client = udp_client().await;
+    client.send_to(b"L\xffnever", addr).await.unwrap();
+    // Both deferred queries have reached the handler before we stop.
+    let deadline = tokio::time::Instant::now() + PROMPTLY;
+    while server.handler.calls.load(Ordering::Relaxed) < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "queries reach the handler"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    server.stop().await;
+    assert!(closed_within(&mut idle, PROMPTLY).await);
+    assert!(closed_within(&mut pending, PROMPTLY).await);
+
+    let again = Server::bind(ServerConfig::new(vec![addr])).expect("port is free again");
+    assert_eq!(again.local_addrs(), vec![addr]);
+}
+
+/// Bind errors surface from `bind`, naming the address and protocol.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bind_error_on_a_port_in_use_names_the_address() {
+    let taken_udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = taken_udp.local_addr().unwrap();
+    let error = Server::bind(ServerConfig::new(vec![addr]))
+        .err()
+        .expect("UDP port in use");
+    assert!(matches!(
+        error,
+        TransportError::Bind {
+            protocol: Protocol::Udp,
+            ..
+        }
+    ));
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("cannot listen on {addr}/udp: ")),
+        "{error}"
+    );
+
+    let taken_tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken_tcp.local_addr().unwrap();
+    let error = Server::bind(ServerConfig::new(vec![addr]))
+        .err()
+        .expect("TCP port in use");
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("cannot listen on {addr}/tcp: ")),
+        "{error}"
+    );
+
+    assert!(matches!(
+        Server::bind(ServerConfig::default()),
+        Err(TransportError::NoListenAddress)
+    ));
+}
+
+/// Port 0 on several addresses: each gets one port shared by UDP and TCP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn port_zero_serves_udp_and_tcp_on_the_same_port_per_address() {
+    let listen = vec![
+        "127.0.0.1:0".parse().unwrap(),
+        "127.0.0.2:0".parse().unwrap(),
+    ];
+    let server = Server::bind(with(config(), |c| c.listen = listen)).unwrap();
+    let addrs = server.local_addrs();
+    let handler = Arc::new(Toy::default());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(handler, async move {
+        let _ = stopped.await;
+    }));
+    let client = udp_client().await;
+    for (addr, ip) in addrs.iter().zip(["127.0.0.1", "127.0.0.2"]) {
+        assert_eq!(addr.ip().to_string(), ip);
+        assert_ne!(addr.port(), 0);
+        assert_eq!(udp_ask(&client, *addr, b"Eu").await, b"Euu");
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        assert_eq!(tcp_ask(&mut stream, b"Et").await, b"Ett");
+    }
+    stop.send(()).unwrap();
+    timeout(PROMPTLY, task).await.unwrap().unwrap().unwrap();
+}
+
+/// `Reply::Drop` sends nothing: the next datagram from the same client (on
+/// the same worker, so handled in order) is the first answer it gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_drop_sends_nothing() {
+    let server = start(config());
+    let client = udp_client().await;
+    client.send_to(b"Dquiet", server.addr).await.unwrap();
+    assert_eq!(udp_ask(&client, server.addr, b"Eloud").await, b"Eloudu");
+    assert_eq!(
+        udp_recv_within(&client, Duration::from_millis(200)).await,
+        None
+    );
+    assert_eq!(server.handler.calls.load(Ordering::Relaxed), 2);
+    server.stop().await;
+}
+
+/// A deferred reply is computed on the runtime and sent from the socket the
+/// query came to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_deferred_reply_arrives() {
+    let server = start(config());
+    let client = udp_client().await;
+    client.send_to(b"L\x05later", server.addr).await.unwrap();
+    let mut buf = [0u8; 512];
+    let (len, from) = timeout(PROMPTLY, client.recv_from(&mut buf))
+        .await
+        .expect("deferred answer in time")
+        .unwrap();
+    assert_eq!(&buf[..len], b"L\x05laterl");
+    assert_eq!(from, server.addr);
+    server.stop().await;
+}
+
+/// Past `max_deferred` replies in flight, a UDP query is dropped (the client
+/// retries) rather than queued without bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_deferred_cap_drops_excess_queries() {
+    let server = start(with(config(), |c| c.max_deferred = 1));
+    let client = udp_client().await;
+    client.send_to(b"L\x64first", server.addr).await.unwrap(); // 1 s
+    client.send_to(b"L\x00second", server.addr).await.unwrap();
+    assert_eq!(udp_recv(&client).await.unwrap(), b"L\x64firstl");
+    assert_eq!(
+        udp_recv_within(&client, Duration::from_millis(200)).await,
+        None
+    );
+    assert_eq!(server.handler.calls.load(Ordering::Relaxed), 2);
+    server.stop().await;
+}
+
+/// A handler that panics loses that one query; the worker goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_worker_survives_a_panicking_handler() {
+    let server = start(with(config(), |c| c.udp_workers = 1));
+    let client = udp_client().await;
+    client.send_to(b"Pboom", server.addr).await.unwrap();
+    assert_eq!(udp_ask(&client, server.addr, b"Eafter").await, b"Eafteru");
     server.stop().await;
 }
