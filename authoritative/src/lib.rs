@@ -4,8 +4,18 @@
 //! - [`zone`]: reading master files, checking zones, the in-memory store.
 //! - [`lookup`]: RFC 1034 4.3.2 as one function from catalog, name and type
 //!   to the records of a response.
-//! - the request path (wire parsing, EDNS, prepared answers) and the server
-//!   glue plug a [`dnslab_transport::Handler`] into the shared transport.
+//! - the request path: [`request`] reads a query off the wire, [`prepared`]
+//!   holds the encoded answers per (name, type), [`respond`] writes the
+//!   response (EDNS, truncation), [`handler`] ties them into a
+//!   [`dnslab_transport::Handler`].
+//! - [`server`]: [`AuthServer`], the zone files, their snapshot and reload.
 
+pub mod handler;
 pub mod lookup;
+pub mod prepared;
+pub mod request;
+pub mod respond;
+pub mod server;
 pub mod zone;
+
+pub use server::{AuthOptions, AuthServer, LoadErrors, ReloadSummary, ZoneSource};

@@ -1,0 +1,165 @@
+//! The authoritative request path: bytes in, bytes out, one function.
+//!
+//! [`AuthHandler::handle`] reads the query ([`crate::request`]), applies the
+//! rules that do not need the zones (FORMERR, NOTIMP, BADVERS, class, meta
+//! types), then copies the prepared answer of the current zone snapshot
+//! ([`crate::prepared`]) into the response ([`crate::respond`]). The common
+//! case takes one lock-free snapshot load, one shard lock, and allocates
+//! nothing. Neighbours: the transport calls it on its workers;
+//! [`crate::server::AuthServer`] creates it and swaps the snapshot it reads.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use dnslab_transport::{Handler, Reply, RequestMeta};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::serialize::binary::BinDecodable;
+use tracing::{debug, info};
+
+use crate::lookup::lookup;
+use crate::prepared::{Outcome, Prepared, Records};
+use crate::request::{self, ParseError, Request, CLASS_IN, TYPE_OPT};
+use crate::respond::{self, Fit, Sections};
+use crate::server::{AuthOptions, Snapshot};
+
+/// Answers queries from whatever snapshot is current; cheap to share.
+pub struct AuthHandler {
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    options: AuthOptions,
+}
+
+impl AuthHandler {
+    pub(crate) fn new(snapshot: Arc<ArcSwap<Snapshot>>, options: AuthOptions) -> AuthHandler {
+        AuthHandler { snapshot, options }
+    }
+
+    /// Answers a query with no records and `rcode`, echoing its question.
+    fn reply_empty(&self, req: &Request<'_>, rcode: ResponseCode, limit: usize, out: &mut Vec<u8>) {
+        let sections = Sections::empty(rcode);
+        let max = self.options.max_udp_payload;
+        respond::write(
+            out,
+            &req.header,
+            Some(req.question),
+            sections,
+            req.edns,
+            max,
+            limit,
+        );
+    }
+
+    /// The prepared answer to `req` from the current snapshot, built on
+    /// the first query for its (name, type).
+    fn prepared(&self, req: &Request<'_>) -> Arc<Prepared> {
+        let snapshot = self.snapshot.load();
+        snapshot.prepared.get_or_build(req.key(), || {
+            let qtype = RecordType::from(req.qtype);
+            match Name::from_bytes(req.lowercase_name()) {
+                Ok(qname) => {
+                    let response = lookup(&snapshot.catalog, &qname, qtype);
+                    let records = Records {
+                        rcode: response.rcode,
+                        authoritative: response.authoritative,
+                        answers: &response.answers,
+                        authority: &response.authority,
+                        additionals: &response.additionals,
+                    };
+                    Prepared::build(&qname, qtype, records)
+                }
+                // Labels hickory cannot represent; nothing in a zone has them.
+                Err(_) => Prepared::error(ResponseCode::FormErr),
+            }
+        })
+    }
+
+    fn log_query(&self, req: &Request<'_>, meta: &RequestMeta, outcome: &Outcome, fit: Fit) {
+        let qname = Name::from_bytes(req.question).map_or_else(|_| "?".into(), |n| n.to_string());
+        let server = ServerLabel(self.options.server_name.as_deref(), meta.local);
+        info!(
+            %server,
+            client = %meta.peer,
+            protocol = ?meta.protocol,
+            %qname,
+            qtype = %RecordType::from(req.qtype),
+            %outcome,
+            truncated = fit == Fit::Truncated,
+            "query"
+        );
+    }
+}
+
+/// The server's name in logs, or its address when it was given none.
+struct ServerLabel<'a>(Option<&'a str>, SocketAddr);
+
+impl std::fmt::Display for ServerLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(name) => write!(f, "{name}"),
+            None => write!(f, "{}", self.1),
+        }
+    }
+}
+
+impl Handler for AuthHandler {
+    fn handle(&self, request: &[u8], meta: &RequestMeta, response: &mut Vec<u8>) -> Reply {
+        let max_udp = self.options.max_udp_payload;
+        let req = match request::parse(request) {
+            Ok(req) => req,
+            Err(error) => {
+                debug!(peer = %meta.peer, %error, "query not answered normally");
+                let (header, rcode) = match error {
+                    ParseError::ShortHeader(_) | ParseError::NotAQuery => return Reply::Drop,
+                    ParseError::NotImplemented(header) => (header, ResponseCode::NotImp),
+                    ParseError::Malformed(header, _) => (header, ResponseCode::FormErr),
+                };
+                let limit = respond::size_limit(meta.protocol, None, max_udp);
+                let sections = Sections::empty(rcode);
+                respond::write(response, &header, None, sections, None, max_udp, limit);
+                return Reply::Send;
+            }
+        };
+        let limit = respond::size_limit(meta.protocol, req.edns, max_udp);
+
+        let refusal = match (req.edns, req.qclass, req.qtype) {
+            // RFC 6891 6.1.3: only EDNS version 0 is implemented.
+            (Some(edns), _, _) if edns.version > 0 => Some(ResponseCode::BADVERS),
+            // Only IN zones are served; CH/HS/ANY get REFUSED, as from NSD.
+            (_, qclass, _) if qclass != CLASS_IN => Some(ResponseCode::Refused),
+            // RFC 6891 6.1.1: OPT is not a question.
+            (_, _, TYPE_OPT) => Some(ResponseCode::FormErr),
+            // IXFR, AXFR: no transfers are offered (NSD's default).
+            (_, _, 251 | 252) => Some(ResponseCode::Refused),
+            // TKEY, TSIG, MAILB, MAILA: meta-types this server does not do.
+            (_, _, 249 | 250 | 253 | 254) => Some(ResponseCode::NotImp),
+            _ => None,
+        };
+        if let Some(rcode) = refusal {
+            self.reply_empty(&req, rcode, limit, response);
+            if self.options.log_queries {
+                let outcome = match rcode {
+                    ResponseCode::Refused => Outcome::Refused,
+                    rcode => Outcome::Error(rcode),
+                };
+                self.log_query(&req, meta, &outcome, Fit::Complete);
+            }
+            return Reply::Send;
+        }
+
+        let prepared = self.prepared(&req);
+        let fit = respond::write(
+            response,
+            &req.header,
+            Some(req.question),
+            prepared.sections(),
+            req.edns,
+            max_udp,
+            limit,
+        );
+        if self.options.log_queries {
+            self.log_query(&req, meta, &prepared.outcome, fit);
+        }
+        Reply::Send
+    }
+}

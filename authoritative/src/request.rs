@@ -1,0 +1,449 @@
+//! Reading a query off the wire: the header, the one question and the OPT
+//! record, and nothing else.
+//!
+//! This is the hot path of the authoritative server, so it does not decode a
+//! whole hickory `Message` (that alone costs microseconds): it walks the
+//! bytes once, lowercases the question name into a stack buffer (the key of
+//! the prepared answers, see [`crate::prepared`]) and keeps a borrowed slice
+//! of the question as the client wrote it, to echo it verbatim.
+//!
+//! Every read is bounds-checked with `get`: network input never reaches an
+//! index that can panic. Neighbours: [`crate::handler`] decides what to do
+//! with a [`Request`] or a [`ParseError`]; [`crate::respond`] writes the
+//! answer.
+
+use std::fmt;
+
+/// RFC 1035 4.1.1: the fixed header.
+pub const HEADER_LEN: usize = 12;
+/// RFC 1035 3.1: a name is at most 255 octets in wire form.
+pub const MAX_NAME_LEN: usize = 255;
+/// RFC 6891 6.1.1: the OPT pseudo-record type.
+pub const TYPE_OPT: u16 = 41;
+/// RFC 1035 3.2.4: the Internet class.
+pub const CLASS_IN: u16 = 1;
+/// RFC 1035 4.1.1: OPCODE 0, a standard query.
+pub const OPCODE_QUERY: u8 = 0;
+
+/// The header fields a response must echo (RFC 1035 4.1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestHeader {
+    pub id: u16,
+    pub opcode: u8,
+    pub recursion_desired: bool,
+    /// Copied into the response as NSD and Knot do (RFC 4035 3.2.2 asks
+    /// the same of security-aware servers).
+    pub checking_disabled: bool,
+}
+
+/// What the client's OPT record said (RFC 6891 6.1.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EdnsQuery {
+    /// The requestor's UDP payload size, before any clamping.
+    pub udp_size: u16,
+    pub version: u8,
+    /// RFC 3225 3: the DO bit is copied into the response.
+    pub dnssec_ok: bool,
+}
+
+/// A readable query with exactly one question.
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    pub header: RequestHeader,
+    /// The question section exactly as sent (name in the client's case,
+    /// type, class): responses echo it byte for byte.
+    pub question: &'a [u8],
+    pub qtype: u16,
+    pub qclass: u16,
+    pub edns: Option<EdnsQuery>,
+    /// The lowercased question name in wire form followed by the qtype:
+    /// the lookup key of prepared answers, built without allocating.
+    key: [u8; MAX_NAME_LEN + 2],
+    key_len: usize,
+}
+
+impl Request<'_> {
+    /// Lowercased wire name followed by the two qtype octets.
+    pub fn key(&self) -> &[u8] {
+        self.key.get(..self.key_len).unwrap_or_default()
+    }
+
+    /// The lowercased question name in wire form.
+    pub fn lowercase_name(&self) -> &[u8] {
+        self.key
+            .get(..self.key_len.saturating_sub(2))
+            .unwrap_or_default()
+    }
+}
+
+/// Why a query gets no answer or an error answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// Shorter than a header: there is no ID to answer to, so send nothing.
+    ShortHeader(usize),
+    /// QR=1: never answer a response, or two servers could loop forever
+    /// (reflection).
+    NotAQuery,
+    /// RFC 1035 4.1.1: an opcode this server does not implement (NOTIFY,
+    /// UPDATE, ...); answered with NOTIMP as NSD does without configuration.
+    NotImplemented(RequestHeader),
+    /// The header is readable but the rest is not a well-formed query:
+    /// answered with FORMERR.
+    Malformed(RequestHeader, Malformed),
+}
+
+/// The ways a query with a readable header can be malformed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Malformed {
+    /// Only one question per query is answerable (RFC 9619).
+    QuestionCount(u16),
+    /// A query carries no answer or authority records (RFC 1035 4.1.1).
+    RecordsInQuery,
+    /// The message ends inside the question.
+    TruncatedQuestion,
+    /// A compression pointer or reserved label type in the question name.
+    LabelType(u8),
+    /// RFC 1035 3.1: a name longer than 255 octets.
+    NameTooLong,
+    /// The message ends inside an additional record (ARCOUNT is too big).
+    TruncatedAdditional,
+    /// RFC 6891 6.1.1: more than one OPT record.
+    DuplicateOpt,
+    /// RFC 6891 6.1.2: the OPT owner must be the root.
+    OptNotAtRoot,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::ShortHeader(len) => {
+                write!(f, "{len} bytes is shorter than a DNS header; dropped")
+            }
+            ParseError::NotAQuery => write!(f, "QR=1 (a response); dropped"),
+            ParseError::NotImplemented(header) => {
+                write!(f, "opcode {} is not implemented", header.opcode)
+            }
+            ParseError::Malformed(_, why) => write!(f, "malformed query: {why}"),
+        }
+    }
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Malformed::QuestionCount(n) => write!(f, "QDCOUNT is {n}, expected 1"),
+            Malformed::RecordsInQuery => write!(f, "ANCOUNT or NSCOUNT is not 0"),
+            Malformed::TruncatedQuestion => write!(f, "message ends inside the question"),
+            Malformed::LabelType(b) => {
+                write!(f, "label type {:#04x} in the question name", b & 0xC0)
+            }
+            Malformed::NameTooLong => write!(f, "question name longer than 255 octets"),
+            Malformed::TruncatedAdditional => {
+                write!(f, "message ends inside the additional section")
+            }
+            Malformed::DuplicateOpt => write!(f, "more than one OPT record"),
+            Malformed::OptNotAtRoot => write!(f, "OPT record owner is not the root"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
+    let b = bytes.get(at..at.checked_add(2)?)?;
+    Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
+}
+
+/// Reads the header fields a response echoes. `None` when there is no
+/// complete header.
+pub fn read_header(msg: &[u8]) -> Option<RequestHeader> {
+    let id = u16_at(msg, 0)?;
+    let flags = u16_at(msg, 2)?;
+    if msg.len() < HEADER_LEN {
+        return None;
+    }
+    Some(RequestHeader {
+        id,
+        opcode: ((flags >> 11) & 0x0F) as u8,
+        recursion_desired: flags & 0x0100 != 0,
+        checking_disabled: flags & 0x0010 != 0,
+    })
+}
+
+/// Parses a query (RFC 1035 4.1) far enough to answer it.
+pub fn parse(msg: &[u8]) -> Result<Request<'_>, ParseError> {
+    let header = read_header(msg).ok_or(ParseError::ShortHeader(msg.len()))?;
+    let flags = u16_at(msg, 2).unwrap_or_default();
+    if flags & 0x8000 != 0 {
+        return Err(ParseError::NotAQuery);
+    }
+    if header.opcode != OPCODE_QUERY {
+        return Err(ParseError::NotImplemented(header));
+    }
+    let malformed = |why| ParseError::Malformed(header, why);
+    let count = |at| u16_at(msg, at).unwrap_or_default();
+    let (qdcount, ancount, nscount, arcount) = (count(4), count(6), count(8), count(10));
+    if qdcount != 1 {
+        return Err(malformed(Malformed::QuestionCount(qdcount)));
+    }
+    if ancount != 0 || nscount != 0 {
+        return Err(malformed(Malformed::RecordsInQuery));
+    }
+
+    let mut key = [0u8; MAX_NAME_LEN + 2];
+    let name_end = lowercase_name(msg, HEADER_LEN, &mut key).map_err(malformed)?;
+    let name_len = name_end - HEADER_LEN;
+    let qtype = u16_at(msg, name_end).ok_or(malformed(Malformed::TruncatedQuestion))?;
+    let qclass = u16_at(msg, name_end + 2).ok_or(malformed(Malformed::TruncatedQuestion))?;
+    let question_end = name_end + 4;
+    let question = msg
+        .get(HEADER_LEN..question_end)
+        .ok_or(malformed(Malformed::TruncatedQuestion))?;
+    if let Some(slot) = key.get_mut(name_len..name_len + 2) {
+        slot.copy_from_slice(&qtype.to_be_bytes());
+    }
+
+    let edns = read_additionals(msg, question_end, arcount).map_err(malformed)?;
+    Ok(Request {
+        header,
+        question,
+        qtype,
+        qclass,
+        edns,
+        key,
+        key_len: name_len + 2,
+    })
+}
+
+/// Copies the uncompressed name at `start` into `out`, lowercased; returns
+/// the offset just past it. Queries never need compression in the question
+/// (it is the first name of the message), so a pointer there is FORMERR, as
+/// in NSD.
+fn lowercase_name(msg: &[u8], start: usize, out: &mut [u8]) -> Result<usize, Malformed> {
+    let mut pos = start;
+    let mut written = 0;
+    loop {
+        let len = *msg.get(pos).ok_or(Malformed::TruncatedQuestion)?;
+        if len & 0xC0 != 0 {
+            return Err(Malformed::LabelType(len));
+        }
+        let len = usize::from(len);
+        if written + 1 + len > MAX_NAME_LEN {
+            return Err(Malformed::NameTooLong);
+        }
+        let label = msg
+            .get(pos + 1..pos + 1 + len)
+            .ok_or(Malformed::TruncatedQuestion)?;
+        let dest = out
+            .get_mut(written..written + 1 + len)
+            .ok_or(Malformed::NameTooLong)?;
+        if let Some((first, rest)) = dest.split_first_mut() {
+            *first = len as u8;
+            for (d, s) in rest.iter_mut().zip(label) {
+                *d = s.to_ascii_lowercase();
+            }
+        }
+        written += 1 + len;
+        pos += 1 + len;
+        if len == 0 {
+            return Ok(pos);
+        }
+    }
+}
+
+/// Walks the additional section for the OPT record (RFC 6891 6.1). Other
+/// records (TSIG, ...) are skipped: this server verifies no signatures.
+/// Bytes after the last counted record are ignored, as NSD does.
+fn read_additionals(
+    msg: &[u8],
+    mut pos: usize,
+    count: u16,
+) -> Result<Option<EdnsQuery>, Malformed> {
+    let mut edns = None;
+    for _ in 0..count {
+        let owner_is_root = msg.get(pos) == Some(&0);
+        pos = skip_name(msg, pos).ok_or(Malformed::TruncatedAdditional)?;
+        let rtype = u16_at(msg, pos).ok_or(Malformed::TruncatedAdditional)?;
+        let class = u16_at(msg, pos + 2).ok_or(Malformed::TruncatedAdditional)?;
+        let ttl_hi = u16_at(msg, pos + 4).ok_or(Malformed::TruncatedAdditional)?;
+        let ttl_lo = u16_at(msg, pos + 6).ok_or(Malformed::TruncatedAdditional)?;
+        let rdlen = u16_at(msg, pos + 8).ok_or(Malformed::TruncatedAdditional)?;
+        pos += 10 + usize::from(rdlen);
+        if pos > msg.len() {
+            return Err(Malformed::TruncatedAdditional);
+        }
+        if rtype != TYPE_OPT {
+            continue;
+        }
+        if edns.is_some() {
+            return Err(Malformed::DuplicateOpt);
+        }
+        if !owner_is_root {
+            return Err(Malformed::OptNotAtRoot);
+        }
+        // RFC 6891 6.1.3: TTL = extended RCODE (8) | VERSION (8) | DO | Z.
+        edns = Some(EdnsQuery {
+            udp_size: class,
+            version: (ttl_hi & 0xFF) as u8,
+            dnssec_ok: ttl_lo & 0x8000 != 0,
+        });
+    }
+    Ok(edns)
+}
+
+/// Returns the offset past a possibly compressed name, without following
+/// the pointer (its target does not matter for skipping).
+fn skip_name(msg: &[u8], mut pos: usize) -> Option<usize> {
+    loop {
+        let len = *msg.get(pos)?;
+        match len & 0xC0 {
+            0x00 if len == 0 => return Some(pos + 1),
+            0x00 => pos += 1 + usize::from(len),
+            0xC0 => return msg.get(pos + 1).map(|_| pos + 2),
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A query for `name` (presentation labels) with the given counts.
+    fn query(flags: u16, counts: [u16; 4], labels: &[&str], qtype: u16) -> Vec<u8> {
+        let mut m = vec![0x12, 0x34];
+        m.extend_from_slice(&flags.to_be_bytes());
+        for c in counts {
+            m.extend_from_slice(&c.to_be_bytes());
+        }
+        for l in labels {
+            m.push(l.len() as u8);
+            m.extend_from_slice(l.as_bytes());
+        }
+        m.push(0);
+        m.extend_from_slice(&qtype.to_be_bytes());
+        m.extend_from_slice(&CLASS_IN.to_be_bytes());
+        m
+    }
+
+    fn opt(udp: u16, version: u8, dnssec_ok: bool) -> Vec<u8> {
+        let mut o = vec![0];
+        o.extend_from_slice(&TYPE_OPT.to_be_bytes());
+        o.extend_from_slice(&udp.to_be_bytes());
+        o.extend_from_slice(&[0, version, if dnssec_ok { 0x80 } else { 0 }, 0, 0, 0]);
+        o
+    }
+
+    #[test]
+    fn question_is_lowercased_in_the_key_and_echoed_as_sent() {
+        let msg = query(0x0100, [1, 0, 0, 0], &["WwW", "Example", "COM"], 1);
+        let req = parse(&msg).expect("parses");
+        assert_eq!(req.question, &msg[12..]);
+        assert_eq!(req.lowercase_name(), b"\x03www\x07example\x03com\x00");
+        assert_eq!(req.key().last(), Some(&1));
+        assert!(req.header.recursion_desired);
+        assert_eq!(
+            (req.header.id, req.qtype, req.qclass, req.edns),
+            (0x1234, 1, 1, None)
+        );
+    }
+
+    #[test]
+    fn opt_record_fields_are_read() {
+        let mut msg = query(0, [1, 0, 0, 1], &["a"], 1);
+        msg.extend(opt(4096, 1, true));
+        let edns = parse(&msg).expect("parses").edns;
+        assert_eq!(
+            edns,
+            Some(EdnsQuery {
+                udp_size: 4096,
+                version: 1,
+                dnssec_ok: true
+            })
+        );
+    }
+
+    #[test]
+    fn unanswerable_packets_are_dropped() {
+        assert_eq!(parse(&[0; 5]).unwrap_err(), ParseError::ShortHeader(5));
+        let msg = query(0x8000, [1, 0, 0, 0], &["a"], 1);
+        assert_eq!(parse(&msg).unwrap_err(), ParseError::NotAQuery);
+    }
+
+    #[test]
+    fn other_opcodes_are_not_implemented() {
+        let msg = query(4 << 11, [1, 0, 0, 0], &["a"], 6);
+        assert!(matches!(parse(&msg), Err(ParseError::NotImplemented(h)) if h.opcode == 4));
+    }
+
+    #[test]
+    fn malformed_queries_name_the_broken_rule() {
+        let long = &*"x".repeat(63);
+        let cases = [
+            (query(0, [0, 0, 0, 0], &[], 1), Malformed::QuestionCount(0)),
+            (
+                query(0, [2, 0, 0, 0], &["a"], 1),
+                Malformed::QuestionCount(2),
+            ),
+            (query(0, [1, 1, 0, 0], &["a"], 1), Malformed::RecordsInQuery),
+            (
+                query(0, [1, 0, 0, 1], &["a"], 1),
+                Malformed::TruncatedAdditional,
+            ),
+            (
+                query(0, [1, 0, 0, 0], &[long, long, long, long], 1),
+                Malformed::NameTooLong,
+            ),
+        ];
+        for (msg, why) in cases {
+            assert!(
+                matches!(parse(&msg), Err(ParseError::Malformed(_, w)) if w == why),
+                "{why}"
+            );
+        }
+        let short = query(0, [1, 0, 0, 0], &["abc"], 1);
+        for cut in 13..short.len() {
+            let got = parse(&short[..cut]);
+            assert!(
+                matches!(
+                    got,
+                    Err(ParseError::Malformed(_, Malformed::TruncatedQuestion))
+                ),
+                "cut at {cut}: {got:?}"
+            );
+        }
+        let mut pointer = query(0, [1, 0, 0, 0], &[], 1);
+        pointer.splice(12..13, [0xC0, 0x0C]);
+        assert!(matches!(
+            parse(&pointer),
+            Err(ParseError::Malformed(_, Malformed::LabelType(0xC0)))
+        ));
+        let mut two_opts = query(0, [1, 0, 0, 2], &["a"], 1);
+        two_opts.extend(opt(1232, 0, false));
+        two_opts.extend(opt(1232, 0, false));
+        assert!(matches!(
+            parse(&two_opts),
+            Err(ParseError::Malformed(_, Malformed::DuplicateOpt))
+        ));
+        let mut opt_named = query(0, [1, 0, 0, 1], &["a"], 1);
+        opt_named.extend([1, b'x', 0]);
+        opt_named.extend(&opt(1232, 0, false)[1..]);
+        assert!(matches!(
+            parse(&opt_named),
+            Err(ParseError::Malformed(_, Malformed::OptNotAtRoot))
+        ));
+    }
+
+    #[test]
+    fn names_up_to_255_octets_are_accepted() {
+        // 3 labels of 63 + 1 of 61 = 4 + 250 + root = 255 octets.
+        let labels = [
+            &"a".repeat(63)[..],
+            &"b".repeat(63),
+            &"c".repeat(63),
+            &"d".repeat(61),
+        ];
+        let msg = query(0, [1, 0, 0, 0], &labels, 1);
+        assert_eq!(parse(&msg).expect("parses").lowercase_name().len(), 255);
+    }
+}

@@ -1,0 +1,212 @@
+//! Writing a response into the transport's reused buffer: header, the
+//! question as the client sent it, prepared sections, OPT; and truncation.
+//!
+//! Every response, answer or error, goes through [`write`], so the header
+//! flags, EDNS and the size rules live in one place. Neighbours:
+//! [`crate::request`] supplies the parsed query, [`crate::prepared`] the
+//! encoded sections.
+
+use dnslab_transport::Protocol;
+use hickory_proto::op::ResponseCode;
+
+use crate::request::{EdnsQuery, RequestHeader, HEADER_LEN, TYPE_OPT};
+
+/// RFC 1035 4.2.1: a UDP message without EDNS carries at most 512 octets.
+pub const CLASSIC_UDP_LIMIT: u16 = 512;
+/// DNS Flag Day 2020: the largest UDP payload unlikely to fragment.
+pub const DEFAULT_MAX_UDP_PAYLOAD: u16 = 1232;
+/// RFC 1035 4.2.2: the TCP length prefix is 16 bits.
+const TCP_LIMIT: usize = 65535;
+/// Root owner, type, class, TTL and RDLENGTH: an OPT record without options.
+const OPT_LEN: usize = 11;
+
+/// The sections of a response after the question, already encoded with
+/// compression pointers that assume the question name starts at offset 12.
+#[derive(Clone, Copy, Debug)]
+pub struct Sections<'a> {
+    pub rcode: ResponseCode,
+    pub authoritative: bool,
+    /// ANCOUNT, NSCOUNT, ARCOUNT of `body` (ARCOUNT without our OPT).
+    pub counts: [u16; 3],
+    pub body: &'a [u8],
+}
+
+impl Sections<'_> {
+    /// A response with no records: errors, REFUSED, BADVERS.
+    pub fn empty(rcode: ResponseCode) -> Sections<'static> {
+        Sections {
+            rcode,
+            authoritative: false,
+            counts: [0; 3],
+            body: &[],
+        }
+    }
+}
+
+/// Whether the whole response fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fit {
+    Complete,
+    /// TC=1: only header, question and OPT were sent (RFC 2181 9).
+    Truncated,
+}
+
+/// How large a response may be for this client (RFC 6891 6.2.3, 6.2.5):
+/// without OPT 512 over UDP; with OPT the client's size clamped to
+/// `[512, max_udp_payload]`; over TCP the frame limit.
+pub fn size_limit(protocol: Protocol, edns: Option<EdnsQuery>, max_udp_payload: u16) -> usize {
+    match (protocol, edns) {
+        (Protocol::Tcp, _) => TCP_LIMIT,
+        (Protocol::Udp, None) => usize::from(CLASSIC_UDP_LIMIT),
+        (Protocol::Udp, Some(e)) => {
+            let max = max_udp_payload.max(CLASSIC_UDP_LIMIT);
+            usize::from(e.udp_size.clamp(CLASSIC_UDP_LIMIT, max))
+        }
+    }
+}
+
+/// Writes a complete response into `buf` (cleared first).
+///
+/// `question` is the question as sent, or `None` when it could not be read.
+/// An OPT record is added iff the query had one (RFC 6891 7), advertising
+/// `max_udp_payload` and carrying the high bits of the RCODE. If the
+/// response exceeds `limit`, it is cut back to header + question + OPT with
+/// TC=1, as NSD and Knot do: the client retries over TCP for all of it.
+pub fn write(
+    buf: &mut Vec<u8>,
+    header: &RequestHeader,
+    question: Option<&[u8]>,
+    sections: Sections<'_>,
+    edns: Option<EdnsQuery>,
+    max_udp_payload: u16,
+    limit: usize,
+) -> Fit {
+    let question = question.unwrap_or_default();
+    let opt_len = if edns.is_some() { OPT_LEN } else { 0 };
+    let full_len = HEADER_LEN + question.len() + sections.body.len() + opt_len;
+    let fit = if full_len <= limit.min(TCP_LIMIT) {
+        Fit::Complete
+    } else {
+        Fit::Truncated
+    };
+    let (counts, body) = match fit {
+        Fit::Complete => (sections.counts, sections.body),
+        Fit::Truncated => ([0; 3], &[][..]),
+    };
+
+    buf.clear();
+    buf.reserve(full_len);
+    buf.extend_from_slice(&header.id.to_be_bytes());
+    // RFC 1035 4.1.1: QR, opcode echoed, AA, TC, RD copied; RA=0 (no
+    // recursion here); AD=0; CD copied.
+    let mut flags = 0x8000 | (u16::from(header.opcode & 0x0F) << 11);
+    flags |= u16::from(sections.authoritative) << 10;
+    flags |= u16::from(fit == Fit::Truncated) << 9;
+    flags |= u16::from(header.recursion_desired) << 8;
+    flags |= u16::from(header.checking_disabled) << 4;
+    flags |= u16::from(sections.rcode.low());
+    buf.extend_from_slice(&flags.to_be_bytes());
+    let qdcount = u16::from(!question.is_empty());
+    let arcount = counts[2].saturating_add(u16::from(edns.is_some()));
+    for count in [qdcount, counts[0], counts[1], arcount] {
+        buf.extend_from_slice(&count.to_be_bytes());
+    }
+    buf.extend_from_slice(question);
+    buf.extend_from_slice(body);
+    if let Some(edns) = edns {
+        push_opt(buf, sections.rcode, edns, max_udp_payload);
+    }
+    fit
+}
+
+/// RFC 6891 6.1.2-6.1.3: root owner, CLASS = our UDP payload size, TTL =
+/// extended RCODE | VERSION 0 | DO (copied, RFC 3225 3) | Z, no options.
+fn push_opt(buf: &mut Vec<u8>, rcode: ResponseCode, edns: EdnsQuery, max_udp_payload: u16) {
+    buf.push(0);
+    buf.extend_from_slice(&TYPE_OPT.to_be_bytes());
+    buf.extend_from_slice(&max_udp_payload.max(CLASSIC_UDP_LIMIT).to_be_bytes());
+    let do_bit = if edns.dnssec_ok { 0x80 } else { 0 };
+    buf.extend_from_slice(&[rcode.high(), 0, do_bit, 0, 0, 0]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::Message;
+    use hickory_proto::serialize::binary::BinDecodable;
+
+    const HEADER: RequestHeader = RequestHeader {
+        id: 0xBEEF,
+        opcode: 0,
+        recursion_desired: true,
+        checking_disabled: false,
+    };
+    const QUESTION: &[u8] = b"\x03WwW\x00\x00\x01\x00\x01";
+    const EDNS: EdnsQuery = EdnsQuery {
+        udp_size: 4096,
+        version: 0,
+        dnssec_ok: true,
+    };
+
+    #[test]
+    fn limits_follow_edns_and_protocol() {
+        let small = EdnsQuery {
+            udp_size: 100,
+            ..EDNS
+        };
+        assert_eq!(size_limit(Protocol::Udp, None, 1232), 512);
+        assert_eq!(size_limit(Protocol::Udp, Some(EDNS), 1232), 1232);
+        assert_eq!(size_limit(Protocol::Udp, Some(small), 1232), 512);
+        assert_eq!(size_limit(Protocol::Udp, Some(EDNS), 4000), 4000);
+        assert_eq!(size_limit(Protocol::Tcp, None, 1232), 65535);
+    }
+
+    #[test]
+    fn badvers_goes_in_the_opt_record() {
+        let mut buf = Vec::new();
+        let sections = Sections::empty(ResponseCode::BADVERS);
+        write(
+            &mut buf,
+            &HEADER,
+            Some(QUESTION),
+            sections,
+            Some(EDNS),
+            1232,
+            512,
+        );
+        let msg = Message::from_bytes(&buf).expect("decodes");
+        // hickory decodes 16 as BADSIG, which shares the number with BADVERS.
+        assert_eq!(u16::from(msg.metadata.response_code), 16);
+        assert_eq!(msg.metadata.id, 0xBEEF);
+        assert!(msg.metadata.recursion_desired && !msg.metadata.authoritative);
+        let edns = msg.edns.expect("OPT echoed");
+        assert_eq!((edns.max_payload(), edns.version()), (1232, 0));
+        assert!(edns.flags().dnssec_ok);
+        assert_eq!(msg.queries[0].name().to_string(), "WwW.");
+    }
+
+    #[test]
+    fn oversized_answers_keep_only_question_and_opt() {
+        let body = [0u8; 600];
+        let sections = Sections {
+            rcode: ResponseCode::NoError,
+            authoritative: true,
+            counts: [3, 0, 0],
+            body: &body,
+        };
+        let mut buf = Vec::new();
+        let fit = write(
+            &mut buf,
+            &HEADER,
+            Some(QUESTION),
+            sections,
+            Some(EDNS),
+            1232,
+            512,
+        );
+        assert_eq!(fit, Fit::Truncated);
+        assert_eq!(buf.len(), HEADER_LEN + QUESTION.len() + OPT_LEN);
+        assert_eq!(&buf[2..4], &[0x87, 0x00], "QR AA TC RD");
+        assert_eq!(&buf[4..12], &[0, 1, 0, 0, 0, 0, 0, 1]);
+    }
+}
