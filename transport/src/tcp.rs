@@ -7,8 +7,10 @@
 //! clients wait in the kernel's backlog and are served as soon as a slot
 //! frees, which the idle timeout guarantees within `tcp_idle_timeout`.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -116,7 +118,11 @@ async fn connection(
         local,
         protocol: Protocol::Tcp,
     };
-    let closed = Connection::new(&mut stream, meta, &shared).serve().await;
+    let mut connection = Connection::new(&mut stream, meta, &shared);
+    let closed = connection.serve().await;
+    // Deferred answers still running are abandoned, and waited for, so
+    // that nothing of this connection outlives `Server::run`.
+    connection.in_flight.shutdown().await;
     debug!(%peer, %local, reason = %closed, "TCP connection closed");
     // Close the socket before `shared` goes (see `server`).
     drop(stream);
@@ -127,17 +133,19 @@ async fn connection(
 struct Connection<'a> {
     stream: &'a mut TcpStream,
     meta: RequestMeta,
-    shared: &'a Arc<Shared>,
+    shared: &'a Shared,
+    /// Completes at server shutdown; every wait of the connection races it.
+    shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
     /// Bytes read and not yet consumed; `start` is where the next message's
     /// length prefix begins.
     read: Vec<u8>,
     start: usize,
     /// The handler's response buffer.
     response: Vec<u8>,
-    /// Length prefix and response, written with one call.
+    /// Length prefix and answer, written with one call.
     write: Vec<u8>,
     /// Deferred answers of this connection, completing in any order
-    /// (RFC 7766 6.2.1.1); dropping the set at close aborts them.
+    /// (RFC 7766 6.2.1.1).
     in_flight: JoinSet<Option<Vec<u8>>>,
     /// When the connection counts as idle: reset by each complete message
     /// and each answer sent, not by partial reads, so a client trickling
@@ -147,12 +155,19 @@ struct Connection<'a> {
     eof: bool,
 }
 
+/// What woke the connection up.
+enum Event {
+    Answer(Option<Vec<u8>>),
+    Read(io::Result<usize>),
+}
+
 impl<'a> Connection<'a> {
-    fn new(stream: &'a mut TcpStream, meta: RequestMeta, shared: &'a Arc<Shared>) -> Self {
+    fn new(stream: &'a mut TcpStream, meta: RequestMeta, shared: &'a Shared) -> Self {
         Connection {
             stream,
             meta,
             shared,
+            shutdown: Box::pin(shared.on_shutdown()),
             read: Vec::with_capacity(READ_CHUNK),
             start: 0,
             response: Vec::new(),
@@ -163,91 +178,87 @@ impl<'a> Connection<'a> {
         }
     }
 
-    fn idle_timeout(&self) -> Duration {
-        self.shared.config.tcp_idle_timeout
-    }
-
     fn touch(&mut self) {
-        self.deadline = Instant::now() + self.idle_timeout();
+        self.deadline = Instant::now() + self.shared.config.tcp_idle_timeout;
     }
 
     async fn serve(&mut self) -> Closed {
-        let max_pipelined = self.shared.config.tcp_max_pipelined.max(1);
-        let shutdown = self.shared.on_shutdown();
-        tokio::pin!(shutdown);
         loop {
-            if let Err(closed) = self.answer_buffered(max_pipelined, &mut shutdown).await {
+            if let Err(closed) = self.answer_buffered().await {
                 return closed;
             }
-            if self.eof && self.in_flight.is_empty() {
-                return Closed::ByPeer;
-            }
-            let can_read = !self.eof && self.in_flight.len() < max_pipelined;
-            if can_read {
-                self.make_room();
-            }
-            tokio::select! {
-                () = &mut shutdown => return Closed::Shutdown,
-                Some(joined) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
-                    if let Ok(Some(answer)) = joined {
-                        if let Err(closed) = self.send(&answer).await {
-                            return closed;
-                        }
-                    }
-                    // A panicked deferred future (Err) loses its answer only.
-                }
-                read = self.stream.read_buf(&mut self.read), if can_read => match read {
-                    Ok(0) => self.eof = true,
-                    Ok(_) => {}
-                    Err(e) => return Closed::Io(e),
-                },
-                () = sleep_until(self.deadline), if self.in_flight.is_empty() => return Closed::Idle,
+            if let Err(closed) = self.wait().await {
+                return closed;
             }
         }
     }
 
+    /// Waits for the next thing to do: a deferred answer to send, bytes to
+    /// read. Ends the connection on shutdown, idleness, or when the client
+    /// has closed and every answer is out.
+    async fn wait(&mut self) -> Result<(), Closed> {
+        let idle = self.in_flight.is_empty();
+        if self.eof && idle {
+            return Err(Closed::ByPeer);
+        }
+        let can_read = !self.eof && self.in_flight.len() < self.max_pipelined();
+        if can_read {
+            self.make_room();
+        }
+        let event = tokio::select! {
+            () = &mut self.shutdown => return Err(Closed::Shutdown),
+            // An error is a deferred future that panicked: it loses its answer only.
+            Some(joined) = self.in_flight.join_next(), if !idle => Event::Answer(joined.ok().flatten()),
+            read = self.stream.read_buf(&mut self.read), if can_read => Event::Read(read),
+            // Idle only with nothing in flight (RFC 7766 6.2.3).
+            () = sleep_until(self.deadline), if idle => return Err(Closed::Idle),
+        };
+        match event {
+            Event::Answer(Some(answer)) => self.send(Outgoing::Deferred(&answer)).await,
+            Event::Answer(None) => Ok(()),
+            Event::Read(Ok(0)) => {
+                self.eof = true;
+                Ok(())
+            }
+            Event::Read(Ok(_)) => Ok(()),
+            Event::Read(Err(e)) => Err(Closed::Io(e)),
+        }
+    }
+
+    fn max_pipelined(&self) -> usize {
+        self.shared.config.tcp_max_pipelined.max(1)
+    }
+
     /// Answers every complete message in the read buffer, until the
-    /// connection's deferred limit is reached.
-    async fn answer_buffered(
-        &mut self,
-        max_pipelined: usize,
-        shutdown: &mut (impl std::future::Future<Output = ()> + Unpin),
-    ) -> Result<(), Closed> {
-        while self.in_flight.len() < max_pipelined {
+    /// connection's limit of deferred answers is reached.
+    async fn answer_buffered(&mut self) -> Result<(), Closed> {
+        while self.in_flight.len() < self.max_pipelined() {
             let Some(len) = self.next_length() else {
                 return Ok(());
             };
             if len == 0 {
                 return Err(Closed::ZeroLength);
             }
-            let Some(end) = (self.start + PREFIX).checked_add(len) else {
-                return Ok(());
-            };
+            let end = self.start + PREFIX + len;
             let Some(message) = self.read.get(self.start + PREFIX..end) else {
                 return Ok(()); // not all here yet
             };
-            // Disjoint fields only: `message` borrows `read`.
-            self.deadline = Instant::now() + self.shared.config.tcp_idle_timeout;
             self.response.clear();
             let reply = self
                 .shared
                 .handler
                 .handle(message, &self.meta, &mut self.response);
             self.start = end;
+            self.touch();
             match reply {
-                Reply::Send => {
-                    let response = std::mem::take(&mut self.response);
-                    let sent = self.send(&response).await;
-                    self.response = response;
-                    sent?;
-                }
+                Reply::Send => self.send(Outgoing::Response).await?,
                 Reply::Drop => {}
                 Reply::Deferred(future) => {
                     // The server-wide cap: wait for a slot rather than drop
                     // the query, since a TCP client will not retry.
                     let permit = tokio::select! {
                         permit = Arc::clone(&self.shared.deferred).acquire_owned() => permit,
-                        () = &mut *shutdown => return Err(Closed::Shutdown),
+                        () = &mut self.shutdown => return Err(Closed::Shutdown),
                     };
                     self.in_flight.spawn(async move {
                         let _permit = permit;
@@ -280,9 +291,13 @@ impl<'a> Connection<'a> {
         self.read.reserve(missing);
     }
 
-    /// Writes one answer with its length prefix (RFC 1035 4.2.2), within
-    /// the idle timeout.
-    async fn send(&mut self, answer: &[u8]) -> Result<(), Closed> {
+    /// Writes one answer with its length prefix (RFC 1035 4.2.2). A client
+    /// that does not read gets `tcp_idle_timeout` to drain, then is closed.
+    async fn send(&mut self, outgoing: Outgoing<'_>) -> Result<(), Closed> {
+        let answer = match outgoing {
+            Outgoing::Response => &self.response[..],
+            Outgoing::Deferred(answer) => answer,
+        };
         let Ok(len) = u16::try_from(answer.len()) else {
             warn!(peer = %self.meta.peer, len = answer.len(), "answer longer than 65535 bytes; not sent");
             return Ok(());
@@ -290,13 +305,23 @@ impl<'a> Connection<'a> {
         self.write.clear();
         self.write.extend_from_slice(&len.to_be_bytes());
         self.write.extend_from_slice(answer);
-        match timeout(self.idle_timeout(), self.stream.write_all(&self.write)).await {
-            Ok(Ok(())) => {
-                self.touch();
-                Ok(())
-            }
-            Ok(Err(e)) => Err(Closed::Io(e)),
-            Err(_) => Err(Closed::WriteStalled),
+        let limit = self.shared.config.tcp_idle_timeout;
+        tokio::select! {
+            written = timeout(limit, self.stream.write_all(&self.write)) => match written {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(Closed::Io(e)),
+                Err(_) => return Err(Closed::WriteStalled),
+            },
+            () = &mut self.shutdown => return Err(Closed::Shutdown),
         }
+        self.touch();
+        Ok(())
     }
+}
+
+/// Which bytes [`Connection::send`] writes: the handler's response buffer,
+/// or a deferred answer.
+enum Outgoing<'b> {
+    Response,
+    Deferred(&'b [u8]),
 }

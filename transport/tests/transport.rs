@@ -483,3 +483,38 @@ async fn udp_worker_survives_a_panicking_handler() {
     assert_eq!(udp_ask(&client, server.addr, b"Eafter").await, b"Eafteru");
     server.stop().await;
 }
+
+/// A client that sends queries but never reads its answers fills the
+/// socket buffers until the server's write blocks; shutdown must not wait
+/// for that write (here the idle timeout, which would, is a minute).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_for_a_client_that_does_not_read() {
+    let server = start(with(config(), |c| {
+        c.tcp_idle_timeout = Duration::from_secs(60)
+    }));
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let (_read_half, mut write_half) = stream.into_split();
+    let query = framed(&[b'E'; 60_000]);
+    let writer = tokio::spawn(async move {
+        // 24 MB of echoes: more than both sides' socket buffers hold.
+        for _ in 0..400 {
+            if write_half.write_all(&query).await.is_err() {
+                break;
+            }
+        }
+    });
+    // Wait until the server stops taking queries: its write is blocked.
+    let mut seen = 0;
+    let deadline = tokio::time::Instant::now() + PROMPTLY;
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = server.handler.calls.load(Ordering::Relaxed);
+        if now == seen && now > 0 {
+            break;
+        }
+        seen = now;
+    }
+    assert!(seen < 400, "the server's writes should have blocked");
+    server.stop().await;
+    writer.abort();
+}
