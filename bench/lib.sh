@@ -1,0 +1,48 @@
+# bench/lib.sh -- shared by the bench/*.sh scripts.  Source it, don't run it.
+#
+# The benchmarks reuse the anchor lab (/work/shared/lab, or LAB_DIR): its
+# lib.sh starts NSD, Knot and Unbound exactly as the lab's published numbers
+# were measured, and its bench-*.sh scripts do the measuring.  This file only
+# adds what dnslab needs on top: where the repository, the lab and the
+# release binary are, and how to print a ratio.
+#
+# Env: LAB_DIR       [<repo>/../shared/lab]  the anchor lab
+#      LAB_RUN_DIR   [$TMPDIR/dns-anchor-lab] configs, pids, logs, query files
+#      RESULTS_DIR   [<repo>/bench/out]       raw output of every run
+#      DNSLAB        [$CARGO_TARGET_DIR or <repo>/target]/release/dnslab
+#      NO_BUILD=1    use DNSLAB as it is, skip `cargo build --release`
+
+BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LAB_DIR="${LAB_DIR:-$BENCH_ROOT/../shared/lab}"
+if [ ! -f "$LAB_DIR/lib.sh" ]; then
+    echo "error: the anchor lab is not at $LAB_DIR (set LAB_DIR to its directory)" >&2
+    exit 1
+fi
+# the lab's own results/ may be read-only, and ours must not overwrite its numbers
+export RESULTS_DIR="${RESULTS_DIR:-$BENCH_ROOT/bench/out}"
+export LAB_RUN_DIR="${LAB_RUN_DIR:-${TMPDIR:-/tmp}/dns-anchor-lab}"
+# shellcheck source=/dev/null
+. "$LAB_DIR/lib.sh"
+mkdir -p "$RESULTS_DIR" "$RUN_DIR"
+
+# bench_build: build the release binary (unless NO_BUILD=1) and set DNSLAB.
+bench_build() {
+    DNSLAB="${DNSLAB:-${CARGO_TARGET_DIR:-$BENCH_ROOT/target}/release/dnslab}"
+    if [ -z "${NO_BUILD:-}" ]; then
+        log "building the release binary (cargo build --release --bin dnslab)"
+        (cd "$BENCH_ROOT" && cargo build --release --bin dnslab >&2) || die "cargo build --release failed"
+    fi
+    [ -x "$DNSLAB" ] || die "no dnslab binary at $DNSLAB"
+}
+
+# ratio A B -> A/B with two decimals, or n/a when either is missing or B is 0
+ratio() {
+    awk -v a="${1:-}" -v b="${2:-}" 'BEGIN {
+        if (a == "" || b == "" || a == "nan" || b == "nan" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'
+}
+
+# result_median FILE LABEL KEY -> median of KEY=value over the lines of FILE
+# that start with "RESULT label=LABEL " (the lab's machine-readable lines)
+result_median() {
+    grep "^RESULT label=$2 " "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$3=//p" | median
+}
