@@ -1,28 +1,1350 @@
-//! Reading RFC 1035 master files as BIND does. (Interface stub; being written.)
+//! Reading RFC 1035 master files as BIND writes them.
+//!
+//! This module owns the text side of a zone: the lexer (lines, parentheses,
+//! quoted strings, comments), the directives (`$ORIGIN`, `$TTL`,
+//! `$INCLUDE`, `$GENERATE`), and the owner / TTL / class / type columns of
+//! every record. Record data is turned into [`RData`] here too: the common
+//! types directly (they are the hot path and carry names that must be made
+//! absolute against the current origin), the rest through hickory-proto's
+//! `RData::try_from_str`, and RFC 3597 `\#` data through hickory's wire
+//! decoder.
+//!
+//! It knows nothing about zone rules: [`super::check`] judges the records
+//! this module returns, and [`super::store`] indexes them.
+//!
+//! Decisions where RFC 1035 is silent, taken as BIND takes them:
+//! - TTL: `$TTL` when given; else the last explicit TTL (RFC 1035); else an
+//!   SOA without TTL takes its MINIMUM (with a warning) and any other record
+//!   without TTL is an error.
+//! - `$ORIGIN` and the previous owner are per file: an `$INCLUDE`d file may
+//!   change them, and the including file continues with its own.
+//! - Relative `$INCLUDE` paths are taken relative to the including file's
+//!   directory (BIND uses its working directory; ours is more useful for
+//!   `dnslab check` run from anywhere).
 
-use std::path::Path;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
 
-use hickory_proto::rr::Name;
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, NULL, PTR, SOA, SRV, TXT};
+use hickory_proto::rr::{DNSClass, Label, Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, Restrict};
 
-use super::SourcedRecord;
+use super::{Location, SourcedRecord};
+
+/// How deep `$INCLUDE` may nest; deeper is almost surely a loop.
+const MAX_INCLUDE_DEPTH: usize = 16;
 
 /// A master file as read: its origin and every record with its location.
 #[derive(Debug)]
 pub struct MasterFile {
     pub origin: Name,
     pub records: Vec<SourcedRecord>,
+    /// Things BIND warns about but accepts (e.g. TTL taken from the SOA).
+    pub warnings: Vec<Warning>,
 }
 
-/// A master file that could not be read; `Display` starts with `file:line`.
+/// Something accepted but worth telling the zone's author.
+#[derive(Clone, Debug)]
+pub struct Warning {
+    pub location: Location,
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// A master file that could not be read; `Display` starts with `file:line`
+/// (just `file` when the file itself could not be opened).
 #[derive(Debug, thiserror::Error)]
-pub enum ReadError {
+pub struct ReadError {
+    pub location: Location,
+    pub kind: ReadErrorKind,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.location.line == 0 {
+            write!(f, "{}: {}", self.location.file.display(), self.kind)
+        } else {
+            write!(f, "{}: {}", self.location, self.kind)
+        }
+    }
+}
+
+/// What was wrong at a [`ReadError`]'s location.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadErrorKind {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("unknown directive {0}: expected $ORIGIN, $TTL, $INCLUDE or $GENERATE")]
+    UnknownDirective(String),
+    #[error("{directive}: {problem}")]
+    BadDirective {
+        directive: &'static str,
+        problem: String,
+    },
+    #[error("unterminated parenthesis: '(' opened on this line is never closed")]
+    UnterminatedParenthesis,
+    #[error("')' without a matching '('")]
+    UnbalancedParenthesis,
+    #[error("unterminated quoted string")]
+    UnterminatedQuote,
+    #[error("bad TTL {0:?}: expected seconds or units like 1h30m")]
+    BadTtl(String),
+    #[error("bad name {name:?}: {reason}")]
+    BadName { name: String, reason: String },
+    #[error("relative name {0:?} but no origin is known: add $ORIGIN or give the zone name")]
+    NoOrigin(String),
+    #[error("no owner: the first record must name its owner")]
+    NoOwner,
+    #[error("no TTL specified: add $TTL or give this record a TTL")]
+    NoTtl,
+    #[error("class {0} does not match the zone's class IN")]
+    WrongClass(String),
+    #[error("unknown record type {0:?} (use TYPEnnn with RFC 3597 \\# data)")]
+    UnknownType(String),
+    #[error("missing record type")]
+    MissingType,
+    #[error("bad {rtype} data: {reason}")]
+    BadRdata { rtype: RecordType, reason: String },
+    #[error("$INCLUDE nested deeper than {MAX_INCLUDE_DEPTH} files (an include loop?)")]
+    IncludeTooDeep,
+    #[error("cannot tell the zone's origin: no $ORIGIN, no absolute SOA owner, and none given")]
+    UnknownZoneOrigin,
+    /// An error inside an `$INCLUDE`d file, located in that file.
     #[error("{0}")]
-    Unimplemented(String),
+    Included(Box<ReadError>),
 }
 
 /// Reads the file at `path`; `origin` is the zone name when the caller knows
-/// it (`--zone NAME=FILE`), else it comes from the file.
+/// it (`--zone NAME=FILE`), else it comes from the file: its first
+/// `$ORIGIN`, or the owner of its SOA when that is absolute.
 pub fn read_file(path: &Path, origin: Option<&Name>) -> Result<MasterFile, ReadError> {
-    let _ = origin;
-    Err(ReadError::Unimplemented(format!("{}: reader not written yet", path.display())))
+    let mut reader = Reader {
+        zone_origin: origin.cloned(),
+        default_ttl: None,
+        last_ttl: None,
+        records: Vec::new(),
+        warnings: Vec::new(),
+        depth: 0,
+    };
+    let top = Arc::new(path.to_path_buf());
+    let text = read_text(path).map_err(|kind| ReadError {
+        location: Location {
+            file: top.clone(),
+            line: 0,
+        },
+        kind,
+    })?;
+    // One record a line is the common shape; reserving up front spares
+    // copying a million records each time the vector would grow.
+    reader
+        .records
+        .reserve(text.bytes().filter(|&b| b == b'\n').count());
+    reader.read_source(&text, top.clone(), origin.cloned())?;
+    let Some(origin) = reader.zone_origin else {
+        return Err(ReadError {
+            location: Location { file: top, line: 0 },
+            kind: ReadErrorKind::UnknownZoneOrigin,
+        });
+    };
+    Ok(MasterFile {
+        origin,
+        records: reader.records,
+        warnings: reader.warnings,
+    })
+}
+
+/// The target of a DNAME record as this reader (and hickory's wire decoder)
+/// represent it: `RData::Unknown` with the uncompressed target name as
+/// bytes, since hickory-proto 0.26 has no DNAME variant.
+pub fn dname_target(rdata: &RData) -> Option<Name> {
+    match rdata {
+        RData::Unknown {
+            code: RecordType::DNAME,
+            rdata,
+        } => Name::from_bytes(&rdata.anything).ok(),
+        _ => None,
+    }
+}
+
+/// The RDATA of a DNAME record pointing at `target` (RFC 6672 2.1: the
+/// target is never compressed).
+pub fn dname_rdata(target: &Name) -> RData {
+    let mut wire = Vec::with_capacity(target.len() + 2);
+    for label in target.iter() {
+        // Labels are at most 63 bytes, so the length fits a byte.
+        wire.push(label.len() as u8);
+        wire.extend_from_slice(label);
+    }
+    wire.push(0);
+    RData::Unknown {
+        code: RecordType::DNAME,
+        rdata: NULL::with(wire),
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, ReadErrorKind> {
+    let bytes = std::fs::read(path).map_err(|source| ReadErrorKind::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // Zone files are ASCII in practice; stray Latin-1 in a TXT comment
+    // should not make the whole file unreadable.
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Lexer: RFC 1035 5.1.
+
+/// One token of an entry. Escapes (`\.`, `\DDD`, `\"`) are left in `text`
+/// for whoever interprets the token; `quoted` tokens are the inside of a
+/// `"..."` string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Token<'a> {
+    text: &'a str,
+    quoted: bool,
+}
+
+impl<'a> Token<'a> {
+    fn bare(text: &'a str) -> Self {
+        Token {
+            text,
+            quoted: false,
+        }
+    }
+}
+
+/// The start of one logical entry (a line, or several joined by
+/// parentheses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Entry {
+    line: u32,
+    /// The entry's line begins with blank space: the owner is omitted and
+    /// is the previous record's (RFC 1035 5.1).
+    blank_owner: bool,
+}
+
+/// Splits master-file text into entries of tokens without copying.
+struct Lexer<'a> {
+    src: &'a str,
+    pos: usize,
+    line: u32,
+}
+
+impl<'a> Lexer<'a> {
+    fn new(src: &'a str) -> Self {
+        Lexer {
+            src,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// Reads the next non-empty entry's tokens into `out` (cleared first);
+    /// `None` at end of input. Errors carry their line.
+    fn next_entry(
+        &mut self,
+        out: &mut Vec<Token<'a>>,
+    ) -> Result<Option<Entry>, (u32, ReadErrorKind)> {
+        let bytes = self.src.as_bytes();
+        loop {
+            out.clear();
+            if self.pos >= bytes.len() {
+                return Ok(None);
+            }
+            let entry = Entry {
+                line: self.line,
+                blank_owner: matches!(bytes[self.pos], b' ' | b'\t'),
+            };
+            let mut depth = 0u32;
+            let mut paren_line = 0;
+            while let Some(&b) = bytes.get(self.pos) {
+                match b {
+                    b'\n' => {
+                        self.line += 1;
+                        self.pos += 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    b' ' | b'\t' | b'\r' => self.pos += 1,
+                    b';' => {
+                        self.pos = memchr_newline(bytes, self.pos);
+                    }
+                    b'(' => {
+                        if depth == 0 {
+                            paren_line = self.line;
+                        }
+                        depth += 1;
+                        self.pos += 1;
+                    }
+                    b')' => {
+                        if depth == 0 {
+                            return Err((self.line, ReadErrorKind::UnbalancedParenthesis));
+                        }
+                        depth -= 1;
+                        self.pos += 1;
+                    }
+                    b'"' => {
+                        let start_line = self.line;
+                        let start = self.pos + 1;
+                        let mut i = start;
+                        loop {
+                            match bytes.get(i) {
+                                None => return Err((start_line, ReadErrorKind::UnterminatedQuote)),
+                                Some(b'"') => break,
+                                Some(b'\\') => {
+                                    if bytes.get(i + 1) == Some(&b'\n') {
+                                        self.line += 1;
+                                    }
+                                    i += 2;
+                                }
+                                Some(b'\n') => {
+                                    self.line += 1;
+                                    i += 1;
+                                }
+                                Some(_) => i += 1,
+                            }
+                        }
+                        out.push(Token {
+                            text: &self.src[start..i],
+                            quoted: true,
+                        });
+                        self.pos = i + 1;
+                    }
+                    _ => {
+                        let start = self.pos;
+                        let mut i = start;
+                        while let Some(&c) = bytes.get(i) {
+                            match c {
+                                b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"' => break,
+                                // An escaped byte never ends the token; an
+                                // escaped newline is not allowed to hide one.
+                                b'\\' if bytes.get(i + 1).is_some_and(|&n| n != b'\n') => i += 2,
+                                _ => i += 1,
+                            }
+                        }
+                        let end = i.min(bytes.len());
+                        out.push(Token::bare(&self.src[start..end]));
+                        self.pos = end;
+                    }
+                }
+            }
+            if depth > 0 {
+                return Err((paren_line, ReadErrorKind::UnterminatedParenthesis));
+            }
+            if !out.is_empty() {
+                return Ok(Some(entry));
+            }
+        }
+    }
+}
+
+/// The index of the next `\n` at or after `from`, or the end.
+fn memchr_newline(bytes: &[u8], from: usize) -> usize {
+    bytes
+        .get(from..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+        .map_or(bytes.len(), |p| from + p)
+}
+
+// ---------------------------------------------------------------------------
+// The reader: directives and records.
+
+/// State shared by a file and everything it includes.
+struct Reader {
+    /// The zone's name: given by the caller, or discovered from the first
+    /// `$ORIGIN` or an absolute SOA owner.
+    zone_origin: Option<Name>,
+    /// `$TTL`, or the SOA MINIMUM when the SOA had no TTL (BIND).
+    default_ttl: Option<u32>,
+    /// The last explicit TTL, used when there is no default (RFC 1035 5.1).
+    last_ttl: Option<u32>,
+    records: Vec<SourcedRecord>,
+    warnings: Vec<Warning>,
+    depth: usize,
+}
+
+/// State private to one file: `$ORIGIN` and the previous owner do not leak
+/// out of an `$INCLUDE`d file.
+struct FileState {
+    file: Arc<PathBuf>,
+    origin: Option<Name>,
+    last_owner: Option<Name>,
+}
+
+impl FileState {
+    fn at(&self, line: u32) -> Location {
+        Location {
+            file: self.file.clone(),
+            line,
+        }
+    }
+}
+
+impl Reader {
+    fn read_source(
+        &mut self,
+        text: &str,
+        file: Arc<PathBuf>,
+        origin: Option<Name>,
+    ) -> Result<(), ReadError> {
+        let mut state = FileState {
+            file,
+            origin,
+            last_owner: None,
+        };
+        let mut lexer = Lexer::new(text);
+        let mut tokens = Vec::with_capacity(16);
+        loop {
+            let entry = match lexer.next_entry(&mut tokens) {
+                Ok(Some(entry)) => entry,
+                Ok(None) => return Ok(()),
+                Err((line, kind)) => {
+                    return Err(ReadError {
+                        location: state.at(line),
+                        kind,
+                    })
+                }
+            };
+            let first = tokens[0];
+            let result = if !entry.blank_owner && !first.quoted && first.text.starts_with('$') {
+                self.directive(&mut state, entry.line, &tokens)
+            } else {
+                self.record(&mut state, entry, &tokens)
+            };
+            result.map_err(|kind| match kind {
+                ReadErrorKind::Included(inner) => *inner,
+                kind => ReadError {
+                    location: state.at(entry.line),
+                    kind,
+                },
+            })?;
+        }
+    }
+
+    /// `$ORIGIN`, `$TTL`, `$INCLUDE` (RFC 1035 5.1) and BIND's `$GENERATE`.
+    fn directive(
+        &mut self,
+        state: &mut FileState,
+        line: u32,
+        tokens: &[Token<'_>],
+    ) -> Result<(), ReadErrorKind> {
+        let name = tokens[0].text;
+        let args = &tokens[1..];
+        let bad = |directive: &'static str, problem: &str| ReadErrorKind::BadDirective {
+            directive,
+            problem: problem.to_string(),
+        };
+        if name.eq_ignore_ascii_case("$ORIGIN") {
+            let [arg] = args else {
+                return Err(bad("$ORIGIN", "expects exactly one domain name"));
+            };
+            let origin = parse_name(arg.text, state.origin.as_ref())?;
+            if self.zone_origin.is_none() {
+                self.zone_origin = Some(origin.clone());
+            }
+            state.origin = Some(origin);
+            Ok(())
+        } else if name.eq_ignore_ascii_case("$TTL") {
+            let [arg] = args else {
+                return Err(bad("$TTL", "expects exactly one TTL"));
+            };
+            self.default_ttl = Some(self.checked_ttl(state, line, arg.text)?);
+            Ok(())
+        } else if name.eq_ignore_ascii_case("$INCLUDE") {
+            let (file, origin) = match args {
+                [file] => (file, state.origin.clone()),
+                [file, origin] => (file, Some(parse_name(origin.text, state.origin.as_ref())?)),
+                _ => {
+                    return Err(bad(
+                        "$INCLUDE",
+                        "expects a file name and an optional origin",
+                    ))
+                }
+            };
+            self.include(state, line, file.text, origin)
+        } else if name.eq_ignore_ascii_case("$GENERATE") {
+            self.generate(state, line, args)
+        } else {
+            Err(ReadErrorKind::UnknownDirective(name.to_string()))
+        }
+    }
+
+    fn include(
+        &mut self,
+        state: &FileState,
+        line: u32,
+        file: &str,
+        origin: Option<Name>,
+    ) -> Result<(), ReadErrorKind> {
+        if self.depth >= MAX_INCLUDE_DEPTH {
+            return Err(ReadErrorKind::IncludeTooDeep);
+        }
+        let path = match state.file.parent() {
+            Some(dir) if Path::new(file).is_relative() => dir.join(file),
+            _ => PathBuf::from(file),
+        };
+        let text = read_text(&path)?;
+        tracing::debug!(including = %state.at(line), path = %path.display(), "$INCLUDE");
+        self.depth += 1;
+        let result = self.read_source(&text, Arc::new(path), origin);
+        self.depth -= 1;
+        // An error inside the included file already names its own file and
+        // line; pass it up unchanged rather than re-locating it here.
+        result.map_err(|e| ReadErrorKind::Included(Box::new(e)))
+    }
+
+    /// BIND's `$GENERATE range lhs [ttl] [class] type rhs`: one record per
+    /// value of the range, `$` in lhs and rhs replaced by the value.
+    fn generate(
+        &mut self,
+        state: &mut FileState,
+        line: u32,
+        args: &[Token<'_>],
+    ) -> Result<(), ReadErrorKind> {
+        let bad = |problem: String| ReadErrorKind::BadDirective {
+            directive: "$GENERATE",
+            problem,
+        };
+        let [range, template @ ..] = args else {
+            return Err(bad("expects a range, an owner, a type and data".into()));
+        };
+        if template.len() < 3 {
+            return Err(bad("expects a range, an owner, a type and data".into()));
+        }
+        let range = GenerateRange::parse(range.text).map_err(bad)?;
+        // Which template tokens are lhs/rhs (expanded) and which are the
+        // TTL/class/type columns (kept).
+        let type_at = template
+            .iter()
+            .skip(1)
+            .position(|t| !t.quoted && !is_ttl_or_class(t.text))
+            .map(|p| p + 1)
+            .ok_or_else(|| bad("missing record type".into()))?;
+        let mut value = range.start;
+        loop {
+            let mut text = String::new();
+            for (i, token) in template.iter().enumerate() {
+                if i > 0 {
+                    text.push(' ');
+                }
+                if token.quoted {
+                    text.push('"');
+                }
+                if i == 0 || i > type_at {
+                    expand_generate(token.text, value, &mut text).map_err(bad)?;
+                } else {
+                    text.push_str(token.text);
+                }
+                if token.quoted {
+                    text.push('"');
+                }
+            }
+            let mut lexer = Lexer::new(&text);
+            lexer.line = line;
+            let mut generated = Vec::with_capacity(template.len());
+            match lexer.next_entry(&mut generated) {
+                Ok(Some(entry)) => self.record(state, entry, &generated)?,
+                Ok(None) => return Err(bad("expands to nothing".into())),
+                Err((_, kind)) => return Err(kind),
+            }
+            match value.checked_add(range.step) {
+                Some(next) if next <= range.stop => value = next,
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// One resource record: `[owner] [ttl] [class] type rdata` with TTL and
+    /// class in either order (RFC 1035 5.1).
+    fn record(
+        &mut self,
+        state: &mut FileState,
+        entry: Entry,
+        tokens: &[Token<'_>],
+    ) -> Result<(), ReadErrorKind> {
+        let (owner, mut rest) = if entry.blank_owner {
+            (
+                state.last_owner.clone().ok_or(ReadErrorKind::NoOwner)?,
+                tokens,
+            )
+        } else {
+            (
+                parse_name(tokens[0].text, state.origin.as_ref())?,
+                &tokens[1..],
+            )
+        };
+
+        let mut ttl = None;
+        let mut class_seen = false;
+        while let Some((token, after)) = rest.split_first() {
+            if token.quoted {
+                break;
+            }
+            let first = token.text.as_bytes().first().copied().unwrap_or(0);
+            if ttl.is_none() && first.is_ascii_digit() {
+                ttl = Some(self.checked_ttl(state, entry.line, token.text)?);
+            } else if !class_seen && is_class(token.text) {
+                if parse_class(token.text) != Some(DNSClass::IN) {
+                    return Err(ReadErrorKind::WrongClass(token.text.to_string()));
+                }
+                class_seen = true;
+            } else {
+                break;
+            }
+            rest = after;
+        }
+        let (rtype_token, rdata_tokens) = rest.split_first().ok_or(ReadErrorKind::MissingType)?;
+        if rtype_token.quoted {
+            return Err(ReadErrorKind::UnknownType(rtype_token.text.to_string()));
+        }
+        let rtype = parse_type(rtype_token.text)
+            .ok_or_else(|| ReadErrorKind::UnknownType(rtype_token.text.to_string()))?;
+
+        // With no $ORIGIN and no origin given, an absolute SOA owner is the
+        // origin, so the SOA's own relative names can be read against it.
+        if rtype == RecordType::SOA && state.origin.is_none() && owner.is_fqdn() {
+            state.origin = Some(owner.clone());
+        }
+        if rtype == RecordType::SOA && self.zone_origin.is_none() {
+            self.zone_origin = Some(owner.clone());
+        }
+
+        let rdata = parse_rdata(rtype, rdata_tokens, state.origin.as_ref())
+            .map_err(|reason| ReadErrorKind::BadRdata { rtype, reason })?;
+        let ttl = self.resolve_ttl(state, entry.line, ttl, &rdata)?;
+
+        let mut record = Record::from_rdata(owner.clone(), ttl, rdata);
+        record.dns_class = DNSClass::IN;
+        self.records.push(SourcedRecord {
+            record,
+            location: state.at(entry.line),
+        });
+        state.last_owner = Some(owner);
+        Ok(())
+    }
+
+    /// The TTL of a record as BIND decides it (see the module doc).
+    fn resolve_ttl(
+        &mut self,
+        state: &FileState,
+        line: u32,
+        explicit: Option<u32>,
+        rdata: &RData,
+    ) -> Result<u32, ReadErrorKind> {
+        if let Some(ttl) = explicit {
+            self.last_ttl = Some(ttl);
+            return Ok(ttl);
+        }
+        if let Some(ttl) = self.default_ttl {
+            return Ok(ttl);
+        }
+        if let Some(ttl) = self.last_ttl {
+            return Ok(ttl);
+        }
+        match rdata {
+            RData::SOA(soa) => {
+                let ttl = soa.minimum;
+                self.warn(
+                    state,
+                    line,
+                    "no TTL specified; using SOA MINIMUM instead".into(),
+                );
+                self.default_ttl = Some(ttl);
+                Ok(ttl)
+            }
+            _ => Err(ReadErrorKind::NoTtl),
+        }
+    }
+
+    /// A TTL token; values above 2^31-1 become 0 as RFC 2181 8 says, with
+    /// a warning.
+    fn checked_ttl(
+        &mut self,
+        state: &FileState,
+        line: u32,
+        text: &str,
+    ) -> Result<u32, ReadErrorKind> {
+        let ttl = parse_ttl(text).ok_or_else(|| ReadErrorKind::BadTtl(text.to_string()))?;
+        if ttl > i32::MAX as u32 {
+            self.warn(
+                state,
+                line,
+                format!("TTL {ttl} above 2^31-1 taken as 0 (RFC 2181 8)"),
+            );
+            return Ok(0);
+        }
+        Ok(ttl)
+    }
+
+    fn warn(&mut self, state: &FileState, line: u32, message: String) {
+        let location = state.at(line);
+        tracing::warn!(%location, "{message}");
+        self.warnings.push(Warning { location, message });
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Columns: names, TTLs, classes, types.
+
+/// A domain name token: `@` is the origin, names without a final dot are
+/// relative to it (RFC 1035 5.1).
+fn parse_name(text: &str, origin: Option<&Name>) -> Result<Name, ReadErrorKind> {
+    if text == "@" {
+        return origin
+            .cloned()
+            .ok_or_else(|| ReadErrorKind::NoOrigin(text.to_string()));
+    }
+    let bad = |e: hickory_proto::ProtoError| ReadErrorKind::BadName {
+        name: text.to_string(),
+        reason: e.to_string(),
+    };
+    let name = if text.contains('\\') || text.contains("..") || text.starts_with('.') {
+        Name::from_ascii(text).map_err(bad)?
+    } else {
+        // The hot path (a million `hostN` owners): labels straight from the
+        // token's bytes, with no escapes to interpret.
+        let mut name = Name::new();
+        for label in text.split('.').filter(|l| !l.is_empty()) {
+            name = name
+                .append_label(Label::from_raw_bytes(label.as_bytes()).map_err(bad)?)
+                .map_err(bad)?;
+        }
+        name.set_fqdn(text.ends_with('.'));
+        name
+    };
+    if name.is_fqdn() {
+        return Ok(name);
+    }
+    let origin = origin.ok_or_else(|| ReadErrorKind::NoOrigin(text.to_string()))?;
+    name.append_domain(origin).map_err(bad)
+}
+
+/// A TTL in seconds or BIND units (`1w2d3h4m5s`, case-insensitive, a
+/// trailing bare number is seconds); `None` when malformed or above u32.
+fn parse_ttl(text: &str) -> Option<u32> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut total: u64 = 0;
+    let mut number: Option<u64> = None;
+    for b in text.bytes() {
+        if b.is_ascii_digit() {
+            let n = number.unwrap_or(0) * 10 + u64::from(b - b'0');
+            if n > u64::from(u32::MAX) {
+                return None;
+            }
+            number = Some(n);
+            continue;
+        }
+        let unit = match b.to_ascii_lowercase() {
+            b's' => 1,
+            b'm' => 60,
+            b'h' => 3600,
+            b'd' => 86_400,
+            b'w' => 604_800,
+            _ => return None,
+        };
+        total += number.take()? * unit;
+    }
+    total += number.unwrap_or(0);
+    u32::try_from(total).ok()
+}
+
+fn is_class(text: &str) -> bool {
+    parse_class(text).is_some()
+}
+
+/// `IN`, `CH`, `HS` or RFC 3597 `CLASSnnn`, case-insensitive.
+fn parse_class(text: &str) -> Option<DNSClass> {
+    if text.eq_ignore_ascii_case("IN") {
+        return Some(DNSClass::IN);
+    }
+    if text.eq_ignore_ascii_case("CH") {
+        return Some(DNSClass::CH);
+    }
+    if text.eq_ignore_ascii_case("HS") {
+        return Some(DNSClass::HS);
+    }
+    let number = strip_prefix_ignore_case(text, "CLASS")?;
+    number.parse::<u16>().ok().map(DNSClass::from)
+}
+
+fn is_ttl_or_class(text: &str) -> bool {
+    parse_ttl(text).is_some() || is_class(text)
+}
+
+/// A type mnemonic (case-insensitive) or RFC 3597 `TYPEnnn`.
+fn parse_type(text: &str) -> Option<RecordType> {
+    // The hot path: upper-case mnemonics parse without allocating.
+    if let Ok(rtype) = RecordType::from_str(text) {
+        return Some(rtype);
+    }
+    if let Some(number) = strip_prefix_ignore_case(text, "TYPE") {
+        return number.parse::<u16>().ok().map(RecordType::from);
+    }
+    RecordType::from_str(&text.to_ascii_uppercase()).ok()
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+        .filter(|rest| !rest.is_empty())
+}
+
+// ---------------------------------------------------------------------------
+// Record data.
+
+/// The RDATA of one record from its tokens. Types whose data holds domain
+/// names are read here so that relative names are completed with the
+/// current origin (hickory's `try_from_str` has none).
+fn parse_rdata(
+    rtype: RecordType,
+    tokens: &[Token<'_>],
+    origin: Option<&Name>,
+) -> Result<RData, String> {
+    if let Some(first) = tokens.first() {
+        if !first.quoted && first.text == "\\#" {
+            return parse_generic_rdata(rtype, &tokens[1..]);
+        }
+    }
+    let name = |token: &Token<'_>| parse_name(token.text, origin).map_err(|e| e.to_string());
+    let number = |token: &Token<'_>, what: &str| {
+        token
+            .text
+            .parse::<u16>()
+            .map_err(|_| format!("{what} {:?} is not a number 0-65535", token.text))
+    };
+    let interval = |token: &Token<'_>, what: &str| {
+        parse_ttl(token.text)
+            .and_then(|v| i32::try_from(v).ok())
+            .ok_or_else(|| format!("{what} {:?} is not a time interval", token.text))
+    };
+    let fields = |n: usize| -> Result<(), String> {
+        if tokens.len() == n {
+            Ok(())
+        } else {
+            Err(format!("expected {n} fields, found {}", tokens.len()))
+        }
+    };
+    let rdata = match rtype {
+        RecordType::A => {
+            fields(1)?;
+            let addr = Ipv4Addr::from_str(tokens[0].text)
+                .map_err(|_| format!("{:?} is not an IPv4 address", tokens[0].text))?;
+            RData::A(A(addr))
+        }
+        RecordType::AAAA => {
+            fields(1)?;
+            let addr = Ipv6Addr::from_str(tokens[0].text)
+                .map_err(|_| format!("{:?} is not an IPv6 address", tokens[0].text))?;
+            RData::AAAA(AAAA(addr))
+        }
+        RecordType::NS => {
+            fields(1)?;
+            RData::NS(NS(name(&tokens[0])?))
+        }
+        RecordType::CNAME => {
+            fields(1)?;
+            RData::CNAME(CNAME(name(&tokens[0])?))
+        }
+        RecordType::PTR => {
+            fields(1)?;
+            RData::PTR(PTR(name(&tokens[0])?))
+        }
+        RecordType::DNAME => {
+            fields(1)?;
+            dname_rdata(&name(&tokens[0])?)
+        }
+        RecordType::MX => {
+            fields(2)?;
+            RData::MX(MX::new(
+                number(&tokens[0], "preference")?,
+                name(&tokens[1])?,
+            ))
+        }
+        RecordType::SRV => {
+            fields(4)?;
+            RData::SRV(SRV::new(
+                number(&tokens[0], "priority")?,
+                number(&tokens[1], "weight")?,
+                number(&tokens[2], "port")?,
+                name(&tokens[3])?,
+            ))
+        }
+        RecordType::SOA => {
+            fields(7)?;
+            let serial = tokens[2]
+                .text
+                .parse::<u32>()
+                .map_err(|_| format!("serial {:?} is not a number", tokens[2].text))?;
+            let minimum = parse_ttl(tokens[6].text)
+                .ok_or_else(|| format!("minimum {:?} is not a time interval", tokens[6].text))?;
+            RData::SOA(SOA::new(
+                name(&tokens[0])?,
+                name(&tokens[1])?,
+                serial,
+                interval(&tokens[3], "refresh")?,
+                interval(&tokens[4], "retry")?,
+                interval(&tokens[5], "expire")?,
+                minimum,
+            ))
+        }
+        RecordType::TXT => {
+            if tokens.is_empty() {
+                return Err("expected at least one string".into());
+            }
+            let strings = tokens
+                .iter()
+                .map(|t| unescape(t.text))
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(long) = strings.iter().find(|s| s.len() > 255) {
+                return Err(format!(
+                    "a string of {} bytes is longer than 255 (split it into several)",
+                    long.len()
+                ));
+            }
+            RData::TXT(TXT::from_bytes(strings.iter().map(Vec::as_slice).collect()))
+        }
+        RecordType::Unknown(code) => {
+            return Err(format!(
+                "type {code} is unknown: write its data as \\# LENGTH HEX (RFC 3597)"
+            ))
+        }
+        _ => {
+            if tokens.is_empty() {
+                return Err("missing data".into());
+            }
+            let mut text = String::new();
+            for (i, token) in tokens.iter().enumerate() {
+                if i > 0 {
+                    text.push(' ');
+                }
+                if token.quoted {
+                    text.push('"');
+                    text.push_str(token.text);
+                    text.push('"');
+                } else {
+                    text.push_str(token.text);
+                }
+            }
+            RData::try_from_str(rtype, &text).map_err(|e| e.to_string())?
+        }
+    };
+    Ok(rdata)
+}
+
+/// RFC 3597 5: `\# LENGTH HEX...`. Known types are decoded into their
+/// usual variant (so `A \# 4 c0000201` is an A record); unknown ones are
+/// kept as opaque bytes.
+fn parse_generic_rdata(rtype: RecordType, tokens: &[Token<'_>]) -> Result<RData, String> {
+    let (length, hex) = tokens
+        .split_first()
+        .ok_or("\\# must be followed by the data length")?;
+    let length: u16 = length
+        .text
+        .parse()
+        .map_err(|_| format!("\\# length {:?} is not a number 0-65535", length.text))?;
+    let mut bytes = Vec::with_capacity(usize::from(length));
+    for token in hex {
+        let digits = token.text.as_bytes();
+        if digits.len() % 2 != 0 {
+            return Err(format!("{:?} is not whole hex bytes", token.text));
+        }
+        for pair in digits.chunks(2) {
+            let byte = std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+                .ok_or_else(|| format!("{:?} is not hex", token.text))?;
+            bytes.push(byte);
+        }
+    }
+    if bytes.len() != usize::from(length) {
+        return Err(format!(
+            "\\# says {length} bytes but {} follow",
+            bytes.len()
+        ));
+    }
+    if matches!(rtype, RecordType::Unknown(_) | RecordType::DNAME) {
+        if rtype == RecordType::DNAME && dname_target(&unknown(rtype, bytes.clone())).is_none() {
+            return Err("the data is not an uncompressed domain name".into());
+        }
+        return Ok(unknown(rtype, bytes));
+    }
+    let mut decoder = BinDecoder::new(&bytes);
+    let rdata = RData::read(&mut decoder, rtype, Restrict::new(length))
+        .map_err(|e| format!("the data is not valid {rtype} wire format: {e}"))?;
+    if !decoder.is_empty() {
+        return Err(format!(
+            "{} bytes left over after the {rtype} data",
+            decoder.len()
+        ));
+    }
+    Ok(rdata)
+}
+
+fn unknown(code: RecordType, bytes: Vec<u8>) -> RData {
+    RData::Unknown {
+        code,
+        rdata: NULL::with(bytes),
+    }
+}
+
+/// The bytes of a character-string: `\X` is X, `\DDD` is the byte DDD
+/// (RFC 1035 5.1).
+fn unescape(text: &str) -> Result<Vec<u8>, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b != b'\\' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        match bytes.get(i + 1..i + 4) {
+            Some(d) if d.iter().all(u8::is_ascii_digit) => {
+                let value = d
+                    .iter()
+                    .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
+                let byte =
+                    u8::try_from(value).map_err(|_| format!("escape \\{} is above 255", value))?;
+                out.push(byte);
+                i += 4;
+            }
+            _ => {
+                let next = bytes
+                    .get(i + 1)
+                    .ok_or("a string ends with a lone backslash")?;
+                out.push(*next);
+                i += 2;
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// $GENERATE.
+
+/// `start-stop[/step]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct GenerateRange {
+    start: u32,
+    stop: u32,
+    step: u32,
+}
+
+impl GenerateRange {
+    fn parse(text: &str) -> Result<Self, String> {
+        let bad = || format!("range {text:?} is not START-STOP[/STEP]");
+        let (range, step) = match text.split_once('/') {
+            Some((range, step)) => (range, step.parse::<u32>().map_err(|_| bad())?),
+            None => (text, 1),
+        };
+        let (start, stop) = range.split_once('-').ok_or_else(bad)?;
+        let start = start.parse::<u32>().map_err(|_| bad())?;
+        let stop = stop.parse::<u32>().map_err(|_| bad())?;
+        if start > stop || step == 0 {
+            return Err(format!(
+                "range {text:?} must have START <= STOP and STEP > 0"
+            ));
+        }
+        Ok(GenerateRange { start, stop, step })
+    }
+}
+
+/// Appends `template` with BIND's `$GENERATE` substitutions for `value`:
+/// `$` is the value, `${offset[,width[,base]]}` formats it, `$$` and `\$`
+/// are a literal `$`.
+fn expand_generate(template: &str, value: u32, out: &mut String) -> Result<(), String> {
+    let mut rest = template;
+    while let Some(at) = rest.find(['$', '\\']) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("\\$") {
+            out.push('$');
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix('\\') {
+            // Other escapes belong to the name or string: keep them.
+            out.push('\\');
+            let mut chars = after.chars();
+            if let Some(c) = chars.next() {
+                out.push(c);
+            }
+            rest = chars.as_str();
+        } else if let Some(after) = tail.strip_prefix("$$") {
+            out.push('$');
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("${") {
+            let (spec, after) = after
+                .split_once('}')
+                .ok_or_else(|| format!("unterminated ${{ in {template:?}"))?;
+            format_generate(spec, value, out)?;
+            rest = after;
+        } else {
+            out.push_str(&value.to_string());
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    Ok(())
+}
+
+/// `offset[,width[,base]]` with base one of d, o, x, X, n, N (BIND).
+fn format_generate(spec: &str, value: u32, out: &mut String) -> Result<(), String> {
+    let bad = || format!("bad modifier ${{{spec}}}: expected ${{offset[,width[,base]]}}");
+    let mut parts = spec.split(',');
+    let offset: i64 = parts
+        .next()
+        .unwrap_or("0")
+        .trim()
+        .parse()
+        .map_err(|_| bad())?;
+    let width: usize = match parts.next() {
+        Some(w) => w.trim().parse().map_err(|_| bad())?,
+        None => 0,
+    };
+    let base = match parts.next() {
+        Some(b) if b.len() == 1 => b.as_bytes()[0],
+        Some(_) => return Err(bad()),
+        None => b'd',
+    };
+    if parts.next().is_some() {
+        return Err(bad());
+    }
+    let value = i64::from(value) + offset;
+    if value < 0 {
+        return Err(format!("${{{spec}}} gives a negative number"));
+    }
+    let formatted = match base {
+        b'd' => format!("{value:0width$}"),
+        b'o' => format!("{value:0width$o}"),
+        b'x' => format!("{value:0width$x}"),
+        b'X' => format!("{value:0width$X}"),
+        b'n' | b'N' => nibbles(value as u64, width, base == b'N'),
+        _ => return Err(bad()),
+    };
+    out.push_str(&formatted);
+    Ok(())
+}
+
+/// BIND's nibble format: hex digits lowest first, dot-separated, padded
+/// to `width` characters (dots included), as in `ip6.arpa` names.
+fn nibbles(mut value: u64, mut width: usize, upper: bool) -> String {
+    let digits: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let mut out = String::new();
+    loop {
+        out.push(char::from(digits[(value & 0xf) as usize]));
+        value >>= 4;
+        width = width.saturating_sub(1);
+        if width > 0 || value != 0 {
+            out.push('.');
+            width = width.saturating_sub(1);
+        }
+        if value == 0 && width == 0 {
+            return out;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Lexed = Vec<(Entry, Vec<(String, bool)>)>;
+
+    fn lex_all(src: &str) -> Result<Lexed, (u32, String)> {
+        let mut lexer = Lexer::new(src);
+        let mut tokens = Vec::new();
+        let mut out = Vec::new();
+        loop {
+            match lexer.next_entry(&mut tokens) {
+                Ok(Some(entry)) => out.push((
+                    entry,
+                    tokens
+                        .iter()
+                        .map(|t| (t.text.to_string(), t.quoted))
+                        .collect(),
+                )),
+                Ok(None) => return Ok(out),
+                Err((line, kind)) => return Err((line, kind.to_string())),
+            }
+        }
+    }
+
+    fn texts(entry: &(Entry, Vec<(String, bool)>)) -> Vec<&str> {
+        entry.1.iter().map(|(t, _)| t.as_str()).collect()
+    }
+
+    #[test]
+    fn parentheses_join_lines_and_comments_vanish() {
+        let entries = lex_all(
+            "@ IN SOA ns1 host ( ; comment\n  1 ; serial\n 2 3 4\n 5 )\n\n; only a comment\nwww A 192.0.2.1\n",
+        )
+        .unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(
+            entries[0].0,
+            Entry {
+                line: 1,
+                blank_owner: false
+            }
+        );
+        assert_eq!(
+            texts(&entries[0]),
+            ["@", "IN", "SOA", "ns1", "host", "1", "2", "3", "4", "5"]
+        );
+        assert_eq!(
+            entries[1].0,
+            Entry {
+                line: 7,
+                blank_owner: false
+            }
+        );
+    }
+
+    #[test]
+    fn quoted_strings_keep_semicolons_and_escapes() {
+        let entries = lex_all("t TXT \"a;b\" \"say \\\"hi\\\"\" c\\;d\n").unwrap();
+        assert_eq!(
+            entries[0].1,
+            [
+                ("t".to_string(), false),
+                ("TXT".to_string(), false),
+                ("a;b".to_string(), true),
+                ("say \\\"hi\\\"".to_string(), true),
+                ("c\\;d".to_string(), false),
+            ]
+        );
+        assert_eq!(unescape("say \\\"hi\\\" \\065").unwrap(), b"say \"hi\" A");
+    }
+
+    #[test]
+    fn leading_blank_means_previous_owner() {
+        let entries = lex_all("a A 192.0.2.1\n\tA 192.0.2.2\n").unwrap();
+        assert!(!entries[0].0.blank_owner);
+        assert!(entries[1].0.blank_owner);
+        assert_eq!(texts(&entries[1]), ["A", "192.0.2.2"]);
+    }
+
+    #[test]
+    fn lexer_errors_carry_their_line() {
+        assert_eq!(lex_all("a A 1\nb TXT (\n\"x\"\n").unwrap_err().0, 2);
+        assert_eq!(lex_all("a A 1\n\nb TXT \"x\n").unwrap_err().0, 3);
+        assert_eq!(lex_all("a A 1 )\n").unwrap_err().0, 1);
+    }
+
+    #[test]
+    fn ttl_units() {
+        assert_eq!(parse_ttl("3600"), Some(3600));
+        assert_eq!(parse_ttl("1h30m"), Some(5400));
+        assert_eq!(
+            parse_ttl("1W2d3H4m5S"),
+            Some(604_800 + 2 * 86_400 + 3 * 3600 + 4 * 60 + 5)
+        );
+        assert_eq!(parse_ttl("1h30"), Some(3630));
+        assert_eq!(parse_ttl("h"), None);
+        assert_eq!(parse_ttl("1x"), None);
+        assert_eq!(parse_ttl("4294967296"), None);
+        assert_eq!(parse_ttl(""), None);
+    }
+
+    #[test]
+    fn types_and_classes() {
+        assert_eq!(parse_type("A"), Some(RecordType::A));
+        assert_eq!(parse_type("aaaa"), Some(RecordType::AAAA));
+        assert_eq!(parse_type("TYPE65534"), Some(RecordType::Unknown(65534)));
+        assert_eq!(parse_type("type1"), Some(RecordType::A));
+        assert_eq!(parse_type("BOGUS"), None);
+        assert_eq!(parse_class("CLASS1"), Some(DNSClass::IN));
+        assert_eq!(parse_class("in"), Some(DNSClass::IN));
+        assert_eq!(parse_class("CLASS"), None);
+    }
+
+    #[test]
+    fn generate_substitutions() {
+        let expand = |t: &str, v: u32| {
+            let mut s = String::new();
+            expand_generate(t, v, &mut s).map(|()| s)
+        };
+        assert_eq!(expand("host$", 7).unwrap(), "host7");
+        assert_eq!(expand("${10,3,d}", 7).unwrap(), "017");
+        assert_eq!(expand("${0,4,x}.${0,0,X}", 255).unwrap(), "00ff.FF");
+        assert_eq!(expand("${0,3,o}", 8).unwrap(), "010");
+        assert_eq!(expand("$$ \\$ $", 1).unwrap(), "$ $ 1");
+        assert_eq!(expand("${-1}", 5).unwrap(), "4");
+        assert_eq!(expand("${0,0,n}", 0x1a).unwrap(), "a.1");
+        assert_eq!(expand("${0,7,n}", 0x1a).unwrap(), "a.1.0.0");
+        assert!(expand("${1,2", 1).is_err());
+        assert!(expand("${-9}", 1).is_err());
+    }
+
+    #[test]
+    fn generate_ranges() {
+        assert_eq!(
+            GenerateRange::parse("1-10/3").unwrap(),
+            GenerateRange {
+                start: 1,
+                stop: 10,
+                step: 3
+            }
+        );
+        assert!(GenerateRange::parse("10-1").is_err());
+        assert!(GenerateRange::parse("1-10/0").is_err());
+        assert!(GenerateRange::parse("x").is_err());
+    }
+
+    #[test]
+    fn names_are_completed_with_the_origin() {
+        let origin = Name::from_ascii("example.com.").unwrap();
+        let name = |t: &str| parse_name(t, Some(&origin)).unwrap().to_string();
+        assert_eq!(name("@"), "example.com.");
+        assert_eq!(name("www"), "www.example.com.");
+        assert_eq!(name("other.org."), "other.org.");
+        assert!(matches!(
+            parse_name("www", None),
+            Err(ReadErrorKind::NoOrigin(_))
+        ));
+    }
+
+    #[test]
+    fn dname_round_trips() {
+        let target = Name::from_ascii("target.example.net.").unwrap();
+        assert_eq!(dname_target(&dname_rdata(&target)), Some(target));
+        assert_eq!(dname_target(&RData::A(A::new(192, 0, 2, 1))), None);
+    }
+
+    #[test]
+    fn generic_rdata_decodes_known_types() {
+        let tok = |t: &'static str| Token::bare(t);
+        let a = parse_generic_rdata(RecordType::A, &[tok("4"), tok("c0"), tok("000201")]).unwrap();
+        assert_eq!(a, RData::A(A::new(192, 0, 2, 1)));
+        let unknown = parse_generic_rdata(RecordType::Unknown(65534), &[tok("2"), tok("abcd")]);
+        assert_eq!(
+            unknown.unwrap(),
+            super::unknown(RecordType::Unknown(65534), vec![0xab, 0xcd])
+        );
+        assert!(parse_generic_rdata(RecordType::A, &[tok("3"), tok("c00002")]).is_err());
+        assert!(parse_generic_rdata(RecordType::A, &[tok("4"), tok("c00002")]).is_err());
+    }
 }
