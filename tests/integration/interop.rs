@@ -371,24 +371,36 @@ fn read_logs(dir: &Path) -> String {
 /// (true), the process exits, or 20 s pass (false).
 fn wait_ready(daemon: &mut Daemon, addr: SocketAddr, origin: &str) -> bool {
     let query = Ask::new(origin, RecordType::SOA).to_message();
-    let bytes = query.to_bytes().expect("encode SOA query");
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if daemon.has_exited() {
             return false;
         }
-        if let Some(reply) = common::udp_raw(addr, &bytes, Duration::from_millis(200)) {
-            if let Ok(msg) = Message::from_bytes(&reply) {
-                if msg.metadata.authoritative && msg.metadata.response_code == ResponseCode::NoError
-                {
-                    return true;
-                }
+        if let Ok(msg) = exchange(addr, &query, Duration::from_millis(200)) {
+            if msg.metadata.authoritative && msg.metadata.response_code == ResponseCode::NoError {
+                return true;
             }
-        } else {
-            std::thread::sleep(Duration::from_millis(20));
         }
+        std::thread::sleep(Duration::from_millis(20));
     }
     false
+}
+
+/// One query over UDP; the decoded reply, or why there is none. Unlike
+/// `common::udp` it does not panic, so that the differential can report a
+/// server that stays silent as one difference among the others.
+fn exchange(addr: SocketAddr, query: &Message, timeout: Duration) -> Result<Message, String> {
+    let bytes = query.to_bytes().expect("encode query");
+    let reply = common::udp_raw(addr, &bytes, timeout)
+        .ok_or_else(|| format!("no answer within {timeout:?}"))?;
+    let msg = Message::from_bytes(&reply).map_err(|e| format!("undecodable reply: {e}"))?;
+    if msg.metadata.id != query.metadata.id {
+        return Err(format!(
+            "reply ID {} for query ID {}",
+            msg.metadata.id, query.metadata.id
+        ));
+    }
+    Ok(msg)
 }
 
 fn start_dnslab(zones: &[ZoneFile]) -> Server {
@@ -722,7 +734,7 @@ fn nslookup_prints_a_and_aaaa() {
 /// One reply reduced to what the differential compares: rcode, AA, TC, the
 /// question as echoed (case kept: RFC 1035 7.3, 0x20), and each section as
 /// a sorted list of normalised records (`common::section`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Outcome {
     rcode: String,
     aa: bool,
@@ -920,9 +932,22 @@ fn questions(zones: &[ZoneFile]) -> Vec<(String, RecordType)> {
     asked.into_iter().collect()
 }
 
-/// Asks one question over UDP with EDNS (1232 octets, as resolvers do).
+/// Asks one question over UDP with EDNS (1232 octets, as resolvers do),
+/// twice if the first try gets nothing (UDP); a server that never answers
+/// gives an outcome whose rcode says so.
 fn ask(server: &Server, name: &str, qtype: RecordType) -> Outcome {
-    Outcome::of(&common::udp(server.addr, &Ask::new(name, qtype).edns(1232)))
+    let query = Ask::new(name, qtype).edns(1232).to_message();
+    let mut result = exchange(server.addr, &query, Duration::from_secs(2));
+    if result.is_err() {
+        result = exchange(server.addr, &query, Duration::from_secs(2));
+    }
+    match result {
+        Ok(msg) => Outcome::of(&msg),
+        Err(why) => Outcome {
+            rcode: why,
+            ..Outcome::default()
+        },
+    }
 }
 
 /// The differential proper: every question to Knot, NSD and dnslab.
