@@ -1,29 +1,932 @@
-//! RFC 1034 4.3.2 as one pure function: [`lookup`]. (Signatures published; body being written.)
+//! RFC 1034 4.3.2, "Algorithm", as one pure function: [`lookup`] takes the
+//! catalog, a name and a type, and returns the records and flags of the
+//! response. No sockets, no clocks, no wire format: the request path (which
+//! parses the query, echoes the question as asked, handles EDNS and
+//! truncation) calls it, and its unit tests below build zones in code.
+//!
+//! The steps are numbered as in the RFC:
+//! 1. (recursion) does not apply: we are authoritative only.
+//! 2. Find the zone: the catalog's most specific zone enclosing QNAME, or
+//!    REFUSED.
+//! 3. Walk down from the apex, label by label:
+//!    - 3.b a zone cut (NS below the apex) on the way: a referral;
+//!    - a DNAME at a proper ancestor (RFC 6672 3.2): substitute and follow;
+//!    - 3.a the whole name matched: the answer, or a CNAME to follow (back to
+//!      step 2 with the target, in whichever of our zones holds it), or
+//!      NODATA;
+//!    - 3.c no node: a wildcard (RFC 4592 3.3.1) or NXDOMAIN.
+//! 4. Additional section: addresses of the names that NS, MX and SRV
+//!    records of the response point to, when one of our zones has them.
+//!
+//! Negative answers carry the zone's SOA with the RFC 2308 3 TTL.
 
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::{Name, Record, RecordType};
+use hickory_proto::rr::rdata::CNAME;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use tracing::debug;
 
-use crate::zone::Catalog;
+use crate::zone::store::WireName;
+use crate::zone::{Catalog, Node, RRset, Zone};
 
-/// The records and flags of an authoritative response.
+/// CNAME and DNAME steps followed for one query before giving up. Chains
+/// longer than this are misconfigurations or loops; BIND stops at 16 too.
+pub const MAX_CHAIN: usize = 16;
+
+/// The records and flags of an authoritative response. Owner names are as
+/// stored in the zone (or the name asked, for records synthesised from a
+/// wildcard or a DNAME); the request layer echoes the question as asked.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Response {
     pub rcode: ResponseCode,
+    /// The AA flag: set when the first step was answered from a zone's own
+    /// data, clear for referrals and REFUSED.
     pub authoritative: bool,
     pub answers: Vec<Record>,
     pub authority: Vec<Record>,
     pub additionals: Vec<Record>,
 }
 
-/// Answers `qname`/`qtype` from the zones of `catalog`.
+impl Response {
+    fn new(rcode: ResponseCode, authoritative: bool) -> Self {
+        Response {
+            rcode,
+            authoritative,
+            answers: Vec::new(),
+            authority: Vec::new(),
+            additionals: Vec::new(),
+        }
+    }
+}
+
+/// What step 3 of RFC 1034 4.3.2 concluded for one name in one zone.
+#[derive(Debug)]
+enum Step {
+    /// 3.a: the matching RRset (or RRsets).
+    Answer(Vec<Record>),
+    /// 3.a with no RRset of the type, or an empty non-terminal.
+    NoData,
+    /// 3.c with no wildcard either.
+    NxDomain,
+    /// 3.b: the NS at the cut, and glue from this zone.
+    Referral { ns: Vec<Record>, glue: Vec<Record> },
+    /// A CNAME at the name (or a DNAME above it, then the DNAME and the
+    /// synthesised CNAME): the records, and where to continue.
+    Alias { records: Vec<Record>, target: Name },
+    /// RFC 6672 2.2: the DNAME substitution made a name longer than 255
+    /// octets.
+    YxDomain { dname: Record },
+}
+
+/// Answers `qname`/`qtype` from the zones of `catalog`, following CNAME and
+/// DNAME chains through every zone we serve.
+///
+/// Choices where the RFCs leave room:
+/// - QTYPE ANY: RFC 8482 4.1, answer with one RRset, the first at the name
+///   in file order (as NSD's `refuse-any`); a CNAME at the name is that
+///   RRset and is not followed.
+/// - QTYPE DS is treated like any other type: at a zone cut it gets a
+///   referral (we serve no DNSSEC, so no parent-side DS answer).
+/// - A chain that loops or exceeds [`MAX_CHAIN`] stops with NOERROR and the
+///   records so far (as BIND), leaving the rest to the resolver.
+/// - A chain that leaves our zones ends with NOERROR and the chain; one that
+///   reaches a zone cut ends with that referral's NS and glue, AA still set
+///   from the first step.
 pub fn lookup(catalog: &Catalog, qname: &Name, qtype: RecordType) -> Response {
-    let _ = (qname, qtype);
-    let _ = catalog;
-    Response {
-        rcode: ResponseCode::Refused,
-        authoritative: false,
-        answers: Vec::new(),
-        authority: Vec::new(),
-        additionals: Vec::new(),
+    // Step 2: the zone nearest to the name.
+    let Some(mut zone) = catalog.find(qname) else {
+        return Response::new(ResponseCode::Refused, false);
+    };
+    let mut response = Response::new(ResponseCode::NoError, true);
+    let mut name = qname.clone();
+    let mut followed: Vec<Name> = Vec::new();
+    loop {
+        match step(zone, &name, qtype) {
+            Step::Answer(records) => response.answers.extend(records),
+            Step::NoData => response.authority.push(zone.negative_soa()),
+            Step::NxDomain => {
+                response.rcode = ResponseCode::NXDomain;
+                response.authority.push(zone.negative_soa());
+            }
+            Step::Referral { ns, glue } => {
+                // AA stays set when the referral ends a chain that started
+                // in our own data: the first answer was authoritative.
+                if followed.is_empty() {
+                    response.authoritative = false;
+                }
+                response.authority.extend(ns);
+                response.additionals.extend(glue);
+            }
+            Step::YxDomain { dname } => {
+                response.rcode = ResponseCode::YXDomain;
+                response.answers.push(dname);
+            }
+            Step::Alias { records, target } => {
+                response.answers.extend(records);
+                followed.push(name);
+                if followed.len() >= MAX_CHAIN || followed.contains(&target) {
+                    debug!(qname = %qname, %target, chain = followed.len(), "alias chain stopped");
+                    break;
+                }
+                // Back to step 2 with the target: it may live in another of
+                // our zones, or in none (then the chain is the whole answer).
+                match catalog.find(&target) {
+                    Some(next) => zone = next,
+                    None => break,
+                }
+                name = target;
+                continue;
+            }
+        }
+        break;
+    }
+    add_additional_addresses(catalog, &mut response);
+    response
+}
+
+/// Step 3 for `qname` in `zone`, which encloses it.
+fn step(zone: &Zone, qname: &Name, qtype: RecordType) -> Step {
+    let wire = WireName::new(qname);
+    let apex_labels = WireName::new(zone.origin()).labels();
+    // Step 3, descending: every proper ancestor of QNAME from the apex down.
+    for labels in apex_labels..wire.labels() {
+        let Some(node) = zone.node_at_wire(wire.ancestor(labels)) else {
+            // Every ancestor of a node exists (the store's invariant), so
+            // the first missing one makes its parent the closest encloser.
+            return wildcard(zone, &wire, labels.saturating_sub(1), qname, qtype);
+        };
+        // 3.b: "If a match would take us out of the authoritative data, we
+        // have a referral."
+        if labels > apex_labels {
+            if let Some(ns) = node.rrset(RecordType::NS) {
+                return referral(zone, node, ns);
+            }
+        }
+        // RFC 6672 3.2: a DNAME at a proper ancestor redirects the subtree.
+        if let Some(dname) = node.rrset(RecordType::DNAME) {
+            return dname_substitution(node, dname, &wire, labels, qname);
+        }
+    }
+    let Some(node) = zone.node_at_wire(wire.bytes()) else {
+        return wildcard(zone, &wire, wire.labels().saturating_sub(1), qname, qtype);
+    };
+    // 3.b also when QNAME is the cut itself, for every type (DS included).
+    if wire.labels() > apex_labels {
+        if let Some(ns) = node.rrset(RecordType::NS) {
+            return referral(zone, node, ns);
+        }
+    }
+    // 3.a: "If the whole of QNAME is matched, we have found the node."
+    matched(node, node.name(), qtype)
+}
+
+/// 3.a at `node`, answering with `owner` as the owner name (the stored name,
+/// or QNAME when `node` is a wildcard's source of synthesis).
+fn matched(node: &Node, owner: &Name, qtype: RecordType) -> Step {
+    if qtype == RecordType::ANY {
+        // RFC 8482 4.1: "A DNS responder ... MAY ... return a single RRset".
+        return match node.rrsets().first() {
+            Some(set) => Step::Answer(set.records(owner).collect()),
+            None => Step::NoData,
+        };
+    }
+    // "If the data at the node is a CNAME, and QTYPE doesn't match CNAME,
+    // copy the CNAME RR into the answer section of the response, change
+    // QNAME to the canonical name in the CNAME RR, and go back to step 1."
+    if qtype != RecordType::CNAME {
+        if let Some(cname) = node.rrset(RecordType::CNAME) {
+            let target = cname.other_rdatas().find_map(|data| match data {
+                RData::CNAME(CNAME(target)) => Some(target.clone()),
+                _ => None,
+            });
+            let records = cname.records(owner).collect();
+            return match target {
+                Some(target) => Step::Alias { records, target },
+                None => Step::Answer(records),
+            };
+        }
+    }
+    // "Otherwise, copy all RRs which match QTYPE into the answer section."
+    match node.rrset(qtype) {
+        Some(set) => Step::Answer(set.records(owner).collect()),
+        None => Step::NoData,
+    }
+}
+
+/// 3.c: no node at QNAME. RFC 4592 3.3.1: the source of synthesis is
+/// `*.<closest encloser>`; when it exists (even as an empty non-terminal) it
+/// answers as if it were QNAME, with QNAME as owner; else NXDOMAIN. Names
+/// below a zone cut or a DNAME never get here: the descent stopped there.
+fn wildcard(
+    zone: &Zone,
+    wire: &WireName,
+    encloser_labels: usize,
+    qname: &Name,
+    qtype: RecordType,
+) -> Step {
+    let encloser = wire.ancestor(encloser_labels);
+    let mut source = Vec::with_capacity(encloser.len() + 2);
+    source.extend_from_slice(&[1, b'*']);
+    source.extend_from_slice(encloser);
+    match zone.node_at_wire(&source) {
+        Some(star) => matched(star, qname, qtype),
+        None => Step::NxDomain,
+    }
+}
+
+/// 3.b: the NS RRset of the cut in authority and, as glue, the addresses
+/// this zone has for its targets: those at or below the cut (which the
+/// child needs) and in-zone ones elsewhere (as BIND gives them).
+fn referral(zone: &Zone, cut: &Node, ns: &RRset) -> Step {
+    let mut glue = Vec::new();
+    for target in ns.other_rdatas().filter_map(target_name) {
+        if zone.origin().zone_of(target) {
+            push_addresses(zone, target, &[], &mut glue);
+        }
+    }
+    Step::Referral {
+        ns: ns.records(cut.name()).collect(),
+        glue,
+    }
+}
+
+/// RFC 6672 2.2 / 3.2: the DNAME at `node` (an ancestor of QNAME with
+/// `owner_labels` labels) maps QNAME to QNAME with the owner suffix replaced
+/// by the target; the answer gets the DNAME and a CNAME synthesised with the
+/// DNAME's TTL, and the lookup follows the CNAME.
+fn dname_substitution(
+    node: &Node,
+    dname: &RRset,
+    wire: &WireName,
+    owner_labels: usize,
+    qname: &Name,
+) -> Step {
+    let dname_records: Vec<Record> = dname.records(node.name()).collect();
+    let Some(first) = dname_records.first() else {
+        return Step::NxDomain;
+    };
+    let Some(target) = dname_target(&first.data) else {
+        // A DNAME we cannot decode was refused by the reader; treat the
+        // node as having nothing else to say.
+        return Step::Answer(dname_records);
+    };
+    let prefix = qname.iter().take(wire.labels() - owner_labels);
+    let substituted = Name::from_labels(prefix).and_then(|prefix| prefix.append_name(&target));
+    let Ok(substituted) = substituted else {
+        // "If ... the domain name would be too long, the server MUST
+        // return a YXDOMAIN response."
+        return Step::YxDomain {
+            dname: first.clone(),
+        };
+    };
+    let cname = Record::from_rdata(
+        qname.clone(),
+        dname.ttl(),
+        RData::CNAME(CNAME(substituted.clone())),
+    );
+    let mut records = dname_records;
+    records.truncate(1);
+    records.push(cname);
+    Step::Alias {
+        records,
+        target: substituted,
+    }
+}
+
+/// The target of a DNAME, which hickory-proto 0.26 keeps as unknown RDATA
+/// holding the target name in uncompressed wire format.
+// TODO(lookup): switch to `zone::reader::dname_target` once it lands.
+fn dname_target(data: &RData) -> Option<Name> {
+    use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+    match data {
+        RData::Unknown {
+            code: RecordType::DNAME,
+            rdata,
+        } => Name::read(&mut BinDecoder::new(&rdata.anything)).ok(),
+        _ => None,
+    }
+}
+
+/// The name an NS, MX or SRV record points to, whose addresses belong in
+/// the additional section (RFC 1034 4.3.2 step 6, RFC 1035 3.3.9, RFC 2782).
+fn target_name(data: &RData) -> Option<&Name> {
+    match data {
+        RData::NS(ns) => Some(&ns.0),
+        RData::MX(mx) => Some(&mx.exchange),
+        RData::SRV(srv) => Some(&srv.target),
+        _ => None,
+    }
+}
+
+/// Step 4: A and AAAA of the targets of the answer's NS, MX and SRV
+/// records, from whichever of our zones holds them; each name once, and
+/// none already in the answer.
+fn add_additional_addresses(catalog: &Catalog, response: &mut Response) {
+    let mut additionals = std::mem::take(&mut response.additionals);
+    for target in response
+        .answers
+        .iter()
+        .filter_map(|record| target_name(&record.data))
+    {
+        if let Some(zone) = catalog.find(target) {
+            push_addresses(zone, target, &response.answers, &mut additionals);
+        }
+    }
+    response.additionals = additionals;
+}
+
+/// Appends the A and AAAA RRsets `zone` has at `target`, unless `out` or
+/// `answers` already hold that RRset.
+fn push_addresses(zone: &Zone, target: &Name, answers: &[Record], out: &mut Vec<Record>) {
+    let Some(node) = zone.node(target) else {
+        return;
+    };
+    for rtype in [RecordType::A, RecordType::AAAA] {
+        let Some(set) = node.rrset(rtype) else {
+            continue;
+        };
+        let present = |records: &[Record]| {
+            records
+                .iter()
+                .any(|r| r.record_type() == rtype && r.name == *node.name())
+        };
+        if !present(out) && !present(answers) {
+            out.extend(set.records(node.name()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::zone::store::testing::{texts, zone};
+
+    /// The zone most tests ask: one of each thing RFC 1034 4.3.2 and its
+    /// updates distinguish. Negative TTL: min(3600, 300) = 300.
+    const EXAMPLE: &str = "
+        @ 3600 IN SOA ns1.example. admin.example. 1 7200 900 1209600 300
+        @ 3600 IN NS ns1.example.
+        @ 3600 IN NS ns.example.net.
+        ns1 3600 IN A 192.0.2.53
+        www 300 IN A 192.0.2.1
+        www 300 IN A 192.0.2.2
+        www 300 IN TXT \"web\"
+        Mixed 300 IN A 192.0.2.7
+        x.ent 300 IN A 192.0.2.3
+        alias 300 IN CNAME www.example.
+        to-other 300 IN CNAME www.other.
+        to-nx 300 IN CNAME missing.other.
+        to-outside 300 IN CNAME www.example.net.
+        to-cut 300 IN CNAME host.sub.example.
+        loop1 300 IN CNAME loop2.example.
+        loop2 300 IN CNAME loop1.example.
+        mail 300 IN MX 10 mx1.example.
+        mail 300 IN MX 20 mx1.example.
+        mail 300 IN MX 30 www.other.
+        mail 300 IN MX 40 mx.example.net.
+        mx1 300 IN A 192.0.2.25
+        mx1 300 IN AAAA 2001:db8::25
+        _sip._udp 300 IN SRV 0 5 5060 sip.example.
+        sip 300 IN AAAA 2001:db8::5060
+        sub 3600 IN NS ns1.sub.example.
+        sub 3600 IN NS ns1.example.
+        sub 3600 IN NS ns.example.org.
+        ns1.sub 3600 IN A 192.0.2.54
+        *.wild 300 IN A 192.0.2.99
+        host.wild 300 IN TXT \"real\"
+        y.e.wild 300 IN A 192.0.2.4
+        cut.wild 3600 IN NS ns1.example.
+        *.cwild 300 IN CNAME www.example.
+        dname 300 IN DNAME example.net.
+        dname-in 300 IN DNAME other.
+        long 300 IN DNAME aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.
+    ";
+
+    /// A second zone on the same server. Negative TTL: min(60, 600) = 60.
+    const OTHER: &str = "
+        @ 60 IN SOA ns.other. admin.other. 1 7200 900 1209600 600
+        @ 3600 IN NS ns.other.
+        www 300 IN A 198.51.100.1
+        mx 300 IN MX 5 mx1.example.
+    ";
+
+    const EXAMPLE_SOA: &str =
+        "example. 300 IN SOA ns1.example. admin.example. 1 7200 900 1209600 300";
+    const OTHER_SOA: &str = "other. 60 IN SOA ns.other. admin.other. 1 7200 900 1209600 600";
+
+    fn catalog() -> Catalog {
+        Catalog::new(vec![
+            Arc::new(zone("example.", EXAMPLE)),
+            Arc::new(zone("other.", OTHER)),
+        ])
+        .unwrap()
+    }
+
+    fn ask(qname: &str, qtype: RecordType) -> Response {
+        lookup(&catalog(), &Name::from_ascii(qname).unwrap(), qtype)
+    }
+
+    /// Asserts every part of a response; sections as record texts.
+    #[track_caller]
+    fn check(
+        response: &Response,
+        rcode: ResponseCode,
+        aa: bool,
+        answers: &[&str],
+        authority: &[&str],
+        additionals: &[&str],
+    ) {
+        assert_eq!(response.rcode, rcode, "rcode of {response:#?}");
+        assert_eq!(response.authoritative, aa, "AA of {response:#?}");
+        assert_eq!(texts(&response.answers), answers, "answers");
+        assert_eq!(texts(&response.authority), authority, "authority");
+        assert_eq!(texts(&response.additionals), additionals, "additionals");
+    }
+
+    const NOERROR: ResponseCode = ResponseCode::NoError;
+    const NXDOMAIN: ResponseCode = ResponseCode::NXDomain;
+
+    #[test]
+    fn a_name_in_no_zone_is_refused_without_records() {
+        let response = ask("www.example.org.", RecordType::A);
+        check(&response, ResponseCode::Refused, false, &[], &[], &[]);
+    }
+
+    #[test]
+    fn an_exact_match_answers_the_rrset_authoritatively() {
+        let response = ask("WWW.EXAMPLE.", RecordType::A);
+        check(
+            &response,
+            NOERROR,
+            true,
+            &[
+                "www.example. 300 IN A 192.0.2.1",
+                "www.example. 300 IN A 192.0.2.2",
+            ],
+            &[],
+            &[],
+        );
+    }
+
+    #[test]
+    fn answers_keep_the_owner_spelling_of_the_zone() {
+        let response = ask("mixed.example.", RecordType::A);
+        check(
+            &response,
+            NOERROR,
+            true,
+            &["Mixed.example. 300 IN A 192.0.2.7"],
+            &[],
+            &[],
+        );
+    }
+
+    #[test]
+    fn a_missing_type_is_nodata_with_the_negative_soa() {
+        let response = ask("www.example.", RecordType::AAAA);
+        check(&response, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+    }
+
+    #[test]
+    fn a_missing_name_is_nxdomain_with_the_negative_soa() {
+        let response = ask("nope.example.", RecordType::A);
+        check(&response, NXDOMAIN, true, &[], &[EXAMPLE_SOA], &[]);
+        let below_a_leaf = ask("deeper.www.example.", RecordType::A);
+        check(&below_a_leaf, NXDOMAIN, true, &[], &[EXAMPLE_SOA], &[]);
+    }
+
+    #[test]
+    fn an_empty_non_terminal_is_nodata_not_nxdomain() {
+        let response = ask("ent.example.", RecordType::A);
+        check(&response, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+    }
+
+    #[test]
+    fn any_answers_the_first_rrset_only() {
+        let response = ask("www.example.", RecordType::ANY);
+        check(
+            &response,
+            NOERROR,
+            true,
+            &[
+                "www.example. 300 IN A 192.0.2.1",
+                "www.example. 300 IN A 192.0.2.2",
+            ],
+            &[],
+            &[],
+        );
+        let at_alias = ask("alias.example.", RecordType::ANY);
+        check(
+            &at_alias,
+            NOERROR,
+            true,
+            &["alias.example. 300 IN CNAME www.example."],
+            &[],
+            &[],
+        );
+        let at_ent = ask("ent.example.", RecordType::ANY);
+        check(&at_ent, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+    }
+
+    #[test]
+    fn a_cname_is_followed_within_the_zone() {
+        let response = ask("alias.example.", RecordType::A);
+        check(
+            &response,
+            NOERROR,
+            true,
+            &[
+                "alias.example. 300 IN CNAME www.example.",
+                "www.example. 300 IN A 192.0.2.1",
+                "www.example. 300 IN A 192.0.2.2",
+            ],
+            &[],
+            &[],
+        );
+    }
+
+    #[test]
+    fn a_cname_query_gets_the_cname_unfollowed() {
+        let response = ask("alias.example.", RecordType::CNAME);
+        check(
+            &response,
+            NOERROR,
+            true,
+            &["alias.example. 300 IN CNAME www.example."],
+            &[],
+            &[],
+        );
+    }
+
+    #[test]
+    fn a_cname_is_followed_into_another_zone_of_the_server() {
+        let response = ask("to-other.example.", RecordType::A);
+        check(
+            &response,
+            NOERROR,
+            true,
+            &[
+                "to-other.example. 300 IN CNAME www.other.",
+                "www.other. 300 IN A 198.51.100.1",
+            ],
+            &[],
+            &[],
+        );
+    }
+
+    /// RFC 6604: the rcode is that of the last name in the chain, and the
+    /// SOA is that of the zone which said so.
+    #[test]
+    fn a_cname_to_a_missing_name_in_our_zones_is_nxdomain_with_that_zones_soa() {
+        let response = ask("to-nx.example.", RecordType::A);
+        check(
+            &response,
+            NXDOMAIN,
+            true,
+            &["to-nx.example. 300 IN CNAME missing.other."],
+            &[OTHER_SOA],
+            &[],
+        );
+    }
+
+    #[test]
+    fn a_cname_to_nodata_ends_with_the_soa() {
+        let response = ask("to-other.example.", RecordType::AAAA);
+        check(
+            &response,
+            NOERROR,
+            true,
+            &["to-other.example. 300 IN CNAME www.other."],
+            &[OTHER_SOA],
+            &[],
+        );
+    }
+
+    #[test]
+    fn a_cname_out_of_our_zones_is_the_whole_answer() {
+        let response = ask("to-outside.example.", RecordType::A);
+        check(
+            &response,
+            NOERROR,
+            true,
+            &["to-outside.example. 300 IN CNAME www.example.net."],
+            &[],
+            &[],
+        );
+    }
+
+    #[test]
+    fn a_cname_into_a_delegation_ends_with_the_referral() {
+        let response = ask("to-cut.example.", RecordType::A);
+        check(
+            &response,
+            NOERROR,
+            true,
+            &["to-cut.example. 300 IN CNAME host.sub.example."],
+            &[
+                "sub.example. 3600 IN NS ns1.sub.example.",
+                "sub.example. 3600 IN NS ns1.example.",
+                "sub.example. 3600 IN NS ns.example.org.",
+            ],
+            &[
+                "ns1.sub.example. 3600 IN A 192.0.2.54",
+                "ns1.example. 3600 IN A 192.0.2.53",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_cname_loop_stops_after_one_turn() {
+        let response = ask("loop1.example.", RecordType::A);
+        check(
+            &response,
+            NOERROR,
+            true,
+            &[
+                "loop1.example. 300 IN CNAME loop2.example.",
+                "loop2.example. 300 IN CNAME loop1.example.",
+            ],
+            &[],
+            &[],
+        );
+    }
+
+    #[test]
+    fn a_long_cname_chain_stops_at_the_limit() {
+        let origin = "@ 3600 IN SOA ns1.example. admin.example. 1 7200 900 1209600 300\n";
+        let chain: String = (0..30)
+            .map(|i| format!("c{i} 300 IN CNAME c{}.example.\n", i + 1))
+            .collect();
+        let catalog = Catalog::new(vec![Arc::new(zone(
+            "example.",
+            &format!("{origin}{chain}"),
+        ))])
+        .unwrap();
+        let response = lookup(
+            &catalog,
+            &Name::from_ascii("c0.example.").unwrap(),
+            RecordType::A,
+        );
+        let expected: Vec<String> = (0..MAX_CHAIN)
+            .map(|i| format!("c{i}.example. 300 IN CNAME c{}.example.", i + 1))
+            .collect();
+        let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+        check(&response, NOERROR, true, &expected, &[], &[]);
+    }
+
+    /// 3.b: glue for the targets at or below the cut and for in-zone ones
+    /// elsewhere; none for out-of-zone targets.
+    #[test]
+    fn a_name_below_a_cut_gets_a_referral_with_glue() {
+        let response = ask("host.sub.example.", RecordType::A);
+        check(
+            &response,
+            NOERROR,
+            false,
+            &[],
+            &[
+                "sub.example. 3600 IN NS ns1.sub.example.",
+                "sub.example. 3600 IN NS ns1.example.",
+                "sub.example. 3600 IN NS ns.example.org.",
+            ],
+            &[
+                "ns1.sub.example. 3600 IN A 192.0.2.54",
+                "ns1.example. 3600 IN A 192.0.2.53",
+            ],
+        );
+    }
+
+    #[test]
+    fn the_cut_itself_gets_a_referral_for_every_type_including_ns_and_ds() {
+        let below = ask("host.sub.example.", RecordType::A);
+        for qtype in [
+            RecordType::NS,
+            RecordType::DS,
+            RecordType::A,
+            RecordType::ANY,
+        ] {
+            let response = ask("sub.example.", qtype);
+            assert_eq!(response, below, "{qtype}");
+            assert!(!response.authoritative);
+        }
+        // Glue below the cut is the child's data: a referral too.
+        let glue = ask("ns1.sub.example.", RecordType::A);
+        assert_eq!(glue, below);
+    }
+
+    #[test]
+    fn the_apex_ns_is_an_authoritative_answer_with_addresses() {
+        let response = ask("example.", RecordType::NS);
+        check(
+            &response,
+            NOERROR,
+            true,
+            &[
+                "example. 3600 IN NS ns1.example.",
+                "example. 3600 IN NS ns.example.net.",
+            ],
+            &[],
+            &["ns1.example. 3600 IN A 192.0.2.53"],
+        );
+    }
+
+    #[test]
+    fn mx_targets_get_their_addresses_once_from_any_of_our_zones() {
+        let response = ask("mail.example.", RecordType::MX);
+        check(
+            &response,
+            NOERROR,
+            true,
+            &[
+                "mail.example. 300 IN MX 10 mx1.example.",
+                "mail.example. 300 IN MX 20 mx1.example.",
+                "mail.example. 300 IN MX 30 www.other.",
+                "mail.example. 300 IN MX 40 mx.example.net.",
+            ],
+            &[],
+            &[
+                "mx1.example. 300 IN A 192.0.2.25",
+                "mx1.example. 300 IN AAAA 2001:db8::25",
+                "www.other. 300 IN A 198.51.100.1",
+            ],
+        );
+        let from_other_zone = ask("mx.other.", RecordType::MX);
+        check(
+            &from_other_zone,
+            NOERROR,
+            true,
+            &["mx.other. 300 IN MX 5 mx1.example."],
+            &[],
+            &[
+                "mx1.example. 300 IN A 192.0.2.25",
+                "mx1.example. 300 IN AAAA 2001:db8::25",
+            ],
+        );
+    }
+
+    #[test]
+    fn srv_targets_get_their_addresses() {
+        let response = ask("_sip._udp.example.", RecordType::SRV);
+        check(
+            &response,
+            NOERROR,
+            true,
+            &["_sip._udp.example. 300 IN SRV 0 5 5060 sip.example."],
+            &[],
+            &["sip.example. 300 IN AAAA 2001:db8::5060"],
+        );
+    }
+
+    #[test]
+    fn a_wildcard_answers_with_the_query_name_as_owner() {
+        for qname in ["x.wild.example.", "a.b.wild.example."] {
+            let response = ask(qname, RecordType::A);
+            let answer = format!("{qname} 300 IN A 192.0.2.99");
+            check(&response, NOERROR, true, &[&answer], &[], &[]);
+        }
+    }
+
+    #[test]
+    fn a_wildcard_without_the_type_is_nodata() {
+        let response = ask("x.wild.example.", RecordType::AAAA);
+        check(&response, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+    }
+
+    /// RFC 4592 2.2.1: a name that exists, even as an empty non-terminal,
+    /// is never synthesised.
+    #[test]
+    fn a_wildcard_does_not_cover_names_that_exist() {
+        let existing = ask("host.wild.example.", RecordType::A);
+        check(&existing, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+        let ent = ask("e.wild.example.", RecordType::A);
+        check(&ent, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+        // The closest encloser of x.host.wild is host.wild, which has no
+        // wildcard child: NXDOMAIN, not *.wild.
+        let below_existing = ask("x.host.wild.example.", RecordType::A);
+        check(&below_existing, NXDOMAIN, true, &[], &[EXAMPLE_SOA], &[]);
+    }
+
+    #[test]
+    fn a_wildcard_does_not_reach_below_a_delegation() {
+        let response = ask("x.cut.wild.example.", RecordType::A);
+        check(
+            &response,
+            NOERROR,
+            false,
+            &[],
+            &["cut.wild.example. 3600 IN NS ns1.example."],
+            &["ns1.example. 3600 IN A 192.0.2.53"],
+        );
+    }
+
+    #[test]
+    fn a_wildcard_cname_is_synthesised_and_followed() {
+        let response = ask("foo.cwild.example.", RecordType::A);
+        check(
+            &response,
+            NOERROR,
+            true,
+            &[
+                "foo.cwild.example. 300 IN CNAME www.example.",
+                "www.example. 300 IN A 192.0.2.1",
+                "www.example. 300 IN A 192.0.2.2",
+            ],
+            &[],
+            &[],
+        );
+    }
+
+    fn dname_text(owner: &str) -> String {
+        let response = ask(owner, RecordType::DNAME);
+        assert_eq!(response.answers.len(), 1, "{response:#?}");
+        response.answers[0].to_string()
+    }
+
+    #[test]
+    fn a_dname_synthesises_a_cname_for_names_below_it() {
+        let response = ask("a.b.dname.example.", RecordType::A);
+        let dname = dname_text("dname.example.");
+        check(
+            &response,
+            NOERROR,
+            true,
+            &[&dname, "a.b.dname.example. 300 IN CNAME a.b.example.net."],
+            &[],
+            &[],
+        );
+    }
+
+    #[test]
+    fn a_dname_chain_is_followed_into_our_zones() {
+        let response = ask("www.dname-in.example.", RecordType::A);
+        let dname = dname_text("dname-in.example.");
+        check(
+            &response,
+            NOERROR,
+            true,
+            &[
+                &dname,
+                "www.dname-in.example. 300 IN CNAME www.other.",
+                "www.other. 300 IN A 198.51.100.1",
+            ],
+            &[],
+            &[],
+        );
+        let missing = ask("nope.dname-in.example.", RecordType::A);
+        check(
+            &missing,
+            NXDOMAIN,
+            true,
+            &[&dname, "nope.dname-in.example. 300 IN CNAME nope.other."],
+            &[OTHER_SOA],
+            &[],
+        );
+    }
+
+    #[test]
+    fn the_dname_owner_itself_is_not_redirected() {
+        let response = ask("dname.example.", RecordType::A);
+        check(&response, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+    }
+
+    #[test]
+    fn a_dname_result_too_long_is_yxdomain() {
+        let dname = dname_text("long.example.");
+        // 11 + 245 octets > 255.
+        let response = ask("aaaaaaaaaa.long.example.", RecordType::A);
+        check(&response, ResponseCode::YXDomain, true, &[&dname], &[], &[]);
+        // 2 + 245 octets fit.
+        let fits = ask("a.long.example.", RecordType::A);
+        assert_eq!(fits.rcode, NOERROR);
+        assert_eq!(fits.answers.len(), 2);
+        assert_eq!(fits.answers[1].record_type(), RecordType::CNAME);
+    }
+
+    #[test]
+    fn a_child_zone_on_the_same_server_answers_for_itself() {
+        let child = "
+            @ 3600 IN SOA ns1.sub.example. admin.example. 1 7200 900 1209600 300
+            @ 3600 IN NS ns1.sub.example.
+            host 300 IN A 192.0.2.80
+        ";
+        let catalog = Catalog::new(vec![
+            Arc::new(zone("example.", EXAMPLE)),
+            Arc::new(zone("sub.example.", child)),
+        ])
+        .unwrap();
+        let response = lookup(
+            &catalog,
+            &Name::from_ascii("host.sub.example.").unwrap(),
+            RecordType::A,
+        );
+        check(
+            &response,
+            NOERROR,
+            true,
+            &["host.sub.example. 300 IN A 192.0.2.80"],
+            &[],
+            &[],
+        );
     }
 }

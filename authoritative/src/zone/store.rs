@@ -496,3 +496,257 @@ impl Catalog {
         &self.zones
     }
 }
+
+/// Zones built in code for the unit tests of the store and of the lookup.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use hickory_proto::rr::rdata::NULL;
+    use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+    use super::Zone;
+    use crate::zone::{Location, SourcedRecord};
+
+    /// Records from lines `owner ttl IN type rdata`: owner `@`, relative to
+    /// `origin` or absolute; names inside RDATA absolute. DNAME, which
+    /// hickory cannot parse, is written as unknown RDATA holding the target.
+    pub(crate) fn records(origin: &Name, lines: &str) -> Vec<SourcedRecord> {
+        let file = Arc::new(PathBuf::from("test.zone"));
+        lines
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(at, line)| SourcedRecord {
+                record: record(origin, line),
+                location: Location {
+                    file: file.clone(),
+                    line: at as u32 + 1,
+                },
+            })
+            .collect()
+    }
+
+    /// One record written as in [`records`].
+    pub(crate) fn record(origin: &Name, line: &str) -> Record {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [owner, ttl, _class, rtype, ..] = fields[..] else {
+            panic!("bad test record {line:?}");
+        };
+        let rdata_text = fields[4..].join(" ");
+        let owner = match owner {
+            "@" => origin.clone(),
+            // `Name::parse` would lowercase (IDNA); keep the case as written.
+            name => {
+                let name = Name::from_ascii(name).expect(line);
+                if name.is_fqdn() {
+                    name
+                } else {
+                    name.append_domain(origin).expect(line)
+                }
+            }
+        };
+        let rtype: RecordType = rtype.parse().expect(line);
+        let data = match rtype {
+            RecordType::DNAME => {
+                let target = Name::parse(&rdata_text, None).expect(line);
+                let mut wire = Vec::new();
+                for label in target.iter() {
+                    wire.push(label.len() as u8);
+                    wire.extend_from_slice(label);
+                }
+                wire.push(0);
+                RData::Unknown {
+                    code: RecordType::DNAME,
+                    rdata: NULL::with(wire),
+                }
+            }
+            _ => RData::try_from_str(rtype, &rdata_text).expect(line),
+        };
+        Record::from_rdata(owner, ttl.parse().expect(line), data)
+    }
+
+    pub(crate) fn zone(origin: &str, lines: &str) -> Zone {
+        let origin = Name::from_ascii(origin).unwrap();
+        Zone::from_records(origin.clone(), records(&origin, lines)).expect("test zone is valid")
+    }
+
+    /// Records as text, so that tests compare TTL and the case of names
+    /// too (`Record`'s `PartialEq` ignores both).
+    pub(crate) fn texts(records: &[Record]) -> Vec<String> {
+        records.iter().map(Record::to_string).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{records, texts, zone};
+    use super::*;
+
+    const SOA: &str = "@ 3600 IN SOA ns.example. admin.example. 1 7200 900 1209600 300";
+
+    fn name(text: &str) -> Name {
+        Name::from_ascii(text).unwrap()
+    }
+
+    #[test]
+    fn wire_name_ancestors_are_suffixes() {
+        let wire = WireName::new(&name("WWW.Example.COM."));
+        assert_eq!(wire.labels(), 3);
+        assert_eq!(wire.bytes(), b"\x03www\x07example\x03com\x00");
+        assert_eq!(wire.ancestor(2), b"\x07example\x03com\x00");
+        assert_eq!(wire.ancestor(0), b"\x00");
+        assert_eq!(WireName::new(&Name::root()).bytes(), b"\x00");
+    }
+
+    #[test]
+    fn ancestors_up_to_the_origin_exist_as_empty_non_terminals() {
+        let zone = zone("example.", &format!("{SOA}\na.b.c 300 IN A 192.0.2.1"));
+        for ent in ["b.c.example.", "c.example."] {
+            let node = zone.node(&name(ent)).expect(ent);
+            assert!(node.is_empty_non_terminal(), "{ent}");
+        }
+        assert!(!zone
+            .node(&name("a.b.c.example."))
+            .unwrap()
+            .is_empty_non_terminal());
+        assert!(zone.node(&name("example.")).is_some());
+        assert!(
+            zone.node(&name("com.")).is_none(),
+            "nothing above the origin"
+        );
+        let order: Vec<String> = zone.nodes().map(|(name, _)| name.to_string()).collect();
+        assert_eq!(
+            order,
+            ["example.", "c.example.", "b.c.example.", "a.b.c.example."]
+        );
+    }
+
+    #[test]
+    fn names_match_ignoring_case_and_keep_their_first_spelling() {
+        let zone = zone(
+            "example.",
+            &format!("{SOA}\nMixed.Case 300 IN A 192.0.2.1\nmixed.case 300 IN A 192.0.2.2"),
+        );
+        let node = zone.node(&name("MIXED.case.EXAMPLE.")).unwrap();
+        assert!(node.name().eq_case(&name("Mixed.Case.example.")));
+        let set = node.rrset(RecordType::A).unwrap();
+        assert_eq!(
+            texts(&set.records(node.name()).collect::<Vec<_>>()),
+            [
+                "Mixed.Case.example. 300 IN A 192.0.2.1",
+                "Mixed.Case.example. 300 IN A 192.0.2.2"
+            ]
+        );
+    }
+
+    #[test]
+    fn rrset_takes_the_first_ttl_and_drops_duplicates() {
+        let zone = zone(
+            "example.",
+            &format!(
+                "{SOA}\nwww 300 IN A 192.0.2.2\nwww 60 IN A 192.0.2.1\nwww 300 IN A 192.0.2.2\n\
+                 www 300 IN TXT \"t\""
+            ),
+        );
+        let node = zone.node(&name("www.example.")).unwrap();
+        let a = node.rrset(RecordType::A).unwrap();
+        assert_eq!(a.ttl(), 300);
+        assert_eq!(
+            texts(&a.records(node.name()).collect::<Vec<_>>()),
+            [
+                "www.example. 300 IN A 192.0.2.2",
+                "www.example. 300 IN A 192.0.2.1"
+            ]
+        );
+        let types: Vec<RecordType> = node.rrsets().iter().map(RRset::record_type).collect();
+        assert_eq!(types, [RecordType::A, RecordType::TXT]);
+    }
+
+    #[test]
+    fn summary_counts_records_names_and_delegations() {
+        let zone = zone(
+            "example.",
+            &format!(
+                "{SOA}\n@ 3600 IN NS ns.example.\nns 300 IN A 192.0.2.53\n\
+                 sub 300 IN NS ns.sub.example.\nns.sub 300 IN A 192.0.2.54\n\
+                 a.deep 300 IN NS ns.example.\nns 300 IN A 192.0.2.53"
+            ),
+        );
+        assert_eq!(
+            zone.summary(),
+            ZoneSummary {
+                records: 6,
+                names: 6,
+                delegations: 2
+            }
+        );
+    }
+
+    #[test]
+    fn negative_soa_ttl_is_the_smaller_of_ttl_and_minimum() {
+        let short_ttl = zone(
+            "example.",
+            "@ 60 IN SOA ns.example. admin.example. 1 7200 900 1209600 300",
+        );
+        assert_eq!(short_ttl.negative_soa().ttl, 60);
+        let short_minimum = zone("example.", SOA);
+        assert_eq!(short_minimum.negative_soa().ttl, 300);
+        assert_eq!(short_minimum.soa().ttl, 3600);
+    }
+
+    #[test]
+    fn records_outside_the_origin_are_rejected_with_their_line() {
+        let origin = name("example.");
+        let recs = records(
+            &origin,
+            &format!("{SOA}\nwww.example.org. 300 IN A 192.0.2.1"),
+        );
+        let problems = Zone::from_records(origin, recs).unwrap_err();
+        let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            ["test.zone:2: www.example.org. is out of zone example."]
+        );
+    }
+
+    #[test]
+    fn a_zone_without_soa_is_rejected() {
+        let origin = name("example.");
+        let recs = records(&origin, "www 300 IN A 192.0.2.1");
+        let problems = Zone::from_records(origin, recs).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(
+            problems[0].to_string(),
+            "zone example. has no SOA record at its apex"
+        );
+    }
+
+    #[test]
+    fn catalog_finds_the_most_specific_enclosing_zone() {
+        let parent = Arc::new(zone("example.", SOA));
+        let child = Arc::new(zone("sub.example.", SOA));
+        let catalog = Catalog::new(vec![parent, child]).unwrap();
+        let origin_of = |qname: &str| catalog.find(&name(qname)).map(|z| z.origin().to_string());
+        assert_eq!(
+            origin_of("www.SUB.example.").as_deref(),
+            Some("sub.example.")
+        );
+        assert_eq!(origin_of("sub.example.").as_deref(), Some("sub.example."));
+        assert_eq!(origin_of("www.example.").as_deref(), Some("example."));
+        assert_eq!(origin_of("example.org."), None);
+        assert_eq!(origin_of("."), None);
+    }
+
+    #[test]
+    fn catalog_rejects_an_origin_loaded_twice() {
+        let first = Arc::new(zone("example.", SOA));
+        let again = Arc::new(zone("EXAMPLE.", SOA));
+        let err = Catalog::new(vec![first, again]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "zone EXAMPLE. is loaded twice; give each origin one master file"
+        );
+    }
+}
