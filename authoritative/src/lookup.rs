@@ -25,6 +25,7 @@ use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tracing::debug;
 
+use crate::zone::reader::dname_target;
 use crate::zone::store::WireName;
 use crate::zone::{Catalog, Node, RRset, Zone};
 
@@ -289,20 +290,6 @@ fn dname_substitution(
     Step::Alias {
         records,
         target: substituted,
-    }
-}
-
-/// The target of a DNAME, which hickory-proto 0.26 keeps as unknown RDATA
-/// holding the target name in uncompressed wire format.
-// TODO(lookup): switch to `zone::reader::dname_target` once it lands.
-fn dname_target(data: &RData) -> Option<Name> {
-    use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
-    match data {
-        RData::Unknown {
-            code: RecordType::DNAME,
-            rdata,
-        } => Name::read(&mut BinDecoder::new(&rdata.anything)).ok(),
-        _ => None,
     }
 }
 

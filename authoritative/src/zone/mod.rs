@@ -67,5 +67,8 @@ impl std::error::Error for LoadError {}
 /// zone name when the caller knows it (`--zone NAME=FILE`).
 pub fn load(path: &Path, origin: Option<&Name>) -> Result<Zone, LoadError> {
     let file = reader::read_file(path, origin).map_err(LoadError::Read)?;
+    for warning in &file.warnings {
+        tracing::warn!(%warning, "zone file accepted with a warning");
+    }
     Zone::from_records(file.origin, file.records).map_err(LoadError::Invalid)
 }

@@ -503,15 +503,15 @@ pub(crate) mod testing {
     use std::path::PathBuf;
     use std::sync::Arc;
 
-    use hickory_proto::rr::rdata::NULL;
     use hickory_proto::rr::{Name, RData, Record, RecordType};
 
     use super::Zone;
+    use crate::zone::reader::dname_rdata;
     use crate::zone::{Location, SourcedRecord};
 
     /// Records from lines `owner ttl IN type rdata`: owner `@`, relative to
     /// `origin` or absolute; names inside RDATA absolute. DNAME, which
-    /// hickory cannot parse, is written as unknown RDATA holding the target.
+    /// hickory cannot parse, is stored as the reader stores it.
     pub(crate) fn records(origin: &Name, lines: &str) -> Vec<SourcedRecord> {
         let file = Arc::new(PathBuf::from("test.zone"));
         lines
@@ -549,19 +549,7 @@ pub(crate) mod testing {
         };
         let rtype: RecordType = rtype.parse().expect(line);
         let data = match rtype {
-            RecordType::DNAME => {
-                let target = Name::parse(&rdata_text, None).expect(line);
-                let mut wire = Vec::new();
-                for label in target.iter() {
-                    wire.push(label.len() as u8);
-                    wire.extend_from_slice(label);
-                }
-                wire.push(0);
-                RData::Unknown {
-                    code: RecordType::DNAME,
-                    rdata: NULL::with(wire),
-                }
-            }
+            RecordType::DNAME => dname_rdata(&Name::from_ascii(&rdata_text).expect(line)),
             _ => RData::try_from_str(rtype, &rdata_text).expect(line),
         };
         Record::from_rdata(owner, ttl.parse().expect(line), data)
