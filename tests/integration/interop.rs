@@ -308,7 +308,7 @@ impl Server {
 /// Knot with one worker, no journal, the zone files as they are.
 fn knot_config(zones: &[ZoneFile], addr: SocketAddr, dir: &Path) -> String {
     let d = dir.display();
-    let mut conf = format!(
+    let head = format!(
         "server:\n    rundir: \"{d}\"\n    listen: {ip}@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
          database:\n    storage: \"{d}\"\n\
          log:\n  - target: \"{d}/knot.log\"\n    any: info\n\
@@ -317,21 +317,18 @@ fn knot_config(zones: &[ZoneFile], addr: SocketAddr, dir: &Path) -> String {
         ip = addr.ip(),
         port = addr.port()
     );
-    for zone in zones {
-        conf.push_str(&format!(
-            "  - domain: \"{}\"\n    file: \"{}\"\n",
-            zone.origin,
-            zone.path.display()
-        ));
-    }
-    conf
+    with_zones(
+        head,
+        zones,
+        "  - domain: \"{origin}\"\n    file: \"{file}\"\n",
+    )
 }
 
 /// NSD in the foreground without chroot or database. Debian builds NSD with
 /// response-rate limiting, which would drop a burst of test queries: off.
 fn nsd_config(zones: &[ZoneFile], addr: SocketAddr, dir: &Path) -> String {
     let d = dir.display();
-    let mut conf = format!(
+    let head = format!(
         "server:\n    ip-address: {ip}@{port}\n    do-ip6: no\n    server-count: 1\n    username: \"\"\n    chroot: \"\"\n    database: \"\"\n\
          \x20   zonelistfile: \"{d}/zone.list\"\n    xfrdfile: \"{d}/xfrd.state\"\n    xfrdir: \"{d}\"\n    pidfile: \"{d}/nsd.pid\"\n    logfile: \"{d}/nsd.log\"\n\
          \x20   verbosity: 1\n    refuse-any: no\n    reuseport: no\n    rrl-ratelimit: 0\n    rrl-whitelist-ratelimit: 0\n\
@@ -339,12 +336,23 @@ fn nsd_config(zones: &[ZoneFile], addr: SocketAddr, dir: &Path) -> String {
         ip = addr.ip(),
         port = addr.port()
     );
+    with_zones(
+        head,
+        zones,
+        "zone:\n    name: \"{origin}\"\n    zonefile: \"{file}\"\n",
+    )
+}
+
+/// A peer's config: `head`, then `entry` once per zone with `{origin}` and
+/// `{file}` filled in.
+fn with_zones(mut conf: String, zones: &[ZoneFile], entry: &str) -> String {
     for zone in zones {
-        conf.push_str(&format!(
-            "zone:\n    name: \"{}\"\n    zonefile: \"{}\"\n",
-            zone.origin,
-            zone.path.display()
-        ));
+        let file = zone.path.display().to_string();
+        conf.push_str(
+            &entry
+                .replace("{origin}", &zone.origin)
+                .replace("{file}", &file),
+        );
     }
     conf
 }
@@ -428,6 +436,40 @@ impl Dig {
 
     fn has_flags(&self, expected: &[&str]) -> bool {
         self.flags == expected.iter().map(|f| f.to_string()).collect()
+    }
+
+    /// Asserts the status, the exact set of header flags and all three
+    /// sections at once, showing dig's whole output when anything differs.
+    fn assert_reply(
+        &self,
+        status: &str,
+        flags: &[&str],
+        answer: &[&str],
+        authority: &[&str],
+        additional: &[&str],
+    ) {
+        let got = (
+            self.status.as_str(),
+            self.flags
+                .iter()
+                .map(String::as_str)
+                .collect::<BTreeSet<_>>(),
+            [
+                self.section("ANSWER"),
+                self.section("AUTHORITY"),
+                self.section("ADDITIONAL"),
+            ],
+        );
+        let want = (
+            status,
+            flags.iter().copied().collect(),
+            [lines(answer), lines(authority), lines(additional)],
+        );
+        assert_eq!(
+            got, want,
+            "(status, flags, [answer, authority, additional]); dig said:\n{}",
+            self.text
+        );
     }
 }
 
@@ -525,30 +567,12 @@ fn dig_setup() -> Option<Server> {
 fn dig_gets_authoritative_a_answer() {
     let Some(server) = dig_setup() else { return };
     let out = dig(server.addr, &["www.example.com", "A"]);
-    assert_eq!(out.status, "NOERROR", "{}", out.text);
-    assert!(
-        out.has_flags(&["qr", "aa"]),
-        "flags {:?}\n{}",
-        out.flags,
-        out.text
-    );
-    assert_eq!(
-        out.section("ANSWER"),
-        lines(&["www.example.com. 3600 A 192.0.2.10"]),
-        "{}",
-        out.text
-    );
-    assert_eq!(
-        out.section("AUTHORITY"),
-        Vec::<String>::new(),
-        "{}",
-        out.text
-    );
-    assert_eq!(
-        out.section("ADDITIONAL"),
-        Vec::<String>::new(),
-        "{}",
-        out.text
+    out.assert_reply(
+        "NOERROR",
+        &["qr", "aa"],
+        &["www.example.com. 3600 A 192.0.2.10"],
+        &[],
+        &[],
     );
 }
 
@@ -558,29 +582,16 @@ fn dig_gets_authoritative_a_answer() {
 fn dig_mx_brings_exchange_address_in_additional() {
     let Some(server) = dig_setup() else { return };
     let out = dig(server.addr, &["example.com", "MX"]);
-    assert_eq!(out.status, "NOERROR", "{}", out.text);
-    assert!(
-        out.has_flags(&["qr", "aa"]),
-        "flags {:?}\n{}",
-        out.flags,
-        out.text
-    );
     let mx = [
         "example.com. 3600 MX 10 mail.example.com.",
         "example.com. 3600 MX 20 mx.hosting.org.",
     ];
-    assert_eq!(out.section("ANSWER"), lines(&mx), "{}", out.text);
-    assert_eq!(
-        out.section("AUTHORITY"),
-        Vec::<String>::new(),
-        "{}",
-        out.text
-    );
-    assert_eq!(
-        out.section("ADDITIONAL"),
-        lines(&["mail.example.com. 3600 A 192.0.2.25"]),
-        "{}",
-        out.text
+    out.assert_reply(
+        "NOERROR",
+        &["qr", "aa"],
+        &mx,
+        &[],
+        &["mail.example.com. 3600 A 192.0.2.25"],
     );
 }
 
@@ -590,16 +601,8 @@ fn dig_mx_brings_exchange_address_in_additional() {
 fn dig_nxdomain_carries_soa_with_negative_ttl() {
     let Some(server) = dig_setup() else { return };
     let out = dig(server.addr, &["nosuch.example.com", "A"]);
-    assert_eq!(out.status, "NXDOMAIN", "{}", out.text);
-    assert!(
-        out.has_flags(&["qr", "aa"]),
-        "flags {:?}\n{}",
-        out.flags,
-        out.text
-    );
-    assert_eq!(out.section("ANSWER"), Vec::<String>::new(), "{}", out.text);
     let soa = "example.com. 300 SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300";
-    assert_eq!(out.section("AUTHORITY"), lines(&[soa]), "{}", out.text);
+    out.assert_reply("NXDOMAIN", &["qr", "aa"], &[], &[soa], &[]);
 }
 
 /// Below the shop.example.com cut: a referral, not authoritative (no aa),
@@ -608,25 +611,13 @@ fn dig_nxdomain_carries_soa_with_negative_ttl() {
 fn dig_below_delegation_gets_referral_with_glue() {
     let Some(server) = dig_setup() else { return };
     let out = dig(server.addr, &["www.shop.example.com", "A"]);
-    assert_eq!(out.status, "NOERROR", "{}", out.text);
-    assert!(
-        out.has_flags(&["qr"]),
-        "flags {:?}\n{}",
-        out.flags,
-        out.text
-    );
-    assert_eq!(out.section("ANSWER"), Vec::<String>::new(), "{}", out.text);
-    assert_eq!(
-        out.section("AUTHORITY"),
-        lines(&["shop.example.com. 3600 NS ns1.shop.example.com."]),
-        "{}",
-        out.text
-    );
-    assert_eq!(
-        out.section("ADDITIONAL"),
-        lines(&["ns1.shop.example.com. 3600 A 127.0.0.9"]),
-        "{}",
-        out.text
+    let ns = "shop.example.com. 3600 NS ns1.shop.example.com.";
+    out.assert_reply(
+        "NOERROR",
+        &["qr"],
+        &[],
+        &[ns],
+        &["ns1.shop.example.com. 3600 A 127.0.0.9"],
     );
 }
 
@@ -635,19 +626,12 @@ fn dig_below_delegation_gets_referral_with_glue() {
 fn dig_over_tcp_gets_whole_rrset() {
     let Some(server) = dig_setup() else { return };
     let out = dig(server.addr, &["+tcp", "www2.example.com", "A"]);
-    assert_eq!(out.status, "NOERROR", "{}", out.text);
-    assert!(
-        out.has_flags(&["qr", "aa"]),
-        "flags {:?}\n{}",
-        out.flags,
-        out.text
-    );
     let a = [
         "www2.example.com. 3600 A 192.0.2.11",
         "www2.example.com. 3600 A 192.0.2.12",
         "www2.example.com. 3600 A 192.0.2.13",
     ];
-    assert_eq!(out.section("ANSWER"), lines(&a), "{}", out.text);
+    out.assert_reply("NOERROR", &["qr", "aa"], &a, &[], &[]);
 }
 
 /// EDNS (RFC 6891 7): a query with OPT gets an OPT back, advertising some
@@ -689,14 +673,11 @@ fn dig_large_rrset_truncates_over_udp_and_completes_over_tcp() {
         udp.text
     );
     let tcp = dig(server.addr, &["+tcp", "txt.large.test", "TXT"]);
-    assert_eq!(tcp.status, "NOERROR", "{}", tcp.text);
-    assert!(
-        tcp.has_flags(&["qr", "aa"]),
-        "flags {:?}\n{}",
-        tcp.flags,
-        tcp.text
-    );
-    assert_eq!(tcp.section("ANSWER").len(), 40, "{}", tcp.text);
+    let txt: Vec<String> = (1..=40)
+        .map(|i| format!("txt.large.test. 3600 TXT \"record {i:02} of forty: padding padding padding padding padding\""))
+        .collect();
+    let txt: Vec<&str> = txt.iter().map(String::as_str).collect();
+    tcp.assert_reply("NOERROR", &["qr", "aa"], &txt, &[], &[]);
 }
 
 /// nslookup (which asks with RD=1, for A and AAAA) prints both addresses
@@ -956,10 +937,11 @@ fn ask(server: &Server, name: &str, qtype: RecordType) -> Outcome {
 /// [`Outcome::without_apex_ns`]), dnslab must give the same. Where they
 /// still disagree, the peer closer to dnslab's documented choice is the
 /// reference:
-/// - CNAME chains that leave a zone: dnslab follows them through every zone
-///   it serves (authoritative/src/lookup.rs), as NSD does; Knot stops at the
-///   zone boundary. So the reference is NSD, and a chain that ends in a
-///   name missing from another served zone is NXDOMAIN with that zone's SOA.
+/// - CNAME chains that leave a zone (also the CNAME synthesised from a
+///   DNAME, RFC 6672 2.2): dnslab follows them through every zone it serves
+///   (authoritative/src/lookup.rs), as NSD does; Knot stops at the zone
+///   boundary. So the reference is NSD, and a chain that ends in a name
+///   missing from another served zone is NXDOMAIN with that zone's SOA.
 /// - Any other disagreement is printed (not failed) and NSD is the reference.
 ///
 /// Truncated replies (TC=1) are compared on rcode, AA, TC and question only:
