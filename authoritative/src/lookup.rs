@@ -394,6 +394,7 @@ mod tests {
     const OTHER: &str = "
         @ 60 IN SOA ns.other. admin.other. 1 7200 900 1209600 600
         @ 3600 IN NS ns.other.
+        ns 3600 IN A 198.51.100.53
         www 300 IN A 198.51.100.1
         mx 300 IN MX 5 mx1.example.
     ";
@@ -641,7 +642,8 @@ mod tests {
 
     #[test]
     fn a_long_cname_chain_stops_at_the_limit() {
-        let origin = "@ 3600 IN SOA ns1.example. admin.example. 1 7200 900 1209600 300\n";
+        let origin = "@ 3600 IN SOA ns.example.net. admin.example. 1 7200 900 1209600 300\n\
+                      @ 3600 IN NS ns.example.net.\n";
         let chain: String = (0..30)
             .map(|i| format!("c{i} 300 IN CNAME c{}.example.\n", i + 1))
             .collect();
@@ -895,6 +897,7 @@ mod tests {
         let child = "
             @ 3600 IN SOA ns1.sub.example. admin.example. 1 7200 900 1209600 300
             @ 3600 IN NS ns1.sub.example.
+            ns1 3600 IN A 192.0.2.54
             host 300 IN A 192.0.2.80
         ";
         let catalog = Catalog::new(vec![
