@@ -1,2 +1,252 @@
 //! The recursive resolver: walks root -> TLD -> authoritative servers
-//! iteratively and caches what it learns.
+//! iteratively (RFC 1034 5.3.3) and caches what it learns.
+//!
+//! The work is cut along the path of one client question:
+//! - [`handler`]: the [`dnslab_transport::Handler`]; cache hits are answered
+//!   on the receiving worker, misses become a deferred resolution.
+//! - [`iterate`]: the walk itself — cache, delegations, CNAME restarts,
+//!   glueless name servers, QNAME minimisation (RFC 9156), limits.
+//! - [`classify`]: a pure function from one upstream response to an
+//!   outcome (answer, CNAME, referral, NXDOMAIN, NODATA, lame), with
+//!   bailiwick filtering.
+//! - [`upstream`]: one exchange with one server (UDP, TCP on truncation).
+//! - [`servers`]: smoothed RTT per server address and the order to ask them.
+//! - [`cache`]: RRsets, negative answers and delegations, bounded LRU.
+//! - [`hints`]: root hints (named.root) and the built-in IANA set.
+//! - [`acl`]: which clients are served.
+//! - [`trace`]: one resolution recorded step by step, for `dnslab trace`.
+
+pub mod acl;
+pub mod cache;
+pub mod classify;
+pub mod handler;
+pub mod hints;
+pub mod iterate;
+pub mod servers;
+pub mod trace;
+pub mod upstream;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, Record, RecordType};
+use tokio::sync::oneshot;
+
+pub use acl::{Cidr, CidrError};
+pub use hints::{iana_root_hints, parse_root_hints, HintsError};
+pub use iterate::ResolveError;
+pub use trace::{trace, Step, StepOutcome, Trace};
+
+/// Bounds on the work one client question may cause. Exceeding any of them
+/// ends the resolution with SERVFAIL instead of letting a hostile or broken
+/// hierarchy keep us busy.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Referrals followed in total, across CNAME restarts and name-server
+    /// lookups.
+    pub max_referrals: u32,
+    /// CNAME records followed (Unbound and BIND stop around 12).
+    pub max_cname_chain: u32,
+    /// Upstream queries sent for one client question.
+    pub max_upstream_queries: u32,
+    /// Nesting of name-server address lookups (glueless delegations whose
+    /// servers are themselves glueless...).
+    pub max_ns_depth: u32,
+    /// Wall-clock budget for one client question.
+    pub total_time: Duration,
+    /// How long to wait for one upstream server before trying the next.
+    pub upstream_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_referrals: 30,
+            max_cname_chain: 12,
+            max_upstream_queries: 64,
+            max_ns_depth: 4,
+            total_time: Duration::from_secs(5),
+            upstream_timeout: Duration::from_millis(800),
+        }
+    }
+}
+
+/// Everything the resolver needs to know, already validated (the CLI parses
+/// flags into this).
+#[derive(Clone, Debug)]
+pub struct ResolverConfig {
+    /// Root name servers and their addresses; the walk starts here when no
+    /// deeper delegation is cached.
+    pub root_hints: Vec<(Name, IpAddr)>,
+    /// The port every upstream server is asked on (53 on the Internet; an
+    /// unprivileged port for a toy hierarchy on loopback).
+    pub upstream_port: u16,
+    /// Entries in each of the RRset and delegation caches.
+    pub cache_size: usize,
+    /// TTLs below this are raised before caching (seconds).
+    pub min_ttl: u32,
+    /// TTLs above this are lowered before caching (seconds); also caps
+    /// negative TTLs.
+    pub max_ttl: u32,
+    /// RFC 9156: reveal to each server only the labels it needs.
+    pub qname_minimisation: bool,
+    /// Clients served; everyone else gets REFUSED.
+    pub allow: Vec<Cidr>,
+    pub limits: Limits,
+}
+
+impl Default for ResolverConfig {
+    fn default() -> Self {
+        ResolverConfig {
+            root_hints: iana_root_hints(),
+            upstream_port: 53,
+            cache_size: 10_000,
+            min_ttl: 0,
+            max_ttl: 86_400,
+            qname_minimisation: true,
+            allow: acl::private_networks(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Counters for tests and operators.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Queries sent to upstream servers (UDP and TCP attempts both count).
+    pub upstream_queries: u64,
+}
+
+/// The outcome of resolving one question, as it goes to a client.
+#[derive(Clone, Debug)]
+pub struct Resolution {
+    /// NOERROR or NXDOMAIN: the rcode at the end of the CNAME chain.
+    pub rcode: ResponseCode,
+    /// The CNAME chain, then the final RRset (empty for NXDOMAIN/NODATA).
+    pub answers: Vec<Record>,
+    /// The SOA proving a negative answer, when one was seen.
+    pub authorities: Vec<Record>,
+}
+
+type InflightKey = (Name, RecordType);
+type Waiters = Vec<oneshot::Sender<Result<Resolution, ResolveError>>>;
+
+pub(crate) struct Inner {
+    pub(crate) config: ResolverConfig,
+    pub(crate) cache: cache::Cache,
+    pub(crate) servers: servers::ServerStats,
+    pub(crate) upstream_queries: AtomicU64,
+    /// Questions being resolved now; later identical questions wait for the
+    /// first one instead of walking the tree again.
+    inflight: Mutex<HashMap<InflightKey, Waiters>>,
+}
+
+/// The recursive resolver. Cheap to clone: clones share the cache, the RTT
+/// table and the counters.
+#[derive(Clone)]
+pub struct Resolver {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Resolver {
+    pub fn new(config: ResolverConfig) -> Resolver {
+        let cache = cache::Cache::new(config.cache_size, config.min_ttl, config.max_ttl);
+        Resolver {
+            inner: Arc::new(Inner {
+                config,
+                cache,
+                servers: servers::ServerStats::default(),
+                upstream_queries: AtomicU64::new(0),
+                inflight: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &ResolverConfig {
+        &self.inner.config
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            upstream_queries: self.inner.upstream_queries.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The transport handler serving this resolver to clients.
+    pub fn handler(&self) -> Arc<dyn dnslab_transport::Handler> {
+        Arc::new(handler::ResolverHandler::new(self.clone()))
+    }
+
+    /// Resolves one question (class IN). Identical questions in flight at
+    /// the same time share one resolution.
+    pub async fn resolve(&self, name: Name, rtype: RecordType) -> Result<Resolution, ResolveError> {
+        let key = (name.to_lowercase(), rtype);
+        let waiter = {
+            let mut inflight = lock(&self.inner.inflight);
+            match inflight.get_mut(&key) {
+                Some(waiters) => {
+                    let (tx, rx) = oneshot::channel();
+                    waiters.push(tx);
+                    Some(rx)
+                }
+                None => {
+                    inflight.insert(key.clone(), Vec::new());
+                    None
+                }
+            }
+        };
+        if let Some(rx) = waiter {
+            return rx.await.unwrap_or(Err(ResolveError::Abandoned));
+        }
+        // If this future is dropped mid-way, the guard removes the entry;
+        // the waiters' receivers then fail and they answer SERVFAIL.
+        let guard = InflightGuard {
+            inner: &self.inner,
+            key: Some(key),
+        };
+        let result = iterate::Walk::new(&self.inner, None)
+            .resolve(&name, rtype)
+            .await;
+        guard.finish(&result);
+        result
+    }
+}
+
+struct InflightGuard<'a> {
+    inner: &'a Inner,
+    key: Option<InflightKey>,
+}
+
+impl InflightGuard<'_> {
+    fn finish(mut self, result: &Result<Resolution, ResolveError>) {
+        let waiters = self
+            .key
+            .take()
+            .and_then(|key| lock(&self.inner.inflight).remove(&key))
+            .unwrap_or_default();
+        for waiter in waiters {
+            // A waiter whose client went away is not an error.
+            let _ = waiter.send(result.clone());
+        }
+    }
+}
+
+impl Drop for InflightGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            lock(&self.inner.inflight).remove(&key);
+        }
+    }
+}
+
+/// Locks a mutex that is only ever held for short, non-panicking sections;
+/// a poisoned lock still holds consistent data, so take it.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,11 +1,144 @@
-//! `dnslab resolver`.
+//! `dnslab resolver`: the recursive resolver on the shared transport,
+//! until Ctrl-C or SIGTERM.
 
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args, Debug)]
-pub struct ResolverArgs {}
+use dnslab_resolver::{iana_root_hints, parse_root_hints, Cidr, Resolver, ResolverConfig};
+use dnslab_transport::{Server, ServerConfig};
+use hickory_proto::rr::Name;
+use tracing::{error, info};
 
-pub fn run(_args: ResolverArgs) -> ExitCode {
-    eprintln!("dnslab resolver: not implemented yet");
-    ExitCode::FAILURE
+/// Where the walk starts; shared by `resolver` and `trace`.
+#[derive(clap::Args, Debug)]
+pub struct UpstreamArgs {
+    /// Root hints in named.root format; default: the built-in IANA hints.
+    #[arg(long, value_name = "FILE")]
+    root_hints: Option<PathBuf>,
+    /// The port every upstream server is asked on (a toy hierarchy on
+    /// loopback uses an unprivileged one).
+    #[arg(long, value_name = "PORT", default_value_t = 53)]
+    upstream_port: u16,
+}
+
+impl UpstreamArgs {
+    /// The default configuration with these hints and port, or the line
+    /// to print when the hints file cannot be used.
+    pub fn config(&self) -> Result<ResolverConfig, String> {
+        Ok(ResolverConfig {
+            root_hints: self.root_hints()?,
+            upstream_port: self.upstream_port,
+            ..ResolverConfig::default()
+        })
+    }
+
+    fn root_hints(&self) -> Result<Vec<(Name, IpAddr)>, String> {
+        let Some(path) = &self.root_hints else {
+            return Ok(iana_root_hints());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        parse_root_hints(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ResolverArgs {
+    /// Address to serve on, UDP and TCP (repeatable), e.g. 127.0.0.1:1053.
+    #[arg(long, required = true, value_name = "ADDR:PORT")]
+    listen: Vec<SocketAddr>,
+    #[command(flatten)]
+    upstream: UpstreamArgs,
+    /// RRsets (and, separately, delegations) kept in the cache.
+    #[arg(long, value_name = "N", default_value_t = ResolverConfig::default().cache_size)]
+    cache_size: usize,
+    /// Cached TTLs below this are raised (seconds).
+    #[arg(long, value_name = "S", default_value_t = ResolverConfig::default().min_ttl)]
+    min_ttl: u32,
+    /// Cached TTLs above this are lowered (seconds).
+    #[arg(long, value_name = "S", default_value_t = ResolverConfig::default().max_ttl)]
+    max_ttl: u32,
+    /// Send every server the full question (RFC 9156 off).
+    #[arg(long)]
+    no_qname_minimisation: bool,
+    /// Clients to serve (repeatable); replaces the default loopback and
+    /// private networks. Others get REFUSED.
+    #[arg(long, value_name = "CIDR")]
+    allow: Vec<Cidr>,
+    /// UDP sockets (and threads) per address; default: one per CPU.
+    #[arg(long, value_name = "N")]
+    udp_workers: Option<usize>,
+}
+
+pub fn run(args: ResolverArgs) -> ExitCode {
+    let mut config = match args.upstream.config() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("dnslab resolver: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    config.cache_size = args.cache_size;
+    config.min_ttl = args.min_ttl;
+    config.max_ttl = args.max_ttl;
+    config.qname_minimisation = !args.no_qname_minimisation;
+    if !args.allow.is_empty() {
+        config.allow = args.allow;
+    }
+    let mut server_config = ServerConfig::new(args.listen);
+    if let Some(workers) = args.udp_workers {
+        server_config.udp_workers = workers;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("dnslab resolver: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(Resolver::new(config), server_config))
+}
+
+async fn serve(resolver: Resolver, config: ServerConfig) -> ExitCode {
+    let server = match Server::bind(config) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("dnslab resolver: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(terminate) => terminate,
+            Err(e) => {
+                eprintln!("dnslab resolver: cannot install signal handlers: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let config = resolver.config();
+    info!(
+        addrs = ?server.local_addrs(),
+        root_servers = config.root_hints.len(),
+        upstream_port = config.upstream_port,
+        qname_minimisation = config.qname_minimisation,
+        "resolver serving"
+    );
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => info!("interrupted; shutting down"),
+            _ = terminate.recv() => info!("SIGTERM; shutting down"),
+        }
+    };
+    match server.run(resolver.handler(), shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!(%e, "server stopped");
+            eprintln!("dnslab resolver: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,407 @@
+//! The resolver's memory: RRsets, negative answers (RFC 2308) and zone cuts.
+//!
+//! Entries are bounded in number (LRU) and expire by TTL, clamped between
+//! the configured minimum and maximum. The RRset cache is sharded so that
+//! workers answering cache hits rarely contend; every lock is a
+//! `std::sync::Mutex` held for a map operation only, never across `.await`.
+//!
+//! Delegations live apart from RRsets: the NS set and glue from a referral
+//! tell the walk where to go, but are never served as answers (glue from a
+//! parent zone is not authoritative data).
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use lru::LruCache;
+use tokio::time::Instant;
+
+use crate::classify::Delegation;
+use crate::lock;
+
+const SHARDS: usize = 16;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    name: Name,
+    rtype: RecordType,
+    class: DNSClass,
+}
+
+impl Key {
+    fn new(name: &Name, rtype: RecordType) -> Key {
+        Key {
+            name: name.to_lowercase(),
+            rtype,
+            class: DNSClass::IN,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Entry {
+    RRset(Vec<Record>),
+    /// RFC 2308: the name does not exist (`nx`) or has no such type; the SOA
+    /// is kept to prove it to clients.
+    Negative {
+        nx: bool,
+        soa: Box<Record>,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Timed<T> {
+    value: T,
+    expires: Instant,
+}
+
+impl<T: Clone> Timed<T> {
+    /// The value and its remaining whole seconds, if not yet expired.
+    fn live(&self, now: Instant) -> Option<(T, u32)> {
+        let left = self.expires.checked_duration_since(now)?;
+        if left.is_zero() {
+            return None;
+        }
+        Some((
+            self.value.clone(),
+            u32::try_from(left.as_secs()).unwrap_or(u32::MAX),
+        ))
+    }
+}
+
+/// What the cache knows about one (name, type).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lookup {
+    /// The RRset, TTLs counted down to what is left.
+    Hit(Vec<Record>),
+    /// No RRset of the type, but a CNAME at the name: follow it.
+    Cname(Record),
+    NxDomain {
+        soa: Option<Record>,
+    },
+    NoData {
+        soa: Option<Record>,
+    },
+    Miss,
+}
+
+pub struct Cache {
+    shards: Vec<Mutex<LruCache<Key, Timed<Entry>>>>,
+    delegations: Mutex<LruCache<Name, Timed<Delegation>>>,
+    min_ttl: u32,
+    max_ttl: u32,
+}
+
+impl Cache {
+    /// `size` entries of RRsets (spread over shards) and `size` delegations.
+    pub fn new(size: usize, min_ttl: u32, max_ttl: u32) -> Cache {
+        let size = size.max(1);
+        let shards = SHARDS.min(size);
+        let per_shard = NonZeroUsize::new(size.div_ceil(shards)).unwrap_or(NonZeroUsize::MIN);
+        Cache {
+            shards: (0..shards)
+                .map(|_| Mutex::new(LruCache::new(per_shard)))
+                .collect(),
+            delegations: Mutex::new(LruCache::new(
+                NonZeroUsize::new(size).unwrap_or(NonZeroUsize::MIN),
+            )),
+            min_ttl,
+            max_ttl: max_ttl.max(min_ttl),
+        }
+    }
+
+    fn shard(&self, key: &Key) -> &Mutex<LruCache<Key, Timed<Entry>>> {
+        let mut hasher = DefaultHasher::new();
+        key.hash(&mut hasher);
+        let index = (hasher.finish() % self.shards.len() as u64) as usize;
+        &self.shards[index]
+    }
+
+    fn get(&self, key: &Key, now: Instant) -> Option<(Entry, u32)> {
+        let mut shard = lock(self.shard(key));
+        let live = shard.get(key)?.live(now);
+        if live.is_none() {
+            shard.pop(key);
+        }
+        live
+    }
+
+    fn put(&self, key: Key, entry: Entry, ttl: u32, now: Instant) {
+        if ttl == 0 {
+            return;
+        }
+        let timed = Timed {
+            value: entry,
+            expires: now + Duration::from_secs(u64::from(ttl)),
+        };
+        lock(self.shard(&key)).put(key, timed);
+    }
+
+    /// The TTL an RRset is kept for: the configured bounds applied.
+    pub fn clamp(&self, ttl: u32) -> u32 {
+        ttl.clamp(self.min_ttl, self.max_ttl)
+    }
+
+    pub fn lookup(&self, name: &Name, rtype: RecordType) -> Lookup {
+        let now = Instant::now();
+        match self.get(&Key::new(name, rtype), now) {
+            Some((Entry::RRset(records), left)) => return Lookup::Hit(with_ttl(records, left)),
+            Some((Entry::Negative { nx, soa }, left)) => {
+                let mut soa = *soa;
+                soa.ttl = left;
+                let soa = Some(soa);
+                return if nx {
+                    Lookup::NxDomain { soa }
+                } else {
+                    Lookup::NoData { soa }
+                };
+            }
+            None => {}
+        }
+        if rtype != RecordType::CNAME {
+            if let Some((Entry::RRset(records), left)) =
+                self.get(&Key::new(name, RecordType::CNAME), now)
+            {
+                if let Some(cname) = with_ttl(records, left).into_iter().next() {
+                    return Lookup::Cname(cname);
+                }
+            }
+        }
+        Lookup::Miss
+    }
+
+    /// Stores records as RRsets grouped by owner and type; each set lives
+    /// for its smallest TTL (RFC 2181 5.2 says they should be equal).
+    pub fn store_records(&self, records: &[Record]) {
+        let now = Instant::now();
+        let mut keys: Vec<Key> = Vec::new();
+        for record in records {
+            let key = Key::new(&record.name, record.record_type());
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        for key in keys {
+            let set: Vec<Record> = records
+                .iter()
+                .filter(|r| r.name == key.name && r.record_type() == key.rtype)
+                .cloned()
+                .collect();
+            let ttl = self.clamp(set.iter().map(|r| r.ttl).min().unwrap_or(0));
+            self.put(key, Entry::RRset(with_ttl(set, ttl)), ttl, now);
+        }
+    }
+
+    /// RFC 2308 5: a negative answer is cached for the smaller of the SOA's
+    /// TTL and its MINIMUM field. Without an SOA it is not cached (RFC 2308
+    /// 5: "negative responses without SOA records SHOULD NOT be cached").
+    pub fn store_negative(&self, name: &Name, rtype: RecordType, nx: bool, soa: Option<&Record>) {
+        let Some(soa) = soa else { return };
+        let RData::SOA(data) = &soa.data else { return };
+        let ttl = soa.ttl.min(data.minimum).min(self.max_ttl);
+        let mut soa = Box::new(soa.clone());
+        soa.ttl = ttl;
+        self.put(
+            Key::new(name, rtype),
+            Entry::Negative { nx, soa },
+            ttl,
+            Instant::now(),
+        );
+    }
+
+    pub fn store_delegation(&self, delegation: &Delegation) {
+        let ttl = self.clamp(delegation.ttl);
+        if ttl == 0 {
+            return;
+        }
+        let timed = Timed {
+            value: delegation.clone(),
+            expires: Instant::now() + Duration::from_secs(u64::from(ttl)),
+        };
+        lock(&self.delegations).put(delegation.zone.to_lowercase(), timed);
+    }
+
+    /// The deepest cached zone cut at or above `name`, with its TTL counted
+    /// down.
+    pub fn closest_delegation(&self, name: &Name) -> Option<Delegation> {
+        let now = Instant::now();
+        let mut delegations = lock(&self.delegations);
+        (0..=name.num_labels()).rev().find_map(|labels| {
+            let zone = name.trim_to(usize::from(labels)).to_lowercase();
+            let (mut delegation, left) = delegations.get(&zone)?.live(now)?;
+            delegation.ttl = left;
+            Some(delegation)
+        })
+    }
+}
+
+fn with_ttl(mut records: Vec<Record>, ttl: u32) -> Vec<Record> {
+    for record in &mut records {
+        record.ttl = ttl;
+    }
+    records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::{A, CNAME, SOA};
+
+    fn n(s: &str) -> Name {
+        Name::from_ascii(s).unwrap()
+    }
+
+    fn a(name: &str, ttl: u32, last: u8) -> Record {
+        Record::from_rdata(n(name), ttl, RData::A(A::new(192, 0, 2, last)))
+    }
+
+    fn soa(ttl: u32, minimum: u32) -> Record {
+        let data = SOA::new(
+            n("ns.example.com."),
+            n("admin.example.com."),
+            1,
+            3600,
+            600,
+            86400,
+            minimum,
+        );
+        Record::from_rdata(n("example.com."), ttl, RData::SOA(data))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rrsets_expire_and_ttls_count_down() {
+        let cache = Cache::new(100, 0, 86400);
+        cache.store_records(&[a("www.example.com.", 10, 1), a("WWW.example.com.", 20, 2)]);
+        let Lookup::Hit(records) = cache.lookup(&n("www.Example.com."), RecordType::A) else {
+            panic!("cached")
+        };
+        assert_eq!(records.len(), 2);
+        assert!(
+            records.iter().all(|r| r.ttl == 10),
+            "the set lives for its smallest TTL"
+        );
+        tokio::time::advance(Duration::from_secs(4)).await;
+        let Lookup::Hit(records) = cache.lookup(&n("www.example.com."), RecordType::A) else {
+            panic!("cached")
+        };
+        assert_eq!(records[0].ttl, 6);
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert_eq!(
+            cache.lookup(&n("www.example.com."), RecordType::A),
+            Lookup::Miss
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ttls_are_clamped() {
+        let cache = Cache::new(100, 30, 60);
+        cache.store_records(&[a("low.example.com.", 1, 1), a("high.example.com.", 3600, 2)]);
+        let Lookup::Hit(low) = cache.lookup(&n("low.example.com."), RecordType::A) else {
+            panic!()
+        };
+        let Lookup::Hit(high) = cache.lookup(&n("high.example.com."), RecordType::A) else {
+            panic!()
+        };
+        assert_eq!((low[0].ttl, high[0].ttl), (30, 60));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn negative_entries_use_the_soa_minimum() {
+        let cache = Cache::new(100, 0, 86400);
+        cache.store_negative(
+            &n("nope.example.com."),
+            RecordType::A,
+            true,
+            Some(&soa(600, 5)),
+        );
+        let Lookup::NxDomain { soa: Some(proof) } =
+            cache.lookup(&n("nope.example.com."), RecordType::A)
+        else {
+            panic!("negative entry cached")
+        };
+        assert_eq!(proof.ttl, 5);
+        cache.store_negative(&n("www.example.com."), RecordType::MX, false, None);
+        assert_eq!(
+            cache.lookup(&n("www.example.com."), RecordType::MX),
+            Lookup::Miss,
+            "no SOA, no caching"
+        );
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(
+            cache.lookup(&n("nope.example.com."), RecordType::A),
+            Lookup::Miss
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cname_is_found_for_other_types() {
+        let cache = Cache::new(100, 0, 86400);
+        let cname = Record::from_rdata(
+            n("www.example.com."),
+            60,
+            RData::CNAME(CNAME(n("web.example.com."))),
+        );
+        cache.store_records(std::slice::from_ref(&cname));
+        assert_eq!(
+            cache.lookup(&n("www.example.com."), RecordType::A),
+            Lookup::Cname(cname.clone())
+        );
+        assert!(matches!(
+            cache.lookup(&n("www.example.com."), RecordType::CNAME),
+            Lookup::Hit(_)
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deepest_delegation_wins_and_size_is_bounded() {
+        let cache = Cache::new(2, 0, 86400);
+        let cut = |zone: &str| Delegation {
+            zone: n(zone),
+            servers: vec![n("ns.x.")],
+            glue: vec![],
+            ttl: 100,
+        };
+        cache.store_delegation(&cut("com."));
+        cache.store_delegation(&cut("example.com."));
+        assert_eq!(
+            cache
+                .closest_delegation(&n("www.example.com."))
+                .unwrap()
+                .zone,
+            n("example.com.")
+        );
+        assert_eq!(
+            cache.closest_delegation(&n("www.other.com.")).unwrap().zone,
+            n("com.")
+        );
+        assert_eq!(cache.closest_delegation(&n("www.example.org.")), None);
+        // com. was used last, so example.com. is the one evicted.
+        cache.store_delegation(&cut("org."));
+        assert_eq!(
+            cache
+                .closest_delegation(&n("www.example.com."))
+                .unwrap()
+                .zone,
+            n("com.")
+        );
+        assert_eq!(
+            cache
+                .closest_delegation(&n("www.example.org."))
+                .unwrap()
+                .zone,
+            n("org.")
+        );
+        for i in 0..10 {
+            cache.store_records(&[a(&format!("h{i}.example.com."), 100, i)]);
+        }
+        let cached = (0..10)
+            .filter(|i| {
+                cache.lookup(&n(&format!("h{i}.example.com.")), RecordType::A) != Lookup::Miss
+            })
+            .count();
+        assert!(cached <= 2, "at most cache_size RRsets kept, got {cached}");
+    }
+}

@@ -1,0 +1,445 @@
+//! What one upstream response means for the question we asked and the zone
+//! we asked it of: a pure function, unit-tested with hand-built messages.
+//!
+//! Bailiwick: a server is trusted only for names inside the zone it was
+//! asked about. Records outside that zone are dropped (and logged) before
+//! anything else looks at them, so a lying server cannot plant data for
+//! another domain in the cache.
+
+use std::net::IpAddr;
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use tracing::debug;
+
+/// A zone cut learned from a referral: the servers of `zone` and whatever
+/// addresses for them came with it. Glue is used to reach the servers only,
+/// never handed out as an answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delegation {
+    pub zone: Name,
+    pub servers: Vec<Name>,
+    pub glue: Vec<(Name, IpAddr)>,
+    /// TTL of the NS RRset, for caching the cut.
+    pub ttl: u32,
+}
+
+/// What a response settles about the question.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Final {
+    /// The question's RRset, preceded by any CNAME chain leading to it.
+    Answer { records: Vec<Record> },
+    /// A CNAME chain whose end this server cannot answer: restart there.
+    Cname { records: Vec<Record>, target: Name },
+    /// The name (at the end of `records`' CNAME chain) does not exist.
+    NxDomain {
+        records: Vec<Record>,
+        soa: Option<Record>,
+    },
+    /// The name exists but has no records of the type asked.
+    NoData {
+        records: Vec<Record>,
+        soa: Option<Record>,
+    },
+}
+
+/// Why a server's response is useless; the walk asks another server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lame {
+    /// REFUSED, SERVFAIL, NOTIMP, FORMERR or anything but NOERROR/NXDOMAIN.
+    Rcode(ResponseCode),
+    /// No answer, no referral, and not authoritative.
+    NotAuthoritative,
+    /// A referral to a zone that is not below the zone asked about.
+    UpwardReferral { zone: Name },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Final(Final),
+    Referral(Delegation),
+    Lame(Lame),
+}
+
+/// Classifies `response` to the question (`qname`, `qtype`) asked of a
+/// server for `zone`. The caller has already matched ID and question.
+pub fn classify(response: &Message, qname: &Name, qtype: RecordType, zone: &Name) -> Outcome {
+    let rcode = response.metadata.response_code;
+    if rcode != ResponseCode::NoError && rcode != ResponseCode::NXDomain {
+        return Outcome::Lame(Lame::Rcode(rcode));
+    }
+    let answers = in_bailiwick(&response.answers, zone, "answer");
+    let authorities = in_bailiwick(&response.authorities, zone, "authority");
+
+    // Follow the CNAME chain inside the answer section (RFC 1034 4.3.2 step
+    // 3a restarts there; the server may already have done it for us).
+    let mut chain: Vec<Record> = Vec::new();
+    let mut current = qname.clone();
+    loop {
+        let rrset: Vec<Record> = answers
+            .iter()
+            .filter(|r| r.name == current && (r.record_type() == qtype || qtype == RecordType::ANY))
+            .map(|r| (*r).clone())
+            .collect();
+        if !rrset.is_empty() {
+            chain.extend(rrset);
+            return Outcome::Final(Final::Answer { records: chain });
+        }
+        let cname = answers.iter().find(|r| {
+            r.name == current && qtype != RecordType::CNAME && matches!(r.data, RData::CNAME(_))
+        });
+        let Some(cname) = cname else { break };
+        let RData::CNAME(target) = &cname.data else {
+            break;
+        };
+        let target = target.0.clone();
+        chain.push((*cname).clone());
+        // A loop, or a target this server is not authoritative for: the
+        // walk decides what to do with the target.
+        if !zone.zone_of(&target) || chain.iter().any(|r| r.name == target) {
+            return Outcome::Final(Final::Cname {
+                records: chain,
+                target,
+            });
+        }
+        current = target;
+    }
+
+    let soa = authorities
+        .iter()
+        .find(|r| r.record_type() == RecordType::SOA && r.name.zone_of(&current))
+        .map(|r| (*r).clone());
+    let restart = |chain: Vec<Record>, current: Name| {
+        Outcome::Final(Final::Cname {
+            records: chain,
+            target: current,
+        })
+    };
+    if rcode == ResponseCode::NXDomain {
+        return Outcome::Final(Final::NxDomain {
+            records: chain,
+            soa,
+        });
+    }
+
+    if let Some(delegation) = referral(response, &authorities, &current, zone) {
+        return match delegation {
+            Ok(delegation) if chain.is_empty() => Outcome::Referral(delegation),
+            // The chain leads into a child zone: ask from the top for it.
+            Ok(_) => restart(chain, current),
+            Err(lame) if response.metadata.authoritative => {
+                // An authoritative NODATA that carries the apex NS set.
+                debug!(?lame, "ignoring NS records in an authoritative answer");
+                Outcome::Final(Final::NoData {
+                    records: chain,
+                    soa,
+                })
+            }
+            Err(lame) => Outcome::Lame(lame),
+        };
+    }
+    if response.metadata.authoritative || soa.is_some() {
+        return Outcome::Final(Final::NoData {
+            records: chain,
+            soa,
+        });
+    }
+    if !chain.is_empty() {
+        return restart(chain, current);
+    }
+    Outcome::Lame(Lame::NotAuthoritative)
+}
+
+/// The records of a section that lie inside `zone` (class IN only).
+fn in_bailiwick<'a>(records: &'a [Record], zone: &Name, section: &'static str) -> Vec<&'a Record> {
+    records
+        .iter()
+        .filter(|r| {
+            let inside = zone.zone_of(&r.name) && r.dns_class == DNSClass::IN;
+            if !inside {
+                debug!(owner = %r.name, %zone, section, rtype = %r.record_type(), "dropping out-of-bailiwick record");
+            }
+            inside
+        })
+        .collect()
+}
+
+/// A referral (RFC 1034 4.3.2 step 3b) from a server for `zone` about
+/// `current`: `None` if there are no NS records in the authority section,
+/// an error if they point upwards or sideways.
+fn referral(
+    response: &Message,
+    authorities: &[&Record],
+    current: &Name,
+    zone: &Name,
+) -> Option<Result<Delegation, Lame>> {
+    let ns: Vec<&Record> = response
+        .authorities
+        .iter()
+        .filter(|r| r.record_type() == RecordType::NS)
+        .collect();
+    let cut = ns.first()?.name.clone();
+    // The cut must be strictly below the zone asked and at or above the name.
+    if !(zone.zone_of(&cut) && cut.num_labels() > zone.num_labels() && cut.zone_of(current)) {
+        return Some(Err(Lame::UpwardReferral { zone: cut }));
+    }
+    let ns: Vec<&&Record> = authorities
+        .iter()
+        .filter(|r| r.name == cut && r.record_type() == RecordType::NS)
+        .collect();
+    let servers: Vec<Name> = ns
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::NS(ns) => Some(ns.0.clone()),
+            _ => None,
+        })
+        .collect();
+    let ttl = ns.iter().map(|r| r.ttl).min().unwrap_or(0);
+    let glue = in_bailiwick(&response.additionals, zone, "additional")
+        .into_iter()
+        .filter(|r| servers.contains(&r.name))
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some((r.name.clone(), IpAddr::V4(a.0))),
+            RData::AAAA(aaaa) => Some((r.name.clone(), IpAddr::V6(aaaa.0))),
+            _ => None,
+        })
+        .collect();
+    Some(Ok(Delegation {
+        zone: cut,
+        servers,
+        glue,
+        ttl,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::{MessageType, OpCode, Query};
+    use hickory_proto::rr::rdata::{A, CNAME, NS, SOA};
+
+    fn n(s: &str) -> Name {
+        Name::from_ascii(s).unwrap()
+    }
+
+    fn a(name: &str, ip: [u8; 4]) -> Record {
+        Record::from_rdata(n(name), 300, RData::A(A::new(ip[0], ip[1], ip[2], ip[3])))
+    }
+
+    fn ns(zone: &str, server: &str) -> Record {
+        Record::from_rdata(n(zone), 3600, RData::NS(NS(n(server))))
+    }
+
+    fn cname(name: &str, target: &str) -> Record {
+        Record::from_rdata(n(name), 300, RData::CNAME(CNAME(n(target))))
+    }
+
+    fn soa(zone: &str) -> Record {
+        let data = SOA::new(
+            n("ns1.example.com."),
+            n("admin.example.com."),
+            1,
+            3600,
+            600,
+            86400,
+            60,
+        );
+        Record::from_rdata(n(zone), 600, RData::SOA(data))
+    }
+
+    fn response(qname: &str, qtype: RecordType, rcode: ResponseCode, aa: bool) -> Message {
+        let mut msg = Message::new(7, MessageType::Response, OpCode::Query);
+        msg.add_query(Query::query(n(qname), qtype));
+        msg.metadata.response_code = rcode;
+        msg.metadata.authoritative = aa;
+        msg
+    }
+
+    fn run(msg: &Message, qname: &str, qtype: RecordType, zone: &str) -> Outcome {
+        classify(msg, &n(qname), qtype, &n(zone))
+    }
+
+    #[test]
+    fn answer_with_chain_inside_the_zone() {
+        let mut msg = response(
+            "www.example.com.",
+            RecordType::A,
+            ResponseCode::NoError,
+            true,
+        );
+        msg.add_answer(cname("www.example.com.", "web.example.com."));
+        msg.add_answer(a("web.example.com.", [192, 0, 2, 1]));
+        let outcome = run(&msg, "www.example.com.", RecordType::A, "example.com.");
+        assert_eq!(
+            outcome,
+            Outcome::Final(Final::Answer {
+                records: vec![
+                    cname("www.example.com.", "web.example.com."),
+                    a("web.example.com.", [192, 0, 2, 1])
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn cname_out_of_zone_restarts_and_drops_the_target_records() {
+        let mut msg = response(
+            "www.example.com.",
+            RecordType::A,
+            ResponseCode::NoError,
+            true,
+        );
+        msg.add_answer(cname("www.example.com.", "www.example.net."));
+        msg.add_answer(a("www.example.net.", [6, 6, 6, 6]));
+        let outcome = run(&msg, "www.example.com.", RecordType::A, "example.com.");
+        assert_eq!(
+            outcome,
+            Outcome::Final(Final::Cname {
+                records: vec![cname("www.example.com.", "www.example.net.")],
+                target: n("www.example.net."),
+            })
+        );
+    }
+
+    #[test]
+    fn cname_loop_inside_one_response_ends() {
+        let mut msg = response("a.example.com.", RecordType::A, ResponseCode::NoError, true);
+        msg.add_answer(cname("a.example.com.", "b.example.com."));
+        msg.add_answer(cname("b.example.com.", "a.example.com."));
+        let Outcome::Final(Final::Cname { records, target }) =
+            run(&msg, "a.example.com.", RecordType::A, "example.com.")
+        else {
+            panic!("a loop is a CNAME outcome for the walk to detect");
+        };
+        assert_eq!(records.len(), 2);
+        assert_eq!(target, n("a.example.com."));
+    }
+
+    #[test]
+    fn referral_keeps_in_bailiwick_glue_only() {
+        let mut msg = response(
+            "www.example.com.",
+            RecordType::A,
+            ResponseCode::NoError,
+            false,
+        );
+        msg.add_authority(ns("example.com.", "ns1.example.com."));
+        msg.add_authority(ns("example.com.", "ns.other.net."));
+        msg.add_additional(a("ns1.example.com.", [127, 0, 53, 3]));
+        msg.add_additional(a("ns.other.net.", [6, 6, 6, 6]));
+        let outcome = run(&msg, "www.example.com.", RecordType::A, "com.");
+        assert_eq!(
+            outcome,
+            Outcome::Referral(Delegation {
+                zone: n("example.com."),
+                servers: vec![n("ns1.example.com."), n("ns.other.net.")],
+                glue: vec![(n("ns1.example.com."), "127.0.53.3".parse().unwrap())],
+                ttl: 3600,
+            })
+        );
+    }
+
+    #[test]
+    fn upward_and_sideways_referrals_are_lame() {
+        let mut up = response(
+            "www.example.com.",
+            RecordType::A,
+            ResponseCode::NoError,
+            false,
+        );
+        up.add_authority(ns(".", "a.root-servers.net."));
+        assert_eq!(
+            run(&up, "www.example.com.", RecordType::A, "example.com."),
+            Outcome::Lame(Lame::UpwardReferral { zone: n(".") })
+        );
+        let mut side = response(
+            "www.example.com.",
+            RecordType::A,
+            ResponseCode::NoError,
+            false,
+        );
+        side.add_authority(ns("example.org.", "ns.example.org."));
+        assert!(matches!(
+            run(&side, "www.example.com.", RecordType::A, "com."),
+            Outcome::Lame(Lame::UpwardReferral { .. })
+        ));
+    }
+
+    #[test]
+    fn negative_answers_carry_the_soa() {
+        let mut nx = response(
+            "nope.example.com.",
+            RecordType::A,
+            ResponseCode::NXDomain,
+            true,
+        );
+        nx.add_authority(soa("example.com."));
+        assert_eq!(
+            run(&nx, "nope.example.com.", RecordType::A, "example.com."),
+            Outcome::Final(Final::NxDomain {
+                records: vec![],
+                soa: Some(soa("example.com."))
+            })
+        );
+        let mut nodata = response(
+            "www.example.com.",
+            RecordType::MX,
+            ResponseCode::NoError,
+            true,
+        );
+        nodata.add_authority(soa("example.com."));
+        assert_eq!(
+            run(&nodata, "www.example.com.", RecordType::MX, "example.com."),
+            Outcome::Final(Final::NoData {
+                records: vec![],
+                soa: Some(soa("example.com."))
+            })
+        );
+    }
+
+    #[test]
+    fn errors_and_unauthoritative_silence_are_lame() {
+        for rcode in [
+            ResponseCode::Refused,
+            ResponseCode::ServFail,
+            ResponseCode::NotImp,
+        ] {
+            let msg = response("www.example.com.", RecordType::A, rcode, false);
+            assert_eq!(
+                run(&msg, "www.example.com.", RecordType::A, "example.com."),
+                Outcome::Lame(Lame::Rcode(rcode))
+            );
+        }
+        let empty = response(
+            "www.example.com.",
+            RecordType::A,
+            ResponseCode::NoError,
+            false,
+        );
+        assert_eq!(
+            run(&empty, "www.example.com.", RecordType::A, "example.com."),
+            Outcome::Lame(Lame::NotAuthoritative)
+        );
+    }
+
+    #[test]
+    fn out_of_bailiwick_answer_is_not_an_answer() {
+        // Asked example.com's server about www.example.com; it answers only
+        // for www.victim.org.
+        let mut msg = response(
+            "www.example.com.",
+            RecordType::A,
+            ResponseCode::NoError,
+            true,
+        );
+        msg.add_answer(a("www.victim.org.", [6, 6, 6, 6]));
+        msg.add_authority(soa("example.com."));
+        assert_eq!(
+            run(&msg, "www.example.com.", RecordType::A, "example.com."),
+            Outcome::Final(Final::NoData {
+                records: vec![],
+                soa: Some(soa("example.com."))
+            })
+        );
+    }
+}

@@ -1,0 +1,520 @@
+//! The walk: RFC 1034 5.3.3 from the deepest known zone cut down to the
+//! servers that can answer, restarting at CNAME targets.
+//!
+//! One client question becomes one [`Walk`], which carries the budget
+//! (upstream queries, referrals, wall-clock deadline) shared by everything
+//! the question causes: CNAME restarts and lookups of name-server addresses
+//! for glueless delegations. Running out of any budget ends the walk with an
+//! error, which the handler turns into SERVFAIL.
+//!
+//! QNAME minimisation follows RFC 9156 in Unbound's relaxed form: below a
+//! zone cut we ask for one more label at a time (type A); a referral moves
+//! the cut, an answer or NODATA means "no cut here, add a label", an
+//! NXDOMAIN ends everything (RFC 8020: nothing exists below), and a server
+//! that only errs on the minimised name is asked the full name instead.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hickory_proto::op::{Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use tokio::time::{timeout_at, Instant};
+use tracing::{debug, instrument};
+
+use crate::cache::{Cache, Lookup};
+use crate::classify::{classify, Delegation, Final, Outcome};
+use crate::trace::{Step, StepOutcome};
+use crate::{lock, upstream, Inner, Resolution};
+
+/// Why a question could not be resolved; every variant ends in SERVFAIL.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("resolution took longer than {limit:?}: servers too slow or unreachable")]
+    Timeout { limit: Duration },
+    #[error("more than {limit} upstream queries needed; raise limits.max_upstream_queries if the hierarchy is really this deep")]
+    TooManyQueries { limit: u32 },
+    #[error("more than {limit} referrals followed; a delegation loop?")]
+    TooManyReferrals { limit: u32 },
+    #[error("CNAME chain longer than {limit} records")]
+    CnameChainTooLong { limit: u32 },
+    #[error("CNAME loop through {name}")]
+    CnameLoop { name: Name },
+    #[error("finding the address of name server {server} needs more than {limit} nested lookups")]
+    NsDepthExceeded { server: Name, limit: u32 },
+    #[error("finding the address of name server {server} depends on itself (a delegation loop)")]
+    NsDependencyLoop { server: Name },
+    #[error("no address known or found for any name server of {zone}")]
+    NoServerAddress { zone: Name },
+    #[error("no server for {zone} answered (all dead or timing out)")]
+    NoServerAnswered { zone: Name },
+    #[error("every server for {zone} that answered was lame ({reason})")]
+    LameDelegation { zone: Name, reason: String },
+    #[error("the identical question this one was waiting for was abandoned")]
+    Abandoned,
+}
+
+impl ResolveError {
+    /// Errors that end the whole client question, not only one branch of it
+    /// (one name server's address lookup).
+    fn is_budget(&self) -> bool {
+        matches!(
+            self,
+            ResolveError::Timeout { .. }
+                | ResolveError::TooManyQueries { .. }
+                | ResolveError::TooManyReferrals { .. }
+        )
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The state of one client question's resolution.
+pub(crate) struct Walk<'a> {
+    inner: &'a Inner,
+    queries: AtomicU32,
+    referrals: AtomicU32,
+    deadline: Instant,
+    /// Name servers whose addresses are being looked up right now: asking
+    /// for one of them again means the delegations depend on each other.
+    pending: Mutex<Vec<Name>>,
+    /// Every exchange, when `dnslab trace` wants them.
+    steps: Option<&'a Mutex<Vec<Step>>>,
+}
+
+/// What the cache alone says about a question.
+pub(crate) enum CacheAnswer {
+    Done(Resolution),
+    /// The chain (if any) leads to this name, which the cache cannot answer.
+    Miss(Name),
+}
+
+impl<'a> Walk<'a> {
+    pub(crate) fn new(inner: &'a Inner, steps: Option<&'a Mutex<Vec<Step>>>) -> Walk<'a> {
+        Walk {
+            inner,
+            queries: AtomicU32::new(0),
+            referrals: AtomicU32::new(0),
+            deadline: Instant::now() + inner.config.limits.total_time,
+            pending: Mutex::new(Vec::new()),
+            steps,
+        }
+    }
+
+    #[instrument(skip(self), fields(%qname, ?qtype))]
+    pub(crate) async fn resolve(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+    ) -> Result<Resolution, ResolveError> {
+        let limit = self.inner.config.limits.total_time;
+        timeout_at(self.deadline, self.resolve_at_depth(qname, qtype, 0))
+            .await
+            .unwrap_or(Err(ResolveError::Timeout { limit }))
+    }
+
+    /// Resolves `qname` following CNAMEs, from the cache where it can.
+    /// `depth` counts nested name-server address lookups.
+    fn resolve_at_depth<'b>(
+        &'b self,
+        qname: &'b Name,
+        qtype: RecordType,
+        depth: u32,
+    ) -> BoxFuture<'b, Result<Resolution, ResolveError>> {
+        Box::pin(async move {
+            let cache = &self.inner.cache;
+            let max_chain = self.inner.config.limits.max_cname_chain;
+            let mut chain = Vec::new();
+            let mut current = qname.clone();
+            loop {
+                match from_cache(cache, &current, qtype, &mut chain, max_chain)? {
+                    CacheAnswer::Done(resolution) => return Ok(resolution),
+                    CacheAnswer::Miss(name) => current = name,
+                }
+                let (rcode, records, soa) = match self.walk(&current, qtype, depth).await? {
+                    Final::Answer { records } => {
+                        cache.store_records(&records);
+                        (ResponseCode::NoError, records, None)
+                    }
+                    Final::Cname { records, target } => {
+                        cache.store_records(&records);
+                        extend_chain(&mut chain, clamped(cache, records), max_chain)?;
+                        current = target;
+                        continue;
+                    }
+                    Final::NxDomain { records, soa } => {
+                        let soa = store_negative(cache, &current, qtype, &records, true, soa);
+                        (ResponseCode::NXDomain, records, soa)
+                    }
+                    Final::NoData { records, soa } => {
+                        let soa = store_negative(cache, &current, qtype, &records, false, soa);
+                        (ResponseCode::NoError, records, soa)
+                    }
+                };
+                extend_chain(&mut chain, clamped(cache, records), max_chain)?;
+                return Ok(Resolution {
+                    rcode,
+                    answers: chain,
+                    authorities: soa.into_iter().collect(),
+                });
+            }
+        })
+    }
+
+    /// Walks down the delegations to the servers for `qname` and returns
+    /// what they say about it.
+    async fn walk(
+        &self,
+        qname: &Name,
+        qtype: RecordType,
+        depth: u32,
+    ) -> Result<Final, ResolveError> {
+        let mut cut = self
+            .inner
+            .cache
+            .closest_delegation(qname)
+            .unwrap_or_else(|| root_delegation(&self.inner.config.root_hints));
+        let mut minimise = self.inner.config.qname_minimisation;
+        let mut labels = cut.zone.num_labels() + 1;
+        loop {
+            let full = !minimise || labels >= qname.num_labels();
+            let (ask_name, ask_type) = if full {
+                (qname.clone(), qtype)
+            } else {
+                // RFC 9156 3: the minimised query asks for type A.
+                (qname.trim_to(usize::from(labels)), RecordType::A)
+            };
+            match self.ask_zone(&cut, &ask_name, ask_type, depth).await? {
+                Outcome::Referral(delegation) => {
+                    let followed = self.referrals.fetch_add(1, Ordering::Relaxed) + 1;
+                    let limit = self.inner.config.limits.max_referrals;
+                    if followed > limit {
+                        return Err(ResolveError::TooManyReferrals { limit });
+                    }
+                    debug!(from = %cut.zone, to = %delegation.zone, "referral");
+                    self.inner.cache.store_delegation(&delegation);
+                    labels = delegation.zone.num_labels() + 1;
+                    cut = delegation;
+                }
+                Outcome::Final(outcome) if full => return Ok(outcome),
+                // RFC 8020: nothing exists below a name that does not exist.
+                Outcome::Final(Final::NxDomain { soa, .. }) => {
+                    return Ok(Final::NxDomain {
+                        records: Vec::new(),
+                        soa,
+                    })
+                }
+                // The minimised name exists and is not a cut: one more label.
+                Outcome::Final(_) => labels += 1,
+                Outcome::Lame(reason) if !full => {
+                    debug!(zone = %cut.zone, ?reason, "minimised query failed; asking the full name");
+                    minimise = false;
+                }
+                Outcome::Lame(reason) => {
+                    return Err(ResolveError::LameDelegation {
+                        zone: cut.zone,
+                        reason: format!("{reason:?}"),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Asks the servers of `cut`, best first, until one gives a usable
+    /// response. Returns `Outcome::Lame` if every server that answered was
+    /// lame. Servers without a known address are looked up only when the
+    /// ones with addresses have all failed (RFC 1034 5.3.3 step 3).
+    async fn ask_zone(
+        &self,
+        cut: &Delegation,
+        qname: &Name,
+        qtype: RecordType,
+        depth: u32,
+    ) -> Result<Outcome, ResolveError> {
+        let question = Query::query(qname.clone(), qtype);
+        let (mut candidates, mut unresolved) = self.known_addresses(cut);
+        let mut tried: Vec<IpAddr> = Vec::new();
+        let mut lame = None;
+        loop {
+            for (server, ip) in self.inner.servers.order(candidates, |(_, ip)| *ip) {
+                if tried.contains(&ip) {
+                    continue;
+                }
+                tried.push(ip);
+                match self.ask(&server, ip, &question, &cut.zone, depth).await? {
+                    Some(Outcome::Lame(reason)) => {
+                        debug!(%server, %ip, zone = %cut.zone, ?reason, "lame server");
+                        lame = Some(reason);
+                    }
+                    Some(outcome) => return Ok(outcome),
+                    None => {}
+                }
+            }
+            candidates = Vec::new();
+            while candidates.is_empty() {
+                let Some(server) = unresolved.pop() else {
+                    return match lame {
+                        Some(reason) => Ok(Outcome::Lame(reason)),
+                        None if tried.is_empty() => Err(ResolveError::NoServerAddress {
+                            zone: cut.zone.clone(),
+                        }),
+                        None => Err(ResolveError::NoServerAnswered {
+                            zone: cut.zone.clone(),
+                        }),
+                    };
+                };
+                match self.server_addresses(&server, depth).await {
+                    Ok(ips) => {
+                        candidates = ips.into_iter().map(|ip| (server.clone(), ip)).collect()
+                    }
+                    Err(error) if error.is_budget() => return Err(error),
+                    Err(error) => debug!(%server, %error, "no address for name server"),
+                }
+            }
+        }
+    }
+
+    /// Addresses for the servers of `cut` from glue and the cache, and the
+    /// servers for which neither has one.
+    fn known_addresses(&self, cut: &Delegation) -> (Vec<(Name, IpAddr)>, Vec<Name>) {
+        let mut known = Vec::new();
+        let mut unresolved = Vec::new();
+        for server in &cut.servers {
+            let before = known.len();
+            known.extend(cut.glue.iter().filter(|(name, _)| name == server).cloned());
+            if known.len() == before {
+                for rtype in [RecordType::A, RecordType::AAAA] {
+                    if let Lookup::Hit(records) = self.inner.cache.lookup(server, rtype) {
+                        known.extend(addresses(&records).map(|ip| (server.clone(), ip)));
+                    }
+                }
+            }
+            if known.len() == before {
+                unresolved.push(server.clone());
+            }
+        }
+        // Popped from the end: keep the zone's order of preference.
+        unresolved.reverse();
+        (known, unresolved)
+    }
+
+    /// Resolves a glueless name server's IPv4 addresses (RFC 1034 5.3.3
+    /// step 3: "start a new request for the addresses").
+    async fn server_addresses(
+        &self,
+        server: &Name,
+        depth: u32,
+    ) -> Result<Vec<IpAddr>, ResolveError> {
+        let limit = self.inner.config.limits.max_ns_depth;
+        if depth >= limit {
+            return Err(ResolveError::NsDepthExceeded {
+                server: server.clone(),
+                limit,
+            });
+        }
+        {
+            let mut pending = lock(&self.pending);
+            if pending.contains(server) {
+                return Err(ResolveError::NsDependencyLoop {
+                    server: server.clone(),
+                });
+            }
+            pending.push(server.clone());
+        }
+        let result = self
+            .resolve_at_depth(server, RecordType::A, depth + 1)
+            .await;
+        lock(&self.pending).retain(|name| name != server);
+        Ok(addresses(&result?.answers).collect())
+    }
+
+    /// One exchange with one server. `Ok(None)` if it did not answer.
+    async fn ask(
+        &self,
+        server: &Name,
+        ip: IpAddr,
+        question: &Query,
+        zone: &Name,
+        depth: u32,
+    ) -> Result<Option<Outcome>, ResolveError> {
+        let limits = &self.inner.config.limits;
+        let sent = self.queries.fetch_add(1, Ordering::Relaxed) + 1;
+        if sent > limits.max_upstream_queries {
+            return Err(ResolveError::TooManyQueries {
+                limit: limits.max_upstream_queries,
+            });
+        }
+        let now = Instant::now();
+        let timeout = limits
+            .upstream_timeout
+            .min(self.deadline.saturating_duration_since(now));
+        if timeout.is_zero() {
+            return Err(ResolveError::Timeout {
+                limit: limits.total_time,
+            });
+        }
+        self.inner.upstream_queries.fetch_add(1, Ordering::Relaxed);
+        let addr = SocketAddr::new(ip, self.inner.config.upstream_port);
+        let result = upstream::exchange(addr, question, timeout).await;
+        let (outcome, via_tcp) = match result {
+            Ok(exchange) => {
+                self.inner.servers.record_rtt(ip, exchange.rtt);
+                let outcome = classify(
+                    &exchange.response,
+                    &question.name,
+                    question.query_type,
+                    zone,
+                );
+                debug!(%server, %addr, qname = %question.name, qtype = ?question.query_type, ?outcome, "upstream response");
+                (Ok(outcome), exchange.via_tcp)
+            }
+            Err(error) => {
+                self.inner.servers.record_failure(ip, now.elapsed());
+                debug!(%server, %addr, qname = %question.name, %error, "upstream failed");
+                (Err(error), false)
+            }
+        };
+        if let Some(steps) = self.steps {
+            lock(steps).push(Step {
+                server_name: server.clone(),
+                server: addr,
+                qname: question.name.clone(),
+                qtype: question.query_type,
+                zone: zone.clone(),
+                outcome: StepOutcome::new(&outcome),
+                elapsed: now.elapsed(),
+                via_tcp,
+                depth,
+            });
+        }
+        Ok(outcome.ok())
+    }
+}
+
+/// Answers a question from the cache alone, following cached CNAMEs and
+/// appending them to `chain`.
+pub(crate) fn from_cache(
+    cache: &Cache,
+    qname: &Name,
+    qtype: RecordType,
+    chain: &mut Vec<Record>,
+    max_chain: u32,
+) -> Result<CacheAnswer, ResolveError> {
+    let mut current = qname.clone();
+    loop {
+        let (rcode, soa) = match cache.lookup(&current, qtype) {
+            Lookup::Hit(records) => {
+                chain.extend(records);
+                (ResponseCode::NoError, None)
+            }
+            Lookup::NxDomain { soa } => (ResponseCode::NXDomain, soa),
+            Lookup::NoData { soa } => (ResponseCode::NoError, soa),
+            Lookup::Cname(cname) => {
+                let Some(target) = cname_target(&cname) else {
+                    return Ok(CacheAnswer::Miss(current));
+                };
+                extend_chain(chain, vec![cname], max_chain)?;
+                current = target;
+                continue;
+            }
+            Lookup::Miss => return Ok(CacheAnswer::Miss(current)),
+        };
+        return Ok(CacheAnswer::Done(Resolution {
+            rcode,
+            answers: std::mem::take(chain),
+            authorities: soa.into_iter().collect(),
+        }));
+    }
+}
+
+/// Appends CNAME records to the chain, enforcing the length limit and
+/// refusing a target that is already an owner in the chain (a loop).
+fn extend_chain(
+    chain: &mut Vec<Record>,
+    records: Vec<Record>,
+    max_chain: u32,
+) -> Result<(), ResolveError> {
+    for record in records {
+        if let Some(target) = cname_target(&record) {
+            if chain.iter().any(|r| r.name == target) || record.name == target {
+                return Err(ResolveError::CnameLoop { name: target });
+            }
+        }
+        chain.push(record);
+    }
+    let cnames = chain
+        .iter()
+        .filter(|r| r.record_type() == RecordType::CNAME)
+        .count();
+    if cnames > max_chain as usize {
+        return Err(ResolveError::CnameChainTooLong { limit: max_chain });
+    }
+    Ok(())
+}
+
+fn cname_target(record: &Record) -> Option<Name> {
+    match &record.data {
+        RData::CNAME(target) => Some(target.0.clone()),
+        _ => None,
+    }
+}
+
+/// Records with the TTL the cache keeps them for, as a client should see.
+fn clamped(cache: &Cache, mut records: Vec<Record>) -> Vec<Record> {
+    for record in &mut records {
+        record.ttl = cache.clamp(record.ttl);
+    }
+    records
+}
+
+/// Caches a negative answer at the end of `records`' CNAME chain and
+/// returns the SOA as clients should see it.
+fn store_negative(
+    cache: &Cache,
+    qname: &Name,
+    qtype: RecordType,
+    records: &[Record],
+    nx: bool,
+    soa: Option<Record>,
+) -> Option<Record> {
+    cache.store_records(records);
+    let end = records
+        .iter()
+        .rev()
+        .find_map(cname_target)
+        .unwrap_or_else(|| qname.clone());
+    cache.store_negative(&end, qtype, nx, soa.as_ref());
+    soa.map(|mut soa| {
+        if let RData::SOA(data) = &soa.data {
+            soa.ttl = soa.ttl.min(data.minimum);
+        }
+        soa
+    })
+}
+
+fn addresses(records: &[Record]) -> impl Iterator<Item = IpAddr> + '_ {
+    records.iter().filter_map(|r| match &r.data {
+        RData::A(a) => Some(IpAddr::V4(a.0)),
+        RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
+        _ => None,
+    })
+}
+
+/// The root zone cut from the hints; never cached, always available.
+fn root_delegation(hints: &[(Name, IpAddr)]) -> Delegation {
+    let mut servers: Vec<Name> = Vec::new();
+    for (name, _) in hints {
+        if !servers.contains(name) {
+            servers.push(name.clone());
+        }
+    }
+    Delegation {
+        zone: Name::root(),
+        servers,
+        glue: hints.to_vec(),
+        ttl: 0,
+    }
+}
