@@ -518,3 +518,32 @@ async fn shutdown_does_not_wait_for_a_client_that_does_not_read() {
     server.stop().await;
     writer.abort();
 }
+
+/// A burst from several clients is received and answered in batches; each
+/// answer goes to the client that asked, exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_burst_from_many_clients_gets_every_answer_to_its_sender() {
+    let server = start(with(config(), |c| c.udp_workers = 1));
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        clients.push(udp_client().await);
+    }
+    for round in 0..20u8 {
+        for (c, client) in clients.iter().enumerate() {
+            let query = [b'E', c as u8, round];
+            client.send_to(&query, server.addr).await.unwrap();
+        }
+    }
+    for (c, client) in clients.iter().enumerate() {
+        let mut rounds = Vec::new();
+        for _ in 0..20 {
+            let answer = udp_recv(client).await.expect("every query answered");
+            assert_eq!(answer.len(), 4, "{answer:?}");
+            assert_eq!((answer[0], answer[1], answer[3]), (b'E', c as u8, b'u'));
+            rounds.push(answer[2]);
+        }
+        rounds.sort_unstable();
+        assert_eq!(rounds, (0..20).collect::<Vec<u8>>());
+    }
+    server.stop().await;
+}

@@ -1,9 +1,10 @@
-//! UDP: one OS thread per socket, each doing blocking `recv_from` and
-//! `send_to` on its own `SO_REUSEPORT` socket and calling the handler inline.
+//! UDP: one OS thread per socket, each receiving a batch of datagrams with
+//! one blocking call on its own `SO_REUSEPORT` socket, calling the handler
+//! inline for each, and sending the answers with one call (`batch`).
 //!
 //! Why threads and not tasks: the common case (an authoritative answer, a
 //! resolver cache hit) takes a few microseconds, and a blocking loop with
-//! buffers reused across queries does it with two system calls, no
+//! buffers reused across queries does it with at most two system calls, no
 //! allocation, no wake-ups and no locks. Only [`Reply::Deferred`] touches the
 //! runtime: the future is spawned there and sends through the same socket.
 
@@ -13,15 +14,19 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tracing::{debug, error};
 
 use crate::server::Shared;
 use crate::{Deferred, Protocol, Reply, RequestMeta, TransportError};
 
-/// The largest UDP payload over IPv4 or IPv6 without jumbograms; the receive
-/// buffer holds any datagram whole, so none is silently truncated.
-const MAX_DATAGRAM: usize = 65_535;
+mod batch;
+
+use batch::{Inbox, Outbox};
+
+/// After an unexpected receive error, wait this long before the next try.
+const ERROR_BACKOFF: Duration = Duration::from_millis(10);
 
 /// Starts the worker thread for one socket.
 pub(crate) fn spawn_worker(
@@ -38,40 +43,44 @@ pub(crate) fn spawn_worker(
 
 fn worker(socket: Arc<UdpSocket>, local: SocketAddr, shared: Arc<Shared>) {
     debug!(%local, "UDP worker started");
-    let mut request = vec![0u8; MAX_DATAGRAM];
-    let mut response = Vec::with_capacity(MAX_DATAGRAM);
+    let mut inbox = Inbox::new();
+    let mut outbox = Outbox::new();
     while !shared.stopping.load(Ordering::Acquire) {
-        let (len, peer) = match socket.recv_from(&mut request) {
+        let received = match inbox.receive(&socket) {
             Ok(received) => received,
+            Err(e) if is_transient(&e) => continue,
             Err(e) => {
-                if !is_transient(&e) {
-                    debug!(%local, error = %e, "UDP receive failed");
-                }
+                debug!(%local, error = %e, "UDP receive failed");
+                // Whatever it is, do not let it spin a core.
+                std::thread::sleep(ERROR_BACKOFF);
                 continue;
             }
         };
-        // Zero bytes is also what shutdown(SHUT_RD) yields; the loop
-        // condition tells the two apart. An empty datagram has no header.
-        let Some(request) = request.get(..len).filter(|r| !r.is_empty()) else {
-            continue;
-        };
-        response.clear();
-        let meta = RequestMeta {
-            peer,
-            local,
-            protocol: Protocol::Udp,
-        };
-        // A panicking handler is a bug, but it must not take a worker (and
-        // a share of the port's traffic) down with it.
-        let reply = catch_unwind(AssertUnwindSafe(|| {
-            shared.handler.handle(request, &meta, &mut response)
-        }));
-        match reply {
-            Ok(Reply::Send) => send(&socket, &response, peer),
-            Ok(Reply::Drop) => {}
-            Ok(Reply::Deferred(future)) => defer(&socket, &shared, future, peer),
-            Err(_) => error!(%peer, "handler panicked; request dropped"),
+        for i in 0..received {
+            // Empty reads are skipped: shutdown(SHUT_RD) yields them too,
+            // and the loop condition tells the two apart.
+            let Some((request, peer)) = inbox.get(i) else {
+                continue;
+            };
+            let meta = RequestMeta {
+                peer,
+                local,
+                protocol: Protocol::Udp,
+            };
+            let response = outbox.buffer();
+            // A panicking handler is a bug, but it must not take a worker
+            // (and a share of the port's traffic) down with it.
+            let reply = catch_unwind(AssertUnwindSafe(|| {
+                shared.handler.handle(request, &meta, response)
+            }));
+            match reply {
+                Ok(Reply::Send) => outbox.queue(peer),
+                Ok(Reply::Drop) => {}
+                Ok(Reply::Deferred(future)) => defer(&socket, &shared, future, peer),
+                Err(_) => error!(%peer, "handler panicked; request dropped"),
+            }
         }
+        outbox.flush(&socket);
     }
     debug!(%local, "UDP worker stopped");
 }
@@ -91,8 +100,8 @@ fn is_transient(e: &io::Error) -> bool {
     )
 }
 
-/// Sends exactly the datagram the handler produced; a failure is the
-/// client's loss (it will retry), not the server's.
+/// Sends one deferred answer exactly as the handler produced it; a failure
+/// is the client's loss (it will retry), not the server's.
 fn send(socket: &UdpSocket, response: &[u8], peer: SocketAddr) {
     if let Err(e) = socket.send_to(response, peer) {
         debug!(%peer, len = response.len(), error = %e, "UDP send failed");

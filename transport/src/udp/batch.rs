@@ -1,0 +1,341 @@
+//! Many datagrams per system call. At a few microseconds of CPU per query
+//! the `recvfrom`/`sendto` pair is a third of the budget
+//! (`/work/shared/PERFORMANCE.md`); on Linux, `recvmmsg(2)` takes every
+//! datagram already queued (up to [`BATCH`]) and `sendmmsg(2)` sends all
+//! their answers at once. When queries arrive one at a time this costs the
+//! same as the plain calls. Elsewhere a batch holds one datagram.
+//!
+//! This file holds the transport's only `unsafe` code: the two system calls
+//! and reading the peer addresses they fill in.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+
+use socket2::SockAddr;
+use tracing::debug;
+
+/// Datagrams per system call. Sixteen queued queries are rare below
+/// saturation; past it, the per-call cost is spread thin already.
+pub(crate) const BATCH: usize = 16;
+
+/// The largest UDP payload over IPv4 or IPv6 without jumbograms; each slot
+/// holds any datagram whole, so none is silently truncated.
+const MAX_DATAGRAM: usize = 65_535;
+
+/// Received datagrams, in slots reused for every batch.
+pub(crate) struct Inbox {
+    /// `BATCH` slots of `MAX_DATAGRAM` bytes. Zeroed lazily by the
+    /// allocator: only the pages datagrams touch are ever mapped.
+    buffers: Vec<u8>,
+    /// Length and sender of each received datagram; `None` for a slot that
+    /// must be skipped (a sender we cannot read, a truncated datagram).
+    received: Vec<Option<(usize, SocketAddr)>>,
+}
+
+impl Inbox {
+    pub fn new() -> Self {
+        Inbox {
+            buffers: vec![0; BATCH * MAX_DATAGRAM],
+            received: Vec::with_capacity(BATCH),
+        }
+    }
+
+    /// Waits for at least one datagram, then takes those already queued,
+    /// up to [`BATCH`]; returns how many slots were filled. A read timeout
+    /// or a shut-down socket ends the wait early (see `udp`).
+    pub fn receive(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+        self.received.clear();
+        sys::receive(socket, &mut self.buffers, &mut self.received)?;
+        Ok(self.received.len())
+    }
+
+    /// Datagram `i` of the last batch and who sent it; `None` for empty or
+    /// unusable ones (an empty datagram has no DNS header; shutdown also
+    /// yields empty reads).
+    pub fn get(&self, i: usize) -> Option<(&[u8], SocketAddr)> {
+        let (len, peer) = (*self.received.get(i)?)?;
+        let start = i * MAX_DATAGRAM;
+        let datagram = self.buffers.get(start..start + len)?;
+        (!datagram.is_empty()).then_some((datagram, peer))
+    }
+}
+
+/// Answers waiting to be sent, in response buffers reused for every batch.
+pub(crate) struct Outbox {
+    responses: Vec<Vec<u8>>,
+    peers: Vec<SockAddr>,
+}
+
+impl Outbox {
+    pub fn new() -> Self {
+        Outbox {
+            responses: (0..BATCH).map(|_| Vec::new()).collect(),
+            peers: Vec::with_capacity(BATCH),
+        }
+    }
+
+    /// The next free response buffer, emptied; it is sent only if
+    /// [`Outbox::queue`] follows, and is otherwise offered again.
+    pub fn buffer(&mut self) -> &mut Vec<u8> {
+        let next = self.peers.len();
+        if next == self.responses.len() {
+            // Not reached while flushing after each batch; `flush` copes.
+            self.responses.push(Vec::new());
+        }
+        let buffer = &mut self.responses[next];
+        buffer.clear();
+        buffer
+    }
+
+    /// Commits the buffer last returned by [`Outbox::buffer`] for `peer`.
+    pub fn queue(&mut self, peer: SocketAddr) {
+        self.peers.push(SockAddr::from(peer));
+    }
+
+    /// Sends every queued answer, each exactly as the handler wrote it. A
+    /// datagram the kernel refuses (no route, too big) is logged and
+    /// skipped; its client will retry.
+    pub fn flush(&mut self, socket: &UdpSocket) {
+        let mut sent = 0;
+        while sent < self.peers.len() {
+            let responses = self.responses.get(sent..).unwrap_or_default();
+            match sys::send(socket, responses, &self.peers[sent..]) {
+                Ok(n) => sent += n.max(1),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    debug!(peer = ?self.peers[sent].as_socket(), error = %e, "UDP send failed");
+                    sent += 1;
+                }
+            }
+        }
+        self.peers.clear();
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod sys {
+    use std::io;
+    use std::mem::{size_of, zeroed};
+    use std::net::{SocketAddr, UdpSocket};
+    use std::os::fd::AsRawFd;
+    use std::ptr;
+
+    use libc::{c_uint, iovec, mmsghdr, sockaddr_storage, socklen_t};
+    use socket2::{SockAddr, SockAddrStorage};
+
+    use super::{BATCH, MAX_DATAGRAM};
+
+    /// `recvmmsg` into `buffers` (BATCH slots of MAX_DATAGRAM bytes).
+    pub fn receive(
+        socket: &UdpSocket,
+        buffers: &mut [u8],
+        received: &mut Vec<Option<(usize, SocketAddr)>>,
+    ) -> io::Result<()> {
+        assert_eq!(buffers.len(), BATCH * MAX_DATAGRAM);
+        // SAFETY: all-zero is a valid value of these C structs.
+        let mut names: [sockaddr_storage; BATCH] = unsafe { zeroed() };
+        let mut iovecs: [iovec; BATCH] = unsafe { zeroed() };
+        let mut headers: [mmsghdr; BATCH] = unsafe { zeroed() };
+        let (base, iov, name) = (
+            buffers.as_mut_ptr(),
+            iovecs.as_mut_ptr(),
+            names.as_mut_ptr(),
+        );
+        for (i, header) in headers.iter_mut().enumerate() {
+            // SAFETY: `i < BATCH`, so each pointer stays inside its array.
+            unsafe {
+                *iov.add(i) = iovec {
+                    iov_base: base.add(i * MAX_DATAGRAM).cast(),
+                    iov_len: MAX_DATAGRAM,
+                };
+                header.msg_hdr.msg_iov = iov.add(i);
+                header.msg_hdr.msg_name = name.add(i).cast();
+            }
+            header.msg_hdr.msg_iovlen = 1;
+            header.msg_hdr.msg_namelen = size_of::<sockaddr_storage>() as socklen_t;
+        }
+        // MSG_WAITFORONE: block (up to the read timeout) for the first
+        // datagram only, then take what is queued without waiting.
+        // SAFETY: every header points at its own live iovec, buffer slot and
+        // address storage, with their true sizes; nothing else touches them
+        // during the call.
+        let n = unsafe {
+            libc::recvmmsg(
+                socket.as_raw_fd(),
+                headers.as_mut_ptr(),
+                BATCH as c_uint,
+                libc::MSG_WAITFORONE as _,
+                ptr::null_mut(),
+            )
+        };
+        let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+        for (header, name) in headers.iter().zip(&names).take(n) {
+            let truncated = header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
+            let peer = peer(name, header.msg_hdr.msg_namelen);
+            received.push(
+                peer.filter(|_| !truncated)
+                    .map(|peer| (header.msg_len as usize, peer)),
+            );
+        }
+        Ok(())
+    }
+
+    /// The sender's address as the kernel wrote it.
+    fn peer(name: &sockaddr_storage, len: socklen_t) -> Option<SocketAddr> {
+        let mut storage = SockAddrStorage::zeroed();
+        // SAFETY: `sockaddr_storage` is one of this platform's address types.
+        *unsafe { storage.view_as::<sockaddr_storage>() } = *name;
+        // SAFETY: the kernel initialised `len` bytes of a valid address.
+        unsafe { SockAddr::new(storage, len) }.as_socket()
+    }
+
+    /// `sendmmsg` of `responses[i]` to `peers[i]`; returns how many went.
+    pub fn send(
+        socket: &UdpSocket,
+        responses: &[Vec<u8>],
+        peers: &[SockAddr],
+    ) -> io::Result<usize> {
+        let count = peers.len().min(responses.len()).min(BATCH);
+        // SAFETY: all-zero is a valid value of these C structs.
+        let mut iovecs: [iovec; BATCH] = unsafe { zeroed() };
+        let mut headers: [mmsghdr; BATCH] = unsafe { zeroed() };
+        let iov = iovecs.as_mut_ptr();
+        for (i, (header, (response, peer))) in headers
+            .iter_mut()
+            .zip(responses.iter().zip(peers))
+            .enumerate()
+        {
+            // SAFETY: `i < BATCH`. The kernel only reads through these
+            // pointers (`sendmmsg` takes them mutable for `msg_len` alone).
+            unsafe {
+                *iov.add(i) = iovec {
+                    iov_base: response.as_ptr().cast_mut().cast(),
+                    iov_len: response.len(),
+                };
+                header.msg_hdr.msg_iov = iov.add(i);
+            }
+            header.msg_hdr.msg_iovlen = 1;
+            header.msg_hdr.msg_name = peer.as_ptr().cast_mut().cast();
+            header.msg_hdr.msg_namelen = peer.len();
+        }
+        // SAFETY: the first `count` headers point at live iovecs, responses
+        // and addresses with their true lengths.
+        let n =
+            unsafe { libc::sendmmsg(socket.as_raw_fd(), headers.as_mut_ptr(), count as c_uint, 0) };
+        usize::try_from(n).map_err(|_| io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod sys {
+    use std::io;
+    use std::net::{SocketAddr, UdpSocket};
+
+    use socket2::SockAddr;
+
+    /// One `recv_from` into the first slot.
+    pub fn receive(
+        socket: &UdpSocket,
+        buffers: &mut [u8],
+        received: &mut Vec<Option<(usize, SocketAddr)>>,
+    ) -> io::Result<()> {
+        let (len, peer) = socket.recv_from(&mut buffers[..super::MAX_DATAGRAM])?;
+        received.push(Some((len, peer)));
+        Ok(())
+    }
+
+    /// One `send_to` of the first answer.
+    pub fn send(
+        socket: &UdpSocket,
+        responses: &[Vec<u8>],
+        peers: &[SockAddr],
+    ) -> io::Result<usize> {
+        match (
+            responses.first(),
+            peers.first().and_then(SockAddr::as_socket),
+        ) {
+            (Some(response), Some(peer)) => socket.send_to(response, peer).map(|_| 1),
+            _ => Ok(1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn socket() -> UdpSocket {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        socket
+    }
+
+    #[test]
+    fn receive_takes_every_queued_datagram_and_skips_empty_ones() {
+        let (server, client) = (socket(), socket());
+        let to = server.local_addr().unwrap();
+        for message in [&b"one"[..], b"", b"three"] {
+            client.send_to(message, to).unwrap();
+        }
+        let mut inbox = Inbox::new();
+        let mut got = Vec::new();
+        while got.len() < 3 {
+            let n = inbox.receive(&server).unwrap();
+            // Loopback queues a datagram before `send_to` returns, so on
+            // Linux all three come in one call.
+            if cfg!(target_os = "linux") {
+                assert_eq!(n, 3);
+            }
+            got.extend((0..n).map(|i| inbox.get(i).map(|(d, peer)| (d.to_vec(), peer))));
+        }
+        let from = client.local_addr().unwrap();
+        assert_eq!(got[0], Some((b"one".to_vec(), from)));
+        assert_eq!(got[1], None);
+        assert_eq!(got[2], Some((b"three".to_vec(), from)));
+        assert_eq!(inbox.get(3), None);
+    }
+
+    #[test]
+    fn flush_sends_each_answer_to_its_peer_and_drops_unqueued_buffers() {
+        let server = socket();
+        let clients = [socket(), socket()];
+        let mut outbox = Outbox::new();
+        for (i, client) in clients.iter().enumerate() {
+            outbox.buffer().extend_from_slice(b"not queued");
+            outbox
+                .buffer()
+                .extend_from_slice(format!("answer {i}").as_bytes());
+            outbox.queue(client.local_addr().unwrap());
+        }
+        outbox.flush(&server);
+        for (i, client) in clients.iter().enumerate() {
+            let mut buf = [0u8; 64];
+            let (len, from) = client.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..len], format!("answer {i}").as_bytes());
+            assert_eq!(from, server.local_addr().unwrap());
+        }
+        // Nothing else was sent.
+        clients[0].set_nonblocking(true).unwrap();
+        assert!(clients[0].recv_from(&mut [0u8; 64]).is_err());
+    }
+
+    #[test]
+    fn more_answers_than_a_batch_are_all_sent() {
+        let (server, client) = (socket(), socket());
+        let mut outbox = Outbox::new();
+        for i in 0..BATCH + 3 {
+            outbox.buffer().push(i as u8);
+            outbox.queue(client.local_addr().unwrap());
+        }
+        outbox.flush(&server);
+        for i in 0..BATCH + 3 {
+            let mut buf = [0u8; 4];
+            let (len, _) = client.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..len], &[i as u8]);
+        }
+    }
+}
