@@ -131,7 +131,10 @@ mod sys {
         buffers: &mut [u8],
         received: &mut Vec<Option<(usize, SocketAddr)>>,
     ) -> io::Result<()> {
-        assert_eq!(buffers.len(), BATCH * MAX_DATAGRAM);
+        // The kernel writes up to MAX_DATAGRAM bytes into every slot.
+        if buffers.len() < BATCH * MAX_DATAGRAM {
+            return Err(io::Error::other("receive buffer smaller than a batch"));
+        }
         // SAFETY: all-zero is a valid value of these C structs.
         let mut names: [sockaddr_storage; BATCH] = unsafe { zeroed() };
         let mut iovecs: [iovec; BATCH] = unsafe { zeroed() };
@@ -239,7 +242,7 @@ mod sys {
         buffers: &mut [u8],
         received: &mut Vec<Option<(usize, SocketAddr)>>,
     ) -> io::Result<()> {
-        let (len, peer) = socket.recv_from(&mut buffers[..super::MAX_DATAGRAM])?;
+        let (len, peer) = socket.recv_from(buffers)?;
         received.push(Some((len, peer)));
         Ok(())
     }
