@@ -1,11 +1,108 @@
-//! `dnslab auth`.
+//! `dnslab auth`: serve zone files authoritatively until Ctrl-C or SIGTERM;
+//! SIGHUP reloads every zone at once (the old zones keep serving if any
+//! file is broken).
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
-#[derive(clap::Args, Debug)]
-pub struct AuthArgs {}
+use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
+use dnslab_transport::{Server, ServerConfig};
+use tokio::signal::unix::{signal, SignalKind};
+use tracing::{error, info};
 
-pub fn run(_args: AuthArgs) -> ExitCode {
-    eprintln!("dnslab auth: not implemented yet");
-    ExitCode::FAILURE
+#[derive(clap::Args, Debug)]
+pub struct AuthArgs {
+    /// Address to serve on, UDP and TCP (repeatable), e.g. 127.0.0.1:5353.
+    #[arg(long, required = true, value_name = "ADDR:PORT")]
+    listen: Vec<SocketAddr>,
+    /// A master file to serve, optionally with its zone name (repeatable).
+    #[arg(long, required = true, value_name = "FILE|NAME=FILE")]
+    zone: Vec<ZoneSource>,
+    /// Log one line per query: client, question and outcome.
+    #[arg(long)]
+    log_queries: bool,
+    /// UDP sockets (and threads) per address; default: one per CPU.
+    #[arg(long, value_name = "N")]
+    udp_workers: Option<usize>,
+    /// Largest UDP response and the EDNS size advertised (at least 512).
+    #[arg(long, value_name = "N", default_value_t = AuthOptions::default().max_udp_payload,
+          value_parser = clap::value_parser!(u16).range(512..))]
+    max_udp_payload: u16,
+}
+
+pub fn run(args: AuthArgs) -> ExitCode {
+    let options = AuthOptions {
+        log_queries: args.log_queries,
+        server_name: None,
+        max_udp_payload: args.max_udp_payload,
+    };
+    let auth = match AuthServer::load(args.zone, options) {
+        Ok(auth) => auth,
+        Err(errors) => {
+            eprintln!("dnslab auth: {errors}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut config = ServerConfig::new(args.listen);
+    if let Some(workers) = args.udp_workers {
+        config.udp_workers = workers;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("dnslab auth: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(auth, config))
+}
+
+async fn serve(auth: AuthServer, config: ServerConfig) -> ExitCode {
+    let server = match Server::bind(config) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("dnslab auth: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (mut hangup, mut terminate) = match (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(hangup), Ok(terminate)) => (hangup, terminate),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("dnslab auth: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addrs = server.local_addrs();
+    info!(?addrs, zones = ?auth.zones(), "serving");
+
+    let reloader = auth.clone();
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            info!("SIGHUP: reloading every zone");
+            // Reading zone files blocks; keep it off the async workers.
+            let auth = reloader.clone();
+            // The outcome is logged by reload() itself.
+            let _ = tokio::task::spawn_blocking(move || auth.reload()).await;
+        }
+    });
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => info!("interrupted; shutting down"),
+            _ = terminate.recv() => info!("SIGTERM; shutting down"),
+        }
+    };
+    match server.run(auth.handler(), shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!(%e, "server stopped");
+            eprintln!("dnslab auth: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

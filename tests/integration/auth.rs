@@ -1,1 +1,622 @@
-//! See main.rs.
+//! The authoritative server over real sockets: every rule of RFC 1034 4.3.2
+//! and of the request path (FORMERR, NOTIMP, EDNS, truncation, reload),
+//! asked of the README's example zones (`zones/example.com.zone`,
+//! `zones/example.net.zone`) served in-process on 127.0.0.1 and port 0.
+//!
+//! Each test checks the RCODE, the AA/TC/RA flags and every section.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
+use dnslab_transport::{Server, ServerConfig};
+use hickory_proto::op::{Message, OpCode, ResponseCode};
+use hickory_proto::rr::{DNSClass, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
+use tokio::sync::oneshot;
+
+use crate::common::{self, section, tcp, udp, udp_raw, Ask, TIMEOUT};
+
+/// An [`AuthServer`] serving on its own runtime thread until dropped.
+struct Served {
+    addr: SocketAddr,
+    auth: AuthServer,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Served {
+    fn zones(sources: Vec<ZoneSource>) -> Served {
+        let auth = AuthServer::load(sources, AuthOptions::default()).expect("zones load");
+        let mut config = ServerConfig::new(vec!["127.0.0.1:0".parse().expect("address")]);
+        // Two cores are shared by every test running in parallel.
+        config.udp_workers = 1;
+        let server = Server::bind(config).expect("bind 127.0.0.1:0");
+        let addr = server.local_addrs()[0];
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handler = auth.handler();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("test runtime");
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            runtime
+                .block_on(server.run(handler, shutdown))
+                .expect("server stops cleanly");
+        });
+        Served {
+            addr,
+            auth,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// The README's example: example.com and example.net on one server.
+    fn example() -> Served {
+        Served::zones(example_sources(&common::repo_path("zones")))
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn example_sources(dir: &Path) -> Vec<ZoneSource> {
+    vec![
+        ZoneSource {
+            origin: None,
+            path: dir.join("example.com.zone"),
+        },
+        format!("example.net={}", dir.join("example.net.zone").display())
+            .parse()
+            .expect("NAME=FILE parses"),
+    ]
+}
+
+/// The header bits a test asserts, in one comparable value.
+#[derive(Debug, PartialEq, Eq)]
+struct Flags {
+    rcode: ResponseCode,
+    aa: bool,
+    tc: bool,
+    ra: bool,
+}
+
+fn flags(msg: &Message) -> Flags {
+    Flags {
+        rcode: msg.metadata.response_code,
+        aa: msg.metadata.authoritative,
+        tc: msg.metadata.truncation,
+        ra: msg.metadata.recursion_available,
+    }
+}
+
+const AUTH: Flags = Flags {
+    rcode: ResponseCode::NoError,
+    aa: true,
+    tc: false,
+    ra: false,
+};
+
+fn with(rcode: ResponseCode, aa: bool) -> Flags {
+    Flags { rcode, aa, ..AUTH }
+}
+
+/// The three record sections as sorted presentation lines.
+fn sections(msg: &Message) -> [Vec<String>; 3] {
+    [
+        section(&msg.answers),
+        section(&msg.authorities),
+        section(&msg.additionals),
+    ]
+}
+
+/// An empty section.
+const NONE: Vec<String> = Vec::new();
+
+fn lines(lines: &[&str]) -> Vec<String> {
+    let mut lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    lines.sort();
+    lines
+}
+
+const SOA_COM: &str =
+    "example.com. 300 SOA ns1.example.com. hostmaster.example.com. 2026112201 7200 900 1209600 300";
+const SOA_NET: &str =
+    "example.net. 300 SOA ns1.example.com. hostmaster.example.net. 2026112201 7200 900 1209600 300";
+
+/// A name that exists with the type asked: its RRset, AA=1, nothing else
+/// (no NS in authority, as NSD and Knot answer minimal responses).
+#[test]
+fn exact_match_is_authoritative() {
+    let server = Served::example();
+    let reply = udp(server.addr, &Ask::new("www.example.com.", RecordType::A));
+    assert_eq!(flags(&reply), AUTH);
+    let want = lines(&[
+        "www.example.com. 3600 A 192.0.2.10",
+        "www.example.com. 3600 A 192.0.2.11",
+    ]);
+    assert_eq!(sections(&reply), [want, NONE, NONE]);
+}
+
+/// Names match case-insensitively (RFC 4343), and the question comes back
+/// exactly as asked, mixed case included: some clients (0x20 randomisation)
+/// reject an answer whose question differs in case.
+#[test]
+fn case_insensitive_match_echoes_the_question_as_asked() {
+    let server = Served::example();
+    // hickory's encoder lowercases names, so the case is set on the wire.
+    let query = Ask::new("www.example.com.", RecordType::AAAA).to_message();
+    let mut bytes = query.to_bytes().expect("encode");
+    let mixed = b"\x03wWw\x07ExAmPlE\x03cOm\x00";
+    bytes[12..12 + mixed.len()].copy_from_slice(mixed);
+    let raw = udp_raw(server.addr, &bytes, TIMEOUT).expect("an answer");
+    assert_eq!(
+        raw.get(12..12 + mixed.len()),
+        Some(&mixed[..]),
+        "question echoed as sent"
+    );
+    let reply = Message::from_bytes(&raw).expect("decode");
+    assert_eq!(flags(&reply), AUTH);
+    let want = lines(&["www.example.com. 3600 AAAA 2001:db8::10"]);
+    assert_eq!(sections(&reply), [want, NONE, NONE]);
+}
+
+/// RFC 1034 4.3.2 step 3a: a CNAME is followed, across the zones this
+/// server is authoritative for: alias -> alias2 -> www in example.com, and
+/// external -> www.example.net in the second zone.
+#[test]
+fn cname_chain_is_followed_within_and_across_zones() {
+    let server = Served::example();
+    let reply = udp(server.addr, &Ask::new("alias.example.com.", RecordType::A));
+    assert_eq!(flags(&reply), AUTH);
+    let want = lines(&[
+        "alias.example.com. 3600 CNAME alias2.example.com.",
+        "alias2.example.com. 3600 CNAME www.example.com.",
+        "www.example.com. 3600 A 192.0.2.10",
+        "www.example.com. 3600 A 192.0.2.11",
+    ]);
+    assert_eq!(sections(&reply), [want, NONE, NONE]);
+
+    let reply = udp(
+        server.addr,
+        &Ask::new("external.example.com.", RecordType::A),
+    );
+    assert_eq!(flags(&reply), AUTH);
+    let want = lines(&[
+        "external.example.com. 3600 CNAME www.example.net.",
+        "www.example.net. 3600 A 198.51.100.10",
+    ]);
+    assert_eq!(sections(&reply), [want, NONE, NONE]);
+}
+
+/// Step 3b: below a zone cut the server is not authoritative: AA=0, the
+/// child's NS in authority and their glue addresses in additional.
+#[test]
+fn below_a_delegation_is_a_referral_with_glue() {
+    let server = Served::example();
+    let reply = udp(
+        server.addr,
+        &Ask::new("host.sub.example.com.", RecordType::A),
+    );
+    assert_eq!(flags(&reply), with(ResponseCode::NoError, false));
+    let authority = lines(&[
+        "sub.example.com. 3600 NS ns1.sub.example.com.",
+        "sub.example.com. 3600 NS ns2.sub.example.com.",
+    ]);
+    let glue = lines(&[
+        "ns1.sub.example.com. 3600 A 192.0.2.53",
+        "ns2.sub.example.com. 3600 A 192.0.2.54",
+    ]);
+    assert_eq!(sections(&reply), [NONE, authority, glue]);
+}
+
+/// RFC 2308 3 and 5: NXDOMAIN carries the zone's SOA, with TTL the minimum
+/// of the SOA's TTL (3600) and its MINIMUM field (300).
+#[test]
+fn nxdomain_carries_soa_with_negative_ttl() {
+    let server = Served::example();
+    let reply = udp(server.addr, &Ask::new("nope.example.com.", RecordType::A));
+    assert_eq!(flags(&reply), with(ResponseCode::NXDomain, true));
+    assert_eq!(sections(&reply), [NONE, lines(&[SOA_COM]), NONE]);
+}
+
+/// RFC 2308 2.2: a name that exists without the type asked is NODATA:
+/// NOERROR, empty answer, SOA in authority.
+#[test]
+fn missing_type_is_nodata() {
+    let server = Served::example();
+    let reply = udp(
+        server.addr,
+        &Ask::new("mail.example.com.", RecordType::AAAA),
+    );
+    assert_eq!(flags(&reply), AUTH);
+    assert_eq!(sections(&reply), [NONE, lines(&[SOA_COM]), NONE]);
+}
+
+/// RFC 4592 2.2.2 / RFC 8020: `ent` owns nothing but has a child
+/// (`leaf.ent`), so it exists: NODATA, not NXDOMAIN.
+#[test]
+fn empty_non_terminal_is_nodata() {
+    let server = Served::example();
+    let reply = udp(server.addr, &Ask::new("ent.example.com.", RecordType::A));
+    assert_eq!(flags(&reply), AUTH);
+    assert_eq!(sections(&reply), [NONE, lines(&[SOA_COM]), NONE]);
+}
+
+/// RFC 4592 3.3.1: a name that does not exist under `wild` is synthesised
+/// from `*.wild`, with the owner set to the name asked.
+#[test]
+fn wildcard_synthesises_the_name_asked() {
+    let server = Served::example();
+    let reply = udp(
+        server.addr,
+        &Ask::new("anything.wild.example.com.", RecordType::TXT),
+    );
+    assert_eq!(flags(&reply), AUTH);
+    let want = lines(&["anything.wild.example.com. 3600 TXT synthesised from *.wild"]);
+    assert_eq!(sections(&reply), [want, NONE, NONE]);
+}
+
+/// RFC 4592 2.2.1: a wildcard only covers names that do not exist.
+/// `host.wild` exists, so it gets its own A and NODATA for TXT.
+#[test]
+fn wildcard_does_not_apply_where_the_name_exists() {
+    let server = Served::example();
+    let reply = udp(
+        server.addr,
+        &Ask::new("host.wild.example.com.", RecordType::A),
+    );
+    assert_eq!(flags(&reply), AUTH);
+    let want = lines(&["host.wild.example.com. 3600 A 192.0.2.81"]);
+    assert_eq!(sections(&reply), [want, NONE, NONE]);
+
+    let reply = udp(
+        server.addr,
+        &Ask::new("host.wild.example.com.", RecordType::TXT),
+    );
+    assert_eq!(flags(&reply), AUTH);
+    assert_eq!(sections(&reply), [NONE, lines(&[SOA_COM]), NONE]);
+}
+
+/// RFC 1034 4.3.2 step 3b comes before 3c: a name below a delegation is a
+/// referral, even where a wildcard or nothing would otherwise match.
+#[test]
+fn no_wildcard_or_nxdomain_below_a_delegation() {
+    let server = Served::example();
+    let reply = udp(
+        server.addr,
+        &Ask::new("deep.down.sub.example.com.", RecordType::TXT),
+    );
+    assert_eq!(flags(&reply), with(ResponseCode::NoError, false));
+    assert!(reply.answers.is_empty());
+    assert_eq!(reply.authorities.len(), 2, "{:?}", sections(&reply));
+}
+
+/// RFC 6672 2.2: a name below a DNAME owner gets the DNAME and a CNAME
+/// synthesised with the substituted target (TTL of the DNAME), then the
+/// target is followed into example.net.
+#[test]
+fn dname_rewrites_and_follows() {
+    let server = Served::example();
+    let reply = udp(
+        server.addr,
+        &Ask::new("www.legacy.example.com.", RecordType::A),
+    );
+    assert_eq!(flags(&reply), AUTH);
+    let want = lines(&[
+        // hickory-proto without its dnssec features shows DNAME RDATA as
+        // base64 of the wire form: this is `example.net.`.
+        "legacy.example.com. 3600 DNAME B2V4YW1wbGUDbmV0AA==",
+        "www.legacy.example.com. 3600 CNAME www.example.net.",
+        "www.example.net. 3600 A 198.51.100.10",
+    ]);
+    assert_eq!(sections(&reply), [want, NONE, NONE]);
+
+    // The rewritten name does not exist in example.net: NXDOMAIN from
+    // there, after the DNAME and CNAME that led to it (RFC 6672 2.2).
+    let reply = udp(
+        server.addr,
+        &Ask::new("gone.legacy.example.com.", RecordType::A),
+    );
+    assert_eq!(flags(&reply), with(ResponseCode::NXDomain, true));
+    let want = lines(&[
+        "legacy.example.com. 3600 DNAME B2V4YW1wbGUDbmV0AA==",
+        "gone.legacy.example.com. 3600 CNAME gone.example.net.",
+    ]);
+    assert_eq!(sections(&reply), [want, lines(&[SOA_NET]), NONE]);
+}
+
+/// RFC 1035 3.3.9, RFC 2782, RFC 1034 4.3.2 step 6: the addresses of MX
+/// exchanges, SRV targets and NS hosts in the zone go in additional.
+#[test]
+fn additional_addresses_for_mx_srv_and_ns() {
+    let server = Served::example();
+    let reply = udp(server.addr, &Ask::new("example.com.", RecordType::MX));
+    assert_eq!(flags(&reply), AUTH);
+    let want = lines(&["example.com. 3600 MX 10 mail.example.com."]);
+    let extra = lines(&["mail.example.com. 3600 A 192.0.2.25"]);
+    assert_eq!(sections(&reply), [want, NONE, extra]);
+
+    let reply = udp(
+        server.addr,
+        &Ask::new("_sip._tcp.example.com.", RecordType::SRV),
+    );
+    assert_eq!(flags(&reply), AUTH);
+    let want = lines(&["_sip._tcp.example.com. 3600 SRV 10 60 5060 sip.example.com."]);
+    let extra = lines(&["sip.example.com. 3600 A 192.0.2.50"]);
+    assert_eq!(sections(&reply), [want, NONE, extra]);
+
+    let reply = udp(server.addr, &Ask::new("example.com.", RecordType::NS));
+    assert_eq!(flags(&reply), AUTH);
+    let want = lines(&[
+        "example.com. 3600 NS ns1.example.com.",
+        "example.com. 3600 NS ns2.example.com.",
+    ]);
+    let extra = lines(&[
+        "ns1.example.com. 3600 A 192.0.2.1",
+        "ns2.example.com. 3600 A 192.0.2.2",
+        "ns2.example.com. 3600 AAAA 2001:db8::2",
+    ]);
+    assert_eq!(sections(&reply), [want, NONE, extra]);
+}
+
+/// A name in no zone of this server is REFUSED (RFC 1035 4.1.1): an
+/// authoritative server does not guess, and does not refer to the root.
+#[test]
+fn name_outside_every_zone_is_refused() {
+    let server = Served::example();
+    let reply = udp(server.addr, &Ask::new("www.example.org.", RecordType::A));
+    assert_eq!(flags(&reply), with(ResponseCode::Refused, false));
+    assert_eq!(reply.queries[0].name().to_string(), "www.example.org.");
+    assert_eq!(sections(&reply), [NONE, NONE, NONE]);
+}
+
+/// Only class IN is served: a CHAOS question is REFUSED with the question
+/// echoed, as NSD answers it.
+#[test]
+fn other_classes_are_refused() {
+    let server = Served::example();
+    let mut query = Ask::new("www.example.com.", RecordType::A).to_message();
+    query.queries[0].set_query_class(DNSClass::CH);
+    let reply = exchange(server.addr, &query).expect("an answer");
+    assert_eq!(flags(&reply), with(ResponseCode::Refused, false));
+    assert_eq!(reply.queries.len(), 1);
+    assert_eq!(sections(&reply), [NONE, NONE, NONE]);
+}
+
+/// RFC 1035 4.1.1: opcodes other than QUERY (here NOTIFY and UPDATE) get
+/// NOTIMP, with the opcode and ID echoed.
+#[test]
+fn other_opcodes_are_not_implemented() {
+    let server = Served::example();
+    for opcode in [OpCode::Notify, OpCode::Update] {
+        let mut query = Ask::new("example.com.", RecordType::SOA).to_message();
+        query.metadata.op_code = opcode;
+        let reply = exchange(server.addr, &query).expect("an answer");
+        assert_eq!(flags(&reply), with(ResponseCode::NotImp, false));
+        assert_eq!(reply.metadata.op_code, opcode);
+        assert_eq!(sections(&reply), [NONE, NONE, NONE]);
+    }
+}
+
+/// A query with zero or two questions is FORMERR, with no question in the
+/// response (there is no single question to echo).
+#[test]
+fn zero_or_two_questions_are_formerr() {
+    let server = Served::example();
+    let mut none = Ask::new("example.com.", RecordType::A).to_message();
+    none.queries.clear();
+    let mut two = Ask::new("example.com.", RecordType::A).to_message();
+    two.queries.push(two.queries[0].clone());
+    for query in [none, two] {
+        let reply = exchange(server.addr, &query).expect("an answer");
+        assert_eq!(flags(&reply), with(ResponseCode::FormErr, false));
+        assert_eq!(reply.metadata.id, query.metadata.id);
+        assert!(reply.queries.is_empty());
+        assert_eq!(sections(&reply), [NONE, NONE, NONE]);
+    }
+}
+
+/// Never answer a response (QR=1): two servers answering each other's
+/// answers would loop forever. Nor a packet too short to hold a header.
+/// A good query afterwards proves the server is alive and the silence was
+/// a choice.
+#[test]
+fn responses_and_garbage_get_no_answer() {
+    let server = Served::example();
+    let mut response = Ask::new("www.example.com.", RecordType::A).to_message();
+    response.metadata.message_type = hickory_proto::op::MessageType::Response;
+    let bytes = response.to_bytes().expect("encode");
+    let quiet = std::time::Duration::from_millis(500);
+    assert_eq!(
+        udp_raw(server.addr, &bytes, quiet),
+        None,
+        "QR=1 was answered"
+    );
+    assert_eq!(udp_raw(server.addr, b"\x12\x34\x00\x00\x00", quiet), None);
+    let reply = udp(server.addr, &Ask::new("www.example.com.", RecordType::A));
+    assert_eq!(flags(&reply), AUTH);
+}
+
+/// RFC 6891 7: OPT in the response iff the query had one, advertising our
+/// payload size (1232); without EDNS the response has no OPT.
+#[test]
+fn edns_is_echoed_only_when_asked() {
+    let server = Served::example();
+    let reply = udp(
+        server.addr,
+        &Ask::new("www.example.com.", RecordType::A).edns(4096),
+    );
+    assert_eq!(flags(&reply), AUTH);
+    let edns = reply.edns.as_ref().expect("OPT in the response");
+    assert_eq!((edns.max_payload(), edns.version()), (1232, 0));
+    assert_eq!(reply.answers.len(), 2);
+
+    let reply = udp(server.addr, &Ask::new("www.example.com.", RecordType::A));
+    assert!(reply.edns.is_none());
+    assert_eq!(reply.additionals.len(), 0);
+}
+
+/// RFC 6891 6.1.3: EDNS version 1 is not implemented: BADVERS (extended
+/// RCODE 16, its high bits in the OPT), OPT with version 0, no records.
+#[test]
+fn edns_version_1_is_badvers() {
+    let server = Served::example();
+    let mut query = Ask::new("www.example.com.", RecordType::A)
+        .edns(1232)
+        .to_message();
+    query.edns.as_mut().expect("edns").set_version(1);
+    let reply = exchange(server.addr, &query).expect("an answer");
+    // hickory reads 16 as BADSIG, which shares the number with BADVERS.
+    assert_eq!(u16::from(reply.metadata.response_code), 16);
+    assert_eq!(reply.edns.as_ref().map(|e| e.version()), Some(0));
+    assert!(!reply.metadata.authoritative);
+    assert_eq!(sections(&reply), [NONE, NONE, NONE]);
+}
+
+/// RFC 2181 9: 40 TXT records do not fit in 1232 bytes, so the UDP answer
+/// is header + question (+ OPT) with TC=1; the same question over TCP gets
+/// every record.
+#[test]
+fn large_answer_is_truncated_over_udp_and_complete_over_tcp() {
+    let server = Served::example();
+    let ask = Ask::new("big.example.com.", RecordType::TXT).edns(4096);
+    let reply = udp(server.addr, &ask);
+    assert_eq!(flags(&reply), Flags { tc: true, ..AUTH });
+    assert_eq!(reply.queries.len(), 1);
+    assert!(reply.edns.is_some());
+    assert_eq!(sections(&reply), [NONE, NONE, NONE]);
+
+    let reply = tcp(server.addr, &ask);
+    assert_eq!(flags(&reply), AUTH);
+    assert_eq!(reply.answers.len(), 40);
+    let first = "big.example.com. 3600 TXT record 00 of a deliberately large RRset, to force truncation over UDP";
+    assert_eq!(section(&reply.answers)[0], first);
+    assert_eq!(sections(&reply)[1..], [NONE, NONE]);
+}
+
+/// RFC 7766 6.2.1: several queries written at once on one connection are
+/// all answered, each matched by its ID.
+#[test]
+fn pipelined_tcp_queries_are_all_answered() {
+    let server = Served::example();
+    let mut stream = TcpStream::connect_timeout(&server.addr, TIMEOUT).expect("connect");
+    stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    let asks = [
+        ("www.example.com.", RecordType::A, ResponseCode::NoError, 2),
+        (
+            "nope.example.com.",
+            RecordType::A,
+            ResponseCode::NXDomain,
+            0,
+        ),
+        ("mail.example.com.", RecordType::A, ResponseCode::NoError, 1),
+    ];
+    let mut expected = std::collections::HashMap::new();
+    for (name, qtype, rcode, answers) in asks {
+        let query = Ask::new(name, qtype).to_message();
+        common::tcp_send(&mut stream, &query.to_bytes().expect("encode"));
+        expected.insert(query.metadata.id, (name, rcode, answers));
+    }
+    for _ in 0..asks.len() {
+        let reply =
+            Message::from_bytes(&common::tcp_recv(&mut stream).expect("reply")).expect("decode");
+        let (name, rcode, answers) = expected.remove(&reply.metadata.id).expect("an ID we sent");
+        assert_eq!(reply.queries[0].name().to_string(), name);
+        assert_eq!(flags(&reply), with(rcode, true));
+        assert_eq!(reply.answers.len(), answers, "{name}");
+    }
+}
+
+/// RFC 8482 4.1: ANY is answered with one RRset (the lookup's choice),
+/// authoritatively, rather than everything at the name.
+#[test]
+fn any_gets_a_minimal_answer() {
+    let server = Served::example();
+    let reply = udp(server.addr, &Ask::new("example.com.", RecordType::ANY));
+    assert_eq!(flags(&reply), AUTH);
+    assert_eq!(reply.answers.len(), 1, "{:?}", sections(&reply));
+    let rrsets_at_apex = [
+        RecordType::SOA,
+        RecordType::NS,
+        RecordType::MX,
+        RecordType::TXT,
+        RecordType::CAA,
+    ];
+    assert!(rrsets_at_apex.contains(&reply.answers[0].record_type()));
+}
+
+/// SIGHUP's reload: a good reload changes answers at once (prepared
+/// answers of the old zone are dropped with it); a broken file leaves the
+/// old zones serving and reports the file.
+#[test]
+fn reload_swaps_good_zones_and_keeps_old_ones_on_error() {
+    let dir = scratch_dir();
+    for file in ["example.com.zone", "example.net.zone"] {
+        std::fs::copy(common::repo_path("zones").join(file), dir.join(file)).expect("copy zone");
+    }
+    let server = Served::zones(example_sources(&dir));
+    let ask = Ask::new("mail.example.com.", RecordType::A);
+    assert_eq!(
+        section(&udp(server.addr, &ask).answers),
+        ["mail.example.com. 3600 A 192.0.2.25"]
+    );
+
+    let zone = dir.join("example.com.zone");
+    let text = std::fs::read_to_string(&zone).expect("read zone");
+    let changed = text
+        .replace("192.0.2.25", "192.0.2.26")
+        .replace("2026112201", "2026112202");
+    std::fs::write(&zone, &changed).expect("write zone");
+    let summary = server.auth.reload().expect("good reload");
+    assert!(summary.zones.iter().any(|z| z.serial == 2026112202));
+    let reply = udp(server.addr, &ask);
+    assert_eq!(flags(&reply), AUTH);
+    assert_eq!(
+        section(&reply.answers),
+        ["mail.example.com. 3600 A 192.0.2.26"]
+    );
+
+    std::fs::write(&zone, format!("{changed}\nbroken IN A not-an-address\n")).expect("write zone");
+    let error = server.auth.reload().expect_err("broken zone is rejected");
+    assert!(error.to_string().contains("example.com.zone"), "{error}");
+    let reply = udp(server.addr, &ask);
+    assert_eq!(flags(&reply), AUTH);
+    assert_eq!(
+        section(&reply.answers),
+        ["mail.example.com. 3600 A 192.0.2.26"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sends a hand-built message over UDP and decodes the reply.
+fn exchange(server: SocketAddr, query: &Message) -> Option<Message> {
+    let reply = udp_raw(server, &query.to_bytes().expect("encode"), TIMEOUT)?;
+    let msg = Message::from_bytes(&reply).expect("decode reply");
+    assert_eq!(msg.metadata.id, query.metadata.id, "reply ID matches");
+    Some(msg)
+}
+
+/// A fresh directory under the system temp dir for files a test edits.
+fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "dnslab-auth-{}-{:x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
