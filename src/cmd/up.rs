@@ -1,11 +1,197 @@
-//! `dnslab up`.
+//! `dnslab up`: checks a topology (the built-in default hierarchy when no
+//! file is given), starts every server and the resolver in this process,
+//! prints what runs where and what to dig, and stops on Ctrl-C or SIGTERM.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args, Debug)]
-pub struct UpArgs {}
+use dnslab::topology::default::{DefaultTopology, EXAMPLES};
+use dnslab::topology::{self, Hierarchy, Topology};
 
-pub fn run(_args: UpArgs) -> ExitCode {
-    eprintln!("dnslab up: not implemented yet");
-    ExitCode::FAILURE
+#[derive(clap::Args, Debug)]
+pub struct UpArgs {
+    /// Topology file (YAML). Without it, the built-in hierarchy of
+    /// zones/default/ (root, com, net, org, edu, uk and the textbook's stories).
+    pub topology: Option<PathBuf>,
+    /// The port every server of the hierarchy listens on (overrides the
+    /// file; default 5300). 53 needs root.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Where the resolver listens, ADDRESS:PORT (overrides the file;
+    /// default 127.0.0.1:1053).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub resolver: Option<SocketAddr>,
+    /// Log every query every server receives, one line each (the default).
+    #[arg(long, overrides_with = "no_log_queries")]
+    pub log_queries: bool,
+    /// Do not log queries.
+    #[arg(long, overrides_with = "log_queries")]
+    pub no_log_queries: bool,
+    /// Only check the topology: exit 0 when clean, 1 with every problem.
+    #[arg(long)]
+    pub check: bool,
+}
+
+pub fn run(args: UpArgs) -> ExitCode {
+    // Keeps the built-in files on disk until we exit.
+    let mut _default = None;
+    let path = match &args.topology {
+        Some(path) => path.clone(),
+        None => match DefaultTopology::write() {
+            Ok(written) => _default.insert(written).path(),
+            Err(e) => {
+                eprintln!("dnslab up: cannot write the built-in topology to a temp dir: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let shown = args
+        .topology
+        .as_ref()
+        .map_or("the built-in topology".to_string(), |p| {
+            p.display().to_string()
+        });
+    let mut topology = match topology::load(&path) {
+        Ok(topology) => topology,
+        Err(problems) => {
+            eprintln!(
+                "dnslab up: {} problem(s) in {shown}:\n{problems}",
+                problems.0.len()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.check {
+        let zones: usize = topology.servers.iter().map(|s| s.zones.len()).sum();
+        println!(
+            "{shown}: OK ({} servers, {zones} zones, every delegation checked)",
+            topology.servers.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Some(port) = args.port {
+        if port == 0 {
+            eprintln!(
+                "dnslab up: --port 0 cannot be shared by the servers; choose a port such as 5300"
+            );
+            return ExitCode::FAILURE;
+        }
+        topology.port = port;
+    }
+    if let Some(resolver) = args.resolver {
+        topology.resolver = resolver;
+    }
+    if args.log_queries || args.no_log_queries {
+        topology.log_queries = args.log_queries;
+    }
+    let examples: Vec<String> = match args.topology {
+        None => EXAMPLES.iter().map(|e| e.to_string()).collect(),
+        Some(_) => deepest_zone(&topology).into_iter().collect(),
+    };
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("dnslab up: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let hierarchy = match topology::start(&topology).await {
+            Ok(hierarchy) => hierarchy,
+            Err(e) => {
+                eprintln!("dnslab up: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        print_table(&hierarchy, &examples);
+        wait_for_signal().await;
+        eprintln!("dnslab up: stopping");
+        match hierarchy.stop().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("dnslab up: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// For a user's topology, the apex of its deepest zone is the one name we
+/// know exists (its SOA).
+fn deepest_zone(topology: &Topology) -> Option<String> {
+    topology
+        .servers
+        .iter()
+        .flat_map(|s| &s.zones)
+        .max_by_key(|z| z.origin.num_labels())
+        .map(|z| format!("{} SOA", z.origin))
+}
+
+fn print_table(hierarchy: &Hierarchy, examples: &[String]) {
+    println!("{:<22} {:<28} ZONES", "ADDRESS", "SERVER");
+    for server in &hierarchy.servers {
+        let zones: Vec<String> = server.zones.iter().map(ToString::to_string).collect();
+        println!(
+            "{:<22} {:<28} {}",
+            server.address,
+            server.name,
+            zones.join(" ")
+        );
+    }
+    let resolver = hierarchy.resolver;
+    println!("{:<22} {:<28} (recursive resolver)", resolver, "resolver");
+    println!();
+    println!("Ask the resolver:");
+    for example in examples {
+        println!("  dig @{} -p {} {example}", resolver.ip(), resolver.port());
+    }
+    if let Some(first) = examples.first() {
+        let name = first.split_whitespace().next().unwrap_or(first);
+        println!(
+            "  nslookup -port={} {name} {}",
+            resolver.port(),
+            resolver.ip()
+        );
+        if let Some(root) = hierarchy
+            .servers
+            .iter()
+            .find(|s| s.zones.iter().any(|z| z.is_root()))
+        {
+            println!("Or walk it yourself, one server at a time, starting at the root:");
+            println!(
+                "  dig @{} -p {} +norec {name}",
+                root.address.ip(),
+                root.address.port()
+            );
+        }
+    }
+    println!("Ctrl-C stops every server.");
+}
+
+/// Ctrl-C, or SIGTERM from a service manager or `kill`.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -1,1 +1,718 @@
-//! See main.rs.
+//! `dnslab up`: the topology checks (one broken topology per rule, each
+//! rejected with a message naming the problem and its line), and the
+//! built-in default hierarchy started for real on loopback: every story of
+//! zones/default/topology.yaml answered through the resolver, single steps
+//! of the walk answered by the root, a TLD and an authoritative server, the
+//! same through `dig`, and the built binary run as a user would.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dnslab::topology::default::DefaultTopology;
+use dnslab::topology::{self, Hierarchy, Topology};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RecordType;
+use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
+
+use crate::common::{repo_path, udp, udp_raw, Ask};
+
+// ---------------------------------------------------------------------------
+// Checks of broken topologies
+// ---------------------------------------------------------------------------
+
+/// The 1-based line of the `nth` line of `file` containing `needle`, so the
+/// tests do not hard-code line numbers of the fixtures.
+fn line_of(file: &Path, needle: &str, nth: usize) -> usize {
+    let text = std::fs::read_to_string(file).expect("fixture readable");
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.contains(needle))
+        .nth(nth)
+        .map(|(i, _)| i + 1)
+        .unwrap_or_else(|| panic!("{needle:?} not in {}", file.display()))
+}
+
+/// Loads `tests/data/topologies/<name>` and returns every problem, one per
+/// line; panics when it loads clean.
+fn problems_of(name: &str) -> Vec<String> {
+    let path = repo_path(&format!("tests/data/topologies/{name}"));
+    match topology::load(&path) {
+        Ok(_) => panic!("{name} was accepted"),
+        Err(problems) => problems.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    repo_path(&format!("tests/data/topologies/{name}"))
+}
+
+/// The only problem of a broken topology; its text must point at
+/// `file:line` and contain every one of `words`.
+fn assert_one_problem(name: &str, file: &Path, line: usize, words: &[&str]) {
+    let problems = problems_of(name);
+    assert_eq!(problems.len(), 1, "{name}: {problems:#?}");
+    let at = format!("{}:{line}: ", file.display());
+    assert!(
+        problems[0].contains(&at),
+        "{name}: expected {at:?} in {:?}",
+        problems[0]
+    );
+    for word in words {
+        assert!(
+            problems[0].contains(word),
+            "{name}: expected {word:?} in {:?}",
+            problems[0]
+        );
+    }
+}
+
+/// The fixture all the broken ones are variations of loads clean, so each
+/// broken one fails for its own reason only.
+#[test]
+fn good_fixture_topology_validates_clean() {
+    let topology = topology::load(&fixture("good.yaml")).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(topology.servers.len(), 3);
+    assert_eq!(topology.port, 5300);
+    assert_eq!(topology.resolver, "127.0.0.1:1053".parse().unwrap());
+    assert!(
+        topology.log_queries,
+        "query logs are on unless the file says otherwise"
+    );
+}
+
+/// A server named by a delegation that does not serve the child zone
+/// would answer with REFUSED or an upward referral: a lame delegation,
+/// reported at the NS record of the parent zone.
+#[test]
+fn lame_delegation_is_reported_at_the_parents_ns_record() {
+    let com = fixture("zones/com.zone");
+    assert_one_problem(
+        "lame.yaml",
+        &com,
+        line_of(&com, "example         IN NS", 0),
+        &[
+            "lame delegation",
+            "example.com.",
+            "ns1.example.com.",
+            "127.0.0.4",
+            "serves: nothing",
+        ],
+    );
+}
+
+/// Glue in com. says 127.0.0.4, the topology runs the server on
+/// 127.0.0.5: resolvers would ask the wrong address.
+#[test]
+fn glue_that_disagrees_with_the_topology_is_reported() {
+    let com = fixture("zones/com.zone");
+    assert_one_problem(
+        "glue-mismatch.yaml",
+        &com,
+        line_of(&com, "example         IN NS", 0),
+        &[
+            "glue for ns1.example.com.",
+            "says 127.0.0.4",
+            "at 127.0.0.5",
+        ],
+    );
+}
+
+/// A name server inside the zone it serves is unreachable without glue.
+/// The zone checks of the parent already catch it, at the NS record.
+#[test]
+fn missing_glue_is_reported_at_the_parents_ns_record() {
+    let com = fixture("zones/com-noglue.zone");
+    assert_one_problem(
+        "missing-glue.yaml",
+        &com,
+        line_of(&com, "example         IN NS", 0),
+        &["glue", "ns1.example.com."],
+    );
+}
+
+#[test]
+fn missing_zone_file_is_reported_at_its_yaml_line() {
+    let yaml = fixture("missing-file.yaml");
+    assert_one_problem(
+        "missing-file.yaml",
+        &yaml,
+        line_of(&yaml, "no-such.zone", 0),
+        &["zone file", "no-such.zone", "does not exist"],
+    );
+}
+
+/// The zone reader's own message, with the zone file's line, comes through.
+#[test]
+fn broken_zone_file_is_reported_with_its_own_line() {
+    let problems = problems_of("bad-zone.yaml");
+    let zone = fixture("zones/broken.zone");
+    let at = format!("{}:{}", zone.display(), line_of(&zone, "not-an-address", 0));
+    assert!(
+        problems.iter().any(|p| p.contains(&at)),
+        "expected {at} in {problems:#?}"
+    );
+}
+
+#[test]
+fn bad_yaml_is_reported_with_its_line() {
+    let problems = problems_of("bad-yaml.yaml");
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    let yaml = fixture("bad-yaml.yaml");
+    // libyaml notices the unclosed `{` at the end of the file or on the line.
+    let open = line_of(&yaml, "zones/example.com.zone", 0);
+    let prefix = format!("{}:", yaml.display());
+    let line: usize = problems[0]
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no line in {:?}", problems[0]));
+    assert!(
+        (open..=open + 1).contains(&line),
+        "line {line}, expected near {open}: {problems:?}"
+    );
+}
+
+#[test]
+fn unknown_key_is_rejected_naming_the_key_and_line() {
+    let yaml = fixture("unknown-key.yaml");
+    assert_one_problem(
+        "unknown-key.yaml",
+        &yaml,
+        line_of(&yaml, "adress:", 0),
+        &[
+            "unknown field `adress`",
+            "expected one of `name`, `address`, `zones`",
+        ],
+    );
+}
+
+#[test]
+fn duplicate_address_names_both_servers_and_lines() {
+    let yaml = fixture("duplicate-address.yaml");
+    let first = line_of(&yaml, "address: 127.0.0.3", 0);
+    assert_one_problem(
+        "duplicate-address.yaml",
+        &yaml,
+        line_of(&yaml, "address: 127.0.0.3", 1),
+        &[
+            "address 127.0.0.3 is used twice",
+            "ns1.example.com.",
+            "a.gtld.test.",
+            &format!("(line {first})"),
+        ],
+    );
+}
+
+#[test]
+fn non_loopback_server_address_is_rejected() {
+    let yaml = fixture("not-loopback.yaml");
+    assert_one_problem(
+        "not-loopback.yaml",
+        &yaml,
+        line_of(&yaml, "192.0.2.4", 0),
+        &["192.0.2.4", "not loopback"],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The default hierarchy, running
+// ---------------------------------------------------------------------------
+
+#[test]
+fn default_topology_validates_clean() {
+    let written = DefaultTopology::write().expect("write default topology");
+    let topology = topology::load(&written.path()).unwrap_or_else(|p| panic!("{p}"));
+    assert_eq!(topology.servers.len(), 14);
+    assert_eq!(topology.port, 5300);
+    let hints: Vec<String> = topology
+        .root_hints()
+        .iter()
+        .map(|(n, a)| format!("{n} {a}"))
+        .collect();
+    assert_eq!(
+        hints,
+        [
+            "a.root-servers.lab. 127.0.0.2",
+            "b.root-servers.lab. 127.0.0.3"
+        ]
+    );
+}
+
+/// The default hierarchy running on a random shared port, its resolver on
+/// an ephemeral port of 127.0.0.1. The runtime lives as long as the value.
+struct Running {
+    hierarchy: Option<Hierarchy>,
+    runtime: tokio::runtime::Runtime,
+    _files: DefaultTopology,
+}
+
+impl Running {
+    /// The servers use the default's fixed 127.0.0.x addresses, so tests
+    /// starting it concurrently differ by port: pick a random high one and
+    /// try another when it is taken.
+    fn start() -> Running {
+        let files = DefaultTopology::write().expect("write default topology");
+        let mut topology: Topology =
+            topology::load(&files.path()).unwrap_or_else(|p| panic!("{p}"));
+        topology.resolver = "127.0.0.1:0".parse().unwrap();
+        topology.log_queries = false;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        for _ in 0..20 {
+            topology.port = random_port();
+            match runtime.block_on(topology::start(&topology)) {
+                Ok(hierarchy) => {
+                    return Running {
+                        hierarchy: Some(hierarchy),
+                        runtime,
+                        _files: files,
+                    }
+                }
+                Err(e) if e.is_addr_in_use() => continue,
+                Err(e) => panic!("cannot start the default hierarchy: {e}"),
+            }
+        }
+        panic!("no free port for the default hierarchy after 20 tries");
+    }
+
+    fn hierarchy(&self) -> &Hierarchy {
+        self.hierarchy.as_ref().expect("running")
+    }
+
+    fn resolver(&self) -> SocketAddr {
+        self.hierarchy().resolver
+    }
+
+    fn port(&self) -> u16 {
+        self.hierarchy().servers[0].address.port()
+    }
+
+    /// The server of the hierarchy at `address` (e.g. "127.0.0.2").
+    fn server(&self, address: &str) -> SocketAddr {
+        SocketAddr::new(address.parse().unwrap(), self.port())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(hierarchy) = self.hierarchy.take() {
+            let stopped = self.runtime.block_on(async {
+                tokio::time::timeout(Duration::from_secs(10), hierarchy.stop()).await
+            });
+            if !std::thread::panicking() {
+                assert!(stopped.is_ok(), "the hierarchy stops promptly");
+            }
+        }
+    }
+}
+
+fn random_port() -> u16 {
+    rand::random_range(20_000..60_000)
+}
+
+/// A section as sorted `name TYPE rdata` lines, without TTLs (the resolver
+/// counts them down).
+fn records(section: &[hickory_proto::rr::Record]) -> Vec<String> {
+    let mut lines: Vec<String> = section
+        .iter()
+        .map(|r| format!("{} {} {}", r.name.to_lowercase(), r.record_type(), r.data))
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Asks the resolver with RD=1 and checks what every answer through a
+/// resolver must have: RA=1, not authoritative.
+fn resolve(running: &Running, name: &str, qtype: RecordType) -> Message {
+    let reply = udp(running.resolver(), &Ask::new(name, qtype).rd());
+    assert!(
+        reply.metadata.recursion_available,
+        "RA=1 from the resolver for {name}"
+    );
+    assert!(
+        !reply.metadata.authoritative,
+        "a resolver's answer is not AA for {name}"
+    );
+    reply
+}
+
+fn assert_answer(running: &Running, name: &str, qtype: RecordType, expected: &[&str]) {
+    let reply = resolve(running, name, qtype);
+    assert_eq!(
+        reply.metadata.response_code,
+        ResponseCode::NoError,
+        "{name} {qtype}"
+    );
+    let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(
+        records(&reply.answers),
+        expected,
+        "answer for {name} {qtype}"
+    );
+}
+
+/// Every story of zones/default/topology.yaml, answered through the
+/// resolver: the walk through an intermediate server, glue, aliasing,
+/// load distribution, CDN handover through a glueless delegation, and a
+/// wildcard, plus a name that does not exist.
+#[test]
+fn default_hierarchy_answers_every_story_through_the_resolver() {
+    let running = Running::start();
+    // 1. root -> edu -> umass.edu -> cs.umass.edu.
+    assert_answer(
+        &running,
+        "gaia.cs.umass.edu.",
+        RecordType::A,
+        &["gaia.cs.umass.edu. A 192.0.2.12"],
+    );
+    // 2. networkutopia.com, via the glue in com.
+    assert_answer(
+        &running,
+        "www.networkutopia.com.",
+        RecordType::A,
+        &["www.networkutopia.com. A 203.0.113.80"],
+    );
+    assert_answer(
+        &running,
+        "networkutopia.com.",
+        RecordType::MX,
+        &["networkutopia.com. MX 10 mail.networkutopia.com."],
+    );
+    // 3. Host aliasing: the CNAME, then the canonical name's address.
+    assert_answer(
+        &running,
+        "www.enterprise.com.",
+        RecordType::A,
+        &[
+            "www.enterprise.com. CNAME relay1.west-coast.enterprise.com.",
+            "relay1.west-coast.enterprise.com. A 198.51.100.10",
+        ],
+    );
+    // 4. Mail-server aliasing: one name, both A and MX.
+    assert_answer(
+        &running,
+        "enterprise.com.",
+        RecordType::A,
+        &["enterprise.com. A 198.51.100.10"],
+    );
+    assert_answer(
+        &running,
+        "enterprise.com.",
+        RecordType::MX,
+        &["enterprise.com. MX 10 relay1.west-coast.enterprise.com."],
+    );
+    // 5. Load distribution: every replica.
+    assert_answer(
+        &running,
+        "www.busy-site.org.",
+        RecordType::A,
+        &[
+            "www.busy-site.org. A 203.0.113.10",
+            "www.busy-site.org. A 203.0.113.11",
+            "www.busy-site.org. A 203.0.113.12",
+        ],
+    );
+    // 6 and 7. CDN handover, both zones behind glueless delegations.
+    assert_answer(
+        &running,
+        "video.netcinema.com.",
+        RecordType::A,
+        &[
+            "video.netcinema.com. CNAME a1105.kingcdn.com.",
+            "a1105.kingcdn.com. A 203.0.113.105",
+            "a1105.kingcdn.com. A 203.0.113.106",
+        ],
+    );
+    // 8. The wildcard, and a name that exists next to it.
+    assert_answer(
+        &running,
+        "anything.tea-shop.co.uk.",
+        RecordType::A,
+        &["anything.tea-shop.co.uk. A 192.0.2.81"],
+    );
+    assert_answer(
+        &running,
+        "www.tea-shop.co.uk.",
+        RecordType::A,
+        &["www.tea-shop.co.uk. A 192.0.2.80"],
+    );
+    // No such name: NXDOMAIN with the zone's SOA.
+    let reply = resolve(&running, "nosuch.cs.umass.edu.", RecordType::A);
+    assert_eq!(reply.metadata.response_code, ResponseCode::NXDomain);
+    assert!(reply.answers.is_empty(), "{:?}", reply.answers);
+    let soa: Vec<String> = reply
+        .authorities
+        .iter()
+        .map(|r| format!("{} {}", r.name, r.record_type()))
+        .collect();
+    assert_eq!(soa, ["cs.umass.edu. SOA"]);
+}
+
+/// One step of the walk at a time, as `dig +norec` shows it: the root and
+/// the TLD refer (AA=0, NS in authority, glue in additional where the
+/// parent has it), the last server answers with AA=1.
+#[test]
+fn default_hierarchy_servers_answer_single_steps_without_recursion() {
+    let running = Running::start();
+    let ask = Ask::new("gaia.cs.umass.edu.", RecordType::A);
+
+    let root = udp(running.server("127.0.0.2"), &ask);
+    assert_eq!(root.metadata.response_code, ResponseCode::NoError);
+    assert!(
+        !root.metadata.authoritative,
+        "a referral is not authoritative"
+    );
+    assert!(!root.metadata.recursion_available);
+    assert!(root.answers.is_empty());
+    assert_eq!(records(&root.authorities), ["edu. NS a.edu-servers.lab."]);
+    assert_eq!(
+        records(&root.additionals),
+        ["a.edu-servers.lab. A 127.0.0.6"]
+    );
+
+    let edu = udp(running.server("127.0.0.6"), &ask);
+    assert!(!edu.metadata.authoritative);
+    assert!(edu.answers.is_empty());
+    assert_eq!(records(&edu.authorities), ["umass.edu. NS dns.umass.edu."]);
+    assert_eq!(records(&edu.additionals), ["dns.umass.edu. A 127.0.0.9"]);
+
+    let umass = udp(running.server("127.0.0.9"), &ask);
+    assert!(!umass.metadata.authoritative);
+    assert_eq!(
+        records(&umass.authorities),
+        ["cs.umass.edu. NS dns.cs.umass.edu."]
+    );
+    assert_eq!(
+        records(&umass.additionals),
+        ["dns.cs.umass.edu. A 127.0.0.10"]
+    );
+
+    let cs = udp(running.server("127.0.0.10"), &ask);
+    assert_eq!(cs.metadata.response_code, ResponseCode::NoError);
+    assert!(
+        cs.metadata.authoritative,
+        "the zone's own server answers AA=1"
+    );
+    assert_eq!(records(&cs.answers), ["gaia.cs.umass.edu. A 192.0.2.12"]);
+
+    // A glueless referral: com. cannot hold addresses under net.
+    let com = udp(
+        running.server("127.0.0.4"),
+        &Ask::new("video.netcinema.com.", RecordType::A),
+    );
+    assert!(!com.metadata.authoritative);
+    assert!(com.answers.is_empty());
+    assert_eq!(
+        records(&com.authorities),
+        ["netcinema.com. NS ns1.hosting.net."]
+    );
+    assert_eq!(
+        records(&com.additionals),
+        Vec::<String>::new(),
+        "no glue for a glueless delegation"
+    );
+}
+
+/// Runs dig, or returns `None` (and says so) when it is not installed.
+fn dig(args: &[String]) -> Option<String> {
+    let output = match Command::new("dig").args(args).output() {
+        Ok(output) => output,
+        Err(_) => {
+            eprintln!("SKIPPED: dig is not installed (apt-get install bind9-dnsutils)");
+            return None;
+        }
+    };
+    assert!(output.status.success(), "dig {args:?}: {output:?}");
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn dig_args(server: SocketAddr, rest: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        format!("@{}", server.ip()),
+        "-p".into(),
+        server.port().to_string(),
+    ];
+    args.extend(["+time=5", "+tries=1"].iter().map(|s| s.to_string()));
+    args.extend(rest.iter().map(|s| s.to_string()));
+    args
+}
+
+/// What a user pastes from `dnslab up`'s table works: dig through the
+/// resolver, and `dig +norec` at a root, a TLD and an authoritative server.
+#[test]
+fn dig_through_the_resolver_and_at_each_level_of_the_default_hierarchy() {
+    let running = Running::start();
+    let Some(out) = dig(&dig_args(
+        running.resolver(),
+        &["+short", "video.netcinema.com"],
+    )) else {
+        return;
+    };
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        ["203.0.113.105", "203.0.113.106", "a1105.kingcdn.com."]
+    );
+
+    let out = dig(&dig_args(running.resolver(), &["gaia.cs.umass.edu"])).unwrap_or_default();
+    assert!(out.contains("status: NOERROR"), "{out}");
+    assert!(out.contains(" ra"), "RA in dig's flags: {out}");
+
+    let out = dig(&dig_args(
+        running.server("127.0.0.2"),
+        &["+norec", "gaia.cs.umass.edu"],
+    ))
+    .unwrap_or_default();
+    assert!(out.contains("status: NOERROR"), "{out}");
+    assert!(
+        out.contains("ANSWER: 0, AUTHORITY: 1, ADDITIONAL: 2"),
+        "one NS, its glue and OPT: {out}"
+    );
+    assert!(out.contains("a.edu-servers.lab."), "{out}");
+    assert!(
+        !out.contains(" aa"),
+        "the root refers, it does not answer: {out}"
+    );
+
+    let out = dig(&dig_args(
+        running.server("127.0.0.4"),
+        &["+norec", "www.networkutopia.com"],
+    ))
+    .unwrap_or_default();
+    assert!(out.contains("AUTHORITY: 2"), "{out}");
+    assert!(
+        out.contains("127.0.0.11") && out.contains("127.0.0.12"),
+        "glue for dns1 and dns2: {out}"
+    );
+
+    let out = dig(&dig_args(
+        running.server("127.0.0.11"),
+        &["+norec", "networkutopia.com", "MX"],
+    ))
+    .unwrap_or_default();
+    assert!(out.contains(" aa"), "{out}");
+    assert!(out.contains("10 mail.networkutopia.com."), "{out}");
+}
+
+// ---------------------------------------------------------------------------
+// The binary
+// ---------------------------------------------------------------------------
+
+fn dnslab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dnslab"))
+}
+
+#[test]
+fn binary_check_accepts_the_default_and_rejects_a_lame_delegation() {
+    let ok = dnslab()
+        .args(["up", "--check"])
+        .output()
+        .expect("run dnslab");
+    assert!(ok.status.success(), "{ok:?}");
+    assert!(
+        String::from_utf8_lossy(&ok.stdout).contains("OK (14 servers"),
+        "{ok:?}"
+    );
+
+    let lame = dnslab()
+        .args(["up", "--check"])
+        .arg(fixture("lame.yaml"))
+        .output()
+        .expect("run dnslab");
+    assert_eq!(lame.status.code(), Some(1), "{lame:?}");
+    let stderr = String::from_utf8_lossy(&lame.stderr);
+    assert!(stderr.contains("lame delegation"), "{stderr}");
+    assert!(stderr.contains("com.zone:"), "{stderr}");
+}
+
+/// `dnslab up --port P` as a user runs it: it starts, answers through its
+/// resolver, and stops cleanly on SIGTERM.
+#[test]
+fn binary_up_serves_the_default_until_sigterm() {
+    for _ in 0..10 {
+        let port = random_port();
+        let resolver = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), random_port());
+        let mut child = dnslab()
+            .args([
+                "up",
+                "--no-log-queries",
+                "--port",
+                &port.to_string(),
+                "--resolver",
+                &resolver.to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn dnslab up");
+        // Poll until the resolver answers or the process exits (port taken).
+        let query = Ask::new("gaia.cs.umass.edu.", RecordType::A)
+            .rd()
+            .to_message();
+        let bytes = query.to_bytes().expect("encode");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut reply = None;
+        while Instant::now() < deadline {
+            if child.try_wait().expect("try_wait").is_some() {
+                break;
+            }
+            if let Some(answer) = udp_raw(resolver, &bytes, Duration::from_millis(500)) {
+                reply = Some(answer);
+                break;
+            }
+        }
+        let Some(reply) = reply else {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("wait");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            if stderr.contains("in use") {
+                continue; // Another test has this port: try another.
+            }
+            panic!("dnslab up did not answer: {stderr}");
+        };
+        let reply = Message::from_bytes(&reply).expect("decode");
+        assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+        assert!(reply.metadata.recursion_available);
+        assert_eq!(records(&reply.answers), ["gaia.cs.umass.edu. A 192.0.2.12"]);
+
+        let killed = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dnslab up stops promptly on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let output = child.wait_with_output().expect("output");
+        assert!(status.success(), "clean exit on SIGTERM: {output:?}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.contains(&format!("127.0.0.2:{port}")),
+            "the table lists the root: {stdout}"
+        );
+        assert!(
+            stdout.contains(&format!(
+                "dig @127.0.0.1 -p {} gaia.cs.umass.edu",
+                resolver.port()
+            )),
+            "{stdout}"
+        );
+        return;
+    }
+    panic!("no free port pair after 10 tries");
+}

@@ -1,0 +1,106 @@
+//! Topologies for `dnslab up`: a whole DNS hierarchy (root, TLDs,
+//! authoritative servers and a recursive resolver) described in one YAML
+//! file and run on loopback in one process.
+//!
+//! - [`spec`]: the YAML format (`deny_unknown_fields`) and its conversion
+//!   into a [`Topology`], with the line of every problem.
+//! - [`check`]: the whole-topology check of every delegation against the
+//!   zone data (lame delegations, missing or disagreeing glue).
+//! - [`default`]: the built-in hierarchy of `zones/default/`, compiled in.
+//! - [`run`]: starting every server and the resolver, and stopping them.
+//! - [`problem`]: what can be wrong, as [`Problem`]s naming file and line.
+//!
+//! Neighbours: `dnslab_authoritative` serves each server's zones,
+//! `dnslab_resolver` resolves through them, `dnslab_transport` owns the
+//! sockets; `cmd/up.rs` is the CLI over [`load`] and [`run::start`].
+
+pub mod check;
+pub mod default;
+pub mod problem;
+pub mod run;
+pub mod spec;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use hickory_proto::rr::Name;
+
+pub use problem::{Place, Problem, ProblemKind, Problems};
+pub use run::{start, Hierarchy, RunningServer, StartError};
+
+/// A parsed topology whose per-entry rules hold (see [`load`] for the
+/// whole-topology check).
+#[derive(Clone, Debug)]
+pub struct Topology {
+    /// The YAML file it came from; zone file paths are resolved against it.
+    pub source: PathBuf,
+    /// The port shared by every server of the hierarchy.
+    pub port: u16,
+    /// Where the recursive resolver listens.
+    pub resolver: SocketAddr,
+    /// One log line per query at every server.
+    pub log_queries: bool,
+    pub servers: Vec<Server>,
+}
+
+/// One authoritative server of the hierarchy.
+#[derive(Clone, Debug)]
+pub struct Server {
+    /// Its host name, as NS records name it; also its name in query logs.
+    pub name: Name,
+    pub address: IpAddr,
+    pub zones: Vec<ZoneFile>,
+    /// Lines of its `name:` and `address:` keys in the YAML file.
+    pub line: usize,
+    pub address_line: usize,
+}
+
+/// One zone a server serves, from one master file.
+#[derive(Clone, Debug)]
+pub struct ZoneFile {
+    pub origin: Name,
+    pub path: PathBuf,
+    /// Line of its `file:` key in the YAML file.
+    pub line: usize,
+}
+
+impl Topology {
+    /// The server whose host name is `name`.
+    pub fn server_named(&self, name: &Name) -> Option<&Server> {
+        self.servers.iter().find(|s| s.name == *name)
+    }
+
+    /// The server listening on `address`.
+    pub fn server_at(&self, address: IpAddr) -> Option<&Server> {
+        self.servers.iter().find(|s| s.address == address)
+    }
+
+    /// Root hints for the resolver: every server that serves the root zone.
+    pub fn root_hints(&self) -> Vec<(Name, IpAddr)> {
+        self.servers
+            .iter()
+            .filter(|s| s.zones.iter().any(|z| z.origin.is_root()))
+            .map(|s| (s.name.clone(), s.address))
+            .collect()
+    }
+}
+
+/// Reads the topology at `path` and runs every check: the YAML, each
+/// server's entries, each zone file, and every delegation. Returns every
+/// problem found, each naming its file and line.
+pub fn load(path: &Path) -> Result<Topology, Problems> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Problems(vec![Problem::new(
+            None,
+            ProblemKind::Unreadable(format!("{}: {e}", path.display())),
+        )])
+    })?;
+    let topology = spec::parse(&text, path).map_err(Problems)?;
+    let (facts, mut problems) = check::read_zones(&topology);
+    problems.extend(check::check_delegations(&topology, &facts));
+    if problems.is_empty() {
+        Ok(topology)
+    } else {
+        Err(Problems(problems))
+    }
+}

@@ -1,0 +1,166 @@
+//! What can be wrong with a topology, and where: one [`Problem`] per broken
+//! rule, each pointing at the line of the YAML file or zone file to fix.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use hickory_proto::rr::Name;
+
+/// A line in a file: the YAML topology or a zone file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    pub file: PathBuf,
+    /// 1-based, as editors count.
+    pub line: usize,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// One broken rule, with the line to look at when it is known.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub at: Option<Place>,
+    pub kind: ProblemKind,
+}
+
+impl Problem {
+    pub fn new(at: Option<Place>, kind: ProblemKind) -> Self {
+        Problem { at, kind }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.at {
+            Some(at) => write!(f, "{at}: {}", self.kind),
+            None => write!(f, "{}", self.kind),
+        }
+    }
+}
+
+/// Where the addresses of a name server named in a delegation came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressSource {
+    /// Glue: address records at or below the zone cut in the parent zone.
+    Glue,
+    /// Ordinary (authoritative) data of the zone that holds the name.
+    ZoneData,
+}
+
+impl fmt::Display for AddressSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AddressSource::Glue => "glue",
+            AddressSource::ZoneData => "address record",
+        })
+    }
+}
+
+/// The rules a topology must keep. Each `Display` says what to change.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum ProblemKind {
+    #[error("cannot read the topology: {0}")]
+    Unreadable(String),
+    /// serde_yaml's own message (it names the key and the column).
+    #[error("{0}")]
+    Yaml(String),
+    #[error("{what} `{value}` is not a domain name: {reason}")]
+    BadName {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("{what} `{value}` is not an IP address")]
+    BadAddress { what: &'static str, value: String },
+    #[error("the resolver address `{0}` is not ADDRESS:PORT (e.g. 127.0.0.1:1053)")]
+    BadResolverAddress(String),
+    #[error("port 0 cannot be shared by the servers; choose a port such as 5300")]
+    PortZero,
+    #[error("server {server} has address {address}, which is not loopback: dnslab up only runs servers on 127.0.0.0/8 or ::1")]
+    NotLoopback { server: Name, address: IpAddr },
+    #[error("address {address} is used twice: {server} and {first} (line {first_line}); every server needs its own address")]
+    DuplicateAddress {
+        address: IpAddr,
+        server: Name,
+        first: Name,
+        first_line: usize,
+    },
+    #[error("server name {server} is used twice (first at line {first_line}); rename one")]
+    DuplicateName { server: Name, first_line: usize },
+    #[error("the resolver listens on {0}, which a server of the hierarchy also uses")]
+    ResolverClash(std::net::SocketAddr),
+    #[error("server {server} serves zone {zone} twice")]
+    DuplicateZone { server: Name, zone: Name },
+    #[error("zone file {path} for zone {zone} (server {server}) does not exist or cannot be read: {reason}")]
+    MissingZoneFile {
+        server: Name,
+        zone: Name,
+        path: PathBuf,
+        reason: String,
+    },
+    /// The zone reader's or checker's message; it carries its own `file:line`.
+    #[error("zone {zone}: {message}")]
+    BadZone { zone: Name, message: String },
+    #[error("no server serves the root zone `.`, so the resolver has no root hints; add a server with `zone: .`")]
+    NoRootServer,
+    #[error("zone {child} is served (by {servers}) but its parent zone {parent} has no NS records delegating it, so no resolver can find it")]
+    NotDelegated {
+        child: Name,
+        parent: Name,
+        servers: String,
+    },
+    #[error("delegation of {child} in zone {parent} names {ns}, which is no server of the topology (no server has that name or address)")]
+    UnknownNameServer { parent: Name, child: Name, ns: Name },
+    #[error("lame delegation: zone {parent} delegates {child} to {ns} ({address}), but that server does not serve {child} (it serves: {serves})")]
+    LameDelegation {
+        parent: Name,
+        child: Name,
+        ns: Name,
+        address: IpAddr,
+        serves: String,
+    },
+    #[error("missing glue: zone {parent} delegates {child} to {ns}, a name inside {child}, but has no A/AAAA record for it; add `{ns} A {expected}`")]
+    MissingGlue {
+        parent: Name,
+        child: Name,
+        ns: Name,
+        expected: String,
+    },
+    #[error("no address for {ns} (name server of {child}): {reason}")]
+    NoAddress {
+        child: Name,
+        ns: Name,
+        reason: String,
+    },
+    #[error("{via} for {ns} (name server of {child}) says {found}, but server {ns} is at {expected} in the topology")]
+    AddressMismatch {
+        child: Name,
+        ns: Name,
+        via: AddressSource,
+        found: String,
+        expected: IpAddr,
+    },
+}
+
+/// Every problem of a topology; `Display` puts one per line.
+#[derive(Clone, Debug)]
+pub struct Problems(pub Vec<Problem>);
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Problems {}

@@ -1,0 +1,338 @@
+//! The topology file as written (YAML, `deny_unknown_fields`) and its
+//! conversion into a [`Topology`] whose names and addresses are parsed and
+//! whose per-entry rules hold. Rules that need the zone files live in
+//! [`super::check`].
+//!
+//! serde_yaml reports syntax errors and unknown keys with their line; for
+//! the semantic rules checked after parsing, [`Lines`] finds the line of the
+//! offending entry by scanning the text, since serde_yaml 0.9 keeps no spans.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use hickory_proto::rr::Name;
+use serde::Deserialize;
+
+use super::problem::{Place, Problem, ProblemKind};
+use super::{Server, Topology, ZoneFile};
+
+/// The port every server of the hierarchy listens on when the file does not
+/// say: unprivileged, so `dnslab up` works without root, and clear of 53.
+pub const DEFAULT_PORT: u16 = 5300;
+
+/// Where the resolver listens when the file does not say.
+pub const DEFAULT_RESOLVER: &str = "127.0.0.1:1053";
+
+/// The file format, version 1. Field docs are the user's reference.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopologySpec {
+    /// The one port shared by every server (each has its own address).
+    port: Option<u16>,
+    /// ADDRESS:PORT of the recursive resolver.
+    resolver: Option<String>,
+    /// Log every query every server receives (default: on).
+    log_queries: Option<bool>,
+    servers: Vec<ServerSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSpec {
+    /// The server's host name, as delegations name it in NS records.
+    name: String,
+    /// A loopback address of its own.
+    address: String,
+    zones: Vec<ZoneSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZoneSpec {
+    zone: String,
+    /// Relative to the topology file.
+    file: String,
+}
+
+/// Parses `text` (the contents of `source`) into a topology. Zone files are
+/// only checked for existence here. Every problem found is returned, not
+/// just the first.
+pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
+    let spec: TopologySpec = serde_yaml::from_str(text).map_err(|e| {
+        let at = e.location().map(|l| Place {
+            file: source.to_path_buf(),
+            line: l.line(),
+        });
+        vec![Problem::new(at, ProblemKind::Yaml(e.to_string()))]
+    })?;
+    let lines = Lines::new(text);
+    let base = source.parent().unwrap_or(Path::new("."));
+    let at = |line: Option<usize>| {
+        line.map(|line| Place {
+            file: source.to_path_buf(),
+            line,
+        })
+    };
+    let mut problems = Vec::new();
+
+    let port = spec.port.unwrap_or(DEFAULT_PORT);
+    if port == 0 {
+        problems.push(Problem::new(
+            at(lines.find("port", "0", 0)),
+            ProblemKind::PortZero,
+        ));
+    }
+    let resolver_text = spec.resolver.as_deref().unwrap_or(DEFAULT_RESOLVER);
+    let resolver = resolver_text.parse::<SocketAddr>().unwrap_or_else(|_| {
+        problems.push(Problem::new(
+            at(lines.find("resolver", resolver_text, 0)),
+            ProblemKind::BadResolverAddress(resolver_text.to_string()),
+        ));
+        SocketAddr::from(([127, 0, 0, 1], 1053))
+    });
+
+    // Counts how often each (key, value) was seen, so that the n-th server
+    // with a repeated value finds its own line, not the first one's.
+    let mut seen: HashMap<(&str, String), usize> = HashMap::new();
+    let mut line_of = |key: &'static str, value: &str| -> Option<usize> {
+        let count = seen.entry((key, value.to_string())).or_insert(0);
+        let line = lines.find(key, value, *count);
+        *count += 1;
+        line
+    };
+
+    let mut servers = Vec::new();
+    for raw in &spec.servers {
+        let name_line = line_of("name", &raw.name);
+        let address_line = line_of("address", &raw.address);
+        let name = match parse_name("server name", &raw.name) {
+            Ok(name) => name,
+            Err(kind) => {
+                problems.push(Problem::new(at(name_line), *kind));
+                continue;
+            }
+        };
+        let address = match raw.address.parse::<IpAddr>() {
+            Ok(address) => address,
+            Err(_) => {
+                problems.push(Problem::new(
+                    at(address_line),
+                    ProblemKind::BadAddress {
+                        what: "server address",
+                        value: raw.address.clone(),
+                    },
+                ));
+                continue;
+            }
+        };
+        if !address.is_loopback() {
+            problems.push(Problem::new(
+                at(address_line),
+                ProblemKind::NotLoopback {
+                    server: name.clone(),
+                    address,
+                },
+            ));
+        }
+        let mut zones: Vec<ZoneFile> = Vec::new();
+        for zone in &raw.zones {
+            let zone_line = line_of("zone", &zone.zone);
+            let file_line = line_of("file", &zone.file);
+            let origin = match parse_name("zone", &zone.zone) {
+                Ok(origin) => origin,
+                Err(kind) => {
+                    problems.push(Problem::new(at(zone_line), *kind));
+                    continue;
+                }
+            };
+            if zones.iter().any(|z| z.origin == origin) {
+                problems.push(Problem::new(
+                    at(zone_line),
+                    ProblemKind::DuplicateZone {
+                        server: name.clone(),
+                        zone: origin.clone(),
+                    },
+                ));
+            }
+            let path = base.join(&zone.file);
+            if let Err(e) = std::fs::metadata(&path).and_then(|m| {
+                if m.is_file() {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::other("not a regular file"))
+                }
+            }) {
+                problems.push(Problem::new(
+                    at(file_line),
+                    ProblemKind::MissingZoneFile {
+                        server: name.clone(),
+                        zone: origin.clone(),
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    },
+                ));
+            }
+            zones.push(ZoneFile {
+                origin,
+                path,
+                line: file_line.unwrap_or(0),
+            });
+        }
+        servers.push(Server {
+            name,
+            address,
+            zones,
+            line: name_line.unwrap_or(0),
+            address_line: address_line.unwrap_or(0),
+        });
+    }
+
+    check_unique(&servers, source, &mut problems);
+    if !servers
+        .iter()
+        .any(|s| s.zones.iter().any(|z| z.origin.is_root()))
+    {
+        problems.push(Problem::new(
+            at(lines.find_key("servers")),
+            ProblemKind::NoRootServer,
+        ));
+    }
+    if let Some(server) = servers
+        .iter()
+        .find(|s| s.address == resolver.ip() && port == resolver.port())
+    {
+        problems.push(Problem::new(
+            at(Some(server.address_line)),
+            ProblemKind::ResolverClash(resolver),
+        ));
+    }
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Topology {
+        source: source.to_path_buf(),
+        port,
+        resolver,
+        log_queries: spec.log_queries.unwrap_or(true),
+        servers,
+    })
+}
+
+/// Two servers cannot share an address (they share the port) and should
+/// not share a name (delegations find servers by name).
+fn check_unique(servers: &[Server], source: &Path, problems: &mut Vec<Problem>) {
+    let at = |line: usize| {
+        Some(Place {
+            file: source.to_path_buf(),
+            line,
+        })
+    };
+    for (i, server) in servers.iter().enumerate() {
+        let earlier = servers.get(..i).unwrap_or_default();
+        if let Some(first) = earlier.iter().find(|s| s.address == server.address) {
+            problems.push(Problem::new(
+                at(server.address_line),
+                ProblemKind::DuplicateAddress {
+                    address: server.address,
+                    server: server.name.clone(),
+                    first: first.name.clone(),
+                    first_line: first.address_line,
+                },
+            ));
+        }
+        if let Some(first) = earlier.iter().find(|s| s.name == server.name) {
+            problems.push(Problem::new(
+                at(server.line),
+                ProblemKind::DuplicateName {
+                    server: server.name.clone(),
+                    first_line: first.line,
+                },
+            ));
+        }
+    }
+}
+
+/// Topology names are always absolute: `com` and `com.` are the same zone.
+/// (The error is boxed: a `ProblemKind` holds several names.)
+pub fn parse_name(what: &'static str, value: &str) -> Result<Name, Box<ProblemKind>> {
+    let mut name = Name::from_ascii(value).map_err(|e| {
+        Box::new(ProblemKind::BadName {
+            what,
+            value: value.to_string(),
+            reason: e.to_string(),
+        })
+    })?;
+    name.set_fqdn(true);
+    Ok(name)
+}
+
+/// The `key: value` pairs of a YAML text with their line numbers, in both
+/// block (`key: value`) and flow (`{ key: value, ... }`) style.
+struct Lines<'a> {
+    pairs: Vec<(&'a str, &'a str, usize)>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut pairs = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let line = line.split(" #").next().unwrap_or_default();
+            if line.trim_start().starts_with('#') {
+                continue;
+            }
+            for piece in line.split(['{', '}', ',']) {
+                let piece = piece.trim().trim_start_matches("- ").trim();
+                if let Some((key, value)) = piece.split_once(':') {
+                    let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+                    pairs.push((key.trim(), value, index + 1));
+                }
+            }
+        }
+        Lines { pairs }
+    }
+
+    /// The line of the `nth` (0-based) occurrence of `key: value`.
+    fn find(&self, key: &str, value: &str, nth: usize) -> Option<usize> {
+        self.pairs
+            .iter()
+            .filter(|(k, v, _)| *k == key && *v == value)
+            .nth(nth)
+            .map(|(_, _, line)| *line)
+    }
+
+    /// The line of the first `key:`, whatever its value.
+    fn find_key(&self, key: &str) -> Option<usize> {
+        self.pairs
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, _, line)| *line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_finds_block_and_flow_pairs_by_occurrence() {
+        let text = "port: 5300\nservers:\n  - name: a.\n    zones:\n      - { zone: ., file: root.zone }\n  - name: a.  # again\n";
+        let lines = Lines::new(text);
+        assert_eq!(lines.find("port", "5300", 0), Some(1));
+        assert_eq!(lines.find("name", "a.", 0), Some(3));
+        assert_eq!(lines.find("name", "a.", 1), Some(6));
+        assert_eq!(lines.find("file", "root.zone", 0), Some(5));
+        assert_eq!(lines.find("zone", ".", 0), Some(5));
+        assert_eq!(lines.find("name", "a.", 2), None);
+    }
+
+    #[test]
+    fn names_are_absolute() {
+        assert_eq!(
+            parse_name("zone", "com").unwrap(),
+            parse_name("zone", "com.").unwrap()
+        );
+        assert!(parse_name("zone", "com").unwrap().is_fqdn());
+    }
+}
