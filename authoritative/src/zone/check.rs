@@ -81,16 +81,6 @@ pub enum ProblemKind {
     NsWithoutAddress(Name),
 }
 
-/// Counts `dnslab check` prints for a zone without problems.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ZoneSummary {
-    pub records: usize,
-    /// Distinct owner names.
-    pub names: usize,
-    /// Names below the apex that carry NS records.
-    pub delegations: usize,
-}
-
 /// FNV-1a for maps keyed by [`Name`]: `Name`'s `Hash` feeds one byte at a
 /// time, which SipHash makes slow on a million names. The zone is the
 /// operator's own file, so flooding resistance buys nothing here.
@@ -116,24 +106,6 @@ impl Hasher for Fnv {
 
 type NameMap<'a, V> = HashMap<&'a Name, V, BuildHasherDefault<Fnv>>;
 type NameSet<'a> = HashSet<&'a Name, BuildHasherDefault<Fnv>>;
-
-/// Counts of the zone `origin` made of `records`.
-pub fn summarize(origin: &Name, records: &[SourcedRecord]) -> ZoneSummary {
-    let mut names = NameSet::default();
-    let mut delegations = NameSet::default();
-    for sr in records {
-        let name = &sr.record.name;
-        names.insert(name);
-        if sr.record.record_type() == RecordType::NS && name != origin {
-            delegations.insert(name);
-        }
-    }
-    ZoneSummary {
-        records: records.len(),
-        names: names.len(),
-        delegations: delegations.len(),
-    }
-}
 
 /// Every problem of the zone `origin` made of `records`; empty when clean.
 /// Problems come in record order within each rule.

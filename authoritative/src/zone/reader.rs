@@ -692,9 +692,11 @@ impl Reader {
     }
 
     fn warn(&mut self, state: &FileState, line: u32, message: String) {
-        let location = state.at(line);
-        tracing::warn!(%location, "{message}");
-        self.warnings.push(Warning { location, message });
+        // Collected, not logged: the caller decides how to show them.
+        self.warnings.push(Warning {
+            location: state.at(line),
+            message,
+        });
     }
 }
 
