@@ -8,6 +8,8 @@ use hickory_proto::op::{Message, ResponseCode};
 use crate::common::section;
 
 mod harness;
+/// Mutated real queries through the request path (proptest).
+mod mutation;
 mod packets;
 /// A storm of malformed UDP packets at the authoritative server.
 mod storm;
