@@ -16,8 +16,10 @@ pub struct ServerConfig {
     /// UDP sockets (and OS threads) per address, bound with `SO_REUSEPORT`
     /// so the kernel spreads datagrams over them without locks.
     pub udp_workers: usize,
-    /// Open TCP connections at most; each costs a task, buffers and a file
-    /// descriptor, and the default stays well below a typical 4096 fd limit.
+    /// Open TCP connections at most, over all addresses; each costs a task,
+    /// buffers and a file descriptor. At the cap, new clients wait in the
+    /// kernel's backlog until one closes. Keep it below the process's file
+    /// descriptor limit (`ulimit -n`), or accepts fail (and are retried).
     pub tcp_max_connections: usize,
     /// A TCP connection with nothing in flight is closed when no complete
     /// message arrives for this long. It also bounds reading one message, so
@@ -30,7 +32,7 @@ pub struct ServerConfig {
     pub tcp_max_pipelined: usize,
     /// `SO_RCVBUF` for each UDP socket. Bursts overflow the default buffer
     /// (the lab README's "socket receive buffers" quirk); the kernel caps it
-    /// at `net.core.rmem_max`.
+    /// at `net.core.rmem_max`. 0 keeps the system default.
     pub udp_recv_buffer: usize,
     /// Deferred replies in flight over the whole server. Past it, a UDP
     /// query is dropped (the client retries) and a TCP connection waits.

@@ -40,6 +40,11 @@ pub(crate) struct Shared {
     /// ([`ServerConfig::max_deferred`]), so a slow upstream cannot make
     /// pending work grow without bound.
     pub deferred: Arc<Semaphore>,
+    /// One permit per open TCP connection, over all addresses
+    /// ([`ServerConfig::tcp_max_connections`]): each connection costs a
+    /// task, buffers and a file descriptor, and a flood of them must not
+    /// exhaust those.
+    pub tcp_slots: Arc<Semaphore>,
     /// Becomes `true` at shutdown (a dropped sender means the same).
     pub shutdown: watch::Receiver<bool>,
     /// Read by UDP threads between datagrams; set at shutdown.
@@ -88,6 +93,7 @@ impl Server {
         let shared = Arc::new(Shared {
             handler,
             deferred: Arc::new(Semaphore::new(self.config.max_deferred.max(1))),
+            tcp_slots: Arc::new(Semaphore::new(self.config.tcp_max_connections.max(1))),
             config: self.config,
             runtime: Handle::current(),
             shutdown: shutdown_rx,
@@ -123,7 +129,7 @@ impl Server {
                 )?);
             }
         }
-        info!(?addrs, udp_workers = threads.len(), "listening");
+        info!(?addrs, udp_threads = threads.len(), "listening");
 
         shutdown.await;
         info!(?addrs, "shutting down");

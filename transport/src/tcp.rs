@@ -2,10 +2,12 @@
 //! length-prefixed messages (RFC 1035 4.2.2), answers each as it completes,
 //! and closes idle or stalled connections.
 //!
-//! Connection cap: when `tcp_max_connections` are open, the accept loop
-//! waits for one to close before accepting again (as mini-redis does). New
-//! clients wait in the kernel's backlog and are served as soon as a slot
-//! frees, which the idle timeout guarantees within `tcp_idle_timeout`.
+//! Connection cap: when `tcp_max_connections` are open (over all
+//! addresses), each address's accept loop holds the one connection it has
+//! just accepted until another closes (as mini-redis waits before
+//! accepting). Further clients wait in the kernel's backlog. All are served
+//! as slots free, which the idle timeout guarantees within
+//! `tcp_idle_timeout`; none is refused.
 
 use std::future::Future;
 use std::io;
@@ -33,41 +35,39 @@ const READ_CHUNK: usize = 4096;
 /// before the next, so that the loop does not spin while nothing can change.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-/// Accepts connections until shutdown, at most `tcp_max_connections` open.
+/// Accepts connections until shutdown, while the server has fewer than
+/// `tcp_max_connections` open (over all its addresses).
 pub(crate) async fn accept_loop(listener: TcpListener, local: SocketAddr, shared: Arc<Shared>) {
-    // Each connection costs a task, two buffers and a file descriptor; the
-    // cap keeps a flood of connections from exhausting them.
-    let slots = Arc::new(tokio::sync::Semaphore::new(
-        shared.config.tcp_max_connections.max(1),
-    ));
     let shutdown = shared.on_shutdown();
     tokio::pin!(shutdown);
     loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                debug!(%local, error = %e, "TCP accept failed");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        // Accept, then wait for a slot: a slot taken before `accept` would
+        // sit idle on a quiet address while another address's clients wait.
         let permit = tokio::select! {
-            permit = Arc::clone(&slots).acquire_owned() => match permit {
+            permit = Arc::clone(&shared.tcp_slots).acquire_owned() => match permit {
                 Ok(permit) => permit,
                 Err(_) => break, // never closed
             },
             () = &mut shutdown => break,
         };
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = &mut shutdown => break,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                debug!(%peer, %local, "TCP connection accepted");
-                let shared = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    connection(stream, peer, local, shared).await;
-                });
-            }
-            Err(e) => {
-                debug!(%local, error = %e, "TCP accept failed");
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
-            }
-        }
+        debug!(%peer, %local, "TCP connection accepted");
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let _permit = permit;
+            connection(stream, peer, local, shared).await;
+        });
     }
     drop(listener);
     debug!(%local, "TCP listener closed");

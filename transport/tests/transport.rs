@@ -60,7 +60,9 @@ impl Handler for Toy {
 
 /// A served [`Server`] and the means to stop it.
 struct Running {
+    /// The first of `addrs`, for tests that listen on one address.
     addr: SocketAddr,
+    addrs: Vec<SocketAddr>,
     handler: Arc<Toy>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), TransportError>>,
@@ -76,7 +78,6 @@ fn config() -> ServerConfig {
 fn start(config: ServerConfig) -> Running {
     let server = Server::bind(config).expect("bind");
     let addrs = server.local_addrs();
-    assert_eq!(addrs.len(), 1);
     let handler = Arc::new(Toy::default());
     let (stop, stopped) = oneshot::channel::<()>();
     let shutdown = async move {
@@ -85,6 +86,7 @@ fn start(config: ServerConfig) -> Running {
     let task = tokio::spawn(server.run(handler.clone(), shutdown));
     Running {
         addr: addrs[0],
+        addrs,
         handler,
         stop: Some(stop),
         task,
@@ -269,30 +271,6 @@ async fn tcp_zero_length_message_closes_connection() {
     server.stop().await;
 }
 
-/// At the cap, a new client waits in the backlog and is served as soon as
-/// another connection closes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tcp_connection_cap_holds_and_waiting_client_is_served_after_a_close() {
-    let server = start(with(config(), |c| c.tcp_max_connections = 1));
-    let mut first = TcpStream::connect(server.addr).await.unwrap();
-    assert_eq!(tcp_ask(&mut first, b"Efirst").await, b"Efirstt");
-
-    let mut second = TcpStream::connect(server.addr).await.unwrap();
-    second.write_all(&framed(b"Esecond")).await.unwrap();
-    let mut buf = [0u8; 1];
-    assert!(
-        timeout(Duration::from_millis(300), second.read(&mut buf))
-            .await
-            .is_err(),
-        "second connection must not be served while the first is open"
-    );
-    assert_eq!(server.handler.calls.load(Ordering::Relaxed), 1);
-
-    drop(first);
-    assert_eq!(tcp_read(&mut second).await.unwrap(), b"Esecondt");
-    server.stop().await;
-}
-
 /// A length prefix promising more than ever comes, or a client sending a
 /// byte at a time, holds only its own connection, and only until the idle
 /// timeout: the timeout covers the whole message, not each read.
@@ -408,27 +386,46 @@ async fn bind_error_on_a_port_in_use_names_the_address() {
 /// Port 0 on several addresses: each gets one port shared by UDP and TCP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn port_zero_serves_udp_and_tcp_on_the_same_port_per_address() {
-    let listen = vec![
-        "127.0.0.1:0".parse().unwrap(),
-        "127.0.0.2:0".parse().unwrap(),
-    ];
-    let server = Server::bind(with(config(), |c| c.listen = listen)).unwrap();
-    let addrs = server.local_addrs();
-    let handler = Arc::new(Toy::default());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server.run(handler, async move {
-        let _ = stopped.await;
-    }));
+    let server = start(with(config(), |c| c.listen = two_addresses()));
     let client = udp_client().await;
-    for (addr, ip) in addrs.iter().zip(["127.0.0.1", "127.0.0.2"]) {
+    for (addr, ip) in server.addrs.iter().zip(["127.0.0.1", "127.0.0.2"]) {
         assert_eq!(addr.ip().to_string(), ip);
         assert_ne!(addr.port(), 0);
         assert_eq!(udp_ask(&client, *addr, b"Eu").await, b"Euu");
         let mut stream = TcpStream::connect(addr).await.unwrap();
         assert_eq!(tcp_ask(&mut stream, b"Et").await, b"Ett");
     }
-    stop.send(()).unwrap();
-    timeout(PROMPTLY, task).await.unwrap().unwrap().unwrap();
+    server.stop().await;
+}
+
+fn two_addresses() -> Vec<SocketAddr> {
+    vec![
+        "127.0.0.1:0".parse().unwrap(),
+        "127.0.0.2:0".parse().unwrap(),
+    ]
+}
+
+/// At the cap, a new client waits in the backlog and is served as soon as
+/// another connection closes. The cap is the server's, not each address's:
+/// a connection to one address holds the only slot against the other's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_connection_cap_holds_over_all_addresses_and_a_waiting_client_is_served_after_a_close()
+{
+    let server = start(with(config(), |c| {
+        c.listen = two_addresses();
+        c.tcp_max_connections = 1;
+    }));
+    let mut first = TcpStream::connect(server.addrs[0]).await.unwrap();
+    assert_eq!(tcp_ask(&mut first, b"Efirst").await, b"Efirstt");
+    let mut second = TcpStream::connect(server.addrs[1]).await.unwrap();
+    second.write_all(&framed(b"Esecond")).await.unwrap();
+    let mut buf = [0u8; 1];
+    let early = timeout(Duration::from_millis(300), second.read(&mut buf)).await;
+    assert!(early.is_err(), "second address served over the cap");
+    assert_eq!(server.handler.calls.load(Ordering::Relaxed), 1);
+    drop(first);
+    assert_eq!(tcp_read(&mut second).await.unwrap(), b"Esecondt");
+    server.stop().await;
 }
 
 /// `Reply::Drop` sends nothing: the next datagram from the same client (on
