@@ -156,7 +156,8 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
     let mut tasks = JoinSet::new();
     let mut servers = Vec::new();
     for (bound, handler, running) in ready {
-        info!(server = %running.name, address = %running.address, zones = ?running.zones, "serving");
+        let zones: Vec<String> = running.zones.iter().map(ToString::to_string).collect();
+        info!(server = %running.name, address = %running.address, zones = %zones.join(" "), "serving");
         tasks.spawn(bound.run(handler, on_stop()));
         servers.push(running);
     }

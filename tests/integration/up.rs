@@ -454,6 +454,35 @@ fn default_hierarchy_answers_every_story_through_the_resolver() {
     assert_eq!(soa, ["cs.umass.edu. SOA"]);
 }
 
+/// The textbook's "10 messages" case: a cold lookup of gaia.cs.umass.edu
+/// costs the resolver exactly four exchanges (root, edu., umass.edu. and
+/// cs.umass.edu.), which with the client's query and the answer makes ten
+/// messages; asked again, the cache answers and no server is asked.
+#[test]
+fn gaia_cold_lookup_asks_four_servers_and_a_repeat_asks_none() {
+    let running = Running::start();
+    let sent = || running.hierarchy().resolver().stats().upstream_queries;
+    let before = sent();
+    assert_answer(
+        &running,
+        "gaia.cs.umass.edu.",
+        RecordType::A,
+        &["gaia.cs.umass.edu. A 192.0.2.12"],
+    );
+    assert_eq!(sent() - before, 4, "root, edu., umass.edu., cs.umass.edu.");
+    assert_answer(
+        &running,
+        "gaia.cs.umass.edu.",
+        RecordType::A,
+        &["gaia.cs.umass.edu. A 192.0.2.12"],
+    );
+    assert_eq!(
+        sent() - before,
+        4,
+        "a repeated question is answered from the cache"
+    );
+}
+
 /// One step of the walk at a time, as `dig +norec` shows it: the root and
 /// the TLD refer (AA=0, NS in authority, glue in additional where the
 /// parent has it), the last server answers with AA=1.
@@ -605,6 +634,47 @@ fn dig_through_the_resolver_and_at_each_level_of_the_default_hierarchy() {
 // The binary
 // ---------------------------------------------------------------------------
 
+/// The query log (one line per query at each server) shows the walk of
+/// gaia.cs.umass.edu in order: a root, edu., umass.edu., cs.umass.edu.
+fn assert_walk_logged(stderr: &str) {
+    let plain = strip_ansi(stderr);
+    let servers: Vec<&str> = plain
+        .lines()
+        .filter(|line| line.contains(": query ") && line.contains("edu. "))
+        .filter_map(|line| {
+            line.split_whitespace()
+                .find_map(|word| word.strip_prefix("server="))
+        })
+        .collect();
+    assert_eq!(servers.len(), 4, "four queries in the log:\n{plain}");
+    assert!(
+        servers[0].ends_with(".root-servers.lab."),
+        "a root first: {servers:?}"
+    );
+    assert_eq!(
+        servers[1..],
+        ["a.edu-servers.lab.", "dns.umass.edu.", "dns.cs.umass.edu."]
+    );
+}
+
+/// The log without terminal colours (ESC [ ... m).
+fn strip_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
 fn dnslab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_dnslab"))
 }
@@ -633,7 +703,8 @@ fn binary_check_accepts_the_default_and_rejects_a_lame_delegation() {
 }
 
 /// `dnslab up --port P` as a user runs it: it starts, answers through its
-/// resolver, and stops cleanly on SIGTERM.
+/// resolver, logs the queries of the walk in order, and stops cleanly on
+/// SIGTERM.
 #[test]
 fn binary_up_serves_the_default_until_sigterm() {
     for _ in 0..10 {
@@ -642,7 +713,6 @@ fn binary_up_serves_the_default_until_sigterm() {
         let mut child = dnslab()
             .args([
                 "up",
-                "--no-log-queries",
                 "--port",
                 &port.to_string(),
                 "--resolver",
@@ -712,6 +782,7 @@ fn binary_up_serves_the_default_until_sigterm() {
             )),
             "{stdout}"
         );
+        assert_walk_logged(&String::from_utf8_lossy(&output.stderr));
         return;
     }
     panic!("no free port pair after 10 tries");
