@@ -3,7 +3,8 @@
 //!
 //! The toy handler reads the first byte of a request as a command:
 //! `E` echo the request inline, `D` drop it, `L` echo it later (a
-//! [`Reply::Deferred`] that sleeps for the second byte × 10 ms), `P` panic.
+//! [`Reply::Deferred`] that sleeps for the second byte × 10 ms), `N` defer
+//! forever, `P` panic.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -52,6 +53,7 @@ impl Handler for Toy {
                     Some(answer)
                 }))
             }
+            Some(b'N') => Reply::Deferred(Box::pin(std::future::pending())),
             Some(b'P') => panic!("toy handler asked to panic"),
             _ => Reply::Drop,
         }
@@ -322,9 +324,9 @@ async fn shutdown_closes_connections_and_frees_the_port() {
     let mut idle = TcpStream::connect(addr).await.unwrap();
     assert_eq!(tcp_ask(&mut idle, b"Ehi").await, b"Ehit");
     let mut pending = TcpStream::connect(addr).await.unwrap();
-    pending.write_all(&framed(b"L\xffnever")).await.unwrap(); // 2.55 s
+    pending.write_all(&framed(b"Nnever")).await.unwrap();
     let client = udp_client().await;
-    client.send_to(b"L\xffnever", addr).await.unwrap();
+    client.send_to(b"Nnever", addr).await.unwrap();
     // Both deferred queries have reached the handler before we stop.
     let deadline = tokio::time::Instant::now() + PROMPTLY;
     while server.handler.calls.load(Ordering::Relaxed) < 3 {
@@ -464,9 +466,9 @@ async fn udp_deferred_reply_arrives() {
 async fn udp_deferred_cap_drops_excess_queries() {
     let server = start(with(config(), |c| c.max_deferred = 1));
     let client = udp_client().await;
-    client.send_to(b"L\x64first", server.addr).await.unwrap(); // 1 s
+    client.send_to(b"L\xc8first", server.addr).await.unwrap(); // 2 s
     client.send_to(b"L\x00second", server.addr).await.unwrap();
-    assert_eq!(udp_recv(&client).await.unwrap(), b"L\x64firstl");
+    assert_eq!(udp_recv(&client).await.unwrap(), b"L\xc8firstl");
     assert_no_more_datagrams(&client).await;
     assert_eq!(server.handler.calls.load(Ordering::Relaxed), 2);
     server.stop().await;
