@@ -222,7 +222,8 @@ pub fn check_zone(origin: &Name, records: &[SourcedRecord]) -> Vec<Problem> {
             rtype,
             RecordType::CNAME | RecordType::RRSIG | RecordType::NSEC
         );
-        if is_cname_owner && !beside_cname_ok && cname_reported.insert(name) {
+        // At the apex, CnameAtApex already says it.
+        if is_cname_owner && !beside_cname_ok && name != origin && cname_reported.insert(name) {
             problems.push(problem(sr, ProblemKind::CnameAndOtherData(rtype)));
         }
         if cuts.is_empty() && dnames.is_empty() {

@@ -1001,10 +1001,13 @@ fn parse_generic_rdata(rtype: RecordType, tokens: &[Token<'_>]) -> Result<RData,
 }
 
 fn unknown(code: RecordType, bytes: Vec<u8>) -> RData {
-    RData::Unknown {
-        code,
-        rdata: NULL::with(bytes),
-    }
+    // `NULL::with` insists on data; RFC 3597 allows `\# 0`.
+    let rdata = if bytes.is_empty() {
+        NULL::new()
+    } else {
+        NULL::with(bytes)
+    };
+    RData::Unknown { code, rdata }
 }
 
 /// The bytes of a character-string: `\X` is X, `\DDD` is the byte DDD
