@@ -23,6 +23,8 @@ use super::{Server, Topology};
 #[derive(Clone, Debug)]
 pub struct ZoneFacts {
     pub origin: Name,
+    /// The zone's own NS RRset, at the apex.
+    pub apex_ns: Vec<Name>,
     /// NS RRsets at names below the apex: the zone cuts, in file order.
     pub cuts: Vec<Cut>,
     /// Every A and AAAA record of the file with its owner, glue included.
@@ -41,11 +43,13 @@ impl ZoneFacts {
     /// Summarises the records of the zone `origin` as read from its file.
     pub fn from_records(origin: &Name, records: &[SourcedRecord]) -> ZoneFacts {
         let mut cuts: Vec<Cut> = Vec::new();
+        let mut apex_ns = Vec::new();
         let mut addresses = Vec::new();
         for sourced in records {
             let record = &sourced.record;
             match &record.data {
-                RData::NS(ns) if record.name != *origin => {
+                RData::NS(ns) if record.name == *origin => apex_ns.push(ns.0.clone()),
+                RData::NS(ns) => {
                     let place = Some(Place {
                         file: sourced.location.file.to_path_buf(),
                         line: sourced.location.line as usize,
@@ -66,6 +70,7 @@ impl ZoneFacts {
         }
         ZoneFacts {
             origin: origin.clone(),
+            apex_ns,
             cuts,
             addresses,
         }
@@ -143,6 +148,10 @@ pub fn check_delegations(topology: &Topology, facts: &HashMap<PathBuf, ZoneFacts
             check_delegated(topology, zone, &served, &mut problems);
         }
         for cut in &zone.facts.cuts {
+            if let Some(kind) = check_ns_sets(zone.facts, cut, &served) {
+                let first = cut.ns.first().and_then(|(_, place)| place.clone());
+                problems.push(Problem::new(first, kind));
+            }
             for (ns, place) in &cut.ns {
                 if let Some(kind) = check_name_server(topology, zone.facts, cut, ns, &served) {
                     problems.push(Problem::new(place.clone(), kind));
@@ -191,6 +200,31 @@ fn served_zones<'a>(
             })
         })
         .collect()
+}
+
+/// RFC 1034 4.2.2: the NS RRset at the top of a zone and the copy in the
+/// parent at the cut should be the same; resolvers that prefer the child's
+/// set would otherwise ask other servers than the parent announced.
+fn check_ns_sets(parent: &ZoneFacts, cut: &Cut, served: &[ServedZone<'_>]) -> Option<ProblemKind> {
+    let sorted = |names: &mut dyn Iterator<Item = &Name>| {
+        let mut names: Vec<String> = names.map(|n| n.to_lowercase().to_string()).collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let delegation = sorted(&mut cut.ns.iter().map(|(ns, _)| ns));
+    served
+        .iter()
+        .map(|s| s.facts)
+        .filter(|child| child.origin == cut.child)
+        .map(|child| sorted(&mut child.apex_ns.iter()))
+        .find(|apex| *apex != delegation)
+        .map(|apex| ProblemKind::NsSetMismatch {
+            parent: parent.origin.clone(),
+            child: cut.child.clone(),
+            delegation: delegation.join(" "),
+            apex: apex.join(" "),
+        })
 }
 
 /// A served zone other than the root must be reachable: the closest
@@ -408,14 +442,17 @@ mod tests {
         }
     }
 
-    /// Zone facts from (child, [ns]) cuts and (owner, address) records.
+    /// Zone facts from the apex NS set, (child, [ns]) cuts and (owner,
+    /// address) records.
     fn facts(
         origin: &str,
+        apex: &[&str],
         cuts: &[(&str, &[&str])],
         addresses: &[(&str, &str)],
     ) -> (PathBuf, ZoneFacts) {
         let facts = ZoneFacts {
             origin: name(origin),
+            apex_ns: apex.iter().map(|n| name(n)).collect(),
             cuts: cuts
                 .iter()
                 .map(|(child, ns)| Cut {
@@ -447,24 +484,31 @@ mod tests {
         ]);
         let root = facts(
             ".",
+            &[],
             &[("com.", &["ns.x.com."]), ("net.", &["ns.y.net."])],
             &[("ns.x.com.", "127.0.0.3"), ("ns.y.net.", "127.0.0.4")],
         );
         let com = facts(
             "com.",
+            &["ns.x.com."],
             &[("x.com.", &["ns.x.com."]), ("y.com.", &["ns.y.net."])],
             &[("ns.x.com.", "127.0.0.3")],
         );
-        let net = facts("net.", &[], &[("ns.y.net.", "127.0.0.4")]);
-        let x = facts("x.com.", &[], &[("ns.x.com.", "127.0.0.3")]);
-        let y = facts("y.com.", &[], &[]);
+        let net = facts("net.", &["ns.y.net."], &[], &[("ns.y.net.", "127.0.0.4")]);
+        let x = facts("x.com.", &["ns.x.com."], &[], &[("ns.x.com.", "127.0.0.3")]);
+        let y = facts("y.com.", &["ns.y.net."], &[], &[]);
         assert_eq!(kinds(&t, vec![root, com, net, x, y]), Vec::<String>::new());
     }
 
     #[test]
     fn lame_delegation_names_the_server_and_what_it_serves() {
         let t = topology(&[ROOT, ("ns.com.", "127.0.0.3", &["net."])]);
-        let root = facts(".", &[("com.", &["ns.com."])], &[("ns.com.", "127.0.0.3")]);
+        let root = facts(
+            ".",
+            &[],
+            &[("com.", &["ns.com."])],
+            &[("ns.com.", "127.0.0.3")],
+        );
         let problems = kinds(&t, vec![root]);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("lame delegation"), "{problems:?}");
@@ -474,8 +518,13 @@ mod tests {
     #[test]
     fn glue_that_disagrees_with_the_topology_is_reported() {
         let t = topology(&[ROOT, ("ns.com.", "127.0.0.3", &["com."])]);
-        let root = facts(".", &[("com.", &["ns.com."])], &[("ns.com.", "127.0.0.9")]);
-        let com = facts("com.", &[], &[("ns.com.", "127.0.0.3")]);
+        let root = facts(
+            ".",
+            &[],
+            &[("com.", &["ns.com."])],
+            &[("ns.com.", "127.0.0.9")],
+        );
+        let com = facts("com.", &["ns.com."], &[], &[("ns.com.", "127.0.0.3")]);
         let problems = kinds(&t, vec![root, com]);
         assert_eq!(problems, vec!["glue for ns.com. (name server of com.) says 127.0.0.9, but server ns.com. is at 127.0.0.3 in the topology"]);
     }
@@ -483,8 +532,8 @@ mod tests {
     #[test]
     fn missing_glue_for_an_in_bailiwick_server_is_reported() {
         let t = topology(&[ROOT, ("ns.com.", "127.0.0.3", &["com."])]);
-        let root = facts(".", &[("com.", &["ns.com."])], &[]);
-        let com = facts("com.", &[], &[("ns.com.", "127.0.0.3")]);
+        let root = facts(".", &[], &[("com.", &["ns.com."])], &[]);
+        let com = facts("com.", &["ns.com."], &[], &[("ns.com.", "127.0.0.3")]);
         let problems = kinds(&t, vec![root, com]);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].starts_with("missing glue"), "{problems:?}");
@@ -494,8 +543,8 @@ mod tests {
     #[test]
     fn unknown_name_server_and_undelegated_zone_are_reported() {
         let t = topology(&[ROOT, ("ns.org.", "127.0.0.3", &["org."])]);
-        let root = facts(".", &[("com.", &["ns.nowhere."])], &[]);
-        let org = facts("org.", &[], &[]);
+        let root = facts(".", &[], &[("com.", &["ns.nowhere."])], &[]);
+        let org = facts("org.", &["ns.org."], &[], &[]);
         let problems = kinds(&t, vec![root, org]);
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(
@@ -515,13 +564,35 @@ mod tests {
     #[test]
     fn glueless_server_without_any_address_record_is_reported() {
         let t = topology(&[ROOT, ("ns.x.net.", "127.0.0.3", &["com."])]);
-        let root = facts(".", &[("com.", &["ns.x.net."])], &[]);
-        let com = facts("com.", &[], &[]);
+        let root = facts(".", &[], &[("com.", &["ns.x.net."])], &[]);
+        let com = facts("com.", &["ns.x.net."], &[], &[]);
         let problems = kinds(&t, vec![root, com]);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(
             problems[0].starts_with("no address for ns.x.net."),
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn ns_sets_that_differ_between_parent_and_child_are_reported() {
+        let t = topology(&[ROOT, ("ns.com.", "127.0.0.3", &["com."])]);
+        let root = facts(
+            ".",
+            &[],
+            &[("com.", &["ns.com."])],
+            &[("ns.com.", "127.0.0.3")],
+        );
+        let com = facts(
+            "com.",
+            &["ns.com.", "ns2.com."],
+            &[],
+            &[("ns.com.", "127.0.0.3")],
+        );
+        let problems = kinds(&t, vec![root, com]);
+        assert_eq!(
+            problems,
+            vec!["zone . delegates com. to {ns.com.} but com. itself lists {ns.com. ns2.com.} at its apex; make the two NS sets the same"]
         );
     }
 }

@@ -131,6 +131,13 @@ pub enum ProblemKind {
         ns: Name,
         expected: String,
     },
+    #[error("zone {parent} delegates {child} to {{{delegation}}} but {child} itself lists {{{apex}}} at its apex; make the two NS sets the same")]
+    NsSetMismatch {
+        parent: Name,
+        child: Name,
+        delegation: String,
+        apex: String,
+    },
     #[error("no address for {ns} (name server of {child}): {reason}")]
     NoAddress {
         child: Name,

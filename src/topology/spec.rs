@@ -335,4 +335,70 @@ mod tests {
         );
         assert!(parse_name("zone", "com").unwrap().is_fqdn());
     }
+
+    /// Parses `text` as if it sat in zones/default/ (so its zone files
+    /// exist) and returns each problem as `line: message`.
+    fn problems(text: &str) -> Vec<String> {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
+        match parse(text, &source) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems
+                .iter()
+                .map(|p| format!("{}: {}", p.at.as_ref().map_or(0, |at| at.line), p.kind))
+                .collect(),
+        }
+    }
+
+    const ROOT: &str = "servers:\n  - name: a.root.\n    address: 127.0.0.2\n    zones: [{ zone: ., file: root.zone }]\n";
+
+    #[test]
+    fn defaults_fill_what_the_file_leaves_out() {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
+        let topology = parse(ROOT, &source).unwrap();
+        assert_eq!(topology.port, DEFAULT_PORT);
+        assert_eq!(topology.resolver.to_string(), DEFAULT_RESOLVER);
+        assert!(topology.log_queries);
+        assert_eq!(topology.root_hints().len(), 1);
+    }
+
+    #[test]
+    fn port_zero_and_a_bad_resolver_address_are_reported_at_their_lines() {
+        let text = format!("port: 0\nresolver: localhost\n{ROOT}");
+        assert_eq!(
+            problems(&text),
+            [
+                "1: port 0 cannot be shared by the servers; choose a port such as 5300",
+                "2: the resolver address `localhost` is not ADDRESS:PORT (e.g. 127.0.0.1:1053)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repeated_server_name_is_reported_at_the_second() {
+        let text = format!("{ROOT}  - name: a.root.\n    address: 127.0.0.3\n    zones: []\n");
+        assert_eq!(
+            problems(&text),
+            ["5: server name a.root. is used twice (first at line 2); rename one"]
+        );
+    }
+
+    #[test]
+    fn a_topology_without_a_root_server_is_reported() {
+        let text = "servers:\n  - name: ns.com.\n    address: 127.0.0.2\n    zones: [{ zone: com, file: com.zone }]\n";
+        let found = problems(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("1: no server serves the root zone"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_resolver_on_a_server_address_and_port_is_reported() {
+        let text = format!("port: 5300\nresolver: 127.0.0.2:5300\n{ROOT}");
+        assert_eq!(
+            problems(&text),
+            ["5: the resolver listens on 127.0.0.2:5300, which a server of the hierarchy also uses"]
+        );
+    }
 }
