@@ -47,7 +47,10 @@ impl fmt::Display for Outcome {
             Outcome::NxDomain => write!(f, "NXDOMAIN"),
             Outcome::NoData => write!(f, "NODATA"),
             Outcome::Refused => write!(f, "REFUSED"),
-            Outcome::Error(rcode) => write!(f, "{rcode}"),
+            Outcome::Error(ResponseCode::FormErr) => write!(f, "FORMERR"),
+            Outcome::Error(ResponseCode::ServFail) => write!(f, "SERVFAIL"),
+            Outcome::Error(ResponseCode::NotImp) => write!(f, "NOTIMP"),
+            Outcome::Error(rcode) => write!(f, "{rcode:?}"),
         }
     }
 }

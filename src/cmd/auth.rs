@@ -79,7 +79,8 @@ async fn serve(auth: AuthServer, config: ServerConfig) -> ExitCode {
         }
     };
     let addrs = server.local_addrs();
-    info!(?addrs, zones = ?auth.zones(), "serving");
+    let zones: Vec<String> = auth.zones().iter().map(ToString::to_string).collect();
+    info!(?addrs, ?zones, "serving");
 
     let reloader = auth.clone();
     tokio::spawn(async move {

@@ -620,3 +620,170 @@ fn scratch_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
 }
+
+// ------------------------------------------------ the `dnslab auth` binary ---
+
+/// `dnslab auth` started as a child process, killed by its PID on drop.
+struct Binary {
+    child: std::process::Child,
+    stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Binary {
+    fn start(args: &[&str]) -> Binary {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dnslab"))
+            .arg("auth")
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "info")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start dnslab auth");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (lines, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Binary {
+            child,
+            stderr: received,
+        }
+    }
+
+    /// The next stderr line containing `needle`, within a generous bound.
+    fn line_with(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => continue,
+                Err(e) => panic!("no stderr line with {needle:?}: {e}"),
+            }
+        }
+    }
+
+    /// Waits (bounded) for the process to exit; its exit code and stderr.
+    fn exit(mut self) -> (Option<i32>, String) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let stderr: Vec<String> = self.stderr.iter().collect();
+                return (status.code(), stderr.join("\n"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("dnslab auth did not exit");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} failed");
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A zone that does not load stops `dnslab auth` before it serves: exit
+/// code 1 and the error names the file and line.
+#[test]
+fn auth_command_names_the_bad_zone_line_and_exits_1() {
+    let dir = scratch_dir();
+    let zone = dir.join("bad.zone");
+    let text = "$TTL 300\n@ IN SOA ns hm 1 2 3 4 5\nwww IN A 300.1.2.3\n";
+    std::fs::write(&zone, text).expect("write zone");
+    let zone_arg = format!("bad.test={}", zone.display());
+    let binary = Binary::start(&["--listen", "127.0.0.1:0", "--zone", &zone_arg]);
+    let (code, stderr) = binary.exit();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:3", zone.display())),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A port that is taken stops `dnslab auth` with exit code 1 and an error
+/// naming the address.
+#[test]
+fn auth_command_names_a_busy_address_and_exits_1() {
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind a port");
+    let addr = taken.local_addr().expect("address").to_string();
+    let zone = common::repo_path("zones/example.net.zone");
+    let zone_arg = format!("example.net={}", zone.display());
+    let binary = Binary::start(&["--listen", &addr, "--zone", &zone_arg]);
+    let (code, stderr) = binary.exit();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains(&addr), "{stderr}");
+}
+
+/// The whole daemon: SIGHUP re-reads the zone file (the answer changes),
+/// a broken file on the next SIGHUP is logged and the zone keeps serving,
+/// and SIGTERM stops it cleanly (exit code 0).
+#[test]
+fn auth_command_reloads_on_sighup_and_stops_on_sigterm() {
+    let dir = scratch_dir();
+    let zone = dir.join("example.net.zone");
+    let text = std::fs::read_to_string(common::repo_path("zones/example.net.zone")).expect("read");
+    std::fs::write(&zone, &text).expect("write zone");
+    let zone_arg = format!("example.net={}", zone.display());
+    let binary = Binary::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--zone",
+        &zone_arg,
+        "--udp-workers",
+        "1",
+    ]);
+    let serving = binary.line_with("serving");
+    let addr: SocketAddr = serving
+        .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
+        .find_map(|word| word.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {serving:?}"));
+    let ask = Ask::new("www.example.net.", RecordType::A);
+    assert_eq!(
+        section(&udp(addr, &ask).answers),
+        ["www.example.net. 3600 A 198.51.100.10"]
+    );
+
+    std::fs::write(&zone, text.replace("198.51.100.10", "198.51.100.11")).expect("write zone");
+    binary.signal("-HUP");
+    binary.line_with("zone reloaded");
+    let reply = udp(addr, &ask);
+    assert_eq!(flags(&reply), AUTH);
+    assert_eq!(
+        section(&reply.answers),
+        ["www.example.net. 3600 A 198.51.100.11"]
+    );
+
+    std::fs::write(&zone, "$TTL 300\n@ IN SOA broken\n").expect("write zone");
+    binary.signal("-HUP");
+    binary.line_with("reload failed");
+    assert_eq!(
+        section(&udp(addr, &ask).answers),
+        ["www.example.net. 3600 A 198.51.100.11"]
+    );
+
+    binary.signal("-TERM");
+    let (code, stderr) = binary.exit();
+    assert_eq!(code, Some(0), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
