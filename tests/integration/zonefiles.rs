@@ -1,1 +1,597 @@
-//! See main.rs.
+//! Zone files: what loads (every record as read, with its line), what is
+//! rejected and with which line, the same verdicts from `named-checkzone`
+//! when it is installed, and `dnslab check` as a user runs it.
+//!
+//! The files live in tests/data/zonefiles/{valid,broken}/. Four broken
+//! files break rules `named-checkzone` lets through (out-of-zone data, data
+//! below a delegation or a DNAME, missing glue with `-i local`); for those
+//! only dnslab's verdict is asserted.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dnslab_authoritative::zone::check::{check_zone, ProblemKind};
+use dnslab_authoritative::zone::reader::{
+    dname_target, read_file, MasterFile, ReadError, ReadErrorKind,
+};
+use dnslab_authoritative::zone::SourcedRecord;
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use crate::common::repo_path;
+
+fn data_dir() -> PathBuf {
+    repo_path("tests/data/zonefiles")
+}
+
+fn name(text: &str) -> Name {
+    Name::from_ascii(text).expect("test name parses")
+}
+
+fn read(rel: &str, origin: Option<&str>) -> Result<MasterFile, ReadError> {
+    read_file(&data_dir().join(rel), origin.map(name).as_ref())
+}
+
+/// Reads a file that must load and pass every check.
+fn read_clean(rel: &str, origin: Option<&str>) -> MasterFile {
+    let file = read(rel, origin).unwrap_or_else(|e| panic!("{rel} does not load: {e}"));
+    let problems = check_zone(&file.origin, &file.records);
+    assert!(problems.is_empty(), "{rel} has problems: {problems:#?}");
+    file
+}
+
+/// `file:line` relative to the data directory.
+fn place(file: &Path, line: u32) -> String {
+    let rel = file.strip_prefix(data_dir()).unwrap_or(file);
+    format!("{}:{line}", rel.display())
+}
+
+/// One record as `file:line owner ttl TYPE data`; DNAME shows its target
+/// and unknown types their RFC 3597 form, since hickory prints base64.
+fn describe(sr: &SourcedRecord) -> String {
+    let r = &sr.record;
+    let (rtype, data) = match &r.data {
+        RData::Unknown {
+            code: RecordType::DNAME,
+            ..
+        } => (
+            "DNAME".to_string(),
+            dname_target(&r.data).map_or("<not a name>".into(), |t| t.to_string()),
+        ),
+        RData::Unknown { code, rdata } => (
+            format!("TYPE{}", u16::from(*code)),
+            format!(
+                "\\# {} {}",
+                rdata.anything.len(),
+                rdata
+                    .anything
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            ),
+        ),
+        data => (r.record_type().to_string(), data.to_string()),
+    };
+    format!(
+        "{} {} {} {rtype} {data}",
+        place(&sr.location.file, sr.location.line),
+        r.name,
+        r.ttl
+    )
+}
+
+fn described(file: &MasterFile) -> Vec<String> {
+    file.records.iter().map(describe).collect()
+}
+
+/// The read error of a file that must not load, as (`file:line`, kind).
+fn read_error(rel: &str, origin: Option<&str>) -> (String, ReadErrorKind) {
+    match read(rel, origin) {
+        Ok(_) => panic!("{rel} loaded but should not"),
+        Err(e) => (place(&e.location.file, e.location.line), e.kind),
+    }
+}
+
+/// The problems of a file that loads but breaks zone rules.
+fn problems(rel: &str) -> Vec<(String, Name, ProblemKind)> {
+    let file = read(rel, Some("example.com.")).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    check_zone(&file.origin, &file.records)
+        .into_iter()
+        .map(|p| {
+            let loc = p.location.expect("every problem has a location");
+            (place(&loc.file, loc.line), p.name, p.kind)
+        })
+        .collect()
+}
+
+/// `named-checkzone`'s verdict on a file, or `None` when it is not
+/// installed. `-i local` keeps it from resolving names over the network.
+fn named_checkzone(rel: &str) -> Option<bool> {
+    let path = data_dir().join(rel);
+    let output = Command::new("named-checkzone")
+        .args(["-i", "local", "example.com"])
+        .arg(&path)
+        // $INCLUDE paths are relative to BIND's working directory.
+        .current_dir(path.parent().expect("file has a directory"))
+        .output();
+    match output {
+        Ok(output) => Some(output.status.success()),
+        Err(e) => {
+            eprintln!(
+                "skipping the named-checkzone comparison for {rel}: cannot run named-checkzone \
+                 ({e}); install bind9-utils to compare"
+            );
+            None
+        }
+    }
+}
+
+fn assert_bind_accepts(rel: &str) {
+    if let Some(ok) = named_checkzone(rel) {
+        assert!(ok, "named-checkzone rejects {rel}, which dnslab accepts");
+    }
+}
+
+fn assert_bind_rejects(rel: &str) {
+    if let Some(ok) = named_checkzone(rel) {
+        assert!(!ok, "named-checkzone accepts {rel}, which dnslab rejects");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Files that load.
+
+/// $TTL with units, $ORIGIN, @, relative and absolute names, an SOA across
+/// lines with comments, omitted owners, TTL and class in either order,
+/// quoted strings holding `;` and escapes, and names inside RDATA made
+/// absolute against the origin.
+#[test]
+fn every_master_file_syntax_loads_as_bind_reads_it() {
+    let rel = "valid/syntax.zone";
+    let file = read_clean(rel, None);
+    assert_eq!(file.origin, name("example.com."));
+    assert!(file.warnings.is_empty(), "{:?}", file.warnings);
+    assert_eq!(
+        described(&file),
+        [
+            "valid/syntax.zone:4 example.com. 5400 SOA ns1.example.com. hostmaster.example.com. 2024010101 3600 900 604800 300",
+            "valid/syntax.zone:10 example.com. 5400 NS ns1.example.com.",
+            "valid/syntax.zone:11 example.com. 5400 NS ns2.example.net.",
+            "valid/syntax.zone:12 ns1.example.com. 5400 A 192.0.2.1",
+            "valid/syntax.zone:13 www.example.com. 300 A 192.0.2.10",
+            "valid/syntax.zone:14 www.example.com. 600 AAAA 2001:db8::10",
+            "valid/syntax.zone:15 mail.example.com. 5400 MX 10 ns1.example.com.",
+            "valid/syntax.zone:16 example.com. 5400 MX 20 mail.example.com.",
+            "valid/syntax.zone:17 _sip._tcp.example.com. 5400 SRV 1 2 5060 ns1.example.com.",
+            "valid/syntax.zone:18 txt.example.com. 5400 TXT a;bsay \"hi\"plainA",
+            "valid/syntax.zone:19 caa.example.com. 5400 CAA 0 issue \"letsencrypt.org\"",
+            "valid/syntax.zone:20 alias.example.com. 5400 CNAME www.example.com.",
+            "valid/syntax.zone:21 1.2.example.com. 5400 PTR www.example.com.",
+            "valid/syntax.zone:22 old.example.com. 86400 DNAME target.example.net.",
+            "valid/syntax.zone:23 sub.example.com. 5400 NS ns.sub.example.com.",
+            "valid/syntax.zone:24 ns.sub.example.com. 5400 A 192.0.2.53",
+        ]
+    );
+    // The TXT strings stay separate character-strings.
+    let RData::TXT(txt) = &file.records[9].record.data else {
+        panic!("record 9 is the TXT");
+    };
+    let strings: Vec<&[u8]> = txt.txt_data.iter().map(|s| &s[..]).collect();
+    assert_eq!(strings, [&b"a;b"[..], b"say \"hi\"", b"plain", b"A"]);
+    assert_bind_accepts(rel);
+}
+
+/// RFC 3597: TYPEnnn with `\#` data stays opaque, CLASS1 is IN, `\#` data
+/// for a known type is decoded into that type; with no $ORIGIN the
+/// absolute SOA owner is the origin.
+#[test]
+fn unknown_types_and_generic_data_follow_rfc_3597() {
+    let rel = "valid/rfc3597.zone";
+    let file = read_clean(rel, None);
+    assert_eq!(file.origin, name("example.com."));
+    assert_eq!(
+        described(&file)[2..],
+        [
+            "valid/rfc3597.zone:5 ns1.example.com. 300 A 192.0.2.1",
+            "valid/rfc3597.zone:6 unknown.example.com. 300 TYPE65534 \\# 4 0a000001",
+            "valid/rfc3597.zone:7 generic.example.com. 300 A 192.0.2.2",
+            "valid/rfc3597.zone:8 empty.example.com. 300 TYPE65535 \\# 0 ",
+        ]
+    );
+    assert_bind_accepts(rel);
+}
+
+/// Without $TTL, BIND gives the SOA its MINIMUM (with a warning) and makes
+/// it the default for later records without a TTL; an explicit TTL applies
+/// to its own record.
+#[test]
+fn without_ttl_directive_the_soa_minimum_then_the_last_ttl_apply() {
+    let rel = "valid/no-ttl.zone";
+    let file = read_clean(rel, None);
+    assert_eq!(
+        described(&file),
+        [
+            "valid/no-ttl.zone:4 example.com. 600 SOA ns1.example.com. hostmaster.example.com. 1 3600 900 604800 600",
+            "valid/no-ttl.zone:5 example.com. 600 NS ns1.example.com.",
+            "valid/no-ttl.zone:6 ns1.example.com. 600 A 192.0.2.1",
+            "valid/no-ttl.zone:7 www.example.com. 120 A 192.0.2.2",
+            // The SOA MINIMUM became the default TTL, as BIND does.
+            "valid/no-ttl.zone:8 www.example.com. 600 AAAA 2001:db8::2",
+        ]
+    );
+    let warnings: Vec<String> = file
+        .warnings
+        .iter()
+        .map(|w| {
+            format!(
+                "{}: {}",
+                place(&w.location.file, w.location.line),
+                w.message
+            )
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        ["valid/no-ttl.zone:4: no TTL specified; using SOA MINIMUM instead"]
+    );
+    assert_bind_accepts(rel);
+}
+
+/// BIND's $GENERATE: `$`, `${offset,width,base}` in decimal, hex and
+/// nibbles, a stepped range, TTL and class between owner and type, and
+/// `$$` / `\$` for a literal dollar.
+#[test]
+fn generate_expands_like_bind() {
+    let rel = "valid/generate.zone";
+    let file = read_clean(rel, None);
+    assert_eq!(
+        described(&file)[3..],
+        [
+            "valid/generate.zone:7 host1.example.com. 300 A 192.0.2.1",
+            "valid/generate.zone:7 host3.example.com. 300 A 192.0.2.3",
+            "valid/generate.zone:7 host5.example.com. 300 A 192.0.2.5",
+            "valid/generate.zone:8 018-x.example.com. 60 CNAME www08.example.com.",
+            "valid/generate.zone:8 019-x.example.com. 60 CNAME www09.example.com.",
+            "valid/generate.zone:9 a.rev.example.com. 300 PTR host\\$\\$.example.com.",
+            "valid/generate.zone:10 www09.example.com. 300 A 192.0.2.9",
+            "valid/generate.zone:11 www08.example.com. 300 A 192.0.2.8",
+        ]
+    );
+    assert_bind_accepts(rel);
+}
+
+/// $INCLUDE with and without an origin; an $ORIGIN inside an included
+/// file does not leak into the including file, and each record keeps the
+/// file and line it came from.
+#[test]
+fn include_keeps_origin_changes_inside_the_included_file() {
+    let rel = "valid/include.zone";
+    let file = read_clean(rel, None);
+    assert_eq!(
+        described(&file)[3..],
+        [
+            "valid/include/hosts.inc:2 inside.example.com. 300 A 192.0.2.20",
+            "valid/include/hosts.inc:4 there.moved.example.com. 300 A 192.0.2.21",
+            "valid/include.zone:8 after.example.com. 300 A 192.0.2.99",
+            "valid/include/sub.inc:2 lab.example.com. 300 A 192.0.2.30",
+            "valid/include/sub.inc:3 www.lab.example.com. 300 A 192.0.2.31",
+            // The owner before the include is still the previous owner.
+            "valid/include.zone:10 after.example.com. 300 A 192.0.2.100",
+        ]
+    );
+    assert_bind_accepts(rel);
+}
+
+/// A zone name given by the caller wins over the file's SOA owner.
+#[test]
+fn a_given_origin_completes_relative_names() {
+    let file = read_clean("valid/syntax.zone", Some("example.com."));
+    assert_eq!(file.origin, name("example.com."));
+    let file = read("broken/no-origin.zone", Some("example.org.")).expect("loads with an origin");
+    assert_eq!(file.records[0].record.name, name("example.org."));
+}
+
+// ---------------------------------------------------------------------------
+// Files the reader rejects, each at its line.
+
+#[test]
+fn bad_ttl_is_rejected_at_its_line() {
+    let (at, kind) = read_error("broken/bad-ttl.zone", None);
+    assert_eq!(at, "broken/bad-ttl.zone:6");
+    assert!(
+        matches!(kind, ReadErrorKind::BadTtl(ref t) if t == "1x"),
+        "{kind}"
+    );
+    assert_bind_rejects("broken/bad-ttl.zone");
+}
+
+#[test]
+fn unknown_directive_is_rejected_at_its_line() {
+    let (at, kind) = read_error("broken/unknown-directive.zone", None);
+    assert_eq!(at, "broken/unknown-directive.zone:6");
+    assert!(
+        matches!(kind, ReadErrorKind::UnknownDirective(ref d) if d == "$FOO"),
+        "{kind}"
+    );
+    assert_bind_rejects("broken/unknown-directive.zone");
+}
+
+/// The error points at the line that opened the parenthesis, not at the
+/// end of the file where the lexer noticed.
+#[test]
+fn unterminated_parenthesis_is_reported_where_it_opened() {
+    let (at, kind) = read_error("broken/unterminated-paren.zone", None);
+    assert_eq!(at, "broken/unterminated-paren.zone:6");
+    assert!(
+        matches!(kind, ReadErrorKind::UnterminatedParenthesis),
+        "{kind}"
+    );
+    assert_bind_rejects("broken/unterminated-paren.zone");
+}
+
+#[test]
+fn bad_rdata_is_rejected_at_its_line() {
+    let (at, kind) = read_error("broken/bad-rdata.zone", None);
+    assert_eq!(at, "broken/bad-rdata.zone:6");
+    assert!(
+        matches!(
+            kind,
+            ReadErrorKind::BadRdata {
+                rtype: RecordType::A,
+                ..
+            }
+        ),
+        "{kind}"
+    );
+    assert_bind_rejects("broken/bad-rdata.zone");
+}
+
+#[test]
+fn unknown_type_is_rejected_at_its_line() {
+    let (at, kind) = read_error("broken/unknown-type.zone", None);
+    assert_eq!(at, "broken/unknown-type.zone:6");
+    assert!(
+        matches!(kind, ReadErrorKind::UnknownType(ref t) if t == "BOGUS"),
+        "{kind}"
+    );
+    assert_bind_rejects("broken/unknown-type.zone");
+}
+
+#[test]
+fn include_of_a_missing_file_is_rejected_at_the_include_line() {
+    let (at, kind) = read_error("broken/missing-include.zone", None);
+    assert_eq!(at, "broken/missing-include.zone:6");
+    assert!(matches!(kind, ReadErrorKind::Io { .. }), "{kind}");
+    assert_bind_rejects("broken/missing-include.zone");
+}
+
+/// An error inside an included file names that file and its line.
+#[test]
+fn errors_inside_an_included_file_name_that_file() {
+    let (at, kind) = read_error("broken/bad-include.zone", None);
+    assert_eq!(at, "broken/include/bad.inc:2");
+    assert!(matches!(kind, ReadErrorKind::BadRdata { .. }), "{kind}");
+    assert_bind_rejects("broken/bad-include.zone");
+}
+
+/// BIND: a record without TTL before any $TTL, explicit TTL or SOA.
+#[test]
+fn a_first_record_without_any_ttl_is_rejected() {
+    let (at, kind) = read_error("broken/no-ttl.zone", None);
+    assert_eq!(at, "broken/no-ttl.zone:2");
+    assert!(matches!(kind, ReadErrorKind::NoTtl), "{kind}");
+    assert_bind_rejects("broken/no-ttl.zone");
+}
+
+#[test]
+fn relative_names_without_any_origin_are_rejected() {
+    let (at, kind) = read_error("broken/no-origin.zone", None);
+    assert_eq!(at, "broken/no-origin.zone:2");
+    assert!(matches!(kind, ReadErrorKind::NoOrigin(_)), "{kind}");
+}
+
+// ---------------------------------------------------------------------------
+// Files that read but break zone rules.
+
+#[test]
+fn two_soa_records_are_a_problem_at_the_second() {
+    assert_eq!(
+        problems("broken/two-soa.zone"),
+        [(
+            "broken/two-soa.zone:6".into(),
+            name("example.com."),
+            ProblemKind::MultipleSoa
+        )]
+    );
+    assert_bind_rejects("broken/two-soa.zone");
+}
+
+#[test]
+fn a_zone_without_apex_ns_is_a_problem_at_its_soa() {
+    assert_eq!(
+        problems("broken/missing-ns.zone"),
+        [(
+            "broken/missing-ns.zone:3".into(),
+            name("example.com."),
+            ProblemKind::MissingApexNs
+        )]
+    );
+    assert_bind_rejects("broken/missing-ns.zone");
+}
+
+/// RFC 1034 3.6.2, with the message named after the rule.
+#[test]
+fn cname_and_other_data_is_a_problem_at_the_other_record() {
+    let found = problems("broken/cname-and-a.zone");
+    assert_eq!(
+        found,
+        [(
+            "broken/cname-and-a.zone:7".into(),
+            name("www.example.com."),
+            ProblemKind::CnameAndOtherData(RecordType::A)
+        )]
+    );
+    let file = read("broken/cname-and-a.zone", None).expect("reads");
+    let message = check_zone(&file.origin, &file.records)[0].to_string();
+    assert!(
+        message.ends_with(
+            "broken/cname-and-a.zone:7: www.example.com.: CNAME and other data (A) at the same name"
+        ),
+        "{message}"
+    );
+    assert_bind_rejects("broken/cname-and-a.zone");
+}
+
+/// A second CNAME is kept by the reader, not silently replacing the first,
+/// so the checker can report it.
+#[test]
+fn a_second_cname_is_kept_and_reported() {
+    let file = read("broken/two-cnames.zone", None).expect("reads");
+    let cnames = file
+        .records
+        .iter()
+        .filter(|r| r.record.record_type() == RecordType::CNAME)
+        .count();
+    assert_eq!(cnames, 2);
+    assert_eq!(
+        problems("broken/two-cnames.zone"),
+        [(
+            "broken/two-cnames.zone:7".into(),
+            name("www.example.com."),
+            ProblemKind::MultipleCnames
+        )]
+    );
+    assert_bind_rejects("broken/two-cnames.zone");
+}
+
+#[test]
+fn cname_at_the_apex_is_a_problem() {
+    assert_eq!(
+        problems("broken/cname-at-apex.zone"),
+        [(
+            "broken/cname-at-apex.zone:6".into(),
+            name("example.com."),
+            ProblemKind::CnameAtApex
+        )]
+    );
+    assert_bind_rejects("broken/cname-at-apex.zone");
+}
+
+#[test]
+fn out_of_zone_data_is_a_problem() {
+    assert_eq!(
+        problems("broken/out-of-zone.zone"),
+        [(
+            "broken/out-of-zone.zone:6".into(),
+            name("www.example.org."),
+            ProblemKind::OutOfZone {
+                apex: name("example.com.")
+            }
+        )]
+    );
+}
+
+/// Glue (the A of the cut's name server) is fine below a cut; a TXT is not.
+#[test]
+fn data_below_a_delegation_other_than_glue_is_a_problem() {
+    assert_eq!(
+        problems("broken/below-delegation.zone"),
+        [(
+            "broken/below-delegation.zone:8".into(),
+            name("www.sub.example.com."),
+            ProblemKind::BelowDelegation {
+                cut: name("sub.example.com."),
+                rtype: RecordType::TXT
+            }
+        )]
+    );
+}
+
+#[test]
+fn an_in_bailiwick_name_server_without_glue_is_a_problem() {
+    assert_eq!(
+        problems("broken/missing-glue.zone"),
+        [(
+            "broken/missing-glue.zone:6".into(),
+            name("sub.example.com."),
+            ProblemKind::MissingGlue {
+                cut: name("sub.example.com."),
+                ns: name("ns.sub.example.com.")
+            }
+        )]
+    );
+}
+
+/// RFC 6672 2.3: a DNAME owner has no descendants in the zone.
+#[test]
+fn data_below_a_dname_is_a_problem() {
+    assert_eq!(
+        problems("broken/below-dname.zone"),
+        [(
+            "broken/below-dname.zone:7".into(),
+            name("www.old.example.com."),
+            ProblemKind::BelowDname {
+                dname: name("old.example.com."),
+                rtype: RecordType::A
+            }
+        )]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// `dnslab check`.
+
+/// Runs `dnslab check ARGS` in the data directory; (success, stdout).
+fn dnslab_check(args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_dnslab"))
+        .arg("check")
+        .args(args)
+        .current_dir(data_dir())
+        .output()
+        .expect("run dnslab check");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn check_command_prints_a_summary_for_a_good_zone() {
+    let (ok, stdout) = dnslab_check(&["example.com=valid/syntax.zone"]);
+    assert!(ok, "{stdout}");
+    assert_eq!(
+        stdout,
+        "valid/syntax.zone: zone example.com. OK: 16 records, 12 names, 1 delegations\n"
+    );
+}
+
+/// Every file is checked even after a bad one; problems are printed as
+/// `file:line: message` and the exit code is 1.
+#[test]
+fn check_command_reports_every_problem_and_fails() {
+    let (ok, stdout) = dnslab_check(&[
+        "--origin",
+        "example.com",
+        "broken/cname-and-a.zone",
+        "broken/bad-ttl.zone",
+        "valid/generate.zone",
+    ]);
+    assert!(!ok, "{stdout}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "broken/cname-and-a.zone:7: www.example.com.: CNAME and other data (A) at the same name",
+            "broken/bad-ttl.zone:6: bad TTL \"1x\": expected seconds or units like 1h30m",
+            "valid/generate.zone: zone example.com. OK: 11 records, 10 names, 0 delegations",
+        ]
+    );
+}
+
+#[test]
+fn check_command_prints_warnings_with_their_line() {
+    let (ok, stdout) = dnslab_check(&["valid/no-ttl.zone"]);
+    assert!(ok, "{stdout}");
+    assert_eq!(
+        stdout.lines().next(),
+        Some("valid/no-ttl.zone:4: warning: no TTL specified; using SOA MINIMUM instead")
+    );
+}

@@ -313,3 +313,138 @@ fn enclosing_cut(
         .map(|labels| name.trim_to(usize::from(labels)))
         .find(|ancestor| cuts.contains_key(ancestor))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use hickory_proto::rr::rdata::{A, CNAME, MX, NS, SOA};
+    use hickory_proto::rr::Record;
+
+    use super::*;
+    use crate::zone::reader::dname_rdata;
+
+    fn name(text: &str) -> Name {
+        Name::from_ascii(text).expect("test name parses")
+    }
+
+    /// A zone `example.` whose records are one a line, in order.
+    fn zone(records: Vec<(&str, RData)>) -> Vec<SourcedRecord> {
+        let file = Arc::new(PathBuf::from("test.zone"));
+        let soa = SOA::new(name("ns.example."), name("h.example."), 1, 2, 3, 4, 5);
+        let mut all = vec![
+            ("example.", RData::SOA(soa)),
+            ("example.", RData::NS(NS(name("ns.example.")))),
+            ("ns.example.", RData::A(A::new(192, 0, 2, 1))),
+        ];
+        all.extend(records);
+        all.into_iter()
+            .zip(1..)
+            .map(|((owner, data), line)| SourcedRecord {
+                record: Record::from_rdata(name(owner), 300, data),
+                location: Location {
+                    file: file.clone(),
+                    line,
+                },
+            })
+            .collect()
+    }
+
+    fn kinds(records: &[SourcedRecord]) -> Vec<(u32, ProblemKind)> {
+        check_zone(&name("example."), records)
+            .into_iter()
+            .map(|p| (p.location.map_or(0, |l| l.line), p.kind))
+            .collect()
+    }
+
+    fn ns(target: &str) -> RData {
+        RData::NS(NS(name(target)))
+    }
+
+    fn a() -> RData {
+        RData::A(A::new(192, 0, 2, 9))
+    }
+
+    #[test]
+    fn a_clean_zone_has_no_problems() {
+        assert_eq!(kinds(&zone(vec![])), []);
+    }
+
+    /// Glue for a sibling delegation's server sits below another cut.
+    #[test]
+    fn sibling_glue_is_accepted() {
+        let records = zone(vec![
+            ("a.example.", ns("ns.b.example.")),
+            ("b.example.", ns("ns.b.example.")),
+            ("ns.b.example.", a()),
+        ]);
+        assert_eq!(kinds(&records), []);
+    }
+
+    #[test]
+    fn nested_delegation_and_non_glue_at_a_cut_are_problems() {
+        let records = zone(vec![
+            ("sub.example.", ns("ns.example.")),
+            ("sub.example.", RData::MX(MX::new(10, name("ns.example.")))),
+            ("deep.sub.example.", ns("ns.example.")),
+        ]);
+        assert_eq!(
+            kinds(&records),
+            [
+                (
+                    5,
+                    ProblemKind::BelowDelegation {
+                        cut: name("sub.example."),
+                        rtype: RecordType::MX
+                    }
+                ),
+                (
+                    6,
+                    ProblemKind::BelowDelegation {
+                        cut: name("sub.example."),
+                        rtype: RecordType::NS
+                    }
+                ),
+            ]
+        );
+    }
+
+    /// RFC 6672 2.3: DNAME may sit with other data, but not with a CNAME.
+    #[test]
+    fn dname_coexists_with_data_but_not_with_cname() {
+        let with_a = zone(vec![
+            ("old.example.", dname_rdata(&name("new.example."))),
+            ("old.example.", a()),
+        ]);
+        assert_eq!(kinds(&with_a), []);
+        let with_cname = zone(vec![
+            ("old.example.", RData::CNAME(CNAME(name("x.example.")))),
+            ("old.example.", dname_rdata(&name("new.example."))),
+        ]);
+        assert_eq!(
+            kinds(&with_cname),
+            [(5, ProblemKind::CnameAndOtherData(RecordType::DNAME))]
+        );
+    }
+
+    #[test]
+    fn an_in_zone_name_server_needs_an_address() {
+        let records = zone(vec![("example.", ns("ns2.example."))]);
+        assert_eq!(
+            kinds(&records),
+            [(4, ProblemKind::NsWithoutAddress(name("ns2.example.")))]
+        );
+    }
+
+    #[test]
+    fn an_empty_zone_misses_its_soa() {
+        let problems = check_zone(&name("example."), &[]);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].kind, ProblemKind::MissingSoa);
+        assert_eq!(
+            problems[0].to_string(),
+            "example.: no SOA record at the zone apex"
+        );
+    }
+}

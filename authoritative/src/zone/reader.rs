@@ -14,8 +14,8 @@
 //!
 //! Decisions where RFC 1035 is silent, taken as BIND takes them:
 //! - TTL: `$TTL` when given; else the last explicit TTL (RFC 1035); else an
-//!   SOA without TTL takes its MINIMUM (with a warning) and any other record
-//!   without TTL is an error.
+//!   SOA without TTL takes its MINIMUM (with a warning), which becomes the
+//!   default from then on; any other record without TTL is an error.
 //! - `$ORIGIN` and the previous owner are per file: an `$INCLUDE`d file may
 //!   change them, and the including file continues with its own.
 //! - Relative `$INCLUDE` paths are taken relative to the including file's
