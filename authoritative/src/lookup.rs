@@ -177,12 +177,12 @@ fn step(zone: &Zone, qname: &Name, qtype: RecordType) -> Step {
         }
     }
     // 3.a: "If the whole of QNAME is matched, we have found the node."
-    matched(node, node.name(), qtype)
+    matched(node, &node.name(), qtype)
 }
 
 /// 3.a at `node`, answering with `owner` as the owner name (the stored name,
 /// or QNAME when `node` is a wildcard's source of synthesis).
-fn matched(node: &Node, owner: &Name, qtype: RecordType) -> Step {
+fn matched(node: Node<'_>, owner: &Name, qtype: RecordType) -> Step {
     if qtype == RecordType::ANY {
         // RFC 8482 4.1: "A DNS responder ... MAY ... return a single RRset".
         return match node.rrsets().first() {
@@ -237,7 +237,7 @@ fn wildcard(
 /// 3.b: the NS RRset of the cut in authority and, as glue, the addresses
 /// this zone has for its targets: those at or below the cut (which the
 /// child needs) and in-zone ones elsewhere (as BIND gives them).
-fn referral(zone: &Zone, cut: &Node, ns: &RRset) -> Step {
+fn referral(zone: &Zone, cut: Node<'_>, ns: &RRset) -> Step {
     let mut glue = Vec::new();
     for target in ns.other_rdatas().filter_map(target_name) {
         if zone.origin().zone_of(target) {
@@ -245,7 +245,7 @@ fn referral(zone: &Zone, cut: &Node, ns: &RRset) -> Step {
         }
     }
     Step::Referral {
-        ns: ns.records(cut.name()).collect(),
+        ns: ns.records(&cut.name()).collect(),
         glue,
     }
 }
@@ -255,13 +255,13 @@ fn referral(zone: &Zone, cut: &Node, ns: &RRset) -> Step {
 /// by the target; the answer gets the DNAME and a CNAME synthesised with the
 /// DNAME's TTL, and the lookup follows the CNAME.
 fn dname_substitution(
-    node: &Node,
+    node: Node<'_>,
     dname: &RRset,
     wire: &WireName,
     owner_labels: usize,
     qname: &Name,
 ) -> Step {
-    let dname_records: Vec<Record> = dname.records(node.name()).collect();
+    let dname_records: Vec<Record> = dname.records(&node.name()).collect();
     let Some(first) = dname_records.first() else {
         return Step::NxDomain;
     };
@@ -327,6 +327,7 @@ fn push_addresses(zone: &Zone, target: &Name, answers: &[Record], out: &mut Vec<
     let Some(node) = zone.node(target) else {
         return;
     };
+    let owner = node.name();
     for rtype in [RecordType::A, RecordType::AAAA] {
         let Some(set) = node.rrset(rtype) else {
             continue;
@@ -334,10 +335,10 @@ fn push_addresses(zone: &Zone, target: &Name, answers: &[Record], out: &mut Vec<
         let present = |records: &[Record]| {
             records
                 .iter()
-                .any(|r| r.record_type() == rtype && r.name == *node.name())
+                .any(|r| r.record_type() == rtype && r.name == owner)
         };
         if !present(out) && !present(answers) {
-            out.extend(set.records(node.name()));
+            out.extend(set.records(&owner));
         }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The store owns the invariants the lookup relies on, so that
 //! [`crate::lookup`] never has to re-check them:
-//! - every record is at or below the origin, and the apex has one SOA;
+//! - every record is at or below the origin, and the apex has one SOA
+//!   (`check::check_zone` rejects zones otherwise);
 //! - names match case-insensitively, while the records keep the case they
 //!   had in the file (the first spelling of a name wins);
 //! - every ancestor of every owner name, up to the origin, exists as a node
@@ -13,11 +14,16 @@
 //!   (RFC 2181 5), and an RRset has one TTL: the first record's, as BIND
 //!   warns and uses (RFC 2181 5.2).
 //!
-//! Layout, chosen for memory: a zone of 1,000,000 A records must stay small.
-//! Nodes live in one `Vec` in file order; a `hashbrown::HashTable` of `u32`
-//! indices finds them by the hash of the lowercased wire form of the name
-//! (4 bytes a slot instead of a boxed key). RDATA of A and AAAA, the bulk of
-//! big zones, is stored inline instead of as a 184-byte `RData`.
+//! Layout, chosen because a zone of 1,000,000 A records must build in well
+//! under a second and stay small (about 70 bytes a name):
+//! - owner names live once, in wire format, in one byte arena; a node
+//!   refers to its name by offset instead of holding an 80-byte `Name`;
+//! - a `hashbrown::HashTable` of `u32` node indices finds a node by the hash
+//!   of its lowercased wire name (4 bytes a slot instead of a boxed key);
+//! - a node's RRsets and an RRset's RDATA are small vectors holding one
+//!   element inline, so a name with one record costs no allocation;
+//! - RDATA of A and AAAA, the bulk of big zones, is stored inline instead of
+//!   as a 184-byte `RData`.
 
 use std::fmt;
 use std::hash::BuildHasher;
@@ -27,6 +33,8 @@ use std::sync::Arc;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use hickory_proto::rr::rdata::{A, AAAA, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::BinDecodable;
+use smallvec::SmallVec;
 
 use super::check::{self, Problem, ProblemKind};
 use super::SourcedRecord;
@@ -47,6 +55,15 @@ impl WireName {
     /// cannot come from the wire or from a checked master file; should one
     /// appear, it is cut at the last label that fits.
     pub(crate) fn new(name: &Name) -> Self {
+        Self::from_labels(name.iter())
+    }
+
+    /// The lowercased copy of `wire`, an uncompressed wire-format name.
+    fn from_wire(wire: &[u8]) -> Self {
+        Self::from_labels(WireLabels(wire))
+    }
+
+    fn from_labels<'a>(labels: impl Iterator<Item = &'a [u8]>) -> Self {
         let mut wire = WireName {
             bytes: [0; 255],
             len: 0,
@@ -54,25 +71,23 @@ impl WireName {
             labels: 0,
         };
         let mut at = 0usize;
-        for label in name.iter() {
-            // One length octet, the label, and the root octet must still fit.
-            if at + 1 + label.len() + 1 > wire.bytes.len() || wire.labels as usize >= 127 {
+        for label in labels {
+            let end = at + 1 + label.len();
+            // The root octet must still fit after this label.
+            if end >= wire.bytes.len() || label.len() > 63 || wire.labels >= 127 {
                 break;
             }
             wire.starts[wire.labels as usize] = at as u8;
             wire.labels += 1;
             wire.bytes[at] = label.len() as u8;
-            for (dst, src) in wire.bytes[at + 1..at + 1 + label.len()]
-                .iter_mut()
-                .zip(label)
-            {
-                *dst = src.to_ascii_lowercase();
-            }
-            at += 1 + label.len();
+            wire.bytes[at + 1..end].copy_from_slice(label);
+            at = end;
         }
         wire.starts[wire.labels as usize] = at as u8;
         // The root label: bytes[at] is already 0.
         wire.len = (at + 1) as u8;
+        // Length octets are at most 63, so lowercasing leaves them alone.
+        wire.bytes[..at].make_ascii_lowercase();
         wire
     }
 
@@ -94,23 +109,23 @@ impl WireName {
     }
 }
 
-/// Whether `name` spells `wire` (lowercased wire form), ignoring case.
-fn name_matches_wire(name: &Name, wire: &[u8]) -> bool {
-    let mut rest = wire;
-    for label in name.iter() {
-        let Some((&len, tail)) = rest.split_first() else {
-            return false;
-        };
-        if len as usize != label.len() || tail.len() < label.len() {
-            return false;
+/// The labels of an uncompressed wire-format name, stopping at the root or
+/// at the first malformed length.
+struct WireLabels<'a>(&'a [u8]);
+
+impl<'a> Iterator for WireLabels<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (&len, rest) = self.0.split_first()?;
+        let len = len as usize;
+        if len == 0 || len > 63 || rest.len() < len {
+            return None;
         }
-        let (bytes, tail) = tail.split_at(label.len());
-        if !bytes.eq_ignore_ascii_case(label) {
-            return false;
-        }
-        rest = tail;
+        let (label, rest) = rest.split_at(len);
+        self.0 = rest;
+        Some(label)
     }
-    rest == [0]
 }
 
 /// RDATA as stored: addresses inline, everything else boxed.
@@ -152,8 +167,7 @@ impl StoredRData {
 pub struct RRset {
     record_type: RecordType,
     ttl: u32,
-    /// A `Vec` while the zone is built, shrunk to fit once it is.
-    rdatas: Vec<StoredRData>,
+    rdatas: SmallVec<[StoredRData; 1]>,
 }
 
 impl RRset {
@@ -191,35 +205,86 @@ impl RRset {
         self.rdatas()
             .map(move |data| Record::from_rdata(owner.clone(), self.ttl, data))
     }
+
+    /// RFC 2181 5: "the RRset ... must not contain duplicate RRs"; keep the
+    /// first of identical records, in file order, in O(n log n).
+    fn dedup(&mut self) {
+        if self.rdatas.len() < 2 {
+            return;
+        }
+        let mut order: Vec<usize> = (0..self.rdatas.len()).collect();
+        order.sort_by(|&a, &b| self.rdatas[a].cmp(&self.rdatas[b]).then(a.cmp(&b)));
+        let mut keep = vec![true; self.rdatas.len()];
+        for pair in order.windows(2) {
+            if self.rdatas[pair[0]] == self.rdatas[pair[1]] {
+                keep[pair[1]] = false;
+            }
+        }
+        if keep.iter().all(|&k| k) {
+            return;
+        }
+        let mut keep = keep.into_iter();
+        self.rdatas.retain(|_| keep.next().unwrap_or(true));
+    }
 }
 
-/// One name of the zone and what it owns; an empty non-terminal owns nothing.
+/// What the zone keeps for one name; see [`Node`] for the public view.
 #[derive(Clone, Debug)]
-pub struct Node {
-    name: Name,
-    rrsets: Vec<RRset>,
+struct NodeData {
+    /// Where the name, in wire format as spelled in the file, starts in the
+    /// zone's name arena, and its length.
+    name_at: u32,
+    name_len: u8,
+    rrsets: SmallVec<[RRset; 1]>,
 }
 
-impl Node {
+impl NodeData {
+    fn add(&mut self, record_type: RecordType, ttl: u32, data: RData) {
+        let data = StoredRData::new(data);
+        match self
+            .rrsets
+            .iter_mut()
+            .find(|set| set.record_type == record_type)
+        {
+            Some(set) => set.rdatas.push(data),
+            None => self.rrsets.push(RRset {
+                record_type,
+                ttl,
+                rdatas: smallvec::smallvec![data],
+            }),
+        }
+    }
+}
+
+/// One name of the zone and what it owns; an empty non-terminal owns
+/// nothing. A view into the [`Zone`], cheap to copy.
+#[derive(Clone, Copy, Debug)]
+pub struct Node<'z> {
+    wire: &'z [u8],
+    data: &'z NodeData,
+}
+
+impl<'z> Node<'z> {
     /// The name as first spelled in the file.
-    pub fn name(&self) -> &Name {
-        &self.name
+    pub fn name(&self) -> Name {
+        // The arena holds only names this store encoded from a `Name`.
+        Name::from_bytes(self.wire).unwrap_or_default()
     }
 
     /// Every RRset at the name, in the order their types first appeared.
-    pub fn rrsets(&self) -> &[RRset] {
-        &self.rrsets
+    pub fn rrsets(&self) -> &'z [RRset] {
+        &self.data.rrsets
     }
 
-    pub fn rrset(&self, record_type: RecordType) -> Option<&RRset> {
-        self.rrsets
+    pub fn rrset(&self, record_type: RecordType) -> Option<&'z RRset> {
+        self.rrsets()
             .iter()
             .find(|set| set.record_type == record_type)
     }
 
     /// An empty non-terminal: exists only because names below it do.
     pub fn is_empty_non_terminal(&self) -> bool {
-        self.rrsets.is_empty()
+        self.data.rrsets.is_empty()
     }
 }
 
@@ -238,7 +303,10 @@ pub struct ZoneSummary {
 pub struct Zone {
     origin: Name,
     soa: Record,
-    nodes: Vec<Node>,
+    /// Every owner name in wire format, as spelled in the file.
+    names: Vec<u8>,
+    /// In file order, parents before children.
+    nodes: Vec<NodeData>,
     /// Indices into `nodes`, hashed by the lowercased wire form of the name.
     index: HashTable<u32>,
     hasher: DefaultHashBuilder,
@@ -275,99 +343,141 @@ impl Zone {
             }]);
         };
 
+        // Sized for one name a record, the common case of big zones; the
+        // spare room is returned in `finish`.
         let mut zone = Zone {
-            nodes: Vec::with_capacity(records.len() / 2 + 1),
-            index: HashTable::with_capacity(records.len() / 2 + 1),
+            names: Vec::with_capacity(records.len() * 16),
+            nodes: Vec::with_capacity(records.len()),
+            index: HashTable::with_capacity(records.len()),
             hasher: DefaultHashBuilder::default(),
             summary: ZoneSummary::default(),
             soa,
             origin,
         };
-        let origin_labels = zone.origin.iter().count();
-        for sourced in records {
-            let record = sourced.record;
+        let origin_wire = WireName::new(&zone.origin);
+        let origin_labels = origin_wire.labels();
+        for SourcedRecord { record, .. } in records {
+            let record_type = record.record_type();
+            let Record {
+                name, ttl, data, ..
+            } = record;
+            let wire = WireName::new(&name);
             // Rejected by the checker already (OutOfZone); skipping keeps
             // the "every node is under the origin" invariant regardless.
-            if !zone.origin.zone_of(&record.name) {
+            if wire.ancestor(origin_labels) != origin_wire.bytes() {
                 continue;
             }
-            let wire = WireName::new(&record.name);
-            let at = zone.node_or_insert(&wire, origin_labels, &record.name);
-            zone.nodes[at].add(record);
+            let at = zone.node_or_insert(&wire, origin_labels, &name);
+            zone.nodes[at].add(record_type, ttl, data);
         }
         zone.finish();
         Ok(zone)
     }
 
     /// The node at `wire`, inserted (with its missing ancestors down from
-    /// the origin as empty non-terminals) if absent.
+    /// the origin as empty non-terminals) if absent; `name` spells it.
     fn node_or_insert(&mut self, wire: &WireName, origin_labels: usize, name: &Name) -> usize {
-        if let Some(at) = self.find_wire(wire.bytes()) {
+        let hash = self.hasher.hash_one(wire.bytes());
+        if let Some(at) = self.find_wire(hash, wire.bytes()) {
             return at;
         }
-        // Insert the missing ancestors first, top-down, so that every
-        // ancestor of a node exists before it (and the file order of the
-        // nodes stays parents-first for readers of `nodes()`).
+        // Insert the missing ancestors first, top-down, so that parents come
+        // before children in `nodes()`.
         let mut missing_from = wire.labels();
-        while missing_from > origin_labels
-            && self.find_wire(wire.ancestor(missing_from - 1)).is_none()
-        {
+        while missing_from > origin_labels {
+            let parent = wire.ancestor(missing_from - 1);
+            if self
+                .find_wire(self.hasher.hash_one(parent), parent)
+                .is_some()
+            {
+                break;
+            }
             missing_from -= 1;
         }
-        for labels in missing_from..wire.labels() {
-            self.insert(wire.ancestor(labels), name.trim_to(labels));
+        for n in missing_from..wire.labels() {
+            let ancestor = wire.ancestor(n);
+            let labels = name.iter().skip(wire.labels() - n);
+            self.insert(self.hasher.hash_one(ancestor), labels);
         }
-        self.insert(wire.bytes(), name.clone())
+        self.insert(hash, name.iter())
     }
 
-    fn insert(&mut self, wire: &[u8], name: Name) -> usize {
+    /// Appends a node for the name made of `labels` (as spelled).
+    fn insert<'a>(&mut self, hash: u64, labels: impl Iterator<Item = &'a [u8]>) -> usize {
+        let name_at = self.names.len();
+        for label in labels {
+            self.names.push(label.len() as u8);
+            self.names.extend_from_slice(label);
+        }
+        self.names.push(0);
         let at = self.nodes.len();
-        self.nodes.push(Node {
-            name,
-            rrsets: Vec::new(),
+        self.nodes.push(NodeData {
+            name_at: name_at as u32,
+            name_len: (self.names.len() - name_at) as u8,
+            rrsets: SmallVec::new(),
         });
-        let hash = self.hasher.hash_one(wire);
-        let (nodes, hasher) = (&self.nodes, &self.hasher);
+        let (names, nodes, hasher) = (&self.names, &self.nodes, &self.hasher);
         self.index.insert_unique(hash, at as u32, |&i| {
-            hasher.hash_one(WireName::new(&nodes[i as usize].name).bytes())
+            let wire = name_wire(names, &nodes[i as usize]);
+            hasher.hash_one(WireName::from_wire(wire).bytes())
         });
         at
     }
 
-    /// Sorts out duplicates and counts, once every record is in.
+    /// Removes duplicates, returns spare room and counts, once every record
+    /// is in.
     fn finish(&mut self) {
         let mut summary = ZoneSummary::default();
+        let origin = WireName::new(&self.origin);
         for node in &mut self.nodes {
-            summary.names += usize::from(!node.rrsets.is_empty());
             for set in &mut node.rrsets {
                 set.dedup();
                 set.rdatas.shrink_to_fit();
                 summary.records += set.len();
             }
             node.rrsets.shrink_to_fit();
-            if node.name != self.origin && node.rrset(RecordType::NS).is_some() {
+            summary.names += usize::from(!node.rrsets.is_empty());
+            let is_cut = node
+                .rrsets
+                .iter()
+                .any(|set| set.record_type == RecordType::NS);
+            if is_cut && !name_wire(&self.names, node).eq_ignore_ascii_case(origin.bytes()) {
                 summary.delegations += 1;
             }
         }
+        self.names.shrink_to_fit();
+        self.nodes.shrink_to_fit();
+        self.index.shrink_to(0, |&i| {
+            let wire = name_wire(&self.names, &self.nodes[i as usize]);
+            self.hasher.hash_one(WireName::from_wire(wire).bytes())
+        });
         self.summary = summary;
     }
 
-    fn find_wire(&self, wire: &[u8]) -> Option<usize> {
-        let hash = self.hasher.hash_one(wire);
+    fn find_wire(&self, hash: u64, wire: &[u8]) -> Option<usize> {
         self.index
             .find(hash, |&i| {
-                name_matches_wire(&self.nodes[i as usize].name, wire)
+                name_wire(&self.names, &self.nodes[i as usize]).eq_ignore_ascii_case(wire)
             })
             .map(|&i| i as usize)
     }
 
+    fn view(&self, at: usize) -> Node<'_> {
+        let data = &self.nodes[at];
+        Node {
+            wire: name_wire(&self.names, data),
+            data,
+        }
+    }
+
     /// The node at `wire` (lowercased wire form, see [`WireName`]).
-    pub(crate) fn node_at_wire(&self, wire: &[u8]) -> Option<&Node> {
-        self.find_wire(wire).map(|at| &self.nodes[at])
+    pub(crate) fn node_at_wire(&self, wire: &[u8]) -> Option<Node<'_>> {
+        self.find_wire(self.hasher.hash_one(wire), wire)
+            .map(|at| self.view(at))
     }
 
     /// The node at `name`, ignoring case.
-    pub fn node(&self, name: &Name) -> Option<&Node> {
+    pub fn node(&self, name: &Name) -> Option<Node<'_>> {
         self.node_at_wire(WireName::new(name).bytes())
     }
 
@@ -398,51 +508,17 @@ impl Zone {
 
     /// Every node, parents before children, otherwise in file order; for
     /// the request path to prepare answers ahead.
-    pub fn nodes(&self) -> impl Iterator<Item = (&Name, &Node)> + '_ {
-        self.nodes.iter().map(|node| (&node.name, node))
+    pub fn nodes(&self) -> impl Iterator<Item = Node<'_>> + '_ {
+        (0..self.nodes.len()).map(|at| self.view(at))
     }
 }
 
-impl Node {
-    fn add(&mut self, record: Record) {
-        let record_type = record.record_type();
-        let data = StoredRData::new(record.data);
-        match self
-            .rrsets
-            .iter_mut()
-            .find(|set| set.record_type == record_type)
-        {
-            Some(set) => set.rdatas.push(data),
-            None => self.rrsets.push(RRset {
-                record_type,
-                ttl: record.ttl,
-                rdatas: vec![data],
-            }),
-        }
-    }
-}
-
-impl RRset {
-    /// RFC 2181 5: "the RRset ... must not contain duplicate RRs"; keep the
-    /// first of identical records, in file order, in O(n log n).
-    fn dedup(&mut self) {
-        if self.rdatas.len() < 2 {
-            return;
-        }
-        let mut order: Vec<usize> = (0..self.rdatas.len()).collect();
-        order.sort_by(|&a, &b| self.rdatas[a].cmp(&self.rdatas[b]).then(a.cmp(&b)));
-        let mut keep = vec![true; self.rdatas.len()];
-        for pair in order.windows(2) {
-            if self.rdatas[pair[0]] == self.rdatas[pair[1]] {
-                keep[pair[1]] = false;
-            }
-        }
-        if keep.iter().all(|&k| k) {
-            return;
-        }
-        let mut keep = keep.into_iter();
-        self.rdatas.retain(|_| keep.next().unwrap_or(true));
-    }
+/// The wire-format name of `node` in the arena `names`.
+fn name_wire<'a>(names: &'a [u8], node: &NodeData) -> &'a [u8] {
+    let start = node.name_at as usize;
+    names
+        .get(start..start + node.name_len as usize)
+        .unwrap_or_default()
 }
 
 /// Every zone this server answers for.
@@ -597,7 +673,7 @@ mod tests {
             zone.node(&name("com.")).is_none(),
             "nothing above the origin"
         );
-        let order: Vec<String> = zone.nodes().map(|(name, _)| name.to_string()).collect();
+        let order: Vec<String> = zone.nodes().map(|node| node.name().to_string()).collect();
         assert_eq!(
             order,
             ["example.", "c.example.", "b.c.example.", "a.b.c.example."]
@@ -614,7 +690,7 @@ mod tests {
         assert!(node.name().eq_case(&name("Mixed.Case.example.")));
         let set = node.rrset(RecordType::A).unwrap();
         assert_eq!(
-            texts(&set.records(node.name()).collect::<Vec<_>>()),
+            texts(&set.records(&node.name()).collect::<Vec<_>>()),
             [
                 "Mixed.Case.example. 300 IN A 192.0.2.1",
                 "Mixed.Case.example. 300 IN A 192.0.2.2"
@@ -635,7 +711,7 @@ mod tests {
         let a = node.rrset(RecordType::A).unwrap();
         assert_eq!(a.ttl(), 300);
         assert_eq!(
-            texts(&a.records(node.name()).collect::<Vec<_>>()),
+            texts(&a.records(&node.name()).collect::<Vec<_>>()),
             [
                 "www.example. 300 IN A 192.0.2.2",
                 "www.example. 300 IN A 192.0.2.1"
