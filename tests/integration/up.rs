@@ -311,8 +311,10 @@ impl Drop for Running {
     }
 }
 
+/// A random port below the kernel's ephemeral range (32768-60999), so no
+/// client socket of another test holds it by chance.
 fn random_port() -> u16 {
-    rand::random_range(20_000..60_000)
+    rand::random_range(10_000..32_000)
 }
 
 /// A section as sorted `name TYPE rdata` lines, without TTLs (the resolver
