@@ -15,7 +15,7 @@ use arc_swap::ArcSwap;
 use dnslab_transport::{Handler, Reply, RequestMeta};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
-use hickory_proto::serialize::binary::BinDecodable;
+use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use tracing::{debug, info};
 
 use crate::lookup::lookup;
@@ -56,8 +56,11 @@ impl AuthHandler {
         let snapshot = self.snapshot.load();
         snapshot.prepared.get_or_build(req.key(), || {
             let qtype = RecordType::from(req.qtype);
-            match Name::from_bytes(req.lowercase_name()) {
-                Ok(qname) => {
+            let qname = Name::from_bytes(req.lowercase_name());
+            match qname {
+                // The prepared sections point into the question by offset,
+                // so hickory must encode the name exactly as it came.
+                Ok(qname) if qname.to_bytes().is_ok_and(|w| w == req.lowercase_name()) => {
                     let response = lookup(&snapshot.catalog, &qname, qtype);
                     let records = Records {
                         rcode: response.rcode,
@@ -69,7 +72,7 @@ impl AuthHandler {
                     Prepared::build(&qname, qtype, records)
                 }
                 // Labels hickory cannot represent; nothing in a zone has them.
-                Err(_) => Prepared::error(ResponseCode::FormErr),
+                _ => Prepared::error(ResponseCode::FormErr),
             }
         })
     }
@@ -108,7 +111,13 @@ impl Handler for AuthHandler {
         let req = match request::parse(request) {
             Ok(req) => req,
             Err(error) => {
-                debug!(peer = %meta.peer, %error, "query not answered normally");
+                if self.options.log_queries {
+                    let server = ServerLabel(self.options.server_name.as_deref(), meta.local);
+                    let protocol = meta.protocol;
+                    info!(%server, client = %meta.peer, ?protocol, %error, "bad query");
+                } else {
+                    debug!(client = %meta.peer, %error, "bad query");
+                }
                 let (header, rcode) = match error {
                     ParseError::ShortHeader(_) | ParseError::NotAQuery => return Reply::Drop,
                     ParseError::NotImplemented(header) => (header, ResponseCode::NotImp),
