@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 use dnslab_resolver::{trace, Step, StepOutcome, Trace};
+use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 use serde_json::json;
 
@@ -83,7 +84,7 @@ fn print_text(name: &Name, rtype: RecordType, traced: &Trace) {
     println!();
     match &traced.result {
         Ok(resolution) => {
-            println!(";; status: {}", resolution.rcode);
+            println!(";; status: {}", rcode_name(resolution.rcode));
             for record in resolution.answers.iter().chain(&resolution.authorities) {
                 println!("{record}");
             }
@@ -126,7 +127,7 @@ fn print_json(traced: &Trace) {
     }
     let result = match &traced.result {
         Ok(resolution) => json!({
-            "result": resolution.rcode.to_string(),
+            "result": rcode_name(resolution.rcode),
             "answers": resolution.answers.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "authorities": resolution.authorities.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "queries": traced.queries,
@@ -136,4 +137,9 @@ fn print_json(traced: &Trace) {
         }
     };
     println!("{result}");
+}
+
+/// The rcode as dig prints it (NOERROR, NXDOMAIN, SERVFAIL).
+fn rcode_name(rcode: ResponseCode) -> String {
+    format!("{rcode:?}").to_uppercase()
 }

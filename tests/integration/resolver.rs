@@ -16,8 +16,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
-use dnslab_resolver::{Cidr, Resolver, ResolverConfig};
+use dnslab_resolver::{trace, Cidr, Resolver, ResolverConfig};
 use dnslab_transport::{Handler, Server, ServerConfig, TransportError};
+use hickory_proto::op::ResponseCode::{NXDomain, NoError, ServFail};
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
@@ -71,6 +72,8 @@ ns.big.com. A 127.0.53.4
 loop.com. NS ns.loop.edu.
 liar.com. NS ns.liar.com.
 ns.liar.com. A 127.0.53.30
+silent.com. NS ns.silent.com.
+ns.silent.com. A 127.0.53.31
 ",
     ),
     (
@@ -173,8 +176,10 @@ const SERVERS: &[(u8, &[&str])] = &[
     (9, &["nothing.org"]),
 ];
 
-/// The lying server's address (last octet); see [`liar`].
+/// The lying server's address (last octet); see [`liar_loop`].
 const LIAR: u8 = 30;
+/// A server that never answers (its socket is open but never read).
+const SILENT: u8 = 31;
 
 /// TXT records making big.com's answer larger than 1232 bytes.
 fn big_zone() -> String {
@@ -221,14 +226,17 @@ fn start_lab() -> Lab {
     for _attempt in 0..20 {
         let port = rand::random_range(10_000..30_000);
         match bind_lab(port, &path) {
-            Ok(servers) => {
+            Ok((servers, liar, silent)) => {
                 for (server, handler) in servers {
                     runtime.spawn(server.run(handler, std::future::pending()));
                 }
-                let liar = runtime
-                    .block_on(tokio::net::UdpSocket::bind(server_addr(LIAR, port)))
-                    .expect("bind the liar");
+                let _guard = runtime.enter();
+                let liar = tokio::net::UdpSocket::from_std(liar).expect("liar socket");
                 runtime.spawn(liar_loop(liar));
+                runtime.spawn(async move {
+                    let _silent = silent;
+                    std::future::pending::<()>().await
+                });
                 return Lab { port, runtime };
             }
             Err(TransportError::Bind { source, .. })
@@ -242,19 +250,25 @@ fn start_lab() -> Lab {
     panic!("no free port for the lab hierarchy after 20 attempts");
 }
 
-type Bound = Vec<(Server, std::sync::Arc<dyn Handler>)>;
+type Handlers = Vec<(Server, std::sync::Arc<dyn Handler>)>;
 
-fn bind_lab(port: u16, path: &dyn Fn(&str) -> PathBuf) -> Result<Bound, TransportError> {
-    // The liar's port must be free too: check it before binding the rest.
-    drop(
-        std::net::UdpSocket::bind(server_addr(LIAR, port)).map_err(|source| {
-            TransportError::Bind {
-                addr: server_addr(LIAR, port),
-                protocol: dnslab_transport::Protocol::Udp,
-                source,
-            }
-        })?,
-    );
+/// Binds every lab address on `port`: the authoritative servers, the liar's
+/// and the silent server's sockets.
+fn bind_lab(
+    port: u16,
+    path: &dyn Fn(&str) -> PathBuf,
+) -> Result<(Handlers, std::net::UdpSocket, std::net::UdpSocket), TransportError> {
+    let raw = |last: u8| {
+        let addr = server_addr(last, port);
+        let socket =
+            std::net::UdpSocket::bind(addr).and_then(|s| s.set_nonblocking(true).map(|()| s));
+        socket.map_err(|source| TransportError::Bind {
+            addr,
+            protocol: dnslab_transport::Protocol::Udp,
+            source,
+        })
+    };
+    let (liar, silent) = (raw(LIAR)?, raw(SILENT)?);
     let mut bound = Vec::new();
     for (last, files) in SERVERS {
         let sources = files
@@ -275,7 +289,7 @@ fn bind_lab(port: u16, path: &dyn Fn(&str) -> PathBuf) -> Result<Bound, Transpor
         config.udp_workers = 1;
         bound.push((Server::bind(config)?, auth.handler()));
     }
-    Ok(bound)
+    Ok((bound, liar, silent))
 }
 
 /// A server that claims authority for anything it is asked and slips in an
@@ -391,39 +405,66 @@ fn assert_answer(msg: &Message, rcode: ResponseCode, answers: &[&str], authoriti
         "a resolver is not authoritative"
     );
     assert!(!msg.metadata.truncation, "TC=0");
-    let mut want: Vec<String> = answers.iter().map(|s| s.to_string()).collect();
-    want.sort();
-    assert_eq!(rrs(&msg.answers), want, "answer section");
-    let mut want: Vec<String> = authorities.iter().map(|s| s.to_string()).collect();
-    want.sort();
-    assert_eq!(rrs(&msg.authorities), want, "authority section");
+    let sorted = |lines: &[&str]| {
+        let mut lines: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(rrs(&msg.answers), sorted(answers), "answer section");
+    assert_eq!(
+        rrs(&msg.authorities),
+        sorted(authorities),
+        "authority section"
+    );
+}
+
+impl TestResolver {
+    /// Asks `qname` with RD=1 over UDP, checks the response as
+    /// [`assert_answer`] does, and returns it with the number of upstream
+    /// queries it cost.
+    fn expect(
+        &self,
+        qname: &str,
+        qtype: RecordType,
+        rcode: ResponseCode,
+        answers: &[&str],
+        authorities: &[&str],
+    ) -> (Message, u64) {
+        let before = self.queries();
+        let msg = self.ask(qname, qtype);
+        assert_answer(&msg, rcode, answers, authorities);
+        (msg, self.queries() - before)
+    }
 }
 
 const EXAMPLE_SOA: &str =
     "example.com. SOA ns1.example.com. admin.example.com. 1 3600 600 86400 60";
+const WWW_EXAMPLE: &str = "www.example.com. A 192.0.2.1";
+const WWW_CS: &str = "www.cs.umass.edu. A 192.0.2.30";
+const ALIAS: &str = "alias.example.com. CNAME www.cs.umass.edu.";
 
 /// The first lookup walks root, com and example.com (one query each); the
 /// same question again is answered from the cache with no query at all.
 #[test]
 fn cold_lookup_walks_root_tld_authoritative_then_cache_answers() {
     let r = TestResolver::new();
-    let msg = r.ask("www.example.com.", RecordType::A);
-    assert_answer(
-        &msg,
-        ResponseCode::NoError,
-        &["www.example.com. A 192.0.2.1"],
+    let (_, cost) = r.expect(
+        "www.example.com.",
+        RecordType::A,
+        NoError,
+        &[WWW_EXAMPLE],
         &[],
     );
-    assert_eq!(r.queries(), 3, "root, com, example.com");
-    let again = r.ask("www.example.com.", RecordType::A);
-    assert_answer(
-        &again,
-        ResponseCode::NoError,
-        &["www.example.com. A 192.0.2.1"],
+    assert_eq!(cost, 3, "root, com, example.com");
+    let (again, cost) = r.expect(
+        "www.example.com.",
+        RecordType::A,
+        NoError,
+        &[WWW_EXAMPLE],
         &[],
     );
+    assert_eq!(cost, 0, "a repeated question asks no one");
     assert!(again.answers[0].ttl <= 300);
-    assert_eq!(r.queries(), 3, "a repeated question asks no one");
 }
 
 /// The delegation to example.com is cached: a sibling name goes straight
@@ -431,16 +472,21 @@ fn cold_lookup_walks_root_tld_authoritative_then_cache_answers() {
 #[test]
 fn sibling_name_skips_root_and_tld() {
     let r = TestResolver::new();
-    r.ask("www.example.com.", RecordType::A);
-    let before = r.queries();
-    let msg = r.ask("mail.example.com.", RecordType::A);
-    assert_answer(
-        &msg,
-        ResponseCode::NoError,
+    r.expect(
+        "www.example.com.",
+        RecordType::A,
+        NoError,
+        &[WWW_EXAMPLE],
+        &[],
+    );
+    let (_, cost) = r.expect(
+        "mail.example.com.",
+        RecordType::A,
+        NoError,
         &["mail.example.com. A 192.0.2.2"],
         &[],
     );
-    assert_eq!(r.queries() - before, 1);
+    assert_eq!(cost, 1);
 }
 
 /// A 2-second TTL runs out: the next question asks example.com again (and
@@ -448,24 +494,12 @@ fn sibling_name_skips_root_and_tld() {
 #[test]
 fn expired_ttl_is_asked_again() {
     let r = TestResolver::new();
-    let msg = r.ask("short.example.com.", RecordType::A);
-    assert_answer(
-        &msg,
-        ResponseCode::NoError,
-        &["short.example.com. A 192.0.2.3"],
-        &[],
-    );
+    let short = ["short.example.com. A 192.0.2.3"];
+    let (msg, _) = r.expect("short.example.com.", RecordType::A, NoError, &short, &[]);
     assert_eq!(msg.answers[0].ttl, 2);
-    let before = r.queries();
     std::thread::sleep(Duration::from_millis(2500));
-    let msg = r.ask("short.example.com.", RecordType::A);
-    assert_answer(
-        &msg,
-        ResponseCode::NoError,
-        &["short.example.com. A 192.0.2.3"],
-        &[],
-    );
-    assert_eq!(r.queries() - before, 1);
+    let (_, cost) = r.expect("short.example.com.", RecordType::A, NoError, &short, &[]);
+    assert_eq!(cost, 1);
 }
 
 /// NXDOMAIN comes with the zone's SOA and is cached (RFC 2308): the second
@@ -473,76 +507,86 @@ fn expired_ttl_is_asked_again() {
 #[test]
 fn nxdomain_is_cached() {
     let r = TestResolver::new();
-    let msg = r.ask("nope.example.com.", RecordType::A);
-    assert_answer(&msg, ResponseCode::NXDomain, &[], &[EXAMPLE_SOA]);
+    let (msg, _) = r.expect(
+        "nope.example.com.",
+        RecordType::A,
+        NXDomain,
+        &[],
+        &[EXAMPLE_SOA],
+    );
     assert!(
         msg.authorities[0].ttl <= 60,
         "negative TTL is the SOA minimum"
     );
-    let before = r.queries();
-    let again = r.ask("nope.example.com.", RecordType::A);
-    assert_answer(&again, ResponseCode::NXDomain, &[], &[EXAMPLE_SOA]);
-    assert_eq!(r.queries(), before);
+    let (_, cost) = r.expect(
+        "nope.example.com.",
+        RecordType::A,
+        NXDomain,
+        &[],
+        &[EXAMPLE_SOA],
+    );
+    assert_eq!(cost, 0);
 }
 
 /// NODATA (the name exists, the type does not) is cached the same way.
 #[test]
 fn nodata_is_cached() {
     let r = TestResolver::new();
-    let msg = r.ask("www.example.com.", RecordType::MX);
-    assert_answer(&msg, ResponseCode::NoError, &[], &[EXAMPLE_SOA]);
-    let before = r.queries();
-    let again = r.ask("www.example.com.", RecordType::MX);
-    assert_answer(&again, ResponseCode::NoError, &[], &[EXAMPLE_SOA]);
-    assert_eq!(r.queries(), before);
+    r.expect(
+        "www.example.com.",
+        RecordType::MX,
+        NoError,
+        &[],
+        &[EXAMPLE_SOA],
+    );
+    let (_, cost) = r.expect(
+        "www.example.com.",
+        RecordType::MX,
+        NoError,
+        &[],
+        &[EXAMPLE_SOA],
+    );
+    assert_eq!(cost, 0);
 }
 
 /// A CNAME into another TLD: the resolver restarts at the target and the
-/// client gets the chain and the final record.
+/// client gets the chain and the final record; the whole chain is cached.
 #[test]
 fn cname_across_zones_is_followed() {
     let r = TestResolver::new();
-    let msg = r.ask("alias.example.com.", RecordType::A);
-    assert_answer(
-        &msg,
-        ResponseCode::NoError,
-        &[
-            "alias.example.com. CNAME www.cs.umass.edu.",
-            "www.cs.umass.edu. A 192.0.2.30",
-        ],
+    let (_, cost) = r.expect(
+        "alias.example.com.",
+        RecordType::A,
+        NoError,
+        &[ALIAS, WWW_CS],
         &[],
     );
     // root, com, example.com; then root (edu), edu, umass.edu, cs.umass.edu.
-    assert_eq!(r.queries(), 7);
-    let again = r.ask("alias.example.com.", RecordType::A);
-    assert_eq!(
-        rrs(&again.answers),
-        rrs(&msg.answers),
-        "the chain is cached too"
+    assert_eq!(cost, 7);
+    let (_, cost) = r.expect(
+        "alias.example.com.",
+        RecordType::A,
+        NoError,
+        &[ALIAS, WWW_CS],
+        &[],
     );
-    assert_eq!(r.queries(), 7);
+    assert_eq!(cost, 0);
 }
 
 /// edu -> umass.edu -> cs.umass.edu: three referrals below the root.
 #[test]
 fn three_level_delegation_chain() {
     let r = TestResolver::new();
-    let msg = r.ask("www.cs.umass.edu.", RecordType::A);
-    assert_answer(
-        &msg,
-        ResponseCode::NoError,
-        &["www.cs.umass.edu. A 192.0.2.30"],
-        &[],
-    );
-    assert_eq!(r.queries(), 4);
-    let msg = r.ask("www.umass.edu.", RecordType::A);
-    assert_answer(
-        &msg,
-        ResponseCode::NoError,
+    let (_, cost) = r.expect("www.cs.umass.edu.", RecordType::A, NoError, &[WWW_CS], &[]);
+    assert_eq!(cost, 4);
+    let (_, cost) = r.expect(
+        "www.umass.edu.",
+        RecordType::A,
+        NoError,
         &["www.umass.edu. A 192.0.2.20"],
         &[],
     );
-    assert_eq!(r.queries(), 5, "umass.edu's servers are known by now");
+    assert_eq!(cost, 1, "umass.edu's servers are known by now");
 }
 
 /// glueless.com's server is ns.cs.umass.edu, for which com has no glue:
@@ -550,16 +594,23 @@ fn three_level_delegation_chain() {
 #[test]
 fn glueless_delegation_resolves_the_server_address() {
     let r = TestResolver::new();
-    let msg = r.ask("www.glueless.com.", RecordType::A);
-    assert_answer(
-        &msg,
-        ResponseCode::NoError,
+    let (_, cost) = r.expect(
+        "www.glueless.com.",
+        RecordType::A,
+        NoError,
         &["www.glueless.com. A 192.0.2.40"],
         &[],
     );
     // root, com; for ns.cs.umass.edu: root, edu, umass.edu, cs.umass.edu;
     // then the glueless.com server itself.
-    assert_eq!(r.queries(), 7);
+    assert_eq!(cost, 7);
+}
+
+/// Asks, checks, and returns how long the answer took.
+fn timed(r: &TestResolver, qname: &str, rcode: ResponseCode, answers: &[&str]) -> Duration {
+    let started = Instant::now();
+    r.expect(qname, RecordType::A, rcode, answers, &[]);
+    started.elapsed()
 }
 
 /// One of dead.com's two servers has nothing listening: the other answers
@@ -567,41 +618,28 @@ fn glueless_delegation_resolves_the_server_address() {
 #[test]
 fn one_dead_server_the_other_answers() {
     let r = TestResolver::new();
-    let started = Instant::now();
-    let msg = r.ask("www.dead.com.", RecordType::A);
-    assert_answer(
-        &msg,
-        ResponseCode::NoError,
+    let took = timed(
+        &r,
+        "www.dead.com.",
+        NoError,
         &["www.dead.com. A 192.0.2.60"],
-        &[],
     );
-    assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(took < Duration::from_secs(4), "took {took:?}");
 }
 
 /// Every server of alldead.com is dead: SERVFAIL, within the time limit.
 #[test]
 fn all_servers_dead_is_servfail_in_bounded_time() {
     let r = TestResolver::new();
-    let started = Instant::now();
-    let msg = r.ask("www.alldead.com.", RecordType::A);
-    assert_answer(&msg, ResponseCode::ServFail, &[], &[]);
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        started.elapsed()
-    );
+    let took = timed(&r, "www.alldead.com.", ServFail, &[]);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
 /// lame.com's only server does not serve it (REFUSED): SERVFAIL.
 #[test]
 fn lame_delegation_is_servfail() {
     let r = TestResolver::new();
-    let msg = r.ask("www.lame.com.", RecordType::A);
-    assert_answer(&msg, ResponseCode::ServFail, &[], &[]);
+    r.expect("www.lame.com.", RecordType::A, ServFail, &[], &[]);
 }
 
 /// halflame.com has one lame and one good server: the good one answers
@@ -609,10 +647,10 @@ fn lame_delegation_is_servfail() {
 #[test]
 fn lame_server_is_skipped_for_the_other() {
     let r = TestResolver::new();
-    let msg = r.ask("www.halflame.com.", RecordType::A);
-    assert_answer(
-        &msg,
-        ResponseCode::NoError,
+    r.expect(
+        "www.halflame.com.",
+        RecordType::A,
+        NoError,
         &["www.halflame.com. A 192.0.2.50"],
         &[],
     );
@@ -625,12 +663,12 @@ fn lame_server_is_skipped_for_the_other() {
 fn truncated_upstream_answer_is_fetched_over_tcp() {
     let r = TestResolver::new();
     let over_udp = r.ask("www.big.com.", RecordType::TXT);
-    assert_eq!(over_udp.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(over_udp.metadata.response_code, NoError);
     assert!(over_udp.metadata.truncation, "too big for 512 bytes: TC=1");
     assert!(over_udp.answers.is_empty());
     assert_eq!(r.queries(), 3, "root, com, big.com (UDP then TCP)");
     let over_tcp = tcp(r.addr, &Ask::new("www.big.com.", RecordType::TXT).rd());
-    assert_eq!(over_tcp.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(over_tcp.metadata.response_code, NoError);
     assert!(over_tcp.metadata.recursion_available && !over_tcp.metadata.truncation);
     assert_eq!(over_tcp.answers.len(), 40);
     assert!(over_tcp
@@ -644,10 +682,8 @@ fn truncated_upstream_answer_is_fetched_over_tcp() {
 #[test]
 fn cname_loop_is_servfail() {
     let r = TestResolver::new();
-    let started = Instant::now();
-    let msg = r.ask("loop1.example.com.", RecordType::A);
-    assert_answer(&msg, ResponseCode::ServFail, &[], &[]);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    let took = timed(&r, "loop1.example.com.", ServFail, &[]);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
 /// loop.com is served by ns.loop.edu, and loop.edu by ns.loop.com: neither
@@ -656,10 +692,8 @@ fn cname_loop_is_servfail() {
 #[test]
 fn ns_loop_is_servfail() {
     let r = TestResolver::new();
-    let started = Instant::now();
-    let msg = r.ask("www.loop.com.", RecordType::A);
-    assert_answer(&msg, ResponseCode::ServFail, &[], &[]);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    let took = timed(&r, "www.loop.com.", ServFail, &[]);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
     assert!(r.queries() <= 64);
 }
 
@@ -669,27 +703,22 @@ fn ns_loop_is_servfail() {
 #[test]
 fn out_of_bailiwick_records_are_never_cached_or_served() {
     let r = TestResolver::new();
-    let msg = r.ask("www.liar.com.", RecordType::A);
-    assert_answer(
-        &msg,
-        ResponseCode::NoError,
+    let (msg, _) = r.expect(
+        "www.liar.com.",
+        RecordType::A,
+        NoError,
         &["www.liar.com. A 192.0.2.66"],
         &[],
     );
     assert!(msg.additionals.is_empty());
-    let before = r.queries();
-    let msg = r.ask("www.example.com.", RecordType::A);
-    assert_answer(
-        &msg,
-        ResponseCode::NoError,
-        &["www.example.com. A 192.0.2.1"],
+    let (_, cost) = r.expect(
+        "www.example.com.",
+        RecordType::A,
+        NoError,
+        &[WWW_EXAMPLE],
         &[],
     );
-    assert_eq!(
-        r.queries() - before,
-        2,
-        "com and example.com's server were asked"
-    );
+    assert_eq!(cost, 2, "com and example.com's server were asked");
 }
 
 /// RD=0 questions are answered from the cache only (as Unbound does): a
@@ -698,25 +727,22 @@ fn out_of_bailiwick_records_are_never_cached_or_served() {
 #[test]
 fn rd0_is_answered_from_cache_only() {
     let r = TestResolver::new();
-    r.ask("www.example.com.", RecordType::A);
+    r.expect(
+        "www.example.com.",
+        RecordType::A,
+        NoError,
+        &[WWW_EXAMPLE],
+        &[],
+    );
     let before = r.queries();
     let cached = udp(r.addr, &Ask::new("www.example.com.", RecordType::A));
-    assert_answer(
-        &cached,
-        ResponseCode::NoError,
-        &["www.example.com. A 192.0.2.1"],
-        &[],
-    );
+    assert_answer(&cached, NoError, &[WWW_EXAMPLE], &[]);
     let missing = udp(r.addr, &Ask::new("other.example.com.", RecordType::A));
-    assert_answer(
-        &missing,
-        ResponseCode::NoError,
-        &[],
-        &[
-            "example.com. NS ns1.example.com.",
-            "example.com. NS ns2.example.com.",
-        ],
-    );
+    let referral = [
+        "example.com. NS ns1.example.com.",
+        "example.com. NS ns2.example.com.",
+    ];
+    assert_answer(&missing, NoError, &[], &referral);
     assert_eq!(r.queries(), before);
 }
 
@@ -725,14 +751,8 @@ fn rd0_is_answered_from_cache_only() {
 #[test]
 fn full_qname_walk_without_minimisation() {
     let r = TestResolver::with(|c| c.qname_minimisation = false);
-    let msg = r.ask("www.cs.umass.edu.", RecordType::A);
-    assert_answer(
-        &msg,
-        ResponseCode::NoError,
-        &["www.cs.umass.edu. A 192.0.2.30"],
-        &[],
-    );
-    assert_eq!(r.queries(), 4);
+    let (_, cost) = r.expect("www.cs.umass.edu.", RecordType::A, NoError, &[WWW_CS], &[]);
+    assert_eq!(cost, 4);
 }
 
 /// Clients outside the allow list are REFUSED without any resolution.
@@ -740,10 +760,14 @@ fn full_qname_walk_without_minimisation() {
 fn clients_outside_the_allow_list_are_refused() {
     let allow: Cidr = "10.0.0.0/8".parse().expect("cidr");
     let r = TestResolver::with(|c| c.allow = vec![allow]);
-    let msg = r.ask("www.example.com.", RecordType::A);
-    assert_eq!(msg.metadata.response_code, ResponseCode::Refused);
-    assert!(msg.answers.is_empty());
-    assert_eq!(r.queries(), 0);
+    let (_, cost) = r.expect(
+        "www.example.com.",
+        RecordType::A,
+        ResponseCode::Refused,
+        &[],
+        &[],
+    );
+    assert_eq!(cost, 0);
 }
 
 /// The library call used by `dnslab up`: resolve() directly.
@@ -757,12 +781,135 @@ fn resolve_api_returns_the_chain() {
                 .resolve(name("alias.example.com."), RecordType::A),
         )
         .expect("resolves");
-    assert_eq!(resolution.rcode, ResponseCode::NoError);
+    assert_eq!(resolution.rcode, NoError);
+    assert_eq!(rrs(&resolution.answers), [ALIAS, WWW_CS]);
+}
+
+/// silent.com's only server never answers: after one upstream timeout the
+/// client gets SERVFAIL.
+#[test]
+fn silent_server_times_out_to_servfail() {
+    let r = TestResolver::with(|c| c.limits.upstream_timeout = Duration::from_millis(300));
+    let took = timed(&r, "www.silent.com.", ServFail, &[]);
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+}
+
+/// The total time limit ends a resolution even while waiting on a server
+/// that would be given longer.
+#[test]
+fn total_time_limit_is_servfail_promptly() {
+    let r = TestResolver::with(|c| {
+        c.limits.upstream_timeout = Duration::from_secs(30);
+        c.limits.total_time = Duration::from_millis(500);
+    });
+    let took = timed(&r, "www.silent.com.", ServFail, &[]);
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+}
+
+/// Past the upstream query budget the answer is SERVFAIL, and no further
+/// query is sent.
+#[test]
+fn query_budget_is_enforced() {
+    let r = TestResolver::with(|c| c.limits.max_upstream_queries = 2);
+    let (_, cost) = r.expect("www.example.com.", RecordType::A, ServFail, &[], &[]);
+    assert_eq!(cost, 2);
+}
+
+/// A CNAME chain longer than the limit is SERVFAIL.
+#[test]
+fn cname_chain_limit_is_enforced() {
+    let r = TestResolver::with(|c| c.limits.max_cname_chain = 0);
+    r.expect("alias.example.com.", RecordType::A, ServFail, &[], &[]);
+}
+
+/// Identical questions in flight at once share one resolution.
+#[test]
+fn identical_questions_in_flight_share_one_walk() {
+    let r = TestResolver::new();
+    let www = || r.resolver.resolve(name("www.example.com."), RecordType::A);
+    let (first, second) = lab().runtime.block_on(async { tokio::join!(www(), www()) });
+    let (first, second) = (first.expect("resolves"), second.expect("resolves"));
+    assert_eq!(rrs(&first.answers), [WWW_EXAMPLE]);
+    assert_eq!(rrs(&second.answers), [WWW_EXAMPLE]);
+    assert_eq!(r.queries(), 3, "one walk for both");
+}
+
+/// `trace` records each exchange: with QNAME minimisation the root sees
+/// only `com.`, com only `example.com.`, and example.com the full name.
+#[test]
+fn trace_records_each_minimised_step() {
+    let config = ResolverConfig {
+        root_hints: vec![(name("ns.root."), IpAddr::V4(Ipv4Addr::new(127, 0, 53, 1)))],
+        upstream_port: lab().port,
+        ..ResolverConfig::default()
+    };
+    let traced = lab()
+        .runtime
+        .block_on(trace(config, name("www.example.com."), RecordType::A));
+    let steps: Vec<(String, String, &str)> = traced
+        .steps
+        .iter()
+        .map(|s| {
+            (
+                s.server_name.to_string(),
+                s.qname.to_string(),
+                s.outcome.kind(),
+            )
+        })
+        .collect();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert_eq!(steps[0], ("ns.root.".into(), "com.".into(), "referral"));
     assert_eq!(
-        rrs(&resolution.answers),
-        [
-            "alias.example.com. CNAME www.cs.umass.edu.",
-            "www.cs.umass.edu. A 192.0.2.30"
-        ]
+        steps[1],
+        ("ns.com.".into(), "example.com.".into(), "referral")
+    );
+    assert_eq!(steps[2].1, "www.example.com.");
+    assert_eq!(steps[2].2, "answer");
+    assert_eq!(traced.steps[0].server, server_addr(1, lab().port));
+    assert_eq!(traced.queries, 3);
+    let resolution = traced.result.expect("resolves");
+    assert_eq!(rrs(&resolution.answers), [WWW_EXAMPLE]);
+}
+
+/// `dnslab trace --json` prints one JSON object per step, then the result.
+#[test]
+fn trace_command_prints_json_lines() {
+    let lab = lab();
+    let hints =
+        std::env::temp_dir().join(format!("dnslab-resolver-test-{}-hints", std::process::id()));
+    fs::write(&hints, ". NS ns.root.\nns.root. A 127.0.53.1\n").expect("write hints");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_dnslab"))
+        .args([
+            "trace",
+            "www.cs.umass.edu",
+            "A",
+            "--json",
+            "--upstream-port",
+        ])
+        .arg(lab.port.to_string())
+        .arg("--root-hints")
+        .arg(&hints)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run dnslab trace");
+    assert!(output.status.success(), "{output:?}");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON line"))
+        .collect();
+    let kinds: Vec<&str> = lines.iter().filter_map(|l| l["kind"].as_str()).collect();
+    assert_eq!(kinds, ["referral", "referral", "referral", "answer"]);
+    assert_eq!(lines[0]["server"], format!("127.0.53.1:{}", lab.port));
+    assert_eq!(lines[2]["referral_zone"], "cs.umass.edu.");
+    let result = &lines[4];
+    assert_eq!(result["result"], "NOERROR");
+    assert_eq!(result["queries"], 4);
+    let answers = result["answers"].as_array().expect("answers");
+    assert_eq!(answers.len(), 1);
+    assert!(
+        answers[0]
+            .as_str()
+            .is_some_and(|a| a.contains("192.0.2.30")),
+        "{answers:?}"
     );
 }
