@@ -5,8 +5,8 @@
 //! their answers at once. When queries arrive one at a time this costs the
 //! same as the plain calls. Elsewhere a batch holds one datagram.
 //!
-//! This file holds the transport's only `unsafe` code: the two system calls
-//! and reading the peer addresses they fill in.
+//! This file holds the transport's only `unsafe` code: the two system calls,
+//! the C headers they read, and the peer addresses they fill in.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -24,9 +24,7 @@ const MAX_DATAGRAM: usize = 65_535;
 
 /// Received datagrams, in slots reused for every batch.
 pub(crate) struct Inbox {
-    /// `BATCH` slots of `MAX_DATAGRAM` bytes. Zeroed lazily by the
-    /// allocator: only the pages datagrams touch are ever mapped.
-    buffers: Vec<u8>,
+    receiver: sys::Receiver,
     /// Length and sender of each received datagram; `None` for a slot that
     /// must be skipped (a sender we cannot read, a truncated datagram).
     received: Vec<Option<(usize, SocketAddr)>>,
@@ -35,7 +33,7 @@ pub(crate) struct Inbox {
 impl Inbox {
     pub fn new() -> Self {
         Inbox {
-            buffers: vec![0; BATCH * MAX_DATAGRAM],
+            receiver: sys::Receiver::new(),
             received: Vec::with_capacity(BATCH),
         }
     }
@@ -45,7 +43,7 @@ impl Inbox {
     /// or a shut-down socket ends the wait early (see `udp`).
     pub fn receive(&mut self, socket: &UdpSocket) -> io::Result<usize> {
         self.received.clear();
-        sys::receive(socket, &mut self.buffers, &mut self.received)?;
+        self.receiver.receive(socket, &mut self.received)?;
         Ok(self.received.len())
     }
 
@@ -54,14 +52,20 @@ impl Inbox {
     /// yields empty reads).
     pub fn get(&self, i: usize) -> Option<(&[u8], SocketAddr)> {
         let (len, peer) = (*self.received.get(i)?)?;
-        let start = i * MAX_DATAGRAM;
-        let datagram = self.buffers.get(start..start + len)?;
+        let datagram = self.receiver.slot(i)?.get(..len)?;
         (!datagram.is_empty()).then_some((datagram, peer))
     }
 }
 
+/// `BATCH` receive slots of `MAX_DATAGRAM` bytes, zeroed lazily by the
+/// allocator: only the pages datagrams touch are ever mapped.
+fn slots() -> Vec<u8> {
+    vec![0; BATCH * MAX_DATAGRAM]
+}
+
 /// Answers waiting to be sent, in response buffers reused for every batch.
 pub(crate) struct Outbox {
+    sender: sys::Sender,
     responses: Vec<Vec<u8>>,
     peers: Vec<SockAddr>,
 }
@@ -69,6 +73,7 @@ pub(crate) struct Outbox {
 impl Outbox {
     pub fn new() -> Self {
         Outbox {
+            sender: sys::Sender::new(),
             responses: (0..BATCH).map(|_| Vec::new()).collect(),
             peers: Vec::with_capacity(BATCH),
         }
@@ -99,7 +104,7 @@ impl Outbox {
         let mut sent = 0;
         while sent < self.peers.len() {
             let responses = self.responses.get(sent..).unwrap_or_default();
-            match sys::send(socket, responses, &self.peers[sent..]) {
+            match self.sender.send(socket, responses, &self.peers[sent..]) {
                 Ok(n) => sent += n.max(1),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -112,6 +117,10 @@ impl Outbox {
     }
 }
 
+/// Linux: the message headers are built once, pointing into storage owned
+/// by the same struct (heap memory of `Vec`s that never grow, so the
+/// pointers stay valid when the struct moves); a call only resets what the
+/// kernel overwrites.
 #[cfg(target_os = "linux")]
 mod sys {
     use std::io;
@@ -123,68 +132,101 @@ mod sys {
     use libc::{c_uint, iovec, mmsghdr, sockaddr_storage, socklen_t};
     use socket2::{SockAddr, SockAddrStorage};
 
-    use super::{BATCH, MAX_DATAGRAM};
+    use super::{slots, BATCH, MAX_DATAGRAM};
 
-    /// `recvmmsg` into `buffers` (BATCH slots of MAX_DATAGRAM bytes).
-    pub fn receive(
-        socket: &UdpSocket,
-        buffers: &mut [u8],
-        received: &mut Vec<Option<(usize, SocketAddr)>>,
-    ) -> io::Result<()> {
-        // The kernel writes up to MAX_DATAGRAM bytes into every slot.
-        if buffers.len() < BATCH * MAX_DATAGRAM {
-            return Err(io::Error::other("receive buffer smaller than a batch"));
-        }
-        // SAFETY: all-zero is a valid value of these C structs.
-        let mut names: [sockaddr_storage; BATCH] = unsafe { zeroed() };
-        let mut iovecs: [iovec; BATCH] = unsafe { zeroed() };
-        let mut headers: [mmsghdr; BATCH] = unsafe { zeroed() };
-        let (base, iov, name) = (
-            buffers.as_mut_ptr(),
-            iovecs.as_mut_ptr(),
-            names.as_mut_ptr(),
-        );
-        for (i, header) in headers.iter_mut().enumerate() {
-            // SAFETY: `i < BATCH`, so each pointer stays inside its array.
-            unsafe {
-                *iov.add(i) = iovec {
-                    iov_base: base.add(i * MAX_DATAGRAM).cast(),
-                    iov_len: MAX_DATAGRAM,
-                };
-                header.msg_hdr.msg_iov = iov.add(i);
-                header.msg_hdr.msg_name = name.add(i).cast();
-            }
-            header.msg_hdr.msg_iovlen = 1;
-            header.msg_hdr.msg_namelen = size_of::<sockaddr_storage>() as socklen_t;
-        }
-        // MSG_WAITFORONE: block (up to the read timeout) for the first
-        // datagram only, then take what is queued without waiting.
-        // SAFETY: every header points at its own live iovec, buffer slot and
-        // address storage, with their true sizes; nothing else touches them
-        // during the call.
-        let n = unsafe {
-            libc::recvmmsg(
-                socket.as_raw_fd(),
-                headers.as_mut_ptr(),
-                BATCH as c_uint,
-                libc::MSG_WAITFORONE as _,
-                ptr::null_mut(),
-            )
-        };
-        let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
-        for (header, name) in headers.iter().zip(&names).take(n) {
-            let truncated = header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
-            let peer = peer(name, header.msg_hdr.msg_namelen);
-            received.push(
-                peer.filter(|_| !truncated)
-                    .map(|peer| (header.msg_len as usize, peer)),
-            );
-        }
-        Ok(())
+    const NAME_LEN: socklen_t = size_of::<sockaddr_storage>() as socklen_t;
+
+    pub struct Receiver {
+        buffers: Vec<u8>,
+        names: Vec<sockaddr_storage>,
+        /// Slot `i` of `buffers`. Only the kernel reads them, through the
+        /// headers; the field keeps them alive.
+        iovecs: Vec<iovec>,
+        /// Header `i` points at `iovecs[i]` and `names[i]`.
+        headers: Vec<mmsghdr>,
     }
 
-    /// The sender's address as the kernel wrote it.
+    impl Receiver {
+        pub fn new() -> Self {
+            let mut buffers = slots();
+            // SAFETY: all-zero is a valid value of these C structs.
+            let mut names: Vec<sockaddr_storage> =
+                (0..BATCH).map(|_| unsafe { zeroed() }).collect();
+            let base = buffers.as_mut_ptr();
+            let mut iovecs: Vec<iovec> = (0..BATCH)
+                .map(|i| iovec {
+                    // `i * MAX_DATAGRAM` is inside `buffers`.
+                    iov_base: base.wrapping_add(i * MAX_DATAGRAM).cast(),
+                    iov_len: MAX_DATAGRAM,
+                })
+                .collect();
+            let (iov, name) = (iovecs.as_mut_ptr(), names.as_mut_ptr());
+            let headers = (0..BATCH)
+                .map(|i| {
+                    // SAFETY: as above.
+                    let mut header: mmsghdr = unsafe { zeroed() };
+                    header.msg_hdr.msg_iov = iov.wrapping_add(i);
+                    header.msg_hdr.msg_iovlen = 1;
+                    header.msg_hdr.msg_name = name.wrapping_add(i).cast();
+                    header
+                })
+                .collect();
+            Receiver {
+                buffers,
+                names,
+                iovecs,
+                headers,
+            }
+        }
+
+        /// Slot `i`, whole.
+        pub fn slot(&self, i: usize) -> Option<&[u8]> {
+            self.buffers.get(i * MAX_DATAGRAM..(i + 1) * MAX_DATAGRAM)
+        }
+
+        /// `recvmmsg` into the slots.
+        pub fn receive(
+            &mut self,
+            socket: &UdpSocket,
+            received: &mut Vec<Option<(usize, SocketAddr)>>,
+        ) -> io::Result<()> {
+            debug_assert_eq!(self.iovecs.len(), BATCH);
+            for header in &mut self.headers {
+                header.msg_hdr.msg_namelen = NAME_LEN;
+            }
+            // MSG_WAITFORONE: block (up to the read timeout) for the first
+            // datagram only, then take what is queued without waiting.
+            // SAFETY: each of the BATCH headers points at its own iovec
+            // (itself at its own slot of MAX_DATAGRAM bytes) and address
+            // storage, all alive as long as `self` and not borrowed now.
+            let n = unsafe {
+                libc::recvmmsg(
+                    socket.as_raw_fd(),
+                    self.headers.as_mut_ptr(),
+                    BATCH as c_uint,
+                    libc::MSG_WAITFORONE as _,
+                    ptr::null_mut(),
+                )
+            };
+            let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+            for (header, name) in self.headers.iter().zip(&self.names).take(n) {
+                let truncated = header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
+                let peer = peer(name, header.msg_hdr.msg_namelen);
+                received.push(
+                    peer.filter(|_| !truncated)
+                        .map(|peer| (header.msg_len as usize, peer)),
+                );
+            }
+            Ok(())
+        }
+    }
+
+    /// The sender's address as the kernel wrote it; `None` if it wrote none
+    /// (a read ended by shutdown), since `name` may hold an older sender.
     fn peer(name: &sockaddr_storage, len: socklen_t) -> Option<SocketAddr> {
+        if len == 0 {
+            return None;
+        }
         let mut storage = SockAddrStorage::zeroed();
         // SAFETY: `sockaddr_storage` is one of this platform's address types.
         *unsafe { storage.view_as::<sockaddr_storage>() } = *name;
@@ -192,43 +234,63 @@ mod sys {
         unsafe { SockAddr::new(storage, len) }.as_socket()
     }
 
-    /// `sendmmsg` of `responses[i]` to `peers[i]`; returns how many went.
-    pub fn send(
-        socket: &UdpSocket,
-        responses: &[Vec<u8>],
-        peers: &[SockAddr],
-    ) -> io::Result<usize> {
-        let count = peers.len().min(responses.len()).min(BATCH);
-        // SAFETY: all-zero is a valid value of these C structs.
-        let mut iovecs: [iovec; BATCH] = unsafe { zeroed() };
-        let mut headers: [mmsghdr; BATCH] = unsafe { zeroed() };
-        let iov = iovecs.as_mut_ptr();
-        for (i, (header, (response, peer))) in headers
-            .iter_mut()
-            .zip(responses.iter().zip(peers))
-            .enumerate()
-        {
-            // SAFETY: `i < BATCH`. The kernel only reads through these
-            // pointers (`sendmmsg` takes them mutable for `msg_len` alone).
-            unsafe {
-                *iov.add(i) = iovec {
-                    iov_base: response.as_ptr().cast_mut().cast(),
-                    iov_len: response.len(),
-                };
-                header.msg_hdr.msg_iov = iov.add(i);
-            }
-            header.msg_hdr.msg_iovlen = 1;
-            header.msg_hdr.msg_name = peer.as_ptr().cast_mut().cast();
-            header.msg_hdr.msg_namelen = peer.len();
+    pub struct Sender {
+        iovecs: Vec<iovec>,
+        headers: Vec<mmsghdr>,
+    }
+
+    impl Sender {
+        pub fn new() -> Self {
+            // SAFETY: all-zero is a valid value of these C structs.
+            let iovecs = (0..BATCH).map(|_| unsafe { zeroed() }).collect();
+            let headers = (0..BATCH).map(|_| unsafe { zeroed() }).collect();
+            Sender { iovecs, headers }
         }
-        // SAFETY: the first `count` headers point at live iovecs, responses
-        // and addresses with their true lengths.
-        let n =
-            unsafe { libc::sendmmsg(socket.as_raw_fd(), headers.as_mut_ptr(), count as c_uint, 0) };
-        usize::try_from(n).map_err(|_| io::Error::last_os_error())
+
+        /// `sendmmsg` of `responses[i]` to `peers[i]`; returns how many went.
+        pub fn send(
+            &mut self,
+            socket: &UdpSocket,
+            responses: &[Vec<u8>],
+            peers: &[SockAddr],
+        ) -> io::Result<usize> {
+            let iov = self.iovecs.as_mut_ptr();
+            let mut count = 0;
+            for (header, (response, peer)) in
+                self.headers.iter_mut().zip(responses.iter().zip(peers))
+            {
+                // SAFETY: `count < BATCH` (there are BATCH headers), so
+                // `iov + count` is inside `iovecs`. The kernel only reads
+                // through these pointers.
+                unsafe {
+                    iov.add(count).write(iovec {
+                        iov_base: response.as_ptr().cast_mut().cast(),
+                        iov_len: response.len(),
+                    });
+                    header.msg_hdr.msg_iov = iov.add(count);
+                }
+                header.msg_hdr.msg_iovlen = 1;
+                header.msg_hdr.msg_name = peer.as_ptr().cast_mut().cast();
+                header.msg_hdr.msg_namelen = peer.len();
+                count += 1;
+            }
+            // SAFETY: the first `count` headers point at their own iovec,
+            // and through it at a live response, and at a live address,
+            // with their true lengths.
+            let n = unsafe {
+                libc::sendmmsg(
+                    socket.as_raw_fd(),
+                    self.headers.as_mut_ptr(),
+                    count as c_uint,
+                    0,
+                )
+            };
+            usize::try_from(n).map_err(|_| io::Error::last_os_error())
+        }
     }
 }
 
+/// Elsewhere: one datagram per call.
 #[cfg(not(target_os = "linux"))]
 mod sys {
     use std::io;
@@ -236,29 +298,54 @@ mod sys {
 
     use socket2::SockAddr;
 
-    /// One `recv_from` into the first slot.
-    pub fn receive(
-        socket: &UdpSocket,
-        buffers: &mut [u8],
-        received: &mut Vec<Option<(usize, SocketAddr)>>,
-    ) -> io::Result<()> {
-        let (len, peer) = socket.recv_from(buffers)?;
-        received.push(Some((len, peer)));
-        Ok(())
+    use super::{slots, MAX_DATAGRAM};
+
+    pub struct Receiver {
+        buffers: Vec<u8>,
     }
 
-    /// One `send_to` of the first answer.
-    pub fn send(
-        socket: &UdpSocket,
-        responses: &[Vec<u8>],
-        peers: &[SockAddr],
-    ) -> io::Result<usize> {
-        match (
-            responses.first(),
-            peers.first().and_then(SockAddr::as_socket),
-        ) {
-            (Some(response), Some(peer)) => socket.send_to(response, peer).map(|_| 1),
-            _ => Ok(1),
+    impl Receiver {
+        pub fn new() -> Self {
+            Receiver { buffers: slots() }
+        }
+
+        pub fn slot(&self, i: usize) -> Option<&[u8]> {
+            self.buffers.get(i * MAX_DATAGRAM..(i + 1) * MAX_DATAGRAM)
+        }
+
+        /// One `recv_from` into the first slot.
+        pub fn receive(
+            &mut self,
+            socket: &UdpSocket,
+            received: &mut Vec<Option<(usize, SocketAddr)>>,
+        ) -> io::Result<()> {
+            let (len, peer) = socket.recv_from(&mut self.buffers)?;
+            received.push(Some((len, peer)));
+            Ok(())
+        }
+    }
+
+    pub struct Sender;
+
+    impl Sender {
+        pub fn new() -> Self {
+            Sender
+        }
+
+        /// One `send_to` of the first answer.
+        pub fn send(
+            &mut self,
+            socket: &UdpSocket,
+            responses: &[Vec<u8>],
+            peers: &[SockAddr],
+        ) -> io::Result<usize> {
+            match (
+                responses.first(),
+                peers.first().and_then(SockAddr::as_socket),
+            ) {
+                (Some(response), Some(peer)) => socket.send_to(response, peer).map(|_| 1),
+                _ => Ok(1),
+            }
         }
     }
 }
