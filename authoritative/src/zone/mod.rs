@@ -72,3 +72,81 @@ pub fn load(path: &Path, origin: Option<&Name>) -> Result<Zone, LoadError> {
     }
     Zone::from_records(file.origin, file.records).map_err(LoadError::Invalid)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A master file in the temporary directory, removed when dropped.
+    struct TempZone(PathBuf);
+
+    impl TempZone {
+        fn new(tag: &str, text: &str) -> TempZone {
+            let path =
+                std::env::temp_dir().join(format!("dnslab-load-{}-{tag}.zone", std::process::id()));
+            std::fs::write(&path, text).unwrap();
+            TempZone(path)
+        }
+    }
+
+    impl Drop for TempZone {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    const APEX: &str = "$TTL 300
+@ IN SOA ns.example.net. admin.example. 1 7200 900 1209600 300
+@ IN NS ns.example.net.
+";
+
+    #[test]
+    fn load_reads_checks_and_builds_the_zone() {
+        let file = TempZone::new("good", &format!("{APEX}www IN A 192.0.2.1\n"));
+        let origin = Name::from_ascii("example.").unwrap();
+        let zone = load(&file.0, Some(&origin)).unwrap();
+        assert_eq!(zone.origin(), &origin);
+        let www = zone
+            .node(&Name::from_ascii("www.example.").unwrap())
+            .unwrap();
+        assert_eq!(www.rrsets().len(), 1);
+    }
+
+    #[test]
+    fn load_lists_every_problem_with_file_and_line() {
+        let file = TempZone::new(
+            "bad",
+            &format!("{APEX}www IN CNAME a.example.net.\nwww IN A 192.0.2.1\nfar.example.org. IN A 192.0.2.2\n"),
+        );
+        let origin = Name::from_ascii("example.").unwrap();
+        let err = load(&file.0, Some(&origin)).unwrap_err();
+        let LoadError::Invalid(problems) = &err else {
+            panic!("expected problems, got {err}");
+        };
+        assert_eq!(problems.len(), 2, "{err}");
+        let text = err.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let path = file.0.display().to_string();
+        assert!(
+            lines.iter().any(|l| l.starts_with(&format!("{path}:5: "))),
+            "{text}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with(&format!("{path}:6: "))),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn load_reports_an_unreadable_file_with_its_path() {
+        let missing =
+            std::env::temp_dir().join(format!("dnslab-load-{}-missing.zone", std::process::id()));
+        let err = load(&missing, Some(&Name::root())).unwrap_err();
+        assert!(matches!(err, LoadError::Read(_)), "{err}");
+        assert!(
+            err.to_string().starts_with(&missing.display().to_string()),
+            "{err}"
+        );
+    }
+}
