@@ -15,6 +15,8 @@ mod packets;
 mod storm;
 /// Abusive TCP clients against the authoritative server.
 mod tcp;
+/// Silent, lying and abusive upstream servers for the resolver.
+mod upstreams;
 
 /// The answer section zones/example.com.zone gives for www.example.com/A,
 /// the valid query every hostile scenario keeps asking.
