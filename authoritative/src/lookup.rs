@@ -433,6 +433,43 @@ mod tests {
         assert_eq!(texts(&response.additionals), additionals, "additionals");
     }
 
+    /// An authoritative NOERROR with `answers` and nothing else.
+    #[track_caller]
+    fn assert_answer(qname: &str, qtype: RecordType, answers: &[&str]) {
+        check(&ask(qname, qtype), NOERROR, true, answers, &[], &[]);
+    }
+
+    /// NODATA from example.: NOERROR, AA, only the negative SOA.
+    #[track_caller]
+    fn assert_nodata(qname: &str, qtype: RecordType) {
+        check(&ask(qname, qtype), NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+    }
+
+    /// NXDOMAIN from example.: AA, only the negative SOA.
+    #[track_caller]
+    fn assert_nxdomain(qname: &str) {
+        check(
+            &ask(qname, RecordType::A),
+            NXDOMAIN,
+            true,
+            &[],
+            &[EXAMPLE_SOA],
+            &[],
+        );
+    }
+
+    /// The referral to sub.example.: its NS, and glue for the two targets
+    /// in example. (none for the one in example.org.).
+    const SUB_NS: [&str; 3] = [
+        "sub.example. 3600 IN NS ns1.sub.example.",
+        "sub.example. 3600 IN NS ns1.example.",
+        "sub.example. 3600 IN NS ns.example.org.",
+    ];
+    const SUB_GLUE: [&str; 2] = [
+        "ns1.sub.example. 3600 IN A 192.0.2.54",
+        "ns1.example. 3600 IN A 192.0.2.53",
+    ];
+
     const NOERROR: ResponseCode = ResponseCode::NoError;
     const NXDOMAIN: ResponseCode = ResponseCode::NXDomain;
 
@@ -444,123 +481,90 @@ mod tests {
 
     #[test]
     fn an_exact_match_answers_the_rrset_authoritatively() {
-        let response = ask("WWW.EXAMPLE.", RecordType::A);
-        check(
-            &response,
-            NOERROR,
-            true,
+        assert_answer(
+            "WWW.EXAMPLE.",
+            RecordType::A,
             &[
                 "www.example. 300 IN A 192.0.2.1",
                 "www.example. 300 IN A 192.0.2.2",
             ],
-            &[],
-            &[],
         );
     }
 
     #[test]
     fn answers_keep_the_owner_spelling_of_the_zone() {
-        let response = ask("mixed.example.", RecordType::A);
-        check(
-            &response,
-            NOERROR,
-            true,
+        assert_answer(
+            "mixed.example.",
+            RecordType::A,
             &["Mixed.example. 300 IN A 192.0.2.7"],
-            &[],
-            &[],
         );
     }
 
     #[test]
     fn a_missing_type_is_nodata_with_the_negative_soa() {
-        let response = ask("www.example.", RecordType::AAAA);
-        check(&response, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+        assert_nodata("www.example.", RecordType::AAAA);
     }
 
     #[test]
     fn a_missing_name_is_nxdomain_with_the_negative_soa() {
-        let response = ask("nope.example.", RecordType::A);
-        check(&response, NXDOMAIN, true, &[], &[EXAMPLE_SOA], &[]);
-        let below_a_leaf = ask("deeper.www.example.", RecordType::A);
-        check(&below_a_leaf, NXDOMAIN, true, &[], &[EXAMPLE_SOA], &[]);
+        assert_nxdomain("nope.example.");
+        assert_nxdomain("deeper.www.example.");
     }
 
     #[test]
     fn an_empty_non_terminal_is_nodata_not_nxdomain() {
-        let response = ask("ent.example.", RecordType::A);
-        check(&response, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+        assert_nodata("ent.example.", RecordType::A);
     }
 
     #[test]
     fn any_answers_the_first_rrset_only() {
-        let response = ask("www.example.", RecordType::ANY);
-        check(
-            &response,
-            NOERROR,
-            true,
+        assert_answer(
+            "www.example.",
+            RecordType::ANY,
             &[
                 "www.example. 300 IN A 192.0.2.1",
                 "www.example. 300 IN A 192.0.2.2",
             ],
-            &[],
-            &[],
         );
-        let at_alias = ask("alias.example.", RecordType::ANY);
-        check(
-            &at_alias,
-            NOERROR,
-            true,
+        assert_answer(
+            "alias.example.",
+            RecordType::ANY,
             &["alias.example. 300 IN CNAME www.example."],
-            &[],
-            &[],
         );
-        let at_ent = ask("ent.example.", RecordType::ANY);
-        check(&at_ent, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+        assert_nodata("ent.example.", RecordType::ANY);
     }
 
     #[test]
     fn a_cname_is_followed_within_the_zone() {
-        let response = ask("alias.example.", RecordType::A);
-        check(
-            &response,
-            NOERROR,
-            true,
+        assert_answer(
+            "alias.example.",
+            RecordType::A,
             &[
                 "alias.example. 300 IN CNAME www.example.",
                 "www.example. 300 IN A 192.0.2.1",
                 "www.example. 300 IN A 192.0.2.2",
             ],
-            &[],
-            &[],
         );
     }
 
     #[test]
     fn a_cname_query_gets_the_cname_unfollowed() {
-        let response = ask("alias.example.", RecordType::CNAME);
-        check(
-            &response,
-            NOERROR,
-            true,
+        assert_answer(
+            "alias.example.",
+            RecordType::CNAME,
             &["alias.example. 300 IN CNAME www.example."],
-            &[],
-            &[],
         );
     }
 
     #[test]
     fn a_cname_is_followed_into_another_zone_of_the_server() {
-        let response = ask("to-other.example.", RecordType::A);
-        check(
-            &response,
-            NOERROR,
-            true,
+        assert_answer(
+            "to-other.example.",
+            RecordType::A,
             &[
                 "to-other.example. 300 IN CNAME www.other.",
                 "www.other. 300 IN A 198.51.100.1",
             ],
-            &[],
-            &[],
         );
     }
 
@@ -594,14 +598,10 @@ mod tests {
 
     #[test]
     fn a_cname_out_of_our_zones_is_the_whole_answer() {
-        let response = ask("to-outside.example.", RecordType::A);
-        check(
-            &response,
-            NOERROR,
-            true,
+        assert_answer(
+            "to-outside.example.",
+            RecordType::A,
             &["to-outside.example. 300 IN CNAME www.example.net."],
-            &[],
-            &[],
         );
     }
 
@@ -613,31 +613,20 @@ mod tests {
             NOERROR,
             true,
             &["to-cut.example. 300 IN CNAME host.sub.example."],
-            &[
-                "sub.example. 3600 IN NS ns1.sub.example.",
-                "sub.example. 3600 IN NS ns1.example.",
-                "sub.example. 3600 IN NS ns.example.org.",
-            ],
-            &[
-                "ns1.sub.example. 3600 IN A 192.0.2.54",
-                "ns1.example. 3600 IN A 192.0.2.53",
-            ],
+            &SUB_NS,
+            &SUB_GLUE,
         );
     }
 
     #[test]
     fn a_cname_loop_stops_after_one_turn() {
-        let response = ask("loop1.example.", RecordType::A);
-        check(
-            &response,
-            NOERROR,
-            true,
+        assert_answer(
+            "loop1.example.",
+            RecordType::A,
             &[
                 "loop1.example. 300 IN CNAME loop2.example.",
                 "loop2.example. 300 IN CNAME loop1.example.",
             ],
-            &[],
-            &[],
         );
     }
 
@@ -670,21 +659,7 @@ mod tests {
     #[test]
     fn a_name_below_a_cut_gets_a_referral_with_glue() {
         let response = ask("host.sub.example.", RecordType::A);
-        check(
-            &response,
-            NOERROR,
-            false,
-            &[],
-            &[
-                "sub.example. 3600 IN NS ns1.sub.example.",
-                "sub.example. 3600 IN NS ns1.example.",
-                "sub.example. 3600 IN NS ns.example.org.",
-            ],
-            &[
-                "ns1.sub.example. 3600 IN A 192.0.2.54",
-                "ns1.example. 3600 IN A 192.0.2.53",
-            ],
-        );
+        check(&response, NOERROR, false, &[], &SUB_NS, &SUB_GLUE);
     }
 
     #[test]
@@ -779,22 +754,18 @@ mod tests {
 
     #[test]
     fn a_wildcard_without_the_type_is_nodata() {
-        let response = ask("x.wild.example.", RecordType::AAAA);
-        check(&response, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+        assert_nodata("x.wild.example.", RecordType::AAAA);
     }
 
     /// RFC 4592 2.2.1: a name that exists, even as an empty non-terminal,
     /// is never synthesised.
     #[test]
     fn a_wildcard_does_not_cover_names_that_exist() {
-        let existing = ask("host.wild.example.", RecordType::A);
-        check(&existing, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
-        let ent = ask("e.wild.example.", RecordType::A);
-        check(&ent, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+        assert_nodata("host.wild.example.", RecordType::A);
+        assert_nodata("e.wild.example.", RecordType::A);
         // The closest encloser of x.host.wild is host.wild, which has no
         // wildcard child: NXDOMAIN, not *.wild.
-        let below_existing = ask("x.host.wild.example.", RecordType::A);
-        check(&below_existing, NXDOMAIN, true, &[], &[EXAMPLE_SOA], &[]);
+        assert_nxdomain("x.host.wild.example.");
     }
 
     #[test]
@@ -812,56 +783,50 @@ mod tests {
 
     #[test]
     fn a_wildcard_cname_is_synthesised_and_followed() {
-        let response = ask("foo.cwild.example.", RecordType::A);
-        check(
-            &response,
-            NOERROR,
-            true,
+        assert_answer(
+            "foo.cwild.example.",
+            RecordType::A,
             &[
                 "foo.cwild.example. 300 IN CNAME www.example.",
                 "www.example. 300 IN A 192.0.2.1",
                 "www.example. 300 IN A 192.0.2.2",
             ],
-            &[],
-            &[],
         );
     }
 
+    /// The DNAME record at `owner` as text, as a DNAME query answers it.
     fn dname_text(owner: &str) -> String {
         let response = ask(owner, RecordType::DNAME);
         assert_eq!(response.answers.len(), 1, "{response:#?}");
-        response.answers[0].to_string()
+        let text = response.answers[0].to_string();
+        assert!(
+            text.starts_with(&format!("{owner} 300 IN DNAME ")),
+            "{text}"
+        );
+        text
     }
 
     #[test]
     fn a_dname_synthesises_a_cname_for_names_below_it() {
-        let response = ask("a.b.dname.example.", RecordType::A);
         let dname = dname_text("dname.example.");
-        check(
-            &response,
-            NOERROR,
-            true,
+        assert_answer(
+            "a.b.dname.example.",
+            RecordType::A,
             &[&dname, "a.b.dname.example. 300 IN CNAME a.b.example.net."],
-            &[],
-            &[],
         );
     }
 
     #[test]
     fn a_dname_chain_is_followed_into_our_zones() {
-        let response = ask("www.dname-in.example.", RecordType::A);
         let dname = dname_text("dname-in.example.");
-        check(
-            &response,
-            NOERROR,
-            true,
+        assert_answer(
+            "www.dname-in.example.",
+            RecordType::A,
             &[
                 &dname,
                 "www.dname-in.example. 300 IN CNAME www.other.",
                 "www.other. 300 IN A 198.51.100.1",
             ],
-            &[],
-            &[],
         );
         let missing = ask("nope.dname-in.example.", RecordType::A);
         check(
@@ -876,8 +841,7 @@ mod tests {
 
     #[test]
     fn the_dname_owner_itself_is_not_redirected() {
-        let response = ask("dname.example.", RecordType::A);
-        check(&response, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+        assert_nodata("dname.example.", RecordType::A);
     }
 
     #[test]
