@@ -200,6 +200,29 @@ fn unknown_types_and_generic_data_follow_rfc_3597() {
     assert_bind_accepts(rel);
 }
 
+/// Types hickory parses: names inside SVCB and NAPTR data are made
+/// absolute against the origin; DS is kept as its wire form.
+#[test]
+fn hickory_parsed_types_get_absolute_names() {
+    let rel = "valid/types.zone";
+    let file = read_clean(rel, None);
+    assert_eq!(
+        described(&file)[3..],
+        [
+            "valid/types.zone:8 box.example.com. 300 HINFO PC Linux",
+            "valid/types.zone:9 box.example.com. 300 SSHFP 1 1 0123456789abcdef0123456789abcdef01234567",
+            "valid/types.zone:10 _443._tcp.www.example.com. 300 TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "valid/types.zone:11 svc.example.com. 300 SVCB 1 ns1.example.com. alpn=h2, port=8443",
+            "valid/types.zone:12 www.example.com. 300 HTTPS 1 . alpn=h2,",
+            "valid/types.zone:13 sip.example.com. 300 NAPTR 100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp.example.com.",
+            "valid/types.zone:14 sub.example.com. 300 NS ns1.example.com.",
+            "valid/types.zone:15 sub.example.com. 300 TYPE43 \\# 36 30390802\
+             0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ]
+    );
+    assert_bind_accepts(rel);
+}
+
 /// Without $TTL, BIND gives the SOA its MINIMUM (with a warning) and makes
 /// it the default for later records without a TTL; an explicit TTL applies
 /// to its own record.
