@@ -71,12 +71,7 @@ pub fn run(args: UpArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Some(port) = args.port {
-        if port == 0 {
-            eprintln!(
-                "dnslab up: --port 0 cannot be shared by the servers; choose a port such as 5300"
-            );
-            return ExitCode::FAILURE;
-        }
+        // Port 0 is refused by `topology::start`.
         topology.port = port;
     }
     if let Some(resolver) = args.resolver {

@@ -32,6 +32,10 @@ pub struct RunningServer {
 /// Why the hierarchy could not start. Nothing is left running.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// Port 0 would give every server a different port, but the resolver
+    /// asks them all on one.
+    #[error("the servers need one shared port; port 0 would give each its own")]
+    PortZero,
     /// A server's zones did not load (each line names `file:line`).
     #[error("server {server}: cannot load its zones:\n{errors}")]
     Zones { server: Name, errors: LoadErrors },
@@ -100,6 +104,9 @@ const SERVER_UDP_WORKERS: usize = 1;
 /// Loads every server's zones, binds every socket, then starts serving.
 /// Must be called within a tokio runtime.
 pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
+    if topology.port == 0 {
+        return Err(StartError::PortZero);
+    }
     let mut ready: Vec<(Server, Arc<dyn Handler>, RunningServer)> = Vec::new();
     for server in &topology.servers {
         let sources = server
