@@ -148,6 +148,21 @@ mod tests {
         dnssec_ok: true,
     };
 
+    /// Writes `sections` for QUESTION with EDNS, into a 512-byte limit.
+    fn write_512(sections: Sections<'_>) -> (Fit, Vec<u8>) {
+        let mut buf = Vec::new();
+        let fit = write(
+            &mut buf,
+            &HEADER,
+            Some(QUESTION),
+            sections,
+            Some(EDNS),
+            1232,
+            512,
+        );
+        (fit, buf)
+    }
+
     #[test]
     fn limits_follow_edns_and_protocol() {
         let small = EdnsQuery {
@@ -163,17 +178,7 @@ mod tests {
 
     #[test]
     fn badvers_goes_in_the_opt_record() {
-        let mut buf = Vec::new();
-        let sections = Sections::empty(ResponseCode::BADVERS);
-        write(
-            &mut buf,
-            &HEADER,
-            Some(QUESTION),
-            sections,
-            Some(EDNS),
-            1232,
-            512,
-        );
+        let (_, buf) = write_512(Sections::empty(ResponseCode::BADVERS));
         let msg = Message::from_bytes(&buf).expect("decodes");
         // hickory decodes 16 as BADSIG, which shares the number with BADVERS.
         assert_eq!(u16::from(msg.metadata.response_code), 16);
@@ -194,16 +199,7 @@ mod tests {
             counts: [3, 0, 0],
             body: &body,
         };
-        let mut buf = Vec::new();
-        let fit = write(
-            &mut buf,
-            &HEADER,
-            Some(QUESTION),
-            sections,
-            Some(EDNS),
-            1232,
-            512,
-        );
+        let (fit, buf) = write_512(sections);
         assert_eq!(fit, Fit::Truncated);
         assert_eq!(buf.len(), HEADER_LEN + QUESTION.len() + OPT_LEN);
         assert_eq!(&buf[2..4], &[0x87, 0x00], "QR AA TC RD");

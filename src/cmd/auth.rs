@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
 use dnslab_transport::{Server, ServerConfig};
 use tokio::signal::unix::{signal, SignalKind};
-use tracing::{error, info};
+use tracing::info;
 
 #[derive(clap::Args, Debug)]
 pub struct AuthArgs {
@@ -47,17 +47,7 @@ pub fn run(args: AuthArgs) -> ExitCode {
     if let Some(workers) = args.udp_workers {
         config.udp_workers = workers;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("dnslab auth: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(serve(auth, config))
+    super::block_on("auth", serve(auth, config))
 }
 
 async fn serve(auth: AuthServer, config: ServerConfig) -> ExitCode {
@@ -68,12 +58,9 @@ async fn serve(auth: AuthServer, config: ServerConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (mut hangup, mut terminate) = match (
-        signal(SignalKind::hangup()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(hangup), Ok(terminate)) => (hangup, terminate),
-        (Err(e), _) | (_, Err(e)) => {
+    let mut hangup = match signal(SignalKind::hangup()) {
+        Ok(hangup) => hangup,
+        Err(e) => {
             eprintln!("dnslab auth: cannot install signal handlers: {e}");
             return ExitCode::FAILURE;
         }
@@ -92,18 +79,5 @@ async fn serve(auth: AuthServer, config: ServerConfig) -> ExitCode {
             let _ = tokio::task::spawn_blocking(move || auth.reload()).await;
         }
     });
-    let shutdown = async move {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => info!("interrupted; shutting down"),
-            _ = terminate.recv() => info!("SIGTERM; shutting down"),
-        }
-    };
-    match server.run(auth.handler(), shutdown).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            error!(%e, "server stopped");
-            eprintln!("dnslab auth: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    super::serve_until_stopped("auth", server, auth.handler()).await
 }

@@ -1,4 +1,12 @@
-//! One module per subcommand: its arguments and the call into the libraries.
+//! One module per subcommand: its arguments and the call into the libraries;
+//! here, what the server subcommands share (runtime, serving until stopped).
+
+use std::future::Future;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use dnslab_transport::{Handler, Server};
+use tracing::{error, info};
 
 pub mod auth;
 pub mod check;
@@ -14,4 +22,49 @@ pub fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// Runs a server subcommand's `serve` on a multi-threaded tokio runtime.
+pub fn block_on(command: &str, serve: impl Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(serve),
+        Err(e) => {
+            eprintln!("dnslab {command}: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves `handler` on `server` until Ctrl-C or SIGTERM, then shuts down
+/// cleanly: success, or failure with one line on stderr.
+pub async fn serve_until_stopped(
+    command: &str,
+    server: Server,
+    handler: Arc<dyn Handler>,
+) -> ExitCode {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = match signal(SignalKind::terminate()) {
+        Ok(terminate) => terminate,
+        Err(e) => {
+            eprintln!("dnslab {command}: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => info!("interrupted; shutting down"),
+            _ = terminate.recv() => info!("SIGTERM; shutting down"),
+        }
+    };
+    match server.run(handler, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!(%e, "server stopped");
+            eprintln!("dnslab {command}: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

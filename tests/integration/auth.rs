@@ -137,18 +137,30 @@ const SOA_COM: &str =
 const SOA_NET: &str =
     "example.net. 300 SOA ns1.example.com. hostmaster.example.net. 2026112201 7200 900 1209600 300";
 
+/// Asks `name`/`qtype` over UDP and checks the flags and every section
+/// (answer, authority, additional) against presentation lines.
+fn expect_udp(addr: SocketAddr, name: &str, qtype: RecordType, want: Flags, records: [&[&str]; 3]) {
+    let reply = udp(addr, &Ask::new(name, qtype));
+    assert_eq!(flags(&reply), want, "{name} {qtype}");
+    assert_eq!(sections(&reply), records.map(lines), "{name} {qtype}");
+}
+
 /// A name that exists with the type asked: its RRset, AA=1, nothing else
 /// (no NS in authority, as NSD and Knot answer minimal responses).
 #[test]
 fn exact_match_is_authoritative() {
     let server = Served::example();
-    let reply = udp(server.addr, &Ask::new("www.example.com.", RecordType::A));
-    assert_eq!(flags(&reply), AUTH);
-    let want = lines(&[
+    let www = [
         "www.example.com. 3600 A 192.0.2.10",
         "www.example.com. 3600 A 192.0.2.11",
-    ]);
-    assert_eq!(sections(&reply), [want, NONE, NONE]);
+    ];
+    expect_udp(
+        server.addr,
+        "www.example.com.",
+        RecordType::A,
+        AUTH,
+        [&www, &[], &[]],
+    );
 }
 
 /// Names match case-insensitively (RFC 4343), and the question comes back
@@ -180,26 +192,30 @@ fn case_insensitive_match_echoes_the_question_as_asked() {
 #[test]
 fn cname_chain_is_followed_within_and_across_zones() {
     let server = Served::example();
-    let reply = udp(server.addr, &Ask::new("alias.example.com.", RecordType::A));
-    assert_eq!(flags(&reply), AUTH);
-    let want = lines(&[
+    let chain = [
         "alias.example.com. 3600 CNAME alias2.example.com.",
         "alias2.example.com. 3600 CNAME www.example.com.",
         "www.example.com. 3600 A 192.0.2.10",
         "www.example.com. 3600 A 192.0.2.11",
-    ]);
-    assert_eq!(sections(&reply), [want, NONE, NONE]);
-
-    let reply = udp(
+    ];
+    expect_udp(
         server.addr,
-        &Ask::new("external.example.com.", RecordType::A),
+        "alias.example.com.",
+        RecordType::A,
+        AUTH,
+        [&chain, &[], &[]],
     );
-    assert_eq!(flags(&reply), AUTH);
-    let want = lines(&[
+    let across = [
         "external.example.com. 3600 CNAME www.example.net.",
         "www.example.net. 3600 A 198.51.100.10",
-    ]);
-    assert_eq!(sections(&reply), [want, NONE, NONE]);
+    ];
+    expect_udp(
+        server.addr,
+        "external.example.com.",
+        RecordType::A,
+        AUTH,
+        [&across, &[], &[]],
+    );
 }
 
 /// Step 3b: below a zone cut the server is not authoritative: AA=0, the
@@ -207,20 +223,22 @@ fn cname_chain_is_followed_within_and_across_zones() {
 #[test]
 fn below_a_delegation_is_a_referral_with_glue() {
     let server = Served::example();
-    let reply = udp(
-        server.addr,
-        &Ask::new("host.sub.example.com.", RecordType::A),
-    );
-    assert_eq!(flags(&reply), with(ResponseCode::NoError, false));
-    let authority = lines(&[
+    let ns = [
         "sub.example.com. 3600 NS ns1.sub.example.com.",
         "sub.example.com. 3600 NS ns2.sub.example.com.",
-    ]);
-    let glue = lines(&[
+    ];
+    let glue = [
         "ns1.sub.example.com. 3600 A 192.0.2.53",
         "ns2.sub.example.com. 3600 A 192.0.2.54",
-    ]);
-    assert_eq!(sections(&reply), [NONE, authority, glue]);
+    ];
+    let referral = with(ResponseCode::NoError, false);
+    expect_udp(
+        server.addr,
+        "host.sub.example.com.",
+        RecordType::A,
+        referral,
+        [&[], &ns, &glue],
+    );
 }
 
 /// RFC 2308 3 and 5: NXDOMAIN carries the zone's SOA, with TTL the minimum
@@ -228,9 +246,14 @@ fn below_a_delegation_is_a_referral_with_glue() {
 #[test]
 fn nxdomain_carries_soa_with_negative_ttl() {
     let server = Served::example();
-    let reply = udp(server.addr, &Ask::new("nope.example.com.", RecordType::A));
-    assert_eq!(flags(&reply), with(ResponseCode::NXDomain, true));
-    assert_eq!(sections(&reply), [NONE, lines(&[SOA_COM]), NONE]);
+    let nxdomain = with(ResponseCode::NXDomain, true);
+    expect_udp(
+        server.addr,
+        "nope.example.com.",
+        RecordType::A,
+        nxdomain,
+        [&[], &[SOA_COM], &[]],
+    );
 }
 
 /// RFC 2308 2.2: a name that exists without the type asked is NODATA:
@@ -238,12 +261,13 @@ fn nxdomain_carries_soa_with_negative_ttl() {
 #[test]
 fn missing_type_is_nodata() {
     let server = Served::example();
-    let reply = udp(
+    expect_udp(
         server.addr,
-        &Ask::new("mail.example.com.", RecordType::AAAA),
+        "mail.example.com.",
+        RecordType::AAAA,
+        AUTH,
+        [&[], &[SOA_COM], &[]],
     );
-    assert_eq!(flags(&reply), AUTH);
-    assert_eq!(sections(&reply), [NONE, lines(&[SOA_COM]), NONE]);
 }
 
 /// RFC 4592 2.2.2 / RFC 8020: `ent` owns nothing but has a child
@@ -251,9 +275,13 @@ fn missing_type_is_nodata() {
 #[test]
 fn empty_non_terminal_is_nodata() {
     let server = Served::example();
-    let reply = udp(server.addr, &Ask::new("ent.example.com.", RecordType::A));
-    assert_eq!(flags(&reply), AUTH);
-    assert_eq!(sections(&reply), [NONE, lines(&[SOA_COM]), NONE]);
+    expect_udp(
+        server.addr,
+        "ent.example.com.",
+        RecordType::A,
+        AUTH,
+        [&[], &[SOA_COM], &[]],
+    );
 }
 
 /// RFC 4592 3.3.1: a name that does not exist under `wild` is synthesised
@@ -261,13 +289,14 @@ fn empty_non_terminal_is_nodata() {
 #[test]
 fn wildcard_synthesises_the_name_asked() {
     let server = Served::example();
-    let reply = udp(
+    let txt = ["anything.wild.example.com. 3600 TXT synthesised from *.wild"];
+    expect_udp(
         server.addr,
-        &Ask::new("anything.wild.example.com.", RecordType::TXT),
+        "anything.wild.example.com.",
+        RecordType::TXT,
+        AUTH,
+        [&txt, &[], &[]],
     );
-    assert_eq!(flags(&reply), AUTH);
-    let want = lines(&["anything.wild.example.com. 3600 TXT synthesised from *.wild"]);
-    assert_eq!(sections(&reply), [want, NONE, NONE]);
 }
 
 /// RFC 4592 2.2.1: a wildcard only covers names that do not exist.
@@ -275,68 +304,80 @@ fn wildcard_synthesises_the_name_asked() {
 #[test]
 fn wildcard_does_not_apply_where_the_name_exists() {
     let server = Served::example();
-    let reply = udp(
+    let a = ["host.wild.example.com. 3600 A 192.0.2.81"];
+    expect_udp(
         server.addr,
-        &Ask::new("host.wild.example.com.", RecordType::A),
+        "host.wild.example.com.",
+        RecordType::A,
+        AUTH,
+        [&a, &[], &[]],
     );
-    assert_eq!(flags(&reply), AUTH);
-    let want = lines(&["host.wild.example.com. 3600 A 192.0.2.81"]);
-    assert_eq!(sections(&reply), [want, NONE, NONE]);
-
-    let reply = udp(
+    expect_udp(
         server.addr,
-        &Ask::new("host.wild.example.com.", RecordType::TXT),
+        "host.wild.example.com.",
+        RecordType::TXT,
+        AUTH,
+        [&[], &[SOA_COM], &[]],
     );
-    assert_eq!(flags(&reply), AUTH);
-    assert_eq!(sections(&reply), [NONE, lines(&[SOA_COM]), NONE]);
 }
 
 /// RFC 1034 4.3.2 step 3b comes before 3c: a name below a delegation is a
-/// referral, even where a wildcard or nothing would otherwise match.
+/// referral, even where nothing below the cut exists in this zone.
 #[test]
 fn no_wildcard_or_nxdomain_below_a_delegation() {
     let server = Served::example();
-    let reply = udp(
+    let ns = [
+        "sub.example.com. 3600 NS ns1.sub.example.com.",
+        "sub.example.com. 3600 NS ns2.sub.example.com.",
+    ];
+    let glue = [
+        "ns1.sub.example.com. 3600 A 192.0.2.53",
+        "ns2.sub.example.com. 3600 A 192.0.2.54",
+    ];
+    let referral = with(ResponseCode::NoError, false);
+    expect_udp(
         server.addr,
-        &Ask::new("deep.down.sub.example.com.", RecordType::TXT),
+        "deep.down.sub.example.com.",
+        RecordType::TXT,
+        referral,
+        [&[], &ns, &glue],
     );
-    assert_eq!(flags(&reply), with(ResponseCode::NoError, false));
-    assert!(reply.answers.is_empty());
-    assert_eq!(reply.authorities.len(), 2, "{:?}", sections(&reply));
 }
 
 /// RFC 6672 2.2: a name below a DNAME owner gets the DNAME and a CNAME
 /// synthesised with the substituted target (TTL of the DNAME), then the
-/// target is followed into example.net.
+/// target is followed into example.net; there, a name that does not exist
+/// is NXDOMAIN with example.net's SOA.
 #[test]
 fn dname_rewrites_and_follows() {
     let server = Served::example();
-    let reply = udp(
-        server.addr,
-        &Ask::new("www.legacy.example.com.", RecordType::A),
-    );
-    assert_eq!(flags(&reply), AUTH);
-    let want = lines(&[
-        // hickory-proto without its dnssec features shows DNAME RDATA as
-        // base64 of the wire form: this is `example.net.`.
-        "legacy.example.com. 3600 DNAME B2V4YW1wbGUDbmV0AA==",
+    // hickory-proto without its dnssec features shows DNAME RDATA as
+    // base64 of the wire form: this is `example.net.`.
+    let dname = "legacy.example.com. 3600 DNAME B2V4YW1wbGUDbmV0AA==";
+    let found = [
+        dname,
         "www.legacy.example.com. 3600 CNAME www.example.net.",
         "www.example.net. 3600 A 198.51.100.10",
-    ]);
-    assert_eq!(sections(&reply), [want, NONE, NONE]);
-
-    // The rewritten name does not exist in example.net: NXDOMAIN from
-    // there, after the DNAME and CNAME that led to it (RFC 6672 2.2).
-    let reply = udp(
+    ];
+    expect_udp(
         server.addr,
-        &Ask::new("gone.legacy.example.com.", RecordType::A),
+        "www.legacy.example.com.",
+        RecordType::A,
+        AUTH,
+        [&found, &[], &[]],
     );
-    assert_eq!(flags(&reply), with(ResponseCode::NXDomain, true));
-    let want = lines(&[
-        "legacy.example.com. 3600 DNAME B2V4YW1wbGUDbmV0AA==",
+    let gone = [
+        dname,
         "gone.legacy.example.com. 3600 CNAME gone.example.net.",
-    ]);
-    assert_eq!(sections(&reply), [want, lines(&[SOA_NET]), NONE]);
+    ];
+    let nxdomain = with(ResponseCode::NXDomain, true);
+    expect_udp(
+        server.addr,
+        "gone.legacy.example.com.",
+        RecordType::A,
+        nxdomain,
+        [&gone, &[SOA_NET], &[]],
+    );
 }
 
 /// RFC 1035 3.3.9, RFC 2782, RFC 1034 4.3.2 step 6: the addresses of MX
@@ -344,33 +385,40 @@ fn dname_rewrites_and_follows() {
 #[test]
 fn additional_addresses_for_mx_srv_and_ns() {
     let server = Served::example();
-    let reply = udp(server.addr, &Ask::new("example.com.", RecordType::MX));
-    assert_eq!(flags(&reply), AUTH);
-    let want = lines(&["example.com. 3600 MX 10 mail.example.com."]);
-    let extra = lines(&["mail.example.com. 3600 A 192.0.2.25"]);
-    assert_eq!(sections(&reply), [want, NONE, extra]);
-
-    let reply = udp(
+    let mx = ["example.com. 3600 MX 10 mail.example.com."];
+    let mail = ["mail.example.com. 3600 A 192.0.2.25"];
+    expect_udp(
         server.addr,
-        &Ask::new("_sip._tcp.example.com.", RecordType::SRV),
+        "example.com.",
+        RecordType::MX,
+        AUTH,
+        [&mx, &[], &mail],
     );
-    assert_eq!(flags(&reply), AUTH);
-    let want = lines(&["_sip._tcp.example.com. 3600 SRV 10 60 5060 sip.example.com."]);
-    let extra = lines(&["sip.example.com. 3600 A 192.0.2.50"]);
-    assert_eq!(sections(&reply), [want, NONE, extra]);
-
-    let reply = udp(server.addr, &Ask::new("example.com.", RecordType::NS));
-    assert_eq!(flags(&reply), AUTH);
-    let want = lines(&[
+    let srv = ["_sip._tcp.example.com. 3600 SRV 10 60 5060 sip.example.com."];
+    let sip = ["sip.example.com. 3600 A 192.0.2.50"];
+    expect_udp(
+        server.addr,
+        "_sip._tcp.example.com.",
+        RecordType::SRV,
+        AUTH,
+        [&srv, &[], &sip],
+    );
+    let ns = [
         "example.com. 3600 NS ns1.example.com.",
         "example.com. 3600 NS ns2.example.com.",
-    ]);
-    let extra = lines(&[
+    ];
+    let hosts = [
         "ns1.example.com. 3600 A 192.0.2.1",
         "ns2.example.com. 3600 A 192.0.2.2",
         "ns2.example.com. 3600 AAAA 2001:db8::2",
-    ]);
-    assert_eq!(sections(&reply), [want, NONE, extra]);
+    ];
+    expect_udp(
+        server.addr,
+        "example.com.",
+        RecordType::NS,
+        AUTH,
+        [&ns, &[], &hosts],
+    );
 }
 
 /// A name in no zone of this server is REFUSED (RFC 1035 4.1.1): an
