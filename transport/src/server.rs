@@ -156,8 +156,11 @@ impl Drop for StopGuard {
             // UDP socket wakes a blocked `recv_from`, which then returns 0
             // (it also reports ENOTCONN, which is expected). Elsewhere the
             // read timeout wakes the thread.
-            if let Err(e) = SockRef::from(&**socket).shutdown(std::net::Shutdown::Read) {
-                debug!(error = %e, "UDP shutdown(SHUT_RD)");
+            match SockRef::from(&**socket).shutdown(std::net::Shutdown::Read) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotConnected => {
+                    debug!(error = %e, "UDP shutdown(SHUT_RD)");
+                }
+                _ => {}
             }
         }
     }
