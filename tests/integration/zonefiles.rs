@@ -91,6 +91,15 @@ fn read_error(rel: &str, origin: Option<&str>) -> (String, ReadErrorKind) {
     }
 }
 
+/// Reads a broken file: asserts where the error is and that
+/// `named-checkzone` rejects the file too; returns what the error is.
+fn rejected_at(rel: &str, at: &str) -> ReadErrorKind {
+    let (found, kind) = read_error(rel, None);
+    assert_eq!(found, at, "{kind}");
+    assert_bind_rejects(rel);
+    kind
+}
+
 /// The problems of a file that loads but breaks zone rules.
 fn problems(rel: &str) -> Vec<(String, Name, ProblemKind)> {
     let file = read(rel, Some("example.com.")).unwrap_or_else(|e| panic!("{rel}: {e}"));
@@ -318,43 +327,42 @@ fn a_given_origin_completes_relative_names() {
 
 #[test]
 fn bad_ttl_is_rejected_at_its_line() {
-    let (at, kind) = read_error("broken/bad-ttl.zone", None);
-    assert_eq!(at, "broken/bad-ttl.zone:6");
+    let kind = rejected_at("broken/bad-ttl.zone", "broken/bad-ttl.zone:6");
     assert!(
         matches!(kind, ReadErrorKind::BadTtl(ref t) if t == "1x"),
         "{kind}"
     );
-    assert_bind_rejects("broken/bad-ttl.zone");
 }
 
 #[test]
 fn unknown_directive_is_rejected_at_its_line() {
-    let (at, kind) = read_error("broken/unknown-directive.zone", None);
-    assert_eq!(at, "broken/unknown-directive.zone:6");
+    let kind = rejected_at(
+        "broken/unknown-directive.zone",
+        "broken/unknown-directive.zone:6",
+    );
     assert!(
         matches!(kind, ReadErrorKind::UnknownDirective(ref d) if d == "$FOO"),
         "{kind}"
     );
-    assert_bind_rejects("broken/unknown-directive.zone");
 }
 
 /// The error points at the line that opened the parenthesis, not at the
 /// end of the file where the lexer noticed.
 #[test]
 fn unterminated_parenthesis_is_reported_where_it_opened() {
-    let (at, kind) = read_error("broken/unterminated-paren.zone", None);
-    assert_eq!(at, "broken/unterminated-paren.zone:6");
+    let kind = rejected_at(
+        "broken/unterminated-paren.zone",
+        "broken/unterminated-paren.zone:6",
+    );
     assert!(
         matches!(kind, ReadErrorKind::UnterminatedParenthesis),
         "{kind}"
     );
-    assert_bind_rejects("broken/unterminated-paren.zone");
 }
 
 #[test]
 fn bad_rdata_is_rejected_at_its_line() {
-    let (at, kind) = read_error("broken/bad-rdata.zone", None);
-    assert_eq!(at, "broken/bad-rdata.zone:6");
+    let kind = rejected_at("broken/bad-rdata.zone", "broken/bad-rdata.zone:6");
     assert!(
         matches!(
             kind,
@@ -365,44 +373,38 @@ fn bad_rdata_is_rejected_at_its_line() {
         ),
         "{kind}"
     );
-    assert_bind_rejects("broken/bad-rdata.zone");
 }
 
 #[test]
 fn unknown_type_is_rejected_at_its_line() {
-    let (at, kind) = read_error("broken/unknown-type.zone", None);
-    assert_eq!(at, "broken/unknown-type.zone:6");
+    let kind = rejected_at("broken/unknown-type.zone", "broken/unknown-type.zone:6");
     assert!(
         matches!(kind, ReadErrorKind::UnknownType(ref t) if t == "BOGUS"),
         "{kind}"
     );
-    assert_bind_rejects("broken/unknown-type.zone");
 }
 
 #[test]
 fn include_of_a_missing_file_is_rejected_at_the_include_line() {
-    let (at, kind) = read_error("broken/missing-include.zone", None);
-    assert_eq!(at, "broken/missing-include.zone:6");
+    let kind = rejected_at(
+        "broken/missing-include.zone",
+        "broken/missing-include.zone:6",
+    );
     assert!(matches!(kind, ReadErrorKind::Io { .. }), "{kind}");
-    assert_bind_rejects("broken/missing-include.zone");
 }
 
 /// An error inside an included file names that file and its line.
 #[test]
 fn errors_inside_an_included_file_name_that_file() {
-    let (at, kind) = read_error("broken/bad-include.zone", None);
-    assert_eq!(at, "broken/include/bad.inc:2");
+    let kind = rejected_at("broken/bad-include.zone", "broken/include/bad.inc:2");
     assert!(matches!(kind, ReadErrorKind::BadRdata { .. }), "{kind}");
-    assert_bind_rejects("broken/bad-include.zone");
 }
 
 /// BIND: a record without TTL before any $TTL, explicit TTL or SOA.
 #[test]
 fn a_first_record_without_any_ttl_is_rejected() {
-    let (at, kind) = read_error("broken/no-ttl.zone", None);
-    assert_eq!(at, "broken/no-ttl.zone:2");
+    let kind = rejected_at("broken/no-ttl.zone", "broken/no-ttl.zone:2");
     assert!(matches!(kind, ReadErrorKind::NoTtl), "{kind}");
-    assert_bind_rejects("broken/no-ttl.zone");
 }
 
 #[test]

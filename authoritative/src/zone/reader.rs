@@ -849,25 +849,20 @@ fn parse_rdata(
                 .map_err(|_| format!("{:?} is not an IPv6 address", tokens[0].text))?;
             RData::AAAA(AAAA(addr))
         }
-        RecordType::NS => {
+        RecordType::NS
+        | RecordType::CNAME
+        | RecordType::PTR
+        | RecordType::ANAME
+        | RecordType::DNAME => {
             fields(1)?;
-            RData::NS(NS(name(&tokens[0])?))
-        }
-        RecordType::CNAME => {
-            fields(1)?;
-            RData::CNAME(CNAME(name(&tokens[0])?))
-        }
-        RecordType::PTR => {
-            fields(1)?;
-            RData::PTR(PTR(name(&tokens[0])?))
-        }
-        RecordType::ANAME => {
-            fields(1)?;
-            RData::ANAME(ANAME(name(&tokens[0])?))
-        }
-        RecordType::DNAME => {
-            fields(1)?;
-            dname_rdata(&name(&tokens[0])?)
+            let target = name(&tokens[0])?;
+            match rtype {
+                RecordType::NS => RData::NS(NS(target)),
+                RecordType::CNAME => RData::CNAME(CNAME(target)),
+                RecordType::PTR => RData::PTR(PTR(target)),
+                RecordType::ANAME => RData::ANAME(ANAME(target)),
+                _ => dname_rdata(&target),
+            }
         }
         RecordType::MX => {
             fields(2)?;
