@@ -15,8 +15,10 @@
 //!      step 2 with the target, in whichever of our zones holds it), or
 //!      NODATA;
 //!    - 3.c no node: a wildcard (RFC 4592 3.3.1) or NXDOMAIN.
-//! 4. Additional section: addresses of the names that NS, MX and SRV
-//!    records of the response point to, when one of our zones has them.
+//! 4. and 5. (the cache, the resolver) do not apply either.
+//! 6. Additional section: addresses of the names that NS, MX and SRV
+//!    records of the answer point to, when one of our zones has them (for
+//!    a referral, the glue of step 3.b instead).
 //!
 //! Negative answers carry the zone's SOA with the RFC 2308 3 TTL.
 
@@ -304,7 +306,7 @@ fn target_name(data: &RData) -> Option<&Name> {
     }
 }
 
-/// Step 4: A and AAAA of the targets of the answer's NS, MX and SRV
+/// Step 6: A and AAAA of the targets of the answer's NS, MX and SRV
 /// records, from whichever of our zones holds them; each name once, and
 /// none already in the answer.
 fn add_additional_addresses(catalog: &Catalog, response: &mut Response) {
@@ -855,6 +857,47 @@ mod tests {
         assert_eq!(fits.rcode, NOERROR);
         assert_eq!(fits.answers.len(), 2);
         assert_eq!(fits.answers[1].record_type(), RecordType::CNAME);
+    }
+
+    /// The hierarchy `dnslab up` builds starts at a root zone: its apex is
+    /// the empty name, and every name is below it.
+    #[test]
+    fn the_root_zone_refers_to_a_tld_and_answers_for_itself() {
+        let root = "
+            @ 86400 IN SOA a.root-servers.test. admin.root. 1 7200 900 1209600 3600
+            @ 86400 IN NS a.root-servers.test.
+            a.root-servers.test. 86400 IN A 127.0.0.10
+            com. 172800 IN NS a.gtld.com.
+            a.gtld.com. 172800 IN A 127.0.0.20
+        ";
+        let catalog = Catalog::new(vec![Arc::new(zone(".", root))]).unwrap();
+        let ask_root =
+            |qname: &str, qtype| lookup(&catalog, &Name::from_ascii(qname).unwrap(), qtype);
+        check(
+            &ask_root("www.example.com.", RecordType::A),
+            NOERROR,
+            false,
+            &[],
+            &["com. 172800 IN NS a.gtld.com."],
+            &["a.gtld.com. 172800 IN A 127.0.0.20"],
+        );
+        check(
+            &ask_root(".", RecordType::NS),
+            NOERROR,
+            true,
+            &[". 86400 IN NS a.root-servers.test."],
+            &[],
+            &["a.root-servers.test. 86400 IN A 127.0.0.10"],
+        );
+        let soa = ". 3600 IN SOA a.root-servers.test. admin.root. 1 7200 900 1209600 3600";
+        check(
+            &ask_root("nope.", RecordType::A),
+            NXDOMAIN,
+            true,
+            &[],
+            &[soa],
+            &[],
+        );
     }
 
     #[test]
