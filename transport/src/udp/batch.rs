@@ -52,7 +52,8 @@ impl Inbox {
     /// yields empty reads).
     pub fn get(&self, i: usize) -> Option<(&[u8], SocketAddr)> {
         let (len, peer) = (*self.received.get(i)?)?;
-        let datagram = self.receiver.slot(i)?.get(..len)?;
+        let start = i * MAX_DATAGRAM;
+        let datagram = self.receiver.slots().get(start..start + len)?;
         (!datagram.is_empty()).then_some((datagram, peer))
     }
 }
@@ -179,9 +180,9 @@ mod sys {
             }
         }
 
-        /// Slot `i`, whole.
-        pub fn slot(&self, i: usize) -> Option<&[u8]> {
-            self.buffers.get(i * MAX_DATAGRAM..(i + 1) * MAX_DATAGRAM)
+        /// The slots, one after the other.
+        pub fn slots(&self) -> &[u8] {
+            &self.buffers
         }
 
         /// `recvmmsg` into the slots.
@@ -298,7 +299,7 @@ mod sys {
 
     use socket2::SockAddr;
 
-    use super::{slots, MAX_DATAGRAM};
+    use super::slots;
 
     pub struct Receiver {
         buffers: Vec<u8>,
@@ -309,8 +310,8 @@ mod sys {
             Receiver { buffers: slots() }
         }
 
-        pub fn slot(&self, i: usize) -> Option<&[u8]> {
-            self.buffers.get(i * MAX_DATAGRAM..(i + 1) * MAX_DATAGRAM)
+        pub fn slots(&self) -> &[u8] {
+            &self.buffers
         }
 
         /// One `recv_from` into the first slot.
