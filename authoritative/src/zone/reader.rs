@@ -36,6 +36,10 @@ use super::{Location, SourcedRecord};
 
 /// How deep `$INCLUDE` may nest; deeper is almost surely a loop.
 const MAX_INCLUDE_DEPTH: usize = 16;
+/// Most records one `$GENERATE` may make: a typo in a range (`1-10000000000`
+/// is rejected as too large for u32, but `0-4000000000` is not) must not
+/// exhaust memory; two million is well above the largest real use.
+const MAX_GENERATED: u64 = 1 << 21;
 
 /// A master file as read: its origin and every record with its location.
 #[derive(Debug)]
@@ -129,14 +133,7 @@ pub enum ReadErrorKind {
 /// it (`--zone NAME=FILE`), else it comes from the file: its first
 /// `$ORIGIN`, or the owner of its SOA when that is absolute.
 pub fn read_file(path: &Path, origin: Option<&Name>) -> Result<MasterFile, ReadError> {
-    let mut reader = Reader {
-        zone_origin: origin.cloned(),
-        default_ttl: None,
-        last_ttl: None,
-        records: Vec::new(),
-        warnings: Vec::new(),
-        depth: 0,
-    };
+    let mut reader = Reader::new(origin.cloned());
     let top = Arc::new(path.to_path_buf());
     let text = read_text(path).map_err(|kind| ReadError {
         location: Location {
@@ -396,6 +393,17 @@ impl FileState {
 }
 
 impl Reader {
+    fn new(zone_origin: Option<Name>) -> Self {
+        Reader {
+            zone_origin,
+            default_ttl: None,
+            last_ttl: None,
+            records: Vec::new(),
+            warnings: Vec::new(),
+            depth: 0,
+        }
+    }
+
     fn read_source(
         &mut self,
         text: &str,
@@ -527,6 +535,11 @@ impl Reader {
             return Err(bad("expects a range, an owner, a type and data".into()));
         }
         let range = GenerateRange::parse(range.text).map_err(bad)?;
+        if u64::from((range.stop - range.start) / range.step) >= MAX_GENERATED {
+            return Err(bad(format!(
+                "the range makes more than {MAX_GENERATED} records"
+            )));
+        }
         // Which template tokens are lhs/rhs (expanded) and which are the
         // TTL/class/type columns (kept).
         let type_at = template
@@ -1355,6 +1368,30 @@ mod tests {
         assert!(expand("${-9}", 1).is_err());
     }
 
+    /// Reads master-file text as if it were the file `test.zone`.
+    fn read_str(text: &str, origin: Option<Name>) -> Result<Vec<SourcedRecord>, ReadError> {
+        let mut reader = Reader::new(origin.clone());
+        reader.read_source(text, Arc::new(PathBuf::from("test.zone")), origin)?;
+        Ok(reader.records)
+    }
+
+    #[test]
+    fn generate_refuses_ranges_that_would_exhaust_memory() {
+        let origin = Name::from_ascii("example.com.").unwrap();
+        let err = read_str(
+            "$GENERATE 0-4000000000 h$ A 10.0.0.1\n",
+            Some(origin.clone()),
+        )
+        .unwrap_err();
+        assert_eq!(err.location.line, 1);
+        assert!(
+            matches!(err.kind, ReadErrorKind::BadDirective { .. }),
+            "{err}"
+        );
+        let records = read_str("$TTL 1\n$GENERATE 0-1000/500 h$ A 10.0.0.1\n", Some(origin));
+        assert_eq!(records.unwrap().len(), 3);
+    }
+
     #[test]
     fn generate_ranges() {
         assert_eq!(
@@ -1467,16 +1504,7 @@ mod tests {
                 .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
                 .collect();
             let lines = u32::try_from(text.lines().count()).unwrap() + 1;
-            let mut reader = Reader {
-                zone_origin: None,
-                default_ttl: None,
-                last_ttl: None,
-                records: Vec::new(),
-                warnings: Vec::new(),
-                depth: 0,
-            };
-            let file = Arc::new(PathBuf::from("fuzz.zone"));
-            if let Err(e) = reader.read_source(&text, file, Some(origin.clone())) {
+            if let Err(e) = read_str(&text, Some(origin.clone())) {
                 assert!(e.location.line <= lines, "{e} for {text:?}");
             }
         }
