@@ -5,10 +5,18 @@
 //! at the record (file and line) that breaks the rule. The store refuses a
 //! zone with problems, and `dnslab check` prints them.
 //!
+//! Choices where named-checkzone is lenient or silent:
+//! - out-of-zone records and data occluded by a cut or a DNAME are errors
+//!   (BIND ignores the first and serves around the others);
+//! - glue is an A/AAAA whose owner is the target of any NS record of the
+//!   zone, so sibling glue (a server of one delegation living below
+//!   another) is accepted;
+//! - at a cut, NS, DS, NSEC, RRSIG and glue are allowed, nothing else.
+//!
 //! The checks run in two passes over the records so that a million-record
-//! zone costs two hash lookups a record, not a sort: the first collects the
-//! few names that matter (SOA, CNAME, DNAME, NS owners and NS targets), the
-//! second judges every record against them.
+//! zone costs one or two hash lookups a record, not a sort: the first
+//! collects the few names that matter (SOA, CNAME, DNAME, NS owners and NS
+//! targets), the second judges every record against them.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
