@@ -32,7 +32,7 @@ use crate::zone::store::WireName;
 use crate::zone::{Catalog, Node, RRset, Zone};
 
 /// CNAME and DNAME steps followed for one query before giving up. Chains
-/// longer than this are misconfigurations or loops; BIND stops at 16 too.
+/// longer than this are misconfigurations or loops.
 pub const MAX_CHAIN: usize = 16;
 
 /// The records and flags of an authoritative response. Owner names are as
@@ -57,6 +57,33 @@ impl Response {
             answers: Vec::new(),
             authority: Vec::new(),
             additionals: Vec::new(),
+        }
+    }
+
+    /// Adds the last step of a lookup, taken in `zone`; `first` when no
+    /// alias led there.
+    fn end_with(&mut self, step: Step, zone: &Zone, first: bool) {
+        match step {
+            Step::Answer(records) => self.answers.extend(records),
+            Step::NoData => self.authority.push(zone.negative_soa()),
+            Step::NxDomain => {
+                self.rcode = ResponseCode::NXDomain;
+                self.authority.push(zone.negative_soa());
+            }
+            Step::Referral { ns, glue } => {
+                // AA stays set when the referral ends a chain that started
+                // in our own data: the first answer was authoritative.
+                if first {
+                    self.authoritative = false;
+                }
+                self.authority.extend(ns);
+                self.additionals.extend(glue);
+            }
+            Step::YxDomain { dname } => {
+                self.rcode = ResponseCode::YXDomain;
+                self.answers.push(dname);
+            }
+            Step::Alias { records, .. } => self.answers.extend(records),
         }
     }
 }
@@ -85,12 +112,13 @@ enum Step {
 ///
 /// Choices where the RFCs leave room:
 /// - QTYPE ANY: RFC 8482 4.1, answer with one RRset, the first at the name
-///   in file order (as NSD's `refuse-any`); a CNAME at the name is that
+///   in file order, so that ANY cannot amplify; a CNAME at the name is that
 ///   RRset and is not followed.
 /// - QTYPE DS is treated like any other type: at a zone cut it gets a
 ///   referral (we serve no DNSSEC, so no parent-side DS answer).
 /// - A chain that loops or exceeds [`MAX_CHAIN`] stops with NOERROR and the
-///   records so far (as BIND), leaving the rest to the resolver.
+///   records so far, leaving the rest to the resolver (which will meet the
+///   loop itself and give up).
 /// - A chain that leaves our zones ends with NOERROR and the chain; one that
 ///   reaches a zone cut ends with that referral's NS and glue, AA still set
 ///   from the first step.
@@ -103,44 +131,26 @@ pub fn lookup(catalog: &Catalog, qname: &Name, qtype: RecordType) -> Response {
     let mut name = qname.clone();
     let mut followed: Vec<Name> = Vec::new();
     loop {
-        match step(zone, &name, qtype) {
-            Step::Answer(records) => response.answers.extend(records),
-            Step::NoData => response.authority.push(zone.negative_soa()),
-            Step::NxDomain => {
-                response.rcode = ResponseCode::NXDomain;
-                response.authority.push(zone.negative_soa());
+        let (records, target) = match step(zone, &name, qtype) {
+            Step::Alias { records, target } => (records, target),
+            end => {
+                response.end_with(end, zone, followed.is_empty());
+                break;
             }
-            Step::Referral { ns, glue } => {
-                // AA stays set when the referral ends a chain that started
-                // in our own data: the first answer was authoritative.
-                if followed.is_empty() {
-                    response.authoritative = false;
-                }
-                response.authority.extend(ns);
-                response.additionals.extend(glue);
-            }
-            Step::YxDomain { dname } => {
-                response.rcode = ResponseCode::YXDomain;
-                response.answers.push(dname);
-            }
-            Step::Alias { records, target } => {
-                response.answers.extend(records);
-                followed.push(name);
-                if followed.len() >= MAX_CHAIN || followed.contains(&target) {
-                    debug!(qname = %qname, %target, chain = followed.len(), "alias chain stopped");
-                    break;
-                }
-                // Back to step 2 with the target: it may live in another of
-                // our zones, or in none (then the chain is the whole answer).
-                match catalog.find(&target) {
-                    Some(next) => zone = next,
-                    None => break,
-                }
-                name = target;
-                continue;
-            }
+        };
+        response.answers.extend(records);
+        followed.push(name);
+        if followed.len() >= MAX_CHAIN || followed.contains(&target) {
+            debug!(qname = %qname, %target, chain = followed.len(), "alias chain stopped");
+            break;
         }
-        break;
+        // Back to step 2 with the target: it may live in another of our
+        // zones, or in none (then the chain is the whole answer).
+        match catalog.find(&target) {
+            Some(next) => zone = next,
+            None => break,
+        }
+        name = target;
     }
     add_additional_addresses(catalog, &mut response);
     response
@@ -186,7 +196,8 @@ fn step(zone: &Zone, qname: &Name, qtype: RecordType) -> Step {
 /// or QNAME when `node` is a wildcard's source of synthesis).
 fn matched(node: Node<'_>, owner: &Name, qtype: RecordType) -> Step {
     if qtype == RecordType::ANY {
-        // RFC 8482 4.1: "A DNS responder ... MAY ... return a single RRset".
+        // RFC 8482 4.1: a responder may select one RRset (or a subset) of
+        // those at QNAME.
         return match node.rrsets().first() {
             Some(set) => Step::Answer(set.records(owner).collect()),
             None => Step::NoData,
@@ -263,32 +274,29 @@ fn dname_substitution(
     owner_labels: usize,
     qname: &Name,
 ) -> Step {
-    let dname_records: Vec<Record> = dname.records(&node.name()).collect();
-    let Some(first) = dname_records.first() else {
-        return Step::NxDomain;
+    // RFC 6672 2.4 allows one DNAME per owner; the checker enforces it.
+    let Some(data) = dname.other_rdatas().next() else {
+        return Step::NoData;
     };
-    let Some(target) = dname_target(&first.data) else {
-        // A DNAME we cannot decode was refused by the reader; treat the
-        // node as having nothing else to say.
-        return Step::Answer(dname_records);
+    let dname_record = Record::from_rdata(node.name(), dname.ttl(), data.clone());
+    let Some(target) = dname_target(data) else {
+        // The reader only stores DNAME RDATA it could decode.
+        return Step::Answer(vec![dname_record]);
     };
     let prefix = qname.iter().take(wire.labels() - owner_labels);
     let substituted = Name::from_labels(prefix).and_then(|prefix| prefix.append_name(&target));
     let Ok(substituted) = substituted else {
-        // "If ... the domain name would be too long, the server MUST
-        // return a YXDOMAIN response."
+        // RFC 6672 2.2: a substitution that would make a name longer than
+        // 255 octets is answered with YXDOMAIN.
         return Step::YxDomain {
-            dname: first.clone(),
+            dname: dname_record,
         };
     };
-    let cname = Record::from_rdata(
-        qname.clone(),
-        dname.ttl(),
-        RData::CNAME(CNAME(substituted.clone())),
-    );
-    let mut records = dname_records;
-    records.truncate(1);
-    records.push(cname);
+    let cname = RData::CNAME(CNAME(substituted.clone()));
+    let records = vec![
+        dname_record,
+        Record::from_rdata(qname.clone(), dname.ttl(), cname),
+    ];
     Step::Alias {
         records,
         target: substituted,
