@@ -3,11 +3,12 @@
 //! resolver, and a property test of the request path. Every test is bounded
 //! in packets and time, so it can run in CI beside the others.
 
+use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
+use dnslab_transport::ServerConfig;
 use hickory_proto::op::{Message, ResponseCode};
 
-use crate::common::section;
+use crate::common::{repo_path, section, serve, Running};
 
-mod harness;
 /// Mutated real queries through the request path (proptest).
 mod mutation;
 mod packets;
@@ -34,4 +35,15 @@ fn assert_www_a(id: u16, reply: &[u8]) {
     assert!(msg.metadata.authoritative, "AA on an authoritative answer");
     assert!(!msg.metadata.truncation, "a small answer is not truncated");
     assert_eq!(section(&msg.answers), WWW_A, "answer section");
+}
+
+/// The authoritative server on zones/example.com.zone, as `dnslab auth`
+/// would serve it, with the test's transport limits.
+fn start_example_auth(config: ServerConfig) -> Running {
+    let zone = ZoneSource {
+        origin: None,
+        path: repo_path("zones/example.com.zone"),
+    };
+    let server = AuthServer::load(vec![zone], AuthOptions::default()).expect("example zone loads");
+    serve(server.handler(), config)
 }

@@ -6,11 +6,16 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
+
+use dnslab_transport::{Handler, Server, ServerConfig};
+use tokio::sync::oneshot;
 
 /// How long a test waits for one answer before failing.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -60,8 +65,12 @@ impl Ask {
 
 /// Sends raw bytes over UDP and returns the raw reply, or `None` on timeout.
 pub fn udp_raw(server: SocketAddr, bytes: &[u8], timeout: Duration) -> Option<Vec<u8>> {
-    let socket = UdpSocket::bind(if server.is_ipv4() { "127.0.0.1:0" } else { "[::1]:0" })
-        .expect("bind client socket");
+    let socket = UdpSocket::bind(if server.is_ipv4() {
+        "127.0.0.1:0"
+    } else {
+        "[::1]:0"
+    })
+    .expect("bind client socket");
     socket.set_read_timeout(Some(timeout)).expect("set timeout");
     socket.send_to(bytes, server).expect("send");
     let mut buf = vec![0u8; 65535];
@@ -134,4 +143,59 @@ pub fn section(records: &[hickory_proto::rr::Record]) -> Vec<String> {
 /// The path of a file in the repository, for zone files and topologies.
 pub fn repo_path(relative: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+// ---------------------------------------------------------------------------
+// Servers: any handler on loopback for the length of one test.
+
+/// A server serving on its own runtime thread until dropped.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// A configuration on 127.0.0.1, port 0, with one UDP worker (the machine
+/// has two cores shared by every test).
+pub fn loopback_config() -> ServerConfig {
+    let mut config = ServerConfig::new(vec!["127.0.0.1:0".parse().expect("loopback address")]);
+    config.udp_workers = 1;
+    config
+}
+
+/// Binds `config` and serves `handler` on a runtime of its own.
+pub fn serve(handler: Arc<dyn Handler>, config: ServerConfig) -> Running {
+    let server = Server::bind(config).expect("bind test server");
+    let addr = server.local_addrs()[0];
+    let (stop, stopped) = oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("test runtime");
+        runtime
+            .block_on(server.run(handler, async move {
+                let _ = stopped.await;
+            }))
+            .expect("server stops cleanly");
+    });
+    Running {
+        addr,
+        stop: Some(stop),
+        thread: Some(thread),
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            // A server that panicked already failed the test through the
+            // client; do not panic again while unwinding.
+            let _ = thread.join();
+        }
+    }
 }

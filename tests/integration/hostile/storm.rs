@@ -9,8 +9,9 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::assert_www_a;
-use super::harness::{loopback_config, start_example_auth};
 use super::packets::{malformed, query, reply_rcode, Expect};
+use super::start_example_auth;
+use crate::common::loopback_config;
 
 /// Rounds of the storm; each sends every kind of malformed packet once
 /// (about 20) and then one valid query: a few thousand packets in all.

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::rr::RecordType;
 
-use super::harness::{loopback_config, start_example_auth};
 use super::packets::query;
+use super::start_example_auth;
 use super::{assert_www_a, WWW_A};
-use crate::common::{section, tcp, tcp_recv, tcp_send, udp, Ask, TIMEOUT};
+use crate::common::{loopback_config, section, tcp, tcp_recv, tcp_send, udp, Ask, TIMEOUT};
 
 /// Generous upper bound for "promptly" on a loaded two-core machine.
 const PROMPTLY: Duration = Duration::from_secs(5);

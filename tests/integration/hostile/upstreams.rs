@@ -22,8 +22,7 @@ use hickory_proto::rr::rdata::{A, CNAME, NS, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use rand::RngCore;
 
-use super::harness::{loopback_config, serve, Running};
-use crate::common::{udp_raw, Ask};
+use crate::common::{loopback_config, serve, udp_raw, Ask, Running};
 
 /// What one fake upstream does with every query it gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
