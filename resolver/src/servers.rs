@@ -19,6 +19,9 @@ use crate::lock;
 const SMOOTHING: f64 = 0.7;
 /// Ceiling for a penalised estimate.
 const MAX_SRTT: Duration = Duration::from_secs(10);
+/// Floor for a failed server's estimate: a refused connection fails in
+/// microseconds, and must not leave the server looking fast.
+const FAILURE_SRTT: Duration = Duration::from_secs(1);
 /// Above this many addresses the table is cleared rather than grown.
 const MAX_TRACKED: usize = 10_000;
 
@@ -56,11 +59,11 @@ impl ServerStats {
     }
 
     /// A timeout or refusal: at least double the estimate, and never below
-    /// the timeout that was waited.
+    /// the time waited or [`FAILURE_SRTT`].
     pub fn record_failure(&self, addr: IpAddr, waited: Duration) {
         self.update(addr, |old| {
             let old = old.unwrap_or(waited);
-            (old * 2).max(waited).min(MAX_SRTT)
+            (old * 2).max(waited).max(FAILURE_SRTT).min(MAX_SRTT)
         });
     }
 
@@ -107,6 +110,12 @@ mod tests {
         stats.record_rtt(ip(1), Duration::from_millis(0));
         assert_eq!(stats.srtt(ip(1)), Some(Duration::from_millis(70)));
         stats.record_failure(ip(1), Duration::from_millis(20));
-        assert_eq!(stats.srtt(ip(1)), Some(Duration::from_millis(140)));
+        assert_eq!(
+            stats.srtt(ip(1)),
+            Some(FAILURE_SRTT),
+            "an instant refusal still counts as slow"
+        );
+        stats.record_failure(ip(1), Duration::from_millis(20));
+        assert_eq!(stats.srtt(ip(1)), Some(FAILURE_SRTT * 2));
     }
 }

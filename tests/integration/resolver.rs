@@ -614,7 +614,7 @@ fn timed(r: &TestResolver, qname: &str, rcode: ResponseCode, answers: &[&str]) -
 }
 
 /// One of dead.com's two servers has nothing listening: the other answers
-/// promptly.
+/// promptly, and is the one asked next time.
 #[test]
 fn one_dead_server_the_other_answers() {
     let r = TestResolver::new();
@@ -625,6 +625,10 @@ fn one_dead_server_the_other_answers() {
         &["www.dead.com. A 192.0.2.60"],
     );
     assert!(took < Duration::from_secs(4), "took {took:?}");
+    // Whichever was tried first, the live server now ranks first.
+    let soa = "dead.com. SOA ns2.dead.com. admin.dead.com. 1 3600 600 86400 60";
+    let (_, cost) = r.expect("nope.dead.com.", RecordType::A, NXDomain, &[], &[soa]);
+    assert_eq!(cost, 1, "the dead server is not asked first again");
 }
 
 /// Every server of alldead.com is dead: SERVFAIL, within the time limit.
