@@ -28,7 +28,11 @@ struct Served {
 
 impl Served {
     fn zones(sources: Vec<ZoneSource>) -> Served {
-        let auth = AuthServer::load(sources, AuthOptions::default()).expect("zones load");
+        Served::with_options(sources, AuthOptions::default())
+    }
+
+    fn with_options(sources: Vec<ZoneSource>, options: AuthOptions) -> Served {
+        let auth = AuthServer::load(sources, options).expect("zones load");
         let mut config = ServerConfig::new(vec!["127.0.0.1:0".parse().expect("address")]);
         // Two cores are shared by every test running in parallel.
         config.udp_workers = 1;
@@ -556,6 +560,34 @@ fn large_answer_is_truncated_over_udp_and_complete_over_tcp() {
     assert_eq!(sections(&reply)[1..], [NONE, NONE]);
 }
 
+/// `max_udp_payload` is the server's ceiling: raised to 4096, the 3.3 kB
+/// RRset goes over UDP to a client offering 4096, but a client offering
+/// 1232 still gets TC=1; OPT advertises the configured size.
+#[test]
+fn configured_udp_payload_limit_is_honoured() {
+    let sources = example_sources(&common::repo_path("zones"));
+    let options = AuthOptions {
+        max_udp_payload: 4096,
+        ..AuthOptions::default()
+    };
+    let server = Served::with_options(sources, options);
+    let reply = udp(
+        server.addr,
+        &Ask::new("big.example.com.", RecordType::TXT).edns(4096),
+    );
+    assert_eq!(flags(&reply), AUTH);
+    assert_eq!(reply.answers.len(), 40);
+    assert_eq!(reply.edns.as_ref().map(|e| e.max_payload()), Some(4096));
+    assert_eq!(sections(&reply)[1..], [NONE, NONE]);
+
+    let reply = udp(
+        server.addr,
+        &Ask::new("big.example.com.", RecordType::TXT).edns(1232),
+    );
+    assert_eq!(flags(&reply), Flags { tc: true, ..AUTH });
+    assert_eq!(sections(&reply), [NONE, NONE, NONE]);
+}
+
 /// RFC 7766 6.2.1: several queries written at once on one connection are
 /// all answered, each matched by its ID.
 #[test]
@@ -721,6 +753,15 @@ impl Binary {
         }
     }
 
+    /// The address from the "serving" line.
+    fn serving_addr(&self) -> SocketAddr {
+        let serving = self.line_with("serving");
+        serving
+            .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
+            .find_map(|word| word.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {serving:?}"))
+    }
+
     /// Waits (bounded) for the process to exit; its exit code and stderr.
     fn exit(mut self) -> (Option<i32>, String) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -801,11 +842,7 @@ fn auth_command_reloads_on_sighup_and_stops_on_sigterm() {
         "--udp-workers",
         "1",
     ]);
-    let serving = binary.line_with("serving");
-    let addr: SocketAddr = serving
-        .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
-        .find_map(|word| word.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {serving:?}"));
+    let addr = binary.serving_addr();
     let ask = Ask::new("www.example.net.", RecordType::A);
     assert_eq!(
         section(&udp(addr, &ask).answers),
@@ -834,4 +871,35 @@ fn auth_command_reloads_on_sighup_and_stops_on_sigterm() {
     let (code, stderr) = binary.exit();
     assert_eq!(code, Some(0), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--log-queries`: each query is one info line naming the client, the
+/// question and the outcome, which is how `dnslab up` shows a walk.
+#[test]
+fn auth_command_logs_each_query_in_one_line() {
+    let zones: Vec<String> = example_sources(&common::repo_path("zones"))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let binary = Binary::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--zone",
+        &zones[0],
+        "--zone",
+        &zones[1],
+        "--log-queries",
+    ]);
+    let addr = binary.serving_addr();
+    let reply = udp(addr, &Ask::new("host.sub.example.com.", RecordType::A));
+    assert_eq!(flags(&reply), with(ResponseCode::NoError, false));
+    let line = binary.line_with("host.sub.example.com.");
+    assert!(
+        line.contains("outcome=referral to sub.example.com."),
+        "{line}"
+    );
+    assert!(line.contains("qtype=A"), "{line}");
+    udp(addr, &Ask::new("nope.example.com.", RecordType::AAAA));
+    let line = binary.line_with("nope.example.com.");
+    assert!(line.contains("outcome=NXDOMAIN"), "{line}");
 }
