@@ -253,10 +253,7 @@ fn check_delegated(
             .and_then(|s| s.zones.iter().find(|z| z.origin == *child))
             .map(|z| z.line);
         problems.push(Problem::new(
-            line.map(|line| Place {
-                file: topology.source.clone(),
-                line,
-            }),
+            line.map(|line| topology.place(line)),
             ProblemKind::NotDelegated {
                 child: child.clone(),
                 parent: parent.origin.clone(),
@@ -348,6 +345,7 @@ fn check_name_server(
                 via,
                 found: join(&addresses),
                 expected: server.address,
+                server_at: topology.place(server.address_line),
             })
         }
         Some(_) => None,
@@ -387,6 +385,7 @@ fn check_lame(
         } else {
             serves.join(", ")
         },
+        server_at: topology.place(server.line),
     })
 }
 
@@ -526,7 +525,7 @@ mod tests {
         );
         let com = facts("com.", &["ns.com."], &[], &[("ns.com.", "127.0.0.3")]);
         let problems = kinds(&t, vec![root, com]);
-        assert_eq!(problems, vec!["glue for ns.com. (name server of com.) says 127.0.0.9, but server ns.com. is at 127.0.0.3 in the topology"]);
+        assert_eq!(problems, vec!["glue for ns.com. (name server of com.) says 127.0.0.9, but server ns.com. is at 127.0.0.3 in the topology (t.yaml:2)"]);
     }
 
     #[test]

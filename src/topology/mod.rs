@@ -75,6 +75,14 @@ impl Topology {
         self.servers.iter().find(|s| s.address == address)
     }
 
+    /// A line of the topology file.
+    pub fn place(&self, line: usize) -> Place {
+        Place {
+            file: self.source.clone(),
+            line,
+        }
+    }
+
     /// Root hints for the resolver: every server that serves the root zone.
     pub fn root_hints(&self) -> Vec<(Name, IpAddr)> {
         self.servers

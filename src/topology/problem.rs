@@ -116,13 +116,15 @@ pub enum ProblemKind {
     },
     #[error("delegation of {child} in zone {parent} names {ns}, which is no server of the topology (no server has that name or address)")]
     UnknownNameServer { parent: Name, child: Name, ns: Name },
-    #[error("lame delegation: zone {parent} delegates {child} to {ns} ({address}), but that server does not serve {child} (it serves: {serves})")]
+    #[error("lame delegation: zone {parent} delegates {child} to {ns} ({address}), but that server does not serve {child} (it serves: {serves}; see {server_at})")]
     LameDelegation {
         parent: Name,
         child: Name,
         ns: Name,
         address: IpAddr,
         serves: String,
+        /// The server's entry in the topology file.
+        server_at: Place,
     },
     #[error("missing glue: zone {parent} delegates {child} to {ns}, a name inside {child}, but has no A/AAAA record for it; add `{ns} A {expected}`")]
     MissingGlue {
@@ -144,13 +146,15 @@ pub enum ProblemKind {
         ns: Name,
         reason: String,
     },
-    #[error("{via} for {ns} (name server of {child}) says {found}, but server {ns} is at {expected} in the topology")]
+    #[error("{via} for {ns} (name server of {child}) says {found}, but server {ns} is at {expected} in the topology ({server_at})")]
     AddressMismatch {
         child: Name,
         ns: Name,
         via: AddressSource,
         found: String,
         expected: IpAddr,
+        /// The server's `address:` line in the topology file.
+        server_at: Place,
     },
 }
 

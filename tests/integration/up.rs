@@ -88,6 +88,12 @@ fn good_fixture_topology_validates_clean() {
 #[test]
 fn lame_delegation_is_reported_at_the_parents_ns_record() {
     let com = fixture("zones/com.zone");
+    let yaml = fixture("lame.yaml");
+    let server_at = format!(
+        "see {}:{}",
+        yaml.display(),
+        line_of(&yaml, "name: ns1.example.com.", 0)
+    );
     assert_one_problem(
         "lame.yaml",
         &com,
@@ -98,6 +104,7 @@ fn lame_delegation_is_reported_at_the_parents_ns_record() {
             "ns1.example.com.",
             "127.0.0.4",
             "serves: nothing",
+            &server_at,
         ],
     );
 }
@@ -107,6 +114,12 @@ fn lame_delegation_is_reported_at_the_parents_ns_record() {
 #[test]
 fn glue_that_disagrees_with_the_topology_is_reported() {
     let com = fixture("zones/com.zone");
+    let yaml = fixture("glue-mismatch.yaml");
+    let server_at = format!(
+        "({}:{})",
+        yaml.display(),
+        line_of(&yaml, "address: 127.0.0.5", 0)
+    );
     assert_one_problem(
         "glue-mismatch.yaml",
         &com,
@@ -115,6 +128,7 @@ fn glue_that_disagrees_with_the_topology_is_reported() {
             "glue for ns1.example.com.",
             "says 127.0.0.4",
             "at 127.0.0.5",
+            &server_at,
         ],
     );
 }
