@@ -7,23 +7,19 @@
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::thread::JoinHandle;
 
 use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
-use dnslab_transport::{Server, ServerConfig};
 use hickory_proto::op::{Message, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
-use tokio::sync::oneshot;
 
 use crate::common::{self, section, tcp, udp, udp_raw, Ask, TIMEOUT};
 
-/// An [`AuthServer`] serving on its own runtime thread until dropped.
+/// An [`AuthServer`] serving on loopback until dropped.
 struct Served {
     addr: SocketAddr,
     auth: AuthServer,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _running: common::Running,
 }
 
 impl Served {
@@ -33,47 +29,17 @@ impl Served {
 
     fn with_options(sources: Vec<ZoneSource>, options: AuthOptions) -> Served {
         let auth = AuthServer::load(sources, options).expect("zones load");
-        let mut config = ServerConfig::new(vec!["127.0.0.1:0".parse().expect("address")]);
-        // Two cores are shared by every test running in parallel.
-        config.udp_workers = 1;
-        let server = Server::bind(config).expect("bind 127.0.0.1:0");
-        let addr = server.local_addrs()[0];
-        let (stop, stopped) = oneshot::channel::<()>();
-        let handler = auth.handler();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("test runtime");
-            let shutdown = async move {
-                let _ = stopped.await;
-            };
-            runtime
-                .block_on(server.run(handler, shutdown))
-                .expect("server stops cleanly");
-        });
+        let running = common::serve(auth.handler(), common::loopback_config());
         Served {
-            addr,
+            addr: running.addr,
             auth,
-            stop: Some(stop),
-            thread: Some(thread),
+            _running: running,
         }
     }
 
     /// The README's example: example.com and example.net on one server.
     fn example() -> Served {
         Served::zones(example_sources(&common::repo_path("zones")))
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -140,6 +106,16 @@ const SOA_COM: &str =
     "example.com. 300 SOA ns1.example.com. hostmaster.example.com. 2026112201 7200 900 1209600 300";
 const SOA_NET: &str =
     "example.net. 300 SOA ns1.example.com. hostmaster.example.net. 2026112201 7200 900 1209600 300";
+
+/// The referral to `sub.example.com`: its NS, and their glue.
+const SUB_NS: [&str; 2] = [
+    "sub.example.com. 3600 NS ns1.sub.example.com.",
+    "sub.example.com. 3600 NS ns2.sub.example.com.",
+];
+const SUB_GLUE: [&str; 2] = [
+    "ns1.sub.example.com. 3600 A 192.0.2.53",
+    "ns2.sub.example.com. 3600 A 192.0.2.54",
+];
 
 /// Asks `name`/`qtype` over UDP and checks the flags and every section
 /// (answer, authority, additional) against presentation lines.
@@ -227,21 +203,13 @@ fn cname_chain_is_followed_within_and_across_zones() {
 #[test]
 fn below_a_delegation_is_a_referral_with_glue() {
     let server = Served::example();
-    let ns = [
-        "sub.example.com. 3600 NS ns1.sub.example.com.",
-        "sub.example.com. 3600 NS ns2.sub.example.com.",
-    ];
-    let glue = [
-        "ns1.sub.example.com. 3600 A 192.0.2.53",
-        "ns2.sub.example.com. 3600 A 192.0.2.54",
-    ];
     let referral = with(ResponseCode::NoError, false);
     expect_udp(
         server.addr,
         "host.sub.example.com.",
         RecordType::A,
         referral,
-        [&[], &ns, &glue],
+        [&[], &SUB_NS, &SUB_GLUE],
     );
 }
 
@@ -330,21 +298,13 @@ fn wildcard_does_not_apply_where_the_name_exists() {
 #[test]
 fn no_wildcard_or_nxdomain_below_a_delegation() {
     let server = Served::example();
-    let ns = [
-        "sub.example.com. 3600 NS ns1.sub.example.com.",
-        "sub.example.com. 3600 NS ns2.sub.example.com.",
-    ];
-    let glue = [
-        "ns1.sub.example.com. 3600 A 192.0.2.53",
-        "ns2.sub.example.com. 3600 A 192.0.2.54",
-    ];
     let referral = with(ResponseCode::NoError, false);
     expect_udp(
         server.addr,
         "deep.down.sub.example.com.",
         RecordType::TXT,
         referral,
-        [&[], &ns, &glue],
+        [&[], &SUB_NS, &SUB_GLUE],
     );
 }
 
