@@ -146,6 +146,21 @@ fn missing_glue_is_reported_at_the_parents_ns_record() {
     );
 }
 
+/// A zone nobody delegates cannot be found by any resolver.
+#[test]
+fn undelegated_zone_is_reported_at_its_yaml_line() {
+    let yaml = fixture("not-delegated.yaml");
+    assert_one_problem(
+        "not-delegated.yaml",
+        &yaml,
+        line_of(&yaml, "zones/example.net.zone", 0),
+        &[
+            "zone example.net. is served (by ns1.example.com.)",
+            "parent zone . has no NS records delegating it",
+        ],
+    );
+}
+
 #[test]
 fn missing_zone_file_is_reported_at_its_yaml_line() {
     let yaml = fixture("missing-file.yaml");
