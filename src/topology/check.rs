@@ -474,6 +474,11 @@ mod tests {
 
     const ROOT: (&str, &str, &[&str]) = ("a.root.lab.", "127.0.0.2", &["."]);
 
+    /// A root zone whose one delegation is com. to `ns`, with `addresses`.
+    fn root_delegating_com(ns: &str, addresses: &[(&str, &str)]) -> (PathBuf, ZoneFacts) {
+        facts(".", &[], &[("com.", &[ns])], addresses)
+    }
+
     #[test]
     fn glued_and_glueless_delegations_to_serving_servers_are_clean() {
         let t = topology(&[
@@ -502,12 +507,7 @@ mod tests {
     #[test]
     fn lame_delegation_names_the_server_and_what_it_serves() {
         let t = topology(&[ROOT, ("ns.com.", "127.0.0.3", &["net."])]);
-        let root = facts(
-            ".",
-            &[],
-            &[("com.", &["ns.com."])],
-            &[("ns.com.", "127.0.0.3")],
-        );
+        let root = root_delegating_com("ns.com.", &[("ns.com.", "127.0.0.3")]);
         let problems = kinds(&t, vec![root]);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("lame delegation"), "{problems:?}");
@@ -517,12 +517,7 @@ mod tests {
     #[test]
     fn glue_that_disagrees_with_the_topology_is_reported() {
         let t = topology(&[ROOT, ("ns.com.", "127.0.0.3", &["com."])]);
-        let root = facts(
-            ".",
-            &[],
-            &[("com.", &["ns.com."])],
-            &[("ns.com.", "127.0.0.9")],
-        );
+        let root = root_delegating_com("ns.com.", &[("ns.com.", "127.0.0.9")]);
         let com = facts("com.", &["ns.com."], &[], &[("ns.com.", "127.0.0.3")]);
         let problems = kinds(&t, vec![root, com]);
         assert_eq!(problems, vec!["glue for ns.com. (name server of com.) says 127.0.0.9, but server ns.com. is at 127.0.0.3 in the topology (t.yaml:2)"]);
@@ -531,7 +526,7 @@ mod tests {
     #[test]
     fn missing_glue_for_an_in_bailiwick_server_is_reported() {
         let t = topology(&[ROOT, ("ns.com.", "127.0.0.3", &["com."])]);
-        let root = facts(".", &[], &[("com.", &["ns.com."])], &[]);
+        let root = root_delegating_com("ns.com.", &[]);
         let com = facts("com.", &["ns.com."], &[], &[("ns.com.", "127.0.0.3")]);
         let problems = kinds(&t, vec![root, com]);
         assert_eq!(problems.len(), 1, "{problems:?}");
@@ -542,7 +537,7 @@ mod tests {
     #[test]
     fn unknown_name_server_and_undelegated_zone_are_reported() {
         let t = topology(&[ROOT, ("ns.org.", "127.0.0.3", &["org."])]);
-        let root = facts(".", &[], &[("com.", &["ns.nowhere."])], &[]);
+        let root = root_delegating_com("ns.nowhere.", &[]);
         let org = facts("org.", &["ns.org."], &[], &[]);
         let problems = kinds(&t, vec![root, org]);
         assert_eq!(problems.len(), 2, "{problems:?}");
@@ -563,7 +558,7 @@ mod tests {
     #[test]
     fn glueless_server_without_any_address_record_is_reported() {
         let t = topology(&[ROOT, ("ns.x.net.", "127.0.0.3", &["com."])]);
-        let root = facts(".", &[], &[("com.", &["ns.x.net."])], &[]);
+        let root = root_delegating_com("ns.x.net.", &[]);
         let com = facts("com.", &["ns.x.net."], &[], &[]);
         let problems = kinds(&t, vec![root, com]);
         assert_eq!(problems.len(), 1, "{problems:?}");
@@ -576,12 +571,7 @@ mod tests {
     #[test]
     fn ns_sets_that_differ_between_parent_and_child_are_reported() {
         let t = topology(&[ROOT, ("ns.com.", "127.0.0.3", &["com."])]);
-        let root = facts(
-            ".",
-            &[],
-            &[("com.", &["ns.com."])],
-            &[("ns.com.", "127.0.0.3")],
-        );
+        let root = root_delegating_com("ns.com.", &[("ns.com.", "127.0.0.3")]);
         let com = facts(
             "com.",
             &["ns.com.", "ns2.com."],
