@@ -5,7 +5,11 @@
 //! types), then copies the prepared answer of the current zone snapshot
 //! ([`crate::prepared`]) into the response ([`crate::respond`]). The common
 //! case takes one lock-free snapshot load, one shard lock, and allocates
-//! nothing. Neighbours: the transport calls it on its workers;
+//! nothing; for the same reason there is no `#[instrument]` span per query
+//! (a span costs more than the answer) and the query log is one event,
+//! formatted only when `log_queries` is on.
+//!
+//! Neighbours: the transport calls it on its workers;
 //! [`crate::server::AuthServer`] creates it and swaps the snapshot it reads.
 
 use std::net::SocketAddr;

@@ -409,6 +409,27 @@ fn other_classes_are_refused() {
     assert_eq!(sections(&reply), [NONE, NONE, NONE]);
 }
 
+/// Question types that are not data: zone transfers are not offered
+/// (REFUSED, NSD's default without `provide-xfr`), MAILA/MAILB are not
+/// implemented (RFC 1035 3.2.3), and OPT is not a question (FORMERR,
+/// RFC 6891 6.1.1). The question is echoed in each.
+#[test]
+fn meta_query_types_are_refused_or_not_implemented() {
+    let server = Served::example();
+    let cases = [
+        (RecordType::AXFR, ResponseCode::Refused),
+        (RecordType::IXFR, ResponseCode::Refused),
+        (RecordType::Unknown(254), ResponseCode::NotImp), // MAILA
+        (RecordType::OPT, ResponseCode::FormErr),
+    ];
+    for (qtype, rcode) in cases {
+        let reply = udp(server.addr, &Ask::new("example.com.", qtype));
+        assert_eq!(flags(&reply), with(rcode, false), "{qtype}");
+        assert_eq!(reply.queries[0].query_type(), qtype);
+        assert_eq!(sections(&reply), [NONE, NONE, NONE], "{qtype}");
+    }
+}
+
 /// RFC 1035 4.1.1: opcodes other than QUERY (here NOTIFY and UPDATE) get
 /// NOTIMP, with the opcode and ID echoed.
 #[test]
