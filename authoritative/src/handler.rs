@@ -13,6 +13,7 @@
 //! [`crate::server::AuthServer`] creates it and swaps the snapshot it reads.
 
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -20,7 +21,7 @@ use dnslab_transport::{Handler, Reply, RequestMeta};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
-use tracing::{debug, info};
+use tracing::{debug, error, info};
 
 use crate::lookup::lookup;
 use crate::prepared::{Outcome, Prepared, Records};
@@ -65,7 +66,16 @@ impl AuthHandler {
                 // The prepared sections point into the question by offset,
                 // so hickory must encode the name exactly as it came.
                 Ok(qname) if qname.to_bytes().is_ok_and(|w| w == req.lowercase_name()) => {
-                    let response = lookup(&snapshot.catalog, &qname, qtype);
+                    // A bug in the lookup for one name must not take down a
+                    // worker: that name gets SERVFAIL (cached like any
+                    // answer until the next reload) and the error is logged.
+                    let looked_up = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        lookup(&snapshot.catalog, &qname, qtype)
+                    }));
+                    let Ok(response) = looked_up else {
+                        error!(%qname, ?qtype, "lookup panicked; answering SERVFAIL");
+                        return Prepared::error(ResponseCode::ServFail);
+                    };
                     let records = Records {
                         rcode: response.rcode,
                         authoritative: response.authoritative,
