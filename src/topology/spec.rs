@@ -24,10 +24,16 @@ pub const DEFAULT_PORT: u16 = 5300;
 /// Where the resolver listens when the file does not say.
 pub const DEFAULT_RESOLVER: &str = "127.0.0.1:1053";
 
+/// The version of the format this module reads.
+pub const FORMAT_VERSION: u32 = 1;
+
 /// The file format, version 1. Field docs are the user's reference.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TopologySpec {
+    /// The format's version; only 1 exists. Optional, so that a later
+    /// format can be told apart from this one.
+    version: Option<u32>,
     /// The one port shared by every server (each has its own address).
     port: Option<u16>,
     /// ADDRESS:PORT of the recursive resolver.
@@ -76,6 +82,12 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
     };
     let mut problems = Vec::new();
 
+    if let Some(version) = spec.version.filter(|&v| v != FORMAT_VERSION) {
+        problems.push(Problem::new(
+            at(lines.find("version", &version.to_string(), 0)),
+            ProblemKind::UnsupportedVersion(version),
+        ));
+    }
     let port = spec.port.unwrap_or(DEFAULT_PORT);
     if port == 0 {
         problems.push(Problem::new(
@@ -359,6 +371,15 @@ mod tests {
         assert_eq!(topology.resolver.to_string(), DEFAULT_RESOLVER);
         assert!(topology.log_queries);
         assert_eq!(topology.root_hints().len(), 1);
+    }
+
+    #[test]
+    fn an_unknown_format_version_is_reported() {
+        let text = format!("version: 2\n{ROOT}");
+        assert_eq!(
+            problems(&text),
+            ["1: this is topology format version 2; this dnslab reads version 1"]
+        );
     }
 
     #[test]

@@ -581,14 +581,20 @@ fn default_hierarchy_servers_answer_single_steps_without_recursion() {
 
 /// Runs dig, or returns `None` (and says so) when it is not installed.
 fn dig(args: &[String]) -> Option<String> {
-    let output = match Command::new("dig").args(args).output() {
+    run_tool("dig", args)
+}
+
+/// Runs a client tool (dig, nslookup) and returns its output, or `None`
+/// (and says so) when it is not installed.
+fn run_tool(tool: &str, args: &[String]) -> Option<String> {
+    let output = match Command::new(tool).args(args).output() {
         Ok(output) => output,
         Err(_) => {
-            eprintln!("SKIPPED: dig is not installed (apt-get install bind9-dnsutils)");
+            eprintln!("SKIPPED: {tool} is not installed (apt-get install bind9-dnsutils)");
             return None;
         }
     };
-    assert!(output.status.success(), "dig {args:?}: {output:?}");
+    assert!(output.status.success(), "{tool} {args:?}: {output:?}");
     Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
@@ -659,6 +665,22 @@ fn dig_through_the_resolver_and_at_each_level_of_the_default_hierarchy() {
     .unwrap_or_default();
     assert!(out.contains(" aa"), "{out}");
     assert!(out.contains("10 mail.networkutopia.com."), "{out}");
+
+    // The nslookup line of the table, as printed.
+    let resolver = running.resolver();
+    let nslookup = [
+        format!("-port={}", resolver.port()),
+        "www.enterprise.com".to_string(),
+        resolver.ip().to_string(),
+    ];
+    let Some(out) = run_tool("nslookup", &nslookup) else {
+        return;
+    };
+    assert!(
+        out.contains("canonical name = relay1.west-coast.enterprise.com."),
+        "{out}"
+    );
+    assert!(out.contains("Address: 198.51.100.10"), "{out}");
 }
 
 // ---------------------------------------------------------------------------
