@@ -908,6 +908,58 @@ mod tests {
         );
     }
 
+    /// Query names come off the network: the longest and oddest legal
+    /// names must get an answer, not a panic.
+    #[test]
+    fn extreme_query_names_get_answers() {
+        let catalog = catalog();
+        let from_labels = |labels: Vec<Vec<u8>>| Name::from_labels(labels).unwrap();
+        // 123 one-octet labels below example.: 255 octets.
+        let mut many = vec![b"a".to_vec(); 123];
+        many.push(b"example".to_vec());
+        let many = from_labels(many);
+        // Binary labels, 250 octets in all.
+        let mut binary: Vec<Vec<u8>> = (0..3).map(|i| vec![0xff - i; 61]).collect();
+        binary.push(vec![0x2a; 54]);
+        binary.push(b"example".to_vec());
+        let binary = from_labels(binary);
+        let star = from_labels(vec![
+            b"*".to_vec(),
+            b"*".to_vec(),
+            b"dname".to_vec(),
+            b"example".to_vec(),
+        ]);
+        let cases: [(&Name, ResponseCode); 4] = [
+            (&many, NXDOMAIN),
+            (&binary, NXDOMAIN),
+            (&star, NOERROR),
+            (&Name::root(), ResponseCode::Refused),
+        ];
+        for (qname, rcode) in cases {
+            for qtype in [
+                RecordType::A,
+                RecordType::ANY,
+                RecordType::CNAME,
+                RecordType::DNAME,
+            ] {
+                let response = lookup(&catalog, qname, qtype);
+                assert_eq!(response.rcode, rcode, "{qname} {qtype}: {response:#?}");
+            }
+        }
+        // A 250-octet name below a DNAME to a shorter target still fits.
+        let long_below_dname = from_labels(vec![
+            vec![b'x'; 63],
+            vec![b'y'; 63],
+            vec![b'z'; 63],
+            vec![b'w'; 42],
+            b"dname".to_vec(),
+            b"example".to_vec(),
+        ]);
+        let response = lookup(&catalog, &long_below_dname, RecordType::A);
+        assert_eq!(response.rcode, NOERROR, "{response:#?}");
+        assert_eq!(response.answers.len(), 2, "{response:#?}");
+    }
+
     #[test]
     fn a_child_zone_on_the_same_server_answers_for_itself() {
         let child = "
