@@ -159,7 +159,7 @@ pub fn lookup(catalog: &Catalog, qname: &Name, qtype: RecordType) -> Response {
 /// Step 3 for `qname` in `zone`, which encloses it.
 fn step(zone: &Zone, qname: &Name, qtype: RecordType) -> Step {
     let wire = WireName::new(qname);
-    let apex_labels = WireName::new(zone.origin()).labels();
+    let apex_labels = zone.origin_labels();
     // Step 3, descending: every proper ancestor of QNAME from the apex down.
     for labels in apex_labels..wire.labels() {
         let Some(node) = zone.node_at_wire(wire.ancestor(labels)) else {

@@ -302,6 +302,8 @@ pub struct ZoneSummary {
 /// One zone, immutable once built; share it as `Arc<Zone>`.
 pub struct Zone {
     origin: Name,
+    /// Labels of the origin, where the lookup starts descending.
+    origin_labels: usize,
     soa: Record,
     /// Every owner name in wire format, as spelled in the file.
     names: Vec<u8>,
@@ -352,10 +354,11 @@ impl Zone {
             hasher: DefaultHashBuilder::default(),
             summary: ZoneSummary::default(),
             soa,
+            origin_labels: origin.iter().count(),
             origin,
         };
         let origin_wire = WireName::new(&zone.origin);
-        let origin_labels = origin_wire.labels();
+        let origin_labels = zone.origin_labels;
         for SourcedRecord { record, .. } in records {
             let record_type = record.record_type();
             let Record {
@@ -483,6 +486,10 @@ impl Zone {
 
     pub fn origin(&self) -> &Name {
         &self.origin
+    }
+
+    pub(crate) fn origin_labels(&self) -> usize {
+        self.origin_labels
     }
 
     /// The SOA record at the apex.
