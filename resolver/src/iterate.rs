@@ -104,7 +104,7 @@ impl<'a> Walk<'a> {
         }
     }
 
-    #[instrument(skip(self), fields(%qname, ?qtype))]
+    #[instrument(skip_all, fields(%qname, ?qtype))]
     pub(crate) async fn resolve(
         &self,
         qname: &Name,

@@ -107,12 +107,14 @@ fn query_bytes(server: SocketAddr, question: &Query) -> Result<(u16, Vec<u8>), U
 
 /// Whether `response` answers the query with `id` about `question`.
 pub fn matches(response: &Message, id: u16, question: &Query) -> bool {
+    let [asked] = response.queries.as_slice() else {
+        return false;
+    };
     response.metadata.id == id
         && response.metadata.message_type == MessageType::Response
-        && response.queries.len() == 1
-        && response.queries[0].name == question.name
-        && response.queries[0].query_type == question.query_type
-        && response.queries[0].query_class == question.query_class
+        && asked.name == question.name
+        && asked.query_type == question.query_type
+        && asked.query_class == question.query_class
 }
 
 async fn udp_exchange(server: SocketAddr, question: &Query) -> Result<Message, UpstreamError> {

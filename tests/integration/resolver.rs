@@ -469,6 +469,23 @@ impl TestResolver {
         assert_answer(&msg, rcode, answers, authorities);
         (msg, self.queries() - before)
     }
+
+    /// [`expect`](Self::expect), then the same question again, which must
+    /// be answered alike from the cache without any upstream query. Returns
+    /// the first response and its cost.
+    fn expect_then_cached(
+        &self,
+        qname: &str,
+        qtype: RecordType,
+        rcode: ResponseCode,
+        answers: &[&str],
+        authorities: &[&str],
+    ) -> (Message, u64) {
+        let first = self.expect(qname, qtype, rcode, answers, authorities);
+        let (_, cost) = self.expect(qname, qtype, rcode, answers, authorities);
+        assert_eq!(cost, 0, "a repeated question asks no one");
+        first
+    }
 }
 
 const EXAMPLE_SOA: &str =
@@ -482,23 +499,10 @@ const ALIAS: &str = "alias.example.com. CNAME www.cs.umass.edu.";
 #[test]
 fn cold_lookup_walks_root_tld_authoritative_then_cache_answers() {
     let r = TestResolver::new();
-    let (_, cost) = r.expect(
-        "www.example.com.",
-        RecordType::A,
-        NoError,
-        &[WWW_EXAMPLE],
-        &[],
-    );
+    let www = ("www.example.com.", RecordType::A);
+    let (_, cost) = r.expect_then_cached(www.0, www.1, NoError, &[WWW_EXAMPLE], &[]);
     assert_eq!(cost, 3, "root, com, example.com");
-    let (again, cost) = r.expect(
-        "www.example.com.",
-        RecordType::A,
-        NoError,
-        &[WWW_EXAMPLE],
-        &[],
-    );
-    assert_eq!(cost, 0, "a repeated question asks no one");
-    assert!(again.answers[0].ttl <= 300);
+    assert!(r.ask(www.0, www.1).answers[0].ttl <= 300, "TTL counts down");
 }
 
 /// The delegation to example.com is cached: a sibling name goes straight
@@ -541,46 +545,25 @@ fn expired_ttl_is_asked_again() {
 #[test]
 fn nxdomain_is_cached() {
     let r = TestResolver::new();
-    let (msg, _) = r.expect(
-        "nope.example.com.",
-        RecordType::A,
-        NXDomain,
-        &[],
-        &[EXAMPLE_SOA],
-    );
+    let nope = ("nope.example.com.", RecordType::A);
+    let (msg, _) = r.expect_then_cached(nope.0, nope.1, NXDomain, &[], &[EXAMPLE_SOA]);
     assert!(
         msg.authorities[0].ttl <= 60,
         "negative TTL is the SOA minimum"
     );
-    let (_, cost) = r.expect(
-        "nope.example.com.",
-        RecordType::A,
-        NXDomain,
-        &[],
-        &[EXAMPLE_SOA],
-    );
-    assert_eq!(cost, 0);
 }
 
 /// NODATA (the name exists, the type does not) is cached the same way.
 #[test]
 fn nodata_is_cached() {
     let r = TestResolver::new();
-    r.expect(
+    r.expect_then_cached(
         "www.example.com.",
         RecordType::MX,
         NoError,
         &[],
         &[EXAMPLE_SOA],
     );
-    let (_, cost) = r.expect(
-        "www.example.com.",
-        RecordType::MX,
-        NoError,
-        &[],
-        &[EXAMPLE_SOA],
-    );
-    assert_eq!(cost, 0);
 }
 
 /// A CNAME into another TLD: the resolver restarts at the target and the
@@ -588,23 +571,10 @@ fn nodata_is_cached() {
 #[test]
 fn cname_across_zones_is_followed() {
     let r = TestResolver::new();
-    let (_, cost) = r.expect(
-        "alias.example.com.",
-        RecordType::A,
-        NoError,
-        &[ALIAS, WWW_CS],
-        &[],
-    );
+    let alias = ("alias.example.com.", RecordType::A);
+    let (_, cost) = r.expect_then_cached(alias.0, alias.1, NoError, &[ALIAS, WWW_CS], &[]);
     // root, com, example.com; then root (edu), edu, umass.edu, cs.umass.edu.
     assert_eq!(cost, 7);
-    let (_, cost) = r.expect(
-        "alias.example.com.",
-        RecordType::A,
-        NoError,
-        &[ALIAS, WWW_CS],
-        &[],
-    );
-    assert_eq!(cost, 0);
 }
 
 /// edu -> umass.edu -> cs.umass.edu: three referrals below the root.
@@ -640,11 +610,19 @@ fn glueless_delegation_resolves_the_server_address() {
     assert_eq!(cost, 7);
 }
 
-/// Asks, checks, and returns how long the answer took.
-fn timed(r: &TestResolver, qname: &str, rcode: ResponseCode, answers: &[&str]) -> Duration {
+/// Asks, checks, and fails if the answer took `limit` or longer (a
+/// generous bound: "promptly" on a busy two-core machine).
+fn expect_within(
+    r: &TestResolver,
+    qname: &str,
+    rcode: ResponseCode,
+    answers: &[&str],
+    limit: Duration,
+) {
     let started = Instant::now();
     r.expect(qname, RecordType::A, rcode, answers, &[]);
-    started.elapsed()
+    let took = started.elapsed();
+    assert!(took < limit, "{qname} took {took:?}");
 }
 
 /// One of dead.com's two servers has nothing listening: the other answers
@@ -652,21 +630,26 @@ fn timed(r: &TestResolver, qname: &str, rcode: ResponseCode, answers: &[&str]) -
 #[test]
 fn one_dead_server_the_other_answers() {
     let r = TestResolver::new();
-    let took = timed(
+    expect_within(
         &r,
         "www.dead.com.",
         NoError,
         &["www.dead.com. A 192.0.2.60"],
+        Duration::from_secs(4),
     );
-    assert!(took < Duration::from_secs(4), "took {took:?}");
 }
 
 /// Every server of alldead.com is dead: SERVFAIL, within the time limit.
 #[test]
 fn all_servers_dead_is_servfail_in_bounded_time() {
     let r = TestResolver::new();
-    let took = timed(&r, "www.alldead.com.", ServFail, &[]);
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    expect_within(
+        &r,
+        "www.alldead.com.",
+        ServFail,
+        &[],
+        Duration::from_secs(5),
+    );
 }
 
 /// lame.com's only server does not serve it (REFUSED): SERVFAIL.
@@ -716,8 +699,13 @@ fn truncated_upstream_answer_is_fetched_over_tcp() {
 #[test]
 fn cname_loop_is_servfail() {
     let r = TestResolver::new();
-    let took = timed(&r, "loop1.example.com.", ServFail, &[]);
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    expect_within(
+        &r,
+        "loop1.example.com.",
+        ServFail,
+        &[],
+        Duration::from_secs(5),
+    );
 }
 
 /// loop.com is served by ns.loop.edu, and loop.edu by ns.loop.com: neither
@@ -726,8 +714,7 @@ fn cname_loop_is_servfail() {
 #[test]
 fn ns_loop_is_servfail() {
     let r = TestResolver::new();
-    let took = timed(&r, "www.loop.com.", ServFail, &[]);
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    expect_within(&r, "www.loop.com.", ServFail, &[], Duration::from_secs(5));
     assert!(r.queries() <= 64);
 }
 
@@ -824,8 +811,7 @@ fn resolve_api_returns_the_chain() {
 #[test]
 fn silent_server_times_out_to_servfail() {
     let r = TestResolver::with(|c| c.limits.upstream_timeout = Duration::from_millis(300));
-    let took = timed(&r, "www.silent.com.", ServFail, &[]);
-    assert!(took < Duration::from_secs(4), "took {took:?}");
+    expect_within(&r, "www.silent.com.", ServFail, &[], Duration::from_secs(4));
 }
 
 /// The total time limit ends a resolution even while waiting on a server
@@ -836,8 +822,7 @@ fn total_time_limit_is_servfail_promptly() {
         c.limits.upstream_timeout = Duration::from_secs(30);
         c.limits.total_time = Duration::from_millis(500);
     });
-    let took = timed(&r, "www.silent.com.", ServFail, &[]);
-    assert!(took < Duration::from_secs(4), "took {took:?}");
+    expect_within(&r, "www.silent.com.", ServFail, &[], Duration::from_secs(4));
 }
 
 /// Past the upstream query budget the answer is SERVFAIL, and no further
@@ -966,25 +951,12 @@ fn refused_minimised_query_falls_back_to_the_full_name() {
 #[test]
 fn nxdomain_for_a_minimised_name_ends_the_walk() {
     let r = TestResolver::new();
-    let (_, cost) = r.expect(
-        "a.nope.example.com.",
-        RecordType::A,
-        NXDomain,
-        &[],
-        &[EXAMPLE_SOA],
-    );
+    let deep = ("a.nope.example.com.", RecordType::A);
+    let (_, cost) = r.expect_then_cached(deep.0, deep.1, NXDomain, &[], &[EXAMPLE_SOA]);
     assert_eq!(
         cost, 3,
         "root, com, example.com asked nope.example.com only"
     );
-    let (_, cost) = r.expect(
-        "a.nope.example.com.",
-        RecordType::A,
-        NXDomain,
-        &[],
-        &[EXAMPLE_SOA],
-    );
-    assert_eq!(cost, 0);
 }
 
 /// `dnslab resolver` as a process: serves a client over UDP and TCP from
