@@ -1,8 +1,8 @@
 //! The authoritative request path: bytes in, bytes out, one function.
 //!
 //! [`AuthHandler::handle`] reads the query ([`crate::request`]), applies the
-//! rules that do not need the zones (FORMERR, NOTIMP, BADVERS, class, meta
-//! types), then copies the prepared answer of the current zone snapshot
+//! rules that do not need the zones (FORMERR, NOTIMP, BADVERS, class,
+//! transfers), then copies the prepared answer of the current zone snapshot
 //! ([`crate::prepared`]) into the response ([`crate::respond`]). The common
 //! case takes one lock-free snapshot load, one shard lock, and allocates
 //! nothing; for the same reason there is no `#[instrument]` span per query
@@ -25,9 +25,13 @@ use tracing::{debug, error, info};
 
 use crate::lookup::lookup;
 use crate::prepared::{Outcome, Prepared, Records};
-use crate::request::{self, ParseError, Request, CLASS_IN, TYPE_OPT};
+use crate::request::{self, ParseError, Request, CLASS_IN};
 use crate::respond::{self, Fit, Sections};
 use crate::server::{AuthOptions, Snapshot};
+
+/// RFC 1995 and RFC 5936: incremental and full zone transfer.
+const QTYPE_IXFR: u16 = 251;
+const QTYPE_AXFR: u16 = 252;
 
 /// Answers queries from whatever snapshot is current; cheap to share.
 pub struct AuthHandler {
@@ -150,12 +154,10 @@ impl Handler for AuthHandler {
             (Some(edns), _, _) if edns.version > 0 => Some(ResponseCode::BADVERS),
             // Only IN zones are served; CH/HS/ANY get REFUSED, as from NSD.
             (_, qclass, _) if qclass != CLASS_IN => Some(ResponseCode::Refused),
-            // RFC 6891 6.1.1: OPT is not a question.
-            (_, _, TYPE_OPT) => Some(ResponseCode::FormErr),
-            // IXFR, AXFR: no transfers are offered (NSD's default).
-            (_, _, 251 | 252) => Some(ResponseCode::Refused),
-            // TKEY, TSIG, MAILB, MAILA: meta-types this server does not do.
-            (_, _, 249 | 250 | 253 | 254) => Some(ResponseCode::NotImp),
+            // IXFR, AXFR: no transfers are offered (NSD's default). Other
+            // meta and obsolete types (OPT, MAILA, ...) get NODATA from the
+            // lookup, as from Knot.
+            (_, _, QTYPE_IXFR | QTYPE_AXFR) => Some(ResponseCode::Refused),
             _ => None,
         };
         if let Some(rcode) = refusal {

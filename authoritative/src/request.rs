@@ -85,7 +85,9 @@ pub enum ParseError {
     /// (reflection).
     NotAQuery,
     /// RFC 1035 4.1.1: an opcode this server does not implement (NOTIFY,
-    /// UPDATE, ...); answered with NOTIMP as NSD does without configuration.
+    /// UPDATE, ...); answered with NOTIMP, "does not support the requested
+    /// kind of query". (Without configuration NSD says REFUSED and Knot
+    /// NOTAUTH; NOTIMP tells the sender that no configuration will help.)
     NotImplemented(RequestHeader),
     /// The header is readable but the rest is not a well-formed query:
     /// answered with FORMERR.
