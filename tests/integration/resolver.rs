@@ -24,9 +24,8 @@ use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use tokio::runtime::Runtime;
-use tokio::sync::oneshot;
 
-use crate::common::{section, tcp, udp, Ask};
+use crate::common::{loopback_config, section, serve, tcp, udp, Ask, Running};
 
 /// The zones: (file name, text); the file name is the origin ("root" is `.`).
 const ZONES: &[(&str, &str)] = &[
@@ -361,7 +360,7 @@ fn picky_reply(query: &Message, reply: &mut Message) -> Option<()> {
 struct TestResolver {
     addr: SocketAddr,
     resolver: Resolver,
-    stop: Option<oneshot::Sender<()>>,
+    _running: Running,
 }
 
 impl TestResolver {
@@ -370,27 +369,18 @@ impl TestResolver {
     }
 
     fn with(adjust: impl FnOnce(&mut ResolverConfig)) -> TestResolver {
-        let lab = lab();
         let mut config = ResolverConfig {
             root_hints: vec![(name("ns.root."), IpAddr::V4(Ipv4Addr::new(127, 0, 53, 1)))],
-            upstream_port: lab.port,
+            upstream_port: lab().port,
             ..ResolverConfig::default()
         };
         adjust(&mut config);
         let resolver = Resolver::new(config);
-        let mut server_config = ServerConfig::new(vec!["127.0.0.1:0".parse().expect("address")]);
-        server_config.udp_workers = 1;
-        let server = Server::bind(server_config).expect("bind the resolver");
-        let addr = server.local_addrs()[0];
-        let (stop, stopped) = oneshot::channel::<()>();
-        lab.runtime
-            .spawn(server.run(resolver.handler(), async move {
-                let _ = stopped.await;
-            }));
+        let running = serve(resolver.handler(), loopback_config());
         TestResolver {
-            addr,
+            addr: running.addr,
             resolver,
-            stop: Some(stop),
+            _running: running,
         }
     }
 
@@ -401,14 +391,6 @@ impl TestResolver {
 
     fn queries(&self) -> u64 {
         self.resolver.stats().upstream_queries
-    }
-}
-
-impl Drop for TestResolver {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 
