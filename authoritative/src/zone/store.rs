@@ -15,7 +15,7 @@
 //!   warns and uses (RFC 2181 5.2).
 //!
 //! Layout, chosen because a zone of 1,000,000 A records must build in well
-//! under a second and stay small (about 70 bytes a name):
+//! under a second and stay small (about 90 bytes a name with one A record):
 //! - owner names live once, in wire format, in one byte arena; a node
 //!   refers to its name by offset instead of holding an 80-byte `Name`;
 //! - a `hashbrown::HashTable` of `u32` node indices finds a node by the hash
