@@ -73,18 +73,18 @@ for mode in $MODES; do
 done
 
 echo
-printf '%-7s %-7s %10s %10s %12s   %s\n' mode server qps us/query qps_per_core runs_qps
+printf '%-7s %-11s %10s %10s %12s   %s\n' mode server qps us/query qps_per_core runs_qps
 for mode in $MODES; do
     out="$RESULTS_DIR/auth-$mode.txt"
     declare -A qps=() usq=()
     for i in $impls; do
         qps[$i]=$(result_median "$out" "$i/$mode" qps_median)
         usq[$i]=$(result_median "$out" "$i/$mode" server_us_per_query)
-        printf '%-7s %-7s %10s %10s %12s   %s\n' "$mode" "$i" "${qps[$i]}" "${usq[$i]}" \
+        printf '%-7s %-11s %10s %10s %12s   %s\n' "$mode" "$i" "${qps[$i]}" "${usq[$i]}" \
             "$(result_median "$out" "$i/$mode" qps_per_server_core)" \
             "$(grep "^RESULT label=$i/$mode " "$out" | sed -n 's/.*qps_median=\([0-9]*\).*/\1/p' | tr '\n' ' ')"
     done
-    printf '%-7s %-7s %10s %10s\n' "$mode" dn/nsd "$(ratio "${qps[dnslab]}" "${qps[nsd]}")" "$(ratio "${usq[dnslab]}" "${usq[nsd]}")"
-    printf '%-7s %-7s %10s %10s\n' "$mode" dn/knot "$(ratio "${qps[dnslab]}" "${qps[knot]}")" "$(ratio "${usq[dnslab]}" "${usq[knot]}")"
+    printf '%-7s %-11s %10s %10s\n' "$mode" dnslab/nsd "$(ratio "${qps[dnslab]}" "${qps[nsd]}")" "$(ratio "${usq[dnslab]}" "${usq[nsd]}")"
+    printf '%-7s %-11s %10s %10s\n' "$mode" dnslab/knot "$(ratio "${qps[dnslab]}" "${qps[knot]}")" "$(ratio "${usq[dnslab]}" "${usq[knot]}")"
 done
 lab_sanitize "$RESULTS_DIR"/auth-*.txt
