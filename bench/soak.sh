@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # bench/soak.sh -- a bounded soak of `dnslab up` through its resolver.
 #
-# Starts the built-in hierarchy (a copy of zones/default with one broken
-# delegation added) from the release binary, sends DURATION seconds of
+# Starts the built-in hierarchy (a copy of zones/default with a CNAME
+# loop added) from the release binary, sends DURATION seconds of
 # dnsperf at a fixed RATE to the resolver, mixing four kinds of names:
 #   cached    the textbook names, asked over and over;
 #   uncached  random names under the *.tea-shop.co.uk wildcard (a walk each);
 #   nxdomain  random names under umass.edu that do not exist;
-#   failing   names under broken.com, delegated to a server name that does
-#             not exist (SERVFAIL after the resolver gives up);
+#   failing   a CNAME loop added to the com. zone (loopa.com <-> loopb.com):
+#             SERVFAIL once the resolver's chain limit is reached (the
+#             topology checks refuse lame or dangling delegations, so a
+#             loop is the failure a valid topology can still hold);
 # then reports answers, errors, latency percentiles (from dnsperf -v) and
 # the process's RSS at start and end. It stops what it started, by PID.
 # A script, not a test: nothing here asserts.
@@ -43,24 +45,23 @@ if [ -z "${NO_BUILD:-}" ]; then
 fi
 [ -x "$dnslab" ] || { echo "soak: no dnslab binary at $dnslab" >&2; exit 1; }
 
-# The hierarchy, plus a delegation nobody can follow.
+# The hierarchy, plus a name that cannot be resolved.
 cp -r "$root/zones/default" "$work/zones"
-printf '\n; soak: a delegation to a server name that does not exist\nbroken IN NS ns.nowhere.invalid.\n' \
+printf '\n; soak: a CNAME loop, for names that fail\nloopa IN CNAME loopb.com.\nloopb IN CNAME loopa.com.\n' \
     >>"$work/zones/com.zone"
 
-# The query mix: about a quarter of each kind, shuffled.
-total=$((duration * rate))
-{
-    for _ in $(seq $((total / 4 / 6 + 1))); do
-        printf '%s A\n' gaia.cs.umass.edu www.busy-site.org www.enterprise.com \
-            video.netcinema.com www.networkutopia.com www.tea-shop.co.uk
-    done
-    for i in $(seq $((total / 4))); do
-        printf 'u%d-%d.tea-shop.co.uk A\n' "$i" "$RANDOM"
-        printf 'nx%d-%d.umass.edu A\n' "$i" "$RANDOM"
-        printf 'f%d.broken.com A\n' "$((i % 50))"
-    done
-} | shuf >"$work/queries"
+# The query mix: a quarter of each kind, shuffled.
+awk -v n="$((duration * rate))" -v seed="$RANDOM" 'BEGIN {
+    srand(seed)
+    split("gaia.cs.umass.edu www.busy-site.org www.enterprise.com video.netcinema.com www.networkutopia.com www.tea-shop.co.uk", cached, " ")
+    for (i = 0; i < n; i++) {
+        kind = i % 4
+        if (kind == 0) print cached[1 + i % 6] " A"
+        else if (kind == 1) printf "u%d-%d.tea-shop.co.uk A\n", i, int(rand() * 1e9)
+        else if (kind == 2) printf "nx%d-%d.umass.edu A\n", i, int(rand() * 1e9)
+        else print ((i % 8 == 3) ? "loopa.com A" : "loopb.com A")
+    }
+}' | shuf >"$work/queries"
 
 "$dnslab" up "$work/zones/topology.yaml" --port "$port" \
     --resolver "127.0.0.1:$resolver_port" --no-log-queries >"$work/up.log" 2>&1 &

@@ -4,7 +4,7 @@
 # (per target, default 60). Seeds each corpus from real messages first:
 # queries as dig writes them, responses from `dnslab auth`, the shipped zone
 # files and topologies. Exits 1 if any target found a crash; the inputs are
-# in fuzz/artifacts/<target>/.
+# in fuzz/artifacts/<target>/. Exits 2 if the targets do not build.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-60}"
@@ -41,6 +41,13 @@ if [ -x "$dnslab" ] && command -v python3 >/dev/null; then
     python3 capture.py responses "$(seed_dir resolver_response)" 127.0.0.1 "$port" || true
     kill "$auth_pid" 2>/dev/null || true
     wait "$auth_pid" 2>/dev/null || true
+fi
+
+# Build every target once; a build failure is not a finding.
+if ! nice -n 19 cargo "$toolchain" fuzz build >logs/build.log 2>&1; then
+    tail -20 logs/build.log >&2
+    echo "fuzz: the targets do not build (fuzz/logs/build.log)" >&2
+    exit 2
 fi
 
 crashed=0
