@@ -23,6 +23,9 @@ use crate::classify::Delegation;
 use crate::lock;
 
 const SHARDS: usize = 16;
+/// The key type under which an NXDOMAIN is kept: type 0 is reserved and
+/// never asked for, so it cannot collide with a real RRset.
+const NXDOMAIN_ANY_TYPE: RecordType = RecordType::ZERO;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Key {
@@ -147,19 +150,24 @@ impl Cache {
 
     pub fn lookup(&self, name: &Name, rtype: RecordType) -> Lookup {
         let now = Instant::now();
+        let negative = |nx: bool, mut soa: Box<Record>, left: u32| {
+            soa.ttl = left;
+            let soa = Some(*soa);
+            if nx {
+                Lookup::NxDomain { soa }
+            } else {
+                Lookup::NoData { soa }
+            }
+        };
         match self.get(&Key::new(name, rtype), now) {
             Some((Entry::RRset(records), left)) => return Lookup::Hit(with_ttl(records, left)),
-            Some((Entry::Negative { nx, soa }, left)) => {
-                let mut soa = *soa;
-                soa.ttl = left;
-                let soa = Some(soa);
-                return if nx {
-                    Lookup::NxDomain { soa }
-                } else {
-                    Lookup::NoData { soa }
-                };
-            }
+            Some((Entry::Negative { nx, soa }, left)) => return negative(nx, soa, left),
             None => {}
+        }
+        if let Some((Entry::Negative { nx, soa }, left)) =
+            self.get(&Key::new(name, NXDOMAIN_ANY_TYPE), now)
+        {
+            return negative(nx, soa, left);
         }
         if rtype != RecordType::CNAME {
             if let Some((Entry::RRset(records), left)) =
@@ -198,12 +206,17 @@ impl Cache {
     /// RFC 2308 5: a negative answer is cached for the smaller of the SOA's
     /// TTL and its MINIMUM field. Without an SOA it is not cached (RFC 2308
     /// 5: "negative responses without SOA records SHOULD NOT be cached").
+    /// NXDOMAIN is about the name, so it answers every type (RFC 2308 5:
+    /// "a negative answer that resulted from a name error (NXDOMAIN) should
+    /// be cached such that it can be retrieved and returned in response to
+    /// another query for the same <QNAME, QCLASS>").
     pub fn store_negative(&self, name: &Name, rtype: RecordType, nx: bool, soa: Option<&Record>) {
         let Some(soa) = soa else { return };
         let RData::SOA(data) = &soa.data else { return };
         let ttl = soa.ttl.min(data.minimum).min(self.max_ttl);
         let mut soa = Box::new(soa.clone());
         soa.ttl = ttl;
+        let rtype = if nx { NXDOMAIN_ANY_TYPE } else { rtype };
         self.put(
             Key::new(name, rtype),
             Entry::Negative { nx, soa },
@@ -323,6 +336,13 @@ mod tests {
             panic!("negative entry cached")
         };
         assert_eq!(proof.ttl, 5);
+        assert!(
+            matches!(
+                cache.lookup(&n("nope.example.com."), RecordType::MX),
+                Lookup::NxDomain { .. }
+            ),
+            "NXDOMAIN holds for every type"
+        );
         cache.store_negative(&n("www.example.com."), RecordType::MX, false, None);
         assert_eq!(
             cache.lookup(&n("www.example.com."), RecordType::MX),

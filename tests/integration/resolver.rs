@@ -523,7 +523,7 @@ fn expired_ttl_is_asked_again() {
 }
 
 /// NXDOMAIN comes with the zone's SOA and is cached (RFC 2308): the second
-/// time nobody is asked.
+/// time nobody is asked, whatever the type.
 #[test]
 fn nxdomain_is_cached() {
     let r = TestResolver::new();
@@ -533,6 +533,8 @@ fn nxdomain_is_cached() {
         msg.authorities[0].ttl <= 60,
         "negative TTL is the SOA minimum"
     );
+    let (_, cost) = r.expect(nope.0, RecordType::AAAA, NXDomain, &[], &[EXAMPLE_SOA]);
+    assert_eq!(cost, 0, "NXDOMAIN holds for every type of the name");
 }
 
 /// NODATA (the name exists, the type does not) is cached the same way.
