@@ -18,7 +18,8 @@
 # us/query: < 1 is better).  Raw output: $RESULTS_DIR/auth-<mode>.txt.
 #
 # Env: RUNS [3] DURATION [10] s per run, MODES ["pinned fixed"], FIXED_QPS,
-#      ZONE_FILE [lab zones/example.com.zone], PORT [53], plus bench/lib.sh's.
+#      ZONE_FILE [lab zones/example.com.zone], PORT [53], DNSLAB_AUTH_ARGS [],
+#      plus bench/lib.sh's.
 # Time: about MODES x RUNS x 3 x (DURATION + 2 s warm-up + quiet wait);
 # every dnsperf run is bounded by -l, every server is stopped by PID on exit.
 set -euo pipefail
@@ -42,7 +43,7 @@ trap cleanup EXIT
 
 # one worker each, all on CPU 0 (lab_spawn applies SERVER_CPUS with taskset)
 export SERVER_CPUS=0 NSD_SERVERS=1 KNOT_WORKERS=1
-export AUTH_CMD="$DNSLAB auth --listen {addr}:{port} {zones}"
+export AUTH_CMD="$DNSLAB auth ${DNSLAB_AUTH_ARGS:-} --listen {addr}:{port} {zones}"
 for i in $impls; do
     impl=$i; [ "$i" = dnslab ] && impl=cmd
     start_auth "$impl" "bench-$i" "${addr[$i]}" "$PORT" "$origin=$zf"
