@@ -79,6 +79,13 @@ pub fn run(args: ResolverArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if args.min_ttl > args.max_ttl {
+        eprintln!(
+            "dnslab resolver: --min-ttl {} is above --max-ttl {}; no TTL could satisfy both",
+            args.min_ttl, args.max_ttl
+        );
+        return ExitCode::FAILURE;
+    }
     config.cache_size = args.cache_size;
     config.min_ttl = args.min_ttl;
     config.max_ttl = args.max_ttl;
