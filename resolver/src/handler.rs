@@ -194,3 +194,180 @@ fn format_error(request: &[u8], out: &mut Vec<u8>) -> Reply {
         _ => Reply::Drop,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ResolverConfig;
+    use dnslab_transport::RequestMeta;
+    use hickory_proto::rr::rdata::{A, TXT};
+    use hickory_proto::rr::{Name, RecordType};
+    use std::net::SocketAddr;
+
+    fn handler() -> (Resolver, ResolverHandler) {
+        let resolver = Resolver::new(ResolverConfig {
+            root_hints: Vec::new(),
+            ..ResolverConfig::default()
+        });
+        (resolver.clone(), ResolverHandler::new(resolver))
+    }
+
+    fn meta(peer: &str, protocol: Protocol) -> RequestMeta {
+        RequestMeta {
+            peer: peer.parse::<SocketAddr>().unwrap(),
+            local: "127.0.0.1:53".parse().unwrap(),
+            protocol,
+        }
+    }
+
+    fn query(name: &str, rtype: RecordType, rd: bool) -> Message {
+        let mut msg = Message::new(0x1234, MessageType::Query, OpCode::Query);
+        msg.metadata.recursion_desired = rd;
+        msg.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
+        msg
+    }
+
+    /// Runs the handler; returns the decoded response if it sent one inline,
+    /// and whether it deferred.
+    fn run(
+        handler: &ResolverHandler,
+        request: &[u8],
+        meta: &RequestMeta,
+    ) -> (Option<Message>, bool) {
+        let mut out = Vec::new();
+        match handler.handle(request, meta, &mut out) {
+            Reply::Send => (Some(Message::from_bytes(&out).unwrap()), false),
+            Reply::Drop => (None, false),
+            Reply::Deferred(_) => (None, true),
+        }
+    }
+
+    const CLIENT: &str = "127.0.0.1:5000";
+
+    #[test]
+    fn cache_hit_is_answered_inline_with_ra() {
+        let (resolver, handler) = handler();
+        let www = Name::from_ascii("www.example.com.").unwrap();
+        resolver.inner.cache.store_records(&[Record::from_rdata(
+            www.clone(),
+            300,
+            RData::A(A::new(192, 0, 2, 1)),
+        )]);
+        let request = query("WWW.example.com.", RecordType::A, true)
+            .to_bytes()
+            .unwrap();
+        let (Some(msg), false) = run(&handler, &request, &meta(CLIENT, Protocol::Udp)) else {
+            panic!("a cache hit is sent inline");
+        };
+        assert_eq!(msg.metadata.id, 0x1234);
+        assert_eq!(msg.metadata.response_code, ResponseCode::NoError);
+        assert!(msg.metadata.recursion_available && msg.metadata.recursion_desired);
+        assert!(!msg.metadata.authoritative);
+        assert_eq!(
+            msg.queries[0].name.to_string(),
+            "WWW.example.com.",
+            "question echoed as asked"
+        );
+        assert_eq!(msg.answers.len(), 1);
+        assert_eq!(msg.answers[0].name, www);
+    }
+
+    #[test]
+    fn miss_with_rd_is_deferred_and_without_rd_answered_from_cache() {
+        let (_, handler) = handler();
+        let rd = query("www.example.com.", RecordType::A, true)
+            .to_bytes()
+            .unwrap();
+        assert!(matches!(
+            run(&handler, &rd, &meta(CLIENT, Protocol::Udp)),
+            (None, true)
+        ));
+        let no_rd = query("www.example.com.", RecordType::A, false)
+            .to_bytes()
+            .unwrap();
+        let (Some(msg), false) = run(&handler, &no_rd, &meta(CLIENT, Protocol::Udp)) else {
+            panic!("RD=0 is answered from the cache, inline");
+        };
+        assert_eq!(msg.metadata.response_code, ResponseCode::NoError);
+        assert!(msg.answers.is_empty() && msg.authorities.is_empty());
+    }
+
+    #[test]
+    fn refusals_and_errors() {
+        let (_, handler) = handler();
+        let udp = meta(CLIENT, Protocol::Udp);
+        let plain = query("www.example.com.", RecordType::A, true);
+
+        let outsider = meta("192.0.2.9:5000", Protocol::Udp);
+        let (Some(msg), _) = run(&handler, &plain.to_bytes().unwrap(), &outsider) else {
+            panic!()
+        };
+        assert_eq!(msg.metadata.response_code, ResponseCode::Refused);
+
+        let mut status = plain.clone();
+        status.metadata.op_code = OpCode::Status;
+        let (Some(msg), _) = run(&handler, &status.to_bytes().unwrap(), &udp) else {
+            panic!()
+        };
+        assert_eq!(msg.metadata.response_code, ResponseCode::NotImp);
+
+        let mut two = plain.clone();
+        two.add_query(Query::query(
+            Name::from_ascii("b.example.").unwrap(),
+            RecordType::A,
+        ));
+        let (Some(msg), _) = run(&handler, &two.to_bytes().unwrap(), &udp) else {
+            panic!()
+        };
+        assert_eq!(msg.metadata.response_code, ResponseCode::FormErr);
+
+        let mut garbage = plain.to_bytes().unwrap();
+        garbage.truncate(14);
+        let (Some(msg), _) = run(&handler, &garbage, &udp) else {
+            panic!("FORMERR for a readable header")
+        };
+        assert_eq!(
+            (msg.metadata.id, msg.metadata.response_code),
+            (0x1234, ResponseCode::FormErr)
+        );
+
+        assert!(
+            matches!(run(&handler, &[1, 2, 3], &udp), (None, false)),
+            "too short: dropped"
+        );
+        let mut response = plain.clone();
+        response.metadata.message_type = MessageType::Response;
+        assert!(matches!(
+            run(&handler, &response.to_bytes().unwrap(), &udp),
+            (None, false)
+        ));
+    }
+
+    #[test]
+    fn answer_too_big_for_udp_is_truncated() {
+        let (resolver, handler) = handler();
+        let big = Name::from_ascii("big.example.").unwrap();
+        let records: Vec<Record> = (0..20)
+            .map(|i| {
+                Record::from_rdata(
+                    big.clone(),
+                    300,
+                    RData::TXT(TXT::new(vec![format!("{i:02} {}", "x".repeat(40))])),
+                )
+            })
+            .collect();
+        resolver.inner.cache.store_records(&records);
+        let request = query("big.example.", RecordType::TXT, true)
+            .to_bytes()
+            .unwrap();
+        let (Some(udp), _) = run(&handler, &request, &meta(CLIENT, Protocol::Udp)) else {
+            panic!()
+        };
+        assert!(udp.metadata.truncation && udp.answers.is_empty());
+        let (Some(tcp), _) = run(&handler, &request, &meta(CLIENT, Protocol::Tcp)) else {
+            panic!()
+        };
+        assert!(!tcp.metadata.truncation);
+        assert_eq!(tcp.answers.len(), 20);
+    }
+}

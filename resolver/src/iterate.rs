@@ -518,3 +518,77 @@ fn root_delegation(hints: &[(Name, IpAddr)]) -> Delegation {
         ttl: 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::{A, CNAME};
+
+    fn n(s: &str) -> Name {
+        Name::from_ascii(s).unwrap()
+    }
+
+    fn cname(from: &str, to: &str) -> Record {
+        Record::from_rdata(n(from), 300, RData::CNAME(CNAME(n(to))))
+    }
+
+    #[test]
+    fn chain_limits_length_and_loops() {
+        let mut chain = Vec::new();
+        extend_chain(&mut chain, vec![cname("a.", "b."), cname("b.", "c.")], 2).unwrap();
+        assert_eq!(
+            extend_chain(&mut chain, vec![cname("c.", "d.")], 2),
+            Err(ResolveError::CnameChainTooLong { limit: 2 })
+        );
+        let mut chain = vec![cname("a.", "b.")];
+        assert_eq!(
+            extend_chain(&mut chain, vec![cname("b.", "a.")], 12),
+            Err(ResolveError::CnameLoop { name: n("a.") })
+        );
+        assert_eq!(
+            extend_chain(&mut Vec::new(), vec![cname("self.", "self.")], 12),
+            Err(ResolveError::CnameLoop { name: n("self.") })
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cache_follows_cached_cnames_to_the_answer_or_the_first_gap() {
+        let cache = Cache::new(100, 0, 86400);
+        let target = Record::from_rdata(n("c.example."), 300, RData::A(A::new(192, 0, 2, 3)));
+        cache.store_records(&[
+            cname("a.example.", "b.example."),
+            cname("b.example.", "c.example."),
+        ]);
+        let mut chain = Vec::new();
+        let Ok(CacheAnswer::Miss(gap)) =
+            from_cache(&cache, &n("a.example."), RecordType::A, &mut chain, 12)
+        else {
+            panic!("c.example. is not cached yet");
+        };
+        assert_eq!((gap, chain.len()), (n("c.example."), 2));
+        cache.store_records(std::slice::from_ref(&target));
+        let mut chain = Vec::new();
+        let Ok(CacheAnswer::Done(resolution)) =
+            from_cache(&cache, &n("a.example."), RecordType::A, &mut chain, 12)
+        else {
+            panic!("the whole chain is cached");
+        };
+        assert_eq!(resolution.rcode, ResponseCode::NoError);
+        assert_eq!(resolution.answers.len(), 3);
+        assert_eq!(resolution.answers[2], target);
+    }
+
+    #[test]
+    fn root_delegation_lists_each_hint_server_once() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let hints = vec![
+            (n("a.root."), ip("127.0.53.1")),
+            (n("a.root."), ip("::1")),
+            (n("b.root."), ip("127.0.53.2")),
+        ];
+        let root = root_delegation(&hints);
+        assert!(root.zone.is_root());
+        assert_eq!(root.servers, vec![n("a.root."), n("b.root.")]);
+        assert_eq!(root.glue, hints);
+    }
+}
