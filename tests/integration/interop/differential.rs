@@ -1,0 +1,447 @@
+//! The differential test: the same zone files served by Knot, NSD and
+//! dnslab, every question generated from the zones asked of all three, and
+//! dnslab's replies compared with the peers' (see [`differential`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+use std::time::Duration;
+
+use hickory_proto::op::Message;
+use hickory_proto::rr::{Name, RecordType};
+
+use super::servers::{exchange, require, start_dnslab, Kind, Server};
+use super::{lab_zones, lines, shipped_zones, ZoneFile};
+use crate::common::{self, Ask};
+
+/// One reply reduced to what the differential compares: rcode, AA, TC, the
+/// question as echoed (case kept: RFC 1035 7.3, 0x20), and each section as
+/// a sorted list of normalised records (`common::section`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Outcome {
+    rcode: String,
+    aa: bool,
+    tc: bool,
+    question: String,
+    answer: Vec<String>,
+    authority: Vec<String>,
+    additional: Vec<String>,
+}
+
+impl Outcome {
+    fn of(msg: &Message) -> Outcome {
+        Outcome {
+            rcode: msg.metadata.response_code.to_string(),
+            aa: msg.metadata.authoritative,
+            tc: msg.metadata.truncation,
+            question: msg
+                .queries
+                .iter()
+                .map(|q| format!("{} {}", q.name(), q.query_type()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            answer: common::section(&msg.answers),
+            authority: common::section(&msg.authorities),
+            additional: common::section(&msg.additionals),
+        }
+    }
+
+    /// Undoes NSD's one policy that Knot and dnslab do not share: NSD puts
+    /// the zone's apex NS RRset in the authority section of every positive
+    /// answer and the addresses of those name servers in additional
+    /// (Knot and dnslab answer minimally). `apexes` are the served zones.
+    fn without_apex_ns(mut self, apexes: &BTreeSet<String>) -> Outcome {
+        if self.answer.is_empty() {
+            return self;
+        }
+        let is_apex_ns = |line: &String| {
+            let f: Vec<&str> = line.split(' ').collect();
+            f.get(2) == Some(&"NS") && f.first().is_some_and(|owner| apexes.contains(*owner))
+        };
+        let removed: Vec<String> = self
+            .authority
+            .iter()
+            .filter(|l| is_apex_ns(l))
+            .cloned()
+            .collect();
+        if removed.is_empty() {
+            return self;
+        }
+        self.authority.retain(|l| !is_apex_ns(l));
+        let targets = |records: &[String]| -> BTreeSet<String> {
+            records
+                .iter()
+                .filter_map(|l| l.split(' ').next_back())
+                .map(|t| t.to_lowercase())
+                .collect()
+        };
+        let stripped = targets(&removed);
+        let mut still_needed = targets(&self.answer);
+        still_needed.extend(targets(&self.authority));
+        self.additional.retain(|l| {
+            let owner = l.split(' ').next().unwrap_or_default();
+            !stripped.contains(owner) || still_needed.contains(owner)
+        });
+        self
+    }
+
+    /// Accepts the additional records dnslab takes from another zone it
+    /// serves. RFC 1034 4.3.2 step 6 adds "other RRs which may be useful"
+    /// from "local data", and dnslab (like BIND) counts every zone it serves
+    /// as local data; Knot and NSD only look in the zone of the answer. An
+    /// extra record is accepted only if it is an address of a name server,
+    /// mail exchange or service target named in the answer or authority
+    /// section, and `confirm` (the reference peer asked for it directly)
+    /// answers exactly that record.
+    fn accept_cross_zone_additional(
+        &mut self,
+        reference: &Outcome,
+        confirm: impl Fn(&str, RecordType) -> Outcome,
+    ) {
+        let targets: BTreeSet<String> = self
+            .answer
+            .iter()
+            .chain(&self.authority)
+            .filter(|l| matches!(l.split(' ').nth(2), Some("NS" | "MX" | "SRV")))
+            .filter_map(|l| l.split(' ').next_back())
+            .map(str::to_lowercase)
+            .collect();
+        let confirmed = |line: &String| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let qtype = match fields.get(2) {
+                Some(&"A") => RecordType::A,
+                Some(&"AAAA") => RecordType::AAAA,
+                _ => return false,
+            };
+            let owner = fields.first().copied().unwrap_or_default();
+            targets.contains(owner) && confirm(owner, qtype).answer.contains(line)
+        };
+        self.additional
+            .retain(|l| reference.additional.contains(l) || !confirmed(l));
+    }
+
+    /// Forgets the sections: what a server leaves in a truncated reply is
+    /// its own choice (RFC 2181 9), only the header and question count.
+    fn truncated_view(&mut self) {
+        self.answer.clear();
+        self.authority.clear();
+        self.additional.clear();
+    }
+
+    /// The header fields compared, as one line.
+    fn header(&self) -> String {
+        format!("rcode={} aa={} tc={}", self.rcode, self.aa, self.tc)
+    }
+}
+
+/// A readable diff of two outcomes: header fields side by side, then the
+/// records only `expected` has and those only `got` has, each line labelled.
+/// Empty when equal.
+fn diff(expected: &Outcome, got: &Outcome, minus: &str, plus: &str) -> String {
+    let mut out = String::new();
+    for (name, want, have) in [
+        ("header", expected.header(), got.header()),
+        ("question", expected.question.clone(), got.question.clone()),
+    ] {
+        if want != have {
+            out.push_str(&format!("    {name}: expected {want}, got {have}\n"));
+        }
+    }
+    for (name, want, have) in [
+        ("answer", &expected.answer, &got.answer),
+        ("authority", &expected.authority, &got.authority),
+        ("additional", &expected.additional, &got.additional),
+    ] {
+        if want != have {
+            out.push_str(&format!("    {name}:\n"));
+            for line in want.iter().filter(|l| !have.contains(l)) {
+                out.push_str(&format!("      {minus} {line}\n"));
+            }
+            for line in have.iter().filter(|l| !want.contains(l)) {
+                out.push_str(&format!("      {plus} {line}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// A name with its letters in alternating case, for 0x20-style queries.
+fn mixed_case(name: &str) -> String {
+    name.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i % 2 == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+}
+
+/// The questions asked of every server, generated from the zones' records
+/// (read with dnslab's own master-file reader):
+/// every owner name × (its own types and A, AAAA, MX, TXT, NS, SOA, CNAME);
+/// the empty non-terminals between owners and their zone's apex; below each
+/// wildcard one and two fresh labels; below each delegation a host name; a
+/// fresh name in each zone and below an existing name (NXDOMAIN); a name in
+/// no served zone (REFUSED); and every owner's A question again in mixed
+/// case. QTYPE ANY is not asked: RFC 8482 lets servers pick what to return
+/// and Knot and NSD pick different RRsets.
+fn questions(zones: &[ZoneFile]) -> Vec<(String, RecordType)> {
+    use RecordType::*;
+    const COMMON: [RecordType; 7] = [A, AAAA, MX, TXT, NS, SOA, CNAME];
+    let mut asked: BTreeSet<(String, RecordType)> = BTreeSet::new();
+    let mut owners: BTreeMap<Name, BTreeSet<RecordType>> = BTreeMap::new();
+    let mut wildcards = BTreeSet::new();
+    let mut cuts = BTreeSet::new();
+    let mut ents = BTreeSet::new();
+    for zone in zones {
+        let origin = Name::from_str(&zone.origin).expect("origin parses");
+        let file = dnslab_authoritative::zone::reader::read_file(&zone.path, Some(&origin))
+            .unwrap_or_else(|e| panic!("dnslab cannot read {}: {e}", zone.path.display()));
+        for sourced in &file.records {
+            let record = &sourced.record;
+            let name = record.name.to_lowercase();
+            owners
+                .entry(name.clone())
+                .or_default()
+                .insert(record.record_type());
+            if name.is_wildcard() {
+                wildcards.insert(name.base_name());
+            }
+            if record.record_type() == NS && name != origin.to_lowercase() {
+                cuts.insert(name.clone());
+            }
+            let mut parent = name.base_name();
+            while parent.num_labels() > origin.num_labels() {
+                ents.insert(parent.clone());
+                parent = parent.base_name();
+            }
+        }
+        asked.insert((format!("nx-differential.{}", zone.origin), A));
+    }
+    for (name, types) in &owners {
+        for qtype in types.iter().chain(COMMON.iter()) {
+            if *qtype != ANY {
+                asked.insert((name.to_string(), *qtype));
+            }
+        }
+        asked.insert((mixed_case(&name.to_string()), A));
+        if !name.is_wildcard() {
+            asked.insert((format!("nosuch.{name}"), A));
+        }
+    }
+    for ent in ents.iter().filter(|n| !owners.contains_key(*n)) {
+        asked.insert((ent.to_string(), A));
+        asked.insert((ent.to_string(), TXT));
+    }
+    for base in &wildcards {
+        for qtype in [A, TXT, MX, AAAA] {
+            asked.insert((format!("anything.{base}"), qtype));
+        }
+        asked.insert((format!("two.labels.{base}"), A));
+    }
+    for cut in &cuts {
+        asked.insert((format!("host.{cut}"), A));
+        asked.insert((format!("host.{cut}"), NS));
+    }
+    asked.insert(("nowhere.invalid.".to_string(), A));
+    asked.into_iter().collect()
+}
+
+/// Asks one question over UDP with EDNS (1232 octets, as resolvers do),
+/// twice if the first try gets nothing (UDP); a server that never answers
+/// gives an outcome whose rcode says so.
+fn ask(server: &Server, name: &str, qtype: RecordType) -> Outcome {
+    let query = Ask::new(name, qtype).edns(1232).to_message();
+    let mut result = exchange(server.addr, &query, Duration::from_secs(2));
+    if result.is_err() {
+        result = exchange(server.addr, &query, Duration::from_secs(2));
+    }
+    match result {
+        Ok(msg) => Outcome::of(&msg),
+        Err(why) => Outcome {
+            rcode: why,
+            ..Outcome::default()
+        },
+    }
+}
+
+/// The differential proper: every question to Knot, NSD and dnslab.
+///
+/// Where Knot and NSD agree (after removing NSD's apex-NS authority, see
+/// [`Outcome::without_apex_ns`]), dnslab must give the same. Where they
+/// still disagree, the peer closer to dnslab's documented choice is the
+/// reference:
+/// - CNAME chains that leave a zone (also the CNAME synthesised from a
+///   DNAME, RFC 6672 2.2): dnslab follows them through every zone it serves
+///   (authoritative/src/lookup.rs), as NSD does; Knot stops at the zone
+///   boundary. So the reference is NSD, and a chain that ends in a name
+///   missing from another served zone is NXDOMAIN with that zone's SOA.
+/// - Any other disagreement is printed (not failed) and NSD is the reference.
+///
+/// One documented choice of dnslab differs from both peers: addresses in
+/// the additional section may come from another zone it serves; they are
+/// accepted when NSD confirms them (see
+/// [`Outcome::accept_cross_zone_additional`]).
+///
+/// Truncated replies (TC=1) are compared on rcode, AA, TC and question only:
+/// what a server leaves in a truncated reply is its own choice (RFC 2181 9).
+fn differential(zones: &[ZoneFile]) {
+    let (Some(knotd), Some(nsd)) = (require("knotd", "knot"), require("nsd", "nsd")) else {
+        return;
+    };
+    let apexes: BTreeSet<String> = zones.iter().map(|z| z.origin.to_lowercase()).collect();
+    let questions = questions(zones);
+    let knot = Server::start(Kind::Knot, &knotd, zones);
+    let nsd = Server::start(Kind::Nsd, &nsd, zones);
+    let dnslab = start_dnslab(zones);
+
+    let mut failures = Vec::new();
+    let mut peer_disagreements = Vec::new();
+    for (name, qtype) in &questions {
+        let from_knot = ask(&knot, name, *qtype);
+        let mut want = ask(&nsd, name, *qtype).without_apex_ns(&apexes);
+        let mut have = ask(&dnslab, name, *qtype);
+        have.accept_cross_zone_additional(&want, |owner, qtype| ask(&nsd, owner, qtype));
+        let peers_agree = from_knot == want;
+        if !peers_agree {
+            let d = diff(&want, &from_knot, "nsd only: ", "knot only:");
+            peer_disagreements.push(format!("  {name} {qtype}:\n{d}"));
+        }
+        if want.tc && have.tc {
+            want.truncated_view();
+            have.truncated_view();
+        }
+        let d = diff(&want, &have, "expected:", "dnslab:  ");
+        if !d.is_empty() {
+            let reference = if peers_agree { "knot and nsd" } else { "nsd" };
+            failures.push(format!("  {name} {qtype} (reference: {reference}):\n{d}"));
+        }
+    }
+    if !peer_disagreements.is_empty() {
+        eprintln!(
+            "knot and nsd disagree on {} of {} questions (nsd is the reference):\n{}",
+            peer_disagreements.len(),
+            questions.len(),
+            peer_disagreements.join("")
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{} on {} of {} questions differs from the peers ({} = {}, {} = {}):\n{}",
+        dnslab.kind,
+        failures.len(),
+        questions.len(),
+        knot.kind,
+        knot.addr,
+        nsd.kind,
+        nsd.addr,
+        failures.join("")
+    );
+}
+
+/// The lab's com., example.com. and example.org. zones plus large.test.:
+/// referrals with glue, wildcards, in-zone and cross-zone CNAME chains, a
+/// dangling CNAME, NXDOMAIN, NODATA, ENTs, REFUSED and truncation.
+#[test]
+fn lab_zones_match_knot_and_nsd() {
+    differential(&lab_zones());
+}
+
+/// The zones shipped in zones/, the README's examples.
+#[test]
+fn shipped_zones_match_knot_and_nsd() {
+    let zones = shipped_zones();
+    if zones.is_empty() {
+        eprintln!("SKIPPED: no zones/*.zone files in the repository yet");
+        return;
+    }
+    differential(&zones);
+}
+
+/// The differential's own tools, tested without servers.
+mod tools {
+    use super::*;
+
+    fn outcome(answer: &[&str], authority: &[&str], additional: &[&str]) -> Outcome {
+        Outcome {
+            rcode: "No Error".into(),
+            aa: true,
+            tc: false,
+            question: String::new(),
+            answer: lines(answer),
+            authority: lines(authority),
+            additional: lines(additional),
+        }
+    }
+
+    #[test]
+    fn nsd_apex_ns_is_removed_but_needed_addresses_stay() {
+        let apexes: BTreeSet<String> = ["example.com.".to_string()].into();
+        let nsd = outcome(
+            &["example.com. 3600 MX 10 ns1.example.com."],
+            &[
+                "example.com. 3600 NS ns1.example.com.",
+                "example.com. 3600 NS ns2.example.com.",
+            ],
+            &[
+                "ns1.example.com. 3600 A 127.0.0.7",
+                "ns2.example.com. 3600 A 127.0.0.8",
+            ],
+        );
+        let minimal = outcome(
+            &["example.com. 3600 MX 10 ns1.example.com."],
+            &[],
+            &["ns1.example.com. 3600 A 127.0.0.7"],
+        );
+        assert_eq!(nsd.without_apex_ns(&apexes), minimal);
+        // A referral keeps its NS set: its owner is not a served apex.
+        let referral = outcome(
+            &["store.example.com. 3600 CNAME www.shop.example.com."],
+            &["shop.example.com. 3600 NS ns1.shop.example.com."],
+            &[],
+        );
+        assert_eq!(referral.clone().without_apex_ns(&apexes), referral);
+    }
+
+    #[test]
+    fn cross_zone_additional_is_accepted_only_for_confirmed_targets() {
+        let reference = outcome(&["example.net. 3600 NS ns1.example.com."], &[], &[]);
+        let truth =
+            |owner: &str, _: RecordType| outcome(&[&format!("{owner} 3600 A 192.0.2.1")], &[], &[]);
+        let mut dnslab = outcome(
+            &["example.net. 3600 NS ns1.example.com."],
+            &[],
+            &[
+                "ns1.example.com. 3600 A 192.0.2.1",  // a target, confirmed
+                "ns1.example.com. 3600 A 192.0.2.99", // a target, wrong address
+                "www.example.com. 3600 A 192.0.2.1",  // not a target
+            ],
+        );
+        dnslab.accept_cross_zone_additional(&reference, truth);
+        assert_eq!(
+            dnslab.additional,
+            lines(&[
+                "ns1.example.com. 3600 A 192.0.2.99",
+                "www.example.com. 3600 A 192.0.2.1"
+            ])
+        );
+    }
+
+    #[test]
+    fn diff_names_each_differing_record() {
+        let want = outcome(&["a. 1 A 192.0.2.1"], &[], &[]);
+        let have = outcome(&["a. 1 A 192.0.2.2"], &[], &[]);
+        assert_eq!(diff(&want, &want, "-", "+"), "");
+        assert_eq!(
+            diff(&want, &have, "-", "+"),
+            "    answer:\n      - a. 1 A 192.0.2.1\n      + a. 1 A 192.0.2.2\n"
+        );
+    }
+
+    #[test]
+    fn mixed_case_alternates_letters() {
+        assert_eq!(mixed_case("www.example.com."), "WwW.ExAmPlE.CoM.");
+    }
+}

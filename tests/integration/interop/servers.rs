@@ -1,0 +1,356 @@
+//! Servers as child processes: dnslab from the test build, Knot and NSD
+//! with configs written like the anchor lab's lib.sh, each on 127.0.0.1 and
+//! a random port, each stopped by PID (with everything it forked) on drop.
+
+use std::fmt;
+use std::fs;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RecordType;
+use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
+
+use super::ZoneFile;
+use crate::common::{self, Ask};
+
+/// The full path of an installed program, looked up in PATH and in the
+/// sbin directories (knotd and nsd live in /usr/sbin, which a non-root PATH
+/// may lack).
+pub(super) fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The program, or `None` after printing why the test is skipped.
+pub(super) fn require(program: &str, package: &str) -> Option<PathBuf> {
+    let found = find_program(program);
+    if found.is_none() {
+        eprintln!("SKIPPED: {program} not installed (apt-get install {package})");
+    }
+    found
+}
+
+/// A scratch directory for one server's config and log, removed on drop.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new(what: &str) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "dnslab-interop-{}-{}-{n}",
+            std::process::id(),
+            what
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create scratch dir");
+        ScratchDir(dir)
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A child process and everything it forked (NSD forks twice), stopped by
+/// PID on drop: TERM, up to 10 s for the whole tree to exit, then KILL.
+struct Daemon {
+    child: Child,
+}
+
+impl Daemon {
+    /// PIDs of the process and all its descendants, from /proc.
+    fn tree(pid: u32) -> Vec<u32> {
+        let mut pids = vec![pid];
+        let mut i = 0;
+        while let Some(&p) = pids.get(i) {
+            if let Ok(tasks) = fs::read_dir(format!("/proc/{p}/task")) {
+                for task in tasks.flatten() {
+                    let children =
+                        fs::read_to_string(task.path().join("children")).unwrap_or_default();
+                    pids.extend(
+                        children
+                            .split_whitespace()
+                            .filter_map(|c| c.parse::<u32>().ok()),
+                    );
+                }
+            }
+            i += 1;
+        }
+        pids
+    }
+
+    /// True while the process exists and is not a zombie.
+    fn running(pid: u32) -> bool {
+        match fs::read_to_string(format!("/proc/{pid}/status")) {
+            Ok(status) => !status
+                .lines()
+                .any(|l| l.starts_with("State:") && l.contains('Z')),
+            Err(_) => false,
+        }
+    }
+
+    fn signal(pid: u32, signal: &str) {
+        let _ = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let tree = Daemon::tree(self.child.id());
+        Daemon::signal(self.child.id(), "-TERM");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let _ = self.child.try_wait(); // reap our direct child
+            if !tree.iter().any(|&p| Daemon::running(p)) || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for &pid in tree.iter().filter(|&&p| Daemon::running(p)) {
+            Daemon::signal(pid, "-KILL");
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The DNS servers this module runs side by side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    Dnslab,
+    Knot,
+    Nsd,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Dnslab => "dnslab",
+            Kind::Knot => "knot",
+            Kind::Nsd => "nsd",
+        })
+    }
+}
+
+/// A running authoritative server. Field order matters: the process is
+/// stopped before its scratch directory is removed.
+pub(super) struct Server {
+    pub(super) kind: Kind,
+    pub(super) addr: SocketAddr,
+    _daemon: Daemon,
+    _dir: ScratchDir,
+}
+
+/// A port that is free for both UDP and TCP on 127.0.0.1 right now. The
+/// server binds it a moment later; if someone else took it meanwhile the
+/// server fails to start and `Server::start` tries another one.
+fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp port 0");
+        let port = udp.local_addr().expect("local addr").port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+impl Server {
+    /// Starts `kind` on 127.0.0.1 serving `zones`, and waits until it answers
+    /// SOA of the first zone authoritatively. Panics with the server's log if
+    /// it never does.
+    pub(super) fn start(kind: Kind, program: &Path, zones: &[ZoneFile]) -> Server {
+        const ATTEMPTS: usize = 3;
+        let mut last_log = String::new();
+        for _ in 0..ATTEMPTS {
+            let dir = ScratchDir::new(&kind.to_string());
+            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let mut command = Server::command(kind, program, zones, addr, &dir.0);
+            let log = dir.0.join("out.log");
+            let out = fs::File::create(&log).expect("create log file");
+            let err = out.try_clone().expect("clone log file");
+            command.stdin(Stdio::null()).stdout(out).stderr(err);
+            let child = command
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {kind} ({}): {e}", program.display()));
+            let mut daemon = Daemon { child };
+            if wait_ready(&mut daemon, addr, &zones[0].origin) {
+                return Server {
+                    kind,
+                    addr,
+                    _daemon: daemon,
+                    _dir: dir,
+                };
+            }
+            drop(daemon);
+            last_log = read_logs(&dir.0);
+        }
+        panic!(
+            "{kind} did not answer SOA {} authoritatively; its log:\n{last_log}",
+            zones[0].origin
+        );
+    }
+
+    /// The command line that starts `kind`, with config files (for the
+    /// peers, as the anchor lab's lib.sh writes them) in `dir`.
+    fn command(
+        kind: Kind,
+        program: &Path,
+        zones: &[ZoneFile],
+        addr: SocketAddr,
+        dir: &Path,
+    ) -> Command {
+        let mut command = Command::new(program);
+        match kind {
+            Kind::Dnslab => {
+                command.args(["auth", "--listen", &addr.to_string()]);
+                for zone in zones {
+                    command
+                        .arg("--zone")
+                        .arg(format!("{}={}", zone.origin, zone.path.display()));
+                }
+            }
+            Kind::Knot => {
+                let conf = dir.join("knot.conf");
+                fs::write(&conf, knot_config(zones, addr, dir)).expect("write knot.conf");
+                command.arg("-c").arg(conf);
+            }
+            Kind::Nsd => {
+                let conf = dir.join("nsd.conf");
+                fs::write(&conf, nsd_config(zones, addr, dir)).expect("write nsd.conf");
+                command.arg("-d").arg("-c").arg(conf);
+            }
+        }
+        command
+    }
+}
+
+/// Knot with one worker, no journal, the zone files as they are.
+fn knot_config(zones: &[ZoneFile], addr: SocketAddr, dir: &Path) -> String {
+    let d = dir.display();
+    let head = format!(
+        "server:\n    rundir: \"{d}\"\n    listen: {ip}@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
+         database:\n    storage: \"{d}\"\n\
+         log:\n  - target: \"{d}/knot.log\"\n    any: info\n\
+         template:\n  - id: default\n    storage: \"{d}\"\n    semantic-checks: off\n    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
+         zone:\n",
+        ip = addr.ip(),
+        port = addr.port()
+    );
+    with_zones(
+        head,
+        zones,
+        "  - domain: \"{origin}\"\n    file: \"{file}\"\n",
+    )
+}
+
+/// NSD in the foreground without chroot or database. Debian builds NSD with
+/// response-rate limiting, which would drop a burst of test queries: off.
+fn nsd_config(zones: &[ZoneFile], addr: SocketAddr, dir: &Path) -> String {
+    let d = dir.display();
+    let head = format!(
+        "server:\n    ip-address: {ip}@{port}\n    do-ip6: no\n    server-count: 1\n    username: \"\"\n    chroot: \"\"\n    database: \"\"\n\
+         \x20   zonelistfile: \"{d}/zone.list\"\n    xfrdfile: \"{d}/xfrd.state\"\n    xfrdir: \"{d}\"\n    pidfile: \"{d}/nsd.pid\"\n    logfile: \"{d}/nsd.log\"\n\
+         \x20   verbosity: 1\n    refuse-any: no\n    reuseport: no\n    rrl-ratelimit: 0\n    rrl-whitelist-ratelimit: 0\n\
+         remote-control:\n    control-enable: no\n",
+        ip = addr.ip(),
+        port = addr.port()
+    );
+    with_zones(
+        head,
+        zones,
+        "zone:\n    name: \"{origin}\"\n    zonefile: \"{file}\"\n",
+    )
+}
+
+/// A peer's config: `head`, then `entry` once per zone with `{origin}` and
+/// `{file}` filled in.
+fn with_zones(mut conf: String, zones: &[ZoneFile], entry: &str) -> String {
+    for zone in zones {
+        let file = zone.path.display().to_string();
+        conf.push_str(
+            &entry
+                .replace("{origin}", &zone.origin)
+                .replace("{file}", &file),
+        );
+    }
+    conf
+}
+
+/// Every log file in a server's scratch dir, for a failure message.
+fn read_logs(dir: &Path) -> String {
+    let mut text = String::new();
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "log") {
+            let body = fs::read_to_string(&path).unwrap_or_default();
+            let tail: Vec<&str> = body.lines().rev().take(30).collect();
+            text.push_str(&format!("--- {}\n", path.display()));
+            for line in tail.into_iter().rev() {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    text
+}
+
+/// Polls SOA of `origin` until an authoritative NOERROR answer arrives
+/// (true), the process exits, or 20 s pass (false).
+fn wait_ready(daemon: &mut Daemon, addr: SocketAddr, origin: &str) -> bool {
+    let query = Ask::new(origin, RecordType::SOA).to_message();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if daemon.has_exited() {
+            return false;
+        }
+        if let Ok(msg) = exchange(addr, &query, Duration::from_millis(200)) {
+            if msg.metadata.authoritative && msg.metadata.response_code == ResponseCode::NoError {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// One query over UDP; the decoded reply, or why there is none. Unlike
+/// `common::udp` it does not panic, so that the differential can report a
+/// server that stays silent as one difference among the others.
+pub(super) fn exchange(
+    addr: SocketAddr,
+    query: &Message,
+    timeout: Duration,
+) -> Result<Message, String> {
+    let bytes = query.to_bytes().expect("encode query");
+    let reply = common::udp_raw(addr, &bytes, timeout)
+        .ok_or_else(|| format!("no answer within {timeout:?}"))?;
+    let msg = Message::from_bytes(&reply).map_err(|e| format!("undecodable reply: {e}"))?;
+    if msg.metadata.id != query.metadata.id {
+        return Err(format!(
+            "reply ID {} for query ID {}",
+            msg.metadata.id, query.metadata.id
+        ));
+    }
+    Ok(msg)
+}
+
+pub(super) fn start_dnslab(zones: &[ZoneFile]) -> Server {
+    Server::start(Kind::Dnslab, Path::new(env!("CARGO_BIN_EXE_dnslab")), zones)
+}
