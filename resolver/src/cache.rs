@@ -210,19 +210,26 @@ impl Cache {
     /// "a negative answer that resulted from a name error (NXDOMAIN) should
     /// be cached such that it can be retrieved and returned in response to
     /// another query for the same <QNAME, QCLASS>").
-    pub fn store_negative(&self, name: &Name, rtype: RecordType, nx: bool, soa: Option<&Record>) {
-        let Some(soa) = soa else { return };
-        let RData::SOA(data) = &soa.data else { return };
-        let ttl = soa.ttl.min(data.minimum).min(self.max_ttl);
-        let mut soa = Box::new(soa.clone());
-        soa.ttl = ttl;
+    /// Returns the SOA with the negative TTL, as clients should see it.
+    pub fn store_negative(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        nx: bool,
+        soa: Option<Record>,
+    ) -> Option<Record> {
+        let mut soa = soa?;
+        let RData::SOA(data) = &soa.data else {
+            return None;
+        };
+        soa.ttl = soa.ttl.min(data.minimum).min(self.max_ttl);
         let rtype = if nx { NXDOMAIN_ANY_TYPE } else { rtype };
-        self.put(
-            Key::new(name, rtype),
-            Entry::Negative { nx, soa },
-            ttl,
-            Instant::now(),
-        );
+        let entry = Entry::Negative {
+            nx,
+            soa: Box::new(soa.clone()),
+        };
+        self.put(Key::new(name, rtype), entry, soa.ttl, Instant::now());
+        Some(soa)
     }
 
     pub fn store_delegation(&self, delegation: &Delegation) {
@@ -328,7 +335,7 @@ mod tests {
             &n("nope.example.com."),
             RecordType::A,
             true,
-            Some(&soa(600, 5)),
+            Some(soa(600, 5)),
         );
         let Lookup::NxDomain { soa: Some(proof) } =
             cache.lookup(&n("nope.example.com."), RecordType::A)

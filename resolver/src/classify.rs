@@ -44,13 +44,16 @@ pub enum Final {
 }
 
 /// Why a server's response is useless; the walk asks another server.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Lame {
     /// REFUSED, SERVFAIL, NOTIMP, FORMERR or anything but NOERROR/NXDOMAIN.
+    #[error("answered {0:?}: it does not serve the zone, or is broken")]
     Rcode(ResponseCode),
     /// No answer, no referral, and not authoritative.
+    #[error("no answer, no referral and not authoritative: it does not serve the zone")]
     NotAuthoritative,
     /// A referral to a zone that is not below the zone asked about.
+    #[error("referred upwards or sideways, to {zone}")]
     UpwardReferral { zone: Name },
 }
 

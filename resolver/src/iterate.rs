@@ -216,7 +216,7 @@ impl<'a> Walk<'a> {
                 Outcome::Lame(reason) => {
                     return Err(ResolveError::LameDelegation {
                         zone: cut.zone,
-                        reason: format!("{reason:?}"),
+                        reason: reason.to_string(),
                     })
                 }
             }
@@ -486,13 +486,7 @@ fn store_negative(
         .rev()
         .find_map(cname_target)
         .unwrap_or_else(|| qname.clone());
-    cache.store_negative(&end, qtype, nx, soa.as_ref());
-    soa.map(|mut soa| {
-        if let RData::SOA(data) = &soa.data {
-            soa.ttl = soa.ttl.min(data.minimum);
-        }
-        soa
-    })
+    cache.store_negative(&end, qtype, nx, soa)
 }
 
 fn addresses(records: &[Record]) -> impl Iterator<Item = IpAddr> + '_ {

@@ -59,7 +59,7 @@ impl StepOutcome {
             Ok(Outcome::Final(Final::NxDomain { .. })) => StepOutcome::NxDomain,
             Ok(Outcome::Final(Final::NoData { .. })) => StepOutcome::NoData,
             Ok(Outcome::Lame(reason)) => StepOutcome::Lame {
-                reason: format!("{reason:?}"),
+                reason: reason.to_string(),
             },
             Err(error) => StepOutcome::Failed {
                 error: error.to_string(),
