@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 mod cmd;
 
 #[derive(Parser, Debug)]
-#[command(name = "dnslab", version, about = "See and run the DNS: authoritative server, resolver, and a whole hierarchy on localhost")]
+#[command(
+    name = "dnslab",
+    version,
+    about = "See and run the DNS: authoritative server, resolver, and a whole hierarchy on localhost"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
