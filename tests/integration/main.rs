@@ -5,13 +5,13 @@ mod common;
 
 /// The authoritative server: RFC 1034 4.3.2 answers over UDP and TCP.
 mod auth;
-/// Zone files: what loads, what is rejected and with which line.
-mod zonefiles;
+/// Hostile input: malformed packets, abusive TCP clients, lying upstreams.
+mod hostile;
 /// Interoperability with dig and differential answers against Knot/NSD.
 mod interop;
 /// The recursive resolver over a hierarchy of dnslab servers.
 mod resolver;
 /// `dnslab up`: topologies and the built-in default hierarchy.
 mod up;
-/// Hostile input: malformed packets, abusive TCP clients, lying upstreams.
-mod hostile;
+/// Zone files: what loads, what is rejected and with which line.
+mod zonefiles;
