@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::fs;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -320,7 +320,7 @@ fn wait_ready(daemon: &mut Daemon, addr: SocketAddr, origin: &str) -> bool {
         if daemon.has_exited() {
             return false;
         }
-        if let Ok(msg) = exchange(addr, &query, Duration::from_millis(200)) {
+        if let Ok(msg) = exchange(addr, &query, Transport::Udp, Duration::from_millis(200)) {
             if msg.metadata.authoritative && msg.metadata.response_code == ResponseCode::NoError {
                 return true;
             }
@@ -330,17 +330,38 @@ fn wait_ready(daemon: &mut Daemon, addr: SocketAddr, origin: &str) -> bool {
     false
 }
 
-/// One query over UDP; the decoded reply, or why there is none. Unlike
-/// `common::udp` it does not panic, so that the differential can report a
-/// server that stays silent as one difference among the others.
+/// How a query travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Transport {
+    Udp,
+    /// A fresh connection per query, as after a truncated UDP answer
+    /// (RFC 7766 5).
+    Tcp,
+}
+
+/// One query; the decoded reply, or why there is none. Unlike `common::udp`
+/// and `common::tcp` it does not panic, so that the differential can report
+/// a server that stays silent as one difference among the others.
 pub(super) fn exchange(
     addr: SocketAddr,
     query: &Message,
+    transport: Transport,
     timeout: Duration,
 ) -> Result<Message, String> {
     let bytes = query.to_bytes().expect("encode query");
-    let reply = common::udp_raw(addr, &bytes, timeout)
-        .ok_or_else(|| format!("no answer within {timeout:?}"))?;
+    let reply = match transport {
+        Transport::Udp => common::udp_raw(addr, &bytes, timeout)
+            .ok_or_else(|| format!("no UDP answer within {timeout:?}"))?,
+        Transport::Tcp => {
+            let mut stream = TcpStream::connect_timeout(&addr, timeout)
+                .map_err(|e| format!("TCP connect: {e}"))?;
+            stream
+                .set_read_timeout(Some(timeout))
+                .map_err(|e| format!("TCP timeout: {e}"))?;
+            common::tcp_send(&mut stream, &bytes);
+            common::tcp_recv(&mut stream).map_err(|e| format!("no TCP answer: {e}"))?
+        }
+    };
     let msg = Message::from_bytes(&reply).map_err(|e| format!("undecodable reply: {e}"))?;
     if msg.metadata.id != query.metadata.id {
         return Err(format!(
