@@ -79,6 +79,7 @@ setsid bash -c 'while [ -e "$0/keep" ]; do
         # shellcheck disable=SC2086
         taskset -c 0 "$1" resolver --listen "$2" --root-hints "$3" --upstream-port 53 $4 >> "$0/out.log" 2>&1 &
         echo $! > "$0/pid"; wait $!
+        sleep 0.05      # no busy loop if the resolver cannot start at all
     done' "$sup_dir" "$DNSLAB" "$RADDR:$RPORT" "$ZONES_DIR/root.hints" "$DNSLAB_RESOLVER_ARGS" </dev/null >/dev/null 2>&1 &
 sup_pid=$!
 cat > "$sup_dir/restart.sh" <<RESTART
