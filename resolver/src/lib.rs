@@ -183,7 +183,13 @@ impl Resolver {
 
     /// Resolves one question (class IN). Identical questions in flight at
     /// the same time share one resolution.
-    pub async fn resolve(&self, name: Name, rtype: RecordType) -> Result<Resolution, ResolveError> {
+    pub async fn resolve(
+        &self,
+        mut name: Name,
+        rtype: RecordType,
+    ) -> Result<Resolution, ResolveError> {
+        // Names are absolute on the wire; "example.com" means "example.com.".
+        name.set_fqdn(true);
         let key = (name.to_lowercase(), rtype);
         let waiter = {
             let mut inflight = lock(&self.inner.inflight);

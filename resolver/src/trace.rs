@@ -125,7 +125,8 @@ pub struct Trace {
 }
 
 /// Resolves one question with a fresh, empty cache, recording every step.
-pub async fn trace(config: ResolverConfig, name: Name, rtype: RecordType) -> Trace {
+pub async fn trace(config: ResolverConfig, mut name: Name, rtype: RecordType) -> Trace {
+    name.set_fqdn(true);
     let resolver = Resolver::new(config);
     let steps = Mutex::new(Vec::new());
     let result = Walk::new(&resolver.inner, Some(&steps))
