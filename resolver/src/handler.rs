@@ -8,7 +8,7 @@
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::NS;
-use hickory_proto::rr::{DNSClass, RData, Record};
+use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable, BinEncoder};
 use tracing::debug;
 
@@ -49,7 +49,11 @@ impl Handler for ResolverHandler {
         let [query] = request.queries.as_slice() else {
             return ctx.error(ResponseCode::FormErr, response);
         };
-        if query.query_class != DNSClass::IN {
+        // Only class IN is resolved; zone transfers are between a zone's
+        // servers, never through a resolver (BIND refuses them likewise).
+        if query.query_class != DNSClass::IN
+            || matches!(query.query_type, RecordType::AXFR | RecordType::IXFR)
+        {
             return ctx.error(ResponseCode::Refused, response);
         }
         let cache = &self.resolver.inner.cache;
@@ -201,7 +205,7 @@ mod tests {
     use crate::ResolverConfig;
     use dnslab_transport::RequestMeta;
     use hickory_proto::rr::rdata::{A, TXT};
-    use hickory_proto::rr::{Name, RecordType};
+    use hickory_proto::rr::Name;
     use std::net::SocketAddr;
 
     fn handler() -> (Resolver, ResolverHandler) {
@@ -310,6 +314,12 @@ mod tests {
             panic!()
         };
         assert_eq!(msg.metadata.response_code, ResponseCode::NotImp);
+
+        let axfr = query("example.com.", RecordType::AXFR, true);
+        let (Some(msg), _) = run(&handler, &axfr.to_bytes().unwrap(), &udp) else {
+            panic!()
+        };
+        assert_eq!(msg.metadata.response_code, ResponseCode::Refused);
 
         let mut two = plain.clone();
         two.add_query(Query::query(
