@@ -985,3 +985,23 @@ fn resolver_command_serves_clients() {
     }
     panic!("dnslab resolver never answered on any port tried");
 }
+
+/// `--max-ttl` and `--min-ttl` bound the TTLs cached and served.
+#[test]
+fn ttls_are_clamped_to_the_configured_bounds() {
+    let r = TestResolver::with(|c| {
+        c.min_ttl = 10;
+        c.max_ttl = 100;
+    });
+    let (www, _) = r.expect(
+        "www.example.com.",
+        RecordType::A,
+        NoError,
+        &[WWW_EXAMPLE],
+        &[],
+    );
+    assert_eq!(www.answers[0].ttl, 100, "300 lowered to the maximum");
+    let short = ["short.example.com. A 192.0.2.3"];
+    let (msg, _) = r.expect("short.example.com.", RecordType::A, NoError, &short, &[]);
+    assert_eq!(msg.answers[0].ttl, 10, "2 raised to the minimum");
+}
