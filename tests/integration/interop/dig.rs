@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 
 use super::servers::{find_program, require, start_dnslab, Server};
-use super::{lab_zones, lines};
+use super::{lab_zones, lines, shipped_zones};
 
 /// dig's answer, parsed: the header status and flags, each section's
 /// records as normalised lines ("owner ttl TYPE rdata", owner lowercased,
@@ -146,6 +146,12 @@ fn dig_setup() -> Option<Server> {
     Some(start_dnslab(&lab_zones()))
 }
 
+/// dnslab on the zones shipped in zones/ (the README's examples).
+fn shipped_setup() -> Option<Server> {
+    require("dig", "bind9-dnsutils")?;
+    Some(start_dnslab(&shipped_zones()))
+}
+
 /// The everyday question: an A record, answered authoritatively (aa, no ra:
 /// an authoritative-only server offers no recursion) with nothing else.
 #[test]
@@ -263,6 +269,40 @@ fn large_rrset_truncates_over_udp_and_completes_over_tcp() {
         .collect();
     let txt: Vec<&str> = txt.iter().map(String::as_str).collect();
     tcp.assert_reply("NOERROR", &["qr", "aa"], &txt, &[], &[]);
+}
+
+/// The shipped example zone's DNAME (RFC 6672): dig shows the DNAME, the
+/// CNAME synthesised for the question (TTL of the DNAME) and, as
+/// example.net is served too, the target's address.
+#[test]
+fn dname_in_shipped_zone_is_shown_with_synthesised_cname() {
+    let Some(server) = shipped_setup() else {
+        return;
+    };
+    let out = dig(server.addr, &["www.legacy.example.com", "A"]);
+    let answer = [
+        "legacy.example.com. 3600 DNAME example.net.",
+        "www.legacy.example.com. 3600 CNAME www.example.net.",
+        "www.example.net. 3600 A 198.51.100.10",
+    ];
+    out.assert_reply("NOERROR", &["qr", "aa"], &answer, &[], &[]);
+}
+
+/// SRV in the shipped example zone: the target's address in additional.
+#[test]
+fn srv_in_shipped_zone_brings_target_address() {
+    let Some(server) = shipped_setup() else {
+        return;
+    };
+    let out = dig(server.addr, &["_sip._tcp.example.com", "SRV"]);
+    let srv = "_sip._tcp.example.com. 3600 SRV 10 60 5060 sip.example.com.";
+    out.assert_reply(
+        "NOERROR",
+        &["qr", "aa"],
+        &[srv],
+        &[],
+        &["sip.example.com. 3600 A 192.0.2.50"],
+    );
 }
 
 /// nslookup (which asks with RD=1, for A and AAAA) prints both addresses
