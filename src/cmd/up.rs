@@ -133,13 +133,18 @@ fn print_table(hierarchy: &Hierarchy, examples: &[String]) {
         let zones: Vec<String> = server.zones.iter().map(ToString::to_string).collect();
         println!(
             "{:<22} {:<28} {}",
-            server.address,
-            server.name,
+            // Name's Display ignores width: pad its string.
+            server.address.to_string(),
+            server.name.to_string(),
             zones.join(" ")
         );
     }
     let resolver = hierarchy.resolver;
-    println!("{:<22} {:<28} (recursive resolver)", resolver, "resolver");
+    println!(
+        "{:<22} {:<28} (recursive resolver)",
+        resolver.to_string(),
+        "resolver"
+    );
     println!();
     println!("Ask the resolver:");
     for example in examples {
