@@ -106,6 +106,20 @@ fn formerr(kind: &'static str, bytes: Vec<u8>) -> Packet {
     }
 }
 
+/// Octets of unknown meaning after a header: QR=1 must get silence,
+/// anything else may get any well-formed answer.
+fn anything_unless_response(kind: &'static str, bytes: Vec<u8>) -> Packet {
+    let expect = match bytes.get(2) {
+        Some(flags) if flags & 0x80 == 0 => Expect::WellFormedIfAnswered,
+        _ => Expect::Silence,
+    };
+    Packet {
+        kind,
+        bytes,
+        expect,
+    }
+}
+
 /// Every kind of malformation the storm sends, for the packet `id` about
 /// `name` (a name the server is authoritative for). The list is the
 /// contract: each entry names the rule it breaks.
@@ -217,31 +231,13 @@ pub fn malformed(id: u16, name: &str, rng: &mut StdRng) -> Vec<Packet> {
     let mut noise = vec![0u8; len];
     rng.fill_bytes(&mut noise);
     noise[..2].copy_from_slice(&id.to_be_bytes());
-    let expect = if noise[2] & 0x80 != 0 {
-        Expect::Silence
-    } else {
-        Expect::WellFormedIfAnswered
-    };
-    packets.push(Packet {
-        kind: "random bytes",
-        bytes: noise,
-        expect,
-    });
+    packets.push(anything_unless_response("random bytes", noise));
 
     // A valid query with one random octet flipped after the ID.
     let mut flipped = valid;
     let at = rng.random_range(2..flipped.len());
     flipped[at] ^= 1 << rng.random_range(0..8);
-    let expect = if flipped[2] & 0x80 != 0 {
-        Expect::Silence
-    } else {
-        Expect::WellFormedIfAnswered
-    };
-    packets.push(Packet {
-        kind: "one bit flipped",
-        bytes: flipped,
-        expect,
-    });
+    packets.push(anything_unless_response("one bit flipped", flipped));
 
     packets
 }
