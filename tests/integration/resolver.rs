@@ -102,6 +102,7 @@ short 2 A 192.0.2.3
 alias CNAME www.cs.umass.edu.
 loop1 CNAME loop2
 loop2 CNAME loop1
+*.wild A 192.0.2.99
 ",
     ),
     (
@@ -930,6 +931,48 @@ fn nxdomain_for_a_minimised_name_ends_the_walk() {
         cost, 3,
         "root, com, example.com asked nope.example.com only"
     );
+}
+
+/// The lab benchmark's miss phase: fresh names under a wildcard. The first
+/// one walks root, com, then asks example.com the minimised
+/// `wild.example.com A` (NODATA: an empty non-terminal, no cut) and the full
+/// name. Every later name must cost one query: the cached NODATA already
+/// proves there is no cut at wild.example.com (RFC 9156 3), where dnslab
+/// used to ask it again for each name (2 queries per name; Unbound: 1).
+#[test]
+fn fresh_name_under_a_cached_wildcard_costs_one_query() {
+    let r = TestResolver::new();
+    let wild = |label: &str| format!("{label}.wild.example.com. A 192.0.2.99");
+    let (_, cold) = r.expect(
+        "first.wild.example.com.",
+        RecordType::A,
+        NoError,
+        &[&wild("first")],
+        &[],
+    );
+    assert_eq!(
+        cold, 4,
+        "root, com, wild.example.com (minimised), full name"
+    );
+    for label in ["second", "third", "fourth"] {
+        let (_, cost) = r.expect_then_cached(
+            &format!("{label}.wild.example.com."),
+            RecordType::A,
+            NoError,
+            &[&wild(label)],
+            &[],
+        );
+        assert_eq!(cost, 1, "{label}: only the full name is asked");
+    }
+    // The minimised step's own answer is served from the cache too.
+    let (_, cost) = r.expect(
+        "wild.example.com.",
+        RecordType::A,
+        NoError,
+        &[],
+        &[EXAMPLE_SOA],
+    );
+    assert_eq!(cost, 0, "wild.example.com A NODATA was cached");
 }
 
 /// `dnslab resolver` as a process: serves a client over UDP and TCP from
