@@ -187,20 +187,29 @@ impl<'a> Walk<'a> {
                 // RFC 9156 3: the minimised query asks for type A.
                 (qname.trim_to(usize::from(labels)), RecordType::A)
             };
+            // RFC 9156 3: use what the cache knows instead of asking again.
+            // Without this, every fresh name under a wildcard
+            // (x.wild.example.com) asked `wild.example.com A` again before
+            // the real question: two upstream queries where one suffices.
+            // Skipping is safe even if the entry outlived the knowledge of a
+            // cut below it: the zone's servers then answer the longer name
+            // with a referral, which is followed like any other.
             if !full {
-                match known_below_cut(&self.inner.cache, &ask_name) {
-                    Some(Known::NoCut) => {
+                match self.inner.cache.lookup(&ask_name, RecordType::A) {
+                    // It exists (or is an empty non-terminal) in the zone
+                    // above: no cut here, one more label.
+                    Lookup::Hit(_) | Lookup::Cname(_) | Lookup::NoData { .. } => {
                         labels += 1;
                         continue;
                     }
                     // RFC 8020: nothing exists below a name that does not exist.
-                    Some(Known::NxDomain(soa)) => {
+                    Lookup::NxDomain { soa } => {
                         return Ok(Final::NxDomain {
                             records: Vec::new(),
                             soa,
                         })
                     }
-                    None => {}
+                    Lookup::Miss => {}
                 }
             }
             let outcome = self.ask_zone(&cut, &ask_name, ask_type, depth).await?;
@@ -414,34 +423,8 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// What the cache already says about a minimised name (RFC 9156 3 lets a
-/// resolver use what it has cached instead of asking again).
-enum Known {
-    /// The name exists or is an empty non-terminal, learned from the servers
-    /// of a zone above it: no zone cut here, go on to the next label.
-    NoCut,
-    /// The name does not exist, so neither does anything below it.
-    NxDomain(Option<Record>),
-}
-
-/// Consults the cache for the minimised question `name A`. Without this,
-/// every fresh name under a wildcard (`x.wild.example.com`) would ask
-/// `wild.example.com A` again before the real question: two upstream
-/// queries per name where one suffices.
-///
-/// Skipping is safe even if the cached entry outlived the knowledge of a
-/// cut below it: the zone's servers then answer the longer name with a
-/// referral, which the walk follows like any other.
-fn known_below_cut(cache: &Cache, name: &Name) -> Option<Known> {
-    match cache.lookup(name, RecordType::A) {
-        Lookup::Hit(_) | Lookup::Cname(_) | Lookup::NoData { .. } => Some(Known::NoCut),
-        Lookup::NxDomain { soa } => Some(Known::NxDomain(soa)),
-        Lookup::Miss => None,
-    }
-}
-
 /// Caches the final answer to a minimised question, as for any question,
-/// so that [`known_below_cut`] finds it for the next name below it.
+/// so that the walk finds it for the next name below it.
 /// Referrals are cached by the walk; lame responses teach nothing.
 fn remember_minimised(cache: &Cache, name: &Name, outcome: &Outcome) {
     let Outcome::Final(outcome) = outcome else {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use dnslab_resolver::{iana_root_hints, parse_root_hints, Cidr, Resolver, ResolverConfig};
 use dnslab_transport::{Server, ServerConfig};
 use hickory_proto::rr::Name;
-use tracing::{error, info};
+use tracing::info;
 
 /// Where the walk starts; shared by `resolver` and `trace`.
 #[derive(clap::Args, Debug)]
@@ -97,17 +97,7 @@ pub fn run(args: ResolverArgs) -> ExitCode {
     if let Some(workers) = args.udp_workers {
         server_config.udp_workers = workers;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("dnslab resolver: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(serve(Resolver::new(config), server_config))
+    super::block_on("resolver", serve(Resolver::new(config), server_config))
 }
 
 async fn serve(resolver: Resolver, config: ServerConfig) -> ExitCode {
@@ -118,14 +108,6 @@ async fn serve(resolver: Resolver, config: ServerConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(terminate) => terminate,
-            Err(e) => {
-                eprintln!("dnslab resolver: cannot install signal handlers: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
     let config = resolver.config();
     info!(
         addrs = ?server.local_addrs(),
@@ -134,18 +116,5 @@ async fn serve(resolver: Resolver, config: ServerConfig) -> ExitCode {
         qname_minimisation = config.qname_minimisation,
         "resolver serving"
     );
-    let shutdown = async move {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => info!("interrupted; shutting down"),
-            _ = terminate.recv() => info!("SIGTERM; shutting down"),
-        }
-    };
-    match server.run(resolver.handler(), shutdown).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            error!(%e, "server stopped");
-            eprintln!("dnslab resolver: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    super::serve_until_stopped("resolver", server, resolver.handler()).await
 }

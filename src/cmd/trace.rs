@@ -48,27 +48,19 @@ pub fn run(args: TraceArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("dnslab trace: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+    super::block_on("trace", async move {
+        let traced = trace(config, name.clone(), rtype).await;
+        if args.json {
+            print_json(&traced);
+        } else {
+            print_text(&name, rtype, &traced);
         }
-    };
-    let traced = runtime.block_on(trace(config, name.clone(), rtype));
-    if args.json {
-        print_json(&traced);
-    } else {
-        print_text(&name, rtype, &traced);
-    }
-    if traced.result.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+        if traced.result.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    })
 }
 
 fn print_text(name: &Name, rtype: RecordType, traced: &Trace) {
