@@ -295,7 +295,7 @@ fn read_additionals(
 
 /// Returns the offset past a possibly compressed name, without following
 /// the pointer (its target does not matter for skipping).
-fn skip_name(msg: &[u8], mut pos: usize) -> Option<usize> {
+pub fn skip_name(msg: &[u8], mut pos: usize) -> Option<usize> {
     loop {
         let len = *msg.get(pos)?;
         match len & 0xC0 {

@@ -12,6 +12,7 @@
 //! - [`upstream`]: one exchange with one server (UDP, TCP on truncation).
 //! - [`servers`]: smoothed RTT per server address and the order to ask them.
 //! - [`cache`]: RRsets, negative answers and delegations, bounded LRU.
+//! - [`prepared`]: encoded answers for cache hits, TTLs patched per hit.
 //! - [`hints`]: root hints (named.root) and the built-in IANA set.
 //! - [`acl`]: which clients are served.
 //! - [`trace`]: one resolution recorded step by step, for `dnslab trace`.
@@ -22,6 +23,7 @@ pub mod classify;
 pub mod handler;
 pub mod hints;
 pub mod iterate;
+pub mod prepared;
 pub mod servers;
 pub mod trace;
 pub mod upstream;
