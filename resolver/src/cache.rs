@@ -91,8 +91,37 @@ pub enum Lookup {
     Miss,
 }
 
+/// LRU maps bounded in entries in all, spread over shards by key hash so
+/// that workers answering cache hits rarely contend for one lock.
+pub(crate) struct Shards<K, V> {
+    shards: Vec<Mutex<LruCache<K, V>>>,
+}
+
+impl<K: Hash + Eq, V> Shards<K, V> {
+    /// At most about `size` entries in all (at least one per shard).
+    pub(crate) fn new(size: usize) -> Shards<K, V> {
+        let size = size.max(1);
+        let shards = SHARDS.min(size);
+        let per_shard = NonZeroUsize::new(size.div_ceil(shards)).unwrap_or(NonZeroUsize::MIN);
+        Shards {
+            shards: (0..shards)
+                .map(|_| Mutex::new(LruCache::new(per_shard)))
+                .collect(),
+        }
+    }
+
+    /// The shard holding `key` (any form of the key that hashes alike).
+    pub(crate) fn of<Q: Hash + ?Sized>(&self, key: &Q) -> &Mutex<LruCache<K, V>> {
+        let mut hasher = DefaultHasher::new();
+        key.hash(&mut hasher);
+        let index = (hasher.finish() % self.shards.len() as u64) as usize;
+        // `new` makes at least one shard, and `index` is below their count.
+        &self.shards[index]
+    }
+}
+
 pub struct Cache {
-    shards: Vec<Mutex<LruCache<Key, Timed<Entry>>>>,
+    shards: Shards<Key, Timed<Entry>>,
     delegations: Mutex<LruCache<Name, Timed<Delegation>>>,
     min_ttl: u32,
     max_ttl: u32,
@@ -101,13 +130,8 @@ pub struct Cache {
 impl Cache {
     /// `size` entries of RRsets (spread over shards) and `size` delegations.
     pub fn new(size: usize, min_ttl: u32, max_ttl: u32) -> Cache {
-        let size = size.max(1);
-        let shards = SHARDS.min(size);
-        let per_shard = NonZeroUsize::new(size.div_ceil(shards)).unwrap_or(NonZeroUsize::MIN);
         Cache {
-            shards: (0..shards)
-                .map(|_| Mutex::new(LruCache::new(per_shard)))
-                .collect(),
+            shards: Shards::new(size),
             delegations: Mutex::new(LruCache::new(
                 NonZeroUsize::new(size).unwrap_or(NonZeroUsize::MIN),
             )),
@@ -116,15 +140,8 @@ impl Cache {
         }
     }
 
-    fn shard(&self, key: &Key) -> &Mutex<LruCache<Key, Timed<Entry>>> {
-        let mut hasher = DefaultHasher::new();
-        key.hash(&mut hasher);
-        let index = (hasher.finish() % self.shards.len() as u64) as usize;
-        &self.shards[index]
-    }
-
     fn get(&self, key: &Key, now: Instant) -> Option<(Entry, u32)> {
-        let mut shard = lock(self.shard(key));
+        let mut shard = lock(self.shards.of(key));
         let live = shard.get(key)?.live(now);
         if live.is_none() {
             shard.pop(key);
@@ -140,7 +157,7 @@ impl Cache {
             value: entry,
             expires: now + Duration::from_secs(u64::from(ttl)),
         };
-        lock(self.shard(&key)).put(key, timed);
+        lock(self.shards.of(&key)).put(key, timed);
     }
 
     /// The TTL an RRset is kept for: the configured bounds applied.

@@ -19,19 +19,13 @@
 //! entries from the responses its full encoder writes; [`crate::cache`]
 //! remains the source of truth, and misses here simply take the full path.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
-use std::num::NonZeroUsize;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use dnslab_authoritative::request::{skip_name, HEADER_LEN};
-use lru::LruCache;
 use tokio::time::Instant;
 
+use crate::cache::Shards;
 use crate::lock;
-
-const SHARDS: usize = 16;
 
 /// The encoded answer and authority sections of one cached response.
 struct Prepared {
@@ -58,7 +52,7 @@ const FLAGS_RA: u8 = 0x80;
 /// in shards so that UDP workers rarely contend. Locks are held for one
 /// map operation and a copy, never across `.await`.
 pub struct PreparedAnswers {
-    shards: Vec<Mutex<LruCache<Vec<u8>, Prepared>>>,
+    shards: Shards<Vec<u8>, Prepared>,
 }
 
 /// What the hit path needs from the request, already parsed.
@@ -78,32 +72,17 @@ pub struct Question<'a> {
 impl PreparedAnswers {
     /// At most `size` entries in all.
     pub fn new(size: usize) -> PreparedAnswers {
-        let size = size.max(1);
-        let shards = SHARDS.min(size);
-        let per_shard = NonZeroUsize::new(size.div_ceil(shards)).unwrap_or(NonZeroUsize::MIN);
         PreparedAnswers {
-            shards: (0..shards)
-                .map(|_| Mutex::new(LruCache::new(per_shard)))
-                .collect(),
+            shards: Shards::new(size),
         }
-    }
-
-    fn shard(&self, key: &[u8]) -> Option<&Mutex<LruCache<Vec<u8>, Prepared>>> {
-        let mut hasher = DefaultHasher::new();
-        key.hash(&mut hasher);
-        self.shards
-            .get((hasher.finish() % self.shards.len() as u64) as usize)
     }
 
     /// Writes the response to `question` into `out` if a live prepared
     /// answer fits in `question.limit`; `false` (and `out` unspecified)
     /// otherwise, for the full path to answer.
     pub fn answer(&self, question: &Question<'_>, out: &mut Vec<u8>) -> bool {
-        let Some(shard) = self.shard(question.key) else {
-            return false;
-        };
         let now = Instant::now();
-        let mut shard = lock(shard);
+        let mut shard = lock(self.shards.of(question.key));
         let Some(prepared) = shard.get(question.key) else {
             return false;
         };
@@ -163,9 +142,7 @@ impl PreparedAnswers {
         let Some(prepared) = walk(response) else {
             return;
         };
-        if let Some(shard) = self.shard(key) {
-            lock(shard).put(key.to_vec(), prepared);
-        }
+        lock(self.shards.of(key)).put(key.to_vec(), prepared);
     }
 }
 
