@@ -975,6 +975,65 @@ fn fresh_name_under_a_cached_wildcard_costs_one_query() {
     assert_eq!(cost, 0, "wild.example.com A NODATA was cached");
 }
 
+/// Cache hits after the first are copied from a prepared answer (header,
+/// question and OPT written per query, TTLs patched): every way of asking
+/// the same cached question (UDP or TCP, with or without EDNS, RD=0, in
+/// another case) must still get the full answer, with the question echoed
+/// as asked, an OPT only when the query had one, and no upstream query.
+/// Negative answers (NXDOMAIN with its SOA) take the same path.
+#[test]
+fn cache_hits_in_every_form_get_the_same_answer() {
+    let r = TestResolver::new();
+    r.expect(
+        "alias.example.com.",
+        RecordType::A,
+        NoError,
+        &[ALIAS, WWW_CS],
+        &[],
+    );
+    r.expect(
+        "nope.example.com.",
+        RecordType::A,
+        NXDomain,
+        &[],
+        &[EXAMPLE_SOA],
+    );
+    let before = r.queries();
+    for round in 0..3 {
+        for (name, rcode, answers, authorities) in [
+            ("Alias.EXAMPLE.com.", NoError, &[ALIAS, WWW_CS][..], &[][..]),
+            ("alias.example.com.", NoError, &[ALIAS, WWW_CS], &[]),
+            ("nope.example.com.", NXDomain, &[], &[EXAMPLE_SOA]),
+        ] {
+            // Ask::new goes through IDNA, which lowercases; keep the case.
+            let mut no_rd = Ask::new(name, RecordType::A);
+            no_rd.name = self::name(name);
+            let plain = no_rd.clone().rd();
+            let asks = [
+                ("udp", udp(r.addr, &plain)),
+                ("udp edns", udp(r.addr, &plain.clone().edns(1232))),
+                ("udp rd=0", udp(r.addr, &no_rd)),
+                ("tcp edns", tcp(r.addr, &plain.clone().edns(4096))),
+            ];
+            for (how, msg) in asks {
+                let context = format!("{name} {how} round {round}");
+                assert_answer(&msg, rcode, answers, authorities);
+                assert_eq!(msg.queries.len(), 1, "{context}");
+                assert_eq!(msg.queries[0].name.to_string(), name, "{context}: as asked");
+                assert_eq!(msg.edns.is_some(), how.contains("edns"), "{context}: OPT");
+                assert_eq!(
+                    msg.metadata.recursion_desired,
+                    how != "udp rd=0",
+                    "{context}: RD copied"
+                );
+                let ttls = msg.answers.iter().chain(&msg.authorities).map(|r| r.ttl);
+                assert!(ttls.clone().all(|ttl| ttl > 0 && ttl <= 300), "{context}");
+            }
+        }
+    }
+    assert_eq!(r.queries(), before, "every one of them a cache hit");
+}
+
 /// `dnslab resolver` as a process: serves a client over UDP and TCP from
 /// the lab hierarchy given by `--root-hints` and `--upstream-port`.
 #[test]
