@@ -2,6 +2,10 @@
 //!
 //! Cache hits are answered right here on the receiving worker
 //! ([`Reply::Send`]); misses become a [`Reply::Deferred`] resolution.
+//! A hit seen before is copied from a [`crate::prepared`] answer after
+//! reading only the header, question and OPT; anything else (the first
+//! hit, errors, misses) is decoded in full with hickory, and the first hit
+//! prepares the answer for the next ones.
 //! Queries with RD=0 are answered from the cache only, as Unbound does
 //! for clients allowed to snoop: a miss yields the cached CNAME chain (if
 //! any) and the closest cached delegation's NS set as a referral.
