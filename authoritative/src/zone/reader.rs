@@ -190,11 +190,25 @@ pub fn dname_rdata(target: &Name) -> RData {
     }
 }
 
+/// Master files larger than this are refused: 4 GiB is far beyond any real
+/// zone, and the limit keeps a `$INCLUDE /dev/zero` from eating memory.
+const MAX_FILE_BYTES: u64 = 4 << 30;
+
 fn read_text(path: &Path) -> Result<String, ReadErrorKind> {
-    let bytes = std::fs::read(path).map_err(|source| ReadErrorKind::Io {
+    let io_error = |source| ReadErrorKind::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    // Only regular files: a device or FIFO (`$INCLUDE /dev/zero`) would be
+    // read forever.
+    let metadata = std::fs::metadata(path).map_err(io_error)?;
+    if !metadata.is_file() || metadata.len() > MAX_FILE_BYTES {
+        return Err(io_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file of at most 4 GiB",
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(io_error)?;
     // Zone files are ASCII in practice; stray Latin-1 in a TXT comment
     // should not make the whole file unreadable.
     Ok(match String::from_utf8(bytes) {
@@ -1508,5 +1522,21 @@ mod tests {
                 assert!(e.location.line <= lines, "{e} for {text:?}");
             }
         }
+    }
+
+    #[test]
+    fn include_of_a_device_is_an_error_not_an_endless_read() {
+        let dir = std::env::temp_dir().join(format!("dnslab-reader-dev-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("zero.zone");
+        std::fs::write(
+            &path,
+            "$ORIGIN example.com.\n$TTL 300\n@ SOA ns hm 1 2 3 4 5\n$INCLUDE /dev/zero\n",
+        )
+        .expect("write zone");
+        let err = read_file(&path, None).expect_err("a device is refused");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        assert_eq!(err.location.line, 4, "{err}");
     }
 }
