@@ -9,6 +9,8 @@ mod auth;
 mod hostile;
 /// Interoperability with dig and differential answers against Knot/NSD.
 mod interop;
+/// The README's commands, run as a new user types them.
+mod readme;
 /// The recursive resolver over a hierarchy of dnslab servers.
 mod resolver;
 /// `dnslab up`: topologies and the built-in default hierarchy.

@@ -1,0 +1,183 @@
+//! The README's commands, run exactly as a new user would type them: the
+//! quick start (`dnslab up` on its default addresses, then the `dig` and
+//! `nslookup` lines shown) and the authoritative example (`dnslab auth` on
+//! the shipped zones, then its `dig` lines). If the README changes, these
+//! tests run the new commands; a command that stops working fails here.
+//!
+//! They use the README's fixed ports (5300 for the hierarchy and the auth
+//! example on different addresses, 1053 for the resolver), which no other
+//! test uses. They need `dig` and `nslookup` (bind9-dnsutils) and say
+//! SKIPPED without them.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::repo_path;
+
+/// A child process stopped by its PID when the test ends, however it ends.
+struct Stopped(Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The fenced `sh` blocks of the README section headed `heading`, as
+/// commands: comments stripped, blank lines dropped.
+fn commands_in_section(heading: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(repo_path("README.md")).expect("read README.md");
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with(heading))
+        .unwrap_or_else(|| panic!("README has a section '## {heading}'"));
+    let mut commands = Vec::new();
+    let mut in_block = false;
+    for line in section.lines() {
+        if line.starts_with("```") {
+            in_block = !in_block && line.trim_start_matches('`') == "sh";
+            continue;
+        }
+        if in_block {
+            let command = line.split(" #").next().unwrap_or("").trim();
+            if !command.is_empty() && !command.starts_with('#') {
+                commands.push(command.to_string());
+            }
+        }
+    }
+    commands
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Starts the command the README runs with `cargo run --release -- ARGS`
+/// as the built binary with the same ARGS, from the repository root.
+fn start_dnslab(cargo_run: &str) -> Stopped {
+    let args = cargo_run
+        .strip_prefix("cargo run --release -- ")
+        .unwrap_or_else(|| panic!("'{cargo_run}' is a cargo run command"));
+    let child = Command::new(env!("CARGO_BIN_EXE_dnslab"))
+        .args(args.split_whitespace())
+        .current_dir(repo_path(""))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn dnslab");
+    Stopped(child)
+}
+
+/// Runs one shell command from the README with a time limit; its stdout.
+fn run_shell(command: &str) -> String {
+    let output = Command::new("timeout")
+        .args(["30", "sh", "-c", command])
+        .current_dir(repo_path(""))
+        .output()
+        .expect("run shell command");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "README command failed: {command}\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Waits until `probe` (a dig command) gets an answer, so that the
+/// commands under test are not run before the servers listen.
+fn wait_until_answering(probe: &str, server: &mut Stopped) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!("dnslab exited ({status}) before answering; is the README's port in use?");
+        }
+        let out = Command::new("sh")
+            .args(["-c", &format!("{probe} +time=1 +tries=1")])
+            .output()
+            .expect("run dig");
+        if String::from_utf8_lossy(&out.stdout).contains("status: NOERROR") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no answer to '{probe}' within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Every dig command gets NOERROR with records in the answer or, for a
+/// `+norec` question to one server, in the authority section (a referral);
+/// nslookup prints an address.
+fn assert_dig_and_nslookup_work(commands: &[String]) -> usize {
+    let mut ran = 0;
+    for command in commands {
+        if command.starts_with("dig ") {
+            let out = run_shell(command);
+            assert!(out.contains("status: NOERROR"), "{command}:\n{out}");
+            let has_answer = !out.contains("ANSWER: 0,");
+            let has_referral = command.contains("+norec") && !out.contains("AUTHORITY: 0,");
+            assert!(has_answer || has_referral, "{command} has records:\n{out}");
+            ran += 1;
+        } else if command.starts_with("nslookup ") {
+            let out = run_shell(command);
+            assert!(
+                out.lines().filter(|l| l.starts_with("Address:")).count() >= 2,
+                "{command} prints the server and an address:\n{out}"
+            );
+            ran += 1;
+        }
+    }
+    ran
+}
+
+/// The quick start: `up`, then every dig/nslookup line of the section.
+#[test]
+fn readme_quick_start_commands_work() {
+    if !have("dig") || !have("nslookup") {
+        eprintln!("SKIPPED: dig/nslookup not installed (apt-get install bind9-dnsutils)");
+        return;
+    }
+    let commands = commands_in_section("Quick start");
+    let up = commands
+        .iter()
+        .find(|c| c.starts_with("cargo run --release -- up"))
+        .expect("the quick start runs `up`");
+    let mut server = start_dnslab(up);
+    let first_dig = commands
+        .iter()
+        .find(|c| c.starts_with("dig "))
+        .expect("the quick start shows a dig command");
+    wait_until_answering(first_dig, &mut server);
+    let ran = assert_dig_and_nslookup_work(&commands);
+    assert!(ran >= 3, "the quick start shows dig and nslookup commands");
+}
+
+/// The authoritative example: `auth` on the shipped zones, then its digs.
+#[test]
+fn readme_auth_example_commands_work() {
+    if !have("dig") {
+        eprintln!("SKIPPED: dig not installed (apt-get install bind9-dnsutils)");
+        return;
+    }
+    let commands = commands_in_section("The commands");
+    let auth = commands
+        .iter()
+        .find(|c| c.starts_with("cargo run --release -- auth"))
+        .expect("the README runs `auth` on the example zone");
+    let mut server = start_dnslab(auth);
+    let first_dig = commands
+        .iter()
+        .find(|c| c.starts_with("dig "))
+        .expect("the auth example shows dig commands");
+    wait_until_answering(first_dig, &mut server);
+    let ran = assert_dig_and_nslookup_work(&commands);
+    assert!(ran >= 4, "the auth example shows its dig commands");
+}
