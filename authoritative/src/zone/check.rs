@@ -115,25 +115,55 @@ impl Hasher for Fnv {
 type NameMap<'a, V> = HashMap<&'a Name, V, BuildHasherDefault<Fnv>>;
 type NameSet<'a> = HashSet<&'a Name, BuildHasherDefault<Fnv>>;
 
+/// What the checks need of a record. The checks run on records as read
+/// ([`SourcedRecord`]) and on the store loader's compact form, which keeps
+/// addresses inline instead of as an `RData`.
+pub trait CheckedRecord {
+    fn owner(&self) -> &Name;
+    fn record_type(&self) -> RecordType;
+    /// The RDATA; `None` is allowed for A and AAAA only, whose data no rule
+    /// reads.
+    fn data(&self) -> Option<&RData>;
+    fn location(&self) -> Location;
+}
+
+impl CheckedRecord for SourcedRecord {
+    fn owner(&self) -> &Name {
+        &self.record.name
+    }
+
+    fn record_type(&self) -> RecordType {
+        self.record.record_type()
+    }
+
+    fn data(&self) -> Option<&RData> {
+        Some(&self.record.data)
+    }
+
+    fn location(&self) -> Location {
+        self.location.clone()
+    }
+}
+
 /// Every problem of the zone `origin` made of `records`; empty when clean.
 /// Problems come in record order within each rule.
-pub fn check_zone(origin: &Name, records: &[SourcedRecord]) -> Vec<Problem> {
+pub fn check_zone<R: CheckedRecord>(origin: &Name, records: &[R]) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let problem = |sr: &SourcedRecord, kind| Problem {
-        location: Some(sr.location.clone()),
-        name: sr.record.name.clone(),
+    let problem = |sr: &R, kind| Problem {
+        location: Some(sr.location()),
+        name: sr.owner().clone(),
         kind,
     };
 
     // Pass 1: the names that matter.
     let mut soas = Vec::new();
     let mut apex_ns = Vec::new();
-    let mut cnames: NameMap<'_, Vec<&SourcedRecord>> = NameMap::default();
-    let mut dnames: NameMap<'_, Vec<&SourcedRecord>> = NameMap::default();
-    let mut cuts: NameMap<'_, Vec<&SourcedRecord>> = NameMap::default();
+    let mut cnames: NameMap<'_, Vec<&R>> = NameMap::default();
+    let mut dnames: NameMap<'_, Vec<&R>> = NameMap::default();
+    let mut cuts: NameMap<'_, Vec<&R>> = NameMap::default();
     let mut ns_targets: NameSet<'_> = NameSet::default();
     for sr in records {
-        let name = &sr.record.name;
+        let name = sr.owner();
         if !origin.zone_of(name) {
             problems.push(problem(
                 sr,
@@ -143,10 +173,10 @@ pub fn check_zone(origin: &Name, records: &[SourcedRecord]) -> Vec<Problem> {
             ));
             continue;
         }
-        match &sr.record.data {
-            RData::SOA(_) => soas.push(sr),
-            RData::CNAME(_) => cnames.entry(name).or_default().push(sr),
-            RData::NS(ns) => {
+        match sr.data() {
+            Some(RData::SOA(_)) => soas.push(sr),
+            Some(RData::CNAME(_)) => cnames.entry(name).or_default().push(sr),
+            Some(RData::NS(ns)) => {
                 ns_targets.insert(&ns.0);
                 if name == origin {
                     apex_ns.push(sr);
@@ -154,10 +184,10 @@ pub fn check_zone(origin: &Name, records: &[SourcedRecord]) -> Vec<Problem> {
                     cuts.entry(name).or_default().push(sr);
                 }
             }
-            RData::Unknown {
+            Some(RData::Unknown {
                 code: RecordType::DNAME,
                 ..
-            } => dnames.entry(name).or_default().push(sr),
+            }) => dnames.entry(name).or_default().push(sr),
             _ => {}
         }
     }
@@ -165,12 +195,12 @@ pub fn check_zone(origin: &Name, records: &[SourcedRecord]) -> Vec<Problem> {
     // The apex: one SOA, some NS (RFC 1035 5.2, RFC 1034 4.2.1).
     match soas.split_first() {
         None => problems.push(Problem {
-            location: records.first().map(|sr| sr.location.clone()),
+            location: records.first().map(CheckedRecord::location),
             name: origin.clone(),
             kind: ProblemKind::MissingSoa,
         }),
         Some((first, others)) => {
-            for sr in soas.iter().filter(|sr| &sr.record.name != origin) {
+            for sr in soas.iter().filter(|sr| sr.owner() != origin) {
                 problems.push(problem(
                     sr,
                     ProblemKind::SoaNotAtApex {
@@ -218,8 +248,8 @@ pub fn check_zone(origin: &Name, records: &[SourcedRecord]) -> Vec<Problem> {
         marks.entry(target).or_default().1 = true;
     }
     for sr in records {
-        let name = &sr.record.name;
-        let rtype = sr.record.record_type();
+        let name = sr.owner();
+        let rtype = sr.record_type();
         let (is_cname_owner, is_ns_target) = marks.get(name).copied().unwrap_or_default();
         let glue = is_ns_target && matches!(rtype, RecordType::A | RecordType::AAAA);
         if glue {
@@ -282,7 +312,7 @@ pub fn check_zone(origin: &Name, records: &[SourcedRecord]) -> Vec<Problem> {
     // Name servers inside the zone need addresses; below a cut, as glue.
     let mut reported: NameSet<'_> = NameSet::default();
     for sr in apex_ns.iter().chain(cuts.values().flatten()) {
-        let RData::NS(ns) = &sr.record.data else {
+        let Some(RData::NS(ns)) = sr.data() else {
             continue;
         };
         let target = &ns.0;
@@ -311,11 +341,7 @@ fn at_cut_allowed(rtype: RecordType, glue: bool) -> bool {
 }
 
 /// The delegation at or above `name` (below the apex), if any.
-fn enclosing_cut(
-    name: &Name,
-    origin: &Name,
-    cuts: &NameMap<'_, Vec<&SourcedRecord>>,
-) -> Option<Name> {
+fn enclosing_cut<V>(name: &Name, origin: &Name, cuts: &NameMap<'_, V>) -> Option<Name> {
     (origin.num_labels().saturating_add(1)..=name.num_labels())
         .rev()
         .map(|labels| name.trim_to(usize::from(labels)))
@@ -447,7 +473,7 @@ mod tests {
 
     #[test]
     fn an_empty_zone_misses_its_soa() {
-        let problems = check_zone(&name("example."), &[]);
+        let problems = check_zone::<SourcedRecord>(&name("example."), &[]);
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].kind, ProblemKind::MissingSoa);
         assert_eq!(

@@ -66,11 +66,13 @@ impl std::error::Error for LoadError {}
 /// Reads the master file at `path` and builds its zone; `origin` is the
 /// zone name when the caller knows it (`--zone NAME=FILE`).
 pub fn load(path: &Path, origin: Option<&Name>) -> Result<Zone, LoadError> {
-    let file = reader::read_file(path, origin).map_err(LoadError::Read)?;
+    // Compact from the start: the records of a big zone are its peak memory.
+    let mut records: Vec<store::CompactRecord> = Vec::new();
+    let file = reader::read_file_into(path, origin, &mut records).map_err(LoadError::Read)?;
     for warning in &file.warnings {
         tracing::warn!(%warning, "zone file accepted with a warning");
     }
-    Zone::from_records(file.origin, file.records).map_err(LoadError::Invalid)
+    Zone::from_compact(file.origin, records).map_err(LoadError::Invalid)
 }
 
 #[cfg(test)]

@@ -129,11 +129,52 @@ pub enum ReadErrorKind {
     Included(Box<ReadError>),
 }
 
+/// Where the reader puts each record as it reads it. `Vec<SourcedRecord>`
+/// keeps the records as hickory `Record`s (for `dnslab check`, the tests);
+/// the store's loader keeps a compact form instead, so that a big zone is
+/// never held as a vector of 300-byte `Record`s.
+pub trait RecordSink {
+    /// About `additional` more records are coming (one a line of text).
+    fn reserve(&mut self, additional: usize);
+    fn push(&mut self, record: Record, location: Location);
+}
+
+impl RecordSink for Vec<SourcedRecord> {
+    fn reserve(&mut self, additional: usize) {
+        Vec::reserve(self, additional);
+    }
+
+    fn push(&mut self, record: Record, location: Location) {
+        Vec::push(self, SourcedRecord { record, location });
+    }
+}
+
+/// What [`read_file_into`] learnt besides the records it handed over.
+#[derive(Debug)]
+pub struct ReadSummary {
+    pub origin: Name,
+    pub warnings: Vec<Warning>,
+}
+
 /// Reads the file at `path`; `origin` is the zone name when the caller knows
 /// it (`--zone NAME=FILE`), else it comes from the file: its first
 /// `$ORIGIN`, or the owner of its SOA when that is absolute.
 pub fn read_file(path: &Path, origin: Option<&Name>) -> Result<MasterFile, ReadError> {
-    let mut reader = Reader::new(origin.cloned());
+    let mut records = Vec::new();
+    let ReadSummary { origin, warnings } = read_file_into(path, origin, &mut records)?;
+    Ok(MasterFile {
+        origin,
+        records,
+        warnings,
+    })
+}
+
+/// [`read_file`], handing each record to `sink` in file order as it is read.
+pub fn read_file_into(
+    path: &Path,
+    origin: Option<&Name>,
+    sink: &mut dyn RecordSink,
+) -> Result<ReadSummary, ReadError> {
     let top = Arc::new(path.to_path_buf());
     let text = read_text(path).map_err(|kind| ReadError {
         location: Location {
@@ -144,9 +185,8 @@ pub fn read_file(path: &Path, origin: Option<&Name>) -> Result<MasterFile, ReadE
     })?;
     // One record a line is the common shape; reserving up front spares
     // copying a million records each time the vector would grow.
-    reader
-        .records
-        .reserve(text.bytes().filter(|&b| b == b'\n').count());
+    sink.reserve(text.bytes().filter(|&b| b == b'\n').count());
+    let mut reader = Reader::new(origin.cloned(), sink);
     reader.read_source(&text, top.clone(), origin.cloned())?;
     let Some(origin) = reader.zone_origin else {
         return Err(ReadError {
@@ -154,9 +194,8 @@ pub fn read_file(path: &Path, origin: Option<&Name>) -> Result<MasterFile, ReadE
             kind: ReadErrorKind::UnknownZoneOrigin,
         });
     };
-    Ok(MasterFile {
+    Ok(ReadSummary {
         origin,
-        records: reader.records,
         warnings: reader.warnings,
     })
 }
@@ -376,7 +415,7 @@ fn memchr_newline(bytes: &[u8], from: usize) -> usize {
 // The reader: directives and records.
 
 /// State shared by a file and everything it includes.
-struct Reader {
+struct Reader<'s> {
     /// The zone's name: given by the caller, or discovered from the first
     /// `$ORIGIN` or an absolute SOA owner.
     zone_origin: Option<Name>,
@@ -384,7 +423,7 @@ struct Reader {
     default_ttl: Option<u32>,
     /// The last explicit TTL, used when there is no default (RFC 1035 5.1).
     last_ttl: Option<u32>,
-    records: Vec<SourcedRecord>,
+    sink: &'s mut dyn RecordSink,
     warnings: Vec<Warning>,
     depth: usize,
 }
@@ -406,13 +445,13 @@ impl FileState {
     }
 }
 
-impl Reader {
-    fn new(zone_origin: Option<Name>) -> Self {
+impl<'s> Reader<'s> {
+    fn new(zone_origin: Option<Name>, sink: &'s mut dyn RecordSink) -> Self {
         Reader {
             zone_origin,
             default_ttl: None,
             last_ttl: None,
-            records: Vec::new(),
+            sink,
             warnings: Vec::new(),
             depth: 0,
         }
@@ -649,10 +688,7 @@ impl Reader {
 
         let mut record = Record::from_rdata(owner.clone(), ttl, rdata);
         record.dns_class = DNSClass::IN;
-        self.records.push(SourcedRecord {
-            record,
-            location: state.at(entry.line),
-        });
+        self.sink.push(record, state.at(entry.line));
         state.last_owner = Some(owner);
         Ok(())
     }
@@ -1384,9 +1420,10 @@ mod tests {
 
     /// Reads master-file text as if it were the file `test.zone`.
     fn read_str(text: &str, origin: Option<Name>) -> Result<Vec<SourcedRecord>, ReadError> {
-        let mut reader = Reader::new(origin.clone());
+        let mut records = Vec::new();
+        let mut reader = Reader::new(origin.clone(), &mut records);
         reader.read_source(text, Arc::new(PathBuf::from("test.zone")), origin)?;
-        Ok(reader.records)
+        Ok(records)
     }
 
     #[test]
