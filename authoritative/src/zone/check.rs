@@ -147,7 +147,10 @@ impl CheckedRecord for SourcedRecord {
 
 /// Every problem of the zone `origin` made of `records`; empty when clean.
 /// Problems come in record order within each rule.
-pub fn check_zone<R: CheckedRecord>(origin: &Name, records: &[R]) -> Vec<Problem> {
+pub fn check_zone<'r, R: CheckedRecord + 'r>(
+    origin: &Name,
+    records: impl IntoIterator<Item = &'r R> + Clone,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     let problem = |sr: &R, kind| Problem {
         location: Some(sr.location()),
@@ -162,7 +165,7 @@ pub fn check_zone<R: CheckedRecord>(origin: &Name, records: &[R]) -> Vec<Problem
     let mut dnames: NameMap<'_, Vec<&R>> = NameMap::default();
     let mut cuts: NameMap<'_, Vec<&R>> = NameMap::default();
     let mut ns_targets: NameSet<'_> = NameSet::default();
-    for sr in records {
+    for sr in records.clone() {
         let name = sr.owner();
         if !origin.zone_of(name) {
             problems.push(problem(
@@ -195,7 +198,7 @@ pub fn check_zone<R: CheckedRecord>(origin: &Name, records: &[R]) -> Vec<Problem
     // The apex: one SOA, some NS (RFC 1035 5.2, RFC 1034 4.2.1).
     match soas.split_first() {
         None => problems.push(Problem {
-            location: records.first().map(CheckedRecord::location),
+            location: records.clone().into_iter().next().map(R::location),
             name: origin.clone(),
             kind: ProblemKind::MissingSoa,
         }),
@@ -473,7 +476,7 @@ mod tests {
 
     #[test]
     fn an_empty_zone_misses_its_soa() {
-        let problems = check_zone::<SourcedRecord>(&name("example."), &[]);
+        let problems = check_zone(&name("example."), &[] as &[SourcedRecord]);
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].kind, ProblemKind::MissingSoa);
         assert_eq!(

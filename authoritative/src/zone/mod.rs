@@ -67,7 +67,7 @@ impl std::error::Error for LoadError {}
 /// zone name when the caller knows it (`--zone NAME=FILE`).
 pub fn load(path: &Path, origin: Option<&Name>) -> Result<Zone, LoadError> {
     // Compact from the start: the records of a big zone are its peak memory.
-    let mut records: Vec<store::CompactRecord> = Vec::new();
+    let mut records = store::CompactRecords::default();
     let file = reader::read_file_into(path, origin, &mut records).map_err(LoadError::Read)?;
     for warning in &file.warnings {
         tracing::warn!(%warning, "zone file accepted with a warning");

@@ -209,17 +209,57 @@ impl CheckedRecord for CompactRecord {
     }
 }
 
+/// Records as the loader keeps them between the reader and the store: in
+/// chunks, so that building the store frees each chunk once its records
+/// are in, instead of holding the whole zone twice at the end.
+#[derive(Debug, Default)]
+pub(crate) struct CompactRecords {
+    chunks: Vec<Vec<CompactRecord>>,
+}
+
+impl CompactRecords {
+    /// Records a chunk: 8 MiB, large enough for the allocator to return
+    /// each one to the system as soon as it is freed.
+    const CHUNK: usize = 1 << 16;
+
+    fn len(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &CompactRecord> + Clone {
+        self.chunks.iter().flatten()
+    }
+}
+
+impl From<Vec<SourcedRecord>> for CompactRecords {
+    fn from(records: Vec<SourcedRecord>) -> Self {
+        // Collected in place: the compact records reuse the vector's buffer.
+        let records: Vec<CompactRecord> = records.into_iter().map(CompactRecord::from).collect();
+        CompactRecords {
+            chunks: vec![records],
+        }
+    }
+}
+
 /// The loader's sink: records go compact as the reader makes them.
-impl RecordSink for Vec<CompactRecord> {
+impl RecordSink for CompactRecords {
     fn reserve(&mut self, additional: usize) {
-        Vec::reserve(self, additional);
+        if self.chunks.is_empty() {
+            self.chunks
+                .push(Vec::with_capacity(additional.min(Self::CHUNK)));
+        }
     }
 
     fn push(&mut self, record: Record, location: Location) {
-        Vec::push(
-            self,
-            CompactRecord::from(SourcedRecord { record, location }),
-        );
+        let record = CompactRecord::from(SourcedRecord { record, location });
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(record),
+            _ => {
+                let mut chunk = Vec::with_capacity(Self::CHUNK);
+                chunk.push(record);
+                self.chunks.push(chunk);
+            }
+        }
     }
 }
 
@@ -389,17 +429,15 @@ impl Zone {
     /// found no problem: it is the checker that rejects out-of-zone
     /// records, a missing SOA and the like, with their file and line.
     pub fn from_records(origin: Name, records: Vec<SourcedRecord>) -> Result<Zone, Vec<Problem>> {
-        // Collected in place: the compact records reuse the vector's buffer.
-        let records = records.into_iter().map(CompactRecord::from).collect();
-        Self::from_compact(origin, records)
+        Self::from_compact(origin, CompactRecords::from(records))
     }
 
     /// [`Zone::from_records`] for records the loader kept compact.
     pub(crate) fn from_compact(
         origin: Name,
-        records: Vec<CompactRecord>,
+        records: CompactRecords,
     ) -> Result<Zone, Vec<Problem>> {
-        let problems = check::check_zone(&origin, &records);
+        let problems = check::check_zone(&origin, records.iter());
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -419,10 +457,11 @@ impl Zone {
 
         // Sized for one name a record, the common case of big zones; the
         // spare room is returned in `finish`.
+        let count = records.len();
         let mut zone = Zone {
-            names: Vec::with_capacity(records.len() * 16),
-            nodes: Vec::with_capacity(records.len()),
-            index: HashTable::with_capacity(records.len()),
+            names: Vec::with_capacity(count * 16),
+            nodes: Vec::with_capacity(count),
+            index: HashTable::with_capacity(count),
             hasher: DefaultHashBuilder::default(),
             summary: ZoneSummary::default(),
             soa,
@@ -431,7 +470,8 @@ impl Zone {
         };
         let origin_wire = WireName::new(&zone.origin);
         let origin_labels = zone.origin_labels;
-        for record in records {
+        // Chunk by chunk, each freed once its records are in.
+        for record in records.chunks.into_iter().flatten() {
             let wire = WireName::new(&record.owner);
             // Rejected by the checker already (OutOfZone); skipping keeps
             // the "every node is under the origin" invariant regardless.
