@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use dnslab_authoritative::zone::{reader, Zone};
+use dnslab_authoritative::zone;
 use dnslab_authoritative::ZoneSource;
 use hickory_proto::rr::Name;
 
@@ -36,18 +36,18 @@ pub fn run(args: CheckArgs) -> ExitCode {
 }
 
 fn check_file(path: &Path, origin: Option<&Name>) -> bool {
-    let file = match reader::read_file(path, origin) {
-        Ok(file) => file,
+    let built = match zone::read_and_build(path, origin) {
+        Ok(built) => built,
         Err(e) => {
             println!("{e}");
             return false;
         }
     };
-    for warning in &file.warnings {
+    for warning in &built.warnings {
         println!("{}: warning: {}", warning.location, warning.message);
     }
-    let origin = file.origin.clone();
-    match Zone::from_records(file.origin, file.records) {
+    let origin = built.origin;
+    match built.zone {
         Ok(zone) => {
             let summary = zone.summary();
             println!(

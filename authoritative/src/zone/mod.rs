@@ -1,5 +1,9 @@
 //! Zones: reading master files ([`reader`]), the `named-checkzone` checks
 //! ([`check`]) and the in-memory store the lookup reads ([`store`]).
+//!
+//! [`load`] and [`read_and_build`] stream records from the reader into the
+//! store's compact form; [`reader::read_file`] keeps them as hickory
+//! `Record`s, for callers that look at the records themselves.
 
 pub mod check;
 pub mod reader;
@@ -63,16 +67,41 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// Reads the master file at `path` and builds its zone; `origin` is the
-/// zone name when the caller knows it (`--zone NAME=FILE`).
-pub fn load(path: &Path, origin: Option<&Name>) -> Result<Zone, LoadError> {
-    // Compact from the start: the records of a big zone are its peak memory.
+/// A master file read, checked and, when clean, built.
+#[derive(Debug)]
+pub struct Built {
+    /// The zone's name: the one given, else the file's.
+    pub origin: Name,
+    /// What the reader accepted but warns about, whatever the outcome.
+    pub warnings: Vec<reader::Warning>,
+    /// The zone, or every problem [`check`] found.
+    pub zone: Result<Zone, Vec<check::Problem>>,
+}
+
+/// Reads the master file at `path` and builds its zone, never holding the
+/// records as hickory `Record`s: they go from the reader to the store in
+/// the store's compact form, whose size is the peak memory of a big load.
+/// `origin` is the zone name when the caller knows it (`--zone NAME=FILE`).
+pub fn read_and_build(path: &Path, origin: Option<&Name>) -> Result<Built, reader::ReadError> {
     let mut records = store::CompactRecords::default();
-    let file = reader::read_file_into(path, origin, &mut records).map_err(LoadError::Read)?;
-    for warning in &file.warnings {
+    let reader::ReadSummary { origin, warnings } =
+        reader::read_file_into(path, origin, &mut records)?;
+    let zone = Zone::from_compact(origin.clone(), records);
+    Ok(Built {
+        origin,
+        warnings,
+        zone,
+    })
+}
+
+/// [`read_and_build`] for a server: warnings are logged, problems are an
+/// error.
+pub fn load(path: &Path, origin: Option<&Name>) -> Result<Zone, LoadError> {
+    let built = read_and_build(path, origin).map_err(LoadError::Read)?;
+    for warning in &built.warnings {
         tracing::warn!(%warning, "zone file accepted with a warning");
     }
-    Zone::from_compact(file.origin, records).map_err(LoadError::Invalid)
+    built.zone.map_err(LoadError::Invalid)
 }
 
 #[cfg(test)]
@@ -138,6 +167,32 @@ mod tests {
             lines.iter().any(|l| l.starts_with(&format!("{path}:6: "))),
             "{text}"
         );
+    }
+
+    /// `dnslab check` prints the warnings of a file whose zone is broken
+    /// too, so both come back together.
+    #[test]
+    fn read_and_build_returns_warnings_with_the_problems() {
+        let file = TempZone::new(
+            "warned",
+            "@ IN SOA ns.example.net. admin.example. 1 7200 900 1209600 300
+@ IN NS ns.example.net.
+www IN CNAME a.example.net.
+www IN A 192.0.2.1
+",
+        );
+        let origin = Name::from_ascii("example.").unwrap();
+        let built = read_and_build(&file.0, Some(&origin)).unwrap();
+        assert_eq!(built.origin, origin);
+        assert_eq!(built.warnings.len(), 1, "{:?}", built.warnings);
+        assert_eq!(built.warnings[0].location.line, 1);
+        let problems = built.zone.unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            problems[0].kind,
+            check::ProblemKind::CnameAndOtherData(hickory_proto::rr::RecordType::A)
+        );
+        assert_eq!(problems[0].location.as_ref().map(|l| l.line), Some(4));
     }
 
     #[test]

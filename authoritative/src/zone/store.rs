@@ -24,6 +24,12 @@
 //!   element inline, so a name with one record costs no allocation;
 //! - RDATA of A and AAAA, the bulk of big zones, is stored inline instead of
 //!   as a 184-byte `RData`.
+//!
+//! Loading keeps the peak low too (1,000,000 A records: 154 MB at the peak
+//! for 104 MB built, where holding 288-byte `SourcedRecord`s peaked at
+//! 377 MB): the reader hands each record to `CompactRecords`, 128 bytes
+//! a record in 8 MiB chunks; the checker reads them there, and building the
+//! store frees each chunk once its records are in.
 
 use std::fmt;
 use std::hash::BuildHasher;
@@ -751,7 +757,7 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{records, texts, zone};
+    use super::testing::{self, records, texts, zone};
     use super::*;
 
     /// The apex every test zone needs to pass the checker.
@@ -880,6 +886,81 @@ mod tests {
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].kind, ProblemKind::OutOfZone { apex: origin });
         assert_eq!(problems[0].location.as_ref().map(|l| l.line), Some(3));
+    }
+
+    /// The loader holds a whole zone in this form at once: its size is
+    /// the peak memory of loading a big zone.
+    #[test]
+    fn a_compact_record_is_less_than_half_a_sourced_record() {
+        let compact = std::mem::size_of::<CompactRecord>();
+        let sourced = std::mem::size_of::<SourcedRecord>();
+        assert!(compact * 2 <= sourced, "{compact} vs {sourced} bytes");
+    }
+
+    /// A zone bigger than one chunk of the loader's sink keeps every
+    /// record, and a problem in a later chunk keeps its line.
+    #[test]
+    fn records_across_chunks_are_all_checked_and_stored() {
+        let origin = name("example.");
+        let mut sink = CompactRecords::default();
+        let hosts = CompactRecords::CHUNK + 2;
+        let apex = records(&origin, SOA);
+        let lines = apex.len();
+        sink.reserve(lines + hosts);
+        for sourced in apex {
+            sink.push(sourced.record, sourced.location);
+        }
+        let file = Arc::new(std::path::PathBuf::from("big.zone"));
+        let at = |line: usize| Location {
+            file: file.clone(),
+            line: line as u32,
+        };
+        for i in 0..hosts {
+            let host = format!("h{i} 300 IN A 192.0.2.{}", i % 256);
+            sink.push(testing::record(&origin, &host), at(lines + i + 1));
+        }
+        assert_eq!(sink.chunks.len(), 2);
+        let zone = Zone::from_compact(origin.clone(), sink).unwrap();
+        assert_eq!(
+            zone.summary(),
+            ZoneSummary {
+                records: hosts + 2,
+                names: hosts + 1,
+                delegations: 0
+            }
+        );
+        let last = zone
+            .node(&name(&format!("h{}.example.", hosts - 1)))
+            .unwrap();
+        let a = last.rrset(RecordType::A).unwrap();
+        assert_eq!(
+            texts(&a.records(&last.name()).collect::<Vec<_>>()),
+            [format!(
+                "h{}.example. 300 IN A 192.0.2.{}",
+                hosts - 1,
+                (hosts - 1) % 256
+            )]
+        );
+
+        let mut sink = CompactRecords::default();
+        for sourced in records(&origin, SOA) {
+            sink.push(sourced.record, sourced.location);
+        }
+        for i in 0..hosts {
+            sink.push(
+                testing::record(&origin, &format!("h{i} 300 IN A 192.0.2.1")),
+                at(lines + i + 1),
+            );
+        }
+        let stray = testing::record(&origin, "www.example.org. 300 IN A 192.0.2.1");
+        sink.push(stray, at(lines + hosts + 1));
+        let problems = Zone::from_compact(origin.clone(), sink).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].kind, ProblemKind::OutOfZone { apex: origin });
+        assert_eq!(
+            problems[0].location.as_ref().map(ToString::to_string),
+            Some(format!("big.zone:{}", lines + hosts + 1))
+        );
     }
 
     #[test]
