@@ -145,8 +145,9 @@ impl CheckedRecord for SourcedRecord {
     }
 }
 
-/// Every problem of the zone `origin` made of `records`; empty when clean.
-/// Problems come in record order within each rule.
+/// Every problem of the zone `origin` made of `records` (walked twice, so
+/// any cheap-to-clone sequence: a slice, the loader's chunks); empty when
+/// clean. Problems come in record order within each rule.
 pub fn check_zone<'r, R: CheckedRecord + 'r>(
     origin: &Name,
     records: impl IntoIterator<Item = &'r R> + Clone,

@@ -897,6 +897,37 @@ mod tests {
         assert!(compact * 2 <= sourced, "{compact} vs {sourced} bytes");
     }
 
+    /// The compact form keeps addresses without an `RData`; every rule
+    /// must still judge it exactly as it judges the records as read.
+    #[test]
+    fn compact_records_have_the_problems_of_the_records_as_read() {
+        let origin = name("example.");
+        let sourced = records(
+            &origin,
+            &format!(
+                "{SOA}
+                 www 300 IN CNAME a.example.net.
+                 www 300 IN A 192.0.2.1
+                 old 300 IN DNAME new.example.
+                 x.old 300 IN A 192.0.2.2
+                 sub 300 IN NS ns.sub.example.
+                 sub2 300 IN NS ns.sub2.example.
+                 ns.sub2 300 IN AAAA 2001:db8::1
+                 x.sub2 300 IN TXT \"t\"
+                 @ 300 IN NS ns2.example.
+                 www2 300 IN SOA ns.example.net. admin.example. 2 7200 900 1209600 300
+                 far.example.org. 300 IN A 192.0.2.3"
+            ),
+        );
+        let texts = |problems: Vec<Problem>| -> Vec<String> {
+            problems.iter().map(ToString::to_string).collect()
+        };
+        let as_read = texts(check::check_zone(&origin, &sourced));
+        assert_eq!(as_read.len(), 8, "{as_read:#?}");
+        let compact = texts(Zone::from_records(origin, sourced).unwrap_err());
+        assert_eq!(compact, as_read);
+    }
+
     /// A zone bigger than one chunk of the loader's sink keeps every
     /// record, and a problem in a later chunk keeps its line.
     #[test]
