@@ -137,20 +137,20 @@ async fn udp_exchange(server: SocketAddr, question: &Query) -> Result<Message, U
         .send(&bytes)
         .await
         .map_err(|e| unreachable_or(server, "UDP", e))?;
-    let mut buf = vec![0u8; 65535];
+    // Room for the largest datagram, left uninitialised: zeroing 64 KiB
+    // per query was a quarter of the CPU of a cache miss.
+    let mut buf = Vec::with_capacity(usize::from(u16::MAX));
     loop {
-        let (len, from) = socket
-            .recv_from(&mut buf)
+        buf.clear();
+        let (_, from) = socket
+            .recv_buf_from(&mut buf)
             .await
             .map_err(|e| unreachable_or(server, "UDP", e))?;
         if from != server {
             debug!(%server, %from, "ignoring a datagram from the wrong address");
             continue;
         }
-        let Some(packet) = buf.get(..len) else {
-            continue;
-        };
-        match Message::from_bytes(packet) {
+        match Message::from_bytes(&buf) {
             Ok(response) if matches(&response, id, question) => return Ok(response),
             Ok(response) => {
                 debug!(%server, id = response.metadata.id, expected = id, "ignoring a response that does not match the query")
