@@ -13,7 +13,7 @@ use hickory_proto::op::{Message, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
-use crate::common::{self, section, tcp, udp, udp_raw, Ask, TIMEOUT};
+use crate::common::{self, lines, section, tcp, udp, udp_raw, Ask, TIMEOUT};
 
 /// An [`AuthServer`] serving on loopback until dropped.
 struct Served {
@@ -95,12 +95,6 @@ fn sections(msg: &Message) -> [Vec<String>; 3] {
 
 /// An empty section.
 const NONE: Vec<String> = Vec::new();
-
-fn lines(lines: &[&str]) -> Vec<String> {
-    let mut lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-    lines.sort();
-    lines
-}
 
 const SOA_COM: &str =
     "example.com. 300 SOA ns1.example.com. hostmaster.example.com. 2026112201 7200 900 1209600 300";

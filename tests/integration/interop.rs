@@ -74,8 +74,4 @@ pub(super) fn shipped_zones() -> Vec<ZoneFile> {
 }
 
 /// Records as sorted lines, the form `common::section` and dig parsing give.
-pub(super) fn lines(records: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = records.iter().map(|r| r.to_string()).collect();
-    v.sort();
-    v
-}
+pub(super) use crate::common::lines;

@@ -21,11 +21,14 @@ use dnslab_transport::{Handler, Server, ServerConfig, TransportError};
 use hickory_proto::op::ResponseCode::{NXDomain, NoError, ServFail};
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::A;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use tokio::runtime::Runtime;
 
-use crate::common::{loopback_config, section, serve, tcp, udp, Ask, Running};
+use crate::common::{
+    lines, loopback_config, name, on_a_random_port, section_without_ttl, serve, tcp, test_runtime,
+    udp, Ask, Running,
+};
 
 /// The zones: (file name, text); the file name is the origin ("root" is `.`).
 const ZONES: &[(&str, &str)] = &[
@@ -220,39 +223,31 @@ fn start_lab() -> Lab {
         fs::write(path(file), text).expect("write zone");
     }
     fs::write(path("big.com"), big_zone()).expect("write zone");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("lab runtime");
+    let runtime = test_runtime();
     // Every server shares one port; pick a random one below the ephemeral
     // range and try another if any address has it taken.
-    for _attempt in 0..20 {
-        let port = rand::random_range(10_000..30_000);
-        match bind_lab(port, &path) {
-            Ok((servers, [liar, silent, picky])) => {
-                for (server, handler) in servers {
-                    runtime.spawn(server.run(handler, std::future::pending()));
-                }
-                let _guard = runtime.enter();
-                let socket = |s| tokio::net::UdpSocket::from_std(s).expect("custom server socket");
-                runtime.spawn(custom_server(socket(liar), liar_reply));
-                runtime.spawn(custom_server(socket(picky), picky_reply));
-                runtime.spawn(async move {
-                    let _silent = silent;
-                    std::future::pending::<()>().await
-                });
-                return Lab { port, runtime };
-            }
+    let (port, servers, [liar, silent, picky]) =
+        on_a_random_port("the lab hierarchy", |port| match bind_lab(port, &path) {
+            Ok((servers, custom)) => Some((port, servers, custom)),
             Err(TransportError::Bind { source, .. })
                 if source.kind() == std::io::ErrorKind::AddrInUse =>
             {
-                continue
+                None
             }
             Err(e) => panic!("cannot start the lab hierarchy: {e}"),
-        }
+        });
+    for (server, handler) in servers {
+        runtime.spawn(server.run(handler, std::future::pending()));
     }
-    panic!("no free port for the lab hierarchy after 20 attempts");
+    let _guard = runtime.enter();
+    let socket = |s| tokio::net::UdpSocket::from_std(s).expect("custom server socket");
+    runtime.spawn(custom_server(socket(liar), liar_reply));
+    runtime.spawn(custom_server(socket(picky), picky_reply));
+    runtime.spawn(async move {
+        let _silent = silent;
+        std::future::pending::<()>().await
+    });
+    Lab { port, runtime }
 }
 
 type Handlers = Vec<(Server, std::sync::Arc<dyn Handler>)>;
@@ -395,23 +390,6 @@ impl TestResolver {
     }
 }
 
-fn name(s: &str) -> Name {
-    Name::from_ascii(s).expect("test name")
-}
-
-/// A section as sorted `owner TYPE data` lines, without TTLs (they count
-/// down in cached answers).
-fn rrs(records: &[Record]) -> Vec<String> {
-    section(records)
-        .into_iter()
-        .map(|line| {
-            let mut fields: Vec<&str> = line.split(' ').collect();
-            fields.remove(1);
-            fields.join(" ")
-        })
-        .collect()
-}
-
 /// Checks a recursive answer: rcode, RA=1, AA=0, TC=0, and the answer and
 /// authority sections.
 fn assert_answer(msg: &Message, rcode: ResponseCode, answers: &[&str], authorities: &[&str]) {
@@ -422,15 +400,14 @@ fn assert_answer(msg: &Message, rcode: ResponseCode, answers: &[&str], authoriti
         "a resolver is not authoritative"
     );
     assert!(!msg.metadata.truncation, "TC=0");
-    let sorted = |lines: &[&str]| {
-        let mut lines: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
-        lines.sort();
-        lines
-    };
-    assert_eq!(rrs(&msg.answers), sorted(answers), "answer section");
     assert_eq!(
-        rrs(&msg.authorities),
-        sorted(authorities),
+        section_without_ttl(&msg.answers),
+        lines(answers),
+        "answer section"
+    );
+    assert_eq!(
+        section_without_ttl(&msg.authorities),
+        lines(authorities),
         "authority section"
     );
 }
@@ -777,7 +754,7 @@ fn resolve_api_returns_the_chain() {
         .block_on(r.resolver.resolve(name("alias.example.com"), RecordType::A))
         .expect("resolves");
     assert_eq!(resolution.rcode, NoError);
-    assert_eq!(rrs(&resolution.answers), [ALIAS, WWW_CS]);
+    assert_eq!(section_without_ttl(&resolution.answers), [ALIAS, WWW_CS]);
 }
 
 /// silent.com's only server never answers: after one upstream timeout the
@@ -822,8 +799,8 @@ fn identical_questions_in_flight_share_one_walk() {
     let www = || r.resolver.resolve(name("www.example.com."), RecordType::A);
     let (first, second) = lab().runtime.block_on(async { tokio::join!(www(), www()) });
     let (first, second) = (first.expect("resolves"), second.expect("resolves"));
-    assert_eq!(rrs(&first.answers), [WWW_EXAMPLE]);
-    assert_eq!(rrs(&second.answers), [WWW_EXAMPLE]);
+    assert_eq!(section_without_ttl(&first.answers), [WWW_EXAMPLE]);
+    assert_eq!(section_without_ttl(&second.answers), [WWW_EXAMPLE]);
     assert_eq!(r.queries(), 3, "one walk for both");
 }
 
@@ -861,7 +838,7 @@ fn trace_records_each_minimised_step() {
     assert_eq!(traced.steps[0].server, server_addr(1, lab().port));
     assert_eq!(traced.queries, 3);
     let resolution = traced.result.expect("resolves");
-    assert_eq!(rrs(&resolution.answers), [WWW_EXAMPLE]);
+    assert_eq!(section_without_ttl(&resolution.answers), [WWW_EXAMPLE]);
 }
 
 /// `dnslab trace --json` prints one JSON object per step, then the result.

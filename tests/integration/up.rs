@@ -16,7 +16,10 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
-use crate::common::{repo_path, udp, udp_raw, Ask};
+use crate::common::{
+    lines, on_a_random_port, random_port, repo_path, section_without_ttl, test_runtime, udp,
+    udp_raw, Ask,
+};
 
 // ---------------------------------------------------------------------------
 // Checks of broken topologies
@@ -287,26 +290,20 @@ impl Running {
             topology::load(&files.path()).unwrap_or_else(|p| panic!("{p}"));
         topology.resolver = "127.0.0.1:0".parse().unwrap();
         topology.log_queries = false;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        for _ in 0..20 {
-            topology.port = random_port();
+        let runtime = test_runtime();
+        let hierarchy = on_a_random_port("the default hierarchy", |port| {
+            topology.port = port;
             match runtime.block_on(topology::start(&topology)) {
-                Ok(hierarchy) => {
-                    return Running {
-                        hierarchy: Some(hierarchy),
-                        runtime,
-                        _files: files,
-                    }
-                }
-                Err(e) if e.is_addr_in_use() => continue,
+                Ok(hierarchy) => Some(hierarchy),
+                Err(e) if e.is_addr_in_use() => None,
                 Err(e) => panic!("cannot start the default hierarchy: {e}"),
             }
+        });
+        Running {
+            hierarchy: Some(hierarchy),
+            runtime,
+            _files: files,
         }
-        panic!("no free port for the default hierarchy after 20 tries");
     }
 
     fn hierarchy(&self) -> &Hierarchy {
@@ -340,23 +337,6 @@ impl Drop for Running {
     }
 }
 
-/// A random port below the kernel's ephemeral range (32768-60999), so no
-/// client socket of another test holds it by chance.
-fn random_port() -> u16 {
-    rand::random_range(10_000..32_000)
-}
-
-/// A section as sorted `name TYPE rdata` lines, without TTLs (the resolver
-/// counts them down).
-fn records(section: &[hickory_proto::rr::Record]) -> Vec<String> {
-    let mut lines: Vec<String> = section
-        .iter()
-        .map(|r| format!("{} {} {}", r.name.to_lowercase(), r.record_type(), r.data))
-        .collect();
-    lines.sort();
-    lines
-}
-
 /// Asks the resolver with RD=1 and checks what every answer through a
 /// resolver must have: RA=1, not authoritative.
 fn resolve(running: &Running, name: &str, qtype: RecordType) -> Message {
@@ -379,11 +359,9 @@ fn assert_answer(running: &Running, name: &str, qtype: RecordType, expected: &[&
         ResponseCode::NoError,
         "{name} {qtype}"
     );
-    let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
-    expected.sort();
     assert_eq!(
-        records(&reply.answers),
-        expected,
+        section_without_ttl(&reply.answers),
+        lines(expected),
         "answer for {name} {qtype}"
     );
 }
@@ -530,26 +508,35 @@ fn default_hierarchy_servers_answer_single_steps_without_recursion() {
     );
     assert!(!root.metadata.recursion_available);
     assert!(root.answers.is_empty());
-    assert_eq!(records(&root.authorities), ["edu. NS a.edu-servers.lab."]);
     assert_eq!(
-        records(&root.additionals),
+        section_without_ttl(&root.authorities),
+        ["edu. NS a.edu-servers.lab."]
+    );
+    assert_eq!(
+        section_without_ttl(&root.additionals),
         ["a.edu-servers.lab. A 127.0.0.6"]
     );
 
     let edu = udp(running.server("127.0.0.6"), &ask);
     assert!(!edu.metadata.authoritative);
     assert!(edu.answers.is_empty());
-    assert_eq!(records(&edu.authorities), ["umass.edu. NS dns.umass.edu."]);
-    assert_eq!(records(&edu.additionals), ["dns.umass.edu. A 127.0.0.9"]);
+    assert_eq!(
+        section_without_ttl(&edu.authorities),
+        ["umass.edu. NS dns.umass.edu."]
+    );
+    assert_eq!(
+        section_without_ttl(&edu.additionals),
+        ["dns.umass.edu. A 127.0.0.9"]
+    );
 
     let umass = udp(running.server("127.0.0.9"), &ask);
     assert!(!umass.metadata.authoritative);
     assert_eq!(
-        records(&umass.authorities),
+        section_without_ttl(&umass.authorities),
         ["cs.umass.edu. NS dns.cs.umass.edu."]
     );
     assert_eq!(
-        records(&umass.additionals),
+        section_without_ttl(&umass.additionals),
         ["dns.cs.umass.edu. A 127.0.0.10"]
     );
 
@@ -559,7 +546,10 @@ fn default_hierarchy_servers_answer_single_steps_without_recursion() {
         cs.metadata.authoritative,
         "the zone's own server answers AA=1"
     );
-    assert_eq!(records(&cs.answers), ["gaia.cs.umass.edu. A 192.0.2.12"]);
+    assert_eq!(
+        section_without_ttl(&cs.answers),
+        ["gaia.cs.umass.edu. A 192.0.2.12"]
+    );
 
     // A glueless referral: com. cannot hold addresses under net.
     let com = udp(
@@ -569,11 +559,11 @@ fn default_hierarchy_servers_answer_single_steps_without_recursion() {
     assert!(!com.metadata.authoritative);
     assert!(com.answers.is_empty());
     assert_eq!(
-        records(&com.authorities),
+        section_without_ttl(&com.authorities),
         ["netcinema.com. NS ns1.hosting.net."]
     );
     assert_eq!(
-        records(&com.additionals),
+        section_without_ttl(&com.additionals),
         Vec::<String>::new(),
         "no glue for a glueless delegation"
     );
@@ -803,7 +793,10 @@ fn binary_up_serves_the_default_until_sigterm() {
         let reply = Message::from_bytes(&reply).expect("decode");
         assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
         assert!(reply.metadata.recursion_available);
-        assert_eq!(records(&reply.answers), ["gaia.cs.umass.edu. A 192.0.2.12"]);
+        assert_eq!(
+            section_without_ttl(&reply.answers),
+            ["gaia.cs.umass.edu. A 192.0.2.12"]
+        );
 
         let killed = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])

@@ -17,14 +17,10 @@ use dnslab_authoritative::zone::reader::{
 use dnslab_authoritative::zone::SourcedRecord;
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use crate::common::repo_path;
+use crate::common::{name, repo_path};
 
 fn data_dir() -> PathBuf {
     repo_path("tests/data/zonefiles")
-}
-
-fn name(text: &str) -> Name {
-    Name::from_ascii(text).expect("test name parses")
 }
 
 fn read(rel: &str, origin: Option<&str>) -> Result<MasterFile, ReadError> {

@@ -22,7 +22,7 @@ use hickory_proto::rr::rdata::{A, CNAME, NS, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use rand::RngCore;
 
-use crate::common::{loopback_config, serve, udp_raw, Ask, Running};
+use crate::common::{loopback_config, name, on_a_random_port, serve, udp_raw, Ask, Running};
 
 /// What one fake upstream does with every query it gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,11 +89,10 @@ impl Hierarchy {
     /// Binds every server on one random high port of a random 127.x.y.0/24,
     /// trying again elsewhere if any address is taken.
     fn start() -> Hierarchy {
-        for _ in 0..20 {
-            let mut random = [0u8; 4];
+        on_a_random_port("the fake hierarchy", |port| {
+            let mut random = [0u8; 2];
             rand::rng().fill_bytes(&mut random);
             let net = [100 + random[0] % 150, random[1]];
-            let port = 20_000 + u16::from_be_bytes([random[2], random[3]]) % 40_000;
             let mut kinds = vec![Upstream::Root];
             kinds.extend(TLDS.iter().map(|(_, kind)| *kind));
             kinds.dedup();
@@ -105,7 +104,7 @@ impl Hierarchy {
                 .collect();
             let spoofer = UdpSocket::bind((Hierarchy::addr(net, SPOOFER), port));
             let (Ok(bound), Ok(spoofer)) = (bound, spoofer) else {
-                continue;
+                return None;
             };
             let spoofer = Arc::new(spoofer);
             let stop = Arc::new(AtomicBool::new(false));
@@ -116,14 +115,13 @@ impl Hierarchy {
                     std::thread::spawn(move || serve_fake(kind, socket, &spoofer, net, &stop))
                 })
                 .collect();
-            return Hierarchy {
+            Some(Hierarchy {
                 net,
                 port,
                 stop,
                 threads,
-            };
-        }
-        panic!("no free port for the fake hierarchy after 20 tries");
+            })
+        })
     }
 
     /// A resolver rooted in this hierarchy, with tight limits so that
@@ -161,10 +159,6 @@ impl Drop for Hierarchy {
 const BUDGET: Duration = Duration::from_secs(4);
 /// Generous bound for a healthy answer on a loaded two-core machine.
 const PROMPTLY: Duration = Duration::from_millis(2500);
-
-fn name(text: &str) -> Name {
-    Name::from_ascii(text).expect("test name")
-}
 
 fn serve_fake(
     kind: Upstream,

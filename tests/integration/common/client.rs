@@ -1,0 +1,171 @@
+//! The client side of every test: queries as a test wants to send them,
+//! one exchange over real UDP or TCP sockets, and sections rendered as
+//! sorted lines so that they compare as sets.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::str::FromStr;
+use std::time::Duration;
+
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::rr::{Name, Record, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
+
+/// How long a test waits for one answer before failing.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A query as a test wants to send it.
+#[derive(Clone, Debug)]
+pub struct Ask {
+    pub name: Name,
+    pub qtype: RecordType,
+    pub recursion_desired: bool,
+    /// EDNS0 UDP payload size to advertise; `None` sends no OPT record.
+    pub edns: Option<u16>,
+}
+
+impl Ask {
+    pub fn new(name: &str, qtype: RecordType) -> Self {
+        Ask {
+            name: Name::from_str(name).expect("test name parses"),
+            qtype,
+            recursion_desired: false,
+            edns: None,
+        }
+    }
+
+    pub fn rd(mut self) -> Self {
+        self.recursion_desired = true;
+        self
+    }
+
+    pub fn edns(mut self, size: u16) -> Self {
+        self.edns = Some(size);
+        self
+    }
+
+    pub fn to_message(&self) -> Message {
+        let mut msg = Message::new(rand::random(), MessageType::Query, OpCode::Query);
+        msg.metadata.recursion_desired = self.recursion_desired;
+        msg.add_query(Query::query(self.name.clone(), self.qtype));
+        if let Some(size) = self.edns {
+            let mut edns = Edns::new();
+            edns.set_max_payload(size);
+            msg.edns = Some(edns);
+        }
+        msg
+    }
+}
+
+/// Sends raw bytes over UDP and returns the raw reply, or `None` on timeout.
+pub fn udp_raw(server: SocketAddr, bytes: &[u8], timeout: Duration) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind(if server.is_ipv4() {
+        "127.0.0.1:0"
+    } else {
+        "[::1]:0"
+    })
+    .expect("bind client socket");
+    socket.set_read_timeout(Some(timeout)).expect("set timeout");
+    socket.send_to(bytes, server).expect("send");
+    let mut buf = vec![0u8; 65535];
+    match socket.recv_from(&mut buf) {
+        Ok((n, _)) => Some(buf[..n].to_vec()),
+        Err(_) => None,
+    }
+}
+
+/// Sends one query over UDP and decodes the reply; panics on timeout or on
+/// a reply whose ID does not match.
+pub fn udp(server: SocketAddr, ask: &Ask) -> Message {
+    let query = ask.to_message();
+    let bytes = query.to_bytes().expect("encode query");
+    let reply = udp_raw(server, &bytes, TIMEOUT)
+        .unwrap_or_else(|| panic!("no UDP answer from {server} to {ask:?}"));
+    let msg = Message::from_bytes(&reply).expect("decode reply");
+    assert_eq!(msg.metadata.id, query.metadata.id, "reply ID matches");
+    msg
+}
+
+/// Sends one length-prefixed message on an open TCP stream.
+pub fn tcp_send(stream: &mut TcpStream, bytes: &[u8]) {
+    let len = u16::try_from(bytes.len()).expect("message fits TCP frame");
+    let mut framed = len.to_be_bytes().to_vec();
+    framed.extend_from_slice(bytes);
+    stream.write_all(&framed).expect("tcp write");
+}
+
+/// Reads one length-prefixed message from an open TCP stream.
+pub fn tcp_recv(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 2];
+    stream.read_exact(&mut len)?;
+    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+    stream.read_exact(&mut buf)?;
+    Ok(buf)
+}
+
+/// Sends one query over a fresh TCP connection and decodes the reply.
+pub fn tcp(server: SocketAddr, ask: &Ask) -> Message {
+    let mut stream = TcpStream::connect_timeout(&server, TIMEOUT).expect("tcp connect");
+    stream.set_read_timeout(Some(TIMEOUT)).expect("set timeout");
+    let query = ask.to_message();
+    tcp_send(&mut stream, &query.to_bytes().expect("encode query"));
+    let reply = tcp_recv(&mut stream).expect("tcp reply");
+    let msg = Message::from_bytes(&reply).expect("decode reply");
+    assert_eq!(msg.metadata.id, query.metadata.id, "reply ID matches");
+    msg
+}
+
+/// A record rendered as one normalised presentation line, so that sections
+/// can be compared as sets of strings (order-insensitive, case-folded owner).
+pub fn rr_line(record: &Record) -> String {
+    format!(
+        "{} {} {} {}",
+        record.name.to_lowercase(),
+        record.ttl,
+        record.record_type(),
+        record.data
+    )
+}
+
+/// Every record of a section as sorted presentation lines.
+pub fn section(records: &[Record]) -> Vec<String> {
+    let mut lines: Vec<String> = records.iter().map(rr_line).collect();
+    lines.sort();
+    lines
+}
+
+/// A record as `owner TYPE data`, without its TTL: a resolver counts TTLs
+/// down, so a cached answer differs from the first only there.
+pub fn rr_line_without_ttl(record: &Record) -> String {
+    format!(
+        "{} {} {}",
+        record.name.to_lowercase(),
+        record.record_type(),
+        record.data
+    )
+}
+
+/// Every record of a section as sorted lines without TTLs (see
+/// [`rr_line_without_ttl`]).
+pub fn section_without_ttl(records: &[Record]) -> Vec<String> {
+    let mut lines: Vec<String> = records.iter().map(rr_line_without_ttl).collect();
+    lines.sort();
+    lines
+}
+
+/// Expected records as sorted lines, the form [`section`] gives.
+pub fn lines(records: &[&str]) -> Vec<String> {
+    let mut lines: Vec<String> = records.iter().map(|r| r.to_string()).collect();
+    lines.sort();
+    lines
+}
+
+/// A domain name a test writes by hand.
+pub fn name(text: &str) -> Name {
+    Name::from_ascii(text).expect("test name parses")
+}
+
+/// The path of a file in the repository, for zone files and topologies.
+pub fn repo_path(relative: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
