@@ -387,7 +387,7 @@ impl<'a> Walk<'a> {
         }
         self.inner.upstream_queries.fetch_add(1, Ordering::Relaxed);
         let addr = SocketAddr::new(ip, self.inner.config.upstream_port);
-        let result = upstream::exchange(addr, question, timeout).await;
+        let result = upstream::exchange(&self.inner.sockets, addr, question, timeout).await;
         let (outcome, via_tcp) = match result {
             Ok(exchange) => {
                 self.inner.servers.record_rtt(ip, exchange.rtt);

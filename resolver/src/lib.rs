@@ -10,6 +10,7 @@
 //!   outcome (answer, CNAME, referral, NXDOMAIN, NODATA, lame), with
 //!   bailiwick filtering.
 //! - [`upstream`]: one exchange with one server (UDP, TCP on truncation).
+//! - [`sockets`]: upstream UDP sockets reused per server, within RFC 5452.
 //! - [`servers`]: smoothed RTT per server address and the order to ask them.
 //! - [`cache`]: RRsets, negative answers and delegations, bounded LRU.
 //! - [`prepared`]: encoded answers for cache hits, TTLs patched per hit.
@@ -25,6 +26,7 @@ pub mod hints;
 pub mod iterate;
 pub mod prepared;
 pub mod servers;
+pub mod sockets;
 pub mod trace;
 pub mod upstream;
 
@@ -142,6 +144,7 @@ pub(crate) struct Inner {
     pub(crate) cache: cache::Cache,
     pub(crate) servers: servers::ServerStats,
     pub(crate) upstream_queries: AtomicU64,
+    pub(crate) sockets: sockets::SocketPool,
     /// Questions being resolved now; later identical questions wait for the
     /// first one instead of walking the tree again.
     inflight: Mutex<HashMap<InflightKey, Waiters>>,
@@ -163,6 +166,7 @@ impl Resolver {
                 cache,
                 servers: servers::ServerStats::default(),
                 upstream_queries: AtomicU64::new(0),
+                sockets: sockets::SocketPool::default(),
                 inflight: Mutex::new(HashMap::new()),
             }),
         }

@@ -1,7 +1,8 @@
 //! One exchange with one upstream server.
 //!
-//! Each query gets a random ID and a fresh socket bound to port 0 (the
-//! kernel picks a random ephemeral source port), RD=0 and EDNS0 with a
+//! Each query gets a random ID and a socket of its own from
+//! [`crate::sockets`] (a random ephemeral source port, reused only towards
+//! the same server), RD=0 and EDNS0 with a
 //! 1232-byte payload (the DNS Flag Day 2020 size that avoids IP
 //! fragmentation). A response counts only if it comes from the server's
 //! address and port and matches the ID and the question (RFC 5452 9.1);
@@ -9,15 +10,17 @@
 //! response (TC=1) is retried over TCP (RFC 1035 4.2.2, RFC 7766).
 
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 use tracing::debug;
+
+use crate::sockets::{self, SocketPool};
 
 /// EDNS0 UDP payload size we advertise.
 pub const EDNS_PAYLOAD: u16 = 1232;
@@ -57,13 +60,14 @@ pub enum UpstreamError {
 
 /// Asks `server` one question, waiting at most `timeout` in total.
 pub async fn exchange(
+    sockets: &SocketPool,
     server: SocketAddr,
     question: &Query,
     timeout: Duration,
 ) -> Result<Exchange, UpstreamError> {
     let started = Instant::now();
     let deadline = started + timeout;
-    let response = timeout_at(deadline, udp_exchange(server, question))
+    let response = timeout_at(deadline, udp_exchange(sockets, server, question))
         .await
         .map_err(|_| UpstreamError::Timeout {
             server,
@@ -117,32 +121,29 @@ pub fn matches(response: &Message, id: u16, question: &Query) -> bool {
         && asked.query_class == question.query_class
 }
 
-async fn udp_exchange(server: SocketAddr, question: &Query) -> Result<Message, UpstreamError> {
-    let io_err = |source| UpstreamError::Io {
-        server,
-        protocol: "UDP",
-        source,
-    };
+async fn udp_exchange(
+    sockets: &SocketPool,
+    server: SocketAddr,
+    question: &Query,
+) -> Result<Message, UpstreamError> {
     let (id, bytes) = query_bytes(server, question)?;
-    let local: SocketAddr = if server.is_ipv4() {
-        (Ipv4Addr::UNSPECIFIED, 0).into()
-    } else {
-        (Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let socket = UdpSocket::bind(local).await.map_err(io_err)?;
-    // Connecting lets the kernel report ICMP port unreachable (a dead
-    // server fails at once instead of timing out) and filter other sources.
-    socket.connect(server).await.map_err(io_err)?;
-    socket
+    let conn = sockets
+        .take(server)
+        .await
+        .map_err(|source| UpstreamError::Io {
+            server,
+            protocol: "UDP",
+            source,
+        })?;
+    conn.socket
         .send(&bytes)
         .await
         .map_err(|e| unreachable_or(server, "UDP", e))?;
-    // Room for the largest datagram, left uninitialised: zeroing 64 KiB
-    // per query was a quarter of the CPU of a cache miss.
-    let mut buf = Vec::with_capacity(usize::from(u16::MAX));
+    let mut buf = sockets::buffer();
     loop {
         buf.clear();
-        let (_, from) = socket
+        let (_, from) = conn
+            .socket
             .recv_buf_from(&mut buf)
             .await
             .map_err(|e| unreachable_or(server, "UDP", e))?;
@@ -151,7 +152,11 @@ async fn udp_exchange(server: SocketAddr, question: &Query) -> Result<Message, U
             continue;
         }
         match Message::from_bytes(&buf) {
-            Ok(response) if matches(&response, id, question) => return Ok(response),
+            Ok(response) if matches(&response, id, question) => {
+                sockets::recycle(buf);
+                sockets.give_back(server, conn);
+                return Ok(response);
+            }
             Ok(response) => {
                 debug!(%server, id = response.metadata.id, expected = id, "ignoring a response that does not match the query")
             }
@@ -200,7 +205,7 @@ mod tests {
     use super::*;
     use hickory_proto::rr::rdata::A;
     use hickory_proto::rr::{Name, RData, Record, RecordType};
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, UdpSocket};
 
     fn question() -> Query {
         Query::query(Name::from_ascii("www.example.com.").unwrap(), RecordType::A)
@@ -266,9 +271,14 @@ mod tests {
                 .await
                 .unwrap();
         });
-        let exchange = exchange(addr, &question(), Duration::from_secs(5))
-            .await
-            .unwrap();
+        let exchange = exchange(
+            &SocketPool::default(),
+            addr,
+            &question(),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
         assert_eq!(answer_last_octet(&exchange.response), Some(1));
         assert!(!exchange.via_tcp);
         responder.await.unwrap();
@@ -306,9 +316,14 @@ mod tests {
                 .unwrap();
             stream.write_all(&bytes).await.unwrap();
         });
-        let exchange = exchange(addr, &question(), Duration::from_secs(5))
-            .await
-            .unwrap();
+        let exchange = exchange(
+            &SocketPool::default(),
+            addr,
+            &question(),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
         assert!(exchange.via_tcp);
         assert_eq!(answer_last_octet(&exchange.response), Some(2));
     }
@@ -317,7 +332,9 @@ mod tests {
     async fn silent_server_times_out_and_dead_server_fails_fast() {
         let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let started = std::time::Instant::now();
+        let sockets = SocketPool::default();
         let result = exchange(
+            &sockets,
             silent.local_addr().unwrap(),
             &question(),
             Duration::from_millis(200),
@@ -331,7 +348,7 @@ mod tests {
 
         let dead = silent.local_addr().unwrap();
         drop(silent);
-        let result = exchange(dead, &question(), Duration::from_secs(5)).await;
+        let result = exchange(&sockets, dead, &question(), Duration::from_secs(5)).await;
         assert!(
             matches!(
                 result,

@@ -1,0 +1,188 @@
+//! UDP sockets for upstream queries, kept between queries to the same
+//! server, and receive buffers kept between queries on the same thread.
+//!
+//! A fresh socket per query (socket, bind, connect, register with the
+//! reactor, deregister, close) was a fifth of the CPU of a cache miss, and
+//! zeroing or allocating a 64 KiB receive buffer a quarter. Reuse must not
+//! weaken RFC 5452's defence (an off-path attacker has to guess the source
+//! port as well as the ID), so a socket is:
+//! - bound to port 0: the kernel picks a random ephemeral port (RFC 5452
+//!   9.2 asks for ports drawn from a large range);
+//! - connected to one server and reused only for that same server: the
+//!   port a hostile server learns from our queries to it is never used
+//!   towards anyone else;
+//! - used by one query at a time, and returned only after that query got
+//!   its matching answer (a socket that timed out or failed is closed, so
+//!   no late answer can meet a later query);
+//! - closed after [`MAX_USES`] queries or [`MAX_AGE`], whichever comes
+//!   first, so the set of open ports keeps changing (an attacker probing
+//!   for open ports, as in SAD DNS, finds stale ones).
+//!
+//! Sockets are registered with the tokio runtime that created them, so the
+//! pool is keyed by runtime as well as by server.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::runtime::{Handle, Id};
+use tokio::time::Instant;
+
+use crate::lock;
+
+/// Queries one socket may carry before it is closed.
+pub const MAX_USES: u32 = 64;
+/// How long one socket may live (it is checked when the socket is taken).
+pub const MAX_AGE: Duration = Duration::from_secs(1);
+/// Idle sockets kept per server: about the queries in flight to one
+/// server at a time on a busy resolver.
+const IDLE_PER_SERVER: usize = 32;
+/// Idle sockets kept in all, a bound on the file descriptors held.
+const IDLE_TOTAL: usize = 1024;
+/// Receive buffers kept per thread.
+const BUFFERS_PER_THREAD: usize = 8;
+
+/// A UDP socket connected to one upstream server.
+pub struct Connected {
+    pub socket: UdpSocket,
+    born: Instant,
+    uses: u32,
+}
+
+impl Connected {
+    fn worn_out(&self) -> bool {
+        self.uses >= MAX_USES || self.born.elapsed() >= MAX_AGE
+    }
+}
+
+/// Idle connected sockets by runtime and server.
+#[derive(Default)]
+pub struct SocketPool {
+    idle: Mutex<Idle>,
+}
+
+#[derive(Default)]
+struct Idle {
+    by_server: HashMap<(Id, SocketAddr), Vec<Connected>>,
+    total: usize,
+}
+
+impl SocketPool {
+    /// A socket connected to `server`: an idle one if there is one still
+    /// fresh, otherwise a new one.
+    pub async fn take(&self, server: SocketAddr) -> io::Result<Connected> {
+        let key = (Handle::current().id(), server);
+        while let Some(conn) = self.pop(&key) {
+            if !conn.worn_out() {
+                return Ok(Connected {
+                    uses: conn.uses + 1,
+                    ..conn
+                });
+            }
+        }
+        let local: SocketAddr = if server.is_ipv4() {
+            (Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let socket = UdpSocket::bind(local).await?;
+        // Connecting lets the kernel report ICMP port unreachable (a dead
+        // server fails at once instead of timing out) and filter other
+        // sources.
+        socket.connect(server).await?;
+        Ok(Connected {
+            socket,
+            born: Instant::now(),
+            uses: 1,
+        })
+    }
+
+    fn pop(&self, key: &(Id, SocketAddr)) -> Option<Connected> {
+        let mut idle = lock(&self.idle);
+        let sockets = idle.by_server.get_mut(key)?;
+        let conn = sockets.pop();
+        if sockets.is_empty() {
+            idle.by_server.remove(key);
+        }
+        if conn.is_some() {
+            idle.total -= 1;
+        }
+        conn
+    }
+
+    /// Returns a socket whose query got its matching answer, to be reused
+    /// for `server`; closes it instead if it is worn out or the pool full.
+    pub fn give_back(&self, server: SocketAddr, conn: Connected) {
+        if conn.worn_out() {
+            return;
+        }
+        let key = (Handle::current().id(), server);
+        let mut idle = lock(&self.idle);
+        if idle.total >= IDLE_TOTAL {
+            return;
+        }
+        let sockets = idle.by_server.entry(key).or_default();
+        if sockets.len() < IDLE_PER_SERVER {
+            sockets.push(conn);
+            idle.total += 1;
+        }
+    }
+}
+
+thread_local! {
+    static BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An empty buffer with room for the largest datagram, from this thread's
+/// spares when there is one. Its memory is left uninitialised.
+pub fn buffer() -> Vec<u8> {
+    BUFFERS
+        .with(|spares| spares.borrow_mut().pop())
+        .unwrap_or_else(|| Vec::with_capacity(usize::from(u16::MAX)))
+}
+
+/// Keeps `buf` for the next [`buffer`] on this thread.
+pub fn recycle(mut buf: Vec<u8>) {
+    buf.clear();
+    BUFFERS.with(|spares| {
+        let mut spares = spares.borrow_mut();
+        if spares.len() < BUFFERS_PER_THREAD {
+            spares.push(buf);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A socket is reused for the same server only, and only until it is
+    /// worn out.
+    #[tokio::test(start_paused = true)]
+    async fn sockets_are_reused_per_server_until_worn_out() {
+        let pool = SocketPool::default();
+        let a: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let b: SocketAddr = "127.0.0.2:9".parse().unwrap();
+        let first = pool.take(a).await.unwrap();
+        let port = first.socket.local_addr().unwrap().port();
+        pool.give_back(a, first);
+        let other = pool.take(b).await.unwrap();
+        assert_ne!(other.socket.local_addr().unwrap().port(), port);
+        let again = pool.take(a).await.unwrap();
+        assert_eq!(again.socket.local_addr().unwrap().port(), port);
+        assert_eq!(again.uses, 2);
+        pool.give_back(a, again);
+        tokio::time::advance(MAX_AGE).await;
+        let fresh = pool.take(a).await.unwrap();
+        assert_eq!(fresh.uses, 1, "a socket older than MAX_AGE is closed");
+        let worn = Connected {
+            uses: MAX_USES,
+            ..fresh
+        };
+        pool.give_back(a, worn);
+        assert_eq!(pool.take(a).await.unwrap().uses, 1);
+    }
+}
