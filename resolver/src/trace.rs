@@ -104,13 +104,14 @@ impl fmt::Display for Step {
         let tcp = if self.via_tcp { " (TCP)" } else { "" };
         write!(
             f,
-            "{indent};; {} {:?} @{} ({}) -> {} in {} ms{tcp}",
+            "{indent};; {} {:?} @{} ({}) -> {} in {:.2} ms{tcp}",
             self.qname,
             self.qtype,
             self.server_name,
             self.server,
             self.outcome,
-            self.elapsed.as_millis()
+            // Loopback steps take well under a millisecond.
+            self.elapsed.as_secs_f64() * 1000.0
         )
     }
 }
