@@ -689,25 +689,26 @@ fn scratch_dir() -> PathBuf {
 
 // ------------------------------------------------ the `dnslab auth` binary ---
 
-/// `dnslab auth` started as a child process, killed by its PID on drop.
+/// `dnslab auth` started as a child process, killed by its PID on drop,
+/// its stderr read line by line as it is written.
 struct Binary {
-    child: std::process::Child,
+    process: common::Process,
     stderr: std::sync::mpsc::Receiver<String>,
 }
 
 impl Binary {
     fn start(args: &[&str]) -> Binary {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dnslab"))
-            .arg("auth")
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("start dnslab auth");
-        let stderr = child.stderr.take().expect("piped stderr");
+        let mut process = common::Process::spawn(
+            common::dnslab()
+                .arg("auth")
+                .args(args)
+                .env("NO_COLOR", "1")
+                .env("RUST_LOG", "info")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped()),
+        );
+        let stderr = process.child().stderr.take().expect("piped stderr");
         let (lines, received) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             use std::io::BufRead;
@@ -721,7 +722,7 @@ impl Binary {
             }
         });
         Binary {
-            child,
+            process,
             stderr: received,
         }
     }
@@ -750,30 +751,16 @@ impl Binary {
 
     /// Waits (bounded) for the process to exit; its exit code and stderr.
     fn exit(mut self) -> (Option<i32>, String) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                let stderr: Vec<String> = self.stderr.iter().collect();
-                return (status.code(), stderr.join("\n"));
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        panic!("dnslab auth did not exit");
+        let status = self
+            .process
+            .wait_exit(std::time::Duration::from_secs(20))
+            .expect("dnslab auth did not exit");
+        let stderr: Vec<String> = self.stderr.iter().collect();
+        (status.code(), stderr.join("\n"))
     }
 
     fn signal(&self, signal: &str) {
-        let status = std::process::Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill {signal} failed");
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.signal(signal);
     }
 }
 

@@ -9,20 +9,10 @@
 //! test uses. They need `dig` and `nslookup` (bind9-dnsutils) and say
 //! SKIPPED without them.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use crate::common::repo_path;
-
-/// A child process stopped by its PID when the test ends, however it ends.
-struct Stopped(Child);
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::common::{dnslab, repo_path, Process};
 
 /// The fenced `sh` blocks of the README section headed `heading`, as
 /// commands: comments stripped, blank lines dropped.
@@ -60,18 +50,17 @@ fn have(program: &str) -> bool {
 
 /// Starts the command the README runs with `cargo run --release -- ARGS`
 /// as the built binary with the same ARGS, from the repository root.
-fn start_dnslab(cargo_run: &str) -> Stopped {
+fn start_dnslab(cargo_run: &str) -> Process {
     let args = cargo_run
         .strip_prefix("cargo run --release -- ")
         .unwrap_or_else(|| panic!("'{cargo_run}' is a cargo run command"));
-    let child = Command::new(env!("CARGO_BIN_EXE_dnslab"))
-        .args(args.split_whitespace())
-        .current_dir(repo_path(""))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn dnslab");
-    Stopped(child)
+    Process::spawn(
+        dnslab()
+            .args(args.split_whitespace())
+            .current_dir(repo_path(""))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
 }
 
 /// Runs one shell command from the README with a time limit; its stdout.
@@ -92,24 +81,21 @@ fn run_shell(command: &str) -> String {
 
 /// Waits until `probe` (a dig command) gets an answer, so that the
 /// commands under test are not run before the servers listen.
-fn wait_until_answering(probe: &str, server: &mut Stopped) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(Some(status)) = server.0.try_wait() {
-            panic!("dnslab exited ({status}) before answering; is the README's port in use?");
-        }
+fn wait_until_answering(probe: &str, server: &mut Process) {
+    let answered = server.poll(Duration::from_secs(30), || {
         let out = Command::new("sh")
             .args(["-c", &format!("{probe} +time=1 +tries=1")])
             .output()
             .expect("run dig");
-        if String::from_utf8_lossy(&out.stdout).contains("status: NOERROR") {
-            return;
+        String::from_utf8_lossy(&out.stdout)
+            .contains("status: NOERROR")
+            .then_some(())
+    });
+    if answered.is_none() {
+        if let Some(status) = server.exited() {
+            panic!("dnslab exited ({status}) before answering; is the README's port in use?");
         }
-        assert!(
-            Instant::now() < deadline,
-            "no answer to '{probe}' within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
+        panic!("no answer to '{probe}' within 30 s");
     }
 }
 

@@ -26,8 +26,8 @@ use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use tokio::runtime::Runtime;
 
 use crate::common::{
-    lines, loopback_config, name, on_a_random_port, section_without_ttl, serve, tcp, test_runtime,
-    udp, Ask, Running,
+    dnslab, lines, loopback_config, name, on_a_random_port, section_without_ttl, serve, tcp,
+    test_runtime, udp, udp_raw, Ask, Process, Running,
 };
 
 /// The zones: (file name, text); the file name is the origin ("root" is `.`).
@@ -848,7 +848,7 @@ fn trace_command_prints_json_lines() {
     let hints =
         std::env::temp_dir().join(format!("dnslab-resolver-test-{}-hints", std::process::id()));
     fs::write(&hints, ". NS ns.root.\nns.root. A 127.0.53.1\n").expect("write hints");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_dnslab"))
+    let output = dnslab()
         .args([
             "trace",
             "www.cs.umass.edu",
@@ -1021,48 +1021,33 @@ fn resolver_command_serves_clients() {
         std::process::id()
     ));
     fs::write(&hints, ". NS ns.root.\nns.root. A 127.0.53.1\n").expect("write hints");
-    for _attempt in 0..10 {
-        let addr = server_addr(40, rand::random_range(10_000..30_000));
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dnslab"))
-            .args(["resolver", "--udp-workers", "1", "--listen"])
-            .arg(addr.to_string())
-            .arg("--root-hints")
-            .arg(&hints)
-            .arg("--upstream-port")
-            .arg(lab.port.to_string())
-            .env("RUST_LOG", "off")
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start dnslab resolver");
+    let (addr, _resolver, msg) = on_a_random_port("dnslab resolver", |port| {
+        let addr = server_addr(40, port);
+        let mut resolver = Process::spawn(
+            dnslab()
+                .args(["resolver", "--udp-workers", "1", "--listen"])
+                .arg(addr.to_string())
+                .arg("--root-hints")
+                .arg(&hints)
+                .arg("--upstream-port")
+                .arg(lab.port.to_string())
+                .env("RUST_LOG", "off")
+                .stderr(std::process::Stdio::null()),
+        );
         // Wait until it serves, or exits (the port was taken: try another).
-        let started = Instant::now();
-        let mut answer = None;
-        while started.elapsed() < Duration::from_secs(10) {
-            if child.try_wait().expect("child status").is_some() {
-                break;
-            }
+        let msg = resolver.poll(Duration::from_secs(10), || {
             let query = Ask::new("www.example.com.", RecordType::A)
                 .rd()
                 .to_message();
             let bytes = query.to_bytes().expect("encode");
-            if let Some(reply) = crate::common::udp_raw(addr, &bytes, Duration::from_millis(500)) {
-                answer = Some(Message::from_bytes(&reply).expect("decode"));
-                break;
-            }
-        }
-        let Some(msg) = answer else {
-            let _ = child.kill();
-            let _ = child.wait();
-            continue;
-        };
-        assert_answer(&msg, NoError, &[WWW_EXAMPLE], &[]);
-        let over_tcp = tcp(addr, &Ask::new("www.example.com.", RecordType::A).rd());
-        assert_answer(&over_tcp, NoError, &[WWW_EXAMPLE], &[]);
-        child.kill().expect("stop dnslab resolver");
-        child.wait().expect("reap dnslab resolver");
-        return;
-    }
-    panic!("dnslab resolver never answered on any port tried");
+            let reply = udp_raw(addr, &bytes, Duration::from_millis(500))?;
+            Some(Message::from_bytes(&reply).expect("decode"))
+        })?;
+        Some((addr, resolver, msg))
+    });
+    assert_answer(&msg, NoError, &[WWW_EXAMPLE], &[]);
+    let over_tcp = tcp(addr, &Ask::new("www.example.com.", RecordType::A).rd());
+    assert_answer(&over_tcp, NoError, &[WWW_EXAMPLE], &[]);
 }
 
 /// `--max-ttl` and `--min-ttl` bound the TTLs cached and served.

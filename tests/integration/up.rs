@@ -8,7 +8,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dnslab::topology::default::DefaultTopology;
 use dnslab::topology::{self, Hierarchy, Topology};
@@ -17,8 +17,8 @@ use hickory_proto::rr::RecordType;
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
 use crate::common::{
-    lines, on_a_random_port, random_port, repo_path, section_without_ttl, test_runtime, udp,
-    udp_raw, Ask,
+    dnslab, lines, on_a_random_port, random_port, repo_path, section_without_ttl, test_runtime,
+    udp, udp_raw, Ask, Process,
 };
 
 // ---------------------------------------------------------------------------
@@ -718,10 +718,6 @@ fn strip_ansi(text: &str) -> String {
     plain
 }
 
-fn dnslab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dnslab"))
-}
-
 #[test]
 fn binary_check_accepts_the_default_and_rejects_a_lame_delegation() {
     let ok = dnslab()
@@ -750,86 +746,63 @@ fn binary_check_accepts_the_default_and_rejects_a_lame_delegation() {
 /// SIGTERM.
 #[test]
 fn binary_up_serves_the_default_until_sigterm() {
-    for _ in 0..10 {
-        let port = random_port();
+    let query = Ask::new("gaia.cs.umass.edu.", RecordType::A)
+        .rd()
+        .to_message();
+    let bytes = query.to_bytes().expect("encode");
+    let (port, resolver, mut up, reply) = on_a_random_port("dnslab up", |port| {
         let resolver = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), random_port());
-        let mut child = dnslab()
-            .args([
-                "up",
-                "--port",
-                &port.to_string(),
-                "--resolver",
-                &resolver.to_string(),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn dnslab up");
+        let mut up = Process::spawn(
+            dnslab()
+                .args([
+                    "up",
+                    "--port",
+                    &port.to_string(),
+                    "--resolver",
+                    &resolver.to_string(),
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        );
         // Poll until the resolver answers or the process exits (port taken).
-        let query = Ask::new("gaia.cs.umass.edu.", RecordType::A)
-            .rd()
-            .to_message();
-        let bytes = query.to_bytes().expect("encode");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut reply = None;
-        while Instant::now() < deadline {
-            if child.try_wait().expect("try_wait").is_some() {
-                break;
-            }
-            if let Some(answer) = udp_raw(resolver, &bytes, Duration::from_millis(500)) {
-                reply = Some(answer);
-                break;
-            }
-        }
-        let Some(reply) = reply else {
-            let _ = child.kill();
-            let output = child.wait_with_output().expect("wait");
+        let answered = up.poll(Duration::from_secs(20), || {
+            udp_raw(resolver, &bytes, Duration::from_millis(500))
+        });
+        let Some(reply) = answered else {
+            let output = up.output();
             let stderr = String::from_utf8_lossy(&output.stderr);
             if stderr.contains("in use") {
-                continue; // Another test has this port: try another.
+                return None; // Another test has this port: try another.
             }
             panic!("dnslab up did not answer: {stderr}");
         };
-        let reply = Message::from_bytes(&reply).expect("decode");
-        assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
-        assert!(reply.metadata.recursion_available);
-        assert_eq!(
-            section_without_ttl(&reply.answers),
-            ["gaia.cs.umass.edu. A 192.0.2.12"]
-        );
+        Some((port, resolver, up, reply))
+    });
+    let reply = Message::from_bytes(&reply).expect("decode");
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    assert!(reply.metadata.recursion_available);
+    assert_eq!(
+        section_without_ttl(&reply.answers),
+        ["gaia.cs.umass.edu. A 192.0.2.12"]
+    );
 
-        let killed = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(killed.success());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "dnslab up stops promptly on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let output = child.wait_with_output().expect("output");
-        assert!(status.success(), "clean exit on SIGTERM: {output:?}");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            stdout.contains(&format!("127.0.0.2:{port}")),
-            "the table lists the root: {stdout}"
-        );
-        assert!(
-            stdout.contains(&format!(
-                "dig @127.0.0.1 -p {} gaia.cs.umass.edu",
-                resolver.port()
-            )),
-            "{stdout}"
-        );
-        assert_walk_logged(&String::from_utf8_lossy(&output.stderr));
-        return;
-    }
-    panic!("no free port pair after 10 tries");
+    up.signal("-TERM");
+    let status = up
+        .wait_exit(Duration::from_secs(10))
+        .expect("dnslab up stops promptly on SIGTERM");
+    let output = up.output();
+    assert!(status.success(), "clean exit on SIGTERM: {output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("127.0.0.2:{port}")),
+        "the table lists the root: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "dig @127.0.0.1 -p {} gaia.cs.umass.edu",
+            resolver.port()
+        )),
+        "{stdout}"
+    );
+    assert_walk_logged(&String::from_utf8_lossy(&output.stderr));
 }

@@ -17,7 +17,7 @@ use dnslab_authoritative::zone::reader::{
 use dnslab_authoritative::zone::SourcedRecord;
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use crate::common::{name, repo_path};
+use crate::common::{dnslab, name, repo_path};
 
 fn data_dir() -> PathBuf {
     repo_path("tests/data/zonefiles")
@@ -563,7 +563,7 @@ fn data_below_a_dname_is_a_problem() {
 
 /// Runs `dnslab check ARGS` in the data directory; (success, stdout).
 fn dnslab_check(args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_dnslab"))
+    let output = dnslab()
         .arg("check")
         .args(args)
         .current_dir(data_dir())

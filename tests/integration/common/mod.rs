@@ -6,7 +6,9 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod process;
 pub mod servers;
 
 pub use client::*;
+pub use process::*;
 pub use servers::*;

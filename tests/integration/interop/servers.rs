@@ -6,7 +6,7 @@ use std::fmt;
 use std::fs;
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use hickory_proto::rr::RecordType;
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
 use super::ZoneFile;
-use crate::common::{self, Ask};
+use crate::common::{self, Ask, Process};
 
 /// The full path of an installed program, looked up in PATH and in the
 /// sbin directories (knotd and nsd live in /usr/sbin, which a non-root PATH
@@ -62,9 +62,10 @@ impl Drop for ScratchDir {
 }
 
 /// A child process and everything it forked (NSD forks twice), stopped by
-/// PID on drop: TERM, up to 10 s for the whole tree to exit, then KILL.
+/// PID on drop: TERM, up to 10 s for the whole tree to exit, then KILL
+/// (the [`Process`] inside kills and reaps the child itself last).
 struct Daemon {
-    child: Child,
+    process: Process,
 }
 
 impl Daemon {
@@ -105,19 +106,15 @@ impl Daemon {
             .stderr(Stdio::null())
             .status();
     }
-
-    fn has_exited(&mut self) -> bool {
-        !matches!(self.child.try_wait(), Ok(None))
-    }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let tree = Daemon::tree(self.child.id());
-        Daemon::signal(self.child.id(), "-TERM");
+        let tree = Daemon::tree(self.process.id());
+        Daemon::signal(self.process.id(), "-TERM");
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let _ = self.child.try_wait(); // reap our direct child
+            let _ = self.process.child().try_wait(); // reap our direct child
             if !tree.iter().any(|&p| Daemon::running(p)) || Instant::now() > deadline {
                 break;
             }
@@ -126,8 +123,6 @@ impl Drop for Daemon {
         for &pid in tree.iter().filter(|&&p| Daemon::running(p)) {
             Daemon::signal(pid, "-KILL");
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -186,10 +181,9 @@ impl Server {
             let out = fs::File::create(&log).expect("create log file");
             let err = out.try_clone().expect("clone log file");
             command.stdin(Stdio::null()).stdout(out).stderr(err);
-            let child = command
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {kind} ({}): {e}", program.display()));
-            let mut daemon = Daemon { child };
+            let mut daemon = Daemon {
+                process: Process::spawn(&mut command),
+            };
             if wait_ready(&mut daemon, addr, &zones[0].origin) {
                 return Server {
                     kind,
@@ -315,19 +309,14 @@ fn read_logs(dir: &Path) -> String {
 /// (true), the process exits, or 20 s pass (false).
 fn wait_ready(daemon: &mut Daemon, addr: SocketAddr, origin: &str) -> bool {
     let query = Ask::new(origin, RecordType::SOA).to_message();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if daemon.has_exited() {
-            return false;
-        }
-        if let Ok(msg) = exchange(addr, &query, Transport::Udp, Duration::from_millis(200)) {
-            if msg.metadata.authoritative && msg.metadata.response_code == ResponseCode::NoError {
-                return true;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
+    daemon
+        .process
+        .poll(Duration::from_secs(20), || {
+            let msg = exchange(addr, &query, Transport::Udp, Duration::from_millis(200)).ok()?;
+            (msg.metadata.authoritative && msg.metadata.response_code == ResponseCode::NoError)
+                .then_some(())
+        })
+        .is_some()
 }
 
 /// How a query travels.

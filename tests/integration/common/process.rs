@@ -1,0 +1,111 @@
+//! Child processes for the length of one test: the `dnslab` binary (or a
+//! peer server) started as a user would, polled until it answers, and
+//! stopped by its PID when the test's guard is dropped, so that a failing
+//! assertion never leaves one running.
+
+use std::process::{Child, Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
+
+/// How long [`Process::poll`] waits between two probes: long enough not to
+/// spin on a machine whose two cores every test shares.
+const POLL_PAUSE: Duration = Duration::from_millis(50);
+
+/// The `dnslab` binary of this build, ready for arguments.
+pub fn dnslab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dnslab"))
+}
+
+/// A child process, killed by its PID and reaped when dropped.
+pub struct Process {
+    /// Always `Some` until [`Process::output`] takes it.
+    child: Option<Child>,
+}
+
+impl Process {
+    /// Spawns `command`; panics naming the program if it cannot start.
+    pub fn spawn(command: &mut Command) -> Process {
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", command.get_program()));
+        Process { child: Some(child) }
+    }
+
+    /// The running child, for its pipes.
+    pub fn child(&mut self) -> &mut Child {
+        self.child
+            .as_mut()
+            .expect("the child is only taken by output()")
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child
+            .as_ref()
+            .expect("the child is only taken by output()")
+            .id()
+    }
+
+    /// Its exit status, once it has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child().try_wait().expect("child status")
+    }
+
+    /// Sends `signal` (e.g. "-TERM") with kill(1), as a user would.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} failed");
+    }
+
+    /// Waits up to `within` for the process to exit; its status, or `None`
+    /// if it still runs.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.exited() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Runs `probe` until it returns `Some` (the server answers), the
+    /// process exits (a port taken, a bad argument), or `within` passes.
+    pub fn poll<T>(&mut self, within: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.exited().is_some() {
+                return None;
+            }
+            if let Some(found) = probe() {
+                return Some(found);
+            }
+            std::thread::sleep(POLL_PAUSE);
+        }
+        None
+    }
+
+    /// Kills the process if it still runs, then its status and whatever it
+    /// wrote to piped stdout and stderr.
+    pub fn output(mut self) -> Output {
+        let mut child = self
+            .child
+            .take()
+            .expect("the child is only taken by output()");
+        let _ = child.kill();
+        child.wait_with_output().expect("collect child output")
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
