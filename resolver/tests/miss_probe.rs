@@ -22,10 +22,10 @@ ns.probe. IN A 127.0.0.1
 *.wild IN A 192.0.2.1
 ";
 
-/// User + system CPU in clock ticks (100 Hz) of the threads of this
-/// process, all of them or those whose name starts with `prefix`.
-fn cpu_ticks(prefix: Option<&str>) -> u64 {
-    let mut total = 0;
+/// Each thread of this process: its id, name and user + system CPU in
+/// clock ticks (100 Hz).
+fn threads() -> Vec<(String, String, u64)> {
+    let mut threads = Vec::new();
     for task in std::fs::read_dir("/proc/self/task").expect("procfs") {
         let path = task.expect("task").path();
         let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
@@ -34,27 +34,28 @@ fn cpu_ticks(prefix: Option<&str>) -> u64 {
         let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
             continue;
         };
-        let comm = &stat[open + 1..close];
-        if prefix.is_some_and(|p| !comm.starts_with(p)) {
-            continue;
-        }
         let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
         // utime and stime are fields 14 and 15; fields[0] is field 3.
-        total += fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        let ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        let tid = path.file_name().unwrap().to_string_lossy().into_owned();
+        threads.push((tid, stat[open + 1..close].to_string(), ticks));
     }
-    total
+    threads
 }
 
-#[test]
-#[ignore]
-fn miss_probe() {
-    let n: usize = std::env::var("PROBE_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
-    let inflight = 100;
-    let dir = std::env::temp_dir().join(format!("dnslab-miss-probe-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// CPU ticks of the threads `which` selects by id and name.
+fn cpu_ticks(which: impl Fn(&str, &str) -> bool) -> u64 {
+    threads()
+        .into_iter()
+        .filter(|(tid, name, _)| which(tid, name))
+        .map(|(_, _, ticks)| ticks)
+        .sum()
+}
+
+/// Starts the authoritative server for the probe zone on its own runtime;
+/// returns its port, the runtime and the ids of its threads.
+fn start_auth(dir: &std::path::Path) -> (u16, tokio::runtime::Runtime, Vec<String>) {
+    let before: Vec<String> = threads().into_iter().map(|(tid, _, _)| tid).collect();
     let path = dir.join("root.zone");
     std::fs::write(&path, ZONE).unwrap();
     let auth = AuthServer::load(
@@ -69,33 +70,64 @@ fn miss_probe() {
     config.udp_workers = 1;
     let server = Server::bind(config).unwrap();
     let port = server.local_addrs()[0].port();
-    let auth_rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("probe-auth")
         .enable_all()
         .build()
         .unwrap();
-    auth_rt.spawn(server.run(auth.handler(), std::future::pending()));
+    rt.spawn(server.run(auth.handler(), std::future::pending()));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let tids = threads()
+        .into_iter()
+        .map(|(tid, _, _)| tid)
+        .filter(|tid| !before.contains(tid))
+        .collect();
+    (port, rt, tids)
+}
 
-    let resolver = Resolver::new(ResolverConfig {
+fn probe_resolver(auth_port: u16, n: usize) -> Resolver {
+    Resolver::new(ResolverConfig {
         root_hints: vec![(
             Name::from_ascii("ns.probe.").unwrap(),
             IpAddr::V4(Ipv4Addr::LOCALHOST),
         )],
-        upstream_port: port,
+        upstream_port: auth_port,
         cache_size: 4 * n,
         ..ResolverConfig::default()
-    });
+    })
+}
+
+fn probe_n() -> usize {
+    std::env::var("PROBE_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000)
+}
+
+fn name(i: usize) -> Name {
+    Name::from_ascii(format!("h{i}.wild.")).unwrap()
+}
+
+#[test]
+#[ignore]
+fn miss_probe() {
+    let n = probe_n();
+    let inflight = 100;
+    let dir = std::env::temp_dir().join(format!("dnslab-miss-probe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (port, _auth_rt, auth_tids) = start_auth(&dir);
+    let resolver = probe_resolver(port, n);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let name = |i: usize| Name::from_ascii(format!("h{i}.wild.")).unwrap();
     rt.block_on(async {
         // Warm up: caches `wild.` so each later name is one query.
         resolver.resolve(name(0), RecordType::A).await.unwrap();
         let before = resolver.stats().upstream_queries;
-        let (all, auth_cpu) = (cpu_ticks(None), cpu_ticks(Some("dnslab-udp")));
+        let is_auth = |tid: &str, _: &str| auth_tids.iter().any(|a| a == tid);
+        let (all, auth_cpu) = (cpu_ticks(|_, _| true), cpu_ticks(is_auth));
         let started = Instant::now();
         let mut tasks = Vec::new();
         for t in 0..inflight {
@@ -113,8 +145,8 @@ fn miss_probe() {
             task.await.unwrap();
         }
         let wall = started.elapsed();
-        let all = cpu_ticks(None) - all;
-        let auth_cpu = cpu_ticks(Some("dnslab-udp")) - auth_cpu;
+        let all = cpu_ticks(|_, _| true) - all;
+        let auth_cpu = cpu_ticks(is_auth) - auth_cpu;
         let queries = resolver.stats().upstream_queries - before;
         let per = |ticks: u64| ticks as f64 * 10_000.0 / n as f64;
         println!(
@@ -126,5 +158,91 @@ fn miss_probe() {
             per(all),
         );
     });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same through the whole server: a client thread keeps 100 questions
+/// in flight over UDP to a resolver on the shared transport. The client's
+/// CPU is subtracted as well as the auth server's.
+///
+/// `cargo test -p dnslab-resolver --release --test miss_probe -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn served_miss_probe() {
+    use hickory_proto::op::{Message, MessageType, OpCode, Query};
+    use hickory_proto::serialize::binary::BinEncodable;
+
+    let n = probe_n();
+    let inflight = 100;
+    let dir = std::env::temp_dir().join(format!("dnslab-served-probe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (port, _auth_rt, auth_tids) = start_auth(&dir);
+    let resolver = probe_resolver(port, n);
+    let mut config = ServerConfig::new(vec![SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0)]);
+    config.udp_workers = 1;
+    let server = Server::bind(config).unwrap();
+    let addr = server.local_addrs()[0];
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("probe-resolver")
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.spawn(server.run(resolver.handler(), std::future::pending()));
+    rt.block_on(resolver.resolve(name(0), RecordType::A))
+        .unwrap();
+
+    let query = |i: usize| {
+        let mut msg = Message::new(i as u16, MessageType::Query, OpCode::Query);
+        msg.metadata.recursion_desired = true;
+        msg.add_query(Query::query(name(i), RecordType::A));
+        msg.to_bytes().unwrap()
+    };
+    let queries: Vec<Vec<u8>> = (1..=n).map(query).collect();
+    let is_auth = move |tid: &str, _: &str| auth_tids.iter().any(|a| a == tid);
+    let is_client = |_: &str, name: &str| name == "probe-client";
+    let client = std::thread::Builder::new()
+        .name("probe-client".into())
+        .spawn(move || {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket.connect(addr).unwrap();
+            socket
+                .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+                .unwrap();
+            let ticks = |f: &dyn Fn(&str, &str) -> bool| cpu_ticks(f);
+            let (all, auth, me) = (ticks(&|_, _| true), ticks(&is_auth), ticks(&is_client));
+            let started = Instant::now();
+            let mut next = queries.iter();
+            for q in next.by_ref().take(inflight) {
+                socket.send(q).unwrap();
+            }
+            let mut buf = [0u8; 4096];
+            let mut answered = 0;
+            while answered < queries.len() {
+                if socket.recv(&mut buf).is_err() {
+                    break;
+                }
+                answered += 1;
+                if let Some(q) = next.next() {
+                    socket.send(q).unwrap();
+                }
+            }
+            let wall = started.elapsed();
+            let all = ticks(&|_, _| true) - all;
+            let auth = ticks(&is_auth) - auth;
+            let me = ticks(&is_client) - me;
+            let per = |ticks: u64| ticks as f64 * 10_000.0 / answered as f64;
+            println!(
+                "{answered}/{} answered in {wall:?} ({:.0}/s): resolver {:.1} µs CPU \
+                 per miss, auth {:.1} µs, client {:.1} µs",
+                queries.len(),
+                answered as f64 / wall.as_secs_f64(),
+                per(all - auth - me),
+                per(auth),
+                per(me),
+            );
+        })
+        .unwrap();
+    client.join().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
