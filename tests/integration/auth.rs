@@ -13,7 +13,7 @@ use hickory_proto::op::{Message, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
-use crate::common::{self, lines, section, tcp, udp, udp_raw, Ask, TIMEOUT};
+use crate::common::{self, lines, section, tcp, udp, udp_message, udp_raw, Ask, TIMEOUT};
 
 /// An [`AuthServer`] serving on loopback until dropped.
 struct Served {
@@ -397,7 +397,7 @@ fn other_classes_are_refused() {
     let server = Served::example();
     let mut query = Ask::new("www.example.com.", RecordType::A).to_message();
     query.queries[0].set_query_class(DNSClass::CH);
-    let reply = exchange(server.addr, &query).expect("an answer");
+    let reply = udp_message(server.addr, &query, TIMEOUT).expect("an answer");
     assert_eq!(flags(&reply), with(ResponseCode::Refused, false));
     assert_eq!(reply.queries.len(), 1);
     assert_eq!(sections(&reply), [NONE, NONE, NONE]);
@@ -429,7 +429,7 @@ fn other_opcodes_are_not_implemented() {
     for opcode in [OpCode::Notify, OpCode::Update] {
         let mut query = Ask::new("example.com.", RecordType::SOA).to_message();
         query.metadata.op_code = opcode;
-        let reply = exchange(server.addr, &query).expect("an answer");
+        let reply = udp_message(server.addr, &query, TIMEOUT).expect("an answer");
         assert_eq!(flags(&reply), with(ResponseCode::NotImp, false));
         assert_eq!(reply.metadata.op_code, opcode);
         assert_eq!(sections(&reply), [NONE, NONE, NONE]);
@@ -446,7 +446,7 @@ fn zero_or_two_questions_are_formerr() {
     let mut two = Ask::new("example.com.", RecordType::A).to_message();
     two.queries.push(two.queries[0].clone());
     for query in [none, two] {
-        let reply = exchange(server.addr, &query).expect("an answer");
+        let reply = udp_message(server.addr, &query, TIMEOUT).expect("an answer");
         assert_eq!(flags(&reply), with(ResponseCode::FormErr, false));
         assert_eq!(reply.metadata.id, query.metadata.id);
         assert!(reply.queries.is_empty());
@@ -503,7 +503,7 @@ fn edns_version_1_is_badvers() {
         .edns(1232)
         .to_message();
     query.edns.as_mut().expect("edns").set_version(1);
-    let reply = exchange(server.addr, &query).expect("an answer");
+    let reply = udp_message(server.addr, &query, TIMEOUT).expect("an answer");
     // hickory reads 16 as BADSIG, which shares the number with BADVERS.
     assert_eq!(u16::from(reply.metadata.response_code), 16);
     assert_eq!(reply.edns.as_ref().map(|e| e.version()), Some(0));
@@ -666,14 +666,6 @@ fn reload_swaps_good_zones_and_keeps_old_ones_on_error() {
         ["mail.example.com. 3600 A 192.0.2.26"]
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Sends a hand-built message over UDP and decodes the reply.
-fn exchange(server: SocketAddr, query: &Message) -> Option<Message> {
-    let reply = udp_raw(server, &query.to_bytes().expect("encode"), TIMEOUT)?;
-    let msg = Message::from_bytes(&reply).expect("decode reply");
-    assert_eq!(msg.metadata.id, query.metadata.id, "reply ID matches");
-    Some(msg)
 }
 
 /// A fresh directory under the system temp dir for files a test edits.

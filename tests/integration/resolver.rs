@@ -27,7 +27,7 @@ use tokio::runtime::Runtime;
 
 use crate::common::{
     dnslab, lines, loopback_config, name, on_a_random_port, section_without_ttl, serve, tcp,
-    test_runtime, udp, udp_raw, Ask, Process, Running,
+    test_runtime, udp, udp_message, Ask, Process, Running,
 };
 
 /// The zones: (file name, text); the file name is the origin ("root" is `.`).
@@ -1039,9 +1039,7 @@ fn resolver_command_serves_clients() {
             let query = Ask::new("www.example.com.", RecordType::A)
                 .rd()
                 .to_message();
-            let bytes = query.to_bytes().expect("encode");
-            let reply = udp_raw(addr, &bytes, Duration::from_millis(500))?;
-            Some(Message::from_bytes(&reply).expect("decode"))
+            udp_message(addr, &query, Duration::from_millis(500))
         })?;
         Some((addr, resolver, msg))
     });

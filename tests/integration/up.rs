@@ -14,11 +14,10 @@ use dnslab::topology::default::DefaultTopology;
 use dnslab::topology::{self, Hierarchy, Topology};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
-use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
 use crate::common::{
     dnslab, lines, on_a_random_port, random_port, repo_path, section_without_ttl, test_runtime,
-    udp, udp_raw, Ask, Process,
+    udp, udp_message, Ask, Process,
 };
 
 // ---------------------------------------------------------------------------
@@ -749,7 +748,6 @@ fn binary_up_serves_the_default_until_sigterm() {
     let query = Ask::new("gaia.cs.umass.edu.", RecordType::A)
         .rd()
         .to_message();
-    let bytes = query.to_bytes().expect("encode");
     let (port, resolver, mut up, reply) = on_a_random_port("dnslab up", |port| {
         let resolver = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), random_port());
         let mut up = Process::spawn(
@@ -766,7 +764,7 @@ fn binary_up_serves_the_default_until_sigterm() {
         );
         // Poll until the resolver answers or the process exits (port taken).
         let answered = up.poll(Duration::from_secs(20), || {
-            udp_raw(resolver, &bytes, Duration::from_millis(500))
+            udp_message(resolver, &query, Duration::from_millis(500))
         });
         let Some(reply) = answered else {
             let output = up.output();
@@ -778,7 +776,6 @@ fn binary_up_serves_the_default_until_sigterm() {
         };
         Some((port, resolver, up, reply))
     });
-    let reply = Message::from_bytes(&reply).expect("decode");
     assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
     assert!(reply.metadata.recursion_available);
     assert_eq!(

@@ -74,16 +74,21 @@ pub fn udp_raw(server: SocketAddr, bytes: &[u8], timeout: Duration) -> Option<Ve
     }
 }
 
+/// Sends a (possibly hand-built) message over UDP and decodes the reply;
+/// `None` on timeout. Panics on a reply that does not decode or whose ID
+/// does not match.
+pub fn udp_message(server: SocketAddr, query: &Message, timeout: Duration) -> Option<Message> {
+    let reply = udp_raw(server, &query.to_bytes().expect("encode query"), timeout)?;
+    let msg = Message::from_bytes(&reply).expect("decode reply");
+    assert_eq!(msg.metadata.id, query.metadata.id, "reply ID matches");
+    Some(msg)
+}
+
 /// Sends one query over UDP and decodes the reply; panics on timeout or on
 /// a reply whose ID does not match.
 pub fn udp(server: SocketAddr, ask: &Ask) -> Message {
-    let query = ask.to_message();
-    let bytes = query.to_bytes().expect("encode query");
-    let reply = udp_raw(server, &bytes, TIMEOUT)
-        .unwrap_or_else(|| panic!("no UDP answer from {server} to {ask:?}"));
-    let msg = Message::from_bytes(&reply).expect("decode reply");
-    assert_eq!(msg.metadata.id, query.metadata.id, "reply ID matches");
-    msg
+    udp_message(server, &ask.to_message(), TIMEOUT)
+        .unwrap_or_else(|| panic!("no UDP answer from {server} to {ask:?}"))
 }
 
 /// Sends one length-prefixed message on an open TCP stream.

@@ -22,7 +22,7 @@ use hickory_proto::rr::rdata::{A, CNAME, NS, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use rand::RngCore;
 
-use crate::common::{loopback_config, name, on_a_random_port, serve, udp_raw, Ask, Running};
+use crate::common::{loopback_config, name, on_a_random_port, serve, udp_message, Ask, Running};
 
 /// What one fake upstream does with every query it gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -317,13 +317,7 @@ fn respond(kind: Upstream, query: &Message, net: [u8; 2]) -> Vec<(From, Vec<u8>)
 fn ask(server: SocketAddr, qname: &str) -> Option<(Message, Duration)> {
     let query = Ask::new(qname, RecordType::A).rd().to_message();
     let started = Instant::now();
-    let reply = udp_raw(
-        server,
-        &query.to_vec().expect("encode"),
-        BUDGET + Duration::from_secs(5),
-    )?;
-    let msg = Message::from_vec(&reply).expect("resolver answer parses");
-    assert_eq!(msg.metadata.id, query.metadata.id, "answer ID");
+    let msg = udp_message(server, &query, BUDGET + Duration::from_secs(5))?;
     Some((msg, started.elapsed()))
 }
 
