@@ -6,14 +6,16 @@
 //! Each test checks the RCODE, the AA/TC/RA flags and every section.
 
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
 use hickory_proto::op::{Message, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
-use crate::common::{self, lines, section, tcp, udp, udp_message, udp_raw, Ask, TIMEOUT};
+use crate::common::{
+    self, lines, section, tcp, udp, udp_message, udp_raw, Ask, ScratchDir, TIMEOUT,
+};
 
 /// An [`AuthServer`] serving on loopback until dropped.
 struct Served {
@@ -630,7 +632,7 @@ fn any_gets_one_rrset() {
 /// old zones serving and reports the file.
 #[test]
 fn reload_swaps_good_zones_and_keeps_old_ones_on_error() {
-    let dir = scratch_dir();
+    let dir = ScratchDir::new("auth");
     for file in ["example.com.zone", "example.net.zone"] {
         std::fs::copy(common::repo_path("zones").join(file), dir.join(file)).expect("copy zone");
     }
@@ -665,18 +667,6 @@ fn reload_swaps_good_zones_and_keeps_old_ones_on_error() {
         section(&reply.answers),
         ["mail.example.com. 3600 A 192.0.2.26"]
     );
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// A fresh directory under the system temp dir for files a test edits.
-fn scratch_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "dnslab-auth-{}-{:x}",
-        std::process::id(),
-        rand::random::<u64>()
-    ));
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
 }
 
 // ------------------------------------------------ the `dnslab auth` binary ---
@@ -760,7 +750,7 @@ impl Binary {
 /// code 1 and the error names the file and line.
 #[test]
 fn auth_command_names_the_bad_zone_line_and_exits_1() {
-    let dir = scratch_dir();
+    let dir = ScratchDir::new("auth");
     let zone = dir.join("bad.zone");
     let text = "$TTL 300\n@ IN SOA ns hm 1 2 3 4 5\nwww IN A 300.1.2.3\n";
     std::fs::write(&zone, text).expect("write zone");
@@ -772,7 +762,6 @@ fn auth_command_names_the_bad_zone_line_and_exits_1() {
         stderr.contains(&format!("{}:3", zone.display())),
         "{stderr}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A port that is taken stops `dnslab auth` with exit code 1 and an error
@@ -794,7 +783,7 @@ fn auth_command_names_a_busy_address_and_exits_1() {
 /// and SIGTERM stops it cleanly (exit code 0).
 #[test]
 fn auth_command_reloads_on_sighup_and_stops_on_sigterm() {
-    let dir = scratch_dir();
+    let dir = ScratchDir::new("auth");
     let zone = dir.join("example.net.zone");
     let text = std::fs::read_to_string(common::repo_path("zones/example.net.zone")).expect("read");
     std::fs::write(&zone, &text).expect("write zone");
@@ -835,7 +824,6 @@ fn auth_command_reloads_on_sighup_and_stops_on_sigterm() {
     binary.signal("-TERM");
     let (code, stderr) = binary.exit();
     assert_eq!(code, Some(0), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `--log-queries`: each query is one info line naming the client, the

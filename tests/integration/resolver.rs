@@ -27,7 +27,7 @@ use tokio::runtime::Runtime;
 
 use crate::common::{
     dnslab, lines, loopback_config, name, on_a_random_port, section_without_ttl, serve, tcp,
-    test_runtime, udp, udp_message, Ask, Process, Running,
+    test_runtime, udp, udp_message, Ask, Process, Running, ScratchDir,
 };
 
 /// The zones: (file name, text); the file name is the origin ("root" is `.`).
@@ -841,13 +841,20 @@ fn trace_records_each_minimised_step() {
     assert_eq!(section_without_ttl(&resolution.answers), [WWW_EXAMPLE]);
 }
 
+/// The lab's root hints as a file for the commands' `--root-hints`, in a
+/// scratch directory removed when the test ends.
+fn root_hints_file() -> (ScratchDir, PathBuf) {
+    let dir = ScratchDir::new("resolver-hints");
+    let hints = dir.join("hints");
+    fs::write(&hints, ". NS ns.root.\nns.root. A 127.0.53.1\n").expect("write hints");
+    (dir, hints)
+}
+
 /// `dnslab trace --json` prints one JSON object per step, then the result.
 #[test]
 fn trace_command_prints_json_lines() {
     let lab = lab();
-    let hints =
-        std::env::temp_dir().join(format!("dnslab-resolver-test-{}-hints", std::process::id()));
-    fs::write(&hints, ". NS ns.root.\nns.root. A 127.0.53.1\n").expect("write hints");
+    let (_dir, hints) = root_hints_file();
     let output = dnslab()
         .args([
             "trace",
@@ -1016,11 +1023,7 @@ fn cache_hits_in_every_form_get_the_same_answer() {
 #[test]
 fn resolver_command_serves_clients() {
     let lab = lab();
-    let hints = std::env::temp_dir().join(format!(
-        "dnslab-resolver-test-{}-hints-cmd",
-        std::process::id()
-    ));
-    fs::write(&hints, ". NS ns.root.\nns.root. A 127.0.53.1\n").expect("write hints");
+    let (_dir, hints) = root_hints_file();
     let (addr, _resolver, msg) = on_a_random_port("dnslab resolver", |port| {
         let addr = server_addr(40, port);
         let mut resolver = Process::spawn(

@@ -169,8 +169,3 @@ pub fn lines(records: &[&str]) -> Vec<String> {
 pub fn name(text: &str) -> Name {
     Name::from_ascii(text).expect("test name parses")
 }
-
-/// The path of a file in the repository, for zone files and topologies.
-pub fn repo_path(relative: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}

@@ -7,7 +7,6 @@ use std::fs;
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, ResponseCode};
@@ -15,7 +14,7 @@ use hickory_proto::rr::RecordType;
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
 use super::ZoneFile;
-use crate::common::{self, Ask, Process};
+use crate::common::{self, Ask, Process, ScratchDir};
 
 /// The full path of an installed program, looked up in PATH and in the
 /// sbin directories (knotd and nsd live in /usr/sbin, which a non-root PATH
@@ -35,30 +34,6 @@ pub(super) fn require(program: &str, package: &str) -> Option<PathBuf> {
         eprintln!("SKIPPED: {program} not installed (apt-get install {package})");
     }
     found
-}
-
-/// A scratch directory for one server's config and log, removed on drop.
-struct ScratchDir(PathBuf);
-
-impl ScratchDir {
-    fn new(what: &str) -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "dnslab-interop-{}-{}-{n}",
-            std::process::id(),
-            what
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create scratch dir");
-        ScratchDir(dir)
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A child process and everything it forked (NSD forks twice), stopped by
@@ -174,10 +149,10 @@ impl Server {
         const ATTEMPTS: usize = 3;
         let mut last_log = String::new();
         for _ in 0..ATTEMPTS {
-            let dir = ScratchDir::new(&kind.to_string());
+            let dir = ScratchDir::new(&format!("interop-{kind}"));
             let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-            let mut command = Server::command(kind, program, zones, addr, &dir.0);
-            let log = dir.0.join("out.log");
+            let mut command = Server::command(kind, program, zones, addr, &dir);
+            let log = dir.join("out.log");
             let out = fs::File::create(&log).expect("create log file");
             let err = out.try_clone().expect("clone log file");
             command.stdin(Stdio::null()).stdout(out).stderr(err);
@@ -193,7 +168,7 @@ impl Server {
                 };
             }
             drop(daemon);
-            last_log = read_logs(&dir.0);
+            last_log = read_logs(&dir);
         }
         panic!(
             "{kind} did not answer SOA {} authoritatively; its log:\n{last_log}",
