@@ -12,7 +12,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{dnslab, repo_path, Process};
+use crate::common::{dnslab, repo_path, require, Process};
 
 /// The fenced `sh` blocks of the README section headed `heading`, as
 /// commands: comments stripped, blank lines dropped.
@@ -37,15 +37,6 @@ fn commands_in_section(heading: &str) -> Vec<String> {
         }
     }
     commands
-}
-
-fn have(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
 }
 
 /// Starts the command the README runs with `cargo run --release -- ARGS`
@@ -127,8 +118,8 @@ fn assert_dig_and_nslookup_work(commands: &[String]) -> usize {
 /// The quick start: `up`, then every dig/nslookup line of the section.
 #[test]
 fn readme_quick_start_commands_work() {
-    if !have("dig") || !have("nslookup") {
-        eprintln!("SKIPPED: dig/nslookup not installed (apt-get install bind9-dnsutils)");
+    if require("dig", "bind9-dnsutils").is_none() || require("nslookup", "bind9-dnsutils").is_none()
+    {
         return;
     }
     let commands = commands_in_section("Quick start");
@@ -149,8 +140,7 @@ fn readme_quick_start_commands_work() {
 /// The authoritative example: `auth` on the shipped zones, then its digs.
 #[test]
 fn readme_auth_example_commands_work() {
-    if !have("dig") {
-        eprintln!("SKIPPED: dig not installed (apt-get install bind9-dnsutils)");
+    if require("dig", "bind9-dnsutils").is_none() {
         return;
     }
     let commands = commands_in_section("The commands");

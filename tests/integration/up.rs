@@ -16,8 +16,8 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
 use crate::common::{
-    dnslab, lines, on_a_random_port, random_port, repo_path, section_without_ttl, test_runtime,
-    udp, udp_message, Ask, Process,
+    dnslab, lines, on_a_random_port, random_port, repo_path, require, section_without_ttl,
+    test_runtime, udp, udp_message, Ask, Process,
 };
 
 // ---------------------------------------------------------------------------
@@ -576,13 +576,11 @@ fn dig(args: &[String]) -> Option<String> {
 /// Runs a client tool (dig, nslookup) and returns its output, or `None`
 /// (and says so) when it is not installed.
 fn run_tool(tool: &str, args: &[String]) -> Option<String> {
-    let output = match Command::new(tool).args(args).output() {
-        Ok(output) => output,
-        Err(_) => {
-            eprintln!("SKIPPED: {tool} is not installed (apt-get install bind9-dnsutils)");
-            return None;
-        }
-    };
+    let program = require(tool, "bind9-dnsutils")?;
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {tool}: {e}"));
     assert!(output.status.success(), "{tool} {args:?}: {output:?}");
     Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }

@@ -3,6 +3,7 @@
 //! stopped by its PID when the test's guard is dropped, so that a failing
 //! assertion never leaves one running.
 
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,27 @@ const POLL_PAUSE: Duration = Duration::from_millis(50);
 /// The `dnslab` binary of this build, ready for arguments.
 pub fn dnslab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_dnslab"))
+}
+
+/// The full path of an installed program, looked up in PATH and in the
+/// sbin directories (knotd and nsd live in /usr/sbin, which a non-root PATH
+/// may lack).
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The program, or `None` after printing why the test is skipped: CI
+/// installs every tool (see `.ci/run`), a developer laptop may not.
+pub fn require(program: &str, package: &str) -> Option<PathBuf> {
+    let found = find_program(program);
+    if found.is_none() {
+        eprintln!("SKIPPED: {program} not installed (apt-get install {package})");
+    }
+    found
 }
 
 /// A child process, killed by its PID and reaped when dropped.

@@ -9,9 +9,9 @@ use std::time::Duration;
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RecordType};
 
-use super::servers::{exchange, require, start_dnslab, Kind, Server, Transport};
+use super::servers::{exchange, start_dnslab, Kind, Server, Transport};
 use super::{lab_zones, lines, shipped_zones, ZoneFile};
-use crate::common::{self, Ask};
+use crate::common::{self, require, Ask};
 
 /// One reply reduced to what the differential compares: rcode, AA, TC, the
 /// question as echoed (case kept: RFC 1035 7.3, 0x20), and each section as

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::process::Command;
 
-use super::servers::{find_program, require, start_dnslab, Server};
+use super::servers::{start_dnslab, Server};
 use super::{lab_zones, lines, shipped_zones};
+use crate::common::{find_program, require};
 
 /// dig's answer, parsed: the header status and flags, each section's
 /// records as normalised lines ("owner ttl TYPE rdata", owner lowercased,

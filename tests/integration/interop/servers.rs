@@ -5,7 +5,7 @@
 use std::fmt;
 use std::fs;
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,26 +15,6 @@ use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
 use super::ZoneFile;
 use crate::common::{self, Ask, Process, ScratchDir};
-
-/// The full path of an installed program, looked up in PATH and in the
-/// sbin directories (knotd and nsd live in /usr/sbin, which a non-root PATH
-/// may lack).
-pub(super) fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-}
-
-/// The program, or `None` after printing why the test is skipped.
-pub(super) fn require(program: &str, package: &str) -> Option<PathBuf> {
-    let found = find_program(program);
-    if found.is_none() {
-        eprintln!("SKIPPED: {program} not installed (apt-get install {package})");
-    }
-    found
-}
 
 /// A child process and everything it forked (NSD forks twice), stopped by
 /// PID on drop: TERM, up to 10 s for the whole tree to exit, then KILL
