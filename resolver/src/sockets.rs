@@ -1,5 +1,5 @@
 //! UDP sockets for upstream queries, kept between queries to the same
-//! server, and receive buffers kept between queries on the same thread.
+//! server, and the receive buffer, one per thread.
 //!
 //! A fresh socket per query (socket, bind, connect, register with the
 //! reactor, deregister, close) was a fifth of the CPU of a cache miss, and
@@ -21,12 +21,14 @@
 //! Sockets are registered with the tokio runtime that created them, so the
 //! pool is keyed by runtime as well as by server.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::runtime::{Handle, Id};
 use tokio::time::Instant;
@@ -39,11 +41,9 @@ pub const MAX_USES: u32 = 64;
 pub const MAX_AGE: Duration = Duration::from_secs(1);
 /// Idle sockets kept per server: about the queries in flight to one
 /// server at a time on a busy resolver.
-const IDLE_PER_SERVER: usize = 32;
+const IDLE_PER_SERVER: usize = 128;
 /// Idle sockets kept in all, a bound on the file descriptors held.
 const IDLE_TOTAL: usize = 1024;
-/// Receive buffers kept per thread.
-const BUFFERS_PER_THREAD: usize = 8;
 
 /// A UDP socket connected to one upstream server.
 pub struct Connected {
@@ -133,26 +133,40 @@ impl SocketPool {
 }
 
 thread_local! {
-    static BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Room for the largest datagram, borrowed only between a socket's
+    /// readiness and the end of decoding (never across an `.await`), so one
+    /// per thread serves every query in flight. Never zeroed.
+    static RECV_BUFFER: RefCell<Vec<u8>> =
+        RefCell::new(Vec::with_capacity(usize::from(u16::MAX)));
 }
 
-/// An empty buffer with room for the largest datagram, from this thread's
-/// spares when there is one. Its memory is left uninitialised.
-pub fn buffer() -> Vec<u8> {
-    BUFFERS
-        .with(|spares| spares.borrow_mut().pop())
-        .unwrap_or_else(|| Vec::with_capacity(usize::from(u16::MAX)))
-}
-
-/// Keeps `buf` for the next [`buffer`] on this thread.
-pub fn recycle(mut buf: Vec<u8>) {
-    buf.clear();
-    BUFFERS.with(|spares| {
-        let mut spares = spares.borrow_mut();
-        if spares.len() < BUFFERS_PER_THREAD {
-            spares.push(buf);
-        }
-    });
+/// Receives one datagram on `socket` and hands it, with its source, to
+/// `read`, which must not block.
+pub async fn recv_from<T>(
+    socket: &UdpSocket,
+    mut read: impl FnMut(&[u8], SocketAddr) -> T,
+) -> io::Result<T> {
+    // ERROR too, as tokio's own receive does: an ICMP port unreachable
+    // makes the socket only EPOLLERR, and a dead server must fail at once.
+    socket
+        .async_io(Interest::READABLE | Interest::ERROR, || {
+            let received: io::Result<T> = RECV_BUFFER.with(|buf| {
+                let mut buf = buf.borrow_mut();
+                buf.clear();
+                let (_, from) = socket.try_recv_buf_from(&mut *buf)?;
+                Ok(read(&buf, from))
+            });
+            match received {
+                // Woken for an error and nothing to read: report the error
+                // (SO_ERROR), or wait again if there is none.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match socket.take_error()? {
+                    Some(error) => Err(error),
+                    None => Err(e),
+                },
+                other => other,
+            }
+        })
+        .await
 }
 
 #[cfg(test)]
