@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use dnslab::topology::default::DefaultTopology;
@@ -16,7 +16,7 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
 use crate::common::{
-    dnslab, lines, on_a_random_port, random_port, repo_path, require, section_without_ttl,
+    dig, dnslab, lines, on_a_random_port, random_port, repo_path, run_tool, section_without_ttl,
     test_runtime, udp, udp_message, Ask, Process,
 };
 
@@ -568,43 +568,12 @@ fn default_hierarchy_servers_answer_single_steps_without_recursion() {
     );
 }
 
-/// Runs dig, or returns `None` (and says so) when it is not installed.
-fn dig(args: &[String]) -> Option<String> {
-    run_tool("dig", args)
-}
-
-/// Runs a client tool (dig, nslookup) and returns its output, or `None`
-/// (and says so) when it is not installed.
-fn run_tool(tool: &str, args: &[String]) -> Option<String> {
-    let program = require(tool, "bind9-dnsutils")?;
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {tool}: {e}"));
-    assert!(output.status.success(), "{tool} {args:?}: {output:?}");
-    Some(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-fn dig_args(server: SocketAddr, rest: &[&str]) -> Vec<String> {
-    let mut args = vec![
-        format!("@{}", server.ip()),
-        "-p".into(),
-        server.port().to_string(),
-    ];
-    args.extend(["+time=5", "+tries=1"].iter().map(|s| s.to_string()));
-    args.extend(rest.iter().map(|s| s.to_string()));
-    args
-}
-
 /// What a user pastes from `dnslab up`'s table works: dig through the
 /// resolver, and `dig +norec` at a root, a TLD and an authoritative server.
 #[test]
 fn dig_through_the_resolver_and_at_each_level_of_the_default_hierarchy() {
     let running = Running::start();
-    let Some(out) = dig(&dig_args(
-        running.resolver(),
-        &["+short", "video.netcinema.com"],
-    )) else {
+    let Some(out) = dig(running.resolver(), &["+short", "video.netcinema.com"]) else {
         return;
     };
     let mut lines: Vec<&str> = out.lines().collect();
@@ -614,14 +583,14 @@ fn dig_through_the_resolver_and_at_each_level_of_the_default_hierarchy() {
         ["203.0.113.105", "203.0.113.106", "a1105.kingcdn.com."]
     );
 
-    let out = dig(&dig_args(running.resolver(), &["gaia.cs.umass.edu"])).unwrap_or_default();
+    let out = dig(running.resolver(), &["gaia.cs.umass.edu"]).unwrap_or_default();
     assert!(out.contains("status: NOERROR"), "{out}");
     assert!(out.contains(" ra"), "RA in dig's flags: {out}");
 
-    let out = dig(&dig_args(
+    let out = dig(
         running.server("127.0.0.2"),
         &["+norec", "gaia.cs.umass.edu"],
-    ))
+    )
     .unwrap_or_default();
     assert!(out.contains("status: NOERROR"), "{out}");
     assert!(
@@ -634,10 +603,10 @@ fn dig_through_the_resolver_and_at_each_level_of_the_default_hierarchy() {
         "the root refers, it does not answer: {out}"
     );
 
-    let out = dig(&dig_args(
+    let out = dig(
         running.server("127.0.0.4"),
         &["+norec", "www.networkutopia.com"],
-    ))
+    )
     .unwrap_or_default();
     assert!(out.contains("AUTHORITY: 2"), "{out}");
     assert!(
@@ -645,10 +614,10 @@ fn dig_through_the_resolver_and_at_each_level_of_the_default_hierarchy() {
         "glue for dns1 and dns2: {out}"
     );
 
-    let out = dig(&dig_args(
+    let out = dig(
         running.server("127.0.0.11"),
         &["+norec", "networkutopia.com", "MX"],
-    ))
+    )
     .unwrap_or_default();
     assert!(out.contains(" aa"), "{out}");
     assert!(out.contains("10 mail.networkutopia.com."), "{out}");

@@ -3,6 +3,7 @@
 //! stopped by its PID when the test's guard is dropped, so that a failing
 //! assertion never leaves one running.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
@@ -35,6 +36,33 @@ pub fn require(program: &str, package: &str) -> Option<PathBuf> {
         eprintln!("SKIPPED: {program} not installed (apt-get install {package})");
     }
     found
+}
+
+/// Runs a client tool (dig, nslookup) and returns its output, or `None`
+/// (and says so) when it is not installed. Panics when the tool fails,
+/// e.g. when dig gets no answer at all.
+pub fn run_tool(tool: &str, args: &[String]) -> Option<String> {
+    let program = require(tool, "bind9-dnsutils")?;
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {tool}: {e}"));
+    assert!(output.status.success(), "{tool} {args:?}: {output:?}");
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Runs `dig @ADDR -p PORT +time=5 +tries=1 ARGS...` and returns what it
+/// prints, as [`run_tool`] does. dig's own timeout bounds the wait.
+pub fn dig(server: SocketAddr, args: &[&str]) -> Option<String> {
+    let mut all = vec![
+        format!("@{}", server.ip()),
+        "-p".into(),
+        server.port().to_string(),
+        "+time=5".into(),
+        "+tries=1".into(),
+    ];
+    all.extend(args.iter().map(|s| s.to_string()));
+    run_tool("dig", &all)
 }
 
 /// A child process, killed by its PID and reaped when dropped.

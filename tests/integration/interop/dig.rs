@@ -3,11 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::process::Command;
 
 use super::servers::{start_dnslab, Server};
 use super::{lab_zones, lines, shipped_zones};
-use crate::common::{find_program, require};
+use crate::common::{self, require};
 
 /// dig's answer, parsed: the header status and flags, each section's
 /// records as normalised lines ("owner ttl TYPE rdata", owner lowercased,
@@ -65,24 +64,10 @@ impl Dig {
     }
 }
 
-/// Runs `dig +norec +time=2 +tries=1 -p PORT @ADDR ARGS...` and parses its
-/// output. dig's own timeout bounds the wait.
+/// Runs `dig +norec` (see [`common::dig`]) and parses its output.
 fn dig(server: SocketAddr, args: &[&str]) -> Dig {
-    let dig = find_program("dig").expect("dig checked by the caller");
-    let output = Command::new(dig)
-        .args([
-            "+norec",
-            "+time=2",
-            "+tries=1",
-            "-p",
-            &server.port().to_string(),
-        ])
-        .arg(format!("@{}", server.ip()))
-        .args(args)
-        .output()
-        .expect("run dig");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    parse_dig(text)
+    let args = [&["+norec"], args].concat();
+    parse_dig(common::dig(server, &args).expect("dig checked by the caller"))
 }
 
 fn parse_dig(text: String) -> Dig {
@@ -315,21 +300,18 @@ fn srv_in_shipped_zone_brings_target_address() {
 /// of www.example.com from the authoritative server.
 #[test]
 fn nslookup_prints_a_and_aaaa() {
-    let Some(nslookup) = require("nslookup", "bind9-dnsutils") else {
+    if require("nslookup", "bind9-dnsutils").is_none() {
         return;
-    };
+    }
     let server = start_dnslab(&lab_zones());
-    let output = Command::new(nslookup)
-        .args([
-            format!("-port={}", server.addr.port()),
-            "-timeout=2".to_string(),
-            "-retry=1".to_string(),
-            "www.example.com".to_string(),
-            server.addr.ip().to_string(),
-        ])
-        .output()
-        .expect("run nslookup");
-    let text = String::from_utf8_lossy(&output.stdout);
+    let args = [
+        format!("-port={}", server.addr.port()),
+        "-timeout=2".to_string(),
+        "-retry=1".to_string(),
+        "www.example.com".to_string(),
+        server.addr.ip().to_string(),
+    ];
+    let text = common::run_tool("nslookup", &args).expect("nslookup checked above");
     let text: String = text.replace('\t', " ");
     assert!(
         text.contains("Name: www.example.com\nAddress: 192.0.2.10"),
