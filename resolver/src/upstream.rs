@@ -205,6 +205,14 @@ mod tests {
         Query::query(Name::from_ascii("www.example.com.").unwrap(), RecordType::A)
     }
 
+    /// One exchange that must succeed, on a pool of its own.
+    async fn ask(server: SocketAddr) -> Exchange {
+        let sockets = SocketPool::default();
+        exchange(&sockets, server, &question(), Duration::from_secs(5))
+            .await
+            .unwrap()
+    }
+
     fn reply_to(query: &Message, last: u8) -> Message {
         let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
         reply.metadata.authoritative = true;
@@ -265,14 +273,7 @@ mod tests {
                 .await
                 .unwrap();
         });
-        let exchange = exchange(
-            &SocketPool::default(),
-            addr,
-            &question(),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+        let exchange = ask(addr).await;
         assert_eq!(answer_last_octet(&exchange.response), Some(1));
         assert!(!exchange.via_tcp);
         responder.await.unwrap();
@@ -310,14 +311,7 @@ mod tests {
                 .unwrap();
             stream.write_all(&bytes).await.unwrap();
         });
-        let exchange = exchange(
-            &SocketPool::default(),
-            addr,
-            &question(),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+        let exchange = ask(addr).await;
         assert!(exchange.via_tcp);
         assert_eq!(answer_last_octet(&exchange.response), Some(2));
     }

@@ -66,9 +66,7 @@ fn start_auth(dir: &std::path::Path) -> (u16, tokio::runtime::Runtime, Vec<Strin
         AuthOptions::default(),
     )
     .unwrap();
-    let mut config = ServerConfig::new(vec![SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0)]);
-    config.udp_workers = 1;
-    let server = Server::bind(config).unwrap();
+    let server = bind_loopback();
     let port = server.local_addrs()[0].port();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -86,16 +84,46 @@ fn start_auth(dir: &std::path::Path) -> (u16, tokio::runtime::Runtime, Vec<Strin
     (port, rt, tids)
 }
 
-fn probe_resolver(auth_port: u16, n: usize) -> Resolver {
-    Resolver::new(ResolverConfig {
-        root_hints: vec![(
-            Name::from_ascii("ns.probe.").unwrap(),
-            IpAddr::V4(Ipv4Addr::LOCALHOST),
-        )],
-        upstream_port: auth_port,
-        cache_size: 4 * n,
-        ..ResolverConfig::default()
-    })
+/// A server on 127.0.0.1, port 0, with one UDP thread.
+fn bind_loopback() -> Server {
+    let mut config = ServerConfig::new(vec![SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0)]);
+    config.udp_workers = 1;
+    Server::bind(config).unwrap()
+}
+
+/// The auth server running and a resolver whose root hints name it.
+struct Probe {
+    /// Fresh names to resolve.
+    n: usize,
+    dir: std::path::PathBuf,
+    _auth_rt: tokio::runtime::Runtime,
+    auth_tids: Vec<String>,
+    resolver: Resolver,
+}
+
+impl Probe {
+    fn start(tag: &str) -> Probe {
+        let n = probe_n();
+        let dir = std::env::temp_dir().join(format!("dnslab-{tag}-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (port, _auth_rt, auth_tids) = start_auth(&dir);
+        let resolver = Resolver::new(ResolverConfig {
+            root_hints: vec![(
+                Name::from_ascii("ns.probe.").unwrap(),
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+            )],
+            upstream_port: port,
+            cache_size: 4 * n,
+            ..ResolverConfig::default()
+        });
+        Probe {
+            n,
+            dir,
+            _auth_rt,
+            auth_tids,
+            resolver,
+        }
+    }
 }
 
 fn probe_n() -> usize {
@@ -105,6 +133,9 @@ fn probe_n() -> usize {
         .unwrap_or(20_000)
 }
 
+/// Questions kept in flight.
+const INFLIGHT: usize = 100;
+
 fn name(i: usize) -> Name {
     Name::from_ascii(format!("h{i}.wild.")).unwrap()
 }
@@ -112,12 +143,13 @@ fn name(i: usize) -> Name {
 #[test]
 #[ignore]
 fn miss_probe() {
-    let n = probe_n();
-    let inflight = 100;
-    let dir = std::env::temp_dir().join(format!("dnslab-miss-probe-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (port, _auth_rt, auth_tids) = start_auth(&dir);
-    let resolver = probe_resolver(port, n);
+    let probe = Probe::start("miss");
+    let (n, inflight, auth_tids, resolver) = (
+        probe.n,
+        INFLIGHT,
+        probe.auth_tids.clone(),
+        probe.resolver.clone(),
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -158,7 +190,7 @@ fn miss_probe() {
             per(all),
         );
     });
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&probe.dir);
 }
 
 /// The same through the whole server: a client thread keeps 100 questions
@@ -172,15 +204,14 @@ fn served_miss_probe() {
     use hickory_proto::op::{Message, MessageType, OpCode, Query};
     use hickory_proto::serialize::binary::BinEncodable;
 
-    let n = probe_n();
-    let inflight = 100;
-    let dir = std::env::temp_dir().join(format!("dnslab-served-probe-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (port, _auth_rt, auth_tids) = start_auth(&dir);
-    let resolver = probe_resolver(port, n);
-    let mut config = ServerConfig::new(vec![SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0)]);
-    config.udp_workers = 1;
-    let server = Server::bind(config).unwrap();
+    let probe = Probe::start("served");
+    let (n, inflight, auth_tids, resolver) = (
+        probe.n,
+        INFLIGHT,
+        probe.auth_tids.clone(),
+        probe.resolver.clone(),
+    );
+    let server = bind_loopback();
     let addr = server.local_addrs()[0];
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -244,5 +275,5 @@ fn served_miss_probe() {
         })
         .unwrap();
     client.join().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&probe.dir);
 }
