@@ -26,8 +26,9 @@ use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use tokio::runtime::Runtime;
 
 use crate::common::{
-    dnslab, lines, loopback_config, name, on_a_random_port, section_without_ttl, serve, tcp,
-    test_runtime, udp, udp_message, Ask, Process, Running, ScratchDir,
+    assert_recursive_header, dnslab, lines, loopback_config, name, on_a_random_port,
+    section_without_ttl, serve, tcp, test_runtime, udp, udp_message, Ask, Process, Running,
+    ScratchDir,
 };
 
 /// The zones: (file name, text); the file name is the origin ("root" is `.`).
@@ -394,12 +395,7 @@ impl TestResolver {
 /// authority sections.
 fn assert_answer(msg: &Message, rcode: ResponseCode, answers: &[&str], authorities: &[&str]) {
     assert_eq!(msg.metadata.response_code, rcode, "rcode of {msg:?}");
-    assert!(msg.metadata.recursion_available, "RA=1");
-    assert!(
-        !msg.metadata.authoritative,
-        "a resolver is not authoritative"
-    );
-    assert!(!msg.metadata.truncation, "TC=0");
+    assert_recursive_header(msg, &format!("{:?}", msg.queries));
     assert_eq!(
         section_without_ttl(&msg.answers),
         lines(answers),
@@ -645,7 +641,7 @@ fn truncated_upstream_answer_is_fetched_over_tcp() {
     assert_eq!(r.queries(), 3, "root, com, big.com (UDP then TCP)");
     let over_tcp = tcp(r.addr, &Ask::new("www.big.com.", RecordType::TXT).rd());
     assert_eq!(over_tcp.metadata.response_code, NoError);
-    assert!(over_tcp.metadata.recursion_available && !over_tcp.metadata.truncation);
+    assert_recursive_header(&over_tcp, "www.big.com./TXT over TCP");
     assert_eq!(over_tcp.answers.len(), 40);
     assert!(over_tcp
         .answers

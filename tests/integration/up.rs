@@ -16,8 +16,8 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
 use crate::common::{
-    dig, dnslab, lines, on_a_random_port, random_port, repo_path, run_tool, section_without_ttl,
-    test_runtime, udp, udp_message, Ask, Process,
+    assert_recursive_header, dig, dnslab, lines, on_a_random_port, random_port, repo_path,
+    run_tool, section_without_ttl, test_runtime, udp, udp_message, Ask, Process,
 };
 
 // ---------------------------------------------------------------------------
@@ -337,17 +337,10 @@ impl Drop for Running {
 }
 
 /// Asks the resolver with RD=1 and checks what every answer through a
-/// resolver must have: RA=1, not authoritative.
+/// resolver must have (see [`assert_recursive_header`]).
 fn resolve(running: &Running, name: &str, qtype: RecordType) -> Message {
     let reply = udp(running.resolver(), &Ask::new(name, qtype).rd());
-    assert!(
-        reply.metadata.recursion_available,
-        "RA=1 from the resolver for {name}"
-    );
-    assert!(
-        !reply.metadata.authoritative,
-        "a resolver's answer is not AA for {name}"
-    );
+    assert_recursive_header(&reply, name);
     reply
 }
 
@@ -744,7 +737,7 @@ fn binary_up_serves_the_default_until_sigterm() {
         Some((port, resolver, up, reply))
     });
     assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
-    assert!(reply.metadata.recursion_available);
+    assert_recursive_header(&reply, "gaia.cs.umass.edu./A");
     assert_eq!(
         section_without_ttl(&reply.answers),
         ["gaia.cs.umass.edu. A 192.0.2.12"]

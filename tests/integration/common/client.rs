@@ -91,6 +91,19 @@ pub fn udp(server: SocketAddr, ask: &Ask) -> Message {
         .unwrap_or_else(|| panic!("no UDP answer from {server} to {ask:?}"))
 }
 
+/// Checks the header every answer from a recursive resolver has: RA=1 (it
+/// offers recursion), AA=0 (it is not the zone's server) and TC=0 (every
+/// answer the tests ask for fits in UDP). `asked` names the question in
+/// the failure message.
+pub fn assert_recursive_header(msg: &Message, asked: &str) {
+    assert!(msg.metadata.recursion_available, "RA=1 for {asked}");
+    assert!(
+        !msg.metadata.authoritative,
+        "a resolver's answer is not AA for {asked}"
+    );
+    assert!(!msg.metadata.truncation, "TC=0 for {asked}");
+}
+
 /// Sends one length-prefixed message on an open TCP stream.
 pub fn tcp_send(stream: &mut TcpStream, bytes: &[u8]) {
     let len = u16::try_from(bytes.len()).expect("message fits TCP frame");

@@ -22,7 +22,10 @@ use hickory_proto::rr::rdata::{A, CNAME, NS, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use rand::RngCore;
 
-use crate::common::{loopback_config, name, on_a_random_port, serve, udp_message, Ask, Running};
+use crate::common::{
+    assert_recursive_header, loopback_config, name, on_a_random_port, serve, udp_message, Ask,
+    Running,
+};
 
 /// What one fake upstream does with every query it gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -324,7 +327,7 @@ fn ask(server: SocketAddr, qname: &str) -> Option<(Message, Duration)> {
 fn assert_good(server: SocketAddr, qname: &str) {
     let (msg, took) = ask(server, qname).unwrap_or_else(|| panic!("no answer for {qname}"));
     assert_eq!(msg.metadata.response_code, ResponseCode::NoError, "{qname}");
-    assert!(msg.metadata.recursion_available, "RA from a resolver");
+    assert_recursive_header(&msg, qname);
     // The TTL counts down once cached.
     let answers: Vec<String> = msg
         .answers
