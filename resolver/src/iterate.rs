@@ -104,7 +104,10 @@ impl<'a> Walk<'a> {
         }
     }
 
-    #[instrument(skip_all, fields(%qname, ?qtype))]
+    // Debug, not the default info: at info (how `dnslab resolve` logs) the
+    // span was built, its fields formatted, and entered on every poll, for
+    // every miss, to decorate debug lines that are off.
+    #[instrument(level = "debug", skip_all, fields(%qname, ?qtype))]
     pub(crate) async fn resolve(
         &self,
         qname: &Name,

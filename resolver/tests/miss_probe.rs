@@ -103,6 +103,12 @@ struct Probe {
 
 impl Probe {
     fn start(tag: &str) -> Probe {
+        // As `dnslab resolve` logs (info), so that spans and events cost
+        // what they cost there; the lines themselves go nowhere.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_writer(std::io::sink)
+            .try_init();
         let n = probe_n();
         let dir = std::env::temp_dir().join(format!("dnslab-{tag}-probe-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
