@@ -19,16 +19,16 @@ use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
 use dnslab_resolver::{trace, Cidr, Resolver, ResolverConfig};
 use dnslab_transport::{Handler, Server, ServerConfig, TransportError};
 use hickory_proto::op::ResponseCode::{NXDomain, NoError, ServFail};
-use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{RData, Record, RecordType};
-use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
+use hickory_proto::serialize::binary::BinEncodable;
 use tokio::runtime::Runtime;
 
 use crate::common::{
-    assert_recursive_header, dnslab, lines, loopback_config, name, on_a_random_port,
-    section_without_ttl, serve, tcp, test_runtime, udp, udp_message, Ask, Process, Running,
-    ScratchDir,
+    assert_recursive_header, dnslab, lines, loopback_config, name, on_a_random_port, response_to,
+    section_without_ttl, serve, tcp, test_runtime, udp, udp_message, Ask, FakeUdp, Process,
+    Running, ScratchDir,
 };
 
 /// The zones: (file name, text); the file name is the origin ("root" is `.`).
@@ -205,6 +205,8 @@ fn big_zone() -> String {
 struct Lab {
     port: u16,
     runtime: Runtime,
+    /// The liar, the picky server and the silent one.
+    _custom: [FakeUdp; 3],
 }
 
 fn lab() -> &'static Lab {
@@ -240,15 +242,16 @@ fn start_lab() -> Lab {
     for (server, handler) in servers {
         runtime.spawn(server.run(handler, std::future::pending()));
     }
-    let _guard = runtime.enter();
-    let socket = |s| tokio::net::UdpSocket::from_std(s).expect("custom server socket");
-    runtime.spawn(custom_server(socket(liar), liar_reply));
-    runtime.spawn(custom_server(socket(picky), picky_reply));
-    runtime.spawn(async move {
-        let _silent = silent;
-        std::future::pending::<()>().await
-    });
-    Lab { port, runtime }
+    let custom = [
+        custom_server(liar, liar_reply),
+        custom_server(picky, picky_reply),
+        custom_server(silent, |_, _| None),
+    ];
+    Lab {
+        port,
+        runtime,
+        _custom: custom,
+    }
 }
 
 type Handlers = Vec<(Server, std::sync::Arc<dyn Handler>)>;
@@ -261,9 +264,7 @@ fn bind_lab(
 ) -> Result<(Handlers, [std::net::UdpSocket; 3]), TransportError> {
     let raw = |last: u8| {
         let addr = server_addr(last, port);
-        let socket =
-            std::net::UdpSocket::bind(addr).and_then(|s| s.set_nonblocking(true).map(|()| s));
-        socket.map_err(|source| TransportError::Bind {
+        std::net::UdpSocket::bind(addr).map_err(|source| TransportError::Bind {
             addr,
             protocol: dnslab_transport::Protocol::Udp,
             source,
@@ -295,28 +296,19 @@ fn bind_lab(
 
 /// A custom UDP server: `respond` turns each query into a reply
 /// (`None`: no reply). Replies are authoritative and echo the question.
-async fn custom_server(
-    socket: tokio::net::UdpSocket,
+fn custom_server(
+    socket: std::net::UdpSocket,
     respond: fn(&Message, &mut Message) -> Option<()>,
-) {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
-            continue;
-        };
-        let Ok(query) = Message::from_bytes(&buf[..len]) else {
-            continue;
-        };
-        let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
-        reply.metadata.authoritative = true;
-        reply.add_queries(query.queries.clone());
-        if respond(&query, &mut reply).is_none() {
-            continue;
+) -> FakeUdp {
+    FakeUdp::spawn(socket, move |query, peer, socket| {
+        let mut reply = response_to(query, ResponseCode::NoError);
+        if respond(query, &mut reply).is_none() {
+            return;
         }
         if let Ok(bytes) = reply.to_bytes() {
-            let _ = socket.send_to(&bytes, peer).await;
+            let _ = socket.send_to(&bytes, peer);
         }
-    }
+    })
 }
 
 /// The liar claims authority for anything it is asked and slips in an A

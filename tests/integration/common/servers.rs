@@ -1,12 +1,16 @@
 //! Servers for the length of one test: any handler served on loopback by a
-//! runtime of its own, and the random shared port on which a hierarchy of
+//! runtime of its own, hand-written UDP servers for upstreams that must
+//! misbehave exactly, and the random shared port on which a hierarchy of
 //! servers on several 127.x.y.z addresses is started.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use dnslab_transport::{Handler, Server, ServerConfig};
+use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use tokio::sync::oneshot;
 
 /// A server serving on its own runtime thread until dropped.
@@ -89,4 +93,67 @@ pub fn on_a_random_port<T>(what: &str, mut start: impl FnMut(u16) -> Option<T>) 
         }
     }
     panic!("no free port for {what} after {PORT_ATTEMPTS} attempts");
+}
+
+/// A hand-written UDP server on a thread of its own, for upstreams that
+/// must misbehave exactly (lie, stay silent, spoof). Stopped and joined on
+/// drop.
+pub struct FakeUdp {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeUdp {
+    /// How often the thread looks at its stop flag while no query comes.
+    const POLL: Duration = Duration::from_millis(100);
+
+    /// Serves on `socket`: `answer` gets every query that decodes, with the
+    /// peer and the socket to reply from (or not to reply at all); what
+    /// does not decode is dropped.
+    pub fn spawn(
+        socket: UdpSocket,
+        mut answer: impl FnMut(&Message, SocketAddr, &UdpSocket) + Send + 'static,
+    ) -> FakeUdp {
+        socket
+            .set_read_timeout(Some(FakeUdp::POLL))
+            .expect("set timeout");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65535];
+            while !stopped.load(Ordering::Acquire) {
+                // A timeout, or an error a test's traffic may cause: look
+                // at the stop flag and read again.
+                let Ok((len, peer)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                if let Some(query) = buf.get(..len).and_then(|b| Message::from_vec(b).ok()) {
+                    answer(&query, peer, &socket);
+                }
+            }
+        });
+        FakeUdp {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for FakeUdp {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A response to `query` with its ID and question, AA set: what a fake
+/// authoritative server starts every answer from.
+pub fn response_to(query: &Message, rcode: ResponseCode) -> Message {
+    let mut msg = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+    msg.metadata.authoritative = true;
+    msg.metadata.response_code = rcode;
+    msg.add_queries(query.queries.clone());
+    msg
 }

@@ -8,23 +8,20 @@
 //! own 127.x.y.z address and one shared port (the resolver asks every
 //! server on `upstream_port`), so that each can misbehave exactly.
 
-use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use dnslab_resolver::{Cidr, Limits, Resolver, ResolverConfig};
-use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::{A, CNAME, NS, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use rand::RngCore;
 
 use crate::common::{
-    assert_recursive_header, loopback_config, name, on_a_random_port, serve, udp_message, Ask,
-    Running,
+    assert_recursive_header, loopback_config, name, on_a_random_port, response_to, serve,
+    udp_message, Ask, FakeUdp, Running,
 };
 
 /// What one fake upstream does with every query it gets.
@@ -70,8 +67,7 @@ const GOOD: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 struct Hierarchy {
     net: [u8; 2],
     port: u16,
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    _servers: Vec<FakeUdp>,
 }
 
 impl Hierarchy {
@@ -110,19 +106,19 @@ impl Hierarchy {
                 return None;
             };
             let spoofer = Arc::new(spoofer);
-            let stop = Arc::new(AtomicBool::new(false));
-            let threads = bound
+            let servers = bound
                 .into_iter()
                 .map(|(kind, socket)| {
-                    let (stop, spoofer) = (Arc::clone(&stop), Arc::clone(&spoofer));
-                    std::thread::spawn(move || serve_fake(kind, socket, &spoofer, net, &stop))
+                    let spoofer = Arc::clone(&spoofer);
+                    FakeUdp::spawn(socket, move |query, peer, socket| {
+                        send_fake(kind, query, peer, socket, &spoofer, net)
+                    })
                 })
                 .collect();
             Some(Hierarchy {
                 net,
                 port,
-                stop,
-                threads,
+                _servers: servers,
             })
         })
     }
@@ -149,60 +145,30 @@ impl Hierarchy {
     }
 }
 
-impl Drop for Hierarchy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        for thread in self.threads.drain(..) {
-            let _ = thread.join();
-        }
-    }
-}
-
 /// The resolver's budget for one question in these tests.
 const BUDGET: Duration = Duration::from_secs(4);
 /// Generous bound for a healthy answer on a loaded two-core machine.
 const PROMPTLY: Duration = Duration::from_millis(2500);
 
-fn serve_fake(
+/// Sends what `respond` makes of `query` from where each part must come.
+fn send_fake(
     kind: Upstream,
-    socket: UdpSocket,
+    query: &Message,
+    peer: SocketAddr,
+    socket: &UdpSocket,
     spoofer: &UdpSocket,
     net: [u8; 2],
-    stop: &AtomicBool,
 ) {
-    socket
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .expect("set timeout");
-    let mut buf = vec![0u8; 65535];
-    while !stop.load(Ordering::Acquire) {
-        let (len, peer) = match socket.recv_from(&mut buf) {
-            Ok(got) => got,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
-            Err(_) => continue,
+    for (from, bytes) in respond(kind, query, net) {
+        let _ = match from {
+            From::Own => socket.send_to(&bytes, peer),
+            From::Spoofer => spoofer.send_to(&bytes, peer),
+            From::OtherPort => socket
+                .local_addr()
+                .and_then(|own| UdpSocket::bind((own.ip(), 0)))
+                .and_then(|other| other.send_to(&bytes, peer)),
         };
-        let Some(query) = buf.get(..len).and_then(|b| Message::from_vec(b).ok()) else {
-            continue;
-        };
-        for (from, bytes) in respond(kind, &query, net) {
-            let _ = match from {
-                From::Own => socket.send_to(&bytes, peer),
-                From::Spoofer => spoofer.send_to(&bytes, peer),
-                From::OtherPort => socket
-                    .local_addr()
-                    .and_then(|own| UdpSocket::bind((own.ip(), 0)))
-                    .and_then(|other| other.send_to(&bytes, peer)),
-            };
-        }
     }
-}
-
-/// A response to `query` with its ID and question, AA set.
-fn response(query: &Message, rcode: ResponseCode) -> Message {
-    let mut msg = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
-    msg.metadata.authoritative = true;
-    msg.metadata.response_code = rcode;
-    msg.add_queries(query.queries.clone());
-    msg
 }
 
 fn a(owner: &Name, ip: Ipv4Addr) -> Record {
@@ -230,7 +196,7 @@ fn respond(kind: Upstream, query: &Message, net: [u8; 2]) -> Vec<(From, Vec<u8>)
     match kind {
         Upstream::Root => {
             let tld = TLDS.iter().find(|(tld, _)| name(tld).zone_of(&qname));
-            let mut msg = response(query, ResponseCode::NXDomain);
+            let mut msg = response_to(query, ResponseCode::NXDomain);
             if let Some((tld, server)) = tld {
                 let ns = name(&format!("ns.{tld}"));
                 msg.metadata.authoritative = false;
@@ -245,12 +211,12 @@ fn respond(kind: Upstream, query: &Message, net: [u8; 2]) -> Vec<(From, Vec<u8>)
             vec![(From::Own, encode(&msg))]
         }
         Upstream::Good if question.query_type() == RecordType::A => {
-            let mut msg = response(query, ResponseCode::NoError);
+            let mut msg = response_to(query, ResponseCode::NoError);
             msg.add_answer(a(&qname, GOOD));
             vec![(From::Own, encode(&msg))]
         }
         Upstream::Good => {
-            let mut msg = response(query, ResponseCode::NoError);
+            let mut msg = response_to(query, ResponseCode::NoError);
             let soa = SOA::new(
                 name("ns.good."),
                 name("admin.good."),
@@ -270,7 +236,7 @@ fn respond(kind: Upstream, query: &Message, net: [u8; 2]) -> Vec<(From, Vec<u8>)
             let mut same_id = noise.clone();
             same_id[..2].copy_from_slice(&query.metadata.id.to_be_bytes());
             same_id[2] |= 0x80;
-            let mut other_id = response(query, ResponseCode::NoError);
+            let mut other_id = response_to(query, ResponseCode::NoError);
             other_id.metadata.id = query.metadata.id.wrapping_add(1);
             other_id.add_answer(a(&qname, LIE));
             vec![
@@ -280,13 +246,13 @@ fn respond(kind: Upstream, query: &Message, net: [u8; 2]) -> Vec<(From, Vec<u8>)
             ]
         }
         Upstream::WrongSource => {
-            let mut msg = response(query, ResponseCode::NoError);
+            let mut msg = response_to(query, ResponseCode::NoError);
             msg.add_answer(a(&qname, LIE));
             let bytes = encode(&msg);
             vec![(From::Spoofer, bytes.clone()), (From::OtherPort, bytes)]
         }
         Upstream::WideReferral => {
-            let mut msg = response(query, ResponseCode::NoError);
+            let mut msg = response_to(query, ResponseCode::NoError);
             msg.metadata.authoritative = false;
             let cut = name("sub.wide.");
             for i in 0..60 {
@@ -308,7 +274,7 @@ fn respond(kind: Upstream, query: &Message, net: [u8; 2]) -> Vec<(From, Vec<u8>)
                 "loop."
             };
             let target = name(&format!("n{}.{next_zone}", n + 1));
-            let mut msg = response(query, ResponseCode::NoError);
+            let mut msg = response_to(query, ResponseCode::NoError);
             msg.add_answer(Record::from_rdata(qname, 300, RData::CNAME(CNAME(target))));
             vec![(From::Own, encode(&msg))]
         }
