@@ -42,8 +42,10 @@ pub const MAX_AGE: Duration = Duration::from_secs(1);
 /// Idle sockets kept per server: about the queries in flight to one
 /// server at a time on a busy resolver.
 const IDLE_PER_SERVER: usize = 128;
-/// Idle sockets kept in all, a bound on the file descriptors held.
-const IDLE_TOTAL: usize = 1024;
+/// Idle sockets kept in all, a bound on the file descriptors held: well
+/// inside the common soft limit of 1024 descriptors, next to the client
+/// TCP connections and the queries in flight.
+const IDLE_TOTAL: usize = 256;
 
 /// A UDP socket connected to one upstream server.
 pub struct Connected {
