@@ -273,17 +273,17 @@ fn default_topology_validates_clean() {
 
 /// The default hierarchy running on a random shared port, its resolver on
 /// an ephemeral port of 127.0.0.1. The runtime lives as long as the value.
-struct Running {
+struct RunningDefault {
     hierarchy: Option<Hierarchy>,
     runtime: tokio::runtime::Runtime,
     _files: DefaultTopology,
 }
 
-impl Running {
+impl RunningDefault {
     /// The servers use the default's fixed 127.0.0.x addresses, so tests
     /// starting it concurrently differ by port: pick a random high one and
     /// try another when it is taken.
-    fn start() -> Running {
+    fn start() -> RunningDefault {
         let files = DefaultTopology::write().expect("write default topology");
         let mut topology: Topology =
             topology::load(&files.path()).unwrap_or_else(|p| panic!("{p}"));
@@ -298,7 +298,7 @@ impl Running {
                 Err(e) => panic!("cannot start the default hierarchy: {e}"),
             }
         });
-        Running {
+        RunningDefault {
             hierarchy: Some(hierarchy),
             runtime,
             _files: files,
@@ -323,7 +323,7 @@ impl Running {
     }
 }
 
-impl Drop for Running {
+impl Drop for RunningDefault {
     fn drop(&mut self) {
         if let Some(hierarchy) = self.hierarchy.take() {
             let stopped = self.runtime.block_on(async {
@@ -338,13 +338,13 @@ impl Drop for Running {
 
 /// Asks the resolver with RD=1 and checks what every answer through a
 /// resolver must have (see [`assert_recursive_header`]).
-fn resolve(running: &Running, name: &str, qtype: RecordType) -> Message {
+fn resolve(running: &RunningDefault, name: &str, qtype: RecordType) -> Message {
     let reply = udp(running.resolver(), &Ask::new(name, qtype).rd());
     assert_recursive_header(&reply, name);
     reply
 }
 
-fn assert_answer(running: &Running, name: &str, qtype: RecordType, expected: &[&str]) {
+fn assert_answer(running: &RunningDefault, name: &str, qtype: RecordType, expected: &[&str]) {
     let reply = resolve(running, name, qtype);
     assert_eq!(
         reply.metadata.response_code,
@@ -364,7 +364,7 @@ fn assert_answer(running: &Running, name: &str, qtype: RecordType, expected: &[&
 /// wildcard, plus a name that does not exist.
 #[test]
 fn default_hierarchy_answers_every_story_through_the_resolver() {
-    let running = Running::start();
+    let running = RunningDefault::start();
     // 1. root -> edu -> umass.edu -> cs.umass.edu.
     assert_answer(
         &running,
@@ -461,7 +461,7 @@ fn default_hierarchy_answers_every_story_through_the_resolver() {
 /// messages; asked again, the cache answers and no server is asked.
 #[test]
 fn gaia_cold_lookup_asks_four_servers_and_a_repeat_asks_none() {
-    let running = Running::start();
+    let running = RunningDefault::start();
     let sent = || running.hierarchy().resolver().stats().upstream_queries;
     let before = sent();
     assert_answer(
@@ -484,52 +484,47 @@ fn gaia_cold_lookup_asks_four_servers_and_a_repeat_asks_none() {
     );
 }
 
+/// A referral as one step of the walk shows it: AA=0, no answer, the
+/// child's NS records in authority and their glue (if any) in additional.
+fn assert_referral(msg: &Message, ns: &[&str], glue: &[&str]) {
+    assert!(
+        !msg.metadata.authoritative,
+        "a referral is not authoritative"
+    );
+    assert!(msg.answers.is_empty(), "a referral has no answer");
+    assert_eq!(section_without_ttl(&msg.authorities), lines(ns), "NS");
+    assert_eq!(section_without_ttl(&msg.additionals), lines(glue), "glue");
+}
+
 /// One step of the walk at a time, as `dig +norec` shows it: the root and
 /// the TLD refer (AA=0, NS in authority, glue in additional where the
 /// parent has it), the last server answers with AA=1.
 #[test]
 fn default_hierarchy_servers_answer_single_steps_without_recursion() {
-    let running = Running::start();
+    let running = RunningDefault::start();
     let ask = Ask::new("gaia.cs.umass.edu.", RecordType::A);
 
     let root = udp(running.server("127.0.0.2"), &ask);
     assert_eq!(root.metadata.response_code, ResponseCode::NoError);
-    assert!(
-        !root.metadata.authoritative,
-        "a referral is not authoritative"
-    );
     assert!(!root.metadata.recursion_available);
-    assert!(root.answers.is_empty());
-    assert_eq!(
-        section_without_ttl(&root.authorities),
-        ["edu. NS a.edu-servers.lab."]
-    );
-    assert_eq!(
-        section_without_ttl(&root.additionals),
-        ["a.edu-servers.lab. A 127.0.0.6"]
+    assert_referral(
+        &root,
+        &["edu. NS a.edu-servers.lab."],
+        &["a.edu-servers.lab. A 127.0.0.6"],
     );
 
     let edu = udp(running.server("127.0.0.6"), &ask);
-    assert!(!edu.metadata.authoritative);
-    assert!(edu.answers.is_empty());
-    assert_eq!(
-        section_without_ttl(&edu.authorities),
-        ["umass.edu. NS dns.umass.edu."]
-    );
-    assert_eq!(
-        section_without_ttl(&edu.additionals),
-        ["dns.umass.edu. A 127.0.0.9"]
+    assert_referral(
+        &edu,
+        &["umass.edu. NS dns.umass.edu."],
+        &["dns.umass.edu. A 127.0.0.9"],
     );
 
     let umass = udp(running.server("127.0.0.9"), &ask);
-    assert!(!umass.metadata.authoritative);
-    assert_eq!(
-        section_without_ttl(&umass.authorities),
-        ["cs.umass.edu. NS dns.cs.umass.edu."]
-    );
-    assert_eq!(
-        section_without_ttl(&umass.additionals),
-        ["dns.cs.umass.edu. A 127.0.0.10"]
+    assert_referral(
+        &umass,
+        &["cs.umass.edu. NS dns.cs.umass.edu."],
+        &["dns.cs.umass.edu. A 127.0.0.10"],
     );
 
     let cs = udp(running.server("127.0.0.10"), &ask);
@@ -548,24 +543,15 @@ fn default_hierarchy_servers_answer_single_steps_without_recursion() {
         running.server("127.0.0.4"),
         &Ask::new("video.netcinema.com.", RecordType::A),
     );
-    assert!(!com.metadata.authoritative);
-    assert!(com.answers.is_empty());
-    assert_eq!(
-        section_without_ttl(&com.authorities),
-        ["netcinema.com. NS ns1.hosting.net."]
-    );
-    assert_eq!(
-        section_without_ttl(&com.additionals),
-        Vec::<String>::new(),
-        "no glue for a glueless delegation"
-    );
+    // No glue for a glueless delegation.
+    assert_referral(&com, &["netcinema.com. NS ns1.hosting.net."], &[]);
 }
 
 /// What a user pastes from `dnslab up`'s table works: dig through the
 /// resolver, and `dig +norec` at a root, a TLD and an authoritative server.
 #[test]
 fn dig_through_the_resolver_and_at_each_level_of_the_default_hierarchy() {
-    let running = Running::start();
+    let running = RunningDefault::start();
     let Some(out) = dig(running.resolver(), &["+short", "video.netcinema.com"]) else {
         return;
     };
