@@ -8,41 +8,18 @@
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 
-use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
+use dnslab_authoritative::{AuthOptions, ZoneSource};
 use hickory_proto::op::{Message, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
 use crate::common::{
-    self, lines, section, tcp, udp, udp_message, udp_raw, Ask, ScratchDir, TIMEOUT,
+    self, lines, section, tcp, udp, udp_message, udp_raw, Ask, ScratchDir, ServedAuth, TIMEOUT,
 };
 
-/// An [`AuthServer`] serving on loopback until dropped.
-struct Served {
-    addr: SocketAddr,
-    auth: AuthServer,
-    _running: common::Running,
-}
-
-impl Served {
-    fn zones(sources: Vec<ZoneSource>) -> Served {
-        Served::with_options(sources, AuthOptions::default())
-    }
-
-    fn with_options(sources: Vec<ZoneSource>, options: AuthOptions) -> Served {
-        let auth = AuthServer::load(sources, options).expect("zones load");
-        let running = common::serve(auth.handler(), common::loopback_config());
-        Served {
-            addr: running.addr,
-            auth,
-            _running: running,
-        }
-    }
-
-    /// The README's example: example.com and example.net on one server.
-    fn example() -> Served {
-        Served::zones(example_sources(&common::repo_path("zones")))
-    }
+/// The README's example: example.com and example.net on one server.
+fn example_server() -> ServedAuth {
+    ServedAuth::zones(example_sources(&common::repo_path("zones")))
 }
 
 fn example_sources(dir: &Path) -> Vec<ZoneSource> {
@@ -125,7 +102,7 @@ fn expect_udp(addr: SocketAddr, name: &str, qtype: RecordType, want: Flags, reco
 /// (no NS in authority, as NSD and Knot answer minimal responses).
 #[test]
 fn exact_match_is_authoritative() {
-    let server = Served::example();
+    let server = example_server();
     let www = [
         "www.example.com. 3600 A 192.0.2.10",
         "www.example.com. 3600 A 192.0.2.11",
@@ -144,7 +121,7 @@ fn exact_match_is_authoritative() {
 /// reject an answer whose question differs in case.
 #[test]
 fn case_insensitive_match_echoes_the_question_as_asked() {
-    let server = Served::example();
+    let server = example_server();
     // hickory's encoder lowercases names, so the case is set on the wire.
     let query = Ask::new("www.example.com.", RecordType::AAAA).to_message();
     let mut bytes = query.to_bytes().expect("encode");
@@ -167,7 +144,7 @@ fn case_insensitive_match_echoes_the_question_as_asked() {
 /// external -> www.example.net in the second zone.
 #[test]
 fn cname_chain_is_followed_within_and_across_zones() {
-    let server = Served::example();
+    let server = example_server();
     let chain = [
         "alias.example.com. 3600 CNAME alias2.example.com.",
         "alias2.example.com. 3600 CNAME www.example.com.",
@@ -198,7 +175,7 @@ fn cname_chain_is_followed_within_and_across_zones() {
 /// child's NS in authority and their glue addresses in additional.
 #[test]
 fn below_a_delegation_is_a_referral_with_glue() {
-    let server = Served::example();
+    let server = example_server();
     let referral = with(ResponseCode::NoError, false);
     expect_udp(
         server.addr,
@@ -213,7 +190,7 @@ fn below_a_delegation_is_a_referral_with_glue() {
 /// of the SOA's TTL (3600) and its MINIMUM field (300).
 #[test]
 fn nxdomain_carries_soa_with_negative_ttl() {
-    let server = Served::example();
+    let server = example_server();
     let nxdomain = with(ResponseCode::NXDomain, true);
     expect_udp(
         server.addr,
@@ -228,7 +205,7 @@ fn nxdomain_carries_soa_with_negative_ttl() {
 /// NOERROR, empty answer, SOA in authority.
 #[test]
 fn missing_type_is_nodata() {
-    let server = Served::example();
+    let server = example_server();
     expect_udp(
         server.addr,
         "mail.example.com.",
@@ -242,7 +219,7 @@ fn missing_type_is_nodata() {
 /// (`leaf.ent`), so it exists: NODATA, not NXDOMAIN.
 #[test]
 fn empty_non_terminal_is_nodata() {
-    let server = Served::example();
+    let server = example_server();
     expect_udp(
         server.addr,
         "ent.example.com.",
@@ -256,7 +233,7 @@ fn empty_non_terminal_is_nodata() {
 /// from `*.wild`, with the owner set to the name asked.
 #[test]
 fn wildcard_synthesises_the_name_asked() {
-    let server = Served::example();
+    let server = example_server();
     let txt = ["anything.wild.example.com. 3600 TXT synthesised from *.wild"];
     expect_udp(
         server.addr,
@@ -271,7 +248,7 @@ fn wildcard_synthesises_the_name_asked() {
 /// `host.wild` exists, so it gets its own A and NODATA for TXT.
 #[test]
 fn wildcard_does_not_apply_where_the_name_exists() {
-    let server = Served::example();
+    let server = example_server();
     let a = ["host.wild.example.com. 3600 A 192.0.2.81"];
     expect_udp(
         server.addr,
@@ -293,7 +270,7 @@ fn wildcard_does_not_apply_where_the_name_exists() {
 /// referral, even where nothing below the cut exists in this zone.
 #[test]
 fn no_wildcard_or_nxdomain_below_a_delegation() {
-    let server = Served::example();
+    let server = example_server();
     let referral = with(ResponseCode::NoError, false);
     expect_udp(
         server.addr,
@@ -310,7 +287,7 @@ fn no_wildcard_or_nxdomain_below_a_delegation() {
 /// is NXDOMAIN with example.net's SOA.
 #[test]
 fn dname_rewrites_and_follows() {
-    let server = Served::example();
+    let server = example_server();
     // hickory-proto without its dnssec features shows DNAME RDATA as
     // base64 of the wire form: this is `example.net.`.
     let dname = "legacy.example.com. 3600 DNAME B2V4YW1wbGUDbmV0AA==";
@@ -344,7 +321,7 @@ fn dname_rewrites_and_follows() {
 /// exchanges, SRV targets and NS hosts in the zone go in additional.
 #[test]
 fn additional_addresses_for_mx_srv_and_ns() {
-    let server = Served::example();
+    let server = example_server();
     let mx = ["example.com. 3600 MX 10 mail.example.com."];
     let mail = ["mail.example.com. 3600 A 192.0.2.25"];
     expect_udp(
@@ -385,7 +362,7 @@ fn additional_addresses_for_mx_srv_and_ns() {
 /// authoritative server does not guess, and does not refer to the root.
 #[test]
 fn name_outside_every_zone_is_refused() {
-    let server = Served::example();
+    let server = example_server();
     let reply = udp(server.addr, &Ask::new("www.example.org.", RecordType::A));
     assert_eq!(flags(&reply), with(ResponseCode::Refused, false));
     assert_eq!(reply.queries[0].name().to_string(), "www.example.org.");
@@ -396,7 +373,7 @@ fn name_outside_every_zone_is_refused() {
 /// echoed, as NSD answers it.
 #[test]
 fn other_classes_are_refused() {
-    let server = Served::example();
+    let server = example_server();
     let mut query = Ask::new("www.example.com.", RecordType::A).to_message();
     query.queries[0].set_query_class(DNSClass::CH);
     let reply = udp_message(server.addr, &query, TIMEOUT).expect("an answer");
@@ -410,7 +387,7 @@ fn other_classes_are_refused() {
 /// non-data types (OPT, MAILA) are NODATA, as Knot answers them.
 #[test]
 fn transfers_are_refused_and_other_meta_types_are_nodata() {
-    let server = Served::example();
+    let server = example_server();
     for qtype in [RecordType::AXFR, RecordType::IXFR] {
         let reply = udp(server.addr, &Ask::new("example.com.", qtype));
         assert_eq!(flags(&reply), with(ResponseCode::Refused, false), "{qtype}");
@@ -427,7 +404,7 @@ fn transfers_are_refused_and_other_meta_types_are_nodata() {
 /// NOTIMP, with the opcode and ID echoed.
 #[test]
 fn other_opcodes_are_not_implemented() {
-    let server = Served::example();
+    let server = example_server();
     for opcode in [OpCode::Notify, OpCode::Update] {
         let mut query = Ask::new("example.com.", RecordType::SOA).to_message();
         query.metadata.op_code = opcode;
@@ -442,7 +419,7 @@ fn other_opcodes_are_not_implemented() {
 /// response (there is no single question to echo).
 #[test]
 fn zero_or_two_questions_are_formerr() {
-    let server = Served::example();
+    let server = example_server();
     let mut none = Ask::new("example.com.", RecordType::A).to_message();
     none.queries.clear();
     let mut two = Ask::new("example.com.", RecordType::A).to_message();
@@ -462,7 +439,7 @@ fn zero_or_two_questions_are_formerr() {
 /// a choice.
 #[test]
 fn responses_and_garbage_get_no_answer() {
-    let server = Served::example();
+    let server = example_server();
     let mut response = Ask::new("www.example.com.", RecordType::A).to_message();
     response.metadata.message_type = hickory_proto::op::MessageType::Response;
     let bytes = response.to_bytes().expect("encode");
@@ -481,7 +458,7 @@ fn responses_and_garbage_get_no_answer() {
 /// payload size (1232); without EDNS the response has no OPT.
 #[test]
 fn edns_is_echoed_only_when_asked() {
-    let server = Served::example();
+    let server = example_server();
     let reply = udp(
         server.addr,
         &Ask::new("www.example.com.", RecordType::A).edns(4096),
@@ -500,7 +477,7 @@ fn edns_is_echoed_only_when_asked() {
 /// RCODE 16, its high bits in the OPT), OPT with version 0, no records.
 #[test]
 fn edns_version_1_is_badvers() {
-    let server = Served::example();
+    let server = example_server();
     let mut query = Ask::new("www.example.com.", RecordType::A)
         .edns(1232)
         .to_message();
@@ -518,7 +495,7 @@ fn edns_version_1_is_badvers() {
 /// every record.
 #[test]
 fn large_answer_is_truncated_over_udp_and_complete_over_tcp() {
-    let server = Served::example();
+    let server = example_server();
     let ask = Ask::new("big.example.com.", RecordType::TXT).edns(4096);
     let reply = udp(server.addr, &ask);
     assert_eq!(flags(&reply), Flags { tc: true, ..AUTH });
@@ -544,7 +521,7 @@ fn configured_udp_payload_limit_is_honoured() {
         max_udp_payload: 4096,
         ..AuthOptions::default()
     };
-    let server = Served::with_options(sources, options);
+    let server = ServedAuth::with_options(sources, options);
     let reply = udp(
         server.addr,
         &Ask::new("big.example.com.", RecordType::TXT).edns(4096),
@@ -566,7 +543,7 @@ fn configured_udp_payload_limit_is_honoured() {
 /// all answered, each matched by its ID.
 #[test]
 fn pipelined_tcp_queries_are_all_answered() {
-    let server = Served::example();
+    let server = example_server();
     let mut stream = TcpStream::connect_timeout(&server.addr, TIMEOUT).expect("connect");
     stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
     let asks = [
@@ -600,7 +577,7 @@ fn pipelined_tcp_queries_are_all_answered() {
 /// amplify; at a name without records, NODATA.
 #[test]
 fn any_gets_one_rrset() {
-    let server = Served::example();
+    let server = example_server();
     let soa = "example.com. 3600 SOA ns1.example.com. hostmaster.example.com. 2026112201 7200 900 1209600 300";
     expect_udp(
         server.addr,
@@ -636,7 +613,7 @@ fn reload_swaps_good_zones_and_keeps_old_ones_on_error() {
     for file in ["example.com.zone", "example.net.zone"] {
         std::fs::copy(common::repo_path("zones").join(file), dir.join(file)).expect("copy zone");
     }
-    let server = Served::zones(example_sources(&dir));
+    let server = ServedAuth::zones(example_sources(&dir));
     let ask = Ask::new("mail.example.com.", RecordType::A);
     assert_eq!(
         section(&udp(server.addr, &ask).answers),

@@ -3,11 +3,11 @@
 //! resolver, and a property test of the request path. Every test is bounded
 //! in packets and time, so it can run in CI beside the others.
 
-use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
+use dnslab_authoritative::AuthOptions;
 use dnslab_transport::ServerConfig;
 use hickory_proto::op::{Message, ResponseCode};
 
-use crate::common::{repo_path, section, serve, Running};
+use crate::common::{example_com_zone, section, ServedAuth};
 
 /// Mutated real queries through the request path (proptest).
 mod mutation;
@@ -39,11 +39,6 @@ fn assert_www_a(id: u16, reply: &[u8]) {
 
 /// The authoritative server on zones/example.com.zone, as `dnslab auth`
 /// would serve it, with the test's transport limits.
-fn start_example_auth(config: ServerConfig) -> Running {
-    let zone = ZoneSource {
-        origin: None,
-        path: repo_path("zones/example.com.zone"),
-    };
-    let server = AuthServer::load(vec![zone], AuthOptions::default()).expect("example zone loads");
-    serve(server.handler(), config)
+fn start_example_auth(config: ServerConfig) -> ServedAuth {
+    ServedAuth::with_config(vec![example_com_zone()], AuthOptions::default(), config)
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
 use dnslab_transport::{Handler, Server, ServerConfig};
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use tokio::sync::oneshot;
@@ -57,6 +58,48 @@ impl Drop for Running {
             // client; do not panic again while unwinding.
             let _ = thread.join();
         }
+    }
+}
+
+/// An [`AuthServer`] on zone files, serving on loopback until dropped; the
+/// server itself is kept for tests that reload it.
+pub struct ServedAuth {
+    pub addr: SocketAddr,
+    pub auth: AuthServer,
+    _running: Running,
+}
+
+impl ServedAuth {
+    pub fn zones(sources: Vec<ZoneSource>) -> ServedAuth {
+        ServedAuth::with_options(sources, AuthOptions::default())
+    }
+
+    pub fn with_options(sources: Vec<ZoneSource>, options: AuthOptions) -> ServedAuth {
+        ServedAuth::with_config(sources, options, loopback_config())
+    }
+
+    /// With the test's transport limits in `config`.
+    pub fn with_config(
+        sources: Vec<ZoneSource>,
+        options: AuthOptions,
+        config: ServerConfig,
+    ) -> ServedAuth {
+        let auth = AuthServer::load(sources, options).expect("zones load");
+        let running = serve(auth.handler(), config);
+        ServedAuth {
+            addr: running.addr,
+            auth,
+            _running: running,
+        }
+    }
+}
+
+/// zones/example.com.zone, the README's example zone, as `dnslab auth
+/// --zone zones/example.com.zone` gives it (origin from the file).
+pub fn example_com_zone() -> ZoneSource {
+    ZoneSource {
+        origin: None,
+        path: crate::common::repo_path("zones/example.com.zone"),
     }
 }
 

@@ -5,23 +5,19 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
-use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
+use dnslab_authoritative::{AuthOptions, AuthServer};
 use dnslab_transport::{Handler, Protocol, Reply, RequestMeta};
 use hickory_proto::op::{Message, MessageType};
 use hickory_proto::rr::RecordType;
 use proptest::prelude::*;
 
-use crate::common::{repo_path, Ask};
+use crate::common::{example_com_zone, Ask};
 
 /// The example zone's handler, loaded once for every case.
 fn handler() -> &'static Arc<dyn Handler> {
     static HANDLER: OnceLock<Arc<dyn Handler>> = OnceLock::new();
     HANDLER.get_or_init(|| {
-        let zone = ZoneSource {
-            origin: None,
-            path: repo_path("zones/example.com.zone"),
-        };
-        AuthServer::load(vec![zone], AuthOptions::default())
+        AuthServer::load(vec![example_com_zone()], AuthOptions::default())
             .expect("example zone loads")
             .handler()
     })
