@@ -14,9 +14,15 @@
 //! - used by one query at a time, and returned only after that query got
 //!   its matching answer (a socket that timed out or failed is closed, so
 //!   no late answer can meet a later query);
-//! - closed after [`MAX_USES`] queries or [`MAX_AGE`], whichever comes
-//!   first, so the set of open ports keeps changing (an attacker probing
-//!   for open ports, as in SAD DNS, finds stale ones).
+//! - closed after its pool's `max_uses` queries (at most [`MAX_USES`]) or
+//!   [`MAX_AGE`], whichever comes first, so the set of open ports keeps
+//!   changing (an attacker probing for open ports, as in SAD DNS, finds
+//!   stale ones).
+//!
+//! By default `max_uses` is 1: every upstream query gets a fresh random
+//! source port, as the resolver's specification and Unbound do. Reuse is
+//! an opt-in trade of port entropy for CPU
+//! (`dnslab resolver --upstream-socket-uses N`).
 //!
 //! Sockets are registered with the tokio runtime that created them, so the
 //! pool is keyed by runtime as well as by server.
@@ -35,7 +41,7 @@ use tokio::time::Instant;
 
 use crate::lock;
 
-/// Queries one socket may carry before it is closed.
+/// The most queries one socket may ever carry before it is closed.
 pub const MAX_USES: u32 = 64;
 /// How long one socket may live (it is checked when the socket is taken).
 pub const MAX_AGE: Duration = Duration::from_secs(1);
@@ -55,15 +61,23 @@ pub struct Connected {
 }
 
 impl Connected {
-    fn worn_out(&self) -> bool {
-        self.uses >= MAX_USES || self.born.elapsed() >= MAX_AGE
+    fn worn_out(&self, max_uses: u32) -> bool {
+        self.uses >= max_uses || self.born.elapsed() >= MAX_AGE
     }
 }
 
 /// Idle connected sockets by runtime and server.
-#[derive(Default)]
 pub struct SocketPool {
     idle: Mutex<Idle>,
+    /// Queries one socket carries (1 = a new random port per query).
+    max_uses: u32,
+}
+
+impl Default for SocketPool {
+    /// A fresh random source port for every query.
+    fn default() -> Self {
+        SocketPool::new(1)
+    }
 }
 
 #[derive(Default)]
@@ -73,12 +87,21 @@ struct Idle {
 }
 
 impl SocketPool {
+    /// A pool whose sockets carry up to `max_uses` queries each (clamped
+    /// to 1..=[`MAX_USES`]).
+    pub fn new(max_uses: u32) -> SocketPool {
+        SocketPool {
+            idle: Mutex::default(),
+            max_uses: max_uses.clamp(1, MAX_USES),
+        }
+    }
+
     /// A socket connected to `server`: an idle one if there is one still
     /// fresh, otherwise a new one.
     pub async fn take(&self, server: SocketAddr) -> io::Result<Connected> {
         let key = (Handle::current().id(), server);
         while let Some(conn) = self.pop(&key) {
-            if !conn.worn_out() {
+            if !conn.worn_out(self.max_uses) {
                 return Ok(Connected {
                     uses: conn.uses + 1,
                     ..conn
@@ -118,7 +141,7 @@ impl SocketPool {
     /// Returns a socket whose query got its matching answer, to be reused
     /// for `server`; closes it instead if it is worn out or the pool full.
     pub fn give_back(&self, server: SocketAddr, conn: Connected) {
-        if conn.worn_out() {
+        if conn.worn_out(self.max_uses) {
             return;
         }
         let key = (Handle::current().id(), server);
@@ -179,7 +202,7 @@ mod tests {
     /// worn out.
     #[tokio::test(start_paused = true)]
     async fn sockets_are_reused_per_server_until_worn_out() {
-        let pool = SocketPool::default();
+        let pool = SocketPool::new(MAX_USES);
         let a: SocketAddr = "127.0.0.1:9".parse().unwrap();
         let b: SocketAddr = "127.0.0.2:9".parse().unwrap();
         let first = pool.take(a).await.unwrap();
@@ -200,5 +223,17 @@ mod tests {
         };
         pool.give_back(a, worn);
         assert_eq!(pool.take(a).await.unwrap().uses, 1);
+    }
+
+    #[tokio::test]
+    async fn by_default_every_query_gets_a_new_socket() {
+        let pool = SocketPool::default();
+        let a: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let first = pool.take(a).await.unwrap();
+        let port = first.socket.local_addr().unwrap().port();
+        pool.give_back(a, first);
+        let second = pool.take(a).await.unwrap();
+        assert_eq!(second.uses, 1, "a used socket is never handed out again");
+        assert_ne!(second.socket.local_addr().unwrap().port(), port);
     }
 }
