@@ -110,6 +110,11 @@ impl<K: Hash + Eq, V> Shards<K, V> {
         }
     }
 
+    /// Entries held in all shards.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|shard| lock(shard).len()).sum()
+    }
+
     /// The shard holding `key` (any form of the key that hashes alike).
     pub(crate) fn of<Q: Hash + ?Sized>(&self, key: &Q) -> &Mutex<LruCache<K, V>> {
         let mut hasher = DefaultHasher::new();
@@ -138,6 +143,13 @@ impl Cache {
             min_ttl,
             max_ttl: max_ttl.max(min_ttl),
         }
+    }
+
+    /// Entries held: RRsets and negative answers, and delegations. Each is
+    /// bounded by the `size` given to [`Cache::new`] (rounded up to a
+    /// multiple of the shard count for RRsets).
+    pub fn len(&self) -> (usize, usize) {
+        (self.shards.len(), lock(&self.delegations).len())
     }
 
     fn get(&self, key: &Key, now: Instant) -> Option<(Entry, u32)> {

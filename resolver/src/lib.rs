@@ -128,6 +128,10 @@ impl Default for ResolverConfig {
 pub struct Stats {
     /// Queries sent to upstream servers (UDP and TCP attempts both count).
     pub upstream_queries: u64,
+    /// RRsets and negative answers in the cache now.
+    pub cached_rrsets: usize,
+    /// Delegations in the cache now.
+    pub cached_delegations: usize,
 }
 
 /// The outcome of resolving one question, as it goes to a client.
@@ -183,8 +187,11 @@ impl Resolver {
     }
 
     pub fn stats(&self) -> Stats {
+        let (cached_rrsets, cached_delegations) = self.inner.cache.len();
         Stats {
             upstream_queries: self.inner.upstream_queries.load(Ordering::Relaxed),
+            cached_rrsets,
+            cached_delegations,
         }
     }
 

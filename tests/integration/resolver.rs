@@ -947,6 +947,37 @@ fn fresh_name_under_a_cached_wildcard_costs_one_query() {
     assert_eq!(cost, 0, "wild.example.com A NODATA was cached");
 }
 
+/// The cache is bounded in entries (`--cache-size`): a stream of fresh
+/// names, each cached as it is resolved, never makes it hold more than
+/// its size, and the resolver keeps answering correctly as it evicts.
+#[test]
+fn cache_never_holds_more_than_its_configured_entries() {
+    const SIZE: usize = 32;
+    let r = TestResolver::with(|config| config.cache_size = SIZE);
+    for i in 0..200 {
+        let label = format!("fresh{i}");
+        r.expect(
+            &format!("{label}.wild.example.com."),
+            RecordType::A,
+            NoError,
+            &[&format!("{label}.wild.example.com. A 192.0.2.99")],
+            &[],
+        );
+        let stats = r.resolver.stats();
+        assert!(
+            stats.cached_rrsets <= SIZE && stats.cached_delegations <= SIZE,
+            "after {} names the cache holds {} RRsets and {} delegations, more than {SIZE}",
+            i + 1,
+            stats.cached_rrsets,
+            stats.cached_delegations
+        );
+    }
+    assert!(
+        r.resolver.stats().cached_rrsets > SIZE / 2,
+        "the cache was filled, so the bound was exercised"
+    );
+}
+
 /// Cache hits after the first are copied from a prepared answer (header,
 /// question and OPT written per query, TTLs patched): every way of asking
 /// the same cached question (UDP or TCP, with or without EDNS, RD=0, in
