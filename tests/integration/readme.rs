@@ -115,6 +115,30 @@ fn assert_dig_and_nslookup_work(commands: &[String]) -> usize {
     ran
 }
 
+/// Runs the README section `heading` as a user would: the
+/// `cargo run --release -- SUBCOMMAND` line it shows, then, once the server
+/// answers its first `dig`, every dig/nslookup line; at least `at_least`
+/// of them must be there.
+fn run_readme_example(heading: &str, subcommand: &str, at_least: usize) {
+    let commands = commands_in_section(heading);
+    let start = format!("cargo run --release -- {subcommand}");
+    let server_command = commands
+        .iter()
+        .find(|c| c.starts_with(&start))
+        .unwrap_or_else(|| panic!("'{heading}' runs `{start}`"));
+    let mut server = start_dnslab(server_command);
+    let first_dig = commands
+        .iter()
+        .find(|c| c.starts_with("dig "))
+        .unwrap_or_else(|| panic!("'{heading}' shows a dig command"));
+    wait_until_answering(first_dig, &mut server);
+    let ran = assert_dig_and_nslookup_work(&commands);
+    assert!(
+        ran >= at_least,
+        "'{heading}' shows {ran} dig/nslookup commands"
+    );
+}
+
 /// The quick start: `up`, then every dig/nslookup line of the section.
 #[test]
 fn readme_quick_start_commands_work() {
@@ -122,19 +146,7 @@ fn readme_quick_start_commands_work() {
     {
         return;
     }
-    let commands = commands_in_section("Quick start");
-    let up = commands
-        .iter()
-        .find(|c| c.starts_with("cargo run --release -- up"))
-        .expect("the quick start runs `up`");
-    let mut server = start_dnslab(up);
-    let first_dig = commands
-        .iter()
-        .find(|c| c.starts_with("dig "))
-        .expect("the quick start shows a dig command");
-    wait_until_answering(first_dig, &mut server);
-    let ran = assert_dig_and_nslookup_work(&commands);
-    assert!(ran >= 3, "the quick start shows dig and nslookup commands");
+    run_readme_example("Quick start", "up", 3);
 }
 
 /// The authoritative example: `auth` on the shipped zones, then its digs.
@@ -143,17 +155,5 @@ fn readme_auth_example_commands_work() {
     if require("dig", "bind9-dnsutils").is_none() {
         return;
     }
-    let commands = commands_in_section("The commands");
-    let auth = commands
-        .iter()
-        .find(|c| c.starts_with("cargo run --release -- auth"))
-        .expect("the README runs `auth` on the example zone");
-    let mut server = start_dnslab(auth);
-    let first_dig = commands
-        .iter()
-        .find(|c| c.starts_with("dig "))
-        .expect("the auth example shows dig commands");
-    wait_until_answering(first_dig, &mut server);
-    let ran = assert_dig_and_nslookup_work(&commands);
-    assert!(ran >= 4, "the auth example shows its dig commands");
+    run_readme_example("The commands", "auth", 4);
 }
