@@ -201,11 +201,7 @@ fn referral(
     let glue = in_bailiwick(&response.additionals, zone, "additional")
         .into_iter()
         .filter(|r| servers.contains(&r.name))
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some((r.name.clone(), IpAddr::V4(a.0))),
-            RData::AAAA(aaaa) => Some((r.name.clone(), IpAddr::V6(aaaa.0))),
-            _ => None,
-        })
+        .filter_map(|r| Some((r.name.clone(), address(r)?)))
         .collect();
     Some(Ok(Delegation {
         zone: cut,
@@ -213,6 +209,15 @@ fn referral(
         glue,
         ttl,
     }))
+}
+
+/// The address an A or AAAA record holds.
+pub(crate) fn address(record: &Record) -> Option<IpAddr> {
+    match &record.data {
+        RData::A(a) => Some(IpAddr::V4(a.0)),
+        RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

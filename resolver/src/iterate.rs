@@ -26,7 +26,7 @@ use tokio::time::{timeout_at, Instant};
 use tracing::{debug, instrument};
 
 use crate::cache::{Cache, Lookup};
-use crate::classify::{classify, Delegation, Final, Outcome};
+use crate::classify::{address, classify, Delegation, Final, Outcome};
 use crate::trace::{Step, StepOutcome};
 use crate::{lock, upstream, Inner, Resolution};
 
@@ -540,11 +540,7 @@ fn store_negative(
 }
 
 fn addresses(records: &[Record]) -> impl Iterator<Item = IpAddr> + '_ {
-    records.iter().filter_map(|r| match &r.data {
-        RData::A(a) => Some(IpAddr::V4(a.0)),
-        RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
-        _ => None,
-    })
+    records.iter().filter_map(address)
 }
 
 /// The root zone cut from the hints; never cached, always available.
