@@ -176,12 +176,12 @@ fn referral(
     current: &Name,
     zone: &Name,
 ) -> Option<Result<Delegation, Lame>> {
-    let ns: Vec<&Record> = response
+    let cut = response
         .authorities
         .iter()
-        .filter(|r| r.record_type() == RecordType::NS)
-        .collect();
-    let cut = ns.first()?.name.clone();
+        .find(|r| r.record_type() == RecordType::NS)?
+        .name
+        .clone();
     // The cut must be strictly below the zone asked and at or above the name.
     if !(zone.zone_of(&cut) && cut.num_labels() > zone.num_labels() && cut.zone_of(current)) {
         return Some(Err(Lame::UpwardReferral { zone: cut }));
