@@ -40,6 +40,8 @@ const MAX_INCLUDE_DEPTH: usize = 16;
 /// is rejected as too large for u32, but `0-4000000000` is not) must not
 /// exhaust memory; two million is well above the largest real use.
 const MAX_GENERATED: u64 = 1 << 21;
+/// Widest `${offset,width}` field of `$GENERATE`: the length of a name.
+const MAX_GENERATE_WIDTH: usize = 255;
 
 /// A master file as read: its origin and every record with its location.
 #[derive(Debug)]
@@ -816,7 +818,12 @@ fn parse_ttl(text: &str) -> Option<u32> {
             b'w' => 604_800,
             _ => return None,
         };
+        // Each term fits u64, but a long token of terms could still
+        // overflow the sum: stop as soon as it leaves u32.
         total += number.take()? * unit;
+        if total > u64::from(u32::MAX) {
+            return None;
+        }
     }
     total += number.unwrap_or(0);
     u32::try_from(total).ok()
@@ -1247,7 +1254,12 @@ fn format_generate(spec: &str, value: u32, out: &mut String) -> Result<(), Strin
     if parts.next().is_some() {
         return Err(bad());
     }
-    let value = i64::from(value) + offset;
+    // A name is at most 255 octets: a wider field is a typo, and an
+    // unbounded one would allocate whatever the zone file asks for.
+    if width > MAX_GENERATE_WIDTH {
+        return Err(bad());
+    }
+    let value = i64::from(value).checked_add(offset).ok_or_else(bad)?;
     if value < 0 {
         return Err(format!("${{{spec}}} gives a negative number"));
     }
@@ -1386,6 +1398,9 @@ mod tests {
         assert_eq!(parse_ttl("1x"), None);
         assert_eq!(parse_ttl("4294967296"), None);
         assert_eq!(parse_ttl(""), None);
+        // Many large terms must fail cleanly, not overflow the sum.
+        assert_eq!(parse_ttl(&"4294967295w".repeat(10_000)), None);
+        assert_eq!(parse_ttl("4294967295s1s"), None);
     }
 
     #[test]
@@ -1416,6 +1431,10 @@ mod tests {
         assert_eq!(expand("${0,7,n}", 0x1a).unwrap(), "a.1.0.0");
         assert!(expand("${1,2", 1).is_err());
         assert!(expand("${-9}", 1).is_err());
+        // Zone-file numbers that would overflow or allocate without bound.
+        assert!(expand("${9223372036854775807}", 1).is_err());
+        assert!(expand("${0,99999999999}", 1).is_err());
+        assert!(expand("${0,4294967295,n}", 1).is_err());
     }
 
     /// Reads master-file text as if it were the file `test.zone`.
