@@ -47,19 +47,9 @@ pub async fn serve_until_stopped(
     server: Server,
     handler: Arc<dyn Handler>,
 ) -> ExitCode {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut terminate = match signal(SignalKind::terminate()) {
-        Ok(terminate) => terminate,
-        Err(e) => {
-            eprintln!("dnslab {command}: cannot install signal handlers: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let shutdown = async move {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => info!("interrupted; shutting down"),
-            _ = terminate.recv() => info!("SIGTERM; shutting down"),
-        }
+    let shutdown = match stop_signal(command) {
+        Ok(shutdown) => shutdown,
+        Err(code) => return code,
     };
     match server.run(handler, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,4 +59,24 @@ pub async fn serve_until_stopped(
             ExitCode::FAILURE
         }
     }
+}
+
+/// A future that completes on Ctrl-C, or on SIGTERM from a service manager
+/// or `kill`; or failure with one line on stderr when the handler cannot be
+/// installed. Must be called within the runtime.
+pub fn stop_signal(command: &str) -> Result<impl Future<Output = ()> + Send + 'static, ExitCode> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = match signal(SignalKind::terminate()) {
+        Ok(terminate) => terminate,
+        Err(e) => {
+            eprintln!("dnslab {command}: cannot install signal handlers: {e}");
+            return Err(ExitCode::FAILURE);
+        }
+    };
+    Ok(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => info!("interrupted; shutting down"),
+            _ = terminate.recv() => info!("SIGTERM; shutting down"),
+        }
+    })
 }

@@ -85,17 +85,13 @@ pub fn run(args: UpArgs) -> ExitCode {
         Some(_) => deepest_zone(&topology).into_iter().collect(),
     };
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("dnslab up: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
+    super::block_on("up", async {
+        // Installed before anything starts, so SIGTERM during start-up
+        // stops the hierarchy once it is up rather than killing it.
+        let stop = match super::stop_signal("up") {
+            Ok(stop) => stop,
+            Err(code) => return code,
+        };
         let hierarchy = match topology::start(&topology).await {
             Ok(hierarchy) => hierarchy,
             Err(e) => {
@@ -104,7 +100,7 @@ pub fn run(args: UpArgs) -> ExitCode {
             }
         };
         print_table(&hierarchy, &examples);
-        wait_for_signal().await;
+        stop.await;
         eprintln!("dnslab up: stopping");
         match hierarchy.stop().await {
             Ok(()) => ExitCode::SUCCESS,
@@ -171,27 +167,4 @@ fn print_table(hierarchy: &Hierarchy, examples: &[String]) {
         }
     }
     println!("Ctrl-C stops every server.");
-}
-
-/// Ctrl-C, or SIGTERM from a service manager or `kill`.
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
