@@ -342,7 +342,7 @@ mod tests {
         let req = parse(&msg).expect("parses");
         assert_eq!(req.question, &msg[12..]);
         assert_eq!(req.lowercase_name(), b"\x03www\x07example\x03com\x00");
-        assert_eq!(req.key().last(), Some(&1));
+        assert_eq!(req.key(), b"\x03www\x07example\x03com\x00\x00\x01");
         assert!(req.header.recursion_desired);
         assert_eq!(
             (req.header.id, req.qtype, req.qclass, req.edns),
