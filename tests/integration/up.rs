@@ -6,7 +6,7 @@
 //! same through `dig`, and the built binary run as a user would.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -39,14 +39,14 @@ fn line_of(file: &Path, needle: &str, nth: usize) -> usize {
 /// Loads `tests/data/topologies/<name>` and returns every problem, one per
 /// line; panics when it loads clean.
 fn problems_of(name: &str) -> Vec<String> {
-    let path = repo_path(&format!("tests/data/topologies/{name}"));
-    match topology::load(&path) {
+    match topology::load(&fixture(name)) {
         Ok(_) => panic!("{name} was accepted"),
         Err(problems) => problems.0.iter().map(ToString::to_string).collect(),
     }
 }
 
-fn fixture(name: &str) -> std::path::PathBuf {
+/// `tests/data/topologies/<name>`.
+fn fixture(name: &str) -> PathBuf {
     repo_path(&format!("tests/data/topologies/{name}"))
 }
 
