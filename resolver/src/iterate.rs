@@ -137,24 +137,17 @@ impl<'a> Walk<'a> {
                     CacheAnswer::Done(resolution) => return Ok(resolution),
                     CacheAnswer::Miss(name) => current = name,
                 }
-                let (rcode, records, soa) = match self.walk(&current, qtype, depth).await? {
-                    Final::Answer { records } => {
-                        cache.store_records(&records);
-                        (ResponseCode::NoError, records, None)
+                let outcome = self.walk(&current, qtype, depth).await?;
+                let soa = store_final(cache, &current, qtype, &outcome);
+                let (rcode, records) = match outcome {
+                    Final::Answer { records } | Final::NoData { records, .. } => {
+                        (ResponseCode::NoError, records)
                     }
+                    Final::NxDomain { records, .. } => (ResponseCode::NXDomain, records),
                     Final::Cname { records, target } => {
-                        cache.store_records(&records);
                         extend_chain(&mut chain, clamped(cache, records), max_chain)?;
                         current = target;
                         continue;
-                    }
-                    Final::NxDomain { records, soa } => {
-                        let soa = store_negative(cache, &current, qtype, &records, true, soa);
-                        (ResponseCode::NXDomain, records, soa)
-                    }
-                    Final::NoData { records, soa } => {
-                        let soa = store_negative(cache, &current, qtype, &records, false, soa);
-                        (ResponseCode::NoError, records, soa)
                     }
                 };
                 extend_chain(&mut chain, clamped(cache, records), max_chain)?;
@@ -217,7 +210,12 @@ impl<'a> Walk<'a> {
             }
             let outcome = self.ask_zone(&cut, &ask_name, ask_type, depth).await?;
             if !full {
-                remember_minimised(&self.inner.cache, &ask_name, &outcome);
+                // Cached as for any question, so that the walk finds it for
+                // the next name below; referrals are cached below, lame
+                // responses teach nothing.
+                if let Outcome::Final(outcome) = &outcome {
+                    store_final(&self.inner.cache, &ask_name, ask_type, outcome);
+                }
             }
             match outcome {
                 Outcome::Referral(delegation) => {
@@ -426,24 +424,6 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// Caches the final answer to a minimised question, as for any question,
-/// so that the walk finds it for the next name below it.
-/// Referrals are cached by the walk; lame responses teach nothing.
-fn remember_minimised(cache: &Cache, name: &Name, outcome: &Outcome) {
-    let Outcome::Final(outcome) = outcome else {
-        return;
-    };
-    match outcome {
-        Final::Answer { records } | Final::Cname { records, .. } => cache.store_records(records),
-        Final::NxDomain { records, soa } => {
-            store_negative(cache, name, RecordType::A, records, true, soa.clone());
-        }
-        Final::NoData { records, soa } => {
-            store_negative(cache, name, RecordType::A, records, false, soa.clone());
-        }
-    }
-}
-
 /// Answers a question from the cache alone, following cached CNAMEs and
 /// appending them to `chain`.
 pub(crate) fn from_cache(
@@ -520,23 +500,25 @@ fn clamped(cache: &Cache, mut records: Vec<Record>) -> Vec<Record> {
     records
 }
 
-/// Caches a negative answer at the end of `records`' CNAME chain and
-/// returns the SOA as clients should see it.
-fn store_negative(
-    cache: &Cache,
-    qname: &Name,
-    qtype: RecordType,
-    records: &[Record],
-    nx: bool,
-    soa: Option<Record>,
-) -> Option<Record> {
+/// Caches what the servers said about (`qname`, `qtype`): the records, and
+/// a negative answer at the end of their CNAME chain. Returns the SOA of a
+/// negative answer as clients should see it.
+fn store_final(cache: &Cache, qname: &Name, qtype: RecordType, outcome: &Final) -> Option<Record> {
+    let (records, nx, soa) = match outcome {
+        Final::Answer { records } | Final::Cname { records, .. } => {
+            cache.store_records(records);
+            return None;
+        }
+        Final::NxDomain { records, soa } => (records, true, soa),
+        Final::NoData { records, soa } => (records, false, soa),
+    };
     cache.store_records(records);
     let end = records
         .iter()
         .rev()
         .find_map(cname_target)
         .unwrap_or_else(|| qname.clone());
-    cache.store_negative(&end, qtype, nx, soa)
+    cache.store_negative(&end, qtype, nx, soa.clone())
 }
 
 fn addresses(records: &[Record]) -> impl Iterator<Item = IpAddr> + '_ {
