@@ -122,7 +122,7 @@ fn exact_match_is_authoritative() {
 #[test]
 fn case_insensitive_match_echoes_the_question_as_asked() {
     let server = example_server();
-    // hickory's encoder lowercases names, so the case is set on the wire.
+    // The case is set on the wire, to compare the echo octet by octet.
     let query = Ask::new("www.example.com.", RecordType::AAAA).to_message();
     let mut bytes = query.to_bytes().expect("encode");
     let mixed = b"\x03wWw\x07ExAmPlE\x03cOm\x00";

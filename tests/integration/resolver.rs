@@ -1008,9 +1008,7 @@ fn cache_hits_in_every_form_get_the_same_answer() {
             ("alias.example.com.", NoError, &[ALIAS, WWW_CS], &[]),
             ("nope.example.com.", NXDomain, &[], &[EXAMPLE_SOA]),
         ] {
-            // Ask::new goes through IDNA, which lowercases; keep the case.
-            let mut no_rd = Ask::new(name, RecordType::A);
-            no_rd.name = self::name(name);
+            let no_rd = Ask::new(name, RecordType::A);
             let plain = no_rd.clone().rd();
             let asks = [
                 ("udp", udp(r.addr, &plain)),

@@ -4,7 +4,6 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::str::FromStr;
 use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
@@ -25,9 +24,11 @@ pub struct Ask {
 }
 
 impl Ask {
+    /// `name` is taken as written, case included (see [`name`]), so that
+    /// tests can ask in mixed case (RFC 4343, 0x20).
     pub fn new(name: &str, qtype: RecordType) -> Self {
         Ask {
-            name: Name::from_str(name).expect("test name parses"),
+            name: self::name(name),
             qtype,
             recursion_desired: false,
             edns: None,
@@ -178,7 +179,8 @@ pub fn lines(records: &[&str]) -> Vec<String> {
     lines
 }
 
-/// A domain name a test writes by hand.
+/// A domain name a test writes by hand, its case kept (`Name::from_str`
+/// goes through IDNA, which lowercases).
 pub fn name(text: &str) -> Name {
     Name::from_ascii(text).expect("test name parses")
 }
