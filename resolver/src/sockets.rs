@@ -230,10 +230,15 @@ mod tests {
         let pool = SocketPool::default();
         let a: SocketAddr = "127.0.0.1:9".parse().unwrap();
         let first = pool.take(a).await.unwrap();
-        let port = first.socket.local_addr().unwrap().port();
         pool.give_back(a, first);
+        assert_eq!(
+            lock(&pool.idle).total,
+            0,
+            "a used socket is closed, not kept"
+        );
         let second = pool.take(a).await.unwrap();
+        // (Its port is the kernel's new random pick, which may by chance
+        // equal the closed socket's: not asserted.)
         assert_eq!(second.uses, 1, "a used socket is never handed out again");
-        assert_ne!(second.socket.local_addr().unwrap().port(), port);
     }
 }
