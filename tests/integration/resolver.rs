@@ -219,8 +219,9 @@ fn server_addr(last: u8, port: u16) -> SocketAddr {
 }
 
 fn start_lab() -> Lab {
-    let dir = std::env::temp_dir().join(format!("dnslab-resolver-test-{}", std::process::id()));
-    fs::create_dir_all(&dir).expect("create zone dir");
+    // The servers hold their zones in memory once loaded: the files go
+    // when this function returns.
+    let dir = ScratchDir::new("resolver-lab");
     let path = |file: &str| -> PathBuf { dir.join(format!("{file}.zone")) };
     for (file, text) in ZONES {
         fs::write(path(file), text).expect("write zone");
