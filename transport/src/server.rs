@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use socket2::SockRef;
-use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tracing::{debug, error, info};
 
@@ -34,8 +33,6 @@ pub struct Server {
 pub(crate) struct Shared {
     pub handler: Arc<dyn Handler>,
     pub config: ServerConfig,
-    /// Where UDP workers spawn their deferred replies.
-    pub runtime: Handle,
     /// Caps deferred replies in flight over the whole server
     /// ([`ServerConfig::max_deferred`]), so a slow upstream cannot make
     /// pending work grow without bound.
@@ -95,7 +92,6 @@ impl Server {
             deferred: Arc::new(Semaphore::new(self.config.max_deferred.max(1))),
             tcp_slots: Arc::new(Semaphore::new(self.config.tcp_max_connections.max(1))),
             config: self.config,
-            runtime: Handle::current(),
             shutdown: shutdown_rx,
             stopping: AtomicBool::new(false),
             _done: done_tx,

@@ -3,8 +3,9 @@
 //!
 //! The toy handler reads the first byte of a request as a command:
 //! `E` echo the request inline, `D` drop it, `L` echo it later (a
-//! [`Reply::Deferred`] that sleeps for the second byte × 10 ms), `N` defer
-//! forever, `P` panic.
+//! [`Reply::Deferred`] that sleeps for the second byte × 10 ms), `U` echo
+//! it later after a round trip through a UDP socket of its own (as a
+//! resolver's upstream query), `N` defer forever, `P` panic.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -50,6 +51,19 @@ impl Handler for Toy {
                 answer.push(b'l');
                 Reply::Deferred(Box::pin(async move {
                     tokio::time::sleep(delay).await;
+                    Some(answer)
+                }))
+            }
+            Some(b'U') => {
+                let request = request.to_vec();
+                Reply::Deferred(Box::pin(async move {
+                    let upstream = UdpSocket::bind("127.0.0.1:0").await.ok()?;
+                    upstream.connect(upstream.local_addr().ok()?).await.ok()?;
+                    upstream.send(&request).await.ok()?;
+                    let mut answer = vec![0; 512];
+                    let len = upstream.recv(&mut answer).await.ok()?;
+                    answer.truncate(len);
+                    answer.push(b'x');
                     Some(answer)
                 }))
             }
@@ -443,9 +457,9 @@ async fn udp_drop_sends_nothing() {
     server.stop().await;
 }
 
-/// A deferred reply is computed on the runtime and sent from the socket the
-/// query came to. A current-thread runtime (tokio's test default) does as
-/// well as a multi-thread one: the UDP worker thread spawns onto it.
+/// A deferred reply is computed on the worker's runtime and sent from the
+/// socket the query came to, whatever runtime the server itself runs on
+/// (here tokio's test default, a current-thread one).
 #[tokio::test]
 async fn udp_deferred_reply_arrives() {
     let server = start(config());
@@ -458,6 +472,24 @@ async fn udp_deferred_reply_arrives() {
         .unwrap();
     assert_eq!(&buf[..len], b"L\x05laterl");
     assert_eq!(from, server.addr);
+    server.stop().await;
+}
+
+/// A worker with deferred replies in flight goes on answering inline, and
+/// drives their timers and sockets itself: with one worker, a fast query
+/// sent after a slow one is answered first, a deferred reply that waits for
+/// a socket of its own completes, and the slow one still arrives.
+#[tokio::test]
+async fn udp_worker_answers_inline_while_deferred_replies_wait_on_timers_and_sockets() {
+    let server = start(with(config(), |c| c.udp_workers = 1));
+    let client = udp_client().await;
+    client.send_to(b"L\x14slow", server.addr).await.unwrap(); // 200 ms
+    client.send_to(b"Efast", server.addr).await.unwrap();
+    client.send_to(b"Uround trip", server.addr).await.unwrap();
+    assert_eq!(udp_recv(&client).await.unwrap(), b"Efastu");
+    assert_eq!(udp_recv(&client).await.unwrap(), b"Uround tripx");
+    assert_eq!(udp_recv(&client).await.unwrap(), b"L\x14slowl");
+    assert_no_more_datagrams(&client).await;
     server.stop().await;
 }
 

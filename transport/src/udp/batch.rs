@@ -22,6 +22,15 @@ pub(crate) const BATCH: usize = 16;
 /// holds any datagram whole, so none is silently truncated.
 const MAX_DATAGRAM: usize = 65_535;
 
+/// Whether [`Inbox::receive`] may wait for a datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Block (up to the socket's read timeout) for the first datagram.
+    ForOne,
+    /// Return `WouldBlock` at once if none is queued (an event loop waits).
+    No,
+}
+
 /// Received datagrams, in slots reused for every batch.
 pub(crate) struct Inbox {
     receiver: sys::Receiver,
@@ -38,12 +47,12 @@ impl Inbox {
         }
     }
 
-    /// Waits for at least one datagram, then takes those already queued,
-    /// up to [`BATCH`]; returns how many slots were filled. A read timeout
-    /// or a shut-down socket ends the wait early (see `udp`).
-    pub fn receive(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+    /// Waits for at least one datagram (as `wait` says), then takes those
+    /// already queued, up to [`BATCH`]; returns how many slots were filled.
+    /// A read timeout or a shut-down socket ends the wait early (see `udp`).
+    pub fn receive(&mut self, socket: &UdpSocket, wait: Wait) -> io::Result<usize> {
         self.received.clear();
-        self.receiver.receive(socket, &mut self.received)?;
+        self.receiver.receive(socket, wait, &mut self.received)?;
         Ok(self.received.len())
     }
 
@@ -133,7 +142,7 @@ mod sys {
     use libc::{c_uint, iovec, mmsghdr, sockaddr_storage, socklen_t};
     use socket2::{SockAddr, SockAddrStorage};
 
-    use super::{slots, BATCH, MAX_DATAGRAM};
+    use super::{slots, Wait, BATCH, MAX_DATAGRAM};
 
     const NAME_LEN: socklen_t = size_of::<sockaddr_storage>() as socklen_t;
 
@@ -189,6 +198,7 @@ mod sys {
         pub fn receive(
             &mut self,
             socket: &UdpSocket,
+            wait: Wait,
             received: &mut Vec<Option<(usize, SocketAddr)>>,
         ) -> io::Result<()> {
             debug_assert_eq!(self.iovecs.len(), BATCH);
@@ -197,6 +207,10 @@ mod sys {
             }
             // MSG_WAITFORONE: block (up to the read timeout) for the first
             // datagram only, then take what is queued without waiting.
+            let flags = match wait {
+                Wait::ForOne => libc::MSG_WAITFORONE,
+                Wait::No => libc::MSG_DONTWAIT,
+            };
             // SAFETY: each of the BATCH headers points at its own iovec
             // (itself at its own slot of MAX_DATAGRAM bytes) and address
             // storage, all alive as long as `self` and not borrowed now.
@@ -205,7 +219,7 @@ mod sys {
                     socket.as_raw_fd(),
                     self.headers.as_mut_ptr(),
                     BATCH as c_uint,
-                    libc::MSG_WAITFORONE as _,
+                    flags as _,
                     ptr::null_mut(),
                 )
             };
@@ -299,7 +313,7 @@ mod sys {
 
     use socket2::SockAddr;
 
-    use super::slots;
+    use super::{slots, Wait};
 
     pub struct Receiver {
         buffers: Vec<u8>,
@@ -314,13 +328,23 @@ mod sys {
             &self.buffers
         }
 
-        /// One `recv_from` into the first slot.
+        /// One `recv_from` into the first slot; without waiting, the
+        /// socket is made non-blocking for the call.
         pub fn receive(
             &mut self,
             socket: &UdpSocket,
+            wait: Wait,
             received: &mut Vec<Option<(usize, SocketAddr)>>,
         ) -> io::Result<()> {
-            let (len, peer) = socket.recv_from(&mut self.buffers)?;
+            let no_wait = wait == Wait::No;
+            if no_wait {
+                socket.set_nonblocking(true)?;
+            }
+            let result = socket.recv_from(&mut self.buffers);
+            if no_wait {
+                socket.set_nonblocking(false)?;
+            }
+            let (len, peer) = result?;
             received.push(Some((len, peer)));
             Ok(())
         }
@@ -375,7 +399,7 @@ mod tests {
         let mut inbox = Inbox::new();
         let mut got = Vec::new();
         while got.len() < 3 {
-            let n = inbox.receive(&server).unwrap();
+            let n = inbox.receive(&server, Wait::ForOne).unwrap();
             // Loopback queues a datagram before `send_to` returns, so on
             // Linux all three come in one call.
             if cfg!(target_os = "linux") {
