@@ -14,9 +14,14 @@ use std::net::{SocketAddr, UdpSocket};
 use socket2::SockAddr;
 use tracing::debug;
 
-/// Datagrams per system call. Sixteen queued queries are rare below
-/// saturation; past it, the per-call cost is spread thin already.
-pub(crate) const BATCH: usize = 16;
+/// Datagrams per system call. Below saturation few are queued and a batch
+/// costs what one datagram does. Near it, a larger batch also means the
+/// answers reach each client in fewer, larger bursts, so the kernel wakes
+/// the client's threads less often: with dnsperf's 16 clients on the lab,
+/// 64 instead of 16 took resolver cache hits from 2.47 to 2.30 us of CPU
+/// each. The slots are 4 MiB of address space, of which only the pages
+/// datagrams touch are mapped.
+pub(crate) const BATCH: usize = 64;
 
 /// The largest UDP payload over IPv4 or IPv6 without jumbograms; each slot
 /// holds any datagram whole, so none is silently truncated.
