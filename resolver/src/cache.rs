@@ -10,7 +10,7 @@
 //! parent zone is not authoritative data).
 
 use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -22,7 +22,8 @@ use tokio::time::Instant;
 use crate::classify::Delegation;
 use crate::lock;
 
-const SHARDS: usize = 16;
+/// Shards of each sharded map, so that UDP workers rarely contend for a lock.
+pub(crate) const SHARDS: usize = 16;
 /// The key type under which an NXDOMAIN is kept: type 0 is reserved and
 /// never asked for, so it cannot collide with a real RRset.
 const NXDOMAIN_ANY_TYPE: RecordType = RecordType::ZERO;
@@ -92,20 +93,36 @@ pub enum Lookup {
 }
 
 /// LRU maps bounded in entries in all, spread over shards by key hash so
-/// that workers answering cache hits rarely contend for one lock.
-pub(crate) struct Shards<K, V> {
-    shards: Vec<Mutex<LruCache<K, V>>>,
+/// that workers answering cache hits rarely contend for one lock. `S` is
+/// each map's hasher.
+pub(crate) struct Shards<K, V, S = lru::DefaultHasher> {
+    shards: Vec<Mutex<LruCache<K, V, S>>>,
 }
 
 impl<K: Hash + Eq, V> Shards<K, V> {
     /// At most about `size` entries in all (at least one per shard).
     pub(crate) fn new(size: usize) -> Shards<K, V> {
+        Shards::with_hasher(size, SHARDS, lru::DefaultHasher::default())
+    }
+
+    /// The shard holding `key` (any form of the key that hashes alike).
+    pub(crate) fn of<Q: Hash + ?Sized>(&self, key: &Q) -> &Mutex<LruCache<K, V>> {
+        let mut hasher = DefaultHasher::new();
+        key.hash(&mut hasher);
+        self.at(hasher.finish())
+    }
+}
+
+impl<K: Hash + Eq, V, S: BuildHasher + Clone> Shards<K, V, S> {
+    /// At most about `size` entries in all in `shards` shards (at least
+    /// one entry per shard).
+    pub(crate) fn with_hasher(size: usize, shards: usize, hasher: S) -> Shards<K, V, S> {
         let size = size.max(1);
-        let shards = SHARDS.min(size);
+        let shards = shards.clamp(1, size);
         let per_shard = NonZeroUsize::new(size.div_ceil(shards)).unwrap_or(NonZeroUsize::MIN);
         Shards {
             shards: (0..shards)
-                .map(|_| Mutex::new(LruCache::new(per_shard)))
+                .map(|_| Mutex::new(LruCache::with_hasher(per_shard, hasher.clone())))
                 .collect(),
         }
     }
@@ -114,13 +131,13 @@ impl<K: Hash + Eq, V> Shards<K, V> {
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|shard| lock(shard).len()).sum()
     }
+}
 
-    /// The shard holding `key` (any form of the key that hashes alike).
-    pub(crate) fn of<Q: Hash + ?Sized>(&self, key: &Q) -> &Mutex<LruCache<K, V>> {
-        let mut hasher = DefaultHasher::new();
-        key.hash(&mut hasher);
-        let index = (hasher.finish() % self.shards.len() as u64) as usize;
-        // `new` makes at least one shard, and `index` is below their count.
+impl<K, V, S> Shards<K, V, S> {
+    /// The shard for a key of hash `hash`.
+    pub(crate) fn at(&self, hash: u64) -> &Mutex<LruCache<K, V, S>> {
+        let index = (hash % self.shards.len() as u64) as usize;
+        // `with_hasher` makes at least one shard, and `index` is below their count.
         &self.shards[index]
     }
 }

@@ -19,28 +19,77 @@
 //! entries from the responses its full encoder writes; [`crate::cache`]
 //! remains the source of truth, and misses here simply take the full path.
 
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use dnslab_authoritative::request::{skip_name, HEADER_LEN};
+use hashbrown::DefaultHashBuilder;
+use lru::LruCache;
 use tokio::time::Instant;
 
-use crate::cache::Shards;
+use crate::cache::{Shards, SHARDS};
 use crate::lock;
 
 /// The encoded answer and authority sections of one cached response.
+///
+/// Everything a hit reads is in `data`, one allocation: the key (to check
+/// that the entry found under a hash is this question's), the sections and
+/// the TTL fields' offsets. A hit then touches three or four cache lines,
+/// not the eight of a map of boxed keys to values with their own vectors.
 struct Prepared {
+    /// The key, then the sections, then [`TTL_ENTRY`] bytes per TTL field
+    /// (its offset in the sections, u16, and the TTL it held, u32).
+    data: Box<[u8]>,
+    key_len: u16,
+    sections_len: u16,
     /// The low four bits of the response's flags (RCODE).
     rcode: u8,
     ancount: u16,
     nscount: u16,
-    /// Every record after the question, compressed against a question
-    /// at offset 12.
-    sections: Vec<u8>,
-    /// Offsets into `sections` of each TTL field, with the TTL it held when
-    /// the entry was prepared.
-    ttls: Vec<(usize, u32)>,
+    /// Hits since the entry was last moved to the front of the LRU order.
+    hits: u8,
     prepared: Instant,
     expires: Instant,
+}
+
+/// Bytes per TTL field in [`Prepared::data`].
+const TTL_ENTRY: usize = 6;
+
+/// A hit moves its entry to the front of the LRU order only every this many
+/// hits: the move writes to the entry's two neighbours, cache misses that
+/// were a fifth of a hit's time. A popular entry still moves often enough
+/// not to be evicted; one hit fewer than this many times since it moved
+/// is evicted as if it had not been hit.
+const HITS_PER_PROMOTION: u8 = 8;
+
+impl Prepared {
+    fn key(&self) -> &[u8] {
+        self.data
+            .get(..usize::from(self.key_len))
+            .unwrap_or_default()
+    }
+
+    fn sections(&self) -> &[u8] {
+        let start = usize::from(self.key_len);
+        self.data
+            .get(start..start + usize::from(self.sections_len))
+            .unwrap_or_default()
+    }
+
+    /// (offset in the sections, TTL when prepared) of each TTL field.
+    fn ttls(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
+        let start = usize::from(self.key_len) + usize::from(self.sections_len);
+        self.data
+            .get(start..)
+            .unwrap_or_default()
+            .chunks_exact(TTL_ENTRY)
+            .map(|entry| {
+                let offset = u16::from_be_bytes([entry[0], entry[1]]);
+                let ttl = u32::from_be_bytes([entry[2], entry[3], entry[4], entry[5]]);
+                (usize::from(offset), ttl)
+            })
+    }
 }
 
 /// Response flags other than RD and RCODE: QR=1, RA=1 (RFC 1035 4.1.1).
@@ -48,11 +97,38 @@ const FLAGS_QR: u8 = 0x80;
 const FLAGS_RD: u8 = 0x01;
 const FLAGS_RA: u8 = 0x80;
 
-/// Prepared answers keyed by (lowercased wire qname, qtype), bounded LRU
-/// in shards so that UDP workers rarely contend. Locks are held for one
-/// map operation and a copy, never across `.await`.
+/// Prepared answers keyed by a hash of (lowercased wire qname, qtype),
+/// bounded LRU in shards. The hash is computed once per request, with a
+/// per-process random seed; the entry holds the key itself, so a hash that
+/// two keys share costs a miss, never a wrong answer. Locks are held for
+/// one map operation and a copy, never across `.await`.
 pub struct PreparedAnswers {
-    shards: Shards<Vec<u8>, Prepared>,
+    shards: Shards<u64, Prepared, BuildHasherDefault<Prehashed>>,
+    hasher: DefaultHashBuilder,
+}
+
+/// One lock's share of the entries, by key hash.
+type Shard = Mutex<LruCache<u64, Prepared, BuildHasherDefault<Prehashed>>>;
+
+/// The map's hasher for keys that are hashes already: passes them through.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (the keys are u64); fold anything else.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
 }
 
 /// What the hit path needs from the request, already parsed.
@@ -70,11 +146,30 @@ pub struct Question<'a> {
 }
 
 impl PreparedAnswers {
-    /// At most `size` entries in all.
+    /// At most about `size` entries in all (at least one per shard).
     pub fn new(size: usize) -> PreparedAnswers {
+        PreparedAnswers::with_shards(size, SHARDS)
+    }
+
+    fn with_shards(size: usize, shards: usize) -> PreparedAnswers {
         PreparedAnswers {
-            shards: Shards::new(size),
+            shards: Shards::with_hasher(size, shards, BuildHasherDefault::default()),
+            hasher: DefaultHashBuilder::default(),
         }
+    }
+
+    /// The hash of `key` and the shard it lives in.
+    fn locate(&self, key: &[u8]) -> (u64, &Shard) {
+        let hash = self.hasher.hash_one(key);
+        // The middle bits pick the shard; hashbrown uses the low and the
+        // top 7 within it.
+        (hash, self.shards.at(hash >> 32))
+    }
+
+    /// Entries held in all shards.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards.len()
     }
 
     /// Writes the response to `question` into `out` if a live prepared
@@ -82,16 +177,21 @@ impl PreparedAnswers {
     /// otherwise, for the full path to answer.
     pub fn answer(&self, question: &Question<'_>, out: &mut Vec<u8>) -> bool {
         let now = Instant::now();
-        let mut shard = lock(self.shards.of(question.key));
-        let Some(prepared) = shard.get(question.key) else {
+        let (hash, shard) = self.locate(question.key);
+        let mut shard = lock(shard);
+        let Some(prepared) = shard.peek_mut(&hash) else {
             return false;
         };
-        if prepared.expires <= now {
-            shard.pop(question.key);
+        if prepared.key() != question.key {
             return false;
         }
+        if prepared.expires <= now {
+            shard.pop(&hash);
+            return false;
+        }
+        let sections = prepared.sections();
         let opt_len = if question.edns.is_some() { OPT_LEN } else { 0 };
-        let len = HEADER_LEN + question.question.len() + prepared.sections.len() + opt_len;
+        let len = HEADER_LEN + question.question.len() + sections.len() + opt_len;
         if len > question.limit {
             return false;
         }
@@ -120,16 +220,21 @@ impl PreparedAnswers {
         ]);
         out.extend_from_slice(question.question);
         let at = out.len();
-        out.extend_from_slice(&prepared.sections);
+        out.extend_from_slice(sections);
         let elapsed =
             u32::try_from(now.duration_since(prepared.prepared).as_secs()).unwrap_or(u32::MAX);
-        for &(offset, ttl) in &prepared.ttls {
+        for (offset, ttl) in prepared.ttls() {
             if let Some(field) = out.get_mut(at + offset..at + offset + 4) {
                 field.copy_from_slice(&ttl.saturating_sub(elapsed).to_be_bytes());
             }
         }
         if let Some(payload) = question.edns {
             out.extend_from_slice(&opt_record(payload));
+        }
+        prepared.hits = prepared.hits.wrapping_add(1);
+        if prepared.hits >= HITS_PER_PROMOTION {
+            prepared.hits = 0;
+            shard.promote(&hash);
         }
         true
     }
@@ -139,10 +244,11 @@ impl PreparedAnswers {
     /// `key`. Responses whose records would not stay cached (no records, a
     /// zero TTL) or that cannot be walked are not kept.
     pub fn prepare(&self, key: &[u8], response: &[u8]) {
-        let Some(prepared) = walk(response) else {
+        let Some(prepared) = walk(key, response) else {
             return;
         };
-        lock(self.shards.of(key)).put(key.to_vec(), prepared);
+        let (hash, shard) = self.locate(key);
+        lock(shard).put(hash, prepared);
     }
 }
 
@@ -160,8 +266,9 @@ fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
 }
 
 /// Finds the sections and TTL fields of an encoded response (RFC 1035
-/// 4.1.3: name, type, class, TTL, RDLENGTH, RDATA).
-fn walk(response: &[u8]) -> Option<Prepared> {
+/// 4.1.3: name, type, class, TTL, RDLENGTH, RDATA) and builds the entry
+/// for `key`.
+fn walk(key: &[u8], response: &[u8]) -> Option<Prepared> {
     let rcode = response.get(3)? & 0x0F;
     let ancount = u16_at(response, 6)?;
     let nscount = u16_at(response, 8)?;
@@ -174,22 +281,137 @@ fn walk(response: &[u8]) -> Option<Prepared> {
     for _ in 0..u32::from(ancount) + u32::from(nscount) {
         pos = skip_name(response, pos)?;
         let ttl = u32::from_be_bytes(response.get(pos + 4..pos + 8)?.try_into().ok()?);
-        ttls.push((pos + 4 - start, ttl));
+        ttls.push((u16::try_from(pos + 4 - start).ok()?, ttl));
         pos += 10 + usize::from(u16_at(response, pos + 8)?);
     }
     if pos != response.len() {
         return None;
     }
-    let sections = response.get(start..pos)?.to_vec();
+    let sections = response.get(start..pos)?;
     let shortest = ttls.iter().map(|&(_, ttl)| ttl).min().filter(|&t| t > 0)?;
+    let mut data = Vec::with_capacity(key.len() + sections.len() + TTL_ENTRY * ttls.len());
+    data.extend_from_slice(key);
+    data.extend_from_slice(sections);
+    for (offset, ttl) in ttls {
+        data.extend_from_slice(&offset.to_be_bytes());
+        data.extend_from_slice(&ttl.to_be_bytes());
+    }
     let now = Instant::now();
     Some(Prepared {
+        data: data.into_boxed_slice(),
+        key_len: u16::try_from(key.len()).ok()?,
+        sections_len: u16::try_from(sections.len()).ok()?,
         rcode,
         ancount,
         nscount,
-        sections,
-        ttls,
+        hits: 0,
         prepared: now,
         expires: now + Duration::from_secs(u64::from(shortest)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A response to `www.example.` A (lowercased, ID 0) with one A record
+    /// of TTL `ttl`: header, question, answer.
+    fn response(ttl: u32) -> Vec<u8> {
+        let mut r = vec![0, 0, 0x80, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+        r.extend_from_slice(b"\x03www\x07example\x00\x00\x01\x00\x01");
+        r.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1]);
+        r.extend_from_slice(&ttl.to_be_bytes());
+        r.extend_from_slice(&[0, 4, 192, 0, 2, 1]);
+        r
+    }
+
+    fn key(name: &str) -> Vec<u8> {
+        let mut key = Vec::new();
+        for label in name.split('.').filter(|l| !l.is_empty()) {
+            key.push(label.len() as u8);
+            key.extend_from_slice(label.as_bytes());
+        }
+        key.extend_from_slice(&[0, 0, 1]);
+        key
+    }
+
+    /// Answers `key` as a client asking `www.example.` A with ID 7 would be.
+    fn ask(answers: &PreparedAnswers, key: &[u8]) -> Option<Vec<u8>> {
+        let question = b"\x03WWW\x07example\x00\x00\x01\x00\x01";
+        let mut out = Vec::new();
+        let asked = Question {
+            id: 7,
+            recursion_desired: true,
+            question,
+            key,
+            edns: None,
+            limit: 512,
+        };
+        answers.answer(&asked, &mut out).then_some(out)
+    }
+
+    #[test]
+    fn a_hit_copies_the_sections_behind_the_question_as_asked() {
+        let answers = PreparedAnswers::new(10);
+        let www = key("www.example");
+        answers.prepare(&www, &response(300));
+        let out = ask(&answers, &www).expect("prepared");
+        let mut expected = vec![0, 7, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+        expected.extend_from_slice(b"\x03WWW\x07example\x00\x00\x01\x00\x01");
+        expected.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1]);
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn an_entry_for_another_key_under_the_same_hash_is_a_miss() {
+        let answers = PreparedAnswers::new(10);
+        let (www, ftp) = (key("www.example"), key("ftp.example"));
+        assert_eq!(ask(&answers, &www), None);
+        // Two keys sharing a hash: store ftp's entry where www's goes.
+        let (hash, shard) = answers.locate(&www);
+        let entry = walk(&ftp, &response(300)).expect("walkable");
+        lock(shard).put(hash, entry);
+        assert_eq!(ask(&answers, &www), None, "the stored key is checked");
+    }
+
+    #[test]
+    fn responses_that_would_not_stay_cached_are_not_kept() {
+        let answers = PreparedAnswers::new(10);
+        answers.prepare(&key("www.example"), &response(0));
+        assert_eq!(answers.len(), 0);
+        let mut trailing = response(300);
+        trailing.push(0);
+        answers.prepare(&key("www.example"), &trailing);
+        assert_eq!(answers.len(), 0);
+    }
+
+    #[test]
+    fn an_entry_hit_often_survives_newer_ones_and_one_not_hit_is_evicted() {
+        let answers = PreparedAnswers::with_shards(2, 1);
+        let (a, b, c) = (key("a.example"), key("b.example"), key("c.example"));
+        answers.prepare(&a, &response(300));
+        answers.prepare(&b, &response(300));
+        for _ in 0..HITS_PER_PROMOTION {
+            assert!(ask(&answers, &a).is_some());
+        }
+        answers.prepare(&c, &response(300));
+        assert!(ask(&answers, &a).is_some(), "the popular entry stays");
+        assert!(ask(&answers, &b).is_none(), "the least recently used goes");
+        assert!(ask(&answers, &c).is_some());
+        assert_eq!(answers.len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ttls_count_down_and_the_entry_expires_with_its_shortest() {
+        let answers = PreparedAnswers::new(10);
+        let www = key("www.example");
+        answers.prepare(&www, &response(100));
+        tokio::time::advance(Duration::from_secs(40)).await;
+        let out = ask(&answers, &www).expect("still live");
+        let ttl = &out[out.len() - 10..out.len() - 6];
+        assert_eq!(ttl, 60u32.to_be_bytes());
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert_eq!(ask(&answers, &www), None);
+        assert_eq!(answers.len(), 0, "the expired entry was dropped");
+    }
 }
