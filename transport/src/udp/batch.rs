@@ -23,6 +23,11 @@ use tracing::debug;
 /// datagrams touch are mapped.
 pub(crate) const BATCH: usize = 64;
 
+/// Datagrams per call in an event loop ([`Wait::No`]): there, each query
+/// may start work (a resolver miss) that the loop runs between batches,
+/// and smaller batches keep that work flowing.
+pub(crate) const EVENT_BATCH: usize = 16;
+
 /// The largest UDP payload over IPv4 or IPv6 without jumbograms; each slot
 /// holds any datagram whole, so none is silently truncated.
 const MAX_DATAGRAM: usize = 65_535;
@@ -147,7 +152,7 @@ mod sys {
     use libc::{c_uint, iovec, mmsghdr, sockaddr_storage, socklen_t};
     use socket2::{SockAddr, SockAddrStorage};
 
-    use super::{slots, Wait, BATCH, MAX_DATAGRAM};
+    use super::{slots, Wait, BATCH, EVENT_BATCH, MAX_DATAGRAM};
 
     const NAME_LEN: socklen_t = size_of::<sockaddr_storage>() as socklen_t;
 
@@ -212,9 +217,9 @@ mod sys {
             }
             // MSG_WAITFORONE: block (up to the read timeout) for the first
             // datagram only, then take what is queued without waiting.
-            let flags = match wait {
-                Wait::ForOne => libc::MSG_WAITFORONE,
-                Wait::No => libc::MSG_DONTWAIT,
+            let (flags, batch) = match wait {
+                Wait::ForOne => (libc::MSG_WAITFORONE, BATCH),
+                Wait::No => (libc::MSG_DONTWAIT, EVENT_BATCH),
             };
             // SAFETY: each of the BATCH headers points at its own iovec
             // (itself at its own slot of MAX_DATAGRAM bytes) and address
@@ -223,7 +228,7 @@ mod sys {
                 libc::recvmmsg(
                     socket.as_raw_fd(),
                     self.headers.as_mut_ptr(),
-                    BATCH as c_uint,
+                    batch as c_uint,
                     flags as _,
                     ptr::null_mut(),
                 )
