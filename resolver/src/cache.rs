@@ -15,7 +15,7 @@ use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 use lru::LruCache;
 use tokio::time::Instant;
 
@@ -28,22 +28,81 @@ pub(crate) const SHARDS: usize = 16;
 /// never asked for, so it cannot collide with a real RRset.
 const NXDOMAIN_ANY_TYPE: RecordType = RecordType::ZERO;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Key {
-    name: Name,
-    rtype: RecordType,
-    class: DNSClass,
+/// A name as the cache keys it: lowercased wire format (RFC 1035 3.1,
+/// 4.1.4 without compression), built once per lookup on the stack, with
+/// room for the type after it. Its ancestors are suffixes at label starts,
+/// so walking up to the closest delegation allocates nothing, and keys
+/// hash and compare as plain bytes (hickory's `Name` hashes byte by byte).
+struct WireName {
+    /// The name, then two bytes for a type (see [`WireName::with_type`]).
+    bytes: [u8; MAX_WIRE_NAME + 2],
+    len: usize,
+    /// Offset of each label, from the first; the root is at `len - 1`.
+    starts: [u8; MAX_LABELS],
+    labels: usize,
 }
 
-impl Key {
-    fn new(name: &Name, rtype: RecordType) -> Key {
-        Key {
-            name: name.to_lowercase(),
-            rtype,
-            class: DNSClass::IN,
+/// RFC 1035 3.1: a name is at most 255 bytes on the wire, so at most 127
+/// labels and the root.
+const MAX_WIRE_NAME: usize = 255;
+const MAX_LABELS: usize = 128;
+
+impl WireName {
+    /// `None` for a name longer than RFC 1035 allows, which hickory does
+    /// not build; such a name is neither looked up nor cached.
+    fn new(name: &Name) -> Option<WireName> {
+        let mut wire = WireName {
+            bytes: [0; MAX_WIRE_NAME + 2],
+            len: 0,
+            starts: [0; MAX_LABELS],
+            labels: 0,
+        };
+        for label in name.iter() {
+            let end = wire.len + 1 + label.len();
+            // The root byte must still fit after the label.
+            if end >= MAX_WIRE_NAME || wire.labels + 1 >= MAX_LABELS {
+                return None;
+            }
+            wire.starts[wire.labels] = u8::try_from(wire.len).ok()?;
+            wire.labels += 1;
+            wire.bytes[wire.len] = u8::try_from(label.len()).ok()?;
+            for (to, from) in wire.bytes[wire.len + 1..end].iter_mut().zip(label) {
+                *to = from.to_ascii_lowercase();
+            }
+            wire.len = end;
         }
+        wire.bytes[wire.len] = 0;
+        wire.len += 1;
+        Some(wire)
+    }
+
+    /// The name itself: a delegation's key.
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// The name and `rtype`: an RRset's key.
+    fn with_type(&mut self, rtype: RecordType) -> &[u8] {
+        let [hi, lo] = u16::from(rtype).to_be_bytes();
+        self.bytes[self.len] = hi;
+        self.bytes[self.len + 1] = lo;
+        &self.bytes[..self.len + 2]
+    }
+
+    /// The name and its ancestors, longest first, ending with the root.
+    fn ancestors(&self) -> impl Iterator<Item = &[u8]> {
+        let root = self.len - 1;
+        self.starts[..self.labels]
+            .iter()
+            .map(|&start| usize::from(start))
+            .chain(std::iter::once(root))
+            .map(|start| &self.bytes[start..self.len])
     }
 }
+
+/// An RRset's key: [`WireName::with_type`], owned. The class is always IN:
+/// the resolver refuses other classes before it looks anything up.
+type Key = Box<[u8]>;
 
 #[derive(Clone, Debug)]
 enum Entry {
@@ -144,7 +203,7 @@ impl<K, V, S> Shards<K, V, S> {
 
 pub struct Cache {
     shards: Shards<Key, Timed<Entry>>,
-    delegations: Mutex<LruCache<Name, Timed<Delegation>>>,
+    delegations: Mutex<LruCache<Box<[u8]>, Timed<Delegation>>>,
     min_ttl: u32,
     max_ttl: u32,
 }
@@ -169,7 +228,7 @@ impl Cache {
         (self.shards.len(), lock(&self.delegations).len())
     }
 
-    fn get(&self, key: &Key, now: Instant) -> Option<(Entry, u32)> {
+    fn get(&self, key: &[u8], now: Instant) -> Option<(Entry, u32)> {
         let mut shard = lock(self.shards.of(key));
         let live = shard.get(key)?.live(now);
         if live.is_none() {
@@ -186,7 +245,7 @@ impl Cache {
             value: entry,
             expires: now + Duration::from_secs(u64::from(ttl)),
         };
-        lock(self.shards.of(&key)).put(key, timed);
+        lock(self.shards.of(&*key)).put(key, timed);
     }
 
     /// The TTL an RRset is kept for: the configured bounds applied.
@@ -205,19 +264,22 @@ impl Cache {
                 Lookup::NoData { soa }
             }
         };
-        match self.get(&Key::new(name, rtype), now) {
+        let Some(mut wire) = WireName::new(name) else {
+            return Lookup::Miss;
+        };
+        match self.get(wire.with_type(rtype), now) {
             Some((Entry::RRset(records), left)) => return Lookup::Hit(with_ttl(records, left)),
             Some((Entry::Negative { nx, soa }, left)) => return negative(nx, soa, left),
             None => {}
         }
         if let Some((Entry::Negative { nx, soa }, left)) =
-            self.get(&Key::new(name, NXDOMAIN_ANY_TYPE), now)
+            self.get(wire.with_type(NXDOMAIN_ANY_TYPE), now)
         {
             return negative(nx, soa, left);
         }
         if rtype != RecordType::CNAME {
             if let Some((Entry::RRset(records), left)) =
-                self.get(&Key::new(name, RecordType::CNAME), now)
+                self.get(wire.with_type(RecordType::CNAME), now)
             {
                 if let Some(cname) = with_ttl(records, left).into_iter().next() {
                     return Lookup::Cname(cname);
@@ -231,21 +293,27 @@ impl Cache {
     /// for its smallest TTL (RFC 2181 5.2 says they should be equal).
     pub fn store_records(&self, records: &[Record]) {
         let now = Instant::now();
-        let mut keys: Vec<Key> = Vec::new();
-        for record in records {
-            let key = Key::new(&record.name, record.record_type());
-            if !keys.contains(&key) {
-                keys.push(key);
+        let keys: Vec<Option<Key>> = records
+            .iter()
+            .map(|record| {
+                let mut wire = WireName::new(&record.name)?;
+                Some(Key::from(wire.with_type(record.record_type())))
+            })
+            .collect();
+        for (first, key) in keys.iter().enumerate() {
+            // Each set once, at its first record; unkeyable names are skipped.
+            let Some(key) = key else { continue };
+            if keys[..first].contains(&Some(key.clone())) {
+                continue;
             }
-        }
-        for key in keys {
             let set: Vec<Record> = records
                 .iter()
-                .filter(|r| r.name == key.name && r.record_type() == key.rtype)
-                .cloned()
+                .zip(&keys)
+                .filter(|(_, other)| other.as_ref() == Some(key))
+                .map(|(record, _)| record.clone())
                 .collect();
             let ttl = self.clamp(set.iter().map(|r| r.ttl).min().unwrap_or(0));
-            self.put(key, Entry::RRset(with_ttl(set, ttl)), ttl, now);
+            self.put(key.clone(), Entry::RRset(with_ttl(set, ttl)), ttl, now);
         }
     }
 
@@ -274,7 +342,10 @@ impl Cache {
             nx,
             soa: Box::new(soa.clone()),
         };
-        self.put(Key::new(name, rtype), entry, soa.ttl, Instant::now());
+        if let Some(mut wire) = WireName::new(name) {
+            let key = Key::from(wire.with_type(rtype));
+            self.put(key, entry, soa.ttl, Instant::now());
+        }
         Some(soa)
     }
 
@@ -283,24 +354,28 @@ impl Cache {
         if ttl == 0 {
             return;
         }
+        let Some(zone) = WireName::new(&delegation.zone) else {
+            return;
+        };
         let timed = Timed {
             value: delegation.clone(),
             expires: Instant::now() + Duration::from_secs(u64::from(ttl)),
         };
-        lock(&self.delegations).put(delegation.zone.to_lowercase(), timed);
+        lock(&self.delegations).put(Box::from(zone.as_bytes()), timed);
     }
 
     /// The deepest cached zone cut at or above `name`, with its TTL counted
     /// down.
     pub fn closest_delegation(&self, name: &Name) -> Option<Delegation> {
         let now = Instant::now();
+        let wire = WireName::new(name)?;
         let mut delegations = lock(&self.delegations);
-        (0..=name.num_labels()).rev().find_map(|labels| {
-            let zone = name.trim_to(usize::from(labels)).to_lowercase();
-            let (mut delegation, left) = delegations.get(&zone)?.live(now)?;
+        let closest = wire.ancestors().find_map(|zone| {
+            let (mut delegation, left) = delegations.get(zone)?.live(now)?;
             delegation.ttl = left;
             Some(delegation)
-        })
+        });
+        closest
     }
 }
 
@@ -335,6 +410,33 @@ mod tests {
             minimum,
         );
         Record::from_rdata(n("example.com."), ttl, RData::SOA(data))
+    }
+
+    #[test]
+    fn wire_names_are_lowercased_with_their_ancestors_as_suffixes() {
+        let mut wire = WireName::new(&n("WWW.Example.com.")).unwrap();
+        assert_eq!(wire.as_bytes(), b"\x03www\x07example\x03com\x00");
+        let ancestors: Vec<&[u8]> = wire.ancestors().collect();
+        assert_eq!(
+            ancestors,
+            [
+                &b"\x03www\x07example\x03com\x00"[..],
+                b"\x07example\x03com\x00",
+                b"\x03com\x00",
+                b"\x00",
+            ]
+        );
+        assert_eq!(
+            wire.with_type(RecordType::MX),
+            b"\x03www\x07example\x03com\x00\x00\x0f"
+        );
+        let root = WireName::new(&Name::root()).unwrap();
+        assert_eq!(root.ancestors().collect::<Vec<_>>(), [&b"\x00"[..]]);
+        // The longest name RFC 1035 allows: 127 one-letter labels (255 bytes).
+        let longest = n(&"a.".repeat(127));
+        let wire = WireName::new(&longest).unwrap();
+        assert_eq!(wire.as_bytes().len(), 255);
+        assert_eq!(wire.ancestors().count(), 128);
     }
 
     #[tokio::test(start_paused = true)]
