@@ -467,6 +467,29 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn stored_sets_hold_no_spare_capacity() {
+        let cache = Cache::new(100, 0, 86400);
+        cache.store_records(&[
+            a("one.example.com.", 60, 1),
+            a("two.example.com.", 60, 2),
+            a("two.example.com.", 60, 3),
+        ]);
+        for (name, len) in [("one.example.com.", 1), ("two.example.com.", 2)] {
+            let mut wire = WireName::new(&n(name)).unwrap();
+            let key = wire.with_type(RecordType::A);
+            let shard = lock(cache.shards.of(key));
+            let Some(Timed {
+                value: Entry::RRset(set),
+                ..
+            }) = shard.peek(key)
+            else {
+                panic!("{name} cached")
+            };
+            assert_eq!((set.len(), set.capacity()), (len, len), "{name}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn ttls_are_clamped() {
         let cache = Cache::new(100, 30, 60);
         cache.store_records(&[a("low.example.com.", 1, 1), a("high.example.com.", 3600, 2)]);
