@@ -11,7 +11,8 @@
 //! Layout, along the path a request takes:
 //! - [`config`] — the limits and their defaults ([`ServerConfig`]).
 //! - `bind` — creating the sockets, so that bind errors surface before serving.
-//! - `udp` — one OS thread per UDP socket, answering inline.
+//! - `udp` — one OS thread per UDP socket, answering inline; deferred
+//!   answers run on that thread's own runtime.
 //! - `tcp` — the accept loop and one task per connection (RFC 7766 framing).
 //! - [`server`] — [`Server`], which ties them together and owns shutdown.
 //! - [`error`] — [`TransportError`].
@@ -59,7 +60,9 @@ pub struct RequestMeta {
 }
 
 /// A response that is computed later (a resolver cache miss); the transport
-/// runs it on the runtime and sends the bytes it yields, if any.
+/// runs it (on UDP, on the receiving worker's thread and runtime; on TCP,
+/// as a task of the connection's, on the server's runtime) and sends the
+/// bytes it yields, if any.
 pub type Deferred = Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send + 'static>>;
 
 /// What a handler did with one request.
