@@ -58,7 +58,8 @@ impl Inbox {
     }
 
     /// Waits for at least one datagram (as `wait` says), then takes those
-    /// already queued, up to [`BATCH`]; returns how many slots were filled.
+    /// already queued, up to [`BATCH`] ([`EVENT_BATCH`] without waiting);
+    /// returns how many slots were filled.
     /// A read timeout or a shut-down socket ends the wait early (see `udp`).
     pub fn receive(&mut self, socket: &UdpSocket, wait: Wait) -> io::Result<usize> {
         self.received.clear();

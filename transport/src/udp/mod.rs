@@ -99,11 +99,12 @@ impl Worker {
             // runtime's poller on every datagram this socket sends, a few
             // percent of a cache hit's cost.
             let mut readiness: Option<AsyncFd<Arc<UdpSocket>>> = None;
-            let mut idle_batches = 0;
+            let mut idle_batches: u32 = 0;
             let mut shutdown = std::pin::pin!(self.shared.on_shutdown());
             while !self.shared.stopping.load(Ordering::Acquire) {
-                if self.in_flight.get() == 0 {
-                    idle_batches += 1;
+                let in_flight = self.in_flight.get();
+                if in_flight == 0 {
+                    idle_batches = idle_batches.saturating_add(1);
                     if idle_batches > IDLE_BATCHES_WATCHED {
                         readiness = None;
                     }
@@ -113,7 +114,7 @@ impl Worker {
                         readiness = self.watch();
                     }
                 }
-                let received = match (&readiness, self.in_flight.get()) {
+                let received = match (&readiness, in_flight) {
                     (Some(readiness), 1..) => {
                         let mut ready = tokio::select! {
                             biased;
