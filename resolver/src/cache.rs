@@ -303,7 +303,10 @@ impl Cache {
         for (first, key) in keys.iter().enumerate() {
             // Each set once, at its first record; unkeyable names are skipped.
             let Some(key) = key else { continue };
-            if keys[..first].contains(&Some(key.clone())) {
+            if keys[..first]
+                .iter()
+                .any(|other| other.as_ref() == Some(key))
+            {
                 continue;
             }
             let mut set: Vec<Record> = records
