@@ -35,8 +35,8 @@ use crate::lock;
 ///
 /// Everything a hit reads is in `data`, one allocation: the key (to check
 /// that the entry found under a hash is this question's), the sections and
-/// the TTL fields' offsets. A hit then touches three or four cache lines,
-/// not the eight of a map of boxed keys to values with their own vectors.
+/// the TTL fields' offsets. A hit then reads the map, the entry and `data`,
+/// not also a boxed key and two vectors.
 struct Prepared {
     /// The key, then the sections, then [`TTL_ENTRY`] bytes per TTL field
     /// (its offset in the sections, u16, and the TTL it held, u32).
@@ -57,10 +57,10 @@ struct Prepared {
 const TTL_ENTRY: usize = 6;
 
 /// A hit moves its entry to the front of the LRU order only every this many
-/// hits: the move writes to the entry's two neighbours, cache misses that
-/// were a fifth of a hit's time. A popular entry still moves often enough
-/// not to be evicted; one hit fewer than this many times since it moved
-/// is evicted as if it had not been hit.
+/// hits: the move writes to the entry's two neighbours, two more places in
+/// memory per hit. A popular entry still moves often enough not to be
+/// evicted; one hit fewer than this many times since it moved is evicted
+/// as if it had not been hit.
 const HITS_PER_PROMOTION: u8 = 8;
 
 impl Prepared {
