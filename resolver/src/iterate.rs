@@ -331,8 +331,12 @@ impl<'a> Walk<'a> {
         (known, unresolved)
     }
 
-    /// Resolves a glueless name server's IPv4 addresses (RFC 1034 5.3.3
-    /// step 3: "start a new request for the addresses").
+    /// Resolves a glueless name server's addresses (RFC 1034 5.3.3 step 3:
+    /// "start a new request for the addresses"): its IPv4 addresses, and
+    /// its IPv6 addresses only if it has no IPv4 one. A dual-stack server
+    /// is then reached over IPv4 at the cost of one resolution, as most
+    /// are today, and an IPv6-only server is still reached. (Unbound asks
+    /// for both at once; the second question is seldom needed.)
     async fn server_addresses(
         &self,
         server: &Name,
@@ -354,11 +358,36 @@ impl<'a> Walk<'a> {
             }
             pending.push(server.clone());
         }
-        let result = self
-            .resolve_at_depth(server, RecordType::A, depth + 1)
-            .await;
+        let result = self.addresses_of(server, depth).await;
         lock(&self.pending).retain(|name| name != server);
-        Ok(addresses(&result?.answers).collect())
+        result
+    }
+
+    /// The A, else the AAAA addresses of `server`. When neither has any,
+    /// the error is the A lookup's unless it merely found no address.
+    async fn addresses_of(&self, server: &Name, depth: u32) -> Result<Vec<IpAddr>, ResolveError> {
+        let v4_error = match self
+            .resolve_at_depth(server, RecordType::A, depth + 1)
+            .await
+        {
+            Ok(v4) => {
+                let found: Vec<IpAddr> = addresses(&v4.answers).collect();
+                if !found.is_empty() {
+                    return Ok(found);
+                }
+                None
+            }
+            Err(error) if error.is_budget() => return Err(error),
+            Err(error) => Some(error),
+        };
+        let v6 = self
+            .resolve_at_depth(server, RecordType::AAAA, depth + 1)
+            .await?;
+        let found: Vec<IpAddr> = addresses(&v6.answers).collect();
+        match v4_error {
+            Some(error) if found.is_empty() => Err(error),
+            _ => Ok(found),
+        }
     }
 
     /// One exchange with one server. `Ok(None)` if it did not answer.

@@ -56,6 +56,7 @@ example.com. NS ns2.example.com.
 ns1.example.com. A 127.0.53.4
 ns2.example.com. A 127.0.53.5
 glueless.com. NS ns.cs.umass.edu.
+v6only.com. NS ns6.cs.umass.edu.
 lame.com. NS ns.lame.com.
 ns.lame.com. A 127.0.53.9
 halflame.com. NS ns1.halflame.com.
@@ -127,6 +128,7 @@ ns.cs A 127.0.53.8
 @ NS ns
 ns A 127.0.53.8
 www A 192.0.2.30
+ns6 AAAA ::ffff:127.0.53.8
 ",
     ),
     (
@@ -135,6 +137,14 @@ www A 192.0.2.30
 @ SOA ns.cs.umass.edu. admin 1 3600 600 86400 60
 @ NS ns.cs.umass.edu.
 www A 192.0.2.40
+",
+    ),
+    (
+        "v6only.com",
+        "$TTL 300
+@ SOA ns6.cs.umass.edu. admin 1 3600 600 86400 60
+@ NS ns6.cs.umass.edu.
+www A 192.0.2.70
 ",
     ),
     (
@@ -177,7 +187,7 @@ const SERVERS: &[(u8, &[&str])] = &[
     (4, &["example.com", "halflame.com", "dead.com", "big.com"]),
     (5, &["example.com"]),
     (6, &["umass.edu"]),
-    (8, &["cs.umass.edu", "glueless.com"]),
+    (8, &["cs.umass.edu", "glueless.com", "v6only.com"]),
     // Lame for lame.com and halflame.com: it serves neither (REFUSED).
     (9, &["nothing.org"]),
 ];
@@ -559,6 +569,25 @@ fn glueless_delegation_resolves_the_server_address() {
     // root, com; for ns.cs.umass.edu: root, edu, umass.edu, cs.umass.edu;
     // then the glueless.com server itself.
     assert_eq!(cost, 7);
+}
+
+/// v6only.com's server, ns6.cs.umass.edu, has an IPv6 address only (an
+/// IPv4-mapped one, so that the lab needs no IPv6 listener): after the A
+/// lookup finds none, the resolver asks for AAAA and reaches it.
+#[test]
+fn glueless_server_with_only_an_ipv6_address_is_reached() {
+    let r = TestResolver::new();
+    let (_, cost) = r.expect(
+        "www.v6only.com.",
+        RecordType::A,
+        NoError,
+        &["www.v6only.com. A 192.0.2.70"],
+        &[],
+    );
+    // root, com; for ns6.cs.umass.edu A: root, edu, umass.edu,
+    // cs.umass.edu (no A); its AAAA: cs.umass.edu; then the v6only.com
+    // server itself.
+    assert_eq!(cost, 8);
 }
 
 /// A generous bound for "promptly" on a busy two-core machine, below the
