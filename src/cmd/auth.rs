@@ -2,28 +2,23 @@
 //! SIGHUP reloads every zone at once (the old zones keep serving if any
 //! file is broken).
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
-use dnslab_transport::{Server, ServerConfig};
+use dnslab_transport::ServerConfig;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 
 #[derive(clap::Args, Debug)]
 pub struct AuthArgs {
-    /// Address to serve on, UDP and TCP (repeatable), e.g. 127.0.0.1:5353.
-    #[arg(long, required = true, value_name = "ADDR:PORT")]
-    listen: Vec<SocketAddr>,
+    #[command(flatten)]
+    listen: super::ListenArgs,
     /// A master file to serve, optionally with its zone name (repeatable).
     #[arg(long, required = true, value_name = "FILE|NAME=FILE")]
     zone: Vec<ZoneSource>,
     /// Log one line per query: client, question and outcome.
     #[arg(long)]
     log_queries: bool,
-    /// UDP sockets (and threads) per address; default: one per CPU.
-    #[arg(long, value_name = "N")]
-    udp_workers: Option<usize>,
     /// Largest UDP response and the EDNS size advertised (at least 512).
     #[arg(long, value_name = "N", default_value_t = AuthOptions::default().max_udp_payload,
           value_parser = clap::value_parser!(u16).range(512..))]
@@ -43,20 +38,13 @@ pub fn run(args: AuthArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut config = ServerConfig::new(args.listen);
-    if let Some(workers) = args.udp_workers {
-        config.udp_workers = workers;
-    }
-    super::block_on("auth", serve(auth, config))
+    super::block_on("auth", serve(auth, args.listen.server_config()))
 }
 
 async fn serve(auth: AuthServer, config: ServerConfig) -> ExitCode {
-    let server = match Server::bind(config) {
+    let server = match super::bind("auth", config) {
         Ok(server) => server,
-        Err(e) => {
-            eprintln!("dnslab auth: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let mut hangup = match signal(SignalKind::hangup()) {
         Ok(hangup) => hangup,

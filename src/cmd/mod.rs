@@ -2,10 +2,11 @@
 //! here, what the server subcommands share (runtime, serving until stopped).
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use dnslab_transport::{Handler, Server};
+use dnslab_transport::{Handler, Server, ServerConfig};
 use tracing::{error, info};
 
 pub mod auth;
@@ -24,6 +25,35 @@ pub fn init_logging() {
         // Colours only for a person at a terminal; logs piped to a file stay plain.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+}
+
+/// Where and how a server subcommand listens (`auth`, `resolver`).
+#[derive(clap::Args, Debug)]
+pub struct ListenArgs {
+    /// Address to serve on, UDP and TCP (repeatable), e.g. 127.0.0.1:1053.
+    #[arg(long, required = true, value_name = "ADDR:PORT")]
+    listen: Vec<SocketAddr>,
+    /// UDP sockets (and threads) per address; default: one per CPU.
+    #[arg(long, value_name = "N")]
+    udp_workers: Option<usize>,
+}
+
+impl ListenArgs {
+    pub fn server_config(self) -> ServerConfig {
+        let mut config = ServerConfig::new(self.listen);
+        if let Some(workers) = self.udp_workers {
+            config.udp_workers = workers;
+        }
+        config
+    }
+}
+
+/// Binds every address of `config`; failure with one line on stderr.
+pub fn bind(command: &str, config: ServerConfig) -> Result<Server, ExitCode> {
+    Server::bind(config).map_err(|e| {
+        eprintln!("dnslab {command}: {e}");
+        ExitCode::FAILURE
+    })
 }
 
 /// Runs a server subcommand's `serve` on a multi-threaded tokio runtime.

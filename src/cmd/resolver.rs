@@ -1,12 +1,12 @@
 //! `dnslab resolver`: the recursive resolver on the shared transport,
 //! until Ctrl-C or SIGTERM.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use dnslab_resolver::{iana_root_hints, parse_root_hints, Cidr, Resolver, ResolverConfig};
-use dnslab_transport::{Server, ServerConfig};
+use dnslab_transport::ServerConfig;
 use hickory_proto::rr::Name;
 use tracing::info;
 
@@ -45,9 +45,8 @@ impl UpstreamArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ResolverArgs {
-    /// Address to serve on, UDP and TCP (repeatable), e.g. 127.0.0.1:1053.
-    #[arg(long, required = true, value_name = "ADDR:PORT")]
-    listen: Vec<SocketAddr>,
+    #[command(flatten)]
+    listen: super::ListenArgs,
     #[command(flatten)]
     upstream: UpstreamArgs,
     /// RRsets (and, separately, delegations) kept in the cache.
@@ -72,9 +71,6 @@ pub struct ResolverArgs {
     /// private networks. Others get REFUSED.
     #[arg(long, value_name = "CIDR")]
     allow: Vec<Cidr>,
-    /// UDP sockets (and threads) per address; default: one per CPU.
-    #[arg(long, value_name = "N")]
-    udp_workers: Option<usize>,
 }
 
 pub fn run(args: ResolverArgs) -> ExitCode {
@@ -100,20 +96,14 @@ pub fn run(args: ResolverArgs) -> ExitCode {
     if !args.allow.is_empty() {
         config.allow = args.allow;
     }
-    let mut server_config = ServerConfig::new(args.listen);
-    if let Some(workers) = args.udp_workers {
-        server_config.udp_workers = workers;
-    }
+    let server_config = args.listen.server_config();
     super::block_on("resolver", serve(Resolver::new(config), server_config))
 }
 
 async fn serve(resolver: Resolver, config: ServerConfig) -> ExitCode {
-    let server = match Server::bind(config) {
+    let server = match super::bind("resolver", config) {
         Ok(server) => server,
-        Err(e) => {
-            eprintln!("dnslab resolver: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let config = resolver.config();
     info!(
