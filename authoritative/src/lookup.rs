@@ -114,8 +114,11 @@ enum Step {
 /// - QTYPE ANY: RFC 8482 4.1, answer with one RRset, the first at the name
 ///   in file order, so that ANY cannot amplify; a CNAME at the name is that
 ///   RRset and is not followed.
-/// - QTYPE DS is treated like any other type: at a zone cut it gets a
-///   referral (we serve no DNSSEC, so no parent-side DS answer).
+/// - QTYPE DS at a zone cut is answered from the parent side, as NSD,
+///   Knot and BIND do (RFC 4035 3.1.4.1): the DS RRset if the zone has
+///   one, else NODATA with the parent's SOA, authoritatively. A server for
+///   both sides answers it from the parent zone. Below a cut, DS gets a
+///   referral like any other type.
 /// - A chain that loops or exceeds [`MAX_CHAIN`] stops with NOERROR and the
 ///   records so far, leaving the rest to the resolver (which will meet the
 ///   loop itself and give up).
@@ -124,7 +127,7 @@ enum Step {
 ///   from the first step.
 pub fn lookup(catalog: &Catalog, qname: &Name, qtype: RecordType) -> Response {
     // Step 2: the zone nearest to the name.
-    let Some(mut zone) = catalog.find(qname) else {
+    let Some(mut zone) = zone_for(catalog, qname, qtype) else {
         return Response::new(ResponseCode::Refused, false);
     };
     let mut response = Response::new(ResponseCode::NoError, true);
@@ -146,7 +149,7 @@ pub fn lookup(catalog: &Catalog, qname: &Name, qtype: RecordType) -> Response {
         }
         // Back to step 2 with the target: it may live in another of our
         // zones, or in none (then the chain is the whole answer).
-        match catalog.find(&target) {
+        match zone_for(catalog, &target, qtype) {
             Some(next) => zone = next,
             None => break,
         }
@@ -154,6 +157,18 @@ pub fn lookup(catalog: &Catalog, qname: &Name, qtype: RecordType) -> Response {
     }
     add_additional_addresses(catalog, &mut response);
     response
+}
+
+/// Step 2: the nearest zone to `qname` we serve; for DS at a child's apex,
+/// the parent's if we serve it too (DS is the parent's data).
+fn zone_for<'c>(catalog: &'c Catalog, qname: &Name, qtype: RecordType) -> Option<&'c Zone> {
+    let zone = catalog.find(qname)?;
+    if qtype == RecordType::DS && !qname.is_root() && zone.origin() == qname {
+        if let Some(parent) = catalog.find(&qname.base_name()) {
+            return Some(parent);
+        }
+    }
+    Some(zone)
 }
 
 /// Step 3 for `qname` in `zone`, which encloses it.
@@ -182,8 +197,9 @@ fn step(zone: &Zone, qname: &Name, qtype: RecordType) -> Step {
     let Some(node) = zone.node_at_wire(wire.bytes()) else {
         return wildcard(zone, &wire, wire.labels().saturating_sub(1), qname, qtype);
     };
-    // 3.b also when QNAME is the cut itself, for every type (DS included).
-    if wire.labels() > apex_labels {
+    // 3.b also when QNAME is the cut itself, for every type but DS, which
+    // the parent holds (RFC 4035 3.1.4.1).
+    if wire.labels() > apex_labels && qtype != RecordType::DS {
         if let Some(ns) = node.rrset(RecordType::NS) {
             return referral(zone, node, ns);
         }
@@ -391,6 +407,8 @@ mod tests {
         sub 3600 IN NS ns1.example.
         sub 3600 IN NS ns.example.org.
         ns1.sub 3600 IN A 192.0.2.54
+        signed 3600 IN NS ns1.example.
+        signed 3600 IN DS 12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE5F1E5B0E9F0E5A2B3C4D5E6F
         *.wild 300 IN A 192.0.2.99
         host.wild 300 IN TXT \"real\"
         y.e.wild 300 IN A 192.0.2.4
@@ -673,14 +691,9 @@ mod tests {
     }
 
     #[test]
-    fn the_cut_itself_gets_a_referral_for_every_type_including_ns_and_ds() {
+    fn the_cut_itself_gets_a_referral_for_every_type_but_ds() {
         let below = ask("host.sub.example.", RecordType::A);
-        for qtype in [
-            RecordType::NS,
-            RecordType::DS,
-            RecordType::A,
-            RecordType::ANY,
-        ] {
+        for qtype in [RecordType::NS, RecordType::A, RecordType::ANY] {
             let response = ask("sub.example.", qtype);
             assert_eq!(response, below, "{qtype}");
             assert!(!response.authoritative);
@@ -688,6 +701,48 @@ mod tests {
         // Glue below the cut is the child's data: a referral too.
         let glue = ask("ns1.sub.example.", RecordType::A);
         assert_eq!(glue, below);
+    }
+
+    /// RFC 4035 3.1.4.1, as NSD and Knot answer: DS at a cut is the
+    /// parent's data, NODATA when the parent has none.
+    #[test]
+    fn ds_at_a_cut_is_answered_by_the_parent() {
+        assert_nodata("sub.example.", RecordType::DS);
+        // DS is kept as wire bytes; hickory shows them in base64.
+        assert_answer(
+            "signed.example.",
+            RecordType::DS,
+            &["signed.example. 3600 IN DS MDkIAkn9RubEtFxV1Kxpy9PNNKwa/lHeXx5bDp8OWis8TV5v"],
+        );
+        // Below the cut, DS is the child's business: a referral.
+        let below = ask("host.sub.example.", RecordType::A);
+        assert_eq!(ask("host.sub.example.", RecordType::DS), below);
+    }
+
+    /// A server for both sides of a cut answers DS from the parent zone,
+    /// every other type at the child's apex from the child.
+    #[test]
+    fn ds_for_a_child_zone_we_also_serve_comes_from_the_parent() {
+        let child = "@ 600 IN SOA ns1.sub.example. admin.example. 1 7200 900 1209600 600\n\
+                     @ 3600 IN NS ns1.sub.example.\n\
+                     ns1 3600 IN A 192.0.2.54\n";
+        let catalog = Catalog::new(vec![
+            Arc::new(zone("example.", EXAMPLE)),
+            Arc::new(zone("sub.example.", child)),
+        ])
+        .unwrap();
+        let sub = Name::from_ascii("sub.example.").unwrap();
+        let ds = lookup(&catalog, &sub, RecordType::DS);
+        check(&ds, NOERROR, true, &[], &[EXAMPLE_SOA], &[]);
+        let ns = lookup(&catalog, &sub, RecordType::NS);
+        check(
+            &ns,
+            NOERROR,
+            true,
+            &["sub.example. 3600 IN NS ns1.sub.example."],
+            &[],
+            &["ns1.sub.example. 3600 IN A 192.0.2.54"],
+        );
     }
 
     #[test]

@@ -1121,7 +1121,8 @@ fn parse_generic_rdata(rtype: RecordType, tokens: &[Token<'_>]) -> Result<RData,
     Ok(rdata)
 }
 
-fn unknown(code: RecordType, bytes: Vec<u8>) -> RData {
+/// Data of a type we keep as wire bytes (DNAME, DS, RFC 3597 types).
+pub(crate) fn unknown(code: RecordType, bytes: Vec<u8>) -> RData {
     // `NULL::with` insists on data; RFC 3597 allows `\# 0`.
     let rdata = if bytes.is_empty() {
         NULL::new()

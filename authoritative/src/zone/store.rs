@@ -694,12 +694,12 @@ pub(crate) mod testing {
     use hickory_proto::rr::{Name, RData, Record, RecordType};
 
     use super::Zone;
-    use crate::zone::reader::dname_rdata;
+    use crate::zone::reader::{dname_rdata, unknown};
     use crate::zone::{Location, SourcedRecord};
 
     /// Records from lines `owner ttl IN type rdata`: owner `@`, relative to
-    /// `origin` or absolute; names inside RDATA absolute. DNAME, which
-    /// hickory cannot parse, is stored as the reader stores it.
+    /// `origin` or absolute; names inside RDATA absolute. DNAME and DS,
+    /// which hickory cannot parse, are stored as the reader stores them.
     pub(crate) fn records(origin: &Name, lines: &str) -> Vec<SourcedRecord> {
         let file = Arc::new(PathBuf::from("test.zone"));
         lines
@@ -738,6 +738,19 @@ pub(crate) mod testing {
         let rtype: RecordType = rtype.parse().expect(line);
         let data = match rtype {
             RecordType::DNAME => dname_rdata(&Name::from_ascii(&rdata_text).expect(line)),
+            RecordType::DS => {
+                let [tag, algorithm, digest_type, digest] = fields[4..] else {
+                    panic!("bad test DS {line:?}");
+                };
+                let mut wire = tag.parse::<u16>().expect(line).to_be_bytes().to_vec();
+                wire.push(algorithm.parse().expect(line));
+                wire.push(digest_type.parse().expect(line));
+                for pair in digest.as_bytes().chunks(2) {
+                    let hex = std::str::from_utf8(pair).expect(line);
+                    wire.push(u8::from_str_radix(hex, 16).expect(line));
+                }
+                unknown(RecordType::DS, wire)
+            }
             _ => RData::try_from_str(rtype, &rdata_text).expect(line),
         };
         Record::from_rdata(owner, ttl.parse().expect(line), data)

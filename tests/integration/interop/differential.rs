@@ -174,7 +174,9 @@ fn mixed_case(name: &str) -> String {
 /// (read with dnslab's own master-file reader):
 /// every owner name × (its own types and A, AAAA, MX, TXT, NS, SOA, CNAME);
 /// the empty non-terminals between owners and their zone's apex; below each
-/// wildcard one and two fresh labels; below each delegation a host name; a
+/// wildcard one and two fresh labels; below each delegation a host name;
+/// DS at each apex, each delegation and below it (RFC 4035 3.1.4.1: the
+/// parent side answers DS, even without DNSSEC); a
 /// fresh name in each zone and below an existing name (NXDOMAIN); a name in
 /// no served zone (REFUSED); and every owner's A question again in mixed
 /// case. QTYPE ANY is not asked: RFC 8482 lets servers pick what to return
@@ -211,6 +213,7 @@ fn questions(zones: &[ZoneFile]) -> Vec<(String, RecordType)> {
             }
         }
         asked.insert((format!("nx-differential.{}", zone.origin), A));
+        asked.insert((zone.origin.clone(), DS));
     }
     for (name, types) in &owners {
         for qtype in types.iter().chain(COMMON.iter()) {
@@ -236,6 +239,8 @@ fn questions(zones: &[ZoneFile]) -> Vec<(String, RecordType)> {
     for cut in &cuts {
         asked.insert((format!("host.{cut}"), A));
         asked.insert((format!("host.{cut}"), NS));
+        asked.insert((cut.to_string(), DS));
+        asked.insert((format!("host.{cut}"), DS));
     }
     asked.insert(("nowhere.invalid.".to_string(), A));
     asked.into_iter().collect()
