@@ -168,10 +168,17 @@ impl<'a> Walk<'a> {
         qtype: RecordType,
         depth: u32,
     ) -> Result<Final, ResolveError> {
+        // RFC 4035 4.2: DS is the parent side's data, so its question goes
+        // to the servers of the zone above QNAME, never to QNAME's own.
+        let above = if qtype == RecordType::DS && !qname.is_root() {
+            qname.base_name()
+        } else {
+            qname.clone()
+        };
         let mut cut = self
             .inner
             .cache
-            .closest_delegation(qname)
+            .closest_delegation(&above)
             .unwrap_or_else(|| root_delegation(&self.inner.config.root_hints));
         let mut minimise = self.inner.config.qname_minimisation;
         let mut labels = cut.zone.num_labels() + 1;

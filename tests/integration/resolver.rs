@@ -118,6 +118,7 @@ loop2 CNAME loop1
 ns A 127.0.53.6
 www A 192.0.2.20
 cs NS ns.cs
+cs DS 12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE5F1E5B0E9F0E5A2B3C4D5E6F
 ns.cs A 127.0.53.8
 ",
     ),
@@ -569,6 +570,32 @@ fn glueless_delegation_resolves_the_server_address() {
     // root, com; for ns.cs.umass.edu: root, edu, umass.edu, cs.umass.edu;
     // then the glueless.com server itself.
     assert_eq!(cost, 7);
+}
+
+/// DS is the parent's data (RFC 4035 4.2): cs.umass.edu DS is asked of
+/// umass.edu's server, which holds it, not of cs.umass.edu's; a name with
+/// no DS gets the NODATA of the zone above it.
+#[test]
+fn ds_is_asked_of_the_parent_zone() {
+    let r = TestResolver::new();
+    let (_, cost) = r.expect(
+        "cs.umass.edu.",
+        RecordType::DS,
+        NoError,
+        // The zone's DS, as hickory shows data it keeps opaque (base64).
+        &["cs.umass.edu. DS MDkIAkn9RubEtFxV1Kxpy9PNNKwa/lHeXx5bDp8OWis8TV5v"],
+        &[],
+    );
+    // root, edu (both minimised), then umass.edu with the DS question.
+    assert_eq!(cost, 3);
+    let (_, cost) = r.expect(
+        "umass.edu.",
+        RecordType::DS,
+        NoError,
+        &[],
+        &["edu. SOA ns.edu. admin.edu. 1 3600 600 86400 300"],
+    );
+    assert_eq!(cost, 1, "edu's server, known by now");
 }
 
 /// v6only.com's server, ns6.cs.umass.edu, has an IPv6 address only (an
