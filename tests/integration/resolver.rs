@@ -25,6 +25,8 @@ use hickory_proto::rr::{RData, Record, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
 use tokio::runtime::Runtime;
 
+mod unbound;
+
 use crate::common::{
     assert_recursive_header, dnslab, lines, loopback_config, name, on_a_random_port, response_to,
     section_without_ttl, serve, tcp, test_runtime, udp, udp_message, Ask, FakeUdp, Process,
@@ -229,15 +231,24 @@ fn server_addr(last: u8, port: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 53, last)), port)
 }
 
-fn start_lab() -> Lab {
-    // The servers hold their zones in memory once loaded: the files go
-    // when this function returns.
+/// The lab's zone files in a fresh scratch directory. Servers hold their
+/// zones in memory once loaded: the directory may go after that.
+fn write_zones() -> ScratchDir {
     let dir = ScratchDir::new("resolver-lab");
-    let path = |file: &str| -> PathBuf { dir.join(format!("{file}.zone")) };
     for (file, text) in ZONES {
-        fs::write(path(file), text).expect("write zone");
+        fs::write(zone_path(&dir, file), text).expect("write zone");
     }
-    fs::write(path("big.com"), big_zone()).expect("write zone");
+    fs::write(zone_path(&dir, "big.com"), big_zone()).expect("write zone");
+    dir
+}
+
+fn zone_path(dir: &ScratchDir, file: &str) -> PathBuf {
+    dir.join(format!("{file}.zone"))
+}
+
+fn start_lab() -> Lab {
+    let dir = write_zones();
+    let path = |file: &str| zone_path(&dir, file);
     let runtime = test_runtime();
     // Every server shares one port; pick a random one below the ephemeral
     // range and try another if any address has it taken.

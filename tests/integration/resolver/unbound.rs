@@ -1,0 +1,212 @@
+//! The differential test: Unbound (Debian's package) and dnslab's resolver
+//! walk the same hierarchy of dnslab authoritative servers, and every
+//! final answer must be the same: RCODE, the answer section (CNAME chain
+//! and RRset) and the authority section (the SOA of a negative answer).
+//! TTLs are left out, since both count them down.
+//!
+//! Unbound asks every server on port 53 and has no setting for another
+//! one, so this test starts a second copy of the lab's servers on port 53
+//! of the same 127.0.53.x addresses (the shared copy lives on a random
+//! port). Binding port 53 needs root, as in CI; elsewhere the test says it
+//! was skipped.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use hickory_proto::op::Message;
+use tokio::runtime::Runtime;
+
+use super::{bind_lab, write_zones, zone_path, TestResolver};
+use crate::common::{
+    on_a_random_port, require, section_without_ttl, tcp, test_runtime, udp_message, Ask, Process,
+    ScratchDir, TIMEOUT,
+};
+use dnslab_transport::TransportError;
+use hickory_proto::rr::RecordType::{self, A, AAAA, DS, MX, NS, SOA, TXT};
+
+/// The port Unbound sends every upstream query to.
+const DNS_PORT: u16 = 53;
+
+/// Questions covering what the hierarchy offers: plain answers, NODATA and
+/// NXDOMAIN with their SOA, a wildcard, CNAME chains across zones, a
+/// three-level delegation chain, a glueless delegation, a half-lame and a
+/// half-dead delegation, truncation (then TCP), DS at and above a zone
+/// cut, names under a TLD no server has, and the failures both must turn
+/// into SERVFAIL: a CNAME loop, an NS loop, a delegation whose only server
+/// is lame. Left out: the servers that lie, stall or refuse minimised
+/// queries (the resolver tests check those by their upstream queries).
+const QUESTIONS: &[(&str, RecordType)] = &[
+    ("www.example.com.", A),
+    ("www.example.com.", AAAA),
+    ("www.example.com.", TXT),
+    ("mail.example.com.", A),
+    ("example.com.", NS),
+    ("example.com.", SOA),
+    ("example.com.", MX),
+    ("nosuch.example.com.", A),
+    ("x.y.wild.example.com.", A),
+    ("alias.example.com.", A),
+    ("www.umass.edu.", A),
+    ("www.cs.umass.edu.", A),
+    ("nosuch.cs.umass.edu.", A),
+    ("cs.umass.edu.", DS),
+    ("umass.edu.", DS),
+    ("www.glueless.com.", A),
+    ("www.halflame.com.", A),
+    ("www.dead.com.", A),
+    ("www.big.com.", TXT),
+    ("nosuch.com.", A),
+    ("www.nothing.org.", A),
+    ("x.wild.example.com.", TXT),
+    ("example.com.", DS),
+    ("loop1.example.com.", A),
+    ("www.lame.com.", A),
+    ("www.loop.com.", A),
+];
+
+/// What two resolvers must agree on.
+#[derive(Debug, PartialEq, Eq)]
+struct Final {
+    rcode: String,
+    answers: Vec<String>,
+    authorities: Vec<String>,
+}
+
+impl Final {
+    fn of(msg: &Message) -> Final {
+        Final {
+            rcode: msg.metadata.response_code.to_string(),
+            answers: section_without_ttl(&msg.answers),
+            authorities: section_without_ttl(&msg.authorities),
+        }
+    }
+}
+
+/// Asks `server` with RD=1 over UDP, and over TCP if the answer was
+/// truncated (as a stub resolver does); `None` if no answer came.
+fn ask(server: SocketAddr, qname: &str, qtype: RecordType) -> Option<Message> {
+    let question = Ask::new(qname, qtype).rd();
+    let msg = udp_message(server, &question.to_message(), TIMEOUT)?;
+    Some(if msg.metadata.truncation {
+        tcp(server, &question)
+    } else {
+        msg
+    })
+}
+
+/// The lab's servers on port 53, serving until the runtime is dropped;
+/// `None` (and a note that the test was skipped) if the port cannot be
+/// bound without root.
+fn lab_on_port_53() -> Option<Runtime> {
+    let dir = write_zones();
+    let path = |file: &str| zone_path(&dir, file);
+    let servers = match bind_lab(DNS_PORT, &path) {
+        // The liar's, the picky and the silent server's sockets stay
+        // unanswered: no question here is sent to them.
+        Ok((servers, _unanswered)) => servers,
+        Err(TransportError::Bind { source, addr, .. })
+            if source.kind() == ErrorKind::PermissionDenied =>
+        {
+            eprintln!("SKIPPED: binding {addr} (port {DNS_PORT}) needs root");
+            return None;
+        }
+        Err(e) => panic!("cannot start the lab's servers on port {DNS_PORT}: {e}"),
+    };
+    let runtime = test_runtime();
+    for (server, handler) in servers {
+        runtime.spawn(server.run(handler, std::future::pending()));
+    }
+    Some(runtime)
+}
+
+/// Unbound on 127.0.0.1 and a random port, iterating from the lab's root
+/// with QNAME minimisation (its default), as the anchor lab configures it;
+/// stopped on drop. Field order: the process before its directory.
+struct Unbound {
+    addr: SocketAddr,
+    _process: Process,
+    _dir: ScratchDir,
+}
+
+impl Unbound {
+    fn start(program: &std::path::Path) -> Unbound {
+        on_a_random_port("unbound", |port| {
+            let dir = ScratchDir::new("unbound");
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let hints = dir.join("root.hints");
+            fs::write(
+                &hints,
+                ". 3600000 NS ns.root.\nns.root. 3600000 A 127.0.53.1\n",
+            )
+            .expect("write root hints");
+            let conf = dir.join("unbound.conf");
+            let d = dir.display();
+            fs::write(
+                &conf,
+                format!(
+                    "server:\n    interface: 127.0.0.1@{port}\n    port: {port}\n    do-ip6: no\n\
+                     \x20   access-control: 127.0.0.0/8 allow\n    do-not-query-localhost: no\n\
+                     \x20   module-config: \"iterator\"\n    root-hints: \"{}\"\n\
+                     \x20   chroot: \"\"\n    username: \"\"\n    directory: \"{d}\"\n    pidfile: \"\"\n\
+                     \x20   logfile: \"{d}/unbound.log\"\n    use-syslog: no\n    do-daemonize: no\n\
+                     \x20   num-threads: 1\n    prefetch: no\n\
+                     remote-control:\n    control-enable: no\n",
+                    hints.display()
+                ),
+            )
+            .expect("write unbound.conf");
+            let mut process = Process::spawn(
+                Command::new(program)
+                    .arg("-d")
+                    .arg("-c")
+                    .arg(&conf)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null()),
+            );
+            // Ready when it answers anything; RD=0 keeps its cache empty.
+            let probe = Ask::new(".", NS).to_message();
+            process.poll(Duration::from_secs(20), || {
+                udp_message(addr, &probe, Duration::from_millis(200))
+            })?;
+            Some(Unbound {
+                addr,
+                _process: process,
+                _dir: dir,
+            })
+        })
+    }
+}
+
+#[test]
+fn final_answers_match_unbound() {
+    let Some(program) = require("unbound", "unbound") else {
+        return;
+    };
+    let Some(_servers) = lab_on_port_53() else {
+        return;
+    };
+    let unbound = Unbound::start(&program);
+    let ours = TestResolver::with(|config| config.upstream_port = DNS_PORT);
+    let mut differences = Vec::new();
+    for &(qname, qtype) in QUESTIONS {
+        let want = ask(unbound.addr, qname, qtype).map(|msg| Final::of(&msg));
+        let have = ask(ours.addr, qname, qtype).map(|msg| Final::of(&msg));
+        assert!(want.is_some(), "Unbound did not answer {qname} {qtype}");
+        if want != have {
+            differences.push(format!(
+                "  {qname} {qtype}:\n    unbound: {want:?}\n    dnslab:  {have:?}"
+            ));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "dnslab's resolver differs from Unbound on {} of {} questions:\n{}",
+        differences.len(),
+        QUESTIONS.len(),
+        differences.join("\n")
+    );
+}
