@@ -52,6 +52,7 @@ impl ResolverHandler {
         response: &mut Vec<u8>,
     ) -> bool {
         if parsed.qclass != request::CLASS_IN
+            || parsed.edns.is_some_and(|edns| edns.version > 0)
             || !acl::allowed(&self.resolver.config().allow, meta.peer.ip())
         {
             return false;
@@ -93,6 +94,10 @@ impl Handler for ResolverHandler {
         }
         if request.metadata.op_code != OpCode::Query {
             return ctx.error(ResponseCode::NotImp, response);
+        }
+        // RFC 6891 6.1.3: only EDNS version 0 is implemented.
+        if request.edns.as_ref().is_some_and(|edns| edns.version() > 0) {
+            return ctx.error(ResponseCode::BADVERS, response);
         }
         let [query] = request.queries.as_slice() else {
             return ctx.error(ResponseCode::FormErr, response);
@@ -327,6 +332,48 @@ mod tests {
     }
 
     const CLIENT: &str = "127.0.0.1:5000";
+
+    /// RFC 6891 6.1.3, as Unbound answers: BADVERS (extended RCODE 16,
+    /// its high bits in our OPT record, which says version 0), even for a
+    /// name in the cache.
+    #[test]
+    fn edns_version_above_0_is_badvers() {
+        let (resolver, handler) = handler();
+        let www = Name::from_ascii("www.example.com.").unwrap();
+        resolver.inner.cache.store_records(&[Record::from_rdata(
+            www.clone(),
+            300,
+            RData::A(A::new(192, 0, 2, 1)),
+        )]);
+        let mut request = query("www.example.com.", RecordType::A, true);
+        let (Some(msg), false) = run(
+            &handler,
+            &request.to_bytes().unwrap(),
+            &meta(CLIENT, Protocol::Udp),
+        ) else {
+            panic!("answered inline");
+        };
+        assert_eq!(
+            msg.metadata.response_code,
+            ResponseCode::NoError,
+            "no EDNS: answered"
+        );
+        let mut edns = Edns::new();
+        edns.set_version(1);
+        request.set_edns(edns);
+        let (Some(msg), false) = run(
+            &handler,
+            &request.to_bytes().unwrap(),
+            &meta(CLIENT, Protocol::Udp),
+        ) else {
+            panic!("answered inline");
+        };
+        // hickory reads 16 as BADSIG, which shares the number with BADVERS.
+        assert_eq!(u16::from(msg.metadata.response_code), 16);
+        assert!(msg.answers.is_empty() && msg.authorities.is_empty());
+        assert_eq!(msg.edns.as_ref().map(Edns::version), Some(0));
+        assert!(msg.metadata.recursion_available);
+    }
 
     #[test]
     fn cache_hit_is_answered_inline_with_ra() {
