@@ -141,9 +141,12 @@ impl Handler for AuthHandler {
                     ParseError::NotImplemented(header) => (header, ResponseCode::NotImp),
                     ParseError::Malformed(header, _) => (header, ResponseCode::FormErr),
                 };
-                let limit = respond::size_limit(meta.protocol, None, max_udp);
+                // RFC 6891 6.1.1: an OPT record in the request gets one in
+                // the response, errors included (as from Knot).
+                let edns = request::find_edns(request);
+                let limit = respond::size_limit(meta.protocol, edns, max_udp);
                 let sections = Sections::empty(rcode);
-                respond::write(response, &header, None, sections, None, max_udp, limit);
+                respond::write(response, &header, None, sections, edns, max_udp, limit);
                 return Reply::Send;
             }
         };

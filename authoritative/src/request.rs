@@ -253,6 +253,27 @@ fn lowercase_name(msg: &[u8], start: usize, out: &mut [u8]) -> Result<usize, Mal
     }
 }
 
+/// The OPT record of a query that [`parse`] rejects, if the message can be
+/// walked that far: RFC 6891 6.1.1 wants an OPT record in every response
+/// to a request that had one, errors included. `None` when a section
+/// before it cannot be walked or the OPT record itself is at fault.
+pub fn find_edns(msg: &[u8]) -> Option<EdnsQuery> {
+    let count = |at| u16_at(msg, at);
+    let (questions, answers, authority, additional) = (count(4)?, count(6)?, count(8)?, count(10)?);
+    let mut pos = HEADER_LEN;
+    for _ in 0..questions {
+        pos = skip_name(msg, pos)? + 4;
+    }
+    for _ in 0..u32::from(answers) + u32::from(authority) {
+        pos = skip_name(msg, pos)?;
+        pos += 10 + usize::from(u16_at(msg, pos + 8)?);
+    }
+    if pos > msg.len() {
+        return None;
+    }
+    read_additionals(msg, pos, additional).ok().flatten()
+}
+
 /// Walks the additional section for the OPT record (RFC 6891 6.1). Other
 /// records (TSIG, ...) are skipped: this server verifies no signatures.
 /// Bytes after the last counted record are ignored, as NSD does.
@@ -334,6 +355,49 @@ mod tests {
         o.extend_from_slice(&udp.to_be_bytes());
         o.extend_from_slice(&[0, version, if dnssec_ok { 0x80 } else { 0 }, 0, 0, 0]);
         o
+    }
+
+    #[test]
+    fn find_edns_reads_the_opt_record_of_a_rejected_query() {
+        // No question, an OPT record (FORMERR).
+        let mut none = query(0, [0, 0, 0, 1], &[], 1);
+        none.truncate(12);
+        none.extend(opt(1232, 0, true));
+        let found = EdnsQuery {
+            udp_size: 1232,
+            version: 0,
+            dnssec_ok: true,
+        };
+        assert_eq!(find_edns(&none), Some(found));
+        // Two questions, then the OPT record.
+        let mut two = query(0, [2, 0, 0, 1], &["a"], 1);
+        two.extend_from_slice(&two[12..].to_vec());
+        two.extend(opt(4096, 0, false));
+        assert_eq!(find_edns(&two).map(|e| e.udp_size), Some(4096));
+        // NOTIFY (opcode 4) with a question and an OPT record.
+        let mut notify = query(4 << 11, [1, 0, 0, 1], &["a"], 6);
+        notify.extend(opt(512, 0, false));
+        assert_eq!(find_edns(&notify).map(|e| e.udp_size), Some(512));
+    }
+
+    #[test]
+    fn find_edns_gives_up_on_what_it_cannot_walk_or_trust() {
+        // No OPT record at all.
+        assert_eq!(find_edns(&query(0, [2, 0, 0, 0], &["a"], 1)), None);
+        // ARCOUNT says 1 but the message ends after the question.
+        assert_eq!(find_edns(&query(0, [1, 0, 0, 1], &["a"], 1)), None);
+        // QDCOUNT larger than the questions present.
+        let mut short = query(0, [3, 0, 0, 1], &["a"], 1);
+        short.extend(opt(1232, 0, false));
+        assert_eq!(find_edns(&short), None);
+        // Two OPT records: the OPT itself is at fault.
+        let mut twice = query(0, [0, 0, 0, 2], &[], 1);
+        twice.truncate(12);
+        twice.extend(opt(1232, 0, false));
+        twice.extend(opt(1232, 0, false));
+        assert_eq!(find_edns(&twice), None);
+        // Shorter than a header.
+        assert_eq!(find_edns(&[0; 11]), None);
     }
 
     #[test]

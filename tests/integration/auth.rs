@@ -401,35 +401,47 @@ fn transfers_are_refused_and_other_meta_types_are_nodata() {
 }
 
 /// RFC 1035 4.1.1: opcodes other than QUERY (here NOTIFY and UPDATE) get
-/// NOTIMP, with the opcode and ID echoed.
+/// NOTIMP, with the opcode and ID echoed; with an OPT record when the query
+/// had one (RFC 6891 6.1.1, as from Knot).
 #[test]
 fn other_opcodes_are_not_implemented() {
     let server = example_server();
     for opcode in [OpCode::Notify, OpCode::Update] {
-        let mut query = Ask::new("example.com.", RecordType::SOA).to_message();
-        query.metadata.op_code = opcode;
-        let reply = udp_message(server.addr, &query, TIMEOUT).expect("an answer");
-        assert_eq!(flags(&reply), with(ResponseCode::NotImp, false));
-        assert_eq!(reply.metadata.op_code, opcode);
-        assert_eq!(sections(&reply), [NONE, NONE, NONE]);
+        for edns in [None, Some(1232)] {
+            let mut ask = Ask::new("example.com.", RecordType::SOA);
+            ask.edns = edns;
+            let mut query = ask.to_message();
+            query.metadata.op_code = opcode;
+            let reply = udp_message(server.addr, &query, TIMEOUT).expect("an answer");
+            assert_eq!(flags(&reply), with(ResponseCode::NotImp, false));
+            assert_eq!(reply.metadata.op_code, opcode);
+            assert_eq!(sections(&reply), [NONE, NONE, NONE]);
+            assert_eq!(reply.edns.is_some(), edns.is_some(), "{opcode:?} OPT");
+        }
     }
 }
 
 /// A query with zero or two questions is FORMERR, with no question in the
-/// response (there is no single question to echo).
+/// response (there is no single question to echo), and an OPT record when
+/// the query had one (RFC 6891 6.1.1; Knot and NSD send one too).
 #[test]
 fn zero_or_two_questions_are_formerr() {
     let server = example_server();
-    let mut none = Ask::new("example.com.", RecordType::A).to_message();
-    none.queries.clear();
-    let mut two = Ask::new("example.com.", RecordType::A).to_message();
-    two.queries.push(two.queries[0].clone());
-    for query in [none, two] {
-        let reply = udp_message(server.addr, &query, TIMEOUT).expect("an answer");
-        assert_eq!(flags(&reply), with(ResponseCode::FormErr, false));
-        assert_eq!(reply.metadata.id, query.metadata.id);
-        assert!(reply.queries.is_empty());
-        assert_eq!(sections(&reply), [NONE, NONE, NONE]);
+    for edns in [None, Some(1232)] {
+        let mut ask = Ask::new("example.com.", RecordType::A);
+        ask.edns = edns;
+        let mut none = ask.to_message();
+        none.queries.clear();
+        let mut two = ask.to_message();
+        two.queries.push(two.queries[0].clone());
+        for query in [none, two] {
+            let reply = udp_message(server.addr, &query, TIMEOUT).expect("an answer");
+            assert_eq!(flags(&reply), with(ResponseCode::FormErr, false));
+            assert_eq!(reply.metadata.id, query.metadata.id);
+            assert!(reply.queries.is_empty());
+            assert_eq!(sections(&reply), [NONE, NONE, NONE]);
+            assert_eq!(reply.edns.is_some(), edns.is_some(), "OPT in the FORMERR");
+        }
     }
 }
 
