@@ -371,7 +371,7 @@ mod tests {
         assert_eq!(find_edns(&none), Some(found));
         // Two questions, then the OPT record.
         let mut two = query(0, [2, 0, 0, 1], &["a"], 1);
-        two.extend_from_slice(&two[12..].to_vec());
+        two.extend_from_within(12..);
         two.extend(opt(4096, 0, false));
         assert_eq!(find_edns(&two).map(|e| e.udp_size), Some(4096));
         // NOTIFY (opcode 4) with a question and an OPT record.

@@ -85,11 +85,17 @@ impl Final {
     }
 }
 
-/// Asks `server` with RD=1 over UDP, and over TCP if the answer was
-/// truncated (as a stub resolver does); `None` if no answer came.
+/// Tries per question, as a stub resolver (dig: 3) makes: while Unbound
+/// waits out a dead server it does not answer within [`TIMEOUT`], but it
+/// goes on resolving and answers the next try.
+const TRIES: usize = 3;
+
+/// Asks `server` with RD=1 over UDP (up to [`TRIES`] times), and over TCP
+/// if the answer was truncated, as a stub resolver does; `None` if no
+/// answer came.
 fn ask(server: SocketAddr, qname: &str, qtype: RecordType) -> Option<Message> {
     let question = Ask::new(qname, qtype).rd();
-    let msg = udp_message(server, &question.to_message(), TIMEOUT)?;
+    let msg = (0..TRIES).find_map(|_| udp_message(server, &question.to_message(), TIMEOUT))?;
     Some(if msg.metadata.truncation {
         tcp(server, &question)
     } else {
