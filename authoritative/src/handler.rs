@@ -25,7 +25,7 @@ use tracing::{debug, error, info};
 
 use crate::lookup::lookup;
 use crate::prepared::{Outcome, Prepared, Records};
-use crate::request::{self, ParseError, Request, CLASS_IN};
+use crate::request::{self, ParseError, Request, CLASS_ANY, CLASS_IN};
 use crate::respond::{self, Fit, Sections};
 use crate::server::{AuthOptions, Snapshot};
 
@@ -155,8 +155,11 @@ impl Handler for AuthHandler {
         let refusal = match (req.edns, req.qclass, req.qtype) {
             // RFC 6891 6.1.3: only EDNS version 0 is implemented.
             (Some(edns), _, _) if edns.version > 0 => Some(ResponseCode::BADVERS),
-            // Only IN zones are served; CH/HS/ANY get REFUSED, as from NSD.
-            (_, qclass, _) if qclass != CLASS_IN => Some(ResponseCode::Refused),
+            // Only IN zones are served: CH and HS get REFUSED, as from NSD;
+            // QCLASS ANY is answered from them (see below).
+            (_, qclass, _) if qclass != CLASS_IN && qclass != CLASS_ANY => {
+                Some(ResponseCode::Refused)
+            }
             // IXFR, AXFR: no transfers are offered (NSD's default). Other
             // meta and obsolete types (OPT, MAILA, ...) get NODATA from the
             // lookup, as from Knot.
@@ -176,11 +179,18 @@ impl Handler for AuthHandler {
         }
 
         let prepared = self.prepared(&req);
+        let mut sections = prepared.sections();
+        // QCLASS ANY gets the IN data, as from NSD and Knot, but not as
+        // authoritative (as from NSD): we hold no other class, so the
+        // answer may not be complete for "any class" (RFC 6895 3.2).
+        if req.qclass == CLASS_ANY {
+            sections.authoritative = false;
+        }
         let fit = respond::write(
             response,
             &req.header,
             Some(req.question),
-            prepared.sections(),
+            sections,
             req.edns,
             max_udp,
             limit,

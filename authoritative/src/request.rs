@@ -22,6 +22,8 @@ pub const MAX_NAME_LEN: usize = 255;
 pub const TYPE_OPT: u16 = 41;
 /// RFC 1035 3.2.4: the Internet class.
 pub const CLASS_IN: u16 = 1;
+/// RFC 1035 3.2.5: QCLASS `*`, any class.
+pub const CLASS_ANY: u16 = 255;
 /// RFC 1035 4.1.1: OPCODE 0, a standard query.
 pub const OPCODE_QUERY: u8 = 0;
 

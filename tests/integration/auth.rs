@@ -369,6 +369,35 @@ fn name_outside_every_zone_is_refused() {
     assert_eq!(sections(&reply), [NONE, NONE, NONE]);
 }
 
+/// QCLASS ANY (RFC 1035 3.2.5) gets the IN data, as from NSD and Knot,
+/// without AA as from NSD: the server holds no other class, so it cannot
+/// vouch for "any" (RFC 6895 3.2). A negative answer keeps its SOA.
+#[test]
+fn class_any_is_answered_from_in_without_authority() {
+    let server = example_server();
+    let ask = |name: &str| {
+        let mut query = Ask::new(name, RecordType::A).to_message();
+        query.queries[0].set_query_class(DNSClass::ANY);
+        let reply = udp_message(server.addr, &query, TIMEOUT).expect("an answer");
+        assert_eq!(
+            reply.queries[0].query_class(),
+            DNSClass::ANY,
+            "question echoed"
+        );
+        reply
+    };
+    let www = ask("www.example.com.");
+    assert_eq!(flags(&www), with(ResponseCode::NoError, false));
+    let addresses = lines(&[
+        "www.example.com. 3600 A 192.0.2.10",
+        "www.example.com. 3600 A 192.0.2.11",
+    ]);
+    assert_eq!(sections(&www), [addresses, NONE, NONE]);
+    let nosuch = ask("nosuch.example.com.");
+    assert_eq!(flags(&nosuch), with(ResponseCode::NXDomain, false));
+    assert_eq!(sections(&nosuch), [NONE, lines(&[SOA_COM]), NONE]);
+}
+
 /// Only class IN is served: a CHAOS question is REFUSED with the question
 /// echoed, as NSD answers it.
 #[test]
