@@ -102,9 +102,10 @@ impl Handler for ResolverHandler {
         let [query] = request.queries.as_slice() else {
             return ctx.error(ResponseCode::FormErr, response);
         };
-        // Only class IN is resolved; zone transfers are between a zone's
-        // servers, never through a resolver (BIND refuses them likewise).
-        if query.query_class != DNSClass::IN
+        // Only class IN is resolved, and QCLASS ANY is answered with it, as
+        // Unbound does; zone transfers are between a zone's servers, never
+        // through a resolver (BIND refuses them likewise).
+        if !matches!(query.query_class, DNSClass::IN | DNSClass::ANY)
             || matches!(query.query_type, RecordType::AXFR | RecordType::IXFR)
         {
             return ctx.error(ResponseCode::Refused, response);
@@ -373,6 +374,37 @@ mod tests {
         assert!(msg.answers.is_empty() && msg.authorities.is_empty());
         assert_eq!(msg.edns.as_ref().map(Edns::version), Some(0));
         assert!(msg.metadata.recursion_available);
+    }
+
+    /// QCLASS ANY gets the IN answer with the question echoed, as from
+    /// Unbound; CHAOS is refused.
+    #[test]
+    fn class_any_is_answered_with_in_and_chaos_refused() {
+        let (resolver, handler) = handler();
+        let www = Name::from_ascii("www.example.com.").unwrap();
+        resolver.inner.cache.store_records(&[Record::from_rdata(
+            www.clone(),
+            300,
+            RData::A(A::new(192, 0, 2, 1)),
+        )]);
+        for (class, rcode, answers) in [
+            (DNSClass::ANY, ResponseCode::NoError, 1),
+            (DNSClass::CH, ResponseCode::Refused, 0),
+        ] {
+            let mut request = query("www.example.com.", RecordType::A, true);
+            request.queries[0].set_query_class(class);
+            let (Some(msg), false) = run(
+                &handler,
+                &request.to_bytes().unwrap(),
+                &meta(CLIENT, Protocol::Udp),
+            ) else {
+                panic!("answered inline");
+            };
+            assert_eq!(msg.metadata.response_code, rcode, "{class}");
+            assert_eq!(msg.queries[0].query_class(), class);
+            assert_eq!(msg.answers.len(), answers, "{class}");
+            assert!(msg.answers.iter().all(|r| r.dns_class == DNSClass::IN));
+        }
     }
 
     #[test]
