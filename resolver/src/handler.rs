@@ -60,9 +60,11 @@ impl ResolverHandler {
         let question = Question {
             id: parsed.header.id,
             recursion_desired: parsed.header.recursion_desired,
+            checking_disabled: parsed.header.checking_disabled,
             question: parsed.question,
             key: parsed.key(),
             edns: parsed.edns.map(|_| EDNS_PAYLOAD),
+            dnssec_ok: parsed.edns.is_some_and(|edns| edns.dnssec_ok),
             limit: response_limit(meta.protocol, parsed.edns.map(|edns| edns.udp_size)),
         };
         self.prepared.answer(&question, response)
@@ -177,8 +179,9 @@ impl ResolverHandler {
             id: 0,
             op_code: OpCode::Query,
             recursion_desired: false,
+            checking_disabled: false,
             query: Some(lowercase),
-            edns: false,
+            edns: None,
             limit: usize::from(u16::MAX),
         };
         let mut encoded = Vec::new();
@@ -204,8 +207,12 @@ struct Respond {
     id: u16,
     op_code: OpCode,
     recursion_desired: bool,
+    /// CD, copied from the query (RFC 4035 3.2.2).
+    checking_disabled: bool,
     query: Option<Query>,
-    edns: bool,
+    /// An OPT record in the response (the query had one), with the query's
+    /// DO bit (RFC 3225 3).
+    edns: Option<bool>,
     /// Largest response that fits: [`response_limit`].
     limit: usize,
 }
@@ -217,8 +224,9 @@ impl Respond {
             id: request.metadata.id,
             op_code: request.metadata.op_code,
             recursion_desired: request.metadata.recursion_desired,
+            checking_disabled: request.metadata.checking_disabled,
             query: request.queries.first().cloned(),
-            edns: request.edns.is_some(),
+            edns: request.edns.as_ref().map(|edns| edns.flags().dnssec_ok),
             limit,
         }
     }
@@ -227,13 +235,15 @@ impl Respond {
         let mut msg = Message::new(self.id, MessageType::Response, self.op_code);
         msg.metadata.recursion_desired = self.recursion_desired;
         msg.metadata.recursion_available = true;
+        msg.metadata.checking_disabled = self.checking_disabled;
         msg.metadata.response_code = rcode;
         if let Some(query) = &self.query {
             msg.add_query(query.clone());
         }
-        if self.edns {
+        if let Some(dnssec_ok) = self.edns {
             let mut edns = Edns::new();
             edns.set_max_payload(EDNS_PAYLOAD);
+            edns.set_dnssec_ok(dnssec_ok);
             msg.set_edns(edns);
         }
         msg
@@ -533,26 +543,54 @@ mod tests {
             Record::from_rdata(www, 300, RData::A(A::new(192, 0, 2, 2))),
         ]);
         let udp = meta(CLIENT, Protocol::Udp);
-        for edns in [false, true] {
+        // The first question takes the full path and prepares the answer.
+        let first = query("web.example.com.", RecordType::A, true);
+        let (Some(_), false) = run(&handler, &first.to_bytes().unwrap(), &udp) else {
+            panic!("a cache hit is sent inline");
+        };
+        let Ok(CacheAnswer::Done(resolution)) = from_cache(
+            &resolver.inner.cache,
+            &first.queries[0].name,
+            RecordType::A,
+            &mut Vec::new(),
+            12,
+        ) else {
+            panic!("cached");
+        };
+        // Without and with EDNS (DO clear and set), CD clear and set: the
+        // prepared bytes are the full encoder's, which copies DO (RFC 3225
+        // 3) and CD (RFC 4035 3.2.2) as Unbound does.
+        for (edns, dnssec_ok, checking_disabled) in [
+            (false, false, false),
+            (false, false, true),
+            (true, false, false),
+            (true, true, true),
+        ] {
             let mut request = query("web.example.com.", RecordType::A, true);
-            if edns {
-                request.set_edns(Edns::new());
-            }
-            let mut full = Vec::new();
-            let mut fast = Vec::new();
-            let bytes = request.to_bytes().unwrap();
-            assert!(matches!(
-                handler.handle(&bytes, &udp, &mut full),
-                Reply::Send
-            ));
             request.metadata.id = 0x4321;
-            let bytes = request.to_bytes().unwrap();
+            request.metadata.checking_disabled = checking_disabled;
+            if edns {
+                let mut opt = Edns::new();
+                opt.set_dnssec_ok(dnssec_ok);
+                request.set_edns(opt);
+            }
+            let mut fast = Vec::new();
             assert!(matches!(
-                handler.handle(&bytes, &udp, &mut fast),
+                handler.handle(&request.to_bytes().unwrap(), &udp, &mut fast),
                 Reply::Send
             ));
-            assert_eq!(fast.get(..2), Some(&[0x43, 0x21][..]));
-            assert_eq!(fast.get(2..), full.get(2..), "edns {edns}");
+            let mut full = Vec::new();
+            Respond::new(&request, Protocol::Udp).write(&resolution, &mut full);
+            let case = format!("edns {edns}, DO {dnssec_ok}, CD {checking_disabled}");
+            assert_eq!(fast, full, "{case}");
+            let msg = Message::from_bytes(&fast).unwrap();
+            assert_eq!(msg.metadata.checking_disabled, checking_disabled, "{case}");
+            let expected_opt = edns.then_some(dnssec_ok);
+            assert_eq!(
+                msg.edns.map(|e| e.flags().dnssec_ok),
+                expected_opt,
+                "{case}"
+            );
         }
         // In another case, the full encoder does not compress owner names
         // against the question (hickory compares case-sensitively) but the

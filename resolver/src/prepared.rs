@@ -96,6 +96,8 @@ impl Prepared {
 const FLAGS_QR: u8 = 0x80;
 const FLAGS_RD: u8 = 0x01;
 const FLAGS_RA: u8 = 0x80;
+/// CD, copied from the query (RFC 4035 3.2.2).
+const FLAGS_CD: u8 = 0x10;
 
 /// Prepared answers keyed by a hash of (lowercased wire qname, qtype),
 /// bounded LRU in shards. The hash is computed once per request, with a
@@ -139,8 +141,11 @@ pub struct Question<'a> {
     pub question: &'a [u8],
     /// Lowercased wire qname followed by the qtype: the key.
     pub key: &'a [u8],
-    /// Append an OPT record (the request had one).
+    pub checking_disabled: bool,
+    /// Append an OPT record with this payload size (the request had one).
     pub edns: Option<u16>,
+    /// The request's DO bit, copied into that OPT record (RFC 3225 3).
+    pub dnssec_ok: bool,
     /// The largest response allowed on this transport.
     pub limit: usize,
 }
@@ -208,7 +213,13 @@ impl PreparedAnswers {
             id_hi,
             id_lo,
             FLAGS_QR | rd,
-            FLAGS_RA | prepared.rcode,
+            FLAGS_RA
+                | if question.checking_disabled {
+                    FLAGS_CD
+                } else {
+                    0
+                }
+                | prepared.rcode,
             0,
             1,
             an_hi,
@@ -229,7 +240,7 @@ impl PreparedAnswers {
             }
         }
         if let Some(payload) = question.edns {
-            out.extend_from_slice(&opt_record(payload));
+            out.extend_from_slice(&opt_record(payload, question.dnssec_ok));
         }
         prepared.hits = prepared.hits.wrapping_add(1);
         if prepared.hits >= HITS_PER_PROMOTION {
@@ -252,13 +263,14 @@ impl PreparedAnswers {
     }
 }
 
-/// RFC 6891 6.1.2: root owner, type OPT, class = payload size, TTL 0
-/// (extended RCODE 0, version 0, DO=0), no options.
+/// RFC 6891 6.1.2: root owner, type OPT, class = payload size, TTL
+/// (extended RCODE 0, version 0, DO, Z = 0), no options.
 const OPT_LEN: usize = 11;
 
-fn opt_record(payload: u16) -> [u8; OPT_LEN] {
+fn opt_record(payload: u16, dnssec_ok: bool) -> [u8; OPT_LEN] {
     let [hi, lo] = payload.to_be_bytes();
-    [0, 0, 41, hi, lo, 0, 0, 0, 0, 0, 0]
+    let flags = if dnssec_ok { 0x80 } else { 0 };
+    [0, 0, 41, hi, lo, 0, 0, flags, 0, 0, 0]
 }
 
 fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
@@ -342,9 +354,11 @@ mod tests {
         let asked = Question {
             id: 7,
             recursion_desired: true,
+            checking_disabled: false,
             question,
             key,
             edns: None,
+            dnssec_ok: false,
             limit: 512,
         };
         answers.answer(&asked, &mut out).then_some(out)
