@@ -191,7 +191,7 @@ fn step(zone: &Zone, qname: &Name, qtype: RecordType) -> Step {
         }
         // RFC 6672 3.2: a DNAME at a proper ancestor redirects the subtree.
         if let Some(dname) = node.rrset(RecordType::DNAME) {
-            return dname_substitution(node, dname, &wire, labels, qname);
+            return dname_substitution(node, dname, qname);
         }
     }
     let Some(node) = zone.node_at_wire(wire.bytes()) else {
@@ -279,17 +279,11 @@ fn referral(zone: &Zone, cut: Node<'_>, ns: &RRset) -> Step {
     }
 }
 
-/// RFC 6672 2.2 / 3.2: the DNAME at `node` (an ancestor of QNAME with
-/// `owner_labels` labels) maps QNAME to QNAME with the owner suffix replaced
+/// RFC 6672 2.2 / 3.2: the DNAME at `node` (a proper ancestor of QNAME)
+/// maps QNAME to QNAME with the owner suffix replaced
 /// by the target; the answer gets the DNAME and a CNAME synthesised with the
 /// DNAME's TTL, and the lookup follows the CNAME.
-fn dname_substitution(
-    node: Node<'_>,
-    dname: &RRset,
-    wire: &WireName,
-    owner_labels: usize,
-    qname: &Name,
-) -> Step {
+fn dname_substitution(node: Node<'_>, dname: &RRset, qname: &Name) -> Step {
     // RFC 6672 2.4 allows one DNAME per owner; the checker enforces it.
     let Some(data) = dname.other_rdatas().next() else {
         return Step::NoData;
@@ -299,9 +293,7 @@ fn dname_substitution(
         // The reader only stores DNAME RDATA it could decode.
         return Step::Answer(vec![dname_record]);
     };
-    let prefix = qname.iter().take(wire.labels() - owner_labels);
-    let substituted = Name::from_labels(prefix).and_then(|prefix| prefix.append_name(&target));
-    let Ok(substituted) = substituted else {
+    let Some(substituted) = substitute_dname(qname, &node.name(), &target) else {
         // RFC 6672 2.2: a substitution that would make a name longer than
         // 255 octets is answered with YXDOMAIN.
         return Step::YxDomain {
@@ -317,6 +309,21 @@ fn dname_substitution(
         records,
         target: substituted,
     }
+}
+
+/// RFC 6672 2.2: `name`, which lies below the DNAME owner `owner`, with
+/// that suffix replaced by the DNAME's `target`. `None` if `name` is not
+/// below `owner`, or if the result would be longer than 255 octets.
+pub fn substitute_dname(name: &Name, owner: &Name, target: &Name) -> Option<Name> {
+    if name.num_labels() <= owner.num_labels() || !owner.zone_of(name) {
+        return None;
+    }
+    let prefix = name
+        .iter()
+        .take(usize::from(name.num_labels() - owner.num_labels()));
+    Name::from_labels(prefix)
+        .and_then(|prefix| prefix.append_name(target))
+        .ok()
 }
 
 /// The name an NS, MX or SRV record points to, whose addresses belong in
@@ -655,6 +662,32 @@ mod tests {
                 "loop1.example. 300 IN CNAME loop2.example.",
                 "loop2.example. 300 IN CNAME loop1.example.",
             ],
+        );
+    }
+
+    #[test]
+    fn substitute_dname_replaces_the_owner_suffix_of_names_below_it() {
+        let n = |s: &str| Name::from_ascii(s).unwrap();
+        let (owner, target) = (n("moved.example."), n("example.net."));
+        assert_eq!(
+            substitute_dname(&n("a.b.Moved.example."), &owner, &target),
+            Some(n("a.b.example.net."))
+        );
+        assert_eq!(
+            substitute_dname(&n("moved.example."), &owner, &target),
+            None
+        );
+        assert_eq!(
+            substitute_dname(&n("a.other.example."), &owner, &target),
+            None
+        );
+        let labels = |c: &str| vec![c.repeat(60); 3].join(".");
+        let long = n(&format!("{}.example.", labels("a")));
+        let deep = n(&format!("{}.moved.example.", labels("b")));
+        assert_eq!(
+            substitute_dname(&deep, &owner, &long),
+            None,
+            "over 255 octets"
         );
     }
 

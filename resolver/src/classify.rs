@@ -8,6 +8,8 @@
 
 use std::net::IpAddr;
 
+use dnslab_authoritative::lookup::substitute_dname;
+use dnslab_authoritative::zone::reader::dname_target;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use tracing::debug;
@@ -96,6 +98,9 @@ pub fn classify(response: &Message, qname: &Name, qtype: RecordType, zone: &Name
             break;
         };
         let target = target.0.clone();
+        if let Some(dname) = synthesising_dname(answers.iter().copied(), &current, &target) {
+            chain.push(dname.clone());
+        }
         chain.push((*cname).clone());
         // A loop, or a target this server is not authoritative for: the
         // walk decides what to do with the target.
@@ -151,6 +156,21 @@ pub fn classify(response: &Message, qname: &Name, qtype: RecordType, zone: &Name
         return restart(chain, current);
     }
     Outcome::Lame(Lame::NotAuthoritative)
+}
+
+/// The DNAME among `records` that synthesised the CNAME `owner` ->
+/// `target` (RFC 6672 3.1). The answer keeps it before the CNAME, as
+/// Unbound and BIND keep it, so that a client learns the whole mapping.
+pub(crate) fn synthesising_dname<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+    owner: &Name,
+    target: &Name,
+) -> Option<&'a Record> {
+    records.into_iter().find(|record| {
+        dname_target(&record.data)
+            .and_then(|to| substitute_dname(owner, &record.name, &to))
+            .is_some_and(|synthesised| synthesised == *target)
+    })
 }
 
 /// The records of a section that lie inside `zone` (class IN only).

@@ -26,7 +26,7 @@ use tokio::time::{timeout_at, Instant};
 use tracing::{debug, instrument};
 
 use crate::cache::{Cache, Lookup};
-use crate::classify::{address, classify, Delegation, Final, Outcome};
+use crate::classify::{address, classify, synthesising_dname, Delegation, Final, Outcome};
 use crate::trace::{Step, StepOutcome};
 use crate::{lock, upstream, Inner, Resolution};
 
@@ -482,6 +482,7 @@ pub(crate) fn from_cache(
                 let Some(target) = cname_target(&cname) else {
                     return Ok(CacheAnswer::Miss(current));
                 };
+                chain.extend(cached_dname(cache, &current, &target));
                 extend_chain(chain, vec![cname], max_chain)?;
                 current = target;
                 continue;
@@ -493,6 +494,24 @@ pub(crate) fn from_cache(
             answers: std::mem::take(chain),
             authorities: soa.into_iter().collect(),
         }));
+    }
+}
+
+/// The cached DNAME, owned by a proper ancestor of `owner`, that
+/// synthesised the cached CNAME `owner` -> `target`: a cached answer
+/// carries it as the first one did (see [`synthesising_dname`]).
+fn cached_dname(cache: &Cache, owner: &Name, target: &Name) -> Option<Record> {
+    let mut ancestor = owner.base_name();
+    loop {
+        if let Lookup::Hit(records) = cache.lookup(&ancestor, RecordType::DNAME) {
+            if let Some(dname) = synthesising_dname(&records, owner, target) {
+                return Some(dname.clone());
+            }
+        }
+        if ancestor.is_root() {
+            return None;
+        }
+        ancestor = ancestor.base_name();
     }
 }
 

@@ -110,6 +110,7 @@ alias CNAME www.cs.umass.edu.
 loop1 CNAME loop2
 loop2 CNAME loop1
 *.wild A 192.0.2.99
+moved DNAME umass.edu.
 ",
     ),
     (
@@ -548,6 +549,36 @@ fn cname_across_zones_is_followed() {
     let (_, cost) = r.expect_then_cached(alias.0, alias.1, NoError, &[ALIAS, WWW_CS], &[]);
     // root, com, example.com; then root (edu), edu, umass.edu, cs.umass.edu.
     assert_eq!(cost, 7);
+}
+
+/// moved.example.com has a DNAME to umass.edu (RFC 6672): the answer keeps
+/// the DNAME before the CNAME its server synthesised, as Unbound's does,
+/// also when the chain comes from the cache for another type.
+#[test]
+fn dname_is_kept_before_its_synthesised_cname() {
+    let r = TestResolver::new();
+    const DNAME: &str = "moved.example.com. DNAME BXVtYXNzA2VkdQA="; // umass.edu. on the wire
+    const CNAME: &str = "www.moved.example.com. CNAME www.umass.edu.";
+    let www = "www.moved.example.com.";
+    let (_, cost) = r.expect_then_cached(
+        www,
+        RecordType::A,
+        NoError,
+        &[DNAME, CNAME, "www.umass.edu. A 192.0.2.20"],
+        &[],
+    );
+    // root, com, example.com twice (moved.example.com minimised, then the
+    // full name); then root (edu), edu, umass.edu.
+    assert_eq!(cost, 7);
+    // AAAA: the chain from the cache, NODATA from umass.edu's server.
+    let (_, cost) = r.expect(
+        www,
+        RecordType::AAAA,
+        NoError,
+        &[DNAME, CNAME],
+        &["umass.edu. SOA ns.umass.edu. admin.umass.edu. 1 3600 600 86400 60"],
+    );
+    assert_eq!(cost, 1);
 }
 
 /// edu -> umass.edu -> cs.umass.edu: three referrals below the root.

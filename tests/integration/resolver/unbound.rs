@@ -25,7 +25,7 @@ use crate::common::{
     ScratchDir, TIMEOUT,
 };
 use dnslab_transport::TransportError;
-use hickory_proto::rr::RecordType::{self, A, AAAA, DS, MX, NS, SOA, TXT};
+use hickory_proto::rr::RecordType::{self, A, AAAA, DNAME, DS, MX, NS, SOA, TXT};
 
 /// The port Unbound sends every upstream query to.
 const DNS_PORT: u16 = 53;
@@ -62,6 +62,9 @@ const QUESTIONS: &[(&str, RecordType)] = &[
     ("www.nothing.org.", A),
     ("x.wild.example.com.", TXT),
     ("example.com.", DS),
+    ("www.moved.example.com.", A),
+    ("nosuch.moved.example.com.", A),
+    ("moved.example.com.", DNAME),
     ("loop1.example.com.", A),
     ("www.lame.com.", A),
     ("www.loop.com.", A),
