@@ -344,41 +344,41 @@ mod tests {
 
     const CLIENT: &str = "127.0.0.1:5000";
 
+    /// A handler whose cache holds www.example.com. A 192.0.2.1.
+    fn handler_with_www() -> ResolverHandler {
+        let (resolver, handler) = handler();
+        resolver.inner.cache.store_records(&[Record::from_rdata(
+            Name::from_ascii("www.example.com.").unwrap(),
+            300,
+            RData::A(A::new(192, 0, 2, 1)),
+        )]);
+        handler
+    }
+
+    /// The answer a UDP client gets to `request`, which must be sent
+    /// inline (neither deferred nor dropped).
+    #[track_caller]
+    fn answer_inline(handler: &ResolverHandler, request: &Message) -> Message {
+        let bytes = request.to_bytes().unwrap();
+        let (Some(msg), false) = run(handler, &bytes, &meta(CLIENT, Protocol::Udp)) else {
+            panic!("{:?} is answered inline", request.queries);
+        };
+        msg
+    }
+
     /// RFC 6891 6.1.3, as Unbound answers: BADVERS (extended RCODE 16,
     /// its high bits in our OPT record, which says version 0), even for a
     /// name in the cache.
     #[test]
     fn edns_version_above_0_is_badvers() {
-        let (resolver, handler) = handler();
-        let www = Name::from_ascii("www.example.com.").unwrap();
-        resolver.inner.cache.store_records(&[Record::from_rdata(
-            www.clone(),
-            300,
-            RData::A(A::new(192, 0, 2, 1)),
-        )]);
+        let handler = handler_with_www();
         let mut request = query("www.example.com.", RecordType::A, true);
-        let (Some(msg), false) = run(
-            &handler,
-            &request.to_bytes().unwrap(),
-            &meta(CLIENT, Protocol::Udp),
-        ) else {
-            panic!("answered inline");
-        };
-        assert_eq!(
-            msg.metadata.response_code,
-            ResponseCode::NoError,
-            "no EDNS: answered"
-        );
+        let msg = answer_inline(&handler, &request);
+        assert_eq!(msg.metadata.response_code, ResponseCode::NoError, "no EDNS");
         let mut edns = Edns::new();
         edns.set_version(1);
         request.set_edns(edns);
-        let (Some(msg), false) = run(
-            &handler,
-            &request.to_bytes().unwrap(),
-            &meta(CLIENT, Protocol::Udp),
-        ) else {
-            panic!("answered inline");
-        };
+        let msg = answer_inline(&handler, &request);
         // hickory reads 16 as BADSIG, which shares the number with BADVERS.
         assert_eq!(u16::from(msg.metadata.response_code), 16);
         assert!(msg.answers.is_empty() && msg.authorities.is_empty());
@@ -390,26 +390,14 @@ mod tests {
     /// Unbound; CHAOS is refused.
     #[test]
     fn class_any_is_answered_with_in_and_chaos_refused() {
-        let (resolver, handler) = handler();
-        let www = Name::from_ascii("www.example.com.").unwrap();
-        resolver.inner.cache.store_records(&[Record::from_rdata(
-            www.clone(),
-            300,
-            RData::A(A::new(192, 0, 2, 1)),
-        )]);
+        let handler = handler_with_www();
         for (class, rcode, answers) in [
             (DNSClass::ANY, ResponseCode::NoError, 1),
             (DNSClass::CH, ResponseCode::Refused, 0),
         ] {
             let mut request = query("www.example.com.", RecordType::A, true);
             request.queries[0].set_query_class(class);
-            let (Some(msg), false) = run(
-                &handler,
-                &request.to_bytes().unwrap(),
-                &meta(CLIENT, Protocol::Udp),
-            ) else {
-                panic!("answered inline");
-            };
+            let msg = answer_inline(&handler, &request);
             assert_eq!(msg.metadata.response_code, rcode, "{class}");
             assert_eq!(msg.queries[0].query_class(), class);
             assert_eq!(msg.answers.len(), answers, "{class}");
@@ -419,19 +407,8 @@ mod tests {
 
     #[test]
     fn cache_hit_is_answered_inline_with_ra() {
-        let (resolver, handler) = handler();
-        let www = Name::from_ascii("www.example.com.").unwrap();
-        resolver.inner.cache.store_records(&[Record::from_rdata(
-            www.clone(),
-            300,
-            RData::A(A::new(192, 0, 2, 1)),
-        )]);
-        let request = query("WWW.example.com.", RecordType::A, true)
-            .to_bytes()
-            .unwrap();
-        let (Some(msg), false) = run(&handler, &request, &meta(CLIENT, Protocol::Udp)) else {
-            panic!("a cache hit is sent inline");
-        };
+        let handler = handler_with_www();
+        let msg = answer_inline(&handler, &query("WWW.example.com.", RecordType::A, true));
         assert_eq!(msg.metadata.id, 0x1234);
         assert_eq!(msg.metadata.response_code, ResponseCode::NoError);
         assert!(msg.metadata.recursion_available && msg.metadata.recursion_desired);
@@ -442,7 +419,7 @@ mod tests {
             "question echoed as asked"
         );
         assert_eq!(msg.answers.len(), 1);
-        assert_eq!(msg.answers[0].name, www);
+        assert_eq!(msg.answers[0].name.to_string(), "www.example.com.");
     }
 
     #[test]
