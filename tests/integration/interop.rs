@@ -40,15 +40,22 @@ impl ZoneFile {
     }
 }
 
-/// The lab's zones (copied into tests/data/interop) plus `large.test.`.
+/// The lab's zones (copied into tests/data/interop) plus `large.test.` and
+/// `types.test.` (record types beyond RFC 1035's).
 pub(super) fn lab_zones() -> Vec<ZoneFile> {
-    ["com.", "example.com.", "example.org.", "large.test."]
-        .iter()
-        .map(|origin| {
-            let file = format!("tests/data/interop/{}zone", origin);
-            ZoneFile::new(origin, common::repo_path(&file))
-        })
-        .collect()
+    [
+        "com.",
+        "example.com.",
+        "example.org.",
+        "large.test.",
+        "types.test.",
+    ]
+    .iter()
+    .map(|origin| {
+        let file = format!("tests/data/interop/{}zone", origin);
+        ZoneFile::new(origin, common::repo_path(&file))
+    })
+    .collect()
 }
 
 /// The zones shipped in `zones/` (`zones/<origin>.zone`; subdirectories such

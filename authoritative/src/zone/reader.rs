@@ -219,12 +219,7 @@ pub fn dname_target(rdata: &RData) -> Option<Name> {
 /// target is never compressed).
 pub fn dname_rdata(target: &Name) -> RData {
     let mut wire = Vec::with_capacity(target.len() + 2);
-    for label in target.iter() {
-        // Labels are at most 63 bytes, so the length fits a byte.
-        wire.push(label.len() as u8);
-        wire.extend_from_slice(label);
-    }
-    wire.push(0);
+    push_name(target, &mut wire);
     RData::Unknown {
         code: RecordType::DNAME,
         rdata: NULL::with(wire),
@@ -861,8 +856,34 @@ fn parse_type(text: &str) -> Option<RecordType> {
     if let Some(number) = strip_prefix_ignore_case(text, "TYPE") {
         return number.parse::<u16>().ok().map(RecordType::from);
     }
+    if let Some(&(_, code)) = MORE_TYPES
+        .iter()
+        .find(|(mnemonic, _)| mnemonic.eq_ignore_ascii_case(text))
+    {
+        return Some(RecordType::from(code));
+    }
     RecordType::from_str(&text.to_ascii_uppercase()).ok()
 }
+
+/// Mnemonics BIND, NSD and Knot read that hickory-proto 0.26 does not
+/// know. Their data is read here and kept as wire bytes, as DS is.
+const MORE_TYPES: [(&str, u16); 3] = [
+    (
+        // RFC 1183 2.2: mailbox and TXT owner.
+        "RP", TYPE_RP,
+    ),
+    (
+        // RFC 7208 (obsolete, still in zones): TXT's format.
+        "SPF", TYPE_SPF,
+    ),
+    (
+        // RFC 7553 4.5: priority, weight, target.
+        "URI", TYPE_URI,
+    ),
+];
+const TYPE_RP: u16 = 17;
+const TYPE_SPF: u16 = 99;
+const TYPE_URI: u16 = 256;
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
@@ -969,27 +990,47 @@ fn parse_rdata(
             ))
         }
         RecordType::TXT => {
-            if tokens.is_empty() {
-                return Err("expected at least one string".into());
-            }
-            let strings = tokens
-                .iter()
-                .map(|t| unescape(t.text))
-                .collect::<Result<Vec<_>, _>>()?;
-            if let Some(long) = strings.iter().find(|s| s.len() > 255) {
-                return Err(format!(
-                    "a string of {} bytes is longer than 255 (split it into several)",
-                    long.len()
-                ));
-            }
+            let strings = character_strings(tokens)?;
             RData::TXT(TXT::from_bytes(strings.iter().map(Vec::as_slice).collect()))
+        }
+        RecordType::Unknown(TYPE_SPF) => {
+            let mut wire = Vec::new();
+            for string in character_strings(tokens)? {
+                // At most 255 bytes: checked by character_strings.
+                wire.push(string.len() as u8);
+                wire.extend_from_slice(&string);
+            }
+            unknown(rtype, wire)
+        }
+        RecordType::Unknown(TYPE_RP) => {
+            let [mailbox, text] = tokens else {
+                return Err("expected MAILBOX-NAME TXT-NAME".into());
+            };
+            let mut wire = Vec::new();
+            push_name(&name(mailbox)?, &mut wire);
+            push_name(&name(text)?, &mut wire);
+            unknown(rtype, wire)
+        }
+        RecordType::Unknown(TYPE_URI) => {
+            let [priority, weight, target] = tokens else {
+                return Err("expected PRIORITY WEIGHT \"TARGET\"".into());
+            };
+            let target = unescape(target.text)?;
+            if target.is_empty() {
+                return Err("the target is empty".into());
+            }
+            let mut wire = number(priority, "priority")?.to_be_bytes().to_vec();
+            wire.extend_from_slice(&number(weight, "weight")?.to_be_bytes());
+            wire.extend_from_slice(&target);
+            unknown(rtype, wire)
         }
         RecordType::Unknown(code) => {
             return Err(format!(
                 "type {code} is unknown: write its data as \\# LENGTH HEX (RFC 3597)"
             ))
         }
-        RecordType::DS => ds_rdata(tokens)?,
+        RecordType::DS | RecordType::CDS => ds_rdata(rtype, tokens)?,
+        RecordType::DNSKEY | RecordType::CDNSKEY => dnskey_rdata(rtype, tokens)?,
         _ => {
             if tokens.is_empty() {
                 return Err("missing data".into());
@@ -1040,9 +1081,68 @@ fn join_tokens(
     Ok(out)
 }
 
-/// RFC 4034 5.3: `KEYTAG ALGORITHM DIGESTTYPE HEX...`, kept as wire bytes
-/// (hickory decodes DS only with DNSSEC enabled, and so do we: opaquely).
-fn ds_rdata(tokens: &[Token<'_>]) -> Result<RData, String> {
+/// Character-strings (RFC 1035 3.3), each at most 255 bytes: TXT's data.
+fn character_strings(tokens: &[Token<'_>]) -> Result<Vec<Vec<u8>>, String> {
+    if tokens.is_empty() {
+        return Err("expected at least one string".into());
+    }
+    let strings = tokens
+        .iter()
+        .map(|t| unescape(t.text))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(long) = strings.iter().find(|s| s.len() > 255) {
+        return Err(format!(
+            "a string of {} bytes is longer than 255 (split it into several)",
+            long.len()
+        ));
+    }
+    Ok(strings)
+}
+
+/// Appends `name` in wire form, uncompressed.
+fn push_name(name: &Name, wire: &mut Vec<u8>) {
+    for label in name.iter() {
+        // Labels are at most 63 bytes, so the length fits a byte.
+        wire.push(label.len() as u8);
+        wire.extend_from_slice(label);
+    }
+    wire.push(0);
+}
+
+/// RFC 4034 2.2 (DNSKEY; CDNSKEY, RFC 7344, is alike): `FLAGS PROTOCOL
+/// ALGORITHM BASE64...`, kept as wire bytes like DS.
+fn dnskey_rdata(rtype: RecordType, tokens: &[Token<'_>]) -> Result<RData, String> {
+    let [flags, protocol, algorithm, key @ ..] = tokens else {
+        return Err("expected FLAGS PROTOCOL ALGORITHM KEY".into());
+    };
+    let flags = flags
+        .text
+        .parse::<u16>()
+        .map_err(|_| format!("flags {:?} is not a number 0-65535", flags.text))?;
+    let mut wire = flags.to_be_bytes().to_vec();
+    for (token, what) in [(protocol, "protocol"), (algorithm, "algorithm")] {
+        wire.push(
+            token
+                .text
+                .parse::<u8>()
+                .map_err(|_| format!("{what} {:?} is not a number 0-255", token.text))?,
+        );
+    }
+    let base64: String = key.iter().map(|t| t.text).collect();
+    if base64.is_empty() {
+        return Err("missing key".into());
+    }
+    let key = data_encoding::BASE64
+        .decode(base64.as_bytes())
+        .map_err(|e| format!("the key is not base64: {e}"))?;
+    wire.extend_from_slice(&key);
+    Ok(unknown(rtype, wire))
+}
+
+/// RFC 4034 5.3: `KEYTAG ALGORITHM DIGESTTYPE HEX...` (CDS, RFC 7344, is
+/// alike), kept as wire bytes (hickory decodes DS only with DNSSEC
+/// enabled, and so do we: opaquely).
+fn ds_rdata(rtype: RecordType, tokens: &[Token<'_>]) -> Result<RData, String> {
     let [key_tag, algorithm, digest_type, digest @ ..] = tokens else {
         return Err("expected KEYTAG ALGORITHM DIGESTTYPE DIGEST".into());
     };
@@ -1063,7 +1163,7 @@ fn ds_rdata(tokens: &[Token<'_>]) -> Result<RData, String> {
     wire.push(byte(algorithm, "algorithm")?);
     wire.push(byte(digest_type, "digest type")?);
     hex_into(digest, &mut wire)?;
-    Ok(unknown(RecordType::DS, wire))
+    Ok(unknown(rtype, wire))
 }
 
 /// Appends the bytes of hex digits spread over `tokens`.
@@ -1489,6 +1589,70 @@ mod tests {
             parse_name("www", None),
             Err(ReadErrorKind::NoOrigin(_))
         ));
+    }
+
+    /// The wire bytes of the one record `line` (in example.com.) holds.
+    fn wire_of(line: &str) -> Result<(RecordType, Vec<u8>), String> {
+        let origin = Name::from_ascii("example.com.").unwrap();
+        let records =
+            read_str(&format!("$TTL 60\n{line}\n"), Some(origin)).map_err(|e| e.to_string())?;
+        match &records[..] {
+            [one] => match &one.record.data {
+                RData::Unknown { code, rdata } => Ok((*code, rdata.anything.to_vec())),
+                other => Err(format!("not kept as wire bytes: {other:?}")),
+            },
+            _ => Err(format!("{} records", records.len())),
+        }
+    }
+
+    #[test]
+    fn types_hickory_cannot_read_are_kept_as_their_wire_bytes() {
+        let name = |labels: &[&str]| {
+            let mut wire = Vec::new();
+            for label in labels {
+                wire.push(label.len() as u8);
+                wire.extend_from_slice(label.as_bytes());
+            }
+            wire.push(0);
+            wire
+        };
+        let rp = [name(&["admin", "example", "com"]), name(&["txt", "other"])].concat();
+        assert_eq!(
+            wire_of("@ RP admin txt.other."),
+            Ok((RecordType::from(17), rp))
+        );
+        assert_eq!(
+            wire_of("@ SPF \"v=spf1\" \"-all\""),
+            Ok((RecordType::from(99), b"\x06v=spf1\x04-all".to_vec()))
+        );
+        let uri = [&[0, 10, 0, 1][..], b"https://a/"].concat();
+        assert_eq!(
+            wire_of("@ URI 10 1 \"https://a/\""),
+            Ok((RecordType::from(256), uri))
+        );
+        let key = [&[0x01, 0x01, 3, 13][..], b"key"].concat();
+        for rtype in [RecordType::DNSKEY, RecordType::CDNSKEY] {
+            // "a2V5" is base64 for "key"; it may be split into several tokens.
+            assert_eq!(
+                wire_of(&format!("@ {rtype} 257 3 13 a2 V5")),
+                Ok((rtype, key.clone()))
+            );
+        }
+        assert_eq!(
+            wire_of("@ CDS 12345 13 2 AB CD"),
+            Ok((RecordType::CDS, vec![0x30, 0x39, 13, 2, 0xAB, 0xCD]))
+        );
+        for bad in [
+            "@ RP admin",
+            "@ URI 10 1 \"\"",
+            "@ URI 10 \"https://a/\"",
+            "@ DNSKEY 257 3 13 not*base64",
+            "@ DNSKEY 257 3 13",
+            "@ DNSKEY 65536 3 13 a2V5",
+            "@ SPF",
+        ] {
+            assert!(wire_of(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
