@@ -767,7 +767,13 @@ fn parse_name(text: &str, origin: Option<&Name>) -> Result<Name, ReadErrorKind> 
         name: text.to_string(),
         reason: e.to_string(),
     };
-    let name = if text.contains('\\') || text.contains("..") || text.starts_with('.') {
+    let name = if text.contains('\\') {
+        // hickory reads `\DDD` as octal; RFC 1035 5.1 (and BIND) decimal.
+        escaped_name(text).map_err(|reason| ReadErrorKind::BadName {
+            name: text.to_string(),
+            reason,
+        })?
+    } else if text.contains("..") || text.starts_with('.') {
         Name::from_ascii(text).map_err(bad)?
     } else {
         // The hot path (a million `hostN` owners): labels straight from the
@@ -786,6 +792,66 @@ fn parse_name(text: &str, origin: Option<&Name>) -> Result<Name, ReadErrorKind> 
     }
     let origin = origin.ok_or_else(|| ReadErrorKind::NoOrigin(text.to_string()))?;
     name.append_domain(origin).map_err(bad)
+}
+
+/// A name written with escapes (RFC 1035 5.1): `\DDD` is the byte with
+/// decimal value DDD, `\X` is X (so `\.` is a dot inside a label), and an
+/// unescaped dot ends a label; a final one makes the name absolute.
+fn escaped_name(text: &str) -> Result<Name, String> {
+    let mut name = Name::new();
+    let mut label = Vec::new();
+    let mut fqdn = false;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        fqdn = false;
+        match b {
+            b'\\' => {
+                let (byte, used) = match bytes.get(i + 1..i + 4) {
+                    Some(d) if d.iter().all(u8::is_ascii_digit) => {
+                        let value = d
+                            .iter()
+                            .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
+                        let byte = u8::try_from(value)
+                            .map_err(|_| format!("escape \\{value} is above 255"))?;
+                        (byte, 4)
+                    }
+                    _ => (
+                        *bytes
+                            .get(i + 1)
+                            .ok_or("the name ends with a lone backslash")?,
+                        2,
+                    ),
+                };
+                label.push(byte);
+                i += used;
+            }
+            b'.' => {
+                if label.is_empty() {
+                    return Err("an empty label".into());
+                }
+                name = append_raw_label(name, &label)?;
+                label.clear();
+                fqdn = true;
+                i += 1;
+            }
+            _ => {
+                label.push(b);
+                i += 1;
+            }
+        }
+    }
+    if !label.is_empty() {
+        name = append_raw_label(name, &label)?;
+    }
+    name.set_fqdn(fqdn);
+    Ok(name)
+}
+
+fn append_raw_label(name: Name, label: &[u8]) -> Result<Name, String> {
+    Label::from_raw_bytes(label)
+        .and_then(|label| name.append_label(label))
+        .map_err(|e| e.to_string())
 }
 
 /// A TTL in seconds or BIND units (`1w2d3h4m5s`, case-insensitive, a
@@ -1585,6 +1651,10 @@ mod tests {
         assert_eq!(name("@"), "example.com.");
         assert_eq!(name("www"), "www.example.com.");
         assert_eq!(name("other.org."), "other.org.");
+        // RFC 1035 5.1: \DDD is the byte DDD, \X is X.
+        assert_eq!(name("dec\\065"), "decA.example.com.");
+        let dotted = parse_name("a\\.b", Some(&origin)).unwrap();
+        assert_eq!(dotted.num_labels(), 3, "one label holding a dot");
         assert!(matches!(
             parse_name("www", None),
             Err(ReadErrorKind::NoOrigin(_))
