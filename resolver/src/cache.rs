@@ -12,6 +12,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -206,6 +207,9 @@ pub struct Cache {
     delegations: Mutex<LruCache<Box<[u8]>, Timed<Delegation>>>,
     min_ttl: u32,
     max_ttl: u32,
+    /// Set once a DNAME has been stored: until then a miss need not look
+    /// for one above the name (DNAMEs are rare, misses are not).
+    holds_dnames: AtomicBool,
 }
 
 impl Cache {
@@ -218,7 +222,13 @@ impl Cache {
             )),
             min_ttl,
             max_ttl: max_ttl.max(min_ttl),
+            holds_dnames: AtomicBool::new(false),
         }
+    }
+
+    /// Whether a DNAME may be cached (see [`Cache::store_records`]).
+    pub fn may_hold_dnames(&self) -> bool {
+        self.holds_dnames.load(Ordering::Relaxed)
     }
 
     /// Entries held: RRsets and negative answers, and delegations. Each is
@@ -318,6 +328,9 @@ impl Cache {
             // `collect` through a filter reserves four records at least
             // (272 bytes each): most sets hold one, for as long as cached.
             set.shrink_to_fit();
+            if set.iter().any(|r| r.record_type() == RecordType::DNAME) {
+                self.holds_dnames.store(true, Ordering::Relaxed);
+            }
             let ttl = self.clamp(set.iter().map(|r| r.ttl).min().unwrap_or(0));
             self.put(key.clone(), Entry::RRset(with_ttl(set, ttl)), ttl, now);
         }

@@ -25,6 +25,9 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::time::{timeout_at, Instant};
 use tracing::{debug, instrument};
 
+use dnslab_authoritative::lookup::substitute_dname;
+use dnslab_authoritative::zone::reader::dname_target;
+
 use crate::cache::{Cache, Lookup};
 use crate::classify::{address, classify, synthesising_dname, Delegation, Final, Outcome};
 use crate::trace::{Step, StepOutcome};
@@ -487,7 +490,17 @@ pub(crate) fn from_cache(
                 current = target;
                 continue;
             }
-            Lookup::Miss => return Ok(CacheAnswer::Miss(current)),
+            Lookup::Miss => match synthesise_from_dname(cache, &current) {
+                // RFC 6672 3.4: a cached DNAME above the name answers for
+                // it, as Unbound and BIND answer, without asking its zone.
+                Some((dname, cname, target)) => {
+                    chain.push(dname);
+                    extend_chain(chain, vec![cname], max_chain)?;
+                    current = target;
+                    continue;
+                }
+                None => return Ok(CacheAnswer::Miss(current)),
+            },
         };
         return Ok(CacheAnswer::Done(Resolution {
             rcode,
@@ -501,6 +514,9 @@ pub(crate) fn from_cache(
 /// synthesised the cached CNAME `owner` -> `target`: a cached answer
 /// carries it as the first one did (see [`synthesising_dname`]).
 fn cached_dname(cache: &Cache, owner: &Name, target: &Name) -> Option<Record> {
+    if !cache.may_hold_dnames() {
+        return None;
+    }
     let mut ancestor = owner.base_name();
     loop {
         if let Lookup::Hit(records) = cache.lookup(&ancestor, RecordType::DNAME) {
@@ -513,6 +529,30 @@ fn cached_dname(cache: &Cache, owner: &Name, target: &Name) -> Option<Record> {
         }
         ancestor = ancestor.base_name();
     }
+}
+
+/// A cached DNAME at a proper ancestor of `name`, the CNAME it synthesises
+/// for `name` (with the DNAME's remaining TTL) and that CNAME's target.
+fn synthesise_from_dname(cache: &Cache, name: &Name) -> Option<(Record, Record, Name)> {
+    if !cache.may_hold_dnames() {
+        return None;
+    }
+    let mut ancestor = name.base_name();
+    while ancestor.num_labels() > 0 {
+        if let Lookup::Hit(records) = cache.lookup(&ancestor, RecordType::DNAME) {
+            let dname = records.into_iter().next()?;
+            let to = dname_target(&dname.data)?;
+            let target = substitute_dname(name, &dname.name, &to)?;
+            let cname = Record::from_rdata(
+                name.clone(),
+                dname.ttl,
+                RData::CNAME(hickory_proto::rr::rdata::CNAME(target.clone())),
+            );
+            return Some((dname, cname, target));
+        }
+        ancestor = ancestor.base_name();
+    }
+    None
 }
 
 /// Appends CNAME records to the chain, enforcing the length limit and

@@ -553,7 +553,9 @@ fn cname_across_zones_is_followed() {
 
 /// moved.example.com has a DNAME to umass.edu (RFC 6672): the answer keeps
 /// the DNAME before the CNAME its server synthesised, as Unbound's does,
-/// also when the chain comes from the cache for another type.
+/// also when the chain comes from the cache for another type; and another
+/// name below it is synthesised from the cached DNAME, as by Unbound,
+/// without asking example.com's servers.
 #[test]
 fn dname_is_kept_before_its_synthesised_cname() {
     let r = TestResolver::new();
@@ -579,6 +581,14 @@ fn dname_is_kept_before_its_synthesised_cname() {
         &["umass.edu. SOA ns.umass.edu. admin.umass.edu. 1 3600 600 86400 60"],
     );
     assert_eq!(cost, 1);
+    let (_, cost) = r.expect(
+        "mail.moved.example.com.",
+        RecordType::A,
+        NXDomain,
+        &[DNAME, "mail.moved.example.com. CNAME mail.umass.edu."],
+        &["umass.edu. SOA ns.umass.edu. admin.umass.edu. 1 3600 600 86400 60"],
+    );
+    assert_eq!(cost, 1, "only umass.edu's server is asked");
 }
 
 /// edu -> umass.edu -> cs.umass.edu: three referrals below the root.
