@@ -111,6 +111,8 @@ loop1 CNAME loop2
 loop2 CNAME loop1
 *.wild A 192.0.2.99
 moved DNAME umass.edu.
+zero 0 A 192.0.2.77
+MiXeD A 192.0.2.78
 ",
     ),
     (
