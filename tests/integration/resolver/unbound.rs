@@ -34,8 +34,10 @@ const DNS_PORT: u16 = 53;
 /// NXDOMAIN with their SOA, a wildcard, CNAME chains across zones, a
 /// three-level delegation chain, a glueless delegation, a half-lame and a
 /// half-dead delegation, truncation (then TCP), DS at and above a zone
-/// cut, names under a TLD no server has, and the failures both must turn
-/// into SERVFAIL: a CNAME loop, an NS loop, a delegation whose only server
+/// cut, a DNAME (and a name synthesised from it once cached), a TTL-0
+/// record asked twice, a name asked in other case than its zone writes it,
+/// names under a TLD no server has, and the failures both must turn into
+/// SERVFAIL: a CNAME loop, an NS loop, a delegation whose only server
 /// is lame. Left out: the servers that lie, stall or refuse minimised
 /// queries (the resolver tests check those by their upstream queries).
 const QUESTIONS: &[(&str, RecordType)] = &[
