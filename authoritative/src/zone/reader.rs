@@ -794,53 +794,24 @@ fn parse_name(text: &str, origin: Option<&Name>) -> Result<Name, ReadErrorKind> 
     name.append_domain(origin).map_err(bad)
 }
 
-/// A name written with escapes (RFC 1035 5.1): `\DDD` is the byte with
-/// decimal value DDD, `\X` is X (so `\.` is a dot inside a label), and an
-/// unescaped dot ends a label; a final one makes the name absolute.
+/// A name written with escapes (RFC 1035 5.1, see [`for_each_byte`]): an
+/// unescaped dot ends a label, and a final one makes the name absolute.
 fn escaped_name(text: &str) -> Result<Name, String> {
     let mut name = Name::new();
     let mut label = Vec::new();
     let mut fqdn = false;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        fqdn = false;
-        match b {
-            b'\\' => {
-                let (byte, used) = match bytes.get(i + 1..i + 4) {
-                    Some(d) if d.iter().all(u8::is_ascii_digit) => {
-                        let value = d
-                            .iter()
-                            .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
-                        let byte = u8::try_from(value)
-                            .map_err(|_| format!("escape \\{value} is above 255"))?;
-                        (byte, 4)
-                    }
-                    _ => (
-                        *bytes
-                            .get(i + 1)
-                            .ok_or("the name ends with a lone backslash")?,
-                        2,
-                    ),
-                };
-                label.push(byte);
-                i += used;
-            }
-            b'.' => {
-                if label.is_empty() {
-                    return Err("an empty label".into());
-                }
-                name = append_raw_label(name, &label)?;
-                label.clear();
-                fqdn = true;
-                i += 1;
-            }
-            _ => {
-                label.push(b);
-                i += 1;
-            }
+    for_each_byte(text, |byte, escaped| {
+        fqdn = byte == b'.' && !escaped;
+        if !fqdn {
+            label.push(byte);
+        } else if label.is_empty() {
+            return Err("an empty label".into());
+        } else {
+            name = append_raw_label(std::mem::replace(&mut name, Name::new()), &label)?;
+            label.clear();
         }
-    }
+        Ok(())
+    })?;
     if !label.is_empty() {
         name = append_raw_label(name, &label)?;
     }
@@ -933,22 +904,12 @@ fn parse_type(text: &str) -> Option<RecordType> {
 
 /// Mnemonics BIND, NSD and Knot read that hickory-proto 0.26 does not
 /// know. Their data is read here and kept as wire bytes, as DS is.
-const MORE_TYPES: [(&str, u16); 3] = [
-    (
-        // RFC 1183 2.2: mailbox and TXT owner.
-        "RP", TYPE_RP,
-    ),
-    (
-        // RFC 7208 (obsolete, still in zones): TXT's format.
-        "SPF", TYPE_SPF,
-    ),
-    (
-        // RFC 7553 4.5: priority, weight, target.
-        "URI", TYPE_URI,
-    ),
-];
+const MORE_TYPES: [(&str, u16); 3] = [("RP", TYPE_RP), ("SPF", TYPE_SPF), ("URI", TYPE_URI)];
+/// RFC 1183 2.2: a mailbox and the owner of a TXT record.
 const TYPE_RP: u16 = 17;
+/// RFC 7208 (obsolete, still found in zones): TXT's format.
 const TYPE_SPF: u16 = 99;
+/// RFC 7553 4.5: priority, weight, target.
 const TYPE_URI: u16 = 256;
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
@@ -1298,15 +1259,29 @@ pub(crate) fn unknown(code: RecordType, bytes: Vec<u8>) -> RData {
     RData::Unknown { code, rdata }
 }
 
-/// The bytes of a character-string: `\X` is X, `\DDD` is the byte DDD
-/// (RFC 1035 5.1).
+/// The bytes of a character-string, escapes decoded (see
+/// [`for_each_byte`]).
 fn unescape(text: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(text.len());
+    for_each_byte(text, |byte, _| {
+        out.push(byte);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `each` with every byte `text` stands for, and whether it was
+/// escaped (RFC 1035 5.1: `\X` is X, `\DDD` is the byte with decimal value
+/// DDD; an escaped dot in a name is data, not a label separator).
+fn for_each_byte(
+    text: &str,
+    mut each: impl FnMut(u8, bool) -> Result<(), String>,
+) -> Result<(), String> {
     let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b != b'\\' {
-            out.push(b);
+            each(b, false)?;
             i += 1;
             continue;
         }
@@ -1316,20 +1291,18 @@ fn unescape(text: &str) -> Result<Vec<u8>, String> {
                     .iter()
                     .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
                 let byte =
-                    u8::try_from(value).map_err(|_| format!("escape \\{} is above 255", value))?;
-                out.push(byte);
+                    u8::try_from(value).map_err(|_| format!("escape \\{value} is above 255"))?;
+                each(byte, true)?;
                 i += 4;
             }
             _ => {
-                let next = bytes
-                    .get(i + 1)
-                    .ok_or("a string ends with a lone backslash")?;
-                out.push(*next);
+                let next = bytes.get(i + 1).ok_or("text ends with a lone backslash")?;
+                each(*next, true)?;
                 i += 2;
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
