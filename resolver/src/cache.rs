@@ -90,6 +90,18 @@ impl WireName {
         &self.bytes[..self.len + 2]
     }
 
+    /// The keys of the name's proper ancestors but the root, longest
+    /// first, each followed by `rtype` (as [`WireName::with_type`]): the
+    /// type is written once after the name, which ends every ancestor.
+    fn ancestor_keys(&mut self, rtype: RecordType) -> impl Iterator<Item = &[u8]> {
+        let end = self.with_type(rtype).len();
+        let (bytes, starts) = (&self.bytes, &self.starts[..self.labels]);
+        starts
+            .iter()
+            .skip(1)
+            .map(move |&start| &bytes[usize::from(start)..end])
+    }
+
     /// The name and its ancestors, longest first, ending with the root.
     fn ancestors(&self) -> impl Iterator<Item = &[u8]> {
         let root = self.len - 1;
@@ -226,9 +238,23 @@ impl Cache {
         }
     }
 
-    /// Whether a DNAME may be cached (see [`Cache::store_records`]).
-    pub fn may_hold_dnames(&self) -> bool {
-        self.holds_dnames.load(Ordering::Relaxed)
+    /// The DNAME cached nearest above `name`, at a proper ancestor other
+    /// than the root. Nothing exists below a DNAME's owner (RFC 6672 2.4),
+    /// so it is the only one that can apply to `name`. Until a DNAME has
+    /// been stored, nothing is looked up.
+    pub fn dname_above(&self, name: &Name) -> Option<Record> {
+        if !self.holds_dnames.load(Ordering::Relaxed) {
+            return None;
+        }
+        let now = Instant::now();
+        let mut wire = WireName::new(name)?;
+        let found =
+            wire.ancestor_keys(RecordType::DNAME)
+                .find_map(|key| match self.get(key, now)? {
+                    (Entry::RRset(records), left) => with_ttl(records, left).into_iter().next(),
+                    (Entry::Negative { .. }, _) => None,
+                });
+        found
     }
 
     /// Entries held: RRsets and negative answers, and delegations. Each is
@@ -429,6 +455,30 @@ mod tests {
             minimum,
         );
         Record::from_rdata(n("example.com."), ttl, RData::SOA(data))
+    }
+
+    #[test]
+    fn the_dname_above_a_name_is_found_at_its_nearest_proper_ancestor() {
+        let cache = Cache::new(100, 0, 86400);
+        let to = n("example.net.");
+        let dname = Record::from_rdata(
+            n("moved.example."),
+            300,
+            dnslab_authoritative::zone::reader::dname_rdata(&to),
+        );
+        assert_eq!(
+            cache.dname_above(&n("a.moved.example.")),
+            None,
+            "none stored"
+        );
+        cache.store_records(&[dname.clone()]);
+        for below in ["a.moved.example.", "b.a.MOVED.example."] {
+            assert_eq!(cache.dname_above(&n(below)), Some(dname.clone()), "{below}");
+        }
+        // Not at the owner itself, nor beside or above it.
+        for other in ["moved.example.", "other.example.", "example.", "."] {
+            assert_eq!(cache.dname_above(&n(other)), None, "{other}");
+        }
     }
 
     #[test]

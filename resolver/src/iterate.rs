@@ -510,28 +510,11 @@ pub(crate) fn from_cache(
     }
 }
 
-/// The cached DNAME nearest above `name` (at a proper ancestor other than
-/// the root). Nothing exists below a DNAME's owner (RFC 6672 2.4), so it
-/// is the only one that can apply to `name`.
-fn cached_dname_above(cache: &Cache, name: &Name) -> Option<Record> {
-    if !cache.may_hold_dnames() {
-        return None;
-    }
-    let mut ancestor = name.base_name();
-    while ancestor.num_labels() > 0 {
-        if let Lookup::Hit(records) = cache.lookup(&ancestor, RecordType::DNAME) {
-            return records.into_iter().next();
-        }
-        ancestor = ancestor.base_name();
-    }
-    None
-}
-
 /// The cached DNAME that synthesised the cached CNAME `owner` -> `target`:
 /// a cached answer carries it as the first one did (see
 /// [`synthesising_dname`]).
 fn cached_dname(cache: &Cache, owner: &Name, target: &Name) -> Option<Record> {
-    let dname = cached_dname_above(cache, owner)?;
+    let dname = cache.dname_above(owner)?;
     synthesising_dname([&dname], owner, target)
         .is_some()
         .then_some(dname)
@@ -540,7 +523,7 @@ fn cached_dname(cache: &Cache, owner: &Name, target: &Name) -> Option<Record> {
 /// The DNAME cached above `name`, the CNAME it synthesises for `name` (with
 /// the DNAME's remaining TTL) and that CNAME's target.
 fn synthesise_from_dname(cache: &Cache, name: &Name) -> Option<(Record, Record, Name)> {
-    let dname = cached_dname_above(cache, name)?;
+    let dname = cache.dname_above(name)?;
     let target = substitute_dname(name, &dname.name, &dname_target(&dname.data)?)?;
     let cname = Record::from_rdata(
         name.clone(),
