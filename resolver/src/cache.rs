@@ -471,7 +471,7 @@ mod tests {
             None,
             "none stored"
         );
-        cache.store_records(&[dname.clone()]);
+        cache.store_records(std::slice::from_ref(&dname));
         for below in ["a.moved.example.", "b.a.MOVED.example."] {
             assert_eq!(cache.dname_above(&n(below)), Some(dname.clone()), "{below}");
         }
