@@ -366,6 +366,24 @@ mod tests {
         msg
     }
 
+    /// What the full encoder writes for `request` from the cache, the
+    /// reference a prepared answer must match.
+    fn full_path_bytes(resolver: &Resolver, request: &Message) -> Vec<u8> {
+        let query = &request.queries[0];
+        let Ok(CacheAnswer::Done(resolution)) = from_cache(
+            &resolver.inner.cache,
+            &query.name,
+            query.query_type,
+            &mut Vec::new(),
+            12,
+        ) else {
+            panic!("{query:?} is cached");
+        };
+        let mut full = Vec::new();
+        Respond::new(request, Protocol::Udp).write(&resolution, &mut full);
+        full
+    }
+
     /// RFC 6891 6.1.3, as Unbound answers: BADVERS (extended RCODE 16,
     /// its high bits in our OPT record, which says version 0), even for a
     /// name in the cache.
@@ -521,19 +539,7 @@ mod tests {
         ]);
         let udp = meta(CLIENT, Protocol::Udp);
         // The first question takes the full path and prepares the answer.
-        let first = query("web.example.com.", RecordType::A, true);
-        let (Some(_), false) = run(&handler, &first.to_bytes().unwrap(), &udp) else {
-            panic!("a cache hit is sent inline");
-        };
-        let Ok(CacheAnswer::Done(resolution)) = from_cache(
-            &resolver.inner.cache,
-            &first.queries[0].name,
-            RecordType::A,
-            &mut Vec::new(),
-            12,
-        ) else {
-            panic!("cached");
-        };
+        answer_inline(&handler, &query("web.example.com.", RecordType::A, true));
         // Without and with EDNS (DO clear and set), CD clear and set: the
         // prepared bytes are the full encoder's, which copies DO (RFC 3225
         // 3) and CD (RFC 4035 3.2.2) as Unbound does.
@@ -556,8 +562,7 @@ mod tests {
                 handler.handle(&request.to_bytes().unwrap(), &udp, &mut fast),
                 Reply::Send
             ));
-            let mut full = Vec::new();
-            Respond::new(&request, Protocol::Udp).write(&resolution, &mut full);
+            let full = full_path_bytes(&resolver, &request);
             let case = format!("edns {edns}, DO {dnssec_ok}, CD {checking_disabled}");
             assert_eq!(fast, full, "{case}");
             let msg = Message::from_bytes(&fast).unwrap();
@@ -573,23 +578,9 @@ mod tests {
         // against the question (hickory compares case-sensitively) but the
         // prepared answer does: other bytes, the same records.
         let mixed = query("Web.Example.COM.", RecordType::A, true);
-        let (Some(fast), false) = run(&handler, &mixed.to_bytes().unwrap(), &udp) else {
-            panic!("a prepared hit is sent inline");
-        };
+        let fast = answer_inline(&handler, &mixed);
         assert_eq!(fast.queries, mixed.queries, "question echoed as asked");
-        let mut full = Vec::new();
-        let ctx = Respond::new(&mixed, Protocol::Udp);
-        let Ok(CacheAnswer::Done(resolution)) = from_cache(
-            &resolver.inner.cache,
-            &mixed.queries[0].name,
-            RecordType::A,
-            &mut Vec::new(),
-            12,
-        ) else {
-            panic!("cached");
-        };
-        ctx.write(&resolution, &mut full);
-        let full = Message::from_bytes(&full).unwrap();
+        let full = Message::from_bytes(&full_path_bytes(&resolver, &mixed)).unwrap();
         assert_eq!((fast.metadata, fast.answers), (full.metadata, full.answers));
         tokio::time::advance(Duration::from_secs(40)).await;
         let request = query("web.example.com.", RecordType::A, false);
