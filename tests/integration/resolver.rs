@@ -251,12 +251,10 @@ fn zone_path(dir: &ScratchDir, file: &str) -> PathBuf {
 
 fn start_lab() -> Lab {
     let dir = write_zones();
-    let path = |file: &str| zone_path(&dir, file);
-    let runtime = test_runtime();
     // Every server shares one port; pick a random one below the ephemeral
     // range and try another if any address has it taken.
     let (port, servers, [liar, silent, picky]) =
-        on_a_random_port("the lab hierarchy", |port| match bind_lab(port, &path) {
+        on_a_random_port("the lab hierarchy", |port| match bind_lab(port, &dir) {
             Ok((servers, custom)) => Some((port, servers, custom)),
             Err(TransportError::Bind { source, .. })
                 if source.kind() == std::io::ErrorKind::AddrInUse =>
@@ -265,9 +263,7 @@ fn start_lab() -> Lab {
             }
             Err(e) => panic!("cannot start the lab hierarchy: {e}"),
         });
-    for (server, handler) in servers {
-        runtime.spawn(server.run(handler, std::future::pending()));
-    }
+    let runtime = serve_lab(servers);
     let custom = [
         custom_server(liar, liar_reply),
         custom_server(picky, picky_reply),
@@ -282,11 +278,21 @@ fn start_lab() -> Lab {
 
 type Handlers = Vec<(Server, std::sync::Arc<dyn Handler>)>;
 
+/// Serves the bound lab servers until the returned runtime is dropped.
+fn serve_lab(servers: Handlers) -> Runtime {
+    let runtime = test_runtime();
+    for (server, handler) in servers {
+        runtime.spawn(server.run(handler, std::future::pending()));
+    }
+    runtime
+}
+
 /// Binds every lab address on `port`: the authoritative servers, and the
 /// liar's, the silent server's and the picky server's sockets.
+/// The zone files are read from `zones` (see [`write_zones`]).
 fn bind_lab(
     port: u16,
-    path: &dyn Fn(&str) -> PathBuf,
+    zones: &ScratchDir,
 ) -> Result<(Handlers, [std::net::UdpSocket; 3]), TransportError> {
     let raw = |last: u8| {
         let addr = server_addr(last, port);
@@ -307,7 +313,7 @@ fn bind_lab(
                 } else {
                     format!("{file}.")
                 })),
-                path: path(file),
+                path: zone_path(zones, file),
             })
             .collect();
         let auth = AuthServer::load(sources, AuthOptions::default())

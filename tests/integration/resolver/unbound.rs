@@ -19,10 +19,10 @@ use std::time::Duration;
 use hickory_proto::op::Message;
 use tokio::runtime::Runtime;
 
-use super::{bind_lab, write_zones, zone_path, TestResolver};
+use super::{bind_lab, serve_lab, write_zones, TestResolver};
 use crate::common::{
-    on_a_random_port, require, section_without_ttl, tcp, test_runtime, udp_message, Ask, Process,
-    ScratchDir, TIMEOUT,
+    on_a_random_port, require, section_without_ttl, tcp, udp_message, Ask, Process, ScratchDir,
+    TIMEOUT,
 };
 use dnslab_transport::TransportError;
 use hickory_proto::rr::RecordType::{self, A, AAAA, DNAME, DS, MX, NS, SOA, TXT};
@@ -115,9 +115,7 @@ fn ask(server: SocketAddr, qname: &str, qtype: RecordType) -> Option<Message> {
 /// `None` (and a note that the test was skipped) if the port cannot be
 /// bound without root.
 fn lab_on_port_53() -> Option<Runtime> {
-    let dir = write_zones();
-    let path = |file: &str| zone_path(&dir, file);
-    let servers = match bind_lab(DNS_PORT, &path) {
+    let servers = match bind_lab(DNS_PORT, &write_zones()) {
         // The liar's, the picky and the silent server's sockets stay
         // unanswered: no question here is sent to them.
         Ok((servers, _unanswered)) => servers,
@@ -129,11 +127,7 @@ fn lab_on_port_53() -> Option<Runtime> {
         }
         Err(e) => panic!("cannot start the lab's servers on port {DNS_PORT}: {e}"),
     };
-    let runtime = test_runtime();
-    for (server, handler) in servers {
-        runtime.spawn(server.run(handler, std::future::pending()));
-    }
-    Some(runtime)
+    Some(serve_lab(servers))
 }
 
 /// Unbound on 127.0.0.1 and a random port, iterating from the lab's root
