@@ -34,6 +34,8 @@ use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, Restrict};
 
 use super::{Location, SourcedRecord};
 
+mod dnssec;
+
 /// How deep `$INCLUDE` may nest; deeper is almost surely a loop.
 const MAX_INCLUDE_DEPTH: usize = 16;
 /// Most records one `$GENERATE` may make: a typo in a range (`1-10000000000`
@@ -1056,8 +1058,12 @@ fn parse_rdata(
                 "type {code} is unknown: write its data as \\# LENGTH HEX (RFC 3597)"
             ))
         }
-        RecordType::DS | RecordType::CDS => ds_rdata(rtype, tokens)?,
-        RecordType::DNSKEY | RecordType::CDNSKEY => dnskey_rdata(rtype, tokens)?,
+        RecordType::DS | RecordType::CDS => dnssec::ds_rdata(rtype, tokens)?,
+        RecordType::DNSKEY | RecordType::CDNSKEY => dnssec::dnskey_rdata(rtype, tokens)?,
+        RecordType::RRSIG => dnssec::rrsig_rdata(tokens, origin)?,
+        RecordType::NSEC => dnssec::nsec_rdata(tokens, origin)?,
+        RecordType::NSEC3 => dnssec::nsec3_rdata(tokens)?,
+        RecordType::NSEC3PARAM => dnssec::nsec3param_rdata(tokens)?,
         _ => {
             if tokens.is_empty() {
                 return Err("missing data".into());
@@ -1134,63 +1140,6 @@ fn push_name(name: &Name, wire: &mut Vec<u8>) {
         wire.extend_from_slice(label);
     }
     wire.push(0);
-}
-
-/// RFC 4034 2.2 (DNSKEY; CDNSKEY, RFC 7344, is alike): `FLAGS PROTOCOL
-/// ALGORITHM BASE64...`, kept as wire bytes like DS.
-fn dnskey_rdata(rtype: RecordType, tokens: &[Token<'_>]) -> Result<RData, String> {
-    let [flags, protocol, algorithm, key @ ..] = tokens else {
-        return Err("expected FLAGS PROTOCOL ALGORITHM KEY".into());
-    };
-    let flags = flags
-        .text
-        .parse::<u16>()
-        .map_err(|_| format!("flags {:?} is not a number 0-65535", flags.text))?;
-    let mut wire = flags.to_be_bytes().to_vec();
-    for (token, what) in [(protocol, "protocol"), (algorithm, "algorithm")] {
-        wire.push(
-            token
-                .text
-                .parse::<u8>()
-                .map_err(|_| format!("{what} {:?} is not a number 0-255", token.text))?,
-        );
-    }
-    let base64: String = key.iter().map(|t| t.text).collect();
-    if base64.is_empty() {
-        return Err("missing key".into());
-    }
-    let key = data_encoding::BASE64
-        .decode(base64.as_bytes())
-        .map_err(|e| format!("the key is not base64: {e}"))?;
-    wire.extend_from_slice(&key);
-    Ok(unknown(rtype, wire))
-}
-
-/// RFC 4034 5.3: `KEYTAG ALGORITHM DIGESTTYPE HEX...` (CDS, RFC 7344, is
-/// alike), kept as wire bytes (hickory decodes DS only with DNSSEC
-/// enabled, and so do we: opaquely).
-fn ds_rdata(rtype: RecordType, tokens: &[Token<'_>]) -> Result<RData, String> {
-    let [key_tag, algorithm, digest_type, digest @ ..] = tokens else {
-        return Err("expected KEYTAG ALGORITHM DIGESTTYPE DIGEST".into());
-    };
-    if digest.is_empty() {
-        return Err("missing digest".into());
-    }
-    let byte = |token: &Token<'_>, what: &str| {
-        token
-            .text
-            .parse::<u8>()
-            .map_err(|_| format!("{what} {:?} is not a number 0-255", token.text))
-    };
-    let key_tag = key_tag
-        .text
-        .parse::<u16>()
-        .map_err(|_| format!("key tag {:?} is not a number 0-65535", key_tag.text))?;
-    let mut wire = key_tag.to_be_bytes().to_vec();
-    wire.push(byte(algorithm, "algorithm")?);
-    wire.push(byte(digest_type, "digest type")?);
-    hex_into(digest, &mut wire)?;
-    Ok(unknown(rtype, wire))
 }
 
 /// Appends the bytes of hex digits spread over `tokens`.
@@ -1693,6 +1642,63 @@ mod tests {
             "@ DNSKEY 257 3 13",
             "@ DNSKEY 65536 3 13 a2V5",
             "@ SPF",
+        ] {
+            assert!(wire_of(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dnssec_records_of_signed_zones_are_kept_as_their_wire_bytes() {
+        let example_com = b"\x07example\x03com\x00";
+        let mut rrsig = vec![0, 1, 13, 2, 0, 0, 1, 0x2c];
+        rrsig.extend_from_slice(&2_111_702_400u32.to_be_bytes());
+        rrsig.extend_from_slice(&1_796_083_200u32.to_be_bytes());
+        rrsig.extend_from_slice(&[0x30, 0x39]);
+        rrsig.extend_from_slice(example_com);
+        rrsig.extend_from_slice(b"key");
+        // The signature may be split over lines, inside parentheses.
+        assert_eq!(
+            wire_of("@ RRSIG A 13 2 300 20361201000000 20261201000000 12345 @ (\n a2\n V5 )"),
+            Ok((RecordType::RRSIG, rrsig))
+        );
+        let nsec = [
+            &b"\x03www"[..],
+            example_com,
+            &[0, 6, 0x40, 0, 0, 0, 0, 0x03],
+        ]
+        .concat();
+        assert_eq!(
+            wire_of("@ NSEC www A RRSIG NSEC"),
+            Ok((RecordType::NSEC, nsec))
+        );
+        // RFC 5155 appendix A's first NSEC3 record.
+        let next = [
+            23, 78, 178, 64, 159, 226, 139, 203, 72, 135, 161, 131, 111, 149, 127, 10, 132, 37,
+            226, 123,
+        ];
+        let nsec3 = [
+            &[1, 1, 0, 12, 4, 0xaa, 0xbb, 0xcc, 0xdd, 20][..],
+            &next,
+            &[0, 7, 0x22, 0x01, 0, 0, 0, 0x02, 0x90],
+        ]
+        .concat();
+        assert_eq!(
+            wire_of("@ NSEC3 1 1 12 aabbccdd ( 2t7b4g4vsa5smi47k61mv5bv1a22bojr MX DNSKEY NS SOA NSEC3PARAM RRSIG )"),
+            Ok((RecordType::NSEC3, nsec3))
+        );
+        assert_eq!(
+            wire_of("@ NSEC3PARAM 1 0 0 -"),
+            Ok((RecordType::NSEC3PARAM, vec![1, 0, 0, 0, 0]))
+        );
+        for bad in [
+            "@ RRSIG A 13 2 300 20361301000000 20261201000000 12345 @ a2V5",
+            "@ RRSIG A 13 2 300 20361201000000 20261201000000 12345 @",
+            "@ RRSIG NOSUCH 13 2 300 20361201000000 20261201000000 12345 @ a2V5",
+            "@ NSEC",
+            "@ NSEC www A BOGUS",
+            "@ NSEC3 1 1 12 aabbccdd not-base32hex A",
+            "@ NSEC3PARAM 1 0 0",
+            "@ NSEC3PARAM 1 0 0 xyz",
         ] {
             assert!(wire_of(bad).is_err(), "{bad}");
         }
