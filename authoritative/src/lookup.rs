@@ -222,7 +222,12 @@ fn matched(node: Node<'_>, owner: &Name, qtype: RecordType) -> Step {
     // "If the data at the node is a CNAME, and QTYPE doesn't match CNAME,
     // copy the CNAME RR into the answer section of the response, change
     // QNAME to the canonical name in the CNAME RR, and go back to step 1."
-    if qtype != RecordType::CNAME {
+    // RFC 4035 2.5: a CNAME's own signatures and NSEC sit beside it, and
+    // questions for them are answered with them, as NSD and Knot do.
+    if !matches!(
+        qtype,
+        RecordType::CNAME | RecordType::RRSIG | RecordType::NSEC
+    ) {
         if let Some(cname) = node.rrset(RecordType::CNAME) {
             let target = cname.other_rdatas().find_map(|data| match data {
                 RData::CNAME(CNAME(target)) => Some(target.clone()),
@@ -236,9 +241,15 @@ fn matched(node: Node<'_>, owner: &Name, qtype: RecordType) -> Step {
         }
     }
     // "Otherwise, copy all RRs which match QTYPE into the answer section."
-    match node.rrset(qtype) {
-        Some(set) => Step::Answer(set.records(owner).collect()),
-        None => Step::NoData,
+    // (The RRSIGs of a name are several RRsets, one per TTL.)
+    let records: Vec<Record> = node
+        .rrsets_of(qtype)
+        .flat_map(|set| set.records(owner))
+        .collect();
+    if records.is_empty() {
+        Step::NoData
+    } else {
+        Step::Answer(records)
     }
 }
 

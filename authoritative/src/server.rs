@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use dnslab_transport::Handler;
 use hickory_proto::rr::{Name, RData};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::handler::AuthHandler;
 use crate::prepared::PreparedCache;
@@ -306,6 +306,13 @@ fn log_loaded(summary: &ReloadSummary, message: &'static str) {
             delegations = zone.summary.delegations,
             "{message}"
         );
+        if zone.summary.signatures > 0 {
+            warn!(
+                zone = %zone.origin,
+                signatures = zone.summary.signatures,
+                "the zone is signed: its DNSSEC records are answered when asked for, but answers carry no signatures or denial proofs (DO is not acted on)"
+            );
+        }
     }
 }
 

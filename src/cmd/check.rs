@@ -57,6 +57,13 @@ fn check_file(path: &Path, origin: Option<&Name>) -> bool {
                 summary.names,
                 summary.delegations
             );
+            if summary.signatures > 0 {
+                println!(
+                    "{}: note: signed ({} RRSIG records); dnslab answers queries for DNSSEC records but adds no signatures or denial proofs to other answers",
+                    path.display(),
+                    summary.signatures
+                );
+            }
             true
         }
         Err(problems) => {

@@ -41,7 +41,8 @@ impl ZoneFile {
 }
 
 /// The lab's zones (copied into tests/data/interop) plus `large.test.` and
-/// `types.test.` (record types beyond RFC 1035's).
+/// `types.test.` (record types beyond RFC 1035's), `signed.test.` and
+/// `nsec3.test.` (zones signed with NSEC and NSEC3).
 pub(super) fn lab_zones() -> Vec<ZoneFile> {
     [
         "com.",
@@ -49,6 +50,8 @@ pub(super) fn lab_zones() -> Vec<ZoneFile> {
         "example.org.",
         "large.test.",
         "types.test.",
+        "signed.test.",
+        "nsec3.test.",
     ]
     .iter()
     .map(|origin| {

@@ -197,6 +197,22 @@ impl From<SourcedRecord> for CompactRecord {
     }
 }
 
+impl CompactRecord {
+    /// An NSEC3 record or a signature over one: the hashed-owner chain that
+    /// lives beside the zone's names, not among them.
+    fn is_nsec3_chain(&self) -> bool {
+        match self.record_type {
+            RecordType::NSEC3 => true,
+            RecordType::RRSIG => self.data.as_other().is_some_and(|data| {
+                // RFC 4034 3.1: the data starts with the type covered.
+                matches!(data, RData::Unknown { rdata, .. }
+                    if rdata.anything.get(..2) == Some(&u16::from(RecordType::NSEC3).to_be_bytes()[..]))
+            }),
+            _ => false,
+        }
+    }
+}
+
 impl CheckedRecord for CompactRecord {
     fn owner(&self) -> &Name {
         &self.owner
@@ -346,11 +362,15 @@ struct NodeData {
 }
 
 impl NodeData {
+    /// Adds a record to its RRset. Signatures keep their own TTLs, which
+    /// are those of the RRsets they cover (RFC 4034 3): the RRSIGs of a name
+    /// are one RRset per TTL.
     fn add(&mut self, record_type: RecordType, ttl: u32, data: StoredRData) {
+        let is_rrsig = record_type == RecordType::RRSIG;
         match self
             .rrsets
             .iter_mut()
-            .find(|set| set.record_type == record_type)
+            .find(|set| set.record_type == record_type && (!is_rrsig || set.ttl == ttl))
         {
             Some(set) => set.rdatas.push(data),
             None => self.rrsets.push(RRset {
@@ -382,10 +402,19 @@ impl<'z> Node<'z> {
         &self.data.rrsets
     }
 
+    /// The RRset of `record_type`; for RRSIG, the first of its TTLs (see
+    /// [`Node::rrsets_of`]).
     pub fn rrset(&self, record_type: RecordType) -> Option<&'z RRset> {
         self.rrsets()
             .iter()
             .find(|set| set.record_type == record_type)
+    }
+
+    /// Every RRset of `record_type`: one at most, except RRSIG (one per TTL).
+    pub fn rrsets_of(&self, record_type: RecordType) -> impl Iterator<Item = &'z RRset> + 'z {
+        self.rrsets()
+            .iter()
+            .filter(move |set| set.record_type == record_type)
     }
 
     /// An empty non-terminal: exists only because names below it do.
@@ -403,6 +432,9 @@ pub struct ZoneSummary {
     pub names: usize,
     /// Zone cuts: names below the apex that own NS.
     pub delegations: usize,
+    /// RRSIG records: a signed zone, whose signatures are served only to
+    /// queries for them (see [`crate::zone::reader`]'s DNSSEC types).
+    pub signatures: usize,
 }
 
 /// One zone, immutable once built; share it as `Arc<Zone>`.
@@ -418,6 +450,12 @@ pub struct Zone {
     /// Indices into `nodes`, hashed by the lowercased wire form of the name.
     index: HashTable<u32>,
     hasher: DefaultHashBuilder,
+    /// The NSEC3 records of a signed zone and their signatures. Their
+    /// hashed owner names are not
+    /// names of the zone (RFC 5155 7.2.8: queries for them are answered as
+    /// for any name that does not exist, as NSD and Knot do), so they are
+    /// kept out of the tree.
+    nsec3: Vec<Record>,
     summary: ZoneSummary,
 }
 
@@ -469,6 +507,7 @@ impl Zone {
             nodes: Vec::with_capacity(count),
             index: HashTable::with_capacity(count),
             hasher: DefaultHashBuilder::default(),
+            nsec3: Vec::new(),
             summary: ZoneSummary::default(),
             soa,
             origin_labels: origin.iter().count(),
@@ -482,6 +521,12 @@ impl Zone {
             // Rejected by the checker already (OutOfZone); skipping keeps
             // the "every node is under the origin" invariant regardless.
             if wire.ancestor(origin_labels) != origin_wire.bytes() {
+                continue;
+            }
+            if record.is_nsec3_chain() {
+                let data = record.data.to_rdata();
+                zone.nsec3
+                    .push(Record::from_rdata(record.owner, record.ttl, data));
                 continue;
             }
             let at = zone.node_or_insert(&wire, origin_labels, &record.owner);
@@ -551,6 +596,9 @@ impl Zone {
                 set.dedup();
                 set.rdatas.shrink_to_fit();
                 summary.records += set.len();
+                if set.record_type == RecordType::RRSIG {
+                    summary.signatures += set.len();
+                }
             }
             node.rrsets.shrink_to_fit();
             summary.names += usize::from(!node.rrsets.is_empty());
@@ -562,6 +610,12 @@ impl Zone {
                 summary.delegations += 1;
             }
         }
+        summary.records += self.nsec3.len();
+        summary.signatures += self
+            .nsec3
+            .iter()
+            .filter(|r| r.record_type() == RecordType::RRSIG)
+            .count();
         self.names.shrink_to_fit();
         self.nodes.shrink_to_fit();
         self.index.shrink_to(0, |&i| {
@@ -621,6 +675,11 @@ impl Zone {
             soa.ttl = soa.ttl.min(*minimum);
         }
         soa
+    }
+
+    /// The NSEC3 records, which are not in the name tree (see the field).
+    pub fn nsec3_records(&self) -> &[Record] {
+        &self.nsec3
     }
 
     pub fn summary(&self) -> ZoneSummary {
@@ -751,6 +810,19 @@ pub(crate) mod testing {
                 }
                 unknown(RecordType::DS, wire)
             }
+            // `RRSIG TYPE-COVERED N`: what the store reads of a signature
+            // (the type it covers), then N standing for the rest.
+            RecordType::RRSIG => {
+                let [covered, n] = fields[4..] else {
+                    panic!("bad test RRSIG {line:?}");
+                };
+                let covered: RecordType = covered.parse().expect(line);
+                let mut wire = u16::from(covered).to_be_bytes().to_vec();
+                wire.push(n.parse().expect(line));
+                unknown(RecordType::RRSIG, wire)
+            }
+            // `NSEC3 N`: an NSEC3 record, N standing for its data.
+            RecordType::NSEC3 => unknown(RecordType::NSEC3, vec![rdata_text.parse().expect(line)]),
             _ => RData::try_from_str(rtype, &rdata_text).expect(line),
         };
         Record::from_rdata(owner, ttl.parse().expect(line), data)
@@ -833,6 +905,37 @@ mod tests {
     }
 
     #[test]
+    fn signatures_keep_their_ttls_and_the_nsec3_chain_is_not_in_the_tree() {
+        let zone = zone(
+            "example.",
+            &format!(
+                "{SOA}\nwww 300 IN A 192.0.2.1\nwww 300 IN RRSIG A 1\nwww 60 IN RRSIG NSEC 2\n\
+                 www 300 IN RRSIG AAAA 3\nhashed 60 IN NSEC3 1\nhashed 60 IN RRSIG NSEC3 4"
+            ),
+        );
+        let www = zone.node(&name("www.example.")).unwrap();
+        let signatures: Vec<(u32, usize)> = www
+            .rrsets_of(RecordType::RRSIG)
+            .map(|set| (set.ttl(), set.len()))
+            .collect();
+        assert_eq!(signatures, [(300, 2), (60, 1)]);
+        assert_eq!(www.rrsets_of(RecordType::A).count(), 1);
+        // Neither the NSEC3 record nor its signature makes its owner a name.
+        assert!(zone.node(&name("hashed.example.")).is_none());
+        let chain: Vec<RecordType> = zone
+            .nsec3_records()
+            .iter()
+            .map(Record::record_type)
+            .collect();
+        assert_eq!(chain, [RecordType::NSEC3, RecordType::RRSIG]);
+        let summary = zone.summary();
+        assert_eq!(
+            (summary.records, summary.names, summary.signatures),
+            (8, 2, 4)
+        );
+    }
+
+    #[test]
     fn rrset_takes_the_first_ttl_and_drops_duplicates() {
         let zone = zone(
             "example.",
@@ -870,7 +973,8 @@ mod tests {
             ZoneSummary {
                 records: 6,
                 names: 5,
-                delegations: 2
+                delegations: 2,
+                signatures: 0,
             }
         );
     }
@@ -970,7 +1074,8 @@ mod tests {
             ZoneSummary {
                 records: hosts + 2,
                 names: hosts + 1,
-                delegations: 0
+                delegations: 0,
+                signatures: 0,
             }
         );
         let last = zone
