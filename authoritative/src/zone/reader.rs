@@ -35,6 +35,7 @@ use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, Restrict};
 use super::{Location, SourcedRecord};
 
 mod dnssec;
+mod loc;
 
 /// How deep `$INCLUDE` may nest; deeper is almost surely a loop.
 const MAX_INCLUDE_DEPTH: usize = 16;
@@ -906,9 +907,16 @@ fn parse_type(text: &str) -> Option<RecordType> {
 
 /// Mnemonics BIND, NSD and Knot read that hickory-proto 0.26 does not
 /// know. Their data is read here and kept as wire bytes, as DS is.
-const MORE_TYPES: [(&str, u16); 3] = [("RP", TYPE_RP), ("SPF", TYPE_SPF), ("URI", TYPE_URI)];
+const MORE_TYPES: [(&str, u16); 4] = [
+    ("RP", TYPE_RP),
+    ("LOC", TYPE_LOC),
+    ("SPF", TYPE_SPF),
+    ("URI", TYPE_URI),
+];
 /// RFC 1183 2.2: a mailbox and the owner of a TXT record.
 const TYPE_RP: u16 = 17;
+/// RFC 1876: a location on the globe.
+const TYPE_LOC: u16 = 29;
 /// RFC 7208 (obsolete, still found in zones): TXT's format.
 const TYPE_SPF: u16 = 99;
 /// RFC 7553 4.5: priority, weight, target.
@@ -1040,6 +1048,7 @@ fn parse_rdata(
             push_name(&name(text)?, &mut wire);
             unknown(rtype, wire)
         }
+        RecordType::Unknown(TYPE_LOC) => unknown(rtype, loc::loc_rdata(tokens)?),
         RecordType::Unknown(TYPE_URI) => {
             let [priority, weight, target] = tokens else {
                 return Err("expected PRIORITY WEIGHT \"TARGET\"".into());
