@@ -451,10 +451,9 @@ pub struct Zone {
     index: HashTable<u32>,
     hasher: DefaultHashBuilder,
     /// The NSEC3 records of a signed zone and their signatures. Their
-    /// hashed owner names are not
-    /// names of the zone (RFC 5155 7.2.8: queries for them are answered as
-    /// for any name that does not exist, as NSD and Knot do), so they are
-    /// kept out of the tree.
+    /// hashed owner names are not names of the zone (RFC 5155 7.2.8:
+    /// queries for them are answered as for any name that does not exist,
+    /// as NSD and Knot do), so they are kept out of the tree.
     nsec3: Vec<Record>,
     summary: ZoneSummary,
 }
