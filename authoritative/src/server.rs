@@ -23,6 +23,7 @@ use tracing::{error, info, warn};
 use crate::handler::AuthHandler;
 use crate::prepared::PreparedCache;
 use crate::respond::DEFAULT_MAX_UDP_PAYLOAD;
+use crate::zone::reader::absolute_name;
 use crate::zone::{self, Catalog, CatalogError, Zone, ZoneSummary};
 
 /// Prepared answers kept per snapshot. Enough for every name of a typical
@@ -59,13 +60,11 @@ impl FromStr for ZoneSource {
     fn from_str(arg: &str) -> Result<ZoneSource, ZoneSourceError> {
         let (origin, path) = match arg.split_once('=') {
             Some((name, path)) => {
-                let mut origin = Name::from_ascii(name).map_err(|e| ZoneSourceError::BadName {
+                let origin = absolute_name(name).map_err(|reason| ZoneSourceError::BadName {
                     arg: arg.into(),
                     name: name.into(),
-                    reason: e.to_string(),
+                    reason,
                 })?;
-                // A zone name is absolute whether or not it was typed with a dot.
-                origin.set_fqdn(true);
                 (Some(origin), path)
             }
             None => (None, arg),
@@ -340,5 +339,10 @@ mod tests {
             "a..b=f".parse::<ZoneSource>(),
             Err(ZoneSourceError::BadName { .. })
         ));
+        // Escapes as in the zone file: \065 is decimal, "A".
+        use hickory_proto::serialize::binary::BinEncodable;
+        let escaped: ZoneSource = "dec\\065.test=f".parse().expect("parses");
+        let wire = escaped.origin.expect("named").to_bytes().expect("wire");
+        assert_eq!(wire, b"\x04decA\x04test\x00");
     }
 }

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use dnslab_authoritative::zone::reader::absolute_name;
 use hickory_proto::rr::Name;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,10 +77,8 @@ fn parse_name(text: &str, line: usize) -> Result<Name, HintsError> {
         line,
         name: text.to_string(),
     };
-    let mut name = Name::from_ascii(text).map_err(|_| bad())?;
     // Hints are always absolute, with or without the final dot.
-    name.set_fqdn(true);
-    Ok(name)
+    absolute_name(text).map_err(|_| bad())
 }
 
 /// The IANA root hints (https://www.internic.net/domain/named.root).

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use dnslab_authoritative::zone;
+use dnslab_authoritative::zone::reader::absolute_name;
 use dnslab_authoritative::ZoneSource;
 use hickory_proto::rr::Name;
 
@@ -13,7 +14,7 @@ use hickory_proto::rr::Name;
 pub struct CheckArgs {
     /// Zone name for every FILE given without NAME= (default: each file's
     /// first $ORIGIN, else its SOA owner).
-    #[arg(long, value_name = "NAME", value_parser = parse_origin)]
+    #[arg(long, value_name = "NAME", value_parser = absolute_name)]
     origin: Option<Name>,
     /// Master files to check, optionally with their zone names.
     #[arg(required = true, value_name = "FILE|NAME=FILE")]
@@ -73,11 +74,4 @@ fn check_file(path: &Path, origin: Option<&Name>) -> bool {
             false
         }
     }
-}
-
-/// A zone name is absolute whether or not it was typed with a final dot.
-fn parse_origin(text: &str) -> Result<Name, String> {
-    let mut name = Name::from_ascii(text).map_err(|e| e.to_string())?;
-    name.set_fqdn(true);
-    Ok(name)
 }

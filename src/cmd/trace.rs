@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 use std::str::FromStr;
 
+use dnslab_authoritative::zone::reader::absolute_name;
 use dnslab_resolver::{trace, Step, StepOutcome, Trace};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
@@ -26,14 +27,25 @@ pub struct TraceArgs {
 }
 
 pub fn run(args: TraceArgs) -> ExitCode {
-    let mut name = match Name::from_utf8(&args.name) {
+    // ASCII names with master-file escapes, or an internationalised name
+    // (IDNA, as dig takes it).
+    let name = if args.name.is_ascii() {
+        absolute_name(&args.name)
+    } else {
+        Name::from_utf8(&args.name)
+            .map(|mut name| {
+                name.set_fqdn(true);
+                name
+            })
+            .map_err(|e| e.to_string())
+    };
+    let name = match name {
         Ok(name) => name,
         Err(e) => {
             eprintln!("dnslab trace: {:?} is not a domain name: {e}", args.name);
             return ExitCode::FAILURE;
         }
     };
-    name.set_fqdn(true);
     let rtype = match RecordType::from_str(&args.rtype.to_ascii_uppercase()) {
         Ok(rtype) => rtype,
         Err(_) => {

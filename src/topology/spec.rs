@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
+use dnslab_authoritative::zone::reader::absolute_name;
 use hickory_proto::rr::Name;
 use serde::Deserialize;
 
@@ -269,15 +270,13 @@ fn check_unique(servers: &[Server], source: &Path, problems: &mut Vec<Problem>) 
 /// Topology names are always absolute: `com` and `com.` are the same zone.
 /// (The error is boxed: a `ProblemKind` holds several names.)
 pub fn parse_name(what: &'static str, value: &str) -> Result<Name, Box<ProblemKind>> {
-    let mut name = Name::from_ascii(value).map_err(|e| {
+    absolute_name(value).map_err(|reason| {
         Box::new(ProblemKind::BadName {
             what,
             value: value.to_string(),
-            reason: e.to_string(),
+            reason,
         })
-    })?;
-    name.set_fqdn(true);
-    Ok(name)
+    })
 }
 
 /// The `key: value` pairs of a YAML text with their line numbers, in both

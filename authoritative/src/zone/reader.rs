@@ -797,6 +797,20 @@ fn parse_name(text: &str, origin: Option<&Name>) -> Result<Name, ReadErrorKind> 
     name.append_domain(origin).map_err(bad)
 }
 
+/// A domain name typed on a command line or in a topology or root hints
+/// file: escapes as in master files (RFC 1035 5.1: `\DDD` is decimal, where
+/// hickory's parser reads octal), and always absolute, with or without the
+/// final dot, since there is no origin to be relative to.
+pub fn absolute_name(text: &str) -> Result<Name, String> {
+    let mut name = if text.contains('\\') {
+        escaped_name(text)?
+    } else {
+        Name::from_ascii(text).map_err(|e| e.to_string())?
+    };
+    name.set_fqdn(true);
+    Ok(name)
+}
+
 /// A name written with escapes (RFC 1035 5.1, see [`for_each_byte`]): an
 /// unescaped dot ends a label, and a final one makes the name absolute.
 fn escaped_name(text: &str) -> Result<Name, String> {
@@ -1711,6 +1725,18 @@ mod tests {
         ] {
             assert!(wire_of(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn names_typed_outside_zone_files_are_absolute_and_escaped_as_in_them() {
+        use hickory_proto::serialize::binary::BinEncodable;
+        let wire = |text: &str| absolute_name(text).map(|n| n.to_bytes().unwrap());
+        assert_eq!(wire("com"), Ok(b"\x03com\x00".to_vec()));
+        assert_eq!(wire("com."), Ok(b"\x03com\x00".to_vec()));
+        assert_eq!(wire("."), Ok(b"\x00".to_vec()));
+        assert_eq!(wire("dec\\065.a\\.b"), Ok(b"\x04decA\x03a.b\x00".to_vec()));
+        assert!(absolute_name("a..b").is_err());
+        assert!(absolute_name("a\\256").is_err());
     }
 
     #[test]
