@@ -547,6 +547,54 @@ mod tests {
     }
 
     #[test]
+    fn signatures_are_answered_with_their_ttls_and_a_cnames_own_are_not_followed() {
+        let signed = zone(
+            "signed.",
+            "@ 3600 IN SOA ns.signed. admin.signed. 1 7200 900 1209600 300
+             @ 3600 IN NS ns.signed.
+             ns 3600 IN A 192.0.2.53
+             www 300 IN A 192.0.2.1
+             www 300 IN RRSIG A 1
+             www 60 IN RRSIG NSEC 2
+             alias 300 IN CNAME www.signed.
+             alias 300 IN RRSIG CNAME 3",
+        );
+        let catalog = Catalog::new(vec![Arc::new(signed)]).unwrap();
+        let ask = |qname: &str, qtype| lookup(&catalog, &Name::from_ascii(qname).unwrap(), qtype);
+        let summary = |response: &Response| -> Vec<(String, RecordType, u32)> {
+            response
+                .answers
+                .iter()
+                .map(|r| (r.name.to_string(), r.record_type(), r.ttl))
+                .collect()
+        };
+        let www = ask("www.signed.", RecordType::RRSIG);
+        assert_eq!((www.rcode, www.authoritative), (NOERROR, true));
+        assert_eq!(
+            summary(&www),
+            [
+                ("www.signed.".into(), RecordType::RRSIG, 300),
+                ("www.signed.".into(), RecordType::RRSIG, 60)
+            ]
+        );
+        // RFC 4035 2.5: the CNAME's own signature, not the target's.
+        let alias = ask("alias.signed.", RecordType::RRSIG);
+        assert_eq!(
+            summary(&alias),
+            [("alias.signed.".into(), RecordType::RRSIG, 300)]
+        );
+        assert!(alias.authority.is_empty() && alias.additionals.is_empty());
+        // Any other type still follows the CNAME.
+        assert_eq!(
+            summary(&ask("alias.signed.", RecordType::A)),
+            [
+                ("alias.signed.".into(), RecordType::CNAME, 300),
+                ("www.signed.".into(), RecordType::A, 300)
+            ]
+        );
+    }
+
+    #[test]
     fn a_missing_type_is_nodata_with_the_negative_soa() {
         assert_nodata("www.example.", RecordType::AAAA);
     }
