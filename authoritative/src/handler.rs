@@ -23,6 +23,7 @@ use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use tracing::{debug, error, info};
 
+use crate::dnssec::add_dnssec_records;
 use crate::lookup::lookup;
 use crate::prepared::{Outcome, Prepared, Records};
 use crate::request::{self, ParseError, Request, CLASS_ANY, CLASS_IN};
@@ -73,8 +74,13 @@ impl AuthHandler {
                     // A bug in the lookup for one name must not take down a
                     // worker: that name gets SERVFAIL (cached like any
                     // answer until the next reload) and the error is logged.
+                    let dnssec_ok = req.edns.is_some_and(|edns| edns.dnssec_ok);
                     let looked_up = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        lookup(&snapshot.catalog, &qname, qtype)
+                        let mut response = lookup(&snapshot.catalog, &qname, qtype);
+                        if dnssec_ok {
+                            add_dnssec_records(&snapshot.catalog, &qname, &mut response);
+                        }
+                        response
                     }));
                     let Ok(response) = looked_up else {
                         error!(%qname, ?qtype, "lookup panicked; answering SERVFAIL");

@@ -10,6 +10,7 @@
 //!   [`dnslab_transport::Handler`].
 //! - [`server`]: [`AuthServer`], the zone files, their snapshot and reload.
 
+pub mod dnssec;
 pub mod handler;
 pub mod lookup;
 pub mod prepared;

@@ -161,7 +161,11 @@ pub fn lookup(catalog: &Catalog, qname: &Name, qtype: RecordType) -> Response {
 
 /// Step 2: the nearest zone to `qname` we serve; for DS at a child's apex,
 /// the parent's if we serve it too (DS is the parent's data).
-fn zone_for<'c>(catalog: &'c Catalog, qname: &Name, qtype: RecordType) -> Option<&'c Zone> {
+pub(crate) fn zone_for<'c>(
+    catalog: &'c Catalog,
+    qname: &Name,
+    qtype: RecordType,
+) -> Option<&'c Zone> {
     let zone = catalog.find(qname)?;
     if qtype == RecordType::DS && !qname.is_root() && zone.origin() == qname {
         if let Some(parent) = catalog.find(&qname.base_name()) {

@@ -58,14 +58,15 @@ pub struct Request<'a> {
     pub qtype: u16,
     pub qclass: u16,
     pub edns: Option<EdnsQuery>,
-    /// The lowercased question name in wire form followed by the qtype:
-    /// the lookup key of prepared answers, built without allocating.
-    key: [u8; MAX_NAME_LEN + 2],
+    /// The lowercased question name in wire form followed by the qtype and
+    /// the DO bit (answers with DNSSEC records differ): the lookup key of
+    /// prepared answers, built without allocating.
+    key: [u8; MAX_NAME_LEN + 3],
     key_len: usize,
 }
 
 impl Request<'_> {
-    /// Lowercased wire name followed by the two qtype octets.
+    /// Lowercased wire name followed by the two qtype octets and the DO bit.
     pub fn key(&self) -> &[u8] {
         self.key.get(..self.key_len).unwrap_or_default()
     }
@@ -73,7 +74,7 @@ impl Request<'_> {
     /// The lowercased question name in wire form.
     pub fn lowercase_name(&self) -> &[u8] {
         self.key
-            .get(..self.key_len.saturating_sub(2))
+            .get(..self.key_len.saturating_sub(3))
             .unwrap_or_default()
     }
 }
@@ -194,7 +195,7 @@ pub fn parse(msg: &[u8]) -> Result<Request<'_>, ParseError> {
         return Err(malformed(Malformed::RecordsInQuery));
     }
 
-    let mut key = [0u8; MAX_NAME_LEN + 2];
+    let mut key = [0u8; MAX_NAME_LEN + 3];
     let name_end = lowercase_name(msg, HEADER_LEN, &mut key).map_err(malformed)?;
     let name_len = name_end - HEADER_LEN;
     let qtype = u16_at(msg, name_end).ok_or(malformed(Malformed::TruncatedQuestion))?;
@@ -208,6 +209,9 @@ pub fn parse(msg: &[u8]) -> Result<Request<'_>, ParseError> {
     }
 
     let edns = read_additionals(msg, question_end, arcount).map_err(malformed)?;
+    if let Some(slot) = key.get_mut(name_len + 2) {
+        *slot = u8::from(edns.is_some_and(|e| e.dnssec_ok));
+    }
     Ok(Request {
         header,
         question,
@@ -215,7 +219,7 @@ pub fn parse(msg: &[u8]) -> Result<Request<'_>, ParseError> {
         qclass,
         edns,
         key,
-        key_len: name_len + 2,
+        key_len: name_len + 3,
     })
 }
 
@@ -408,7 +412,7 @@ mod tests {
         let req = parse(&msg).expect("parses");
         assert_eq!(req.question, &msg[12..]);
         assert_eq!(req.lowercase_name(), b"\x03www\x07example\x03com\x00");
-        assert_eq!(req.key(), b"\x03www\x07example\x03com\x00\x00\x01");
+        assert_eq!(req.key(), b"\x03www\x07example\x03com\x00\x00\x01\x00");
         assert!(req.header.recursion_desired);
         assert_eq!(
             (req.header.id, req.qtype, req.qclass, req.edns),

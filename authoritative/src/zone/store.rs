@@ -432,9 +432,11 @@ pub struct ZoneSummary {
     pub names: usize,
     /// Zone cuts: names below the apex that own NS.
     pub delegations: usize,
-    /// RRSIG records: a signed zone, whose signatures are served only to
-    /// queries for them (see [`crate::zone::reader`]'s DNSSEC types).
+    /// RRSIG records: a signed zone.
     pub signatures: usize,
+    /// Owners of NSEC records: a zone signed with NSEC, whose answers to
+    /// queries with DO carry signatures and proofs ([`crate::dnssec`]).
+    pub nsec_owners: usize,
 }
 
 /// One zone, immutable once built; share it as `Arc<Zone>`.
@@ -455,6 +457,9 @@ pub struct Zone {
     /// queries for them are answered as for any name that does not exist,
     /// as NSD and Knot do), so they are kept out of the tree.
     nsec3: Vec<Record>,
+    /// The nodes that own NSEC, in canonical order (RFC 4034 6.1): the
+    /// NSEC chain of a zone signed with NSEC, for denial proofs.
+    nsec_chain: Vec<u32>,
     summary: ZoneSummary,
 }
 
@@ -507,6 +512,7 @@ impl Zone {
             index: HashTable::with_capacity(count),
             hasher: DefaultHashBuilder::default(),
             nsec3: Vec::new(),
+            nsec_chain: Vec::new(),
             summary: ZoneSummary::default(),
             soa,
             origin_labels: origin.iter().count(),
@@ -615,6 +621,23 @@ impl Zone {
             .iter()
             .filter(|r| r.record_type() == RecordType::RRSIG)
             .count();
+        let mut chain: Vec<u32> = (0..self.nodes.len())
+            .filter(|&at| {
+                self.nodes[at]
+                    .rrsets
+                    .iter()
+                    .any(|set| set.record_type == RecordType::NSEC)
+            })
+            .filter_map(|at| u32::try_from(at).ok())
+            .collect();
+        chain.sort_by(|&a, &b| {
+            canonical_cmp(
+                name_wire(&self.names, &self.nodes[a as usize]),
+                name_wire(&self.names, &self.nodes[b as usize]),
+            )
+        });
+        summary.nsec_owners = chain.len();
+        self.nsec_chain = chain;
         self.names.shrink_to_fit();
         self.nodes.shrink_to_fit();
         self.index.shrink_to(0, |&i| {
@@ -676,6 +699,30 @@ impl Zone {
         soa
     }
 
+    /// Signed with NSEC: denial of existence can be proven (see
+    /// [`Zone::nsec_covering`]).
+    pub fn is_nsec_signed(&self) -> bool {
+        !self.nsec_chain.is_empty()
+    }
+
+    /// The node whose NSEC covers `name`, a name this zone does not have:
+    /// the last owner before it in canonical order, or the last of all
+    /// (whose NSEC points back to the apex) when none is before it.
+    pub fn nsec_covering(&self, name: &Name) -> Option<Node<'_>> {
+        let wire = WireName::new(name);
+        let before = self.nsec_chain.partition_point(|&at| {
+            canonical_cmp(
+                name_wire(&self.names, &self.nodes[at as usize]),
+                wire.bytes(),
+            ) == std::cmp::Ordering::Less
+        });
+        let at = match before.checked_sub(1) {
+            Some(previous) => self.nsec_chain.get(previous),
+            None => self.nsec_chain.last(),
+        };
+        at.map(|&at| self.view(at as usize))
+    }
+
     /// The NSEC3 records, which are not in the name tree (see the field).
     pub fn nsec3_records(&self) -> &[Record] {
         &self.nsec3
@@ -693,6 +740,41 @@ impl Zone {
 }
 
 /// The wire-format name of `node` in the arena `names`.
+/// RFC 4034 6.1: the canonical order of two names in wire form: label by
+/// label from the root, each label compared as lowercased octets, a label
+/// that is a prefix of another before it, and a name before its
+/// descendants.
+pub(crate) fn canonical_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let (a, b) = (wire_labels(a), wire_labels(b));
+    for (x, y) in a.iter().rev().zip(b.iter().rev()) {
+        let order = x
+            .iter()
+            .map(u8::to_ascii_lowercase)
+            .cmp(y.iter().map(u8::to_ascii_lowercase));
+        if order.is_ne() {
+            return order;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// The labels of a wire-form name, root excluded.
+fn wire_labels(wire: &[u8]) -> SmallVec<[&[u8]; 8]> {
+    let mut labels = SmallVec::new();
+    let mut at = 0;
+    while let Some(&len) = wire.get(at) {
+        let Some(label) = wire
+            .get(at + 1..at + 1 + usize::from(len))
+            .filter(|_| len > 0)
+        else {
+            break;
+        };
+        labels.push(label);
+        at += 1 + usize::from(len);
+    }
+    labels
+}
+
 fn name_wire<'a>(names: &'a [u8], node: &NodeData) -> &'a [u8] {
     let start = node.name_at as usize;
     names
@@ -750,6 +832,7 @@ pub(crate) mod testing {
     use std::sync::Arc;
 
     use hickory_proto::rr::{Name, RData, Record, RecordType};
+    use hickory_proto::serialize::binary::BinEncodable;
 
     use super::Zone;
     use crate::zone::reader::{dname_rdata, unknown};
@@ -819,6 +902,11 @@ pub(crate) mod testing {
                 let mut wire = u16::from(covered).to_be_bytes().to_vec();
                 wire.push(n.parse().expect(line));
                 unknown(RecordType::RRSIG, wire)
+            }
+            // `NSEC NEXT`: the next name, without the type bitmap.
+            RecordType::NSEC => {
+                let next = Name::from_ascii(&rdata_text).expect(line);
+                unknown(RecordType::NSEC, next.to_bytes().expect(line))
             }
             // `NSEC3 N`: an NSEC3 record, N standing for its data.
             RecordType::NSEC3 => unknown(RecordType::NSEC3, vec![rdata_text.parse().expect(line)]),
@@ -935,6 +1023,59 @@ mod tests {
     }
 
     #[test]
+    fn canonical_order_is_rfc_4034s() {
+        // RFC 4034 6.1's example, in its order.
+        let names: Vec<Vec<u8>> = [
+            &[&b"example"[..]][..],
+            &[b"a", b"example"],
+            &[b"yljkjljk", b"a", b"example"],
+            &[b"Z", b"a", b"example"],
+            &[b"zABC", b"a", b"EXAMPLE"],
+            &[b"z", b"example"],
+            &[b"\x01", b"z", b"example"],
+            &[b"*", b"z", b"example"],
+            &[b"\xc8", b"z", b"example"],
+        ]
+        .iter()
+        .map(|labels| {
+            let mut wire = Vec::new();
+            for label in *labels {
+                wire.push(label.len() as u8);
+                wire.extend_from_slice(label);
+            }
+            wire.push(0);
+            wire
+        })
+        .collect();
+        let mut sorted = names.clone();
+        sorted.reverse();
+        sorted.sort_by(|a, b| canonical_cmp(a, b));
+        assert_eq!(sorted, names);
+    }
+
+    #[test]
+    fn the_covering_nsec_is_the_last_owner_before_the_name() {
+        let zone = zone(
+            "example.",
+            &format!(
+                "{SOA}\n@ 300 IN NSEC b.example.\nb 300 IN NSEC d.example.\nb 300 IN A 192.0.2.1\n\
+                 d 300 IN NSEC example.\nd 300 IN A 192.0.2.2"
+            ),
+        );
+        assert!(zone.is_nsec_signed());
+        let covering = |qname: &str| {
+            zone.nsec_covering(&name(qname))
+                .map(|node| node.name().to_string())
+        };
+        assert_eq!(covering("a.example."), Some("example.".into()));
+        assert_eq!(covering("c.example."), Some("b.example.".into()));
+        assert_eq!(covering("x.b.example."), Some("b.example.".into()));
+        // After the last owner: its NSEC wraps around to the apex.
+        assert_eq!(covering("e.example."), Some("d.example.".into()));
+        assert!(!testing::zone("example.", SOA).is_nsec_signed());
+    }
+
+    #[test]
     fn rrset_takes_the_first_ttl_and_drops_duplicates() {
         let zone = zone(
             "example.",
@@ -974,6 +1115,7 @@ mod tests {
                 names: 5,
                 delegations: 2,
                 signatures: 0,
+                nsec_owners: 0,
             }
         );
     }
@@ -1075,6 +1217,7 @@ mod tests {
                 names: hosts + 1,
                 delegations: 0,
                 signatures: 0,
+                nsec_owners: 0,
             }
         );
         let last = zone

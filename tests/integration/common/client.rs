@@ -21,6 +21,8 @@ pub struct Ask {
     pub recursion_desired: bool,
     /// EDNS0 UDP payload size to advertise; `None` sends no OPT record.
     pub edns: Option<u16>,
+    /// The DO bit (RFC 3225), with `edns`.
+    pub dnssec_ok: bool,
 }
 
 impl Ask {
@@ -32,6 +34,7 @@ impl Ask {
             qtype,
             recursion_desired: false,
             edns: None,
+            dnssec_ok: false,
         }
     }
 
@@ -45,6 +48,12 @@ impl Ask {
         self
     }
 
+    /// Sets DO: DNSSEC records wanted (needs [`Ask::edns`]).
+    pub fn dnssec(mut self) -> Self {
+        self.dnssec_ok = true;
+        self
+    }
+
     pub fn to_message(&self) -> Message {
         let mut msg = Message::new(rand::random(), MessageType::Query, OpCode::Query);
         msg.metadata.recursion_desired = self.recursion_desired;
@@ -52,6 +61,7 @@ impl Ask {
         if let Some(size) = self.edns {
             let mut edns = Edns::new();
             edns.set_max_payload(size);
+            edns.set_dnssec_ok(self.dnssec_ok);
             msg.edns = Some(edns);
         }
         msg

@@ -53,9 +53,15 @@ impl Outcome {
         if self.answer.is_empty() {
             return self;
         }
+        // The apex NS and, with DO, their signature.
         let is_apex_ns = |line: &String| {
             let f: Vec<&str> = line.split(' ').collect();
-            f.get(2) == Some(&"NS") && f.first().is_some_and(|owner| apexes.contains(*owner))
+            let ns = match f.get(2) {
+                Some(&"NS") => true,
+                Some(&"RRSIG") => rrsig_covers(line) == Some(RecordType::NS),
+                _ => false,
+            };
+            ns && f.first().is_some_and(|owner| apexes.contains(*owner))
         };
         let removed: Vec<String> = self
             .authority
@@ -70,6 +76,7 @@ impl Outcome {
         let targets = |records: &[String]| -> BTreeSet<String> {
             records
                 .iter()
+                .filter(|l| l.split(' ').nth(2) != Some("RRSIG"))
                 .filter_map(|l| l.split(' ').next_back())
                 .map(|t| t.to_lowercase())
                 .collect()
@@ -246,11 +253,61 @@ fn questions(zones: &[ZoneFile]) -> Vec<(String, RecordType)> {
     asked.into_iter().collect()
 }
 
-/// Asks one question with EDNS (1232 octets, as resolvers do), twice if
-/// the first try gets nothing; a server that never answers gives an outcome
-/// whose rcode says so.
-fn ask(server: &Server, name: &str, qtype: RecordType, transport: Transport) -> Outcome {
-    let query = Ask::new(name, qtype).edns(1232).to_message();
+/// The type an RRSIG line (`owner ttl RRSIG data`, the data as base64, since
+/// hickory decodes RRSIG only with its DNSSEC feature) covers.
+fn rrsig_covers(line: &str) -> Option<RecordType> {
+    let data = line.split(' ').nth(3)?;
+    let bytes = data_encoding::BASE64.decode(data.as_bytes()).ok()?;
+    Some(RecordType::from(u16::from_be_bytes([
+        *bytes.first()?,
+        *bytes.get(1)?,
+    ])))
+}
+
+/// The questions asked again with DO: those in the zones signed with NSEC,
+/// whose answers then carry signatures and denial proofs (RFC 4035 3.1).
+fn dnssec_questions(
+    zones: &[ZoneFile],
+    questions: &[(String, RecordType)],
+) -> Vec<(String, RecordType)> {
+    let signed: Vec<Name> = zones
+        .iter()
+        .filter(|zone| {
+            let origin = Name::from_str(&zone.origin).expect("origin parses");
+            dnslab_authoritative::zone::reader::read_file(&zone.path, Some(&origin)).is_ok_and(
+                |file| {
+                    file.records
+                        .iter()
+                        .any(|r| r.record.record_type() == RecordType::NSEC)
+                },
+            )
+        })
+        .map(|zone| Name::from_str(&zone.origin).expect("origin parses"))
+        .collect();
+    questions
+        .iter()
+        .filter(|(name, _)| {
+            Name::from_str(name).is_ok_and(|name| signed.iter().any(|origin| origin.zone_of(&name)))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Asks one question with EDNS (1232 octets, as resolvers do), and DO
+/// when `dnssec_ok`, twice if the first try gets nothing; a server that
+/// never answers gives an outcome whose rcode says so.
+fn ask(
+    server: &Server,
+    name: &str,
+    qtype: RecordType,
+    dnssec_ok: bool,
+    transport: Transport,
+) -> Outcome {
+    let mut ask = Ask::new(name, qtype).edns(1232);
+    if dnssec_ok {
+        ask = ask.dnssec();
+    }
+    let query = ask.to_message();
     let timeout = Duration::from_secs(2);
     match exchange(server.addr, &query, transport, timeout)
         .or_else(|_| exchange(server.addr, &query, transport, timeout))
@@ -290,26 +347,33 @@ fn differential(zones: &[ZoneFile]) {
     };
     let apexes: BTreeSet<String> = zones.iter().map(|z| z.origin.to_lowercase()).collect();
     let questions = questions(zones);
+    let dnssec = dnssec_questions(zones, &questions);
+    let asked = questions.len() + dnssec.len();
     let knot = Server::start(Kind::Knot, &knotd, zones);
     let nsd = Server::start(Kind::Nsd, &nsd, zones);
     let dnslab = start_dnslab(zones);
 
     let mut failures = Vec::new();
     let mut peer_disagreements = Vec::new();
-    for (name, qtype) in &questions {
-        let from_knot = ask(&knot, name, *qtype, Transport::Udp);
-        let mut want = ask(&nsd, name, *qtype, Transport::Udp);
-        let mut have = ask(&dnslab, name, *qtype, Transport::Udp);
+    let all = questions
+        .iter()
+        .map(|q| (q, false))
+        .chain(dnssec.iter().map(|q| (q, true)));
+    for ((name, qtype), dnssec_ok) in all {
+        let (qtype, label) = (*qtype, if dnssec_ok { " +dnssec" } else { "" });
+        let from_knot = ask(&knot, name, qtype, dnssec_ok, Transport::Udp);
+        let mut want = ask(&nsd, name, qtype, dnssec_ok, Transport::Udp);
+        let mut have = ask(&dnslab, name, qtype, dnssec_ok, Transport::Udp);
         let truncated = want.tc && have.tc;
         if truncated {
             // What a server leaves in a truncated reply is its own choice
             // (RFC 2181 9); the whole answer is the one over TCP.
-            want = ask(&nsd, name, *qtype, Transport::Tcp);
-            have = ask(&dnslab, name, *qtype, Transport::Tcp);
+            want = ask(&nsd, name, qtype, dnssec_ok, Transport::Tcp);
+            have = ask(&dnslab, name, qtype, dnssec_ok, Transport::Tcp);
         }
         want = want.without_apex_ns(&apexes);
         have.accept_cross_zone_additional(&want, |owner, qtype| {
-            ask(&nsd, owner, qtype, Transport::Udp)
+            ask(&nsd, owner, qtype, false, Transport::Udp)
         });
         // over TCP only NSD was asked again: Knot agrees if it truncated too
         let peers_agree = if truncated {
@@ -319,19 +383,21 @@ fn differential(zones: &[ZoneFile]) {
         };
         if !peers_agree {
             let d = diff(&want, &from_knot, "nsd only: ", "knot only:");
-            peer_disagreements.push(format!("  {name} {qtype}:\n{d}"));
+            peer_disagreements.push(format!("  {name} {qtype}{label}:\n{d}"));
         }
         let d = diff(&want, &have, "expected:", "dnslab:  ");
         if !d.is_empty() {
             let reference = if peers_agree { "knot and nsd" } else { "nsd" };
-            failures.push(format!("  {name} {qtype} (reference: {reference}):\n{d}"));
+            failures.push(format!(
+                "  {name} {qtype}{label} (reference: {reference}):\n{d}"
+            ));
         }
     }
     if !peer_disagreements.is_empty() {
         eprintln!(
             "knot and nsd disagree on {} of {} questions (nsd is the reference):\n{}",
             peer_disagreements.len(),
-            questions.len(),
+            asked,
             peer_disagreements.join("")
         );
     }
@@ -340,7 +406,7 @@ fn differential(zones: &[ZoneFile]) {
         "{} on {} of {} questions differs from the peers ({} = {}, {} = {}):\n{}",
         dnslab.kind,
         failures.len(),
-        questions.len(),
+        asked,
         knot.kind,
         knot.addr,
         nsd.kind,
