@@ -1,25 +1,84 @@
 //! DNSSEC records in answers to queries with the DO bit (RFC 4035 3.1),
-//! for zones signed with NSEC: added to a finished [`Response`] of
-//! [`crate::lookup`], which stays the plain RFC 1034 algorithm.
+//! for zones signed with NSEC or NSEC3 (RFC 5155 7.2): added to a finished
+//! [`Response`] of [`crate::lookup`], which stays the plain RFC 1034
+//! algorithm.
 //!
 //! - Every RRset of the zone's own data in any section gets the RRSIGs that
 //!   cover it (3.1.1); an RRset synthesised from a wildcard gets the
-//!   wildcard's, with the query name as owner, and the NSEC that proves the
-//!   name itself does not exist (3.1.3.3).
-//! - NODATA (3.1.3.1, 3.1.3.4) and NXDOMAIN (3.1.3.2): the SOA's RRSIG (with
-//!   the SOA's negative TTL, as NSD gives it) and the NSECs that prove it.
-//! - A referral (3.1.4): the DS RRset and its RRSIG, or the NSEC of the cut
-//!   proving there is none.
-//!
-//! Zones signed with NSEC3 are served as if DO were clear (see the README).
+//!   wildcard's, with the query name as owner, and the NSEC (or NSEC3)
+//!   that proves no closer name exists (3.1.3.3; RFC 5155 7.2.6).
+//! - NODATA (3.1.3.1, 3.1.3.4; 7.2.3-7.2.5) and NXDOMAIN (3.1.3.2; 7.2.2):
+//!   the SOA's RRSIG (with the SOA's negative TTL, as NSD gives it) and the
+//!   NSECs or NSEC3s that prove it.
+//! - A referral (3.1.4; 7.2.7): the DS RRset and its RRSIG, or the NSEC or
+//!   NSEC3 of the cut proving there is none (for an opt-out cut with no
+//!   NSEC3 of its own, the closest provable encloser proof).
 
+use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use crate::lookup::{zone_for, Response};
+use crate::zone::nsec3::Nsec3Chain;
 use crate::zone::{Catalog, Node, Zone};
 
-/// Adds the RRSIGs and NSECs a security-aware server gives (RFC 4035 3.1)
-/// to the answer `lookup` gave for `qname`.
+/// How a signed zone proves what it does not have.
+#[derive(Clone, Copy)]
+enum Chain<'z> {
+    Nsec(&'z Zone),
+    Nsec3(&'z Zone, &'z Nsec3Chain),
+}
+
+impl<'z> Chain<'z> {
+    /// `None` for an unsigned zone (or one whose chain is unusable): its
+    /// answers get no DNSSEC records.
+    fn of(zone: &'z Zone) -> Option<Chain<'z>> {
+        if zone.is_nsec_signed() {
+            Some(Chain::Nsec(zone))
+        } else {
+            zone.nsec3_chain().map(|chain| Chain::Nsec3(zone, chain))
+        }
+    }
+
+    fn zone(self) -> &'z Zone {
+        match self {
+            Chain::Nsec(zone) | Chain::Nsec3(zone, _) => zone,
+        }
+    }
+
+    /// RFC 4035 3.1.3.3 / RFC 5155 7.2.6: `name`, answered from the
+    /// wildcard at `encloser`, does not exist itself.
+    fn deny_exact_match(self, name: &Name, encloser: &Name, out: &mut Vec<Record>) {
+        match self {
+            Chain::Nsec(zone) => push_covering_nsec(zone, name, out),
+            Chain::Nsec3(_, chain) => {
+                out.extend(
+                    chain
+                        .covering(&next_closer(name, encloser))
+                        .unwrap_or_default(),
+                );
+            }
+        }
+    }
+
+    /// RFC 5155 7.2.1: the closest encloser exists and the next closer
+    /// name does not.
+    fn closest_encloser_proof(
+        chain: &Nsec3Chain,
+        name: &Name,
+        encloser: &Name,
+        out: &mut Vec<Record>,
+    ) {
+        out.extend(chain.matching(encloser).unwrap_or_default());
+        out.extend(
+            chain
+                .covering(&next_closer(name, encloser))
+                .unwrap_or_default(),
+        );
+    }
+}
+
+/// Adds the RRSIGs and denial records a security-aware server gives (RFC
+/// 4035 3.1) to the answer `lookup` gave for `qname`.
 pub fn add_dnssec_records(catalog: &Catalog, qname: &Name, response: &mut Response) {
     let mut denials = Vec::new();
     response.answers = signed(catalog, &response.answers, &mut denials);
@@ -40,21 +99,13 @@ pub fn add_dnssec_records(catalog: &Catalog, qname: &Name, response: &mut Respon
                 _ => None,
             })
             .unwrap_or_else(|| qname.clone());
-        if let Some(zone) = catalog.find(&soa.name) {
-            let nxdomain = response.rcode == hickory_proto::op::ResponseCode::NXDomain;
-            denial(zone, &last, nxdomain, &mut denials);
+        if let Some(chain) = catalog.find(&soa.name).and_then(|zone| Chain::of(zone)) {
+            let nxdomain = response.rcode == ResponseCode::NXDomain;
+            denial(chain, &last, nxdomain, &mut denials);
         }
     } else if let Some(cut) = referral_cut(&response.authority) {
-        if let Some(zone) = catalog.find(&cut).filter(|z| z.is_nsec_signed()) {
-            if let Some(node) = zone.node(&cut) {
-                match node.rrset(RecordType::DS) {
-                    Some(ds) => {
-                        authority.extend(ds.records(&node.name()));
-                        authority.extend(signatures(node, RecordType::DS, &node.name()));
-                    }
-                    None => push_nsec(node, &mut denials),
-                }
-            }
+        if let Some(chain) = catalog.find(&cut).and_then(|zone| Chain::of(zone)) {
+            referral(chain, &cut, &mut authority, &mut denials);
         }
     }
     for record in denials {
@@ -71,8 +122,8 @@ pub fn add_dnssec_records(catalog: &Catalog, qname: &Name, response: &mut Respon
     response.additionals = signed(catalog, &response.additionals, &mut Vec::new());
 }
 
-/// `records` with the RRSIGs of each RRset after it; the NSECs that wildcard
-/// answers need go to `denials`.
+/// `records` with the RRSIGs of each RRset after it; the proofs that
+/// wildcard answers need go to `denials`.
 fn signed(catalog: &Catalog, records: &[Record], denials: &mut Vec<Record>) -> Vec<Record> {
     let mut out = Vec::with_capacity(records.len() * 2);
     let mut at = 0;
@@ -84,10 +135,10 @@ fn signed(catalog: &Catalog, records: &[Record], denials: &mut Vec<Record>) -> V
             .count();
         out.extend_from_slice(&records[at..at + len]);
         at += len;
-        let Some(zone) = zone_for(catalog, &first.name, rtype).filter(|z| z.is_nsec_signed())
-        else {
+        let Some(chain) = zone_for(catalog, &first.name, rtype).and_then(Chain::of) else {
             continue;
         };
+        let zone = chain.zone();
         if rtype == RecordType::SOA && first.name != *zone.origin() {
             continue;
         }
@@ -105,11 +156,10 @@ fn signed(catalog: &Catalog, records: &[Record], denials: &mut Vec<Record>) -> V
             None => {
                 // Synthesised from a wildcard (or from a DNAME: then there
                 // is no wildcard and nothing to sign).
-                if let Some(star) = wildcard_for(zone, &first.name) {
+                let encloser = closest_encloser(zone, &first.name);
+                if let Some(star) = wildcard_at(&encloser).and_then(|star| zone.node(&star)) {
                     out.extend(signatures(star, rtype, &first.name));
-                    if let Some(covering) = zone.nsec_covering(&first.name) {
-                        push_nsec(covering, denials);
-                    }
+                    chain.deny_exact_match(&first.name, &encloser, denials);
                 }
             }
         }
@@ -117,39 +167,90 @@ fn signed(catalog: &Catalog, records: &[Record], denials: &mut Vec<Record>) -> V
     out
 }
 
-/// RFC 4035 3.1.3: the NSECs proving `name` (in `zone`) has no data of the
-/// type asked, or does not exist.
-fn denial(zone: &Zone, name: &Name, nxdomain: bool, out: &mut Vec<Record>) {
-    if !zone.is_nsec_signed() {
-        return;
-    }
-    if let Some(node) = zone.node(name) {
-        // NODATA at a name with data, or (no NSEC) an empty non-terminal.
-        if node.rrset(RecordType::NSEC).is_some() {
-            push_nsec(node, out);
-        } else if let Some(covering) = zone.nsec_covering(name) {
-            push_nsec(covering, out);
+/// NODATA and NXDOMAIN for `name` in the chain's zone.
+fn denial(chain: Chain<'_>, name: &Name, nxdomain: bool, out: &mut Vec<Record>) {
+    let zone = chain.zone();
+    match chain {
+        Chain::Nsec(zone) => {
+            if let Some(node) = zone.node(name) {
+                // RFC 4035 3.1.3.1: NODATA at a name with data, or (no
+                // NSEC of its own) at an empty non-terminal.
+                match node.rrset(RecordType::NSEC) {
+                    Some(_) => push_nsec(node, out),
+                    None => push_covering_nsec(zone, name, out),
+                }
+                return;
+            }
+            // 3.1.3.2 and 3.1.3.4: the name does not exist, and the
+            // wildcard either does not (NXDOMAIN) or lacks the type.
+            push_covering_nsec(zone, name, out);
+            let Some(star) = wildcard_at(&closest_encloser(zone, name)) else {
+                return;
+            };
+            match zone.node(&star) {
+                Some(node) if !nxdomain => push_nsec(node, out),
+                Some(_) => {}
+                None => push_covering_nsec(zone, &star, out),
+            }
         }
-        return;
-    }
-    if let Some(covering) = zone.nsec_covering(name) {
-        push_nsec(covering, out);
-    }
-    let encloser = closest_encloser(zone, name);
-    let Ok(star) = Name::from_ascii("*").and_then(|s| s.append_domain(&encloser)) else {
-        return;
-    };
-    match zone.node(&star) {
-        // NODATA from the wildcard: its NSEC shows the type is not there.
-        Some(node) if !nxdomain => push_nsec(node, out),
-        Some(_) => {}
-        // NXDOMAIN: no wildcard could have answered either.
-        None => {
-            if let Some(covering) = zone.nsec_covering(&star) {
-                push_nsec(covering, out);
+        Chain::Nsec3(_, nsec3) => {
+            if zone.node(name).is_some() {
+                // RFC 5155 7.2.3 and 7.2.4: the NSEC3 matching the name;
+                // without one (an opt-out empty non-terminal or DS at an
+                // opt-out cut), the closest provable encloser proof.
+                match nsec3.matching(name) {
+                    Some(records) => out.extend(records),
+                    None => provable_encloser_proof(zone, nsec3, name, out),
+                }
+                return;
+            }
+            let encloser = closest_encloser(zone, name);
+            Chain::closest_encloser_proof(nsec3, name, &encloser, out);
+            let Some(star) = wildcard_at(&encloser) else {
+                return;
+            };
+            if nxdomain {
+                // 7.2.2: nor could a wildcard have answered.
+                out.extend(nsec3.covering(&star).unwrap_or_default());
+            } else {
+                // 7.2.5: the wildcard exists without the type.
+                out.extend(nsec3.matching(&star).unwrap_or_default());
             }
         }
     }
+}
+
+/// RFC 4035 3.1.4 / RFC 5155 7.2.7: DS at the cut and its RRSIG, or proof
+/// that there is none.
+fn referral(chain: Chain<'_>, cut: &Name, authority: &mut Vec<Record>, denials: &mut Vec<Record>) {
+    let zone = chain.zone();
+    let Some(node) = zone.node(cut) else {
+        return;
+    };
+    if let Some(ds) = node.rrset(RecordType::DS) {
+        authority.extend(ds.records(&node.name()));
+        authority.extend(signatures(node, RecordType::DS, &node.name()));
+        return;
+    }
+    match chain {
+        Chain::Nsec(_) => push_nsec(node, denials),
+        Chain::Nsec3(_, nsec3) => match nsec3.matching(cut) {
+            Some(records) => denials.extend(records),
+            None => provable_encloser_proof(zone, nsec3, cut, denials),
+        },
+    }
+}
+
+/// RFC 5155 7.2.1 for a name that exists in the tree but has no NSEC3 of
+/// its own (opt-out): the closest ancestor that has one, and the NSEC3
+/// (with the opt-out flag) covering the next name down towards it.
+fn provable_encloser_proof(zone: &Zone, nsec3: &Nsec3Chain, name: &Name, out: &mut Vec<Record>) {
+    let mut encloser = name.base_name();
+    while encloser.num_labels() > zone.origin().num_labels() && nsec3.matching(&encloser).is_none()
+    {
+        encloser = encloser.base_name();
+    }
+    Chain::closest_encloser_proof(nsec3, name, &encloser, out);
 }
 
 /// The NSEC of `node` and its RRSIGs.
@@ -158,6 +259,13 @@ fn push_nsec(node: Node<'_>, out: &mut Vec<Record>) {
         let owner = node.name();
         out.extend(nsec.records(&owner));
         out.extend(signatures(node, RecordType::NSEC, &owner));
+    }
+}
+
+/// The NSEC covering `name`, which `zone` does not have, and its RRSIGs.
+fn push_covering_nsec(zone: &Zone, name: &Name, out: &mut Vec<Record>) {
+    if let Some(covering) = zone.nsec_covering(name) {
+        push_nsec(covering, out);
     }
 }
 
@@ -183,16 +291,24 @@ fn closest_encloser(zone: &Zone, name: &Name) -> Name {
     encloser
 }
 
-/// The wildcard `*.<closest encloser>` that answered for `name`, if any.
-fn wildcard_for<'z>(zone: &'z Zone, name: &Name) -> Option<Node<'z>> {
-    let star = Name::from_ascii("*")
-        .and_then(|s| s.append_domain(&closest_encloser(zone, name)))
-        .ok()?;
-    zone.node(&star)
+/// RFC 5155 1.3: the ancestor of `name` one label longer than `encloser`.
+fn next_closer(name: &Name, encloser: &Name) -> Name {
+    let mut next = name.clone();
+    while next.num_labels() > encloser.num_labels() + 1 {
+        next = next.base_name();
+    }
+    next
 }
 
-/// The zone cut of a referral: the owner of its NS records, when they are
-/// not a zone's apex NS.
+/// `*.<encloser>`.
+fn wildcard_at(encloser: &Name) -> Option<Name> {
+    Name::from_ascii("*")
+        .and_then(|star| star.append_domain(encloser))
+        .ok()
+}
+
+/// The zone cut of a referral: the owner of the NS records in authority
+/// (positive answers carry none: they are minimal).
 fn referral_cut(authority: &[Record]) -> Option<Name> {
     authority
         .iter()

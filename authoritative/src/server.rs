@@ -305,11 +305,11 @@ fn log_loaded(summary: &ReloadSummary, message: &'static str) {
             delegations = zone.summary.delegations,
             "{message}"
         );
-        if zone.summary.signatures > 0 && zone.summary.nsec_owners == 0 {
+        if zone.summary.signatures > 0 && !zone.summary.proves_denial {
             warn!(
                 zone = %zone.origin,
                 signatures = zone.summary.signatures,
-                "the zone is signed without NSEC (NSEC3?): its DNSSEC records are answered when asked for, but answers carry no signatures or denial proofs (DO is not acted on)"
+                "the zone is signed but has no usable NSEC or NSEC3 chain: its DNSSEC records are answered when asked for, but answers carry no signatures or denial proofs (DO is not acted on)"
             );
         }
     }

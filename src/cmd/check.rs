@@ -58,9 +58,9 @@ fn check_file(path: &Path, origin: Option<&Name>) -> bool {
                 summary.names,
                 summary.delegations
             );
-            if summary.signatures > 0 && summary.nsec_owners == 0 {
+            if summary.signatures > 0 && !summary.proves_denial {
                 println!(
-                    "{}: note: signed without NSEC ({} RRSIG records; NSEC3?): dnslab answers queries for DNSSEC records but adds no signatures or denial proofs to other answers",
+                    "{}: note: signed ({} RRSIG records) without a usable NSEC or NSEC3 chain: dnslab answers queries for DNSSEC records but adds no signatures or denial proofs to other answers",
                     path.display(),
                     summary.signatures
                 );

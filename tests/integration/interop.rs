@@ -41,8 +41,9 @@ impl ZoneFile {
 }
 
 /// The lab's zones (copied into tests/data/interop) plus `large.test.` and
-/// `types.test.` (record types beyond RFC 1035's), `signed.test.` and
-/// `nsec3.test.` (zones signed with NSEC and NSEC3).
+/// `types.test.` (record types beyond RFC 1035's), `signed.test.`,
+/// `nsec3.test.` and `optout.test.` (zones signed with NSEC, NSEC3, and
+/// NSEC3 with opt-out).
 pub(super) fn lab_zones() -> Vec<ZoneFile> {
     [
         "com.",
@@ -52,6 +53,7 @@ pub(super) fn lab_zones() -> Vec<ZoneFile> {
         "types.test.",
         "signed.test.",
         "nsec3.test.",
+        "optout.test.",
     ]
     .iter()
     .map(|origin| {

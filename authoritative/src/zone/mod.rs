@@ -6,6 +6,7 @@
 //! `Record`s, for callers that look at the records themselves.
 
 pub mod check;
+pub(crate) mod nsec3;
 pub mod reader;
 pub mod store;
 

@@ -43,6 +43,7 @@ use hickory_proto::serialize::binary::BinDecodable;
 use smallvec::SmallVec;
 
 use super::check::{self, CheckedRecord, Problem, ProblemKind};
+use super::nsec3::Nsec3Chain;
 use super::reader::RecordSink;
 use super::{Location, SourcedRecord};
 
@@ -434,9 +435,10 @@ pub struct ZoneSummary {
     pub delegations: usize,
     /// RRSIG records: a signed zone.
     pub signatures: usize,
-    /// Owners of NSEC records: a zone signed with NSEC, whose answers to
-    /// queries with DO carry signatures and proofs ([`crate::dnssec`]).
-    pub nsec_owners: usize,
+    /// Signed with an NSEC or NSEC3 chain that proves denial of existence:
+    /// answers to queries with DO carry signatures and proofs
+    /// ([`crate::dnssec`]).
+    pub proves_denial: bool,
 }
 
 /// One zone, immutable once built; share it as `Arc<Zone>`.
@@ -456,7 +458,7 @@ pub struct Zone {
     /// hashed owner names are not names of the zone (RFC 5155 7.2.8:
     /// queries for them are answered as for any name that does not exist,
     /// as NSD and Knot do), so they are kept out of the tree.
-    nsec3: Vec<Record>,
+    nsec3: Nsec3Chain,
     /// The nodes that own NSEC, in canonical order (RFC 4034 6.1): the
     /// NSEC chain of a zone signed with NSEC, for denial proofs.
     nsec_chain: Vec<u32>,
@@ -511,7 +513,7 @@ impl Zone {
             nodes: Vec::with_capacity(count),
             index: HashTable::with_capacity(count),
             hasher: DefaultHashBuilder::default(),
-            nsec3: Vec::new(),
+            nsec3: Nsec3Chain::default(),
             nsec_chain: Vec::new(),
             summary: ZoneSummary::default(),
             soa,
@@ -520,6 +522,7 @@ impl Zone {
         };
         let origin_wire = WireName::new(&zone.origin);
         let origin_labels = zone.origin_labels;
+        let mut nsec3 = Vec::new();
         // Chunk by chunk, each freed once its records are in.
         for record in records.chunks.into_iter().flatten() {
             let wire = WireName::new(&record.owner);
@@ -530,12 +533,18 @@ impl Zone {
             }
             if record.is_nsec3_chain() {
                 let data = record.data.to_rdata();
-                zone.nsec3
-                    .push(Record::from_rdata(record.owner, record.ttl, data));
+                nsec3.push(Record::from_rdata(record.owner, record.ttl, data));
                 continue;
             }
             let at = zone.node_or_insert(&wire, origin_labels, &record.owner);
             zone.nodes[at].add(record.record_type, record.ttl, record.data);
+        }
+        if !nsec3.is_empty() {
+            let param = zone
+                .node(&zone.origin)
+                .and_then(|apex| apex.rrset(RecordType::NSEC3PARAM))
+                .and_then(|set| set.rdatas().next());
+            zone.nsec3 = Nsec3Chain::new(nsec3, param.as_ref(), &zone.origin);
         }
         zone.finish();
         Ok(zone)
@@ -615,9 +624,10 @@ impl Zone {
                 summary.delegations += 1;
             }
         }
-        summary.records += self.nsec3.len();
+        summary.records += self.nsec3.records().len();
         summary.signatures += self
             .nsec3
+            .records()
             .iter()
             .filter(|r| r.record_type() == RecordType::RRSIG)
             .count();
@@ -636,7 +646,7 @@ impl Zone {
                 name_wire(&self.names, &self.nodes[b as usize]),
             )
         });
-        summary.nsec_owners = chain.len();
+        summary.proves_denial = !chain.is_empty() || self.nsec3.is_usable();
         self.nsec_chain = chain;
         self.names.shrink_to_fit();
         self.nodes.shrink_to_fit();
@@ -725,7 +735,12 @@ impl Zone {
 
     /// The NSEC3 records, which are not in the name tree (see the field).
     pub fn nsec3_records(&self) -> &[Record] {
-        &self.nsec3
+        self.nsec3.records()
+    }
+
+    /// Signed with NSEC3, with a chain that denial proofs can use.
+    pub(crate) fn nsec3_chain(&self) -> Option<&Nsec3Chain> {
+        Some(&self.nsec3).filter(|chain| chain.is_usable())
     }
 
     pub fn summary(&self) -> ZoneSummary {
@@ -1115,7 +1130,7 @@ mod tests {
                 names: 5,
                 delegations: 2,
                 signatures: 0,
-                nsec_owners: 0,
+                proves_denial: false,
             }
         );
     }
@@ -1217,7 +1232,7 @@ mod tests {
                 names: hosts + 1,
                 delegations: 0,
                 signatures: 0,
-                nsec_owners: 0,
+                proves_denial: false,
             }
         );
         let last = zone
