@@ -23,6 +23,8 @@ mod differential;
 mod dig;
 /// Starting and stopping dnslab, Knot and NSD as child processes.
 mod servers;
+/// A validating Unbound against dnslab's answers from signed zones.
+mod validation;
 
 /// A zone as given to every server: its origin and its master file.
 #[derive(Clone, Debug)]
