@@ -59,22 +59,6 @@ impl<'z> Chain<'z> {
             }
         }
     }
-
-    /// RFC 5155 7.2.1: the closest encloser exists and the next closer
-    /// name does not.
-    fn closest_encloser_proof(
-        chain: &Nsec3Chain,
-        name: &Name,
-        encloser: &Name,
-        out: &mut Vec<Record>,
-    ) {
-        out.extend(chain.matching(encloser).unwrap_or_default());
-        out.extend(
-            chain
-                .covering(&next_closer(name, encloser))
-                .unwrap_or_default(),
-        );
-    }
 }
 
 /// Adds the RRSIGs and denial records a security-aware server gives (RFC
@@ -205,7 +189,7 @@ fn denial(chain: Chain<'_>, name: &Name, nxdomain: bool, out: &mut Vec<Record>) 
                 return;
             }
             let encloser = closest_encloser(zone, name);
-            Chain::closest_encloser_proof(nsec3, name, &encloser, out);
+            closest_encloser_proof(nsec3, name, &encloser, out);
             let Some(star) = wildcard_at(&encloser) else {
                 return;
             };
@@ -241,6 +225,17 @@ fn referral(chain: Chain<'_>, cut: &Name, authority: &mut Vec<Record>, denials: 
     }
 }
 
+/// RFC 5155 7.2.1: the closest encloser exists (its NSEC3 matches) and
+/// the next closer name does not (an NSEC3 covers it).
+fn closest_encloser_proof(chain: &Nsec3Chain, name: &Name, encloser: &Name, out: &mut Vec<Record>) {
+    out.extend(chain.matching(encloser).unwrap_or_default());
+    out.extend(
+        chain
+            .covering(&next_closer(name, encloser))
+            .unwrap_or_default(),
+    );
+}
+
 /// RFC 5155 7.2.1 for a name that exists in the tree but has no NSEC3 of
 /// its own (opt-out): the closest ancestor that has one, and the NSEC3
 /// (with the opt-out flag) covering the next name down towards it.
@@ -250,7 +245,7 @@ fn provable_encloser_proof(zone: &Zone, nsec3: &Nsec3Chain, name: &Name, out: &m
     {
         encloser = encloser.base_name();
     }
-    Chain::closest_encloser_proof(nsec3, name, &encloser, out);
+    closest_encloser_proof(nsec3, name, &encloser, out);
 }
 
 /// The NSEC of `node` and its RRSIGs.
