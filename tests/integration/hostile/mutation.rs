@@ -13,18 +13,35 @@ use proptest::prelude::*;
 
 use crate::common::{example_com_zone, Ask};
 
-/// The example zone's handler, loaded once for every case.
+/// The signed zones of the interop tests: NSEC, NSEC3, NSEC3 opt-out.
+const SIGNED_ZONES: [&str; 3] = ["signed.test", "nsec3.test", "optout.test"];
+
+/// The handler of the example zone and the signed zones, loaded once for
+/// every case.
 fn handler() -> &'static Arc<dyn Handler> {
     static HANDLER: OnceLock<Arc<dyn Handler>> = OnceLock::new();
     HANDLER.get_or_init(|| {
-        AuthServer::load(vec![example_com_zone()], AuthOptions::default())
-            .expect("example zone loads")
+        let mut zones = vec![example_com_zone()];
+        for origin in SIGNED_ZONES {
+            let path = crate::common::repo_path(&format!("tests/data/interop/{origin}.zone"));
+            zones.push(
+                format!("{origin}={}", path.display())
+                    .parse()
+                    .expect("zone argument"),
+            );
+        }
+        AuthServer::load(zones, AuthOptions::default())
+            .expect("the zones load")
             .handler()
     })
 }
 
+/// How many queries [`seeds`] gives.
+const SEEDS: usize = 13;
+
 /// Queries as clients send them: names that hit every answer kind of the
-/// example zone, with and without EDNS, over the types that matter.
+/// example zone, with and without EDNS, over the types that matter; and
+/// with DO, the signed zones' proofs (NXDOMAIN, wildcard, referral).
 fn seeds() -> Vec<Vec<u8>> {
     let asks = [
         Ask::new("www.example.com.", RecordType::A),
@@ -36,7 +53,20 @@ fn seeds() -> Vec<Vec<u8>> {
         Ask::new("big.example.com.", RecordType::TXT).edns(1232),
         Ask::new("x.legacy.example.com.", RecordType::A),
         Ask::new("example.org.", RecordType::A),
+        Ask::new("www.signed.test.", RecordType::A)
+            .edns(512)
+            .dnssec(),
+        Ask::new("nope.nsec3.test.", RecordType::A)
+            .edns(1232)
+            .dnssec(),
+        Ask::new("x.wild.signed.test.", RecordType::TXT)
+            .edns(1232)
+            .dnssec(),
+        Ask::new("host.insecure.optout.test.", RecordType::A)
+            .edns(1232)
+            .dnssec(),
     ];
+    assert_eq!(asks.len(), SEEDS, "every seed is drawn");
     asks.iter()
         .map(|ask| ask.to_message().to_vec().expect("encode seed"))
         .collect()
@@ -156,12 +186,13 @@ fn check(
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
 
-    /// 2,000 real queries with one to eight random mutations each: the
+    /// 2,000 real queries with one to eight random mutations each (DO
+    /// queries to signed zones among them): the
     /// request path never panics, never answers a response or a headerless
     /// packet, and every answer is well formed and within its size limit.
     #[test]
     fn mutated_queries_get_well_formed_answers_or_none(
-        seed in 0usize..9,
+        seed in 0usize..SEEDS,
         mutations in proptest::collection::vec(mutation(), 1..8),
         tcp in any::<bool>(),
     ) {
