@@ -200,3 +200,61 @@ pub fn response_to(query: &Message, rcode: ResponseCode) -> Message {
     msg.add_queries(query.queries.clone());
     msg
 }
+
+/// Unbound (Debian's package) on 127.0.0.1 and a random port, with a
+/// scratch directory for its files; stopped on drop. Field order: the
+/// process before its directory.
+pub struct Unbound {
+    pub addr: SocketAddr,
+    _process: crate::common::Process,
+    _dir: crate::common::ScratchDir,
+}
+
+impl Unbound {
+    /// Starts `program` with the settings every test shares (one thread,
+    /// loopback clients, loopback servers allowed, no daemon, no chroot, no
+    /// remote control) plus `settings(dir)`: more `server:` lines, then any
+    /// other clauses. Ready once it answers `probe`.
+    pub fn start(
+        program: &std::path::Path,
+        settings: impl Fn(&std::path::Path) -> String,
+        probe: &Message,
+    ) -> Unbound {
+        on_a_random_port("unbound", |port| {
+            let dir = crate::common::ScratchDir::new("unbound");
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let conf = dir.join("unbound.conf");
+            let d = dir.display();
+            std::fs::write(
+                &conf,
+                format!(
+                    "remote-control:\n    control-enable: no\n\
+                     server:\n    interface: 127.0.0.1@{port}\n    port: {port}\n    do-ip6: no\n\
+                     \x20   access-control: 127.0.0.0/8 allow\n    do-not-query-localhost: no\n\
+                     \x20   chroot: \"\"\n    username: \"\"\n    directory: \"{d}\"\n    pidfile: \"\"\n\
+                     \x20   logfile: \"{d}/unbound.log\"\n    use-syslog: no\n    do-daemonize: no\n\
+                     \x20   num-threads: 1\n{}",
+                    settings(&dir)
+                ),
+            )
+            .expect("write unbound.conf");
+            let mut process = crate::common::Process::spawn(
+                std::process::Command::new(program)
+                    .arg("-d")
+                    .arg("-c")
+                    .arg(&conf)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null()),
+            );
+            process.poll(Duration::from_secs(20), || {
+                crate::common::udp_message(addr, probe, Duration::from_millis(500))
+            })?;
+            Some(Unbound {
+                addr,
+                _process: process,
+                _dir: dir,
+            })
+        })
+    }
+}

@@ -2,12 +2,11 @@
 //! keys as trust anchors and dnslab as their server (a stub zone each),
 //! must find dnslab's answers secure (AD) for every kind of answer and
 //! denial (insecure where opt-out makes them so): a signature or a proof
-//! that is missing or wrong makes them bogus (SERVFAIL). The differential test compares the records with NSD
-//! and Knot; this one checks that they prove what they should.
+//! that is missing or wrong makes them bogus (SERVFAIL). The differential
+//! test compares the records with NSD and Knot; this one checks that they
+//! prove what they should.
 
-use std::fs;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, ResponseCode};
@@ -15,80 +14,39 @@ use hickory_proto::rr::{RData, RecordType};
 
 use super::servers::start_dnslab;
 use super::{lab_zones, ZoneFile};
-use crate::common::{on_a_random_port, require, udp_message, Ask, Process, ScratchDir};
+use crate::common::{require, udp_message, Ask, Unbound};
 
 /// The signed zones of the differential test.
 const SIGNED: [&str; 3] = ["signed.test.", "nsec3.test.", "optout.test."];
 
 /// Unbound validating with the zones' key-signing keys as trust anchors,
-/// asking dnslab (at `server`) for them; stopped on drop.
-struct Validator {
-    addr: SocketAddr,
-    _process: Process,
-    _dir: ScratchDir,
+/// asking dnslab (at `server`) for them.
+fn start_validator(program: &std::path::Path, zones: &[ZoneFile], server: SocketAddr) -> Unbound {
+    let mut settings = String::from(
+        "    module-config: \"validator iterator\"\n    val-log-level: 2\n\
+         \x20   local-zone: \"test.\" nodefault\n",
+    );
+    for key in zones.iter().flat_map(key_signing_keys) {
+        settings.push_str(&format!("    trust-anchor: \"{key}\"\n"));
+    }
+    for zone in zones {
+        settings.push_str(&format!(
+            "stub-zone:\n    name: \"{}\"\n    stub-addr: {}@{}\n",
+            zone.origin,
+            server.ip(),
+            server.port()
+        ));
+    }
+    let probe = Ask::new("signed.test.", RecordType::SOA).to_message();
+    Unbound::start(program, |_| settings.clone(), &probe)
 }
 
-impl Validator {
-    fn start(program: &std::path::Path, zones: &[ZoneFile], server: SocketAddr) -> Validator {
-        let mut anchors = String::new();
-        for zone in zones {
-            for key in key_signing_keys(zone) {
-                anchors.push_str(&format!("    trust-anchor: \"{key}\"\n"));
-            }
-            anchors.push_str(&format!(
-                "stub-zone:\n    name: \"{}\"\n    stub-addr: {}@{}\nserver:\n",
-                zone.origin,
-                server.ip(),
-                server.port()
-            ));
-        }
-        on_a_random_port("unbound", |port| {
-            let dir = ScratchDir::new("validator");
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let conf = dir.join("unbound.conf");
-            let d = dir.display();
-            fs::write(
-                &conf,
-                format!(
-                    "server:\n    interface: 127.0.0.1@{port}\n    port: {port}\n    do-ip6: no\n\
-                     \x20   access-control: 127.0.0.0/8 allow\n    do-not-query-localhost: no\n\
-                     \x20   module-config: \"validator iterator\"\n\
-                     \x20   chroot: \"\"\n    username: \"\"\n    directory: \"{d}\"\n    pidfile: \"\"\n\
-                     \x20   logfile: \"{d}/unbound.log\"\n    use-syslog: no\n    do-daemonize: no\n\
-                     \x20   num-threads: 1\n    val-log-level: 2\n\
-                     \x20   local-zone: \"test.\" nodefault\n\
-                     {anchors}\
-                     remote-control:\n    control-enable: no\n"
-                ),
-            )
-            .expect("write unbound.conf");
-            let mut process = Process::spawn(
-                Command::new(program)
-                    .arg("-d")
-                    .arg("-c")
-                    .arg(&conf)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null()),
-            );
-            let probe = Ask::new("signed.test.", RecordType::SOA).to_message();
-            process.poll(Duration::from_secs(20), || {
-                udp_message(addr, &probe, Duration::from_millis(500))
-            })?;
-            Some(Validator {
-                addr,
-                _process: process,
-                _dir: dir,
-            })
-        })
-    }
-
-    /// Asks recursively with DO, as a stub resolver that wants AD does.
-    fn ask(&self, name: &str, qtype: RecordType) -> Message {
-        let query = Ask::new(name, qtype).rd().edns(1232).dnssec().to_message();
-        udp_message(self.addr, &query, Duration::from_secs(5))
-            .unwrap_or_else(|| panic!("no answer from the validator to {name} {qtype}"))
-    }
+/// Asks `validator` recursively with DO, as a stub resolver that wants AD
+/// does.
+fn ask(validator: &Unbound, name: &str, qtype: RecordType) -> Message {
+    let query = Ask::new(name, qtype).rd().edns(1232).dnssec().to_message();
+    udp_message(validator.addr, &query, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no answer from the validator to {name} {qtype}"))
 }
 
 /// The zone's DNSKEY records with the SEP flag (257), in presentation form.
@@ -124,7 +82,7 @@ fn a_validating_resolver_finds_every_kind_of_answer_secure_or_opted_out() {
         .collect();
     assert_eq!(zones.len(), SIGNED.len(), "the signed test zones");
     let dnslab = start_dnslab(&zones);
-    let validator = Validator::start(&program, &zones, dnslab.addr);
+    let validator = start_validator(&program, &zones, dnslab.addr);
     use RecordType::{A, DS, TXT};
     let noerror = ResponseCode::NoError;
     // With opt-out, an NSEC3 that covers a name may hide an unsigned
@@ -151,7 +109,7 @@ fn a_validating_resolver_finds_every_kind_of_answer_secure_or_opted_out() {
             ),
         ] {
             let qname = format!("{name}.{zone}");
-            let reply = validator.ask(&qname, qtype);
+            let reply = ask(&validator, &qname, qtype);
             let secure = !opt_out || secure_with_opt_out;
             let got = (reply.metadata.response_code, reply.metadata.authentic_data);
             if got != (rcode, secure) {

@@ -13,17 +13,12 @@
 use std::fs;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use hickory_proto::op::Message;
 use tokio::runtime::Runtime;
 
 use super::{bind_lab, serve_lab, write_zones, TestResolver};
-use crate::common::{
-    on_a_random_port, require, section_without_ttl, tcp, udp_message, Ask, Process, ScratchDir,
-    TIMEOUT,
-};
+use crate::common::{require, section_without_ttl, tcp, udp_message, Ask, Unbound, TIMEOUT};
 use dnslab_transport::TransportError;
 use hickory_proto::rr::RecordType::{self, A, AAAA, DNAME, DS, MX, NS, SOA, TXT};
 
@@ -130,63 +125,24 @@ fn lab_on_port_53() -> Option<Runtime> {
     Some(serve_lab(servers))
 }
 
-/// Unbound on 127.0.0.1 and a random port, iterating from the lab's root
-/// with QNAME minimisation (its default), as the anchor lab configures it;
-/// stopped on drop. Field order: the process before its directory.
-struct Unbound {
-    addr: SocketAddr,
-    _process: Process,
-    _dir: ScratchDir,
-}
-
-impl Unbound {
-    fn start(program: &std::path::Path) -> Unbound {
-        on_a_random_port("unbound", |port| {
-            let dir = ScratchDir::new("unbound");
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let hints = dir.join("root.hints");
-            fs::write(
-                &hints,
-                ". 3600000 NS ns.root.\nns.root. 3600000 A 127.0.53.1\n",
-            )
-            .expect("write root hints");
-            let conf = dir.join("unbound.conf");
-            let d = dir.display();
-            fs::write(
-                &conf,
-                format!(
-                    "server:\n    interface: 127.0.0.1@{port}\n    port: {port}\n    do-ip6: no\n\
-                     \x20   access-control: 127.0.0.0/8 allow\n    do-not-query-localhost: no\n\
-                     \x20   module-config: \"iterator\"\n    root-hints: \"{}\"\n\
-                     \x20   chroot: \"\"\n    username: \"\"\n    directory: \"{d}\"\n    pidfile: \"\"\n\
-                     \x20   logfile: \"{d}/unbound.log\"\n    use-syslog: no\n    do-daemonize: no\n\
-                     \x20   num-threads: 1\n    prefetch: no\n\
-                     remote-control:\n    control-enable: no\n",
-                    hints.display()
-                ),
-            )
-            .expect("write unbound.conf");
-            let mut process = Process::spawn(
-                Command::new(program)
-                    .arg("-d")
-                    .arg("-c")
-                    .arg(&conf)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null()),
-            );
-            // Ready when it answers anything; RD=0 keeps its cache empty.
-            let probe = Ask::new(".", NS).to_message();
-            process.poll(Duration::from_secs(20), || {
-                udp_message(addr, &probe, Duration::from_millis(200))
-            })?;
-            Some(Unbound {
-                addr,
-                _process: process,
-                _dir: dir,
-            })
-        })
-    }
+/// Unbound iterating from the lab's root with QNAME minimisation (its
+/// default), as the anchor lab configures it.
+fn start_unbound(program: &std::path::Path) -> Unbound {
+    // Ready when it answers anything; RD=0 keeps its cache empty.
+    let probe = Ask::new(".", NS).to_message();
+    let settings = |dir: &std::path::Path| {
+        let hints = dir.join("root.hints");
+        fs::write(
+            &hints,
+            ". 3600000 NS ns.root.\nns.root. 3600000 A 127.0.53.1\n",
+        )
+        .expect("write root hints");
+        format!(
+            "    module-config: \"iterator\"\n    root-hints: \"{}\"\n    prefetch: no\n",
+            hints.display()
+        )
+    };
+    Unbound::start(program, settings, &probe)
 }
 
 #[test]
@@ -197,7 +153,7 @@ fn final_answers_match_unbound() {
     let Some(_servers) = lab_on_port_53() else {
         return;
     };
-    let unbound = Unbound::start(&program);
+    let unbound = start_unbound(&program);
     let ours = TestResolver::with(|config| config.upstream_port = DNS_PORT);
     let mut differences = Vec::new();
     for &(qname, qtype) in QUESTIONS {
