@@ -19,6 +19,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use crate::lookup::{zone_for, Response};
 use crate::zone::nsec3::Nsec3Chain;
+use crate::zone::reader::type_covered;
 use crate::zone::{Catalog, Node, Zone};
 
 /// How a signed zone proves what it does not have.
@@ -266,14 +267,9 @@ fn push_covering_nsec(zone: &Zone, name: &Name, out: &mut Vec<Record>) {
 
 /// The RRSIGs at `node` covering `rtype`, with `owner` as their owner.
 fn signatures(node: Node<'_>, rtype: RecordType, owner: &Name) -> Vec<Record> {
-    let covered = u16::from(rtype).to_be_bytes();
     node.rrsets_of(RecordType::RRSIG)
         .flat_map(|set| set.records(owner))
-        .filter(|sig| match &sig.data {
-            // RFC 4034 3.1: the data starts with the type covered.
-            RData::Unknown { rdata, .. } => rdata.anything.get(..2) == Some(&covered[..]),
-            _ => false,
-        })
+        .filter(|sig| type_covered(&sig.data) == Some(rtype))
         .collect()
 }
 

@@ -5,6 +5,7 @@
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use sha1::{Digest, Sha1};
 
+use super::reader::type_covered;
 use super::store::WireName;
 
 /// The hash parameters of a chain (RFC 5155 3.1: algorithm 1 is SHA-1,
@@ -104,15 +105,12 @@ impl Nsec3Chain {
 
     fn with_signatures(&self, at: usize) -> Vec<Record> {
         let nsec3 = &self.records[at];
-        let covered = u16::from(RecordType::NSEC3).to_be_bytes();
         let mut out = vec![nsec3.clone()];
         out.extend(
             self.records
                 .iter()
-                .filter(|r| r.record_type() == RecordType::RRSIG && r.name == nsec3.name)
-                .filter(|r| match &r.data {
-                    RData::Unknown { rdata, .. } => rdata.anything.get(..2) == Some(&covered[..]),
-                    _ => false,
+                .filter(|r| {
+                    r.name == nsec3.name && type_covered(&r.data) == Some(RecordType::NSEC3)
                 })
                 .cloned(),
         );

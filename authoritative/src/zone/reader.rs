@@ -37,6 +37,8 @@ use super::{Location, SourcedRecord};
 mod dnssec;
 mod loc;
 
+pub(crate) use dnssec::type_covered;
+
 /// How deep `$INCLUDE` may nest; deeper is almost surely a loop.
 const MAX_INCLUDE_DEPTH: usize = 16;
 /// Most records one `$GENERATE` may make: a typo in a range (`1-10000000000`

@@ -44,7 +44,7 @@ use smallvec::SmallVec;
 
 use super::check::{self, CheckedRecord, Problem, ProblemKind};
 use super::nsec3::Nsec3Chain;
-use super::reader::RecordSink;
+use super::reader::{type_covered, RecordSink};
 use super::{Location, SourcedRecord};
 
 /// A name in lowercased, uncompressed wire format (RFC 1035 3.1), built on
@@ -204,11 +204,9 @@ impl CompactRecord {
     fn is_nsec3_chain(&self) -> bool {
         match self.record_type {
             RecordType::NSEC3 => true,
-            RecordType::RRSIG => self.data.as_other().is_some_and(|data| {
-                // RFC 4034 3.1: the data starts with the type covered.
-                matches!(data, RData::Unknown { rdata, .. }
-                    if rdata.anything.get(..2) == Some(&u16::from(RecordType::NSEC3).to_be_bytes()[..]))
-            }),
+            RecordType::RRSIG => {
+                self.data.as_other().and_then(type_covered) == Some(RecordType::NSEC3)
+            }
             _ => false,
         }
     }
@@ -760,7 +758,8 @@ impl Zone {
 /// that is a prefix of another before it, and a name before its
 /// descendants.
 pub(crate) fn canonical_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    let (a, b) = (wire_labels(a), wire_labels(b));
+    let labels = |wire| WireLabels(wire).collect::<SmallVec<[&[u8]; 8]>>();
+    let (a, b) = (labels(a), labels(b));
     for (x, y) in a.iter().rev().zip(b.iter().rev()) {
         let order = x
             .iter()
@@ -771,23 +770,6 @@ pub(crate) fn canonical_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
         }
     }
     a.len().cmp(&b.len())
-}
-
-/// The labels of a wire-form name, root excluded.
-fn wire_labels(wire: &[u8]) -> SmallVec<[&[u8]; 8]> {
-    let mut labels = SmallVec::new();
-    let mut at = 0;
-    while let Some(&len) = wire.get(at) {
-        let Some(label) = wire
-            .get(at + 1..at + 1 + usize::from(len))
-            .filter(|_| len > 0)
-        else {
-            break;
-        };
-        labels.push(label);
-        at += 1 + usize::from(len);
-    }
-    labels
 }
 
 fn name_wire<'a>(names: &'a [u8], node: &NodeData) -> &'a [u8] {

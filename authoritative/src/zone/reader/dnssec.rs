@@ -41,6 +41,21 @@ pub(super) fn ds_rdata(rtype: RecordType, tokens: &[Token<'_>]) -> Result<RData,
     Ok(unknown(rtype, wire))
 }
 
+/// RFC 4034 3.1: the type an RRSIG covers (the first field of its data, as
+/// the reader keeps it); `None` for any other record data.
+pub(crate) fn type_covered(data: &RData) -> Option<RecordType> {
+    match data {
+        RData::Unknown {
+            code: RecordType::RRSIG,
+            rdata,
+        } => match rdata.anything.get(..2)? {
+            &[high, low] => Some(RecordType::from(u16::from_be_bytes([high, low]))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// RFC 4034 3.2: `TYPE ALGORITHM LABELS ORIGINAL-TTL EXPIRATION INCEPTION
 /// KEYTAG SIGNER BASE64...`; the times are `YYYYMMDDHHmmSS` (UTC) or
 /// seconds since 1970.
