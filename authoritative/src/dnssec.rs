@@ -124,37 +124,31 @@ fn signed(catalog: &Catalog, records: &[Record], denials: &mut Vec<Record>) -> V
             continue;
         };
         let zone = chain.zone();
-        if rtype == RecordType::SOA && first.name != *zone.origin() {
-            continue;
-        }
-        match zone.node(&first.name) {
-            Some(node) => {
-                let mut sigs = signatures(node, rtype, &node.name());
-                if rtype == RecordType::SOA {
-                    // The negative SOA's TTL, as NSD gives it.
-                    for sig in &mut sigs {
-                        sig.ttl = first.ttl;
-                    }
-                }
-                out.extend(sigs);
-            }
+        let sigs = match zone.node(&first.name) {
+            Some(node) => signatures(node, rtype, &node.name()),
             None => {
                 // Synthesised from a wildcard (or from a DNAME: then there
                 // is no wildcard and nothing to sign).
                 let encloser = closest_encloser(zone, &first.name);
-                if let Some(star) = wildcard_at(&encloser).and_then(|star| zone.node(&star)) {
-                    out.extend(signatures(star, rtype, &first.name));
-                    chain.deny_exact_match(&first.name, &encloser, denials);
-                }
+                let Some(star) = wildcard_at(&encloser).and_then(|star| zone.node(&star)) else {
+                    continue;
+                };
+                chain.deny_exact_match(&first.name, &encloser, denials);
+                signatures(star, rtype, &first.name)
             }
-        }
+        };
+        // RFC 4034 3: an RRSIG's TTL is that of the RRset it covers, as
+        // sent: for a negative answer's SOA, the negative TTL (as NSD does).
+        out.extend(sigs.into_iter().map(|mut sig| {
+            sig.ttl = first.ttl;
+            sig
+        }));
     }
     out
 }
 
 /// NODATA and NXDOMAIN for `name` in the chain's zone.
 fn denial(chain: Chain<'_>, name: &Name, nxdomain: bool, out: &mut Vec<Record>) {
-    let zone = chain.zone();
     match chain {
         Chain::Nsec(zone) => {
             if let Some(node) = zone.node(name) {
@@ -178,7 +172,7 @@ fn denial(chain: Chain<'_>, name: &Name, nxdomain: bool, out: &mut Vec<Record>) 
                 None => push_covering_nsec(zone, &star, out),
             }
         }
-        Chain::Nsec3(_, nsec3) => {
+        Chain::Nsec3(zone, nsec3) => {
             if zone.node(name).is_some() {
                 // RFC 5155 7.2.3 and 7.2.4: the NSEC3 matching the name;
                 // without one (an opt-out empty non-terminal or DS at an
