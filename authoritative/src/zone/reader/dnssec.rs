@@ -209,17 +209,24 @@ fn days_since_epoch(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-fn number<T: std::str::FromStr>(token: &Token<'_>, what: &str) -> Result<T, String> {
-    token.text.parse::<T>().map_err(|_| {
-        format!(
-            "{what} {:?} is not a number 0-{}",
-            token.text,
-            match std::mem::size_of::<T>() {
-                1 => "255",
-                _ => "65535",
-            }
-        )
-    })
+/// An unsigned field of record data, and its range for error messages.
+trait Field: std::str::FromStr {
+    const RANGE: &'static str;
+}
+
+impl Field for u8 {
+    const RANGE: &'static str = "0-255";
+}
+
+impl Field for u16 {
+    const RANGE: &'static str = "0-65535";
+}
+
+fn number<T: Field>(token: &Token<'_>, what: &str) -> Result<T, String> {
+    token
+        .text
+        .parse::<T>()
+        .map_err(|_| format!("{what} {:?} is not a number {}", token.text, T::RANGE))
 }
 
 fn name(token: &Token<'_>, origin: Option<&Name>) -> Result<Name, String> {

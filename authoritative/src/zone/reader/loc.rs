@@ -8,8 +8,8 @@ use super::Token;
 /// precision 10 m.
 pub(super) fn loc_rdata(tokens: &[Token<'_>]) -> Result<Vec<u8>, String> {
     let mut rest = tokens.iter().map(|t| t.text);
-    let latitude = angle(&mut rest, ('N', 'S'), 90)?;
-    let longitude = angle(&mut rest, ('E', 'W'), 180)?;
+    let latitude = angle(&mut rest, ("N", "S"), 90)?;
+    let longitude = angle(&mut rest, ("E", "W"), 180)?;
     let altitude = rest.next().ok_or("missing altitude")?;
     // RFC 1876 2: centimetres above a base 100,000 m below the WGS 84
     // reference spheroid; at most 42,849,672.95 m.
@@ -42,7 +42,7 @@ pub(super) fn loc_rdata(tokens: &[Token<'_>]) -> Result<Vec<u8>, String> {
 /// the hemisphere letter; as thousandths of a second of arc from 2^31.
 fn angle<'a>(
     tokens: &mut impl Iterator<Item = &'a str>,
-    (positive, negative): (char, char),
+    (positive, negative): (&str, &str),
     max_degrees: u32,
 ) -> Result<u32, String> {
     let mut fields = Vec::new();
@@ -50,11 +50,10 @@ fn angle<'a>(
         let token = tokens
             .next()
             .ok_or_else(|| format!("missing {positive} or {negative}"))?;
-        let letter = token.to_ascii_uppercase();
-        if letter == positive.to_string() {
+        if token.eq_ignore_ascii_case(positive) {
             break 1;
         }
-        if letter == negative.to_string() {
+        if token.eq_ignore_ascii_case(negative) {
             break -1;
         }
         if fields.len() == 3 {
