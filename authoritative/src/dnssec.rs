@@ -235,11 +235,7 @@ fn closest_encloser_proof(chain: &Nsec3Chain, name: &Name, encloser: &Name, out:
 /// its own (opt-out): the closest ancestor that has one, and the NSEC3
 /// (with the opt-out flag) covering the next name down towards it.
 fn provable_encloser_proof(zone: &Zone, nsec3: &Nsec3Chain, name: &Name, out: &mut Vec<Record>) {
-    let mut encloser = name.base_name();
-    while encloser.num_labels() > zone.origin().num_labels() && nsec3.matching(&encloser).is_none()
-    {
-        encloser = encloser.base_name();
-    }
+    let encloser = nearest_ancestor(zone, name, |ancestor| nsec3.matching(ancestor).is_some());
     closest_encloser_proof(nsec3, name, &encloser, out);
 }
 
@@ -269,11 +265,17 @@ fn signatures(node: Node<'_>, rtype: RecordType, owner: &Name) -> Vec<Record> {
 
 /// The deepest existing ancestor of `name` (which the zone does not have).
 fn closest_encloser(zone: &Zone, name: &Name) -> Name {
-    let mut encloser = name.base_name();
-    while encloser.num_labels() > zone.origin().num_labels() && zone.node(&encloser).is_none() {
-        encloser = encloser.base_name();
+    nearest_ancestor(zone, name, |ancestor| zone.node(ancestor).is_some())
+}
+
+/// The deepest proper ancestor of `name` for which `holds` is true, else
+/// the apex of `zone`.
+fn nearest_ancestor(zone: &Zone, name: &Name, holds: impl Fn(&Name) -> bool) -> Name {
+    let mut ancestor = name.base_name();
+    while ancestor.num_labels() > zone.origin().num_labels() && !holds(&ancestor) {
+        ancestor = ancestor.base_name();
     }
-    encloser
+    ancestor
 }
 
 /// RFC 5155 1.3: the ancestor of `name` one label longer than `encloser`.
