@@ -26,6 +26,9 @@ pub(crate) struct Nsec3Chain {
     parameters: Option<Parameters>,
     /// (owner hash, index of the NSEC3 record in `records`), by hash.
     order: Vec<(Vec<u8>, usize)>,
+    /// (owner hash, index of an RRSIG over an NSEC3 in `records`), by
+    /// hash: a proof finds its signatures without scanning the chain.
+    signatures: Vec<(Vec<u8>, usize)>,
 }
 
 impl Nsec3Chain {
@@ -39,18 +42,26 @@ impl Nsec3Chain {
                 .filter(|r| r.record_type() == RecordType::NSEC3)
                 .find_map(|r| parameters_of(&r.data))
         });
-        let mut order: Vec<(Vec<u8>, usize)> = records
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.record_type() == RecordType::NSEC3 && r.name.base_name() == *origin)
-            .filter(|(_, r)| parameters.as_ref() == parameters_of(&r.data).as_ref())
-            .filter_map(|(at, r)| Some((owner_hash(&r.name)?, at)))
-            .collect();
-        order.sort();
+        let by_hash = |keep: &dyn Fn(&Record) -> bool| {
+            let mut by_hash: Vec<(Vec<u8>, usize)> = records
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.name.base_name() == *origin && keep(r))
+                .filter_map(|(at, r)| Some((owner_hash(&r.name)?, at)))
+                .collect();
+            by_hash.sort();
+            by_hash
+        };
+        let order = by_hash(&|r| {
+            r.record_type() == RecordType::NSEC3
+                && parameters.as_ref() == parameters_of(&r.data).as_ref()
+        });
+        let signatures = by_hash(&|r| type_covered(&r.data) == Some(RecordType::NSEC3));
         Nsec3Chain {
             records,
             parameters,
             order,
+            signatures,
         }
     }
 
@@ -67,7 +78,7 @@ impl Nsec3Chain {
     pub(crate) fn matching(&self, name: &Name) -> Option<Vec<Record>> {
         let hash = self.hash(name)?;
         let at = self.order.binary_search_by(|(h, _)| h.cmp(&hash)).ok()?;
-        Some(self.with_signatures(self.order[at].1))
+        Some(self.with_signatures(at))
     }
 
     /// The NSEC3 covering the hash of `name` (the last before it, or the
@@ -78,11 +89,11 @@ impl Nsec3Chain {
             Ok(_) => return None,
             Err(before) => before,
         };
-        let (_, at) = match before.checked_sub(1) {
-            Some(previous) => self.order.get(previous)?,
-            None => self.order.last()?,
+        let at = match before.checked_sub(1) {
+            Some(previous) => previous,
+            None => self.order.len().checked_sub(1)?,
         };
-        Some(self.with_signatures(*at))
+        Some(self.with_signatures(at))
     }
 
     /// RFC 5155 5: `IH(salt, x, k)`, the SHA-1 of the name in canonical
@@ -103,16 +114,17 @@ impl Nsec3Chain {
         Some(digest.to_vec())
     }
 
+    /// The NSEC3 at `order[at]` and the RRSIGs over it (same owner, so
+    /// same hash).
     fn with_signatures(&self, at: usize) -> Vec<Record> {
-        let nsec3 = &self.records[at];
-        let mut out = vec![nsec3.clone()];
+        let (hash, index) = &self.order[at];
+        let first = self.signatures.partition_point(|(h, _)| h < hash);
+        let mut out = vec![self.records[*index].clone()];
         out.extend(
-            self.records
+            self.signatures[first..]
                 .iter()
-                .filter(|r| {
-                    r.name == nsec3.name && type_covered(&r.data) == Some(RecordType::NSEC3)
-                })
-                .cloned(),
+                .take_while(|(h, _)| h == hash)
+                .map(|&(_, sig)| self.records[sig].clone()),
         );
         out
     }
@@ -183,20 +195,44 @@ mod tests {
                         .unwrap()
                         .append_domain(&origin)
                         .unwrap();
-                    Record::from_rdata(owner, 300, unknown(RecordType::NSEC3, vec![1, 0, 0, 0, 0]))
+                    // Each NSEC3 with its RRSIG, told apart by a last
+                    // byte: the name's length.
+                    let covered = u16::from(RecordType::NSEC3).to_be_bytes();
+                    let sig = vec![covered[0], covered[1], name.len() as u8];
+                    [
+                        Record::from_rdata(
+                            owner.clone(),
+                            300,
+                            unknown(RecordType::NSEC3, vec![1, 0, 0, 0, 0]),
+                        ),
+                        Record::from_rdata(owner, 300, unknown(RecordType::RRSIG, sig)),
+                    ]
                 })
+                .rev()
+                .flatten()
                 .collect();
             Nsec3Chain::new(records, Some(&param), &origin)
         };
         let chain = chain_for(&["example.", "www.example."]);
         assert!(chain.is_usable());
         let name = |text: &str| Name::from_ascii(text).unwrap();
+        let sig_marker = |record: &Record| match &record.data {
+            RData::Unknown { rdata, .. } => rdata.anything.last().copied(),
+            _ => None,
+        };
         let matching = chain.matching(&name("www.example.")).unwrap();
-        assert_eq!(matching.len(), 1);
+        assert_eq!(matching.len(), 2);
+        assert_eq!(matching[0].record_type(), RecordType::NSEC3);
+        assert_eq!(matching[1].record_type(), RecordType::RRSIG);
+        assert_eq!(matching[1].name, matching[0].name);
+        assert_eq!(sig_marker(&matching[1]), Some("www.example.".len() as u8));
         assert!(chain.covering(&name("www.example.")).is_none());
         // Any other name falls between (or around) the two hashes.
         let covering = chain.covering(&name("nope.example.")).unwrap();
+        assert_eq!(covering.len(), 2);
         assert_eq!(covering[0].record_type(), RecordType::NSEC3);
+        assert_eq!(covering[1].record_type(), RecordType::RRSIG);
+        assert_eq!(covering[1].name, covering[0].name);
         assert!(chain.matching(&name("nope.example.")).is_none());
         assert!(!Nsec3Chain::default().is_usable());
     }
