@@ -127,14 +127,11 @@ async fn udp_exchange(
     question: &Query,
 ) -> Result<Message, UpstreamError> {
     let (id, bytes) = query_bytes(server, question)?;
-    let conn = sockets
-        .take(server)
-        .await
-        .map_err(|source| UpstreamError::Io {
-            server,
-            protocol: "UDP",
-            source,
-        })?;
+    let conn = sockets.take(server).map_err(|source| UpstreamError::Io {
+        server,
+        protocol: "UDP",
+        source,
+    })?;
     conn.socket
         .send(&bytes)
         .await
