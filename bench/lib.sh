@@ -35,14 +35,32 @@ bench_build() {
     [ -x "$DNSLAB" ] || die "no dnslab binary at $DNSLAB"
 }
 
-# ratio A B -> A/B with two decimals, or n/a when either is missing or B is 0
+# ratio A B [DIGITS] -> A/B with DIGITS [2] decimals, or n/a when either is
+# missing or B is 0
 ratio() {
-    awk -v a="${1:-}" -v b="${2:-}" 'BEGIN {
-        if (a == "" || b == "" || a == "nan" || b == "nan" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'
+    awk -v a="${1:-}" -v b="${2:-}" -v d="${3:-2}" 'BEGIN {
+        if (a == "" || b == "" || a == "nan" || b == "nan" || b + 0 == 0) print "n/a"; else printf "%.*f\n", d, a / b }'
 }
 
 # result_median FILE LABEL KEY -> median of KEY=value over the lines of FILE
 # that start with "RESULT label=LABEL " (the lab's machine-readable lines)
 result_median() {
     grep "^RESULT label=$2 " "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$3=//p" | median
+}
+
+# bench_lab_up: reuse the lab's running hierarchy and Unbound (in
+# LAB_RUN_DIR), or start them: NSD, every server pinned to CPU 0.  Sets
+# BENCH_STARTED_LAB when it started them, so that bench_lab_down stops only
+# what this script started.
+bench_lab_up() {
+    if lab_alive unbound && lab_alive auth-127.0.0.2; then
+        log "reusing the running lab hierarchy in $RUN_DIR ($(cat "$RUN_DIR/auth-impl" 2>/dev/null))"
+    else
+        BENCH_STARTED_LAB=1
+        SERVER_CPUS=0 "$LAB_DIR/up-peers.sh" nsd >&2
+    fi
+}
+bench_lab_down() {
+    [ -n "${BENCH_STARTED_LAB:-}" ] && "$LAB_DIR/down-peers.sh" >&2
+    return 0
 }

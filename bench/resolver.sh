@@ -41,7 +41,6 @@ bench_build
 
 sup_dir="$RUN_DIR/dnslab-resolver"
 sup_pid=""
-started_lab=""
 cleanup() {
     if [ -n "$sup_pid" ]; then
         rm -f "$sup_dir/keep"
@@ -51,17 +50,11 @@ cleanup() {
             for p in $(lab_tree_pids "$sup_pid"); do kill -KILL "$p" 2>/dev/null; done
         fi
     fi
-    [ -n "$started_lab" ] && "$LAB_DIR/down-peers.sh" >&2
-    return 0
+    bench_lab_down
 }
 trap cleanup EXIT
 
-if lab_alive unbound && lab_alive auth-127.0.0.2; then
-    log "reusing the running lab hierarchy in $RUN_DIR ($(cat "$RUN_DIR/auth-impl" 2>/dev/null))"
-else
-    started_lab=1
-    SERVER_CPUS=0 "$LAB_DIR/up-peers.sh" nsd >&2
-fi
+bench_lab_up
 
 # ------------------------------------------------------------- Unbound ---
 log "== Unbound"
