@@ -13,13 +13,18 @@
 # every pair, the median of the per-pair ratios, and how many pairs meet each
 # target.
 #
-# Two phases of PAIRS pairs each, with the lab's settings (bench-resolver.sh):
-#   miss: N_MISS fresh names under the two wildcards, each asked once
-#         (dnsperf -n 1 -q MISS_OUTSTANDING -c 8): resolutions/s;
-#   hit:  after a pass that (re)caches 10,020 names and a warm-up, DURATION s
-#         of dnsperf (-c CLIENTS -q OUTSTANDING) over them: resolver CPU
+# Both resolvers start empty (the lab's Unbound is restarted, dnslab's is
+# started here), then two phases of PAIRS pairs each, with the lab's
+# settings (bench-resolver.sh):
+#   hit:  after a pass that caches 10,020 names and a warm-up, DURATION s of
+#         dnsperf (-c CLIENTS -q OUTSTANDING) over them: resolver CPU
 #         (utime+stime of its process tree, the lab's lab_cpu_ticks) per
-#         answered query.
+#         answered query.  Hits come first, while the caches hold little
+#         else: once misses have filled Unbound's 4 MB caches, its hits cost
+#         up to 20% more (3.8-3.95 us fresh, 4.0-5.3 us after 100,000
+#         misses), and this order measures Unbound at its best;
+#   miss: N_MISS fresh names under the two wildcards, each asked once
+#         (dnsperf -n 1 -q MISS_OUTSTANDING -c 8): resolutions/s.
 # The resolvers and the lab's NSD servers run on CPU 0, dnsperf on CPU 1.
 # Env: PAIRS [10] DURATION [5] N_MISS [10000] MISS_OUTSTANDING [100]
 #      CLIENTS [16] OUTSTANDING [500] RESOLVER_ADDR [127.0.0.1]
@@ -50,6 +55,11 @@ cleanup() {
 }
 trap cleanup EXIT
 bench_lab_up
+# Both resolvers start with empty caches, as in every invocation: the lab's
+# Unbound is restarted (as bench-resolver.sh does for its cold runs).
+lab_stop unbound
+SERVER_CPUS=$(cat "$RUN_DIR/server-cpus" 2>/dev/null || true) start_unbound
+wait_answer "$UNBOUND_ADDR" "$UNBOUND_PORT" www.example.com A 10 >/dev/null || die "Unbound did not come back"
 
 # shellcheck disable=SC2086
 taskset -c 0 "$DNSLAB" resolver --listen "$RADDR:$RPORT" --root-hints "$ZONES_DIR/root.hints" \
@@ -90,10 +100,8 @@ hit() {
         printf "%.0f %.3f\n", $1, ($6 > 0 ? t / hz * 1e6 / $6 : 0) }'
 }
 
-# warm WHO: ask every hit name once, so that all are cached (and recently
-# used) whatever the miss phase evicted (Unbound's default 4 MB caches hold
-# about 20,000 names), then 5 s of load, discarded: right after a burst of
-# misses Unbound's hits cost up to 20% more for a few seconds.
+# warm WHO: ask every hit name once, so that all are cached, then 5 s of
+# load, discarded
 warm() {
     perf_to "$1" -d "$tmp/hit.q" -n 1 -q 100 -t 5 >/dev/null 2>&1 || true
     perf_to "$1" -d "$tmp/hit.q" -c "$CLIENTS" -q "$OUTSTANDING" -l 5 >/dev/null 2>&1 || true
@@ -108,14 +116,14 @@ order() { if [ $(($1 % 2)) = 1 ]; then echo unbound dnslab; else echo dnslab unb
 
 declare -A miss_rate=() hit_cost=()
 run=$(date +%s)     # miss names are fresh for a resolver that ran this before
-log "miss phase: $PAIRS pairs"
-for i in $(seq "$PAIRS"); do
-    for who in $(order "$i"); do miss_rate[$i$who]=$(miss "$who" "$run-$i$who"); done
-done
 log "hit phase: $PAIRS pairs"
 for who in unbound dnslab; do warm "$who"; done
 for i in $(seq "$PAIRS"); do
     for who in $(order "$i"); do hit_cost[$i$who]=$(hit "$who"); done
+done
+log "miss phase: $PAIRS pairs"
+for i in $(seq "$PAIRS"); do
+    for who in $(order "$i"); do miss_rate[$i$who]=$(miss "$who" "$run-$i$who"); done
 done
 
 {
