@@ -238,6 +238,31 @@ mod tests {
         assert_eq!(pool.take(a).unwrap().uses, 1);
     }
 
+    /// RFC 5452: every fresh socket gets its own port, drawn at random by
+    /// the kernel (not one fixed port, not the next one up each time).
+    #[tokio::test]
+    async fn fresh_sockets_get_random_ephemeral_ports() {
+        let pool = SocketPool::default();
+        let server: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let mut ports = Vec::new();
+        for _ in 0..16 {
+            let conn = pool.take(server).unwrap();
+            ports.push(conn.socket.local_addr().unwrap().port());
+            pool.give_back(server, conn);
+        }
+        let mut distinct = ports.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() >= 14, "ports repeat: {ports:?}");
+        let spread = distinct.last().unwrap() - distinct.first().unwrap();
+        assert!(spread > 1000, "ports are not spread out: {ports:?}");
+        let steps = ports
+            .windows(2)
+            .filter(|w| w[1].abs_diff(w[0]) <= 1)
+            .count();
+        assert!(steps < 4, "ports follow each other: {ports:?}");
+    }
+
     #[tokio::test]
     async fn by_default_every_query_gets_a_new_socket() {
         let pool = SocketPool::default();
