@@ -10,7 +10,10 @@ use std::collections::BTreeSet;
 
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use super::{hex_into, parse_name, parse_ttl, parse_type, push_name, unknown, Token};
+use super::columns::{parse_name, parse_ttl, parse_type};
+use super::lexer::Token;
+use super::names::push_name;
+use super::rdata::{hex_into, unknown};
 
 /// RFC 4034 2.2 (DNSKEY; CDNSKEY, RFC 7344, is alike): `FLAGS PROTOCOL
 /// ALGORITHM BASE64...`.

@@ -1,7 +1,7 @@
 //! LOC (RFC 1876): a location in its master-file form, read into the wire
 //! form, which hickory-proto does not know.
 
-use super::Token;
+use super::lexer::Token;
 
 /// RFC 1876 3: `D1 [M1 [S1]] N|S D2 [M2 [S2]] E|W ALT[m] [SIZE[m] [HP[m]
 /// [VP[m]]]]`; defaults size 1 m, horizontal precision 10,000 m, vertical
