@@ -1,6 +1,7 @@
 //! Zone files: what loads (every record as read, with its line), what is
 //! rejected and with which line, the same verdicts from `named-checkzone`
-//! when it is installed, and `dnslab check` as a user runs it.
+//! (required in CI, skipped by hand without it), and `dnslab check` as a
+//! user runs it.
 //!
 //! The files live in tests/data/zonefiles/{valid,broken}/. Four broken
 //! files break rules `named-checkzone` lets through (out-of-zone data, data
@@ -17,7 +18,7 @@ use dnslab_authoritative::zone::reader::{
 use dnslab_authoritative::zone::SourcedRecord;
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use crate::common::{dnslab, name, repo_path};
+use crate::common::{dnslab, name, repo_path, require};
 
 fn data_dir() -> PathBuf {
     repo_path("tests/data/zonefiles")
@@ -109,25 +110,19 @@ fn problems(rel: &str) -> Vec<(String, Name, ProblemKind)> {
 }
 
 /// `named-checkzone`'s verdict on a file, or `None` when it is not
-/// installed. `-i local` keeps it from resolving names over the network.
+/// installed (a failure in CI, see [`require`]). `-i local` keeps it from
+/// resolving names over the network.
 fn named_checkzone(rel: &str) -> Option<bool> {
+    let program = require("named-checkzone", "bind9-utils")?;
     let path = data_dir().join(rel);
-    let output = Command::new("named-checkzone")
+    let output = Command::new(program)
         .args(["-i", "local", "example.com"])
         .arg(&path)
         // $INCLUDE paths are relative to BIND's working directory.
         .current_dir(path.parent().expect("file has a directory"))
-        .output();
-    match output {
-        Ok(output) => Some(output.status.success()),
-        Err(e) => {
-            eprintln!(
-                "skipping the named-checkzone comparison for {rel}: cannot run named-checkzone \
-                 ({e}); install bind9-utils to compare"
-            );
-            None
-        }
-    }
+        .output()
+        .unwrap_or_else(|e| panic!("run named-checkzone on {rel}: {e}"));
+    Some(output.status.success())
 }
 
 fn assert_bind_accepts(rel: &str) {
