@@ -322,6 +322,11 @@ fn nslookup_prints_a_and_aaaa() {
 mod parse {
     use super::*;
 
+    /// Every dig test reads dig's text through `parse_dig`; were the parser
+    /// wrong, the dig tests would check nothing. On a captured NXDOMAIN
+    /// output it must find the status, the flags, EDNS's UDP size and each
+    /// section, with owner names lowercased, the class dropped and the
+    /// question section (a comment line in dig's output) empty.
     #[test]
     fn dig_output_is_parsed_into_status_flags_and_sections() {
         let text = ";; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: 2733\n\
