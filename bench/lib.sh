@@ -1,6 +1,7 @@
 # bench/lib.sh -- shared by the bench/*.sh scripts.  Source it, don't run it.
 #
-# The benchmarks reuse the anchor lab (/work/shared/lab, or LAB_DIR): its
+# The benchmarks reuse the anchor lab (../shared/lab beside the repository,
+# or LAB_DIR): its
 # lib.sh starts NSD, Knot and Unbound exactly as the lab's published numbers
 # were measured, and its bench-*.sh scripts do the measuring.  This file only
 # adds what dnslab needs on top: where the repository, the lab and the

@@ -5,8 +5,8 @@
 #
 # Why pairs: bench/resolver.sh runs the lab's bench-resolver.sh for Unbound,
 # then for dnslab, minutes apart.  On this VM the cost of a query drifts by
-# 10-20% over minutes (Unbound's hits: 3.6 to 5.2 us in one afternoon), as
-# much as the difference being measured, so the ratio of the two phases
+# 10-20% over minutes (bench/README.md), as much as the difference being
+# measured, so the ratio of the two phases
 # wobbles around the target from one invocation to the next.  Here each pair
 # measures both resolvers back to back, who goes first alternates, and the
 # ratio is taken within the pair, so drift the pair shares cancels.  Reported:
@@ -21,8 +21,8 @@
 #         (utime+stime of its process tree, the lab's lab_cpu_ticks) per
 #         answered query.  Hits come first, while the caches hold little
 #         else: once misses have filled Unbound's 4 MB caches, its hits cost
-#         up to 20% more (3.8-3.95 us fresh, 4.0-5.3 us after 100,000
-#         misses), and this order measures Unbound at its best;
+#         up to 20% more (bench/results/2026-12-06.md), and this order
+#         measures Unbound at its best;
 #   miss: N_MISS fresh names under the two wildcards, each asked once
 #         (dnsperf -n 1 -q MISS_OUTSTANDING -c 8): resolutions/s.
 # The resolvers and the lab's NSD servers run on CPU 0, dnsperf on CPU 1.

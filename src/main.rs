@@ -12,8 +12,9 @@ mod cmd;
 /// frees a few hundred small objects (decoded messages, names, records,
 /// tasks) and some larger ones; with glibc each larger allocation also
 /// consolidates the small free lists, and the per-thread heap grows and
-/// shrinks with `mprotect`. On the lab's miss benchmark that was 7% of the
-/// resolver's CPU. The libraries leave the choice to the binary.
+/// shrinks with `mprotect`, several percent of the resolver's CPU on the
+/// lab's miss benchmark (figures in bench/README.md). The libraries leave
+/// the choice to the binary.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

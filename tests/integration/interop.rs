@@ -5,8 +5,9 @@
 //! Every server here is a child process on 127.0.0.1 and a port picked at
 //! random (retried if the server cannot bind it), stopped by its PID when the
 //! test's guard is dropped, so a failing assertion never leaves one running.
-//! Tools that are missing (dig, knotd, nsd) make a test print `SKIPPED: ...`
-//! and pass: CI installs them (see `.ci/run`), a developer laptop may not.
+//! A missing tool (dig, knotd, nsd, unbound) fails the test in CI
+//! (`CI=true`; `.ci/run` installs them all); on a developer laptop that
+//! lacks one, the test prints `SKIPPED: ...` and passes.
 //!
 //! The zones in `tests/data/interop/` are copies of the anchor lab's
 //! `com.`, `example.com.` and `example.org.` (the lab is not part of this
@@ -66,11 +67,10 @@ pub(super) fn lab_zones() -> Vec<ZoneFile> {
 }
 
 /// The zones shipped in `zones/` (`zones/<origin>.zone`; subdirectories such
-/// as `zones/default/` belong to `dnslab up` and are not included).
+/// as `zones/default/` belong to `dnslab up` and are not included): the
+/// README's examples, so there are always some.
 pub(super) fn shipped_zones() -> Vec<ZoneFile> {
-    let Ok(dir) = fs::read_dir(common::repo_path("zones")) else {
-        return Vec::new();
-    };
+    let dir = fs::read_dir(common::repo_path("zones")).expect("read zones/");
     let mut zones: Vec<ZoneFile> = dir
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter_map(|path| {
@@ -84,6 +84,10 @@ pub(super) fn shipped_zones() -> Vec<ZoneFile> {
         })
         .collect();
     zones.sort_by(|a, b| a.origin.cmp(&b.origin));
+    assert!(
+        !zones.is_empty(),
+        "zones/ holds no <origin>.zone file, yet the README's examples serve them"
+    );
     zones
 }
 

@@ -6,8 +6,8 @@
 //!
 //! They use the README's fixed ports (5300 for the hierarchy and the auth
 //! example on different addresses, 1053 for the resolver), which no other
-//! test uses. They need `dig` and `nslookup` (bind9-dnsutils) and say
-//! SKIPPED without them.
+//! test uses. They need `dig` and `nslookup` (bind9-dnsutils): without
+//! them they fail in CI and say SKIPPED elsewhere.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -163,6 +163,10 @@ fn undelegated_zone_is_reported_at_its_yaml_line() {
     );
 }
 
+/// A topology names a zone file that is not there (a typo, a file not yet
+/// written). `dnslab up` must refuse to start and point at the YAML line
+/// that names the file, not fail later with an I/O error from deep inside
+/// the zone loader: the user fixes the line it shows.
 #[test]
 fn missing_zone_file_is_reported_at_its_yaml_line() {
     let yaml = fixture("missing-file.yaml");
@@ -186,6 +190,10 @@ fn broken_zone_file_is_reported_with_its_own_line() {
     );
 }
 
+/// A topology that is not even YAML (an unclosed `{`) is one problem, at
+/// the line where the parser noticed, so an editing slip in a hand-written
+/// file is found as quickly as a broken rule; libyaml may notice on the
+/// line itself or on the next, and either is accepted.
 #[test]
 fn bad_yaml_is_reported_with_its_line() {
     let problems = problems_of("bad-yaml.yaml");
@@ -205,6 +213,10 @@ fn bad_yaml_is_reported_with_its_line() {
     );
 }
 
+/// A misspelt key (`adress`) would otherwise be ignored and the server
+/// started without its address. Unknown keys are errors
+/// (`deny_unknown_fields`): the message names the key, the line and the
+/// keys that are allowed there, so the typo is obvious.
 #[test]
 fn unknown_key_is_rejected_naming_the_key_and_line() {
     let yaml = fixture("unknown-key.yaml");
@@ -219,6 +231,10 @@ fn unknown_key_is_rejected_naming_the_key_and_line() {
     );
 }
 
+/// Two servers given one address would race for the same socket, and one
+/// of them would silently never serve. The problem is reported at the
+/// second use, naming both servers and the line of the first, so the user
+/// sees which two entries collide.
 #[test]
 fn duplicate_address_names_both_servers_and_lines() {
     let yaml = fixture("duplicate-address.yaml");
@@ -236,6 +252,10 @@ fn duplicate_address_names_both_servers_and_lines() {
     );
 }
 
+/// `dnslab up` binds every server it runs, and the lab only ever sends
+/// traffic to loopback: an address that is not loopback (here 192.0.2.4)
+/// is rejected at its line before anything starts, rather than failing to
+/// bind or, worse, answering on a real network.
 #[test]
 fn non_loopback_server_address_is_rejected() {
     let yaml = fixture("not-loopback.yaml");
@@ -251,6 +271,11 @@ fn non_loopback_server_address_is_rejected() {
 // The default hierarchy, running
 // ---------------------------------------------------------------------------
 
+/// The built-in hierarchy (`zones/default/`, compiled into the binary) is
+/// what `dnslab up` runs without arguments, so it must pass every check a
+/// user's topology must pass: 14 servers on port 5300, and root hints
+/// taken from the two servers of `.`. A change to the default's zones that
+/// breaks a delegation fails here first.
 #[test]
 fn default_topology_validates_clean() {
     let written = DefaultTopology::write().expect("write default topology");
@@ -663,6 +688,11 @@ fn strip_ansi(text: &str) -> String {
     plain
 }
 
+/// `dnslab up --check` as a user runs it: on the default it prints OK with
+/// the number of servers and exits 0; on a topology with a lame delegation
+/// it exits 1 and prints the problem with the zone file and line on
+/// stderr. Scripts and CI rely on that exit code to vet a topology before
+/// starting it.
 #[test]
 fn binary_check_accepts_the_default_and_rejects_a_lame_delegation() {
     let ok = dnslab()

@@ -31,8 +31,10 @@ pub struct ServerConfig {
     /// answers return out of order; this bounds the memory one client uses).
     pub tcp_max_pipelined: usize,
     /// `SO_RCVBUF` for each UDP socket. Bursts overflow the default buffer
-    /// (the lab README's "socket receive buffers" quirk); the kernel caps it
-    /// at `net.core.rmem_max`. 0 keeps the system default.
+    /// and the kernel drops what does not fit (servers with default buffers
+    /// lost answers that way on the lab: "Socket receive buffers" in
+    /// `../shared/lab/README.md`); the kernel caps it at `net.core.rmem_max`.
+    /// 0 keeps the system default.
     pub udp_recv_buffer: usize,
     /// Deferred replies in flight over the whole server. Past it, a UDP
     /// query is dropped (the client retries) and a TCP connection waits.

@@ -16,6 +16,11 @@
 //! - `tcp` — the accept loop and one task per connection (RFC 7766 framing).
 //! - [`server`] — [`Server`], which ties them together and owns shutdown.
 //! - [`error`] — [`TransportError`].
+//!
+//! `unsafe` is confined to three places, each with its `SAFETY` note: the
+//! `recvmmsg`/`sendmmsg` batches (`udp/batch.rs`, most of it), one
+//! `setsockopt` for DF on answers (`bind.rs`), and registering a UDP
+//! socket with its worker's runtime (`udp/mod.rs`).
 
 use std::fmt;
 use std::future::Future;

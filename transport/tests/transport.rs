@@ -197,6 +197,10 @@ async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
     }
 }
 
+/// The simplest path through the transport: one datagram in, the
+/// handler's inline answer out to the sender's address, and the handler
+/// called exactly once. Every other UDP test builds on this; if it fails,
+/// neither server can answer anything over UDP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_round_trip_echoes_inline_answer() {
     let server = start(config());
@@ -206,6 +210,10 @@ async fn udp_round_trip_echoes_inline_answer() {
     server.stop().await;
 }
 
+/// RFC 7766 6.2.1: a client may send several length-prefixed queries on
+/// one TCP connection, and each gets its answer on it. Two in a row on one
+/// stream must both be answered, framed and intact; a server that closed
+/// the connection after the first answer would make every client reconnect.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_round_trip_answers_several_queries_on_one_connection() {
     let server = start(config());

@@ -28,18 +28,46 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// The program, or `None` after printing why the test is skipped: CI
-/// installs every tool (see `.ci/run`), a developer laptop may not.
+/// Whether this run is CI's: `CI` set to anything but `false` or `0`, as
+/// CI services set it (`CI=true`). There `.ci/run` has installed every peer
+/// and tool and runs as root, so a test that cannot run is a broken setup,
+/// never a skip: otherwise a differential suite could be switched off
+/// without anyone noticing.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A test cannot run here, for the reason `why` (a tool or a privilege it
+/// needs is missing). In CI that fails the test; elsewhere, say so
+/// (`SKIPPED: why`), and the caller returns: a developer laptop may lack
+/// Knot or root.
+pub fn cannot_run(why: &str) {
+    cannot_run_in(why, in_ci());
+}
+
+/// [`cannot_run`] with the CI question answered by the caller.
+fn cannot_run_in(why: &str, ci: bool) {
+    assert!(
+        !ci,
+        "{why}: in CI (CI=true) every test must run; .ci/run installs the tools and runs as root"
+    );
+    eprintln!("SKIPPED: {why}");
+}
+
+/// The program, or `None` when it is not installed (a failure in CI, see
+/// [`cannot_run`]).
 pub fn require(program: &str, package: &str) -> Option<PathBuf> {
     let found = find_program(program);
     if found.is_none() {
-        eprintln!("SKIPPED: {program} not installed (apt-get install {package})");
+        cannot_run(&format!(
+            "{program} not installed (apt-get install {package})"
+        ));
     }
     found
 }
 
 /// Runs a client tool (dig, nslookup) and returns its output, or `None`
-/// (and says so) when it is not installed. Panics when the tool fails,
+/// when it is not installed (a failure in CI, see [`require`]). Panics when the tool fails,
 /// e.g. when dig gets no answer at all.
 pub fn run_tool(tool: &str, args: &[String]) -> Option<String> {
     let program = require(tool, "bind9-dnsutils")?;
@@ -157,5 +185,19 @@ impl Drop for Process {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// The rule that keeps CI honest, tested without touching the environment.
+mod tests {
+    use super::cannot_run_in;
+
+    /// In CI a missing tool or privilege fails the test that needs it, so
+    /// a suite cannot be silently off; by hand it is a printed skip.
+    #[test]
+    fn a_test_that_cannot_run_fails_in_ci_and_is_skipped_elsewhere() {
+        let in_ci = std::panic::catch_unwind(|| cannot_run_in("knotd not installed", true));
+        assert!(in_ci.is_err(), "CI must fail a test that cannot run");
+        cannot_run_in("knotd not installed", false);
     }
 }

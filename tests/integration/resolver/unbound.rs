@@ -7,8 +7,8 @@
 //! Unbound asks every server on port 53 and has no setting for another
 //! one, so this test starts a second copy of the lab's servers on port 53
 //! of the same 127.0.53.x addresses (the shared copy lives on a random
-//! port). Binding port 53 needs root, as in CI; elsewhere the test says it
-//! was skipped.
+//! port). Binding port 53 needs root, as CI has (`.ci/run`); without it the
+//! test fails in CI and says SKIPPED elsewhere.
 
 use std::fs;
 use std::io::ErrorKind;
@@ -18,7 +18,9 @@ use hickory_proto::op::Message;
 use tokio::runtime::Runtime;
 
 use super::{bind_lab, serve_lab, write_zones, TestResolver};
-use crate::common::{require, section_without_ttl, tcp, udp_message, Ask, Unbound, TIMEOUT};
+use crate::common::{
+    cannot_run, require, section_without_ttl, tcp, udp_message, Ask, Unbound, TIMEOUT,
+};
 use dnslab_transport::TransportError;
 use hickory_proto::rr::RecordType::{self, A, AAAA, DNAME, DS, MX, NS, SOA, TXT};
 
@@ -107,8 +109,8 @@ fn ask(server: SocketAddr, qname: &str, qtype: RecordType) -> Option<Message> {
 }
 
 /// The lab's servers on port 53, serving until the runtime is dropped;
-/// `None` (and a note that the test was skipped) if the port cannot be
-/// bound without root.
+/// `None` if the port cannot be bound without root (a failure in CI, see
+/// [`cannot_run`]).
 fn lab_on_port_53() -> Option<Runtime> {
     let servers = match bind_lab(DNS_PORT, &write_zones()) {
         // The liar's, the picky and the silent server's sockets stay
@@ -117,7 +119,7 @@ fn lab_on_port_53() -> Option<Runtime> {
         Err(TransportError::Bind { source, addr, .. })
             if source.kind() == ErrorKind::PermissionDenied =>
         {
-            eprintln!("SKIPPED: binding {addr} (port {DNS_PORT}) needs root");
+            cannot_run(&format!("binding {addr} (port {DNS_PORT}) needs root"));
             return None;
         }
         Err(e) => panic!("cannot start the lab's servers on port {DNS_PORT}: {e}"),
@@ -145,6 +147,13 @@ fn start_unbound(program: &std::path::Path) -> Unbound {
     Unbound::start(program, settings, &probe)
 }
 
+/// Unbound is the reference resolver: over the same hierarchy of dnslab
+/// servers (CNAME chains across zones, DNAME, glueless and lame
+/// delegations, a dead server, truncation, DS, negative answers, loops),
+/// dnslab's resolver must end every question where Unbound does: the same
+/// rcode, answer section and authority section. A difference in how a
+/// walk ends (a followed chain stopped early, a lame server trusted) shows
+/// up here as a different final answer.
 #[test]
 fn final_answers_match_unbound() {
     let Some(program) = require("unbound", "unbound") else {

@@ -1,12 +1,14 @@
 //! Many datagrams per system call. At a few microseconds of CPU per query
 //! the `recvfrom`/`sendto` pair is a third of the budget
-//! (`/work/shared/PERFORMANCE.md`); on Linux, `recvmmsg(2)` takes every
+//! (`../shared/PERFORMANCE.md` beside the repository); on Linux, `recvmmsg(2)` takes every
 //! datagram already queued (up to [`BATCH`]) and `sendmmsg(2)` sends all
 //! their answers at once. When queries arrive one at a time this costs the
 //! same as the plain calls. Elsewhere a batch holds one datagram.
 //!
-//! This file holds the transport's only `unsafe` code: the two system calls,
-//! the C headers they read, and the peer addresses they fill in.
+//! Most of the transport's `unsafe` code is here: the two system calls, the
+//! C headers they read, and the peer addresses they fill in. The rest is
+//! one `setsockopt` in `bind` (DF on answers) and the registration of a
+//! UDP socket with its worker's runtime in `udp` (see the crate doc).
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -17,10 +19,10 @@ use tracing::debug;
 /// Datagrams per system call. Below saturation few are queued and a batch
 /// costs what one datagram does. Near it, a larger batch also means the
 /// answers reach each client in fewer, larger bursts, so the kernel wakes
-/// the client's threads less often: with dnsperf's 16 clients on the lab,
-/// 64 instead of 16 took resolver cache hits from 2.47 to 2.30 us of CPU
-/// each. The slots are 4 MiB of address space, of which only the pages
-/// datagrams touch are mapped.
+/// the client's threads less often: on the lab's resolver benchmark 64
+/// made cache hits measurably cheaper than 16 (figures in
+/// bench/README.md). The slots are 4 MiB of address space, of which only
+/// the pages datagrams touch are mapped.
 pub(crate) const BATCH: usize = 64;
 
 /// Datagrams per call in an event loop ([`Wait::No`]): there, each query

@@ -13,9 +13,9 @@
 //! receive call and waits for the socket on that runtime instead, so new
 //! queries, upstream replies and timers are served by one event loop, as
 //! Unbound's thread does. Running them on a shared runtime instead costs a
-//! thread wake-up and two context switches per miss: a third of a miss's
-//! CPU on the lab's benchmark. Once nothing is in flight, the worker blocks
-//! in the receive call again.
+//! thread wake-up and two context switches per miss, a large share of a
+//! miss's CPU on the lab's benchmark (figures in bench/README.md). Once
+//! nothing is in flight, the worker blocks in the receive call again.
 
 use std::cell::Cell;
 use std::io;

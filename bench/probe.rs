@@ -1,18 +1,31 @@
-//! Not a test: the CPU one cache-miss resolution costs the resolver, for
-//! performance work. One authoritative server (the real one, on its own UDP
+//! Not a test: probes of what one resolver query costs in CPU, for
+//! performance work (the figures go to `bench/README.md`). Each runs the
+//! real servers in this one process, so `/proc/self/task` splits the CPU
+//! between the resolver and the rest, without the lab.
+//!
+//! ```sh
+//! cargo run --release --example probe -- miss     # Resolver::resolve, fresh names
+//! cargo run --release --example probe -- served   # the same over UDP through the transport
+//! cargo run --release --example probe -- hit      # the handler answering one cached name
+//! ```
+//!
+//! `PROBE_N` sets how many fresh names the miss probes resolve (20,000).
+//!
+//! The miss probes: one authoritative server (the real one, on its own UDP
 //! thread) serves a root zone with a wildcard; the root hints point at it,
 //! so after the first name every fresh `<n>.wild.` is exactly one upstream
 //! query. The auth threads' CPU is subtracted from the process's.
-//!
-//! `cargo test -p dnslab-resolver --release --test miss_probe -- --ignored --nocapture`
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
 use dnslab_resolver::{Resolver, ResolverConfig};
-use dnslab_transport::{Server, ServerConfig};
+use dnslab_transport::{Protocol, Reply, RequestMeta, Server, ServerConfig};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::serialize::binary::BinEncodable;
 
 const ZONE: &str = "\
 $TTL 3600
@@ -103,7 +116,7 @@ struct Probe {
 
 impl Probe {
     fn start(tag: &str) -> Probe {
-        // As `dnslab resolve` logs (info), so that spans and events cost
+        // As `dnslab resolver` logs (info), so that spans and events cost
         // what they cost there; the lines themselves go nowhere.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
@@ -146,8 +159,8 @@ fn name(i: usize) -> Name {
     Name::from_ascii(format!("h{i}.wild.")).unwrap()
 }
 
-#[test]
-#[ignore]
+/// Cache misses through [`Resolver::resolve`], 100 in flight: the
+/// resolver's own CPU per miss, without the transport.
 fn miss_probe() {
     let probe = Probe::start("miss");
     let (n, inflight, auth_tids, resolver) = (
@@ -202,14 +215,7 @@ fn miss_probe() {
 /// The same through the whole server: a client thread keeps 100 questions
 /// in flight over UDP to a resolver on the shared transport. The client's
 /// CPU is subtracted as well as the auth server's.
-///
-/// `cargo test -p dnslab-resolver --release --test miss_probe -- --ignored --nocapture`
-#[test]
-#[ignore]
 fn served_miss_probe() {
-    use hickory_proto::op::{Message, MessageType, OpCode, Query};
-    use hickory_proto::serialize::binary::BinEncodable;
-
     let probe = Probe::start("served");
     let (n, inflight, auth_tids, resolver) = (
         probe.n,
@@ -282,4 +288,59 @@ fn served_miss_probe() {
         .unwrap();
     client.join().unwrap();
     let _ = std::fs::remove_dir_all(&probe.dir);
+}
+
+/// One cached name asked again and again of the resolver's handler, as a
+/// UDP worker calls it (no sockets, one thread): the in-process cost of a
+/// cache hit, prepared answer included. The first question is a miss,
+/// resolved from the probe's auth server; then 1,000 warm-up hits.
+fn hit_probe() {
+    let probe = Probe::start("hit");
+    let handler = probe.resolver.handler();
+    let mut query = Message::new(0x1234, MessageType::Query, OpCode::Query);
+    query.metadata.recursion_desired = true;
+    query.add_query(Query::query(name(0), RecordType::A));
+    query.set_edns(Edns::new());
+    let request = query.to_bytes().unwrap();
+    let udp = RequestMeta {
+        peer: SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 5000),
+        local: SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 53),
+        protocol: Protocol::Udp,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut out = Vec::with_capacity(4096);
+    if let Reply::Deferred(resolution) = handler.handle(&request, &udp, &mut out) {
+        rt.block_on(resolution)
+            .expect("the first question is answered");
+    }
+    for _ in 0..1000 {
+        handler.handle(&request, &udp, &mut out);
+    }
+    let iterations = 500_000;
+    let start = Instant::now();
+    for _ in 0..iterations {
+        assert!(matches!(
+            handler.handle(&request, &udp, &mut out),
+            Reply::Send
+        ));
+    }
+    let per_hit = start.elapsed().as_nanos() / iterations;
+    println!("cache hit: {per_hit} ns per query ({} bytes)", out.len());
+    let _ = std::fs::remove_dir_all(&probe.dir);
+}
+
+fn main() -> ExitCode {
+    match std::env::args().nth(1).as_deref() {
+        Some("miss") => miss_probe(),
+        Some("served") => served_miss_probe(),
+        Some("hit") => hit_probe(),
+        _ => {
+            eprintln!("usage: probe miss|served|hit (PROBE_N=20000 names for the miss probes)");
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::SUCCESS
 }
