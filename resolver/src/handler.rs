@@ -3,7 +3,8 @@
 //! Cache hits are answered right here on the receiving worker
 //! ([`Reply::Send`]); misses become a [`Reply::Deferred`] resolution.
 //! A hit seen before is copied from a [`crate::prepared`] answer after
-//! reading only the header, question and OPT; anything else (the first
+//! reading only the header, question and OPT (with the wire-level parser
+//! both servers share, [`dnslab_wire::parse_request`]); anything else (the first
 //! hit, errors, misses) is decoded in full with hickory, and the first hit
 //! prepares the answer for the next ones.
 //! Queries with RD=0 are answered from the cache only, as Unbound does
@@ -16,8 +17,8 @@ use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable, BinEncoder};
 use tracing::debug;
 
-use dnslab_authoritative::request;
 use dnslab_transport::{Handler, Protocol, Reply, RequestMeta};
+use dnslab_wire::{parse_request, size_limit, Request, CLASS_IN};
 
 use crate::iterate::{from_cache, CacheAnswer};
 use crate::prepared::{PreparedAnswers, Question};
@@ -39,19 +40,13 @@ impl ResolverHandler {
     /// The cache-hit fast path: copies a prepared answer, if there is one
     /// for this question and it fits. Only the header, the question and
     /// the OPT record of the request have been read.
-    ///
-    /// The wire-level parser is the authoritative server's
-    /// ([`dnslab_authoritative::request`]): one parser, already hardened
-    /// and fuzzed, for both servers. Moving it into the transport crate
-    /// would mix DNS message syntax into the socket layer, and a copy here
-    /// would be two parsers to keep in step.
     fn answer_prepared(
         &self,
-        parsed: &request::Request<'_>,
+        parsed: &Request<'_>,
         meta: &RequestMeta,
         response: &mut Vec<u8>,
     ) -> bool {
-        if parsed.qclass != request::CLASS_IN
+        if parsed.qclass != CLASS_IN
             || parsed.edns.is_some_and(|edns| edns.version > 0)
             || !acl::allowed(&self.resolver.config().allow, meta.peer.ip())
         {
@@ -65,7 +60,7 @@ impl ResolverHandler {
             key: parsed.key(),
             edns: parsed.edns.map(|_| EDNS_PAYLOAD),
             dnssec_ok: parsed.edns.is_some_and(|edns| edns.dnssec_ok),
-            limit: response_limit(meta.protocol, parsed.edns.map(|edns| edns.udp_size)),
+            limit: size_limit(meta.protocol, parsed.edns, EDNS_PAYLOAD),
         };
         self.prepared.answer(&question, response)
     }
@@ -75,7 +70,7 @@ impl Handler for ResolverHandler {
     fn handle(&self, bytes: &[u8], meta: &RequestMeta, response: &mut Vec<u8>) -> Reply {
         // Anything the fast parser rejects is left to the full decoder,
         // which answers it as before (FORMERR, NOTIMP, drop).
-        let parsed = request::parse(bytes).ok();
+        let parsed = parse_request(bytes).ok();
         if let Some(parsed) = &parsed {
             if self.answer_prepared(parsed, meta, response) {
                 return Reply::Send;
@@ -191,16 +186,6 @@ impl ResolverHandler {
     }
 }
 
-/// Largest response that fits (RFC 1035 4.2.1: 512 without EDNS; RFC
-/// 6891 6.2.5: the client's payload size, but at least 512).
-fn response_limit(protocol: Protocol, edns_payload: Option<u16>) -> usize {
-    match (protocol, edns_payload) {
-        (Protocol::Tcp, _) => usize::from(u16::MAX),
-        (Protocol::Udp, Some(payload)) => usize::from(payload.clamp(512, EDNS_PAYLOAD)),
-        (Protocol::Udp, None) => 512,
-    }
-}
-
 /// What a response needs from its request, owned so that a deferred
 /// resolution can carry it.
 struct Respond {
@@ -213,13 +198,18 @@ struct Respond {
     /// An OPT record in the response (the query had one), with the query's
     /// DO bit (RFC 3225 3).
     edns: Option<bool>,
-    /// Largest response that fits: [`response_limit`].
+    /// Largest response that fits ([`dnslab_wire::size_limit`]).
     limit: usize,
 }
 
 impl Respond {
     fn new(request: &Message, protocol: Protocol) -> Respond {
-        let limit = response_limit(protocol, request.edns.as_ref().map(Edns::max_payload));
+        let edns = request.edns.as_ref().map(|edns| dnslab_wire::EdnsQuery {
+            udp_size: edns.max_payload(),
+            version: edns.version(),
+            dnssec_ok: edns.flags().dnssec_ok,
+        });
+        let limit = size_limit(protocol, edns, EDNS_PAYLOAD);
         Respond {
             id: request.metadata.id,
             op_code: request.metadata.op_code,

@@ -28,9 +28,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
+use dnslab_wire::{dname_rdata, dname_target, escaped_name, for_each_byte, push_name};
 use hickory_proto::rr::rdata::{A, AAAA, ANAME, CNAME, MX, NS, NULL, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{DNSClass, Label, Name, RData, Record, RecordType};
-use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, Restrict};
+use hickory_proto::serialize::binary::{BinDecoder, Restrict};
 
 use super::{Location, SourcedRecord};
 
@@ -205,30 +206,6 @@ pub fn read_file_into(
         origin,
         warnings: reader.warnings,
     })
-}
-
-/// The target of a DNAME record as this reader (and hickory's wire decoder)
-/// represent it: `RData::Unknown` with the uncompressed target name as
-/// bytes, since hickory-proto 0.26 has no DNAME variant.
-pub fn dname_target(rdata: &RData) -> Option<Name> {
-    match rdata {
-        RData::Unknown {
-            code: RecordType::DNAME,
-            rdata,
-        } => Name::from_bytes(&rdata.anything).ok(),
-        _ => None,
-    }
-}
-
-/// The RDATA of a DNAME record pointing at `target` (RFC 6672 2.1: the
-/// target is never compressed).
-pub fn dname_rdata(target: &Name) -> RData {
-    let mut wire = Vec::with_capacity(target.len() + 2);
-    push_name(target, &mut wire);
-    RData::Unknown {
-        code: RecordType::DNAME,
-        rdata: NULL::with(wire),
-    }
 }
 
 /// Master files larger than this are refused: 4 GiB is far beyond any real
@@ -799,51 +776,6 @@ fn parse_name(text: &str, origin: Option<&Name>) -> Result<Name, ReadErrorKind> 
     name.append_domain(origin).map_err(bad)
 }
 
-/// A domain name typed on a command line or in a topology or root hints
-/// file: escapes as in master files (RFC 1035 5.1: `\DDD` is decimal, where
-/// hickory's parser reads octal), and always absolute, with or without the
-/// final dot, since there is no origin to be relative to.
-pub fn absolute_name(text: &str) -> Result<Name, String> {
-    let mut name = if text.contains('\\') {
-        escaped_name(text)?
-    } else {
-        Name::from_ascii(text).map_err(|e| e.to_string())?
-    };
-    name.set_fqdn(true);
-    Ok(name)
-}
-
-/// A name written with escapes (RFC 1035 5.1, see [`for_each_byte`]): an
-/// unescaped dot ends a label, and a final one makes the name absolute.
-fn escaped_name(text: &str) -> Result<Name, String> {
-    let mut name = Name::new();
-    let mut label = Vec::new();
-    let mut fqdn = false;
-    for_each_byte(text, |byte, escaped| {
-        fqdn = byte == b'.' && !escaped;
-        if !fqdn {
-            label.push(byte);
-        } else if label.is_empty() {
-            return Err("an empty label".into());
-        } else {
-            name = append_raw_label(std::mem::replace(&mut name, Name::new()), &label)?;
-            label.clear();
-        }
-        Ok(())
-    })?;
-    if !label.is_empty() {
-        name = append_raw_label(name, &label)?;
-    }
-    name.set_fqdn(fqdn);
-    Ok(name)
-}
-
-fn append_raw_label(name: Name, label: &[u8]) -> Result<Name, String> {
-    Label::from_raw_bytes(label)
-        .and_then(|label| name.append_label(label))
-        .map_err(|e| e.to_string())
-}
-
 /// A TTL in seconds or BIND units (`1w2d3h4m5s`, case-insensitive, a
 /// trailing bare number is seconds); `None` when malformed or above u32.
 fn parse_ttl(text: &str) -> Option<u32> {
@@ -1157,16 +1089,6 @@ fn character_strings(tokens: &[Token<'_>]) -> Result<Vec<Vec<u8>>, String> {
     Ok(strings)
 }
 
-/// Appends `name` in wire form, uncompressed.
-fn push_name(name: &Name, wire: &mut Vec<u8>) {
-    for label in name.iter() {
-        // Labels are at most 63 bytes, so the length fits a byte.
-        wire.push(label.len() as u8);
-        wire.extend_from_slice(label);
-    }
-    wire.push(0);
-}
-
 /// Appends the bytes of hex digits spread over `tokens`.
 fn hex_into(tokens: &[Token<'_>], out: &mut Vec<u8>) -> Result<(), String> {
     for token in tokens {
@@ -1242,41 +1164,6 @@ fn unescape(text: &str) -> Result<Vec<u8>, String> {
         Ok(())
     })?;
     Ok(out)
-}
-
-/// Calls `each` with every byte `text` stands for, and whether it was
-/// escaped (RFC 1035 5.1: `\X` is X, `\DDD` is the byte with decimal value
-/// DDD; an escaped dot in a name is data, not a label separator).
-fn for_each_byte(
-    text: &str,
-    mut each: impl FnMut(u8, bool) -> Result<(), String>,
-) -> Result<(), String> {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b != b'\\' {
-            each(b, false)?;
-            i += 1;
-            continue;
-        }
-        match bytes.get(i + 1..i + 4) {
-            Some(d) if d.iter().all(u8::is_ascii_digit) => {
-                let value = d
-                    .iter()
-                    .fold(0u32, |acc, &c| acc * 10 + u32::from(c - b'0'));
-                let byte =
-                    u8::try_from(value).map_err(|_| format!("escape \\{value} is above 255"))?;
-                each(byte, true)?;
-                i += 4;
-            }
-            _ => {
-                let next = bytes.get(i + 1).ok_or("text ends with a lone backslash")?;
-                each(*next, true)?;
-                i += 2;
-            }
-        }
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -1727,25 +1614,6 @@ mod tests {
         ] {
             assert!(wire_of(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn names_typed_outside_zone_files_are_absolute_and_escaped_as_in_them() {
-        use hickory_proto::serialize::binary::BinEncodable;
-        let wire = |text: &str| absolute_name(text).map(|n| n.to_bytes().unwrap());
-        assert_eq!(wire("com"), Ok(b"\x03com\x00".to_vec()));
-        assert_eq!(wire("com."), Ok(b"\x03com\x00".to_vec()));
-        assert_eq!(wire("."), Ok(b"\x00".to_vec()));
-        assert_eq!(wire("dec\\065.a\\.b"), Ok(b"\x04decA\x03a.b\x00".to_vec()));
-        assert!(absolute_name("a..b").is_err());
-        assert!(absolute_name("a\\256").is_err());
-    }
-
-    #[test]
-    fn dname_round_trips() {
-        let target = Name::from_ascii("target.example.net.").unwrap();
-        assert_eq!(dname_target(&dname_rdata(&target)), Some(target));
-        assert_eq!(dname_target(&RData::A(A::new(192, 0, 2, 1))), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! so after the first name every fresh `<n>.wild.` is exactly one upstream
 //! query. The auth threads' CPU is subtracted from the process's.
 //!
-//! `cargo test -p dnslab-resolver --release --test miss_probe -- --ignored --nocapture`
+//! `cargo test --release --test miss_probe -- --ignored --nocapture`
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
