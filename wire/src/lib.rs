@@ -16,7 +16,8 @@
 //!   things up by, and the canonical order of RFC 4034.
 //! - `text`: names as people type them ([`absolute_name`]).
 //! - `dname`: DNAME RDATA and substitution (RFC 6672).
-//! - `lru`: the one sharded LRU ([`ShardedLru`]) and hash ([`KeyHasher`]).
+//! - `lru`: the one sharded LRU ([`ShardedLru`]), the hash for keys from
+//!   the network ([`KeyHasher`]) and the one hand-rolled hasher ([`Fnv`]).
 
 mod check;
 mod dname;
@@ -31,7 +32,7 @@ pub use dname::{dname_rdata, dname_target, substitute_dname};
 pub use edns::{
     opt_record, size_limit, CLASSIC_UDP_LIMIT, DEFAULT_MAX_UDP_PAYLOAD, OPT_LEN, TCP_LIMIT,
 };
-pub use lru::{Cached, KeyHasher, ShardedLru, Slot, SHARDS};
+pub use lru::{BuildFnv, Cached, Fnv, KeyHasher, ShardedLru, Slot, SHARDS};
 pub use name::{
     canonical_cmp, push_name, NameError, WireLabels, WireName, KEY_SUFFIX_LEN, MAX_NAME_LEN,
 };

@@ -1,5 +1,6 @@
-//! The one sharded LRU both servers cache in, and the one hash they key
-//! their maps with.
+//! The one sharded LRU both servers cache in, and the hashes they key
+//! their maps with: [`KeyHasher`] for keys from the network, [`Fnv`], the
+//! one hand-rolled hasher, for the rest.
 //!
 //! The authoritative server keeps its prepared answers here; the resolver
 //! its RRsets and its prepared cache-hit answers. Each is read by every
@@ -10,7 +11,8 @@
 //! - a key is hashed once, with [`KeyHasher`] (seeded per process, so that
 //!   nobody can aim a flood of names at one shard): the middle bits of the
 //!   hash pick the shard, and the shard's map is keyed by the hash itself,
-//!   so it is not hashed again and no boxed key sits beside the entry;
+//!   which [`Fnv`] passes through, so it is not hashed again and no boxed
+//!   key sits beside the entry;
 //! - an entry holds its own key ([`Cached::key`]), checked on every read:
 //!   two keys that share a hash cost a miss (the later evicts the earlier),
 //!   never a wrong answer.
@@ -24,10 +26,48 @@ use std::sync::{Mutex, MutexGuard};
 
 use lru::LruCache;
 
-/// The one hash for keys both servers see: foldhash (hashbrown's default),
-/// fast on short byte strings, seeded per process. The zone store indexes
-/// names with it, the zone checks too, and every [`ShardedLru`].
+/// The hash for keys from the network: foldhash (hashbrown's default),
+/// fast on short byte strings, seeded per process. Every [`ShardedLru`]
+/// hashes its keys with it; the zone store indexes its names with it.
 pub type KeyHasher = hashbrown::DefaultHashBuilder;
+
+/// The one hand-rolled hasher, for keys nobody can choose to collide:
+/// FNV-1a over bytes, and a pass-through for a lone `u64`.
+///
+/// - hickory's `Name` feeds its hash one byte at a time, where SipHash is
+///   slow and foldhash 15-30% slower than FNV over a million names: the
+///   zone checks key their maps of names with it (the zone is the
+///   operator's own file, so flooding resistance buys nothing there);
+/// - a key that is a hash already (a [`ShardedLru`] shard's, computed
+///   seeded with [`KeyHasher`]) is written with `write_u64`, which takes it
+///   as the hash. (`Name`, and the other byte-wise keys, never call
+///   `write_u64`: integers they hash go through `write`.)
+pub struct Fnv(u64);
+
+/// [`Fnv`] for maps: `HashMap<K, V, BuildFnv>`.
+pub type BuildFnv = BuildHasherDefault<Fnv>;
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+}
 
 /// Shards of each cache: enough that two workers rarely want the same lock.
 pub const SHARDS: usize = 16;
@@ -52,32 +92,10 @@ pub struct ShardedLru<V> {
 
 /// One lock's share of the entries.
 struct Shard<V> {
-    entries: LruCache<u64, V, BuildHasherDefault<Prehashed>>,
+    entries: LruCache<u64, V, BuildFnv>,
     /// The sum of the entries' weights.
     bytes: usize,
     max_bytes: usize,
-}
-
-/// The shards' hasher: the keys are hashes already, so it passes them
-/// through.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used (the keys are u64); fold anything else.
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u64(&mut self, hash: u64) {
-        self.0 = hash;
-    }
 }
 
 impl<V: Cached> ShardedLru<V> {
@@ -92,7 +110,7 @@ impl<V: Cached> ShardedLru<V> {
             shards: (0..shards)
                 .map(|_| {
                     Mutex::new(Shard {
-                        entries: LruCache::with_hasher(per_shard, BuildHasherDefault::default()),
+                        entries: LruCache::with_hasher(per_shard, BuildFnv::default()),
                         bytes: 0,
                         max_bytes: usize::MAX,
                     })
@@ -116,24 +134,28 @@ impl<V: Cached> ShardedLru<V> {
     /// The entry for `key`, locked: its shard is held until the slot is
     /// dropped.
     pub fn slot<'a>(&'a self, key: &'a [u8]) -> Slot<'a, V> {
-        let hash = self.hasher.hash_one(key);
-        // The middle bits pick the shard; the map inside uses the low ones
-        // and the top 7.
-        let index = ((hash >> 32) % self.shards.len() as u64) as usize;
+        let (hash, shard) = self.locate(key);
         Slot {
             key,
             hash,
-            // `index` is below the number of shards.
-            shard: lock(&self.shards[index]),
+            shard: lock(shard),
         }
     }
 
     /// Stores `value` under its own key.
     pub fn put(&self, value: V) {
-        let key = value.key();
+        let (hash, shard) = self.locate(value.key());
+        lock(shard).put(hash, value);
+    }
+
+    /// The hash of `key` and the shard it lives in.
+    fn locate(&self, key: &[u8]) -> (u64, &Mutex<Shard<V>>) {
         let hash = self.hasher.hash_one(key);
+        // The middle bits pick the shard; the map inside uses the low ones
+        // and the top 7.
         let index = ((hash >> 32) % self.shards.len() as u64) as usize;
-        lock(&self.shards[index]).put(hash, value);
+        // `index` is below the number of shards.
+        (hash, &self.shards[index])
     }
 
     /// Entries held in all shards.
@@ -277,6 +299,14 @@ mod tests {
         cache.put(entry("d", 0));
         assert!(cache.slot(b"b").peek().is_some(), "b was promoted");
         assert!(cache.slot(b"c").peek().is_none());
+    }
+
+    #[test]
+    fn fnv_is_fnv_1a_over_bytes_and_passes_a_lone_u64_through() {
+        let mut fnv = Fnv::default();
+        fnv.write(b"a");
+        assert_eq!(fnv.finish(), 0xaf63_dc4c_8601_ec8c, "FNV-1a's test vector");
+        assert_eq!(BuildFnv::default().hash_one(0x1234_u64), 0x1234);
     }
 
     #[test]
