@@ -1,8 +1,10 @@
 //! The authoritative request path: bytes in, bytes out, one function.
 //!
-//! [`AuthHandler::handle`] reads the query ([`crate::request`]), applies the
-//! rules that do not need the zones (FORMERR, NOTIMP, BADVERS, class,
-//! transfers), then copies the prepared answer of the current zone snapshot
+//! [`AuthHandler::handle`] reads the query and applies the rules that do not
+//! need the zones (FORMERR, NOTIMP, BADVERS, class, transfers): the one
+//! request check both servers share ([`dnslab_wire::check_request`], with
+//! [`Policy::AUTHORITATIVE`]). It then copies the prepared answer of the
+//! current zone snapshot
 //! ([`crate::prepared`]) into the response ([`crate::respond`]). The common
 //! case takes one lock-free snapshot load, one shard lock, and allocates
 //! nothing; for the same reason there is no `#[instrument]` span per query
@@ -23,16 +25,13 @@ use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use tracing::{debug, error, info};
 
+use dnslab_wire::{check_request, size_limit, Policy, Rejection, Request, Verdict};
+
 use crate::dnssec::add_dnssec_records;
 use crate::lookup::lookup;
 use crate::prepared::{Outcome, Prepared, Records};
-use crate::request::{self, ParseError, Request, CLASS_ANY, CLASS_IN};
 use crate::respond::{self, Fit, Sections};
 use crate::server::{AuthOptions, Snapshot};
-
-/// RFC 1995 and RFC 5936: incremental and full zone transfer.
-const QTYPE_IXFR: u16 = 251;
-const QTYPE_AXFR: u16 = 252;
 
 /// Answers queries from whatever snapshot is current; cheap to share.
 pub struct AuthHandler {
@@ -45,19 +44,52 @@ impl AuthHandler {
         AuthHandler { snapshot, options }
     }
 
-    /// Answers a query with no records and `rcode`, echoing its question.
-    fn reply_empty(&self, req: &Request<'_>, rcode: ResponseCode, limit: usize, out: &mut Vec<u8>) {
+    /// Answers a rejected request with its RCODE and no records, echoing
+    /// the question when it could be read; logs it.
+    fn reject(
+        &self,
+        rejection: &Rejection<'_>,
+        meta: &RequestMeta,
+        response: &mut Vec<u8>,
+    ) -> Reply {
+        let max_udp = self.options.max_udp_payload;
+        let limit = size_limit(meta.protocol, rejection.edns, max_udp);
+        let rcode = rejection.rcode();
         let sections = Sections::empty(rcode);
-        let max = self.options.max_udp_payload;
+        let question = rejection.question();
         respond::write(
-            out,
-            &req.header,
-            Some(req.question),
+            response,
+            &rejection.header,
+            question,
             sections,
-            req.edns,
-            max,
+            rejection.edns,
+            max_udp,
             limit,
         );
+        match &rejection.request {
+            Some(req) if self.options.log_queries => {
+                let outcome = match rcode {
+                    ResponseCode::Refused => Outcome::Refused,
+                    rcode => Outcome::Error(rcode),
+                };
+                self.log_query(req, meta, &outcome, Fit::Complete);
+            }
+            Some(_) => {}
+            None => self.log_bad_query(&rejection.reason, meta),
+        }
+        Reply::Send
+    }
+
+    /// A request that is not a readable query: logged with what is wrong,
+    /// at info when queries are logged.
+    fn log_bad_query(&self, error: &dyn std::fmt::Display, meta: &RequestMeta) {
+        if self.options.log_queries {
+            let server = ServerLabel(self.options.server_name.as_deref(), meta.local);
+            let protocol = meta.protocol;
+            info!(%server, client = %meta.peer, ?protocol, %error, "bad query");
+        } else {
+            debug!(client = %meta.peer, %error, "bad query");
+        }
     }
 
     /// The prepared answer to `req` from the current snapshot, built on
@@ -131,67 +163,24 @@ impl std::fmt::Display for ServerLabel<'_> {
 
 impl Handler for AuthHandler {
     fn handle(&self, request: &[u8], meta: &RequestMeta, response: &mut Vec<u8>) -> Reply {
+        let (req, authoritative) = match check_request(request, &Policy::AUTHORITATIVE) {
+            Verdict::Answer {
+                request,
+                authoritative,
+            } => (request, authoritative),
+            Verdict::Reply(rejection) => return self.reject(&rejection, meta, response),
+            Verdict::Drop(error) => {
+                self.log_bad_query(&error, meta);
+                return Reply::Drop;
+            }
+        };
         let max_udp = self.options.max_udp_payload;
-        let req = match request::parse(request) {
-            Ok(req) => req,
-            Err(error) => {
-                if self.options.log_queries {
-                    let server = ServerLabel(self.options.server_name.as_deref(), meta.local);
-                    let protocol = meta.protocol;
-                    info!(%server, client = %meta.peer, ?protocol, %error, "bad query");
-                } else {
-                    debug!(client = %meta.peer, %error, "bad query");
-                }
-                let (header, rcode) = match error {
-                    ParseError::ShortHeader(_) | ParseError::NotAQuery => return Reply::Drop,
-                    ParseError::NotImplemented(header) => (header, ResponseCode::NotImp),
-                    ParseError::Malformed(header, _) => (header, ResponseCode::FormErr),
-                };
-                // RFC 6891 6.1.1: an OPT record in the request gets one in
-                // the response, errors included (as from Knot).
-                let edns = request::find_edns(request);
-                let limit = respond::size_limit(meta.protocol, edns, max_udp);
-                let sections = Sections::empty(rcode);
-                respond::write(response, &header, None, sections, edns, max_udp, limit);
-                return Reply::Send;
-            }
-        };
-        let limit = respond::size_limit(meta.protocol, req.edns, max_udp);
-
-        let refusal = match (req.edns, req.qclass, req.qtype) {
-            // RFC 6891 6.1.3: only EDNS version 0 is implemented.
-            (Some(edns), _, _) if edns.version > 0 => Some(ResponseCode::BADVERS),
-            // Only IN zones are served: CH and HS get REFUSED, as from NSD;
-            // QCLASS ANY is answered from them (see below).
-            (_, qclass, _) if qclass != CLASS_IN && qclass != CLASS_ANY => {
-                Some(ResponseCode::Refused)
-            }
-            // IXFR, AXFR: no transfers are offered (NSD's default). Other
-            // meta and obsolete types (OPT, MAILA, ...) get NODATA from the
-            // lookup, as from Knot.
-            (_, _, QTYPE_IXFR | QTYPE_AXFR) => Some(ResponseCode::Refused),
-            _ => None,
-        };
-        if let Some(rcode) = refusal {
-            self.reply_empty(&req, rcode, limit, response);
-            if self.options.log_queries {
-                let outcome = match rcode {
-                    ResponseCode::Refused => Outcome::Refused,
-                    rcode => Outcome::Error(rcode),
-                };
-                self.log_query(&req, meta, &outcome, Fit::Complete);
-            }
-            return Reply::Send;
-        }
-
+        let limit = size_limit(meta.protocol, req.edns, max_udp);
         let prepared = self.prepared(&req);
         let mut sections = prepared.sections();
-        // QCLASS ANY gets the IN data, as from NSD and Knot, but not as
-        // authoritative (as from NSD): we hold no other class, so the
-        // answer may not be complete for "any class" (RFC 6895 3.2).
-        if req.qclass == CLASS_ANY {
-            sections.authoritative = false;
-        }
+        // QCLASS ANY gets the IN data, but not as authoritative
+        // (`Policy::AUTHORITATIVE`).
+        sections.authoritative &= authoritative;
         let fit = respond::write(
             response,
             &req.header,

@@ -4,9 +4,9 @@
 //! - [`zone`]: reading master files, checking zones, the in-memory store.
 //! - [`lookup`]: RFC 1034 4.3.2 as one function from catalog, name and type
 //!   to the records of a response.
-//! - the request path: [`request`] reads a query off the wire, [`prepared`]
-//!   holds the encoded answers per (name, type), [`respond`] writes the
-//!   response (EDNS, truncation), [`handler`] ties them into a
+//! - the request path: `dnslab_wire` reads and checks a query off the wire,
+//!   [`prepared`] holds the encoded answers per (name, type), [`respond`]
+//!   writes the response (EDNS, truncation), [`handler`] ties them into a
 //!   [`dnslab_transport::Handler`].
 //! - [`server`]: [`AuthServer`], the zone files, their snapshot and reload.
 
@@ -14,7 +14,6 @@ pub mod dnssec;
 pub mod handler;
 pub mod lookup;
 pub mod prepared;
-pub mod request;
 pub mod respond;
 pub mod server;
 pub mod zone;

@@ -27,8 +27,8 @@ use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tracing::debug;
 
-use crate::zone::reader::dname_target;
-use crate::zone::store::WireName;
+use dnslab_wire::{dname_target, substitute_dname, WireName};
+
 use crate::zone::{Catalog, Node, RRset, Zone};
 
 /// CNAME and DNAME steps followed for one query before giving up. Chains
@@ -324,21 +324,6 @@ fn dname_substitution(node: Node<'_>, dname: &RRset, qname: &Name) -> Step {
         records,
         target: substituted,
     }
-}
-
-/// RFC 6672 2.2: `name`, which lies below the DNAME owner `owner`, with
-/// that suffix replaced by the DNAME's `target`. `None` if `name` is not
-/// below `owner`, or if the result would be longer than 255 octets.
-pub fn substitute_dname(name: &Name, owner: &Name, target: &Name) -> Option<Name> {
-    if name.num_labels() <= owner.num_labels() || !owner.zone_of(name) {
-        return None;
-    }
-    let prefix = name
-        .iter()
-        .take(usize::from(name.num_labels() - owner.num_labels()));
-    Name::from_labels(prefix)
-        .and_then(|prefix| prefix.append_name(target))
-        .ok()
 }
 
 /// The name an NS, MX or SRV record points to, whose addresses belong in
@@ -725,32 +710,6 @@ mod tests {
                 "loop1.example. 300 IN CNAME loop2.example.",
                 "loop2.example. 300 IN CNAME loop1.example.",
             ],
-        );
-    }
-
-    #[test]
-    fn substitute_dname_replaces_the_owner_suffix_of_names_below_it() {
-        let n = |s: &str| Name::from_ascii(s).unwrap();
-        let (owner, target) = (n("moved.example."), n("example.net."));
-        assert_eq!(
-            substitute_dname(&n("a.b.Moved.example."), &owner, &target),
-            Some(n("a.b.example.net."))
-        );
-        assert_eq!(
-            substitute_dname(&n("moved.example."), &owner, &target),
-            None
-        );
-        assert_eq!(
-            substitute_dname(&n("a.other.example."), &owner, &target),
-            None
-        );
-        let labels = |c: &str| vec![c.repeat(60); 3].join(".");
-        let long = n(&format!("{}.example.", labels("a")));
-        let deep = n(&format!("{}.moved.example.", labels("b")));
-        assert_eq!(
-            substitute_dname(&deep, &owner, &long),
-            None,
-            "over 255 octets"
         );
     }
 

@@ -11,18 +11,18 @@
 //! echoed in its place (owner names then come out in the client's case).
 //!
 //! Answers are built lazily into a [`PreparedCache`] that belongs to one
-//! snapshot, so a reload drops them all at once. The cache is bounded in
-//! entries and bytes (LRU): queries for random names (NXDOMAIN floods)
-//! evict old entries instead of growing memory.
+//! snapshot, so a reload drops them all at once. The cache is the one
+//! sharded LRU ([`dnslab_wire::ShardedLru`]), bounded in entries and bytes:
+//! queries for random names (NXDOMAIN floods) evict old entries instead of
+//! growing memory.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use dnslab_wire::{Cached, ShardedLru, HEADER_LEN, SHARDS};
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, Record, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
-use lru::LruCache;
 
 use crate::respond::Sections;
 
@@ -113,7 +113,7 @@ impl Prepared {
         msg.additionals = records.additionals.to_vec();
         let bytes = msg.to_vec()?;
         // Header, then the question: name, type, class.
-        let skip = crate::request::HEADER_LEN + qname.to_bytes()?.len() + 4;
+        let skip = HEADER_LEN + qname.to_bytes()?.len() + 4;
         let count = |records: &[Record]| {
             u16::try_from(records.len())
                 .map_err(|_| hickory_proto::ProtoError::Message("more than 65535 records"))
@@ -165,87 +165,58 @@ impl Outcome {
     }
 }
 
-/// Shards, so that workers answering different names rarely wait for the
-/// same lock (the lock is held only to find or insert an `Arc`).
-const SHARDS: usize = 16;
-
-/// A bounded LRU of prepared answers keyed by [`crate::request::Request::key`].
+/// A bounded LRU of prepared answers keyed by [`dnslab_wire::Request::key`].
 pub struct PreparedCache {
-    shards: Box<[Mutex<Shard>]>,
-    max_entries_per_shard: usize,
-    max_bytes_per_shard: usize,
+    answers: ShardedLru<Entry>,
 }
 
-struct Shard {
-    entries: LruCache<Box<[u8]>, Arc<Prepared>>,
-    bytes: usize,
+/// A prepared answer and the key it answers.
+struct Entry {
+    key: Box<[u8]>,
+    prepared: Arc<Prepared>,
+}
+
+impl Cached for Entry {
+    fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    fn weight(&self) -> usize {
+        self.prepared.weight() + self.key.len()
+    }
 }
 
 impl PreparedCache {
     /// A cache of at most `max_entries` answers and about `max_bytes`.
     pub fn new(max_entries: usize, max_bytes: usize) -> PreparedCache {
         PreparedCache {
-            shards: (0..SHARDS)
-                .map(|_| {
-                    Mutex::new(Shard {
-                        entries: LruCache::unbounded(),
-                        bytes: 0,
-                    })
-                })
-                .collect(),
-            max_entries_per_shard: (max_entries / SHARDS).max(1),
-            max_bytes_per_shard: (max_bytes / SHARDS).max(1),
+            answers: ShardedLru::new(max_entries, SHARDS).max_bytes(max_bytes),
         }
-    }
-
-    fn shard(&self, key: &[u8]) -> &Mutex<Shard> {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut hasher);
-        let index = (hasher.finish() as usize) % self.shards.len();
-        &self.shards[index]
     }
 
     /// The answer for `key`, building and remembering it on a miss. The
     /// build runs without the lock held; two workers missing the same key
     /// at once both build it, which is harmless.
     pub fn get_or_build(&self, key: &[u8], build: impl FnOnce() -> Prepared) -> Arc<Prepared> {
-        let shard = self.shard(key);
-        if let Some(hit) = lock(shard).entries.get(key) {
-            return Arc::clone(hit);
+        if let Some(hit) = self.answers.slot(key).get() {
+            return Arc::clone(&hit.prepared);
         }
         let prepared = Arc::new(build());
-        let mut shard = lock(shard);
-        shard.bytes += prepared.weight() + key.len();
-        if let Some(old) = shard.entries.put(key.into(), Arc::clone(&prepared)) {
-            shard.bytes -= old.weight() + key.len();
-        }
-        while shard.entries.len() > self.max_entries_per_shard
-            || (shard.bytes > self.max_bytes_per_shard && shard.entries.len() > 1)
-        {
-            match shard.entries.pop_lru() {
-                Some((k, v)) => shard.bytes -= v.weight() + k.len(),
-                None => break,
-            }
-        }
+        self.answers.put(Entry {
+            key: key.into(),
+            prepared: Arc::clone(&prepared),
+        });
         prepared
     }
 
     /// Answers held, for tests and statistics.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).entries.len()).sum()
+        self.answers.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.answers.is_empty()
     }
-}
-
-/// A poisoned shard only means another worker panicked mid-insert; the LRU
-/// is still consistent enough to serve from.
-fn lock(shard: &Mutex<Shard>) -> std::sync::MutexGuard<'_, Shard> {
-    shard
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

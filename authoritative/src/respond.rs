@@ -2,23 +2,13 @@
 //! question as the client sent it, prepared sections, OPT; and truncation.
 //!
 //! Every response, answer or error, goes through [`write`], so the header
-//! flags, EDNS and the size rules live in one place. Neighbours:
-//! [`crate::request`] supplies the parsed query, [`crate::prepared`] the
-//! encoded sections.
+//! flags and EDNS live in one place; the size rules are
+//! [`dnslab_wire::size_limit`], shared with the resolver. Neighbours:
+//! `dnslab_wire` supplies the parsed query, [`crate::prepared`] the encoded
+//! sections.
 
-use dnslab_transport::Protocol;
+use dnslab_wire::{opt_record, EdnsQuery, RequestHeader, HEADER_LEN, OPT_LEN, TCP_LIMIT};
 use hickory_proto::op::ResponseCode;
-
-use crate::request::{EdnsQuery, RequestHeader, HEADER_LEN, TYPE_OPT};
-
-/// RFC 1035 4.2.1: a UDP message without EDNS carries at most 512 octets.
-pub const CLASSIC_UDP_LIMIT: u16 = 512;
-/// DNS Flag Day 2020: the largest UDP payload unlikely to fragment.
-pub const DEFAULT_MAX_UDP_PAYLOAD: u16 = 1232;
-/// RFC 1035 4.2.2: the TCP length prefix is 16 bits.
-const TCP_LIMIT: usize = 65535;
-/// Root owner, type, class, TTL and RDLENGTH: an OPT record without options.
-const OPT_LEN: usize = 11;
 
 /// The sections of a response after the question, already encoded with
 /// compression pointers that assume the question name starts at offset 12.
@@ -49,20 +39,6 @@ pub enum Fit {
     Complete,
     /// TC=1: only header, question and OPT were sent (RFC 2181 9).
     Truncated,
-}
-
-/// How large a response may be for this client (RFC 6891 6.2.3, 6.2.5):
-/// without OPT 512 over UDP; with OPT the client's size clamped to
-/// `[512, max_udp_payload]`; over TCP the frame limit.
-pub fn size_limit(protocol: Protocol, edns: Option<EdnsQuery>, max_udp_payload: u16) -> usize {
-    match (protocol, edns) {
-        (Protocol::Tcp, _) => TCP_LIMIT,
-        (Protocol::Udp, None) => usize::from(CLASSIC_UDP_LIMIT),
-        (Protocol::Udp, Some(e)) => {
-            let max = max_udp_payload.max(CLASSIC_UDP_LIMIT);
-            usize::from(e.udp_size.clamp(CLASSIC_UDP_LIMIT, max))
-        }
-    }
 }
 
 /// Writes a complete response into `buf` (cleared first).
@@ -114,19 +90,13 @@ pub fn write(
     buf.extend_from_slice(question);
     buf.extend_from_slice(body);
     if let Some(edns) = edns {
-        push_opt(buf, sections.rcode, edns, max_udp_payload);
+        buf.extend_from_slice(&opt_record(
+            max_udp_payload,
+            sections.rcode.high(),
+            edns.dnssec_ok,
+        ));
     }
     fit
-}
-
-/// RFC 6891 6.1.2-6.1.3: root owner, CLASS = our UDP payload size, TTL =
-/// extended RCODE | VERSION 0 | DO (copied, RFC 3225 3) | Z, no options.
-fn push_opt(buf: &mut Vec<u8>, rcode: ResponseCode, edns: EdnsQuery, max_udp_payload: u16) {
-    buf.push(0);
-    buf.extend_from_slice(&TYPE_OPT.to_be_bytes());
-    buf.extend_from_slice(&max_udp_payload.max(CLASSIC_UDP_LIMIT).to_be_bytes());
-    let do_bit = if edns.dnssec_ok { 0x80 } else { 0 };
-    buf.extend_from_slice(&[rcode.high(), 0, do_bit, 0, 0, 0]);
 }
 
 #[cfg(test)]
@@ -161,19 +131,6 @@ mod tests {
             512,
         );
         (fit, buf)
-    }
-
-    #[test]
-    fn limits_follow_edns_and_protocol() {
-        let small = EdnsQuery {
-            udp_size: 100,
-            ..EDNS
-        };
-        assert_eq!(size_limit(Protocol::Udp, None, 1232), 512);
-        assert_eq!(size_limit(Protocol::Udp, Some(EDNS), 1232), 1232);
-        assert_eq!(size_limit(Protocol::Udp, Some(small), 1232), 512);
-        assert_eq!(size_limit(Protocol::Udp, Some(EDNS), 4000), 4000);
-        assert_eq!(size_limit(Protocol::Tcp, None, 1232), 65535);
     }
 
     #[test]

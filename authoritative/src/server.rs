@@ -17,13 +17,12 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use dnslab_transport::Handler;
+use dnslab_wire::{absolute_name, DEFAULT_MAX_UDP_PAYLOAD};
 use hickory_proto::rr::{Name, RData};
 use tracing::{error, info, warn};
 
 use crate::handler::AuthHandler;
 use crate::prepared::PreparedCache;
-use crate::respond::DEFAULT_MAX_UDP_PAYLOAD;
-use crate::zone::reader::absolute_name;
 use crate::zone::{self, Catalog, CatalogError, Zone, ZoneSummary};
 
 /// Prepared answers kept per snapshot. Enough for every name of a typical

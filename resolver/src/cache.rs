@@ -1,21 +1,24 @@
 //! The resolver's memory: RRsets, negative answers (RFC 2308) and zone cuts.
 //!
 //! Entries are bounded in number (LRU) and expire by TTL, clamped between
-//! the configured minimum and maximum. The RRset cache is sharded so that
-//! workers answering cache hits rarely contend; every lock is a
-//! `std::sync::Mutex` held for a map operation only, never across `.await`.
+//! the configured minimum and maximum. The RRset cache is the one sharded
+//! LRU ([`dnslab_wire::ShardedLru`]), so that workers answering cache hits
+//! rarely contend; every lock is a `std::sync::Mutex` held for a map
+//! operation only, never across `.await`. Names are keyed as
+//! [`dnslab_wire::WireName`]s: lowercased wire form, built on the stack,
+//! whose ancestors are suffixes, so that walking up to the closest
+//! delegation allocates nothing.
 //!
 //! Delegations live apart from RRsets: the NS set and glue from a referral
 //! tell the walk where to go, but are never served as answers (glue from a
 //! parent zone is not authoritative data).
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{BuildHasher, Hash, Hasher};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use dnslab_wire::{Cached, ShardedLru, WireName, SHARDS};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use lru::LruCache;
 use tokio::time::Instant;
@@ -23,99 +26,31 @@ use tokio::time::Instant;
 use crate::classify::Delegation;
 use crate::lock;
 
-/// Shards of each sharded map, so that UDP workers rarely contend for a lock.
-pub(crate) const SHARDS: usize = 16;
 /// The key type under which an NXDOMAIN is kept: type 0 is reserved and
 /// never asked for, so it cannot collide with a real RRset.
 const NXDOMAIN_ANY_TYPE: RecordType = RecordType::ZERO;
 
-/// A name as the cache keys it: lowercased wire format (RFC 1035 3.1,
-/// 4.1.4 without compression), built once per lookup on the stack, with
-/// room for the type after it. Its ancestors are suffixes at label starts,
-/// so walking up to the closest delegation allocates nothing, and keys
-/// hash and compare as plain bytes (hickory's `Name` hashes byte by byte).
-struct WireName {
-    /// The name, then two bytes for a type (see [`WireName::with_type`]).
-    bytes: [u8; MAX_WIRE_NAME + 2],
-    len: usize,
-    /// Offset of each label, from the first; the root is at `len - 1`.
-    starts: [u8; MAX_LABELS],
-    labels: usize,
+/// The key suffix of an RRset of `rtype` after its owner's [`WireName`].
+fn type_suffix(rtype: RecordType) -> [u8; 2] {
+    u16::from(rtype).to_be_bytes()
 }
 
-/// RFC 1035 3.1: a name is at most 255 bytes on the wire, so at most 127
-/// labels and the root.
-const MAX_WIRE_NAME: usize = 255;
-const MAX_LABELS: usize = 128;
-
-impl WireName {
-    /// `None` for a name longer than RFC 1035 allows, which hickory does
-    /// not build; such a name is neither looked up nor cached.
-    fn new(name: &Name) -> Option<WireName> {
-        let mut wire = WireName {
-            bytes: [0; MAX_WIRE_NAME + 2],
-            len: 0,
-            starts: [0; MAX_LABELS],
-            labels: 0,
-        };
-        for label in name.iter() {
-            let end = wire.len + 1 + label.len();
-            // The root byte must still fit after the label.
-            if end >= MAX_WIRE_NAME || wire.labels + 1 >= MAX_LABELS {
-                return None;
-            }
-            wire.starts[wire.labels] = u8::try_from(wire.len).ok()?;
-            wire.labels += 1;
-            wire.bytes[wire.len] = u8::try_from(label.len()).ok()?;
-            for (to, from) in wire.bytes[wire.len + 1..end].iter_mut().zip(label) {
-                *to = from.to_ascii_lowercase();
-            }
-            wire.len = end;
-        }
-        wire.bytes[wire.len] = 0;
-        wire.len += 1;
-        Some(wire)
-    }
-
-    /// The name itself: a delegation's key.
-    fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-
-    /// The name and `rtype`: an RRset's key.
-    fn with_type(&mut self, rtype: RecordType) -> &[u8] {
-        let [hi, lo] = u16::from(rtype).to_be_bytes();
-        self.bytes[self.len] = hi;
-        self.bytes[self.len + 1] = lo;
-        &self.bytes[..self.len + 2]
-    }
-
-    /// The keys of the name's proper ancestors but the root, longest
-    /// first, each followed by `rtype` (as [`WireName::with_type`]): the
-    /// type is written once after the name, which ends every ancestor.
-    fn ancestor_keys(&mut self, rtype: RecordType) -> impl Iterator<Item = &[u8]> {
-        let end = self.with_type(rtype).len();
-        let (bytes, starts) = (&self.bytes, &self.starts[..self.labels]);
-        starts
-            .iter()
-            .skip(1)
-            .map(move |&start| &bytes[usize::from(start)..end])
-    }
-
-    /// The name and its ancestors, longest first, ending with the root.
-    fn ancestors(&self) -> impl Iterator<Item = &[u8]> {
-        let root = self.len - 1;
-        self.starts[..self.labels]
-            .iter()
-            .map(|&start| usize::from(start))
-            .chain(std::iter::once(root))
-            .map(|start| &self.bytes[start..self.len])
-    }
-}
-
-/// An RRset's key: [`WireName::with_type`], owned. The class is always IN:
-/// the resolver refuses other classes before it looks anything up.
+/// An RRset's key: the owner's [`WireName`] followed by the type, owned.
+/// The class is always IN: the resolver refuses other classes before it
+/// looks anything up.
 type Key = Box<[u8]>;
+
+/// An entry of the RRset cache, with the key it is stored under.
+struct Stored {
+    key: Key,
+    timed: Timed<Entry>,
+}
+
+impl Cached for Stored {
+    fn key(&self) -> &[u8] {
+        &self.key
+    }
+}
 
 #[derive(Clone, Debug)]
 enum Entry {
@@ -164,58 +99,8 @@ pub enum Lookup {
     Miss,
 }
 
-/// LRU maps bounded in entries in all, spread over shards by key hash so
-/// that workers answering cache hits rarely contend for one lock. `S` is
-/// each map's hasher.
-pub(crate) struct Shards<K, V, S = lru::DefaultHasher> {
-    shards: Vec<Mutex<LruCache<K, V, S>>>,
-}
-
-impl<K: Hash + Eq, V> Shards<K, V> {
-    /// At most about `size` entries in all (at least one per shard).
-    pub(crate) fn new(size: usize) -> Shards<K, V> {
-        Shards::with_hasher(size, SHARDS, lru::DefaultHasher::default())
-    }
-
-    /// The shard holding `key` (any form of the key that hashes alike).
-    pub(crate) fn of<Q: Hash + ?Sized>(&self, key: &Q) -> &Mutex<LruCache<K, V>> {
-        let mut hasher = DefaultHasher::new();
-        key.hash(&mut hasher);
-        self.at(hasher.finish())
-    }
-}
-
-impl<K: Hash + Eq, V, S: BuildHasher + Clone> Shards<K, V, S> {
-    /// At most about `size` entries in all in `shards` shards (at least
-    /// one entry per shard).
-    pub(crate) fn with_hasher(size: usize, shards: usize, hasher: S) -> Shards<K, V, S> {
-        let size = size.max(1);
-        let shards = shards.clamp(1, size);
-        let per_shard = NonZeroUsize::new(size.div_ceil(shards)).unwrap_or(NonZeroUsize::MIN);
-        Shards {
-            shards: (0..shards)
-                .map(|_| Mutex::new(LruCache::with_hasher(per_shard, hasher.clone())))
-                .collect(),
-        }
-    }
-
-    /// Entries held in all shards.
-    pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|shard| lock(shard).len()).sum()
-    }
-}
-
-impl<K, V, S> Shards<K, V, S> {
-    /// The shard for a key of hash `hash`.
-    pub(crate) fn at(&self, hash: u64) -> &Mutex<LruCache<K, V, S>> {
-        let index = (hash % self.shards.len() as u64) as usize;
-        // `with_hasher` makes at least one shard, and `index` is below their count.
-        &self.shards[index]
-    }
-}
-
 pub struct Cache {
-    shards: Shards<Key, Timed<Entry>>,
+    rrsets: ShardedLru<Stored>,
     delegations: Mutex<LruCache<Box<[u8]>, Timed<Delegation>>>,
     min_ttl: u32,
     max_ttl: u32,
@@ -228,7 +113,7 @@ impl Cache {
     /// `size` entries of RRsets (spread over shards) and `size` delegations.
     pub fn new(size: usize, min_ttl: u32, max_ttl: u32) -> Cache {
         Cache {
-            shards: Shards::new(size),
+            rrsets: ShardedLru::new(size, SHARDS),
             delegations: Mutex::new(LruCache::new(
                 NonZeroUsize::new(size).unwrap_or(NonZeroUsize::MIN),
             )),
@@ -247,13 +132,14 @@ impl Cache {
             return None;
         }
         let now = Instant::now();
-        let mut wire = WireName::new(name)?;
-        let found =
-            wire.ancestor_keys(RecordType::DNAME)
-                .find_map(|key| match self.get(key, now)? {
-                    (Entry::RRset(records), left) => with_ttl(records, left).into_iter().next(),
-                    (Entry::Negative { .. }, _) => None,
-                });
+        let mut wire = WireName::new(name);
+        wire.set_suffix(&type_suffix(RecordType::DNAME));
+        let found = wire
+            .ancestor_keys()
+            .find_map(|key| match self.get(key, now)? {
+                (Entry::RRset(records), left) => with_ttl(records, left).into_iter().next(),
+                (Entry::Negative { .. }, _) => None,
+            });
         found
     }
 
@@ -261,14 +147,14 @@ impl Cache {
     /// bounded by the `size` given to [`Cache::new`] (rounded up to a
     /// multiple of the shard count for RRsets).
     pub fn len(&self) -> (usize, usize) {
-        (self.shards.len(), lock(&self.delegations).len())
+        (self.rrsets.len(), lock(&self.delegations).len())
     }
 
     fn get(&self, key: &[u8], now: Instant) -> Option<(Entry, u32)> {
-        let mut shard = lock(self.shards.of(key));
-        let live = shard.get(key)?.live(now);
+        let mut slot = self.rrsets.slot(key);
+        let live = slot.get()?.timed.live(now);
         if live.is_none() {
-            shard.pop(key);
+            slot.remove();
         }
         live
     }
@@ -281,7 +167,7 @@ impl Cache {
             value: entry,
             expires: now + Duration::from_secs(u64::from(ttl)),
         };
-        lock(self.shards.of(&*key)).put(key, timed);
+        self.rrsets.put(Stored { key, timed });
     }
 
     /// The TTL an RRset is kept for: the configured bounds applied.
@@ -300,22 +186,20 @@ impl Cache {
                 Lookup::NoData { soa }
             }
         };
-        let Some(mut wire) = WireName::new(name) else {
-            return Lookup::Miss;
-        };
-        match self.get(wire.with_type(rtype), now) {
+        let mut wire = WireName::new(name);
+        match self.get(wire.key_with(&type_suffix(rtype)), now) {
             Some((Entry::RRset(records), left)) => return Lookup::Hit(with_ttl(records, left)),
             Some((Entry::Negative { nx, soa }, left)) => return negative(nx, soa, left),
             None => {}
         }
         if let Some((Entry::Negative { nx, soa }, left)) =
-            self.get(wire.with_type(NXDOMAIN_ANY_TYPE), now)
+            self.get(wire.key_with(&type_suffix(NXDOMAIN_ANY_TYPE)), now)
         {
             return negative(nx, soa, left);
         }
         if rtype != RecordType::CNAME {
             if let Some((Entry::RRset(records), left)) =
-                self.get(wire.with_type(RecordType::CNAME), now)
+                self.get(wire.key_with(&type_suffix(RecordType::CNAME)), now)
             {
                 if let Some(cname) = with_ttl(records, left).into_iter().next() {
                     return Lookup::Cname(cname);
@@ -329,26 +213,22 @@ impl Cache {
     /// for its smallest TTL (RFC 2181 5.2 says they should be equal).
     pub fn store_records(&self, records: &[Record]) {
         let now = Instant::now();
-        let keys: Vec<Option<Key>> = records
+        let keys: Vec<Key> = records
             .iter()
             .map(|record| {
-                let mut wire = WireName::new(&record.name)?;
-                Some(Key::from(wire.with_type(record.record_type())))
+                let mut wire = WireName::new(&record.name);
+                Key::from(wire.key_with(&type_suffix(record.record_type())))
             })
             .collect();
         for (first, key) in keys.iter().enumerate() {
-            // Each set once, at its first record; unkeyable names are skipped.
-            let Some(key) = key else { continue };
-            if keys[..first]
-                .iter()
-                .any(|other| other.as_ref() == Some(key))
-            {
+            // Each set once, at its first record.
+            if keys[..first].contains(key) {
                 continue;
             }
             let mut set: Vec<Record> = records
                 .iter()
                 .zip(&keys)
-                .filter(|(_, other)| other.as_ref() == Some(key))
+                .filter(|(_, other)| *other == key)
                 .map(|(record, _)| record.clone())
                 .collect();
             // `collect` through a filter reserves four records at least
@@ -387,10 +267,8 @@ impl Cache {
             nx,
             soa: Box::new(soa.clone()),
         };
-        if let Some(mut wire) = WireName::new(name) {
-            let key = Key::from(wire.with_type(rtype));
-            self.put(key, entry, soa.ttl, Instant::now());
-        }
+        let key = Key::from(WireName::new(name).key_with(&type_suffix(rtype)));
+        self.put(key, entry, soa.ttl, Instant::now());
         Some(soa)
     }
 
@@ -399,21 +277,19 @@ impl Cache {
         if ttl == 0 {
             return;
         }
-        let Some(zone) = WireName::new(&delegation.zone) else {
-            return;
-        };
+        let zone = WireName::new(&delegation.zone);
         let timed = Timed {
             value: delegation.clone(),
             expires: Instant::now() + Duration::from_secs(u64::from(ttl)),
         };
-        lock(&self.delegations).put(Box::from(zone.as_bytes()), timed);
+        lock(&self.delegations).put(Box::from(zone.bytes()), timed);
     }
 
     /// The deepest cached zone cut at or above `name`, with its TTL counted
     /// down.
     pub fn closest_delegation(&self, name: &Name) -> Option<Delegation> {
         let now = Instant::now();
-        let wire = WireName::new(name)?;
+        let wire = WireName::new(name);
         let mut delegations = lock(&self.delegations);
         let closest = wire.ancestors().find_map(|zone| {
             let (mut delegation, left) = delegations.get(zone)?.live(now)?;
@@ -461,11 +337,7 @@ mod tests {
     fn the_dname_above_a_name_is_found_at_its_nearest_proper_ancestor() {
         let cache = Cache::new(100, 0, 86400);
         let to = n("example.net.");
-        let dname = Record::from_rdata(
-            n("moved.example."),
-            300,
-            dnslab_authoritative::zone::reader::dname_rdata(&to),
-        );
+        let dname = Record::from_rdata(n("moved.example."), 300, dnslab_wire::dname_rdata(&to));
         assert_eq!(
             cache.dname_above(&n("a.moved.example.")),
             None,
@@ -479,33 +351,6 @@ mod tests {
         for other in ["moved.example.", "other.example.", "example.", "."] {
             assert_eq!(cache.dname_above(&n(other)), None, "{other}");
         }
-    }
-
-    #[test]
-    fn wire_names_are_lowercased_with_their_ancestors_as_suffixes() {
-        let mut wire = WireName::new(&n("WWW.Example.com.")).unwrap();
-        assert_eq!(wire.as_bytes(), b"\x03www\x07example\x03com\x00");
-        let ancestors: Vec<&[u8]> = wire.ancestors().collect();
-        assert_eq!(
-            ancestors,
-            [
-                &b"\x03www\x07example\x03com\x00"[..],
-                b"\x07example\x03com\x00",
-                b"\x03com\x00",
-                b"\x00",
-            ]
-        );
-        assert_eq!(
-            wire.with_type(RecordType::MX),
-            b"\x03www\x07example\x03com\x00\x00\x0f"
-        );
-        let root = WireName::new(&Name::root()).unwrap();
-        assert_eq!(root.ancestors().collect::<Vec<_>>(), [&b"\x00"[..]]);
-        // The longest name RFC 1035 allows: 127 one-letter labels (255 bytes).
-        let longest = n(&"a.".repeat(127));
-        let wire = WireName::new(&longest).unwrap();
-        assert_eq!(wire.as_bytes().len(), 255);
-        assert_eq!(wire.ancestors().count(), 128);
     }
 
     #[tokio::test(start_paused = true)]
@@ -541,13 +386,17 @@ mod tests {
             a("two.example.com.", 60, 3),
         ]);
         for (name, len) in [("one.example.com.", 1), ("two.example.com.", 2)] {
-            let mut wire = WireName::new(&n(name)).unwrap();
-            let key = wire.with_type(RecordType::A);
-            let shard = lock(cache.shards.of(key));
-            let Some(Timed {
-                value: Entry::RRset(set),
+            let mut wire = WireName::new(&n(name));
+            let key = wire.key_with(&type_suffix(RecordType::A));
+            let mut slot = cache.rrsets.slot(key);
+            let Some(Stored {
+                timed:
+                    Timed {
+                        value: Entry::RRset(set),
+                        ..
+                    },
                 ..
-            }) = shard.peek(key)
+            }) = slot.peek()
             else {
                 panic!("{name} cached")
             };

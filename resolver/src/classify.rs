@@ -8,8 +8,7 @@
 
 use std::net::IpAddr;
 
-use dnslab_authoritative::lookup::substitute_dname;
-use dnslab_authoritative::zone::reader::dname_target;
+use dnslab_wire::{dname_target, substitute_dname};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use tracing::debug;

@@ -1,23 +1,52 @@
 //! The resolver as a [`Handler`] for the shared transport.
 //!
+//! Every request goes through the one request check both servers share
+//! ([`dnslab_wire::check_request`] with [`Policy::RESOLVER`]), on the wire,
+//! and the access list is checked once, right after the check's drop rules.
 //! Cache hits are answered right here on the receiving worker
 //! ([`Reply::Send`]); misses become a [`Reply::Deferred`] resolution.
-//! A hit seen before is copied from a [`crate::prepared`] answer after
-//! reading only the header, question and OPT; anything else (the first
-//! hit, errors, misses) is decoded in full with hickory, and the first hit
-//! prepares the answer for the next ones.
+//! A hit seen before is copied from a [`crate::prepared`] answer, having
+//! read only the header, question and OPT; otherwise (the first hit, a
+//! miss) the question is decoded with hickory, the cache consulted, and the
+//! first hit prepares the answer for the next ones.
 //! Queries with RD=0 are answered from the cache only, as Unbound does
 //! for clients allowed to snoop: a miss yields the cached CNAME chain (if
 //! any) and the closest cached delegation's NS set as a referral.
+//!
+//! Bad requests are answered as the check says: no response to fewer than
+//! 12 octets or to QR=1; REFUSED to a client outside the access list,
+//! whatever else it sent; then NOTIMP and FORMERR (header only), BADVERS
+//! and REFUSED (question echoed), each with RA=1 and with an OPT record
+//! when the request had one that can be found. The resolver used to judge
+//! requests on a whole message decoded by hickory, whose rules differ from
+//! the check's in corners no test pinned; it now answers them as the
+//! authoritative server does (the hostile tests pin those answers there):
+//! - records in the answer or authority section of a query and a
+//!   compressed question name are FORMERR (hickory read them); an
+//!   additional record hickory cannot decode (a broken TSIG) is skipped,
+//!   not FORMERR;
+//! - an unassigned opcode is NOTIMP even when the rest cannot be decoded;
+//!   two questions with EDNS version 1 are FORMERR, not BADVERS;
+//! - a client outside the access list gets REFUSED, not FORMERR, for a
+//!   query that cannot be read;
+//! - FORMERR and NOTIMP carry the header only (no question); a FORMERR
+//!   echoes the opcode, RD and CD and has RA=1, where hickory's error
+//!   message had none of them.
+//!
+//! The resolver's rcodes the tests pin (REFUSED outside the access list
+//! and for CHAOS and AXFR, NOTIMP, FORMERR, BADVERS, silence for responses
+//! and short packets) are as before.
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::NS;
-use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
+use hickory_proto::rr::{RData, Record};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable, BinEncoder};
 use tracing::debug;
 
-use dnslab_authoritative::request;
 use dnslab_transport::{Handler, Protocol, Reply, RequestMeta};
+use dnslab_wire::{
+    check_request, size_limit, EdnsQuery, Policy, Request, RequestHeader, Verdict, CLASS_IN,
+};
 
 use crate::iterate::{from_cache, CacheAnswer};
 use crate::prepared::{PreparedAnswers, Question};
@@ -39,33 +68,25 @@ impl ResolverHandler {
     /// The cache-hit fast path: copies a prepared answer, if there is one
     /// for this question and it fits. Only the header, the question and
     /// the OPT record of the request have been read.
-    ///
-    /// The wire-level parser is the authoritative server's
-    /// ([`dnslab_authoritative::request`]): one parser, already hardened
-    /// and fuzzed, for both servers. Moving it into the transport crate
-    /// would mix DNS message syntax into the socket layer, and a copy here
-    /// would be two parsers to keep in step.
     fn answer_prepared(
         &self,
-        parsed: &request::Request<'_>,
+        request: &Request<'_>,
         meta: &RequestMeta,
         response: &mut Vec<u8>,
     ) -> bool {
-        if parsed.qclass != request::CLASS_IN
-            || parsed.edns.is_some_and(|edns| edns.version > 0)
-            || !acl::allowed(&self.resolver.config().allow, meta.peer.ip())
-        {
+        // QCLASS ANY takes the full path, which echoes its class.
+        if request.qclass != CLASS_IN {
             return false;
         }
         let question = Question {
-            id: parsed.header.id,
-            recursion_desired: parsed.header.recursion_desired,
-            checking_disabled: parsed.header.checking_disabled,
-            question: parsed.question,
-            key: parsed.key(),
-            edns: parsed.edns.map(|_| EDNS_PAYLOAD),
-            dnssec_ok: parsed.edns.is_some_and(|edns| edns.dnssec_ok),
-            limit: response_limit(meta.protocol, parsed.edns.map(|edns| edns.udp_size)),
+            id: request.header.id,
+            recursion_desired: request.header.recursion_desired,
+            checking_disabled: request.header.checking_disabled,
+            question: request.question,
+            key: request.key(),
+            edns: request.edns.map(|_| EDNS_PAYLOAD),
+            dnssec_ok: request.edns.is_some_and(|edns| edns.dnssec_ok),
+            limit: size_limit(meta.protocol, request.edns, EDNS_PAYLOAD),
         };
         self.prepared.answer(&question, response)
     }
@@ -73,45 +94,38 @@ impl ResolverHandler {
 
 impl Handler for ResolverHandler {
     fn handle(&self, bytes: &[u8], meta: &RequestMeta, response: &mut Vec<u8>) -> Reply {
-        // Anything the fast parser rejects is left to the full decoder,
-        // which answers it as before (FORMERR, NOTIMP, drop).
-        let parsed = request::parse(bytes).ok();
-        if let Some(parsed) = &parsed {
-            if self.answer_prepared(parsed, meta, response) {
-                return Reply::Send;
+        let verdict = check_request(bytes, &Policy::RESOLVER);
+        let (header, question, edns) = match &verdict {
+            Verdict::Drop(_) => return Reply::Drop,
+            Verdict::Answer { request, .. } => {
+                (request.header, Some(request.question), request.edns)
             }
-        }
-        let request = match Message::from_bytes(bytes) {
-            Ok(request) => request,
-            Err(_) => return format_error(bytes, response),
+            Verdict::Reply(rejection) => (rejection.header, rejection.question(), rejection.edns),
         };
-        if request.metadata.message_type != MessageType::Query {
-            return Reply::Drop;
-        }
-        let ctx = Respond::new(&request, meta.protocol);
-        let config = self.resolver.config();
-        if !acl::allowed(&config.allow, meta.peer.ip()) {
-            debug!(peer = %meta.peer, "refusing a client outside the allow list");
+        // An open resolver is an amplifier: outsiders learn nothing else.
+        if !acl::allowed(&self.resolver.config().allow, meta.peer.ip()) {
+            debug!(client = %meta.peer, "refusing a client outside the allow list");
+            let ctx = Respond::new(&header, decode_question(question), edns, meta.protocol);
             return ctx.error(ResponseCode::Refused, response);
         }
-        if request.metadata.op_code != OpCode::Query {
-            return ctx.error(ResponseCode::NotImp, response);
+        let request = match verdict {
+            Verdict::Answer { request, .. } => request,
+            Verdict::Reply(rejection) => {
+                let ctx = Respond::new(&header, decode_question(question), edns, meta.protocol);
+                return ctx.error(rejection.rcode(), response);
+            }
+            Verdict::Drop(_) => return Reply::Drop,
+        };
+        if self.answer_prepared(&request, meta, response) {
+            return Reply::Send;
         }
-        // RFC 6891 6.1.3: only EDNS version 0 is implemented.
-        if request.edns.as_ref().is_some_and(|edns| edns.version() > 0) {
-            return ctx.error(ResponseCode::BADVERS, response);
-        }
-        let [query] = request.queries.as_slice() else {
+        // Not prepared: the question, decoded, goes to the cache.
+        let Some(query) = decode_question(question) else {
+            let ctx = Respond::new(&header, None, edns, meta.protocol);
             return ctx.error(ResponseCode::FormErr, response);
         };
-        // Only class IN is resolved, and QCLASS ANY is answered with it, as
-        // Unbound does; zone transfers are between a zone's servers, never
-        // through a resolver (BIND refuses them likewise).
-        if !matches!(query.query_class, DNSClass::IN | DNSClass::ANY)
-            || matches!(query.query_type, RecordType::AXFR | RecordType::IXFR)
-        {
-            return ctx.error(ResponseCode::Refused, response);
-        }
+        let ctx = Respond::new(&header, Some(query.clone()), edns, meta.protocol);
+        let config = self.resolver.config();
         let cache = &self.resolver.inner.cache;
         let mut chain = Vec::new();
         match from_cache(
@@ -122,12 +136,10 @@ impl Handler for ResolverHandler {
             config.limits.max_cname_chain,
         ) {
             Ok(CacheAnswer::Done(resolution)) => {
-                if let Some(parsed) = &parsed {
-                    self.prepare(parsed.key(), query, &resolution);
-                }
+                self.prepare(request.key(), &query, &resolution);
                 return ctx.write(&resolution, response);
             }
-            Ok(CacheAnswer::Miss(end)) if !request.metadata.recursion_desired => {
+            Ok(CacheAnswer::Miss(end)) if !header.recursion_desired => {
                 let referral = cache.closest_delegation(&end).map(|cut| {
                     cut.servers
                         .iter()
@@ -154,7 +166,11 @@ impl Handler for ResolverHandler {
             }
         }
         let resolver = self.resolver.clone();
-        let (qname, qtype) = (query.name.clone(), query.query_type);
+        let Query {
+            name: qname,
+            query_type: qtype,
+            ..
+        } = query;
         Reply::Deferred(Box::pin(async move {
             let mut out = Vec::new();
             match resolver.resolve(qname.clone(), qtype).await {
@@ -167,6 +183,11 @@ impl Handler for ResolverHandler {
             Some(out)
         }))
     }
+}
+
+/// The question as sent (name in the client's case), decoded by hickory.
+fn decode_question(question: Option<&[u8]>) -> Option<Query> {
+    Query::from_bytes(question?).ok()
 }
 
 impl ResolverHandler {
@@ -191,16 +212,6 @@ impl ResolverHandler {
     }
 }
 
-/// Largest response that fits (RFC 1035 4.2.1: 512 without EDNS; RFC
-/// 6891 6.2.5: the client's payload size, but at least 512).
-fn response_limit(protocol: Protocol, edns_payload: Option<u16>) -> usize {
-    match (protocol, edns_payload) {
-        (Protocol::Tcp, _) => usize::from(u16::MAX),
-        (Protocol::Udp, Some(payload)) => usize::from(payload.clamp(512, EDNS_PAYLOAD)),
-        (Protocol::Udp, None) => 512,
-    }
-}
-
 /// What a response needs from its request, owned so that a deferred
 /// resolution can carry it.
 struct Respond {
@@ -213,21 +224,27 @@ struct Respond {
     /// An OPT record in the response (the query had one), with the query's
     /// DO bit (RFC 3225 3).
     edns: Option<bool>,
-    /// Largest response that fits: [`response_limit`].
+    /// Largest response that fits ([`dnslab_wire::size_limit`]: RFC 1035
+    /// 4.2.1, 512 without EDNS; RFC 6891 6.2.5, the client's payload size,
+    /// at least 512, at most ours).
     limit: usize,
 }
 
 impl Respond {
-    fn new(request: &Message, protocol: Protocol) -> Respond {
-        let limit = response_limit(protocol, request.edns.as_ref().map(Edns::max_payload));
+    fn new(
+        header: &RequestHeader,
+        query: Option<Query>,
+        edns: Option<EdnsQuery>,
+        protocol: Protocol,
+    ) -> Respond {
         Respond {
-            id: request.metadata.id,
-            op_code: request.metadata.op_code,
-            recursion_desired: request.metadata.recursion_desired,
-            checking_disabled: request.metadata.checking_disabled,
-            query: request.queries.first().cloned(),
-            edns: request.edns.as_ref().map(|edns| edns.flags().dnssec_ok),
-            limit,
+            id: header.id,
+            op_code: OpCode::from_u8(header.opcode),
+            recursion_desired: header.recursion_desired,
+            checking_disabled: header.checking_disabled,
+            query,
+            edns: edns.map(|edns| edns.dnssec_ok),
+            limit: size_limit(protocol, edns, EDNS_PAYLOAD),
         }
     }
 
@@ -278,29 +295,13 @@ fn encode(msg: &Message, limit: usize, out: &mut Vec<u8>) -> Reply {
     }
 }
 
-/// An undecodable request: FORMERR if the header at least is a query's
-/// (RFC 1035 4.1.1), otherwise nothing.
-fn format_error(request: &[u8], out: &mut Vec<u8>) -> Reply {
-    match request {
-        [id_hi, id_lo, flags, ..] if request.len() >= 12 && flags & 0x80 == 0 => {
-            let msg = Message::error_msg(
-                u16::from_be_bytes([*id_hi, *id_lo]),
-                OpCode::Query,
-                ResponseCode::FormErr,
-            );
-            encode(&msg, 512, out)
-        }
-        _ => Reply::Drop,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ResolverConfig;
     use dnslab_transport::RequestMeta;
     use hickory_proto::rr::rdata::{A, TXT};
-    use hickory_proto::rr::Name;
+    use hickory_proto::rr::{DNSClass, Name, RecordType};
     use std::net::SocketAddr;
     use std::time::Duration;
 
@@ -379,8 +380,18 @@ mod tests {
         ) else {
             panic!("{query:?} is cached");
         };
+        let bytes = request.to_bytes().unwrap();
+        let Verdict::Answer { request, .. } = check_request(&bytes, &Policy::RESOLVER) else {
+            panic!("{query:?} is a question to answer");
+        };
+        let ctx = Respond::new(
+            &request.header,
+            Some(query.clone()),
+            request.edns,
+            Protocol::Udp,
+        );
         let mut full = Vec::new();
-        Respond::new(request, Protocol::Udp).write(&resolution, &mut full);
+        ctx.write(&resolution, &mut full);
         full
     }
 
@@ -515,6 +526,37 @@ mod tests {
             run(&handler, &response.to_bytes().unwrap(), &udp),
             (None, false)
         ));
+    }
+
+    /// The one request check decides, on the wire: records in a query's
+    /// answer section are FORMERR (hickory decoded them), with the header
+    /// echoed and RA=1; an outsider's unreadable query gets REFUSED.
+    #[test]
+    fn the_wire_check_judges_what_hickory_would_have_read() {
+        let (_, handler) = handler();
+        let mut with_answer = query("www.example.com.", RecordType::A, true);
+        with_answer.add_answer(Record::from_rdata(
+            Name::from_ascii("www.example.com.").unwrap(),
+            300,
+            RData::A(A::new(192, 0, 2, 1)),
+        ));
+        let bytes = with_answer.to_bytes().unwrap();
+        let (Some(msg), false) = run(&handler, &bytes, &meta(CLIENT, Protocol::Udp)) else {
+            panic!("FORMERR is sent inline");
+        };
+        assert_eq!(msg.metadata.response_code, ResponseCode::FormErr);
+        assert!(msg.metadata.recursion_desired && msg.metadata.recursion_available);
+        assert!(msg.queries.is_empty(), "header only");
+
+        let mut garbage = query("www.example.com.", RecordType::A, true)
+            .to_bytes()
+            .unwrap();
+        garbage.truncate(14);
+        let outsider = meta("192.0.2.9:5000", Protocol::Udp);
+        let (Some(msg), false) = run(&handler, &garbage, &outsider) else {
+            panic!("an outsider is answered");
+        };
+        assert_eq!(msg.metadata.response_code, ResponseCode::Refused);
     }
 
     /// The first hit goes the full way and prepares the answer; the second

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use dnslab_authoritative::zone::reader::absolute_name;
+use dnslab_wire::absolute_name;
 use hickory_proto::rr::Name;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -25,8 +25,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::time::{timeout_at, Instant};
 use tracing::{debug, instrument};
 
-use dnslab_authoritative::lookup::substitute_dname;
-use dnslab_authoritative::zone::reader::dname_target;
+use dnslab_wire::{dname_target, substitute_dname};
 
 use crate::cache::{Cache, Lookup};
 use crate::classify::{address, classify, synthesising_dname, Delegation, Final, Outcome};

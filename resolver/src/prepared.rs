@@ -14,22 +14,16 @@
 //! client's name has the same length whatever its case, so compression
 //! pointers into it stay valid when the question is echoed as asked.
 //!
-//! Neighbours: [`crate::handler`] parses requests with the authoritative
-//! crate's wire-level parser ([`dnslab_authoritative::request`]) and builds
+//! Neighbours: [`crate::handler`] reads requests with the wire-level
+//! parser both servers share ([`dnslab_wire::check_request`]) and builds
 //! entries from the responses its full encoder writes; [`crate::cache`]
 //! remains the source of truth, and misses here simply take the full path.
+//! The entries live in the one sharded LRU ([`dnslab_wire::ShardedLru`]).
 
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-use std::sync::Mutex;
 use std::time::Duration;
 
-use dnslab_authoritative::request::{skip_name, HEADER_LEN};
-use hashbrown::DefaultHashBuilder;
-use lru::LruCache;
+use dnslab_wire::{opt_record, skip_name, u16_at, Cached, ShardedLru, HEADER_LEN, OPT_LEN, SHARDS};
 use tokio::time::Instant;
-
-use crate::cache::{Shards, SHARDS};
-use crate::lock;
 
 /// The encoded answer and authority sections of one cached response.
 ///
@@ -64,12 +58,6 @@ const TTL_ENTRY: usize = 6;
 const HITS_PER_PROMOTION: u8 = 8;
 
 impl Prepared {
-    fn key(&self) -> &[u8] {
-        self.data
-            .get(..usize::from(self.key_len))
-            .unwrap_or_default()
-    }
-
     fn sections(&self) -> &[u8] {
         let start = usize::from(self.key_len);
         self.data
@@ -99,38 +87,21 @@ const FLAGS_RA: u8 = 0x80;
 /// CD, copied from the query (RFC 4035 3.2.2).
 const FLAGS_CD: u8 = 0x10;
 
-/// Prepared answers keyed by a hash of (lowercased wire qname, qtype),
-/// bounded LRU in shards. The hash is computed once per request, with a
-/// per-process random seed; the entry holds the key itself, so a hash that
-/// two keys share costs a miss, never a wrong answer. Locks are held for
-/// one map operation and a copy, never across `.await`.
-pub struct PreparedAnswers {
-    shards: Shards<u64, Prepared, BuildHasherDefault<Prehashed>>,
-    hasher: DefaultHashBuilder,
+impl Cached for Prepared {
+    fn key(&self) -> &[u8] {
+        self.data
+            .get(..usize::from(self.key_len))
+            .unwrap_or_default()
+    }
 }
 
-/// One lock's share of the entries, by key hash.
-type Shard = Mutex<LruCache<u64, Prepared, BuildHasherDefault<Prehashed>>>;
-
-/// The map's hasher for keys that are hashes already: passes them through.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used (the keys are u64); fold anything else.
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u64(&mut self, hash: u64) {
-        self.0 = hash;
-    }
+/// Prepared answers keyed by (lowercased wire qname, qtype, DO), bounded
+/// LRU in shards: the key is hashed once per request, and the entry holds
+/// the key itself, so a hash that two keys share costs a miss, never a
+/// wrong answer. Locks are held for one map operation and a copy, never
+/// across `.await`.
+pub struct PreparedAnswers {
+    answers: ShardedLru<Prepared>,
 }
 
 /// What the hit path needs from the request, already parsed.
@@ -158,23 +129,14 @@ impl PreparedAnswers {
 
     fn with_shards(size: usize, shards: usize) -> PreparedAnswers {
         PreparedAnswers {
-            shards: Shards::with_hasher(size, shards, BuildHasherDefault::default()),
-            hasher: DefaultHashBuilder::default(),
+            answers: ShardedLru::new(size, shards),
         }
-    }
-
-    /// The hash of `key` and the shard it lives in.
-    fn locate(&self, key: &[u8]) -> (u64, &Shard) {
-        let hash = self.hasher.hash_one(key);
-        // The middle bits pick the shard; hashbrown uses the low and the
-        // top 7 within it.
-        (hash, self.shards.at(hash >> 32))
     }
 
     /// Entries held in all shards.
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.shards.len()
+        self.answers.len()
     }
 
     /// Writes the response to `question` into `out` if a live prepared
@@ -182,16 +144,12 @@ impl PreparedAnswers {
     /// otherwise, for the full path to answer.
     pub fn answer(&self, question: &Question<'_>, out: &mut Vec<u8>) -> bool {
         let now = Instant::now();
-        let (hash, shard) = self.locate(question.key);
-        let mut shard = lock(shard);
-        let Some(prepared) = shard.peek_mut(&hash) else {
+        let mut slot = self.answers.slot(question.key);
+        let Some(prepared) = slot.peek() else {
             return false;
         };
-        if prepared.key() != question.key {
-            return false;
-        }
         if prepared.expires <= now {
-            shard.pop(&hash);
+            slot.remove();
             return false;
         }
         let sections = prepared.sections();
@@ -240,12 +198,12 @@ impl PreparedAnswers {
             }
         }
         if let Some(payload) = question.edns {
-            out.extend_from_slice(&opt_record(payload, question.dnssec_ok));
+            out.extend_from_slice(&opt_record(payload, 0, question.dnssec_ok));
         }
         prepared.hits = prepared.hits.wrapping_add(1);
         if prepared.hits >= HITS_PER_PROMOTION {
             prepared.hits = 0;
-            shard.promote(&hash);
+            slot.promote();
         }
         true
     }
@@ -255,26 +213,10 @@ impl PreparedAnswers {
     /// `key`. Responses whose records would not stay cached (no records, a
     /// zero TTL) or that cannot be walked are not kept.
     pub fn prepare(&self, key: &[u8], response: &[u8]) {
-        let Some(prepared) = walk(key, response) else {
-            return;
-        };
-        let (hash, shard) = self.locate(key);
-        lock(shard).put(hash, prepared);
+        if let Some(prepared) = walk(key, response) {
+            self.answers.put(prepared);
+        }
     }
-}
-
-/// RFC 6891 6.1.2: root owner, type OPT, class = payload size, TTL
-/// (extended RCODE 0, version 0, DO, Z = 0), no options.
-const OPT_LEN: usize = 11;
-
-fn opt_record(payload: u16, dnssec_ok: bool) -> [u8; OPT_LEN] {
-    let [hi, lo] = payload.to_be_bytes();
-    let flags = if dnssec_ok { 0x80 } else { 0 };
-    [0, 0, 41, hi, lo, 0, 0, flags, 0, 0, 0]
-}
-
-fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]))
 }
 
 /// Finds the sections and TTL fields of an encoded response (RFC 1035
@@ -382,9 +324,8 @@ mod tests {
         let (www, ftp) = (key("www.example"), key("ftp.example"));
         assert_eq!(ask(&answers, &www), None);
         // Two keys sharing a hash: store ftp's entry where www's goes.
-        let (hash, shard) = answers.locate(&www);
         let entry = walk(&ftp, &response(300)).expect("walkable");
-        lock(shard).put(hash, entry);
+        answers.answers.slot(&www).put(entry);
         assert_eq!(ask(&answers, &www), None, "the stored key is checked");
     }
 

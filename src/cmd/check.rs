@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use dnslab_authoritative::zone;
-use dnslab_authoritative::zone::reader::absolute_name;
 use dnslab_authoritative::ZoneSource;
+use dnslab_wire::absolute_name;
 use hickory_proto::rr::Name;
 
 #[derive(clap::Args, Debug)]

@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 use std::str::FromStr;
 
-use dnslab_authoritative::zone::reader::absolute_name;
 use dnslab_resolver::{trace, Step, StepOutcome, Trace};
+use dnslab_wire::absolute_name;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 use serde_json::json;

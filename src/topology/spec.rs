@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
-use dnslab_authoritative::zone::reader::absolute_name;
+use dnslab_wire::absolute_name;
 use hickory_proto::rr::Name;
 use serde::Deserialize;
 

@@ -12,10 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use dnslab_authoritative::zone::check::{check_zone, ProblemKind};
-use dnslab_authoritative::zone::reader::{
-    dname_target, read_file, MasterFile, ReadError, ReadErrorKind,
-};
+use dnslab_authoritative::zone::reader::{read_file, MasterFile, ReadError, ReadErrorKind};
 use dnslab_authoritative::zone::SourcedRecord;
+use dnslab_wire::dname_target;
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use crate::common::{dnslab, name, repo_path, require};

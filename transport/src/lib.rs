@@ -4,9 +4,12 @@
 //! It owns sockets, framing (RFC 1035 4.2.2 length prefix on TCP), limits
 //! (connection cap, idle timeout, message sizes) and shutdown. It knows
 //! nothing about DNS beyond that: a [`Handler`] turns request bytes into
-//! response bytes. Neighbours: `dnslab-authoritative` and `dnslab-resolver`
-//! each implement [`Handler`]; the `dnslab` binary binds a [`Server`] for
-//! them.
+//! response bytes. Neighbours: `dnslab-wire` reads the DNS in those bytes
+//! for `dnslab-authoritative` and `dnslab-resolver`, which each implement
+//! [`Handler`]; the `dnslab` binary binds a [`Server`] for them.
+//!
+//! Logs name the address a request came from `client`, as both servers'
+//! logs do, so that one filter follows a client through all of them.
 //!
 //! Layout, along the path a request takes:
 //! - [`config`] — the limits and their defaults ([`ServerConfig`]).

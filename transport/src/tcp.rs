@@ -62,7 +62,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, local: SocketAddr, shared
             },
             () = &mut shutdown => break,
         };
-        debug!(%peer, %local, "TCP connection accepted");
+        debug!(client = %peer, %local, "TCP connection accepted");
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             let _permit = permit;
@@ -111,7 +111,7 @@ async fn connection(
     // Answers go out one write each; Nagle would hold the second of two
     // pipelined answers until the first is acknowledged.
     if let Err(e) = stream.set_nodelay(true) {
-        debug!(%peer, error = %e, "TCP_NODELAY");
+        debug!(client = %peer, error = %e, "TCP_NODELAY");
     }
     let meta = RequestMeta {
         peer,
@@ -123,7 +123,7 @@ async fn connection(
     // Deferred answers still running are abandoned, and waited for, so
     // that nothing of this connection outlives `Server::run`.
     connection.in_flight.shutdown().await;
-    debug!(%peer, %local, reason = %closed, "TCP connection closed");
+    debug!(client = %peer, %local, reason = %closed, "TCP connection closed");
     // Close the socket before `shared` goes (see `server`).
     drop(stream);
     drop(shared);
@@ -299,7 +299,7 @@ impl<'a> Connection<'a> {
             Outgoing::Deferred(answer) => answer,
         };
         let Ok(len) = u16::try_from(answer.len()) else {
-            warn!(peer = %self.meta.peer, len = answer.len(), "answer longer than 65535 bytes; not sent");
+            warn!(client = %self.meta.peer, len = answer.len(), "answer longer than 65535 bytes; not sent");
             return Ok(());
         };
         self.write.clear();

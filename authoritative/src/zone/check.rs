@@ -20,8 +20,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 
+use dnslab_wire::BuildFnv;
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::{Location, SourcedRecord};
@@ -89,31 +89,10 @@ pub enum ProblemKind {
     NsWithoutAddress(Name),
 }
 
-/// FNV-1a for maps keyed by [`Name`]: `Name`'s `Hash` feeds one byte at a
-/// time, which SipHash makes slow on a million names. The zone is the
-/// operator's own file, so flooding resistance buys nothing here.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-}
-
-type NameMap<'a, V> = HashMap<&'a Name, V, BuildHasherDefault<Fnv>>;
-type NameSet<'a> = HashSet<&'a Name, BuildHasherDefault<Fnv>>;
+/// Maps keyed by [`Name`] hash with FNV ([`BuildFnv`]): `Name`'s `Hash`
+/// feeds one byte at a time, which SipHash makes slow on a million names.
+type NameMap<'a, V> = HashMap<&'a Name, V, BuildFnv>;
+type NameSet<'a> = HashSet<&'a Name, BuildFnv>;
 
 /// What the checks need of a record. The checks run on records as read
 /// ([`SourcedRecord`]) and on the store loader's compact form, which keeps
@@ -361,7 +340,7 @@ mod tests {
     use hickory_proto::rr::Record;
 
     use super::*;
-    use crate::zone::reader::dname_rdata;
+    use dnslab_wire::dname_rdata;
 
     fn name(text: &str) -> Name {
         Name::from_ascii(text).expect("test name parses")

@@ -2,11 +2,11 @@
 //! kept beside the name tree, ordered by the hash their owner names hold,
 //! so that denial proofs find the record matching or covering a name.
 
+use dnslab_wire::WireName;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use sha1::{Digest, Sha1};
 
 use super::reader::type_covered;
-use super::store::WireName;
 
 /// The hash parameters of a chain (RFC 5155 3.1: algorithm 1 is SHA-1,
 /// the only one defined).

@@ -26,8 +26,8 @@
 //! Each part has its own file under `reader/`: `lexer` (entries of
 //! tokens), `directives` (`$ORIGIN`, `$TTL`, `$INCLUDE`), `generate`
 //! (`$GENERATE`), `columns` (owner, TTL, class, type), `rdata` (record
-//! data, with `dnssec` and `loc` for the types hickory cannot read) and
-//! `names` (names typed outside zone files, DNAME data). This file holds
+//! data, with `dnssec` and `loc` for the types hickory cannot read); names
+//! typed outside zone files and DNAME data are `dnslab_wire`'s. This file holds
 //! what callers use, and the state one read shares across its files.
 
 use std::fmt;
@@ -44,11 +44,9 @@ mod dnssec;
 mod generate;
 mod lexer;
 mod loc;
-mod names;
 mod rdata;
 
 pub(crate) use dnssec::type_covered;
-pub use names::{absolute_name, dname_rdata, dname_target};
 // Records built in tests as the reader builds them (the store's, the
 // checker's).
 #[cfg(test)]

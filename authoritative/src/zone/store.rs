@@ -31,8 +31,7 @@
 //! a record in 8 MiB chunks; the checker reads them there, and building the
 //! store frees each chunk once its records are in.
 //!
-//! Each part has its own file under `store/`: `wire_name` (lowercased wire
-//! names, canonical order), `arena` (the name arena and its hash index),
+//! Each part has its own file under `store/`: `arena` (the name arena and its hash index),
 //! `node` (a name's RRsets), `compact` (the records between the reader and
 //! the store) and `catalog` (every zone, and which one answers a name).
 //! This file holds the zone: building it, and what the lookup asks of it.
@@ -52,16 +51,15 @@ mod arena;
 mod catalog;
 mod compact;
 mod node;
-mod wire_name;
 
 pub use catalog::{Catalog, CatalogError};
 pub(crate) use compact::CompactRecords;
+pub(crate) use dnslab_wire::WireName;
 pub use node::{Node, RRset};
-pub(crate) use wire_name::WireName;
 
 use arena::name_wire;
+use dnslab_wire::canonical_cmp;
 use node::NodeData;
-use wire_name::canonical_cmp;
 
 /// Counts for the log line printed when a zone is loaded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

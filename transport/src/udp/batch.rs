@@ -139,7 +139,7 @@ impl Outbox {
                 Ok(n) => sent += n.max(1),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    debug!(peer = ?self.peers[sent].as_socket(), error = %e, "UDP send failed");
+                    debug!(client = ?self.peers[sent].as_socket(), error = %e, "UDP send failed");
                     sent += 1;
                 }
             }

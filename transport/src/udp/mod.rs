@@ -196,7 +196,7 @@ impl Worker {
                 Ok(Reply::Send) => self.outbox.queue(peer),
                 Ok(Reply::Drop) => {}
                 Ok(Reply::Deferred(future)) => self.defer(future, peer),
-                Err(_) => error!(%peer, "handler panicked; request dropped"),
+                Err(_) => error!(client = %peer, "handler panicked; request dropped"),
             }
         }
         self.outbox.flush(&self.socket);
@@ -207,7 +207,7 @@ impl Worker {
     /// query is dropped and the client will retry.
     fn defer(&self, future: Deferred, peer: SocketAddr) {
         let Ok(permit) = Arc::clone(&self.shared.deferred).try_acquire_owned() else {
-            debug!(%peer, "too many deferred replies in flight; query dropped");
+            debug!(client = %peer, "too many deferred replies in flight; query dropped");
             return;
         };
         let in_flight = InFlight::enter(&self.in_flight);
@@ -266,6 +266,6 @@ fn is_transient(e: &io::Error) -> bool {
 /// is the client's loss (it will retry), not the server's.
 fn send(socket: &UdpSocket, response: &[u8], peer: SocketAddr) {
     if let Err(e) = socket.send_to(response, peer) {
-        debug!(%peer, len = response.len(), error = %e, "UDP send failed");
+        debug!(client = %peer, len = response.len(), error = %e, "UDP send failed");
     }
 }

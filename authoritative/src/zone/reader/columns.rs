@@ -15,9 +15,9 @@ use std::str::FromStr;
 use hickory_proto::rr::{DNSClass, Label, Name, RData, Record, RecordType};
 
 use super::lexer::{Entry, Token};
-use super::names::escaped_name;
 use super::rdata::parse_rdata;
 use super::{FileState, ReadErrorKind, Reader};
+use dnslab_wire::escaped_name;
 
 impl Reader<'_> {
     /// One resource record: `[owner] [ttl] [class] type rdata` with TTL and

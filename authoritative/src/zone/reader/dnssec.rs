@@ -12,8 +12,8 @@ use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::columns::{parse_name, parse_ttl, parse_type};
 use super::lexer::Token;
-use super::names::push_name;
 use super::rdata::{hex_into, unknown};
+use dnslab_wire::push_name;
 
 /// RFC 4034 2.2 (DNSKEY; CDNSKEY, RFC 7344, is alike): `FLAGS PROTOCOL
 /// ALGORITHM BASE64...`.

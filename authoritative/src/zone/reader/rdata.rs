@@ -17,8 +17,8 @@ use hickory_proto::serialize::binary::{BinDecoder, Restrict};
 
 use super::columns::{parse_name, parse_ttl, TYPE_LOC, TYPE_RP, TYPE_SPF, TYPE_URI};
 use super::lexer::{join_tokens, Token};
-use super::names::{dname_rdata, dname_target, for_each_byte, push_name};
 use super::{dnssec, loc};
+use dnslab_wire::{dname_rdata, dname_target, for_each_byte, push_name};
 
 /// The RDATA of one record from its tokens. Types whose data holds domain
 /// names are read here so that relative names are completed with the

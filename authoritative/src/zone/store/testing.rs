@@ -7,8 +7,9 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
 
 use super::Zone;
-use crate::zone::reader::{dname_rdata, unknown};
+use crate::zone::reader::unknown;
 use crate::zone::{Location, SourcedRecord};
+use dnslab_wire::dname_rdata;
 
 /// Records from lines `owner ttl IN type rdata`: owner `@`, relative to
 /// `origin` or absolute; names inside RDATA absolute. DNAME and DS,

@@ -1,23 +1,24 @@
 //! Reading a query off the wire: the header, the one question and the OPT
 //! record, and nothing else.
 //!
-//! This is the hot path of the authoritative server, so it does not decode a
-//! whole hickory `Message` (that alone costs microseconds): it walks the
-//! bytes once, lowercases the question name into a stack buffer (the key of
-//! the prepared answers, see [`crate::prepared`]) and keeps a borrowed slice
-//! of the question as the client wrote it, to echo it verbatim.
+//! This is the hot path of both servers, so it does not decode a whole
+//! hickory `Message` (that alone costs microseconds): it walks the bytes
+//! once, reads the question name lowercased into a [`WireName`] on the
+//! stack (with the type and the DO bit after it, the key of both servers'
+//! prepared answers) and keeps a borrowed slice of the question as the
+//! client wrote it, to echo it verbatim.
 //!
 //! Every read is bounds-checked with `get`: network input never reaches an
-//! index that can panic. Neighbours: [`crate::handler`] decides what to do
-//! with a [`Request`] or a [`ParseError`]; [`crate::respond`] writes the
-//! answer.
+//! index that can panic. Neighbours: [`crate::check`] turns a [`Request`]
+//! or a [`ParseError`] into what a server does with it; [`crate::edns`]
+//! sizes the response.
 
 use std::fmt;
 
+use crate::name::{NameError, WireName};
+
 /// RFC 1035 4.1.1: the fixed header.
 pub const HEADER_LEN: usize = 12;
-/// RFC 1035 3.1: a name is at most 255 octets in wire form.
-pub const MAX_NAME_LEN: usize = 255;
 /// RFC 6891 6.1.1: the OPT pseudo-record type.
 pub const TYPE_OPT: u16 = 41;
 /// RFC 1035 3.2.4: the Internet class.
@@ -58,24 +59,21 @@ pub struct Request<'a> {
     pub qtype: u16,
     pub qclass: u16,
     pub edns: Option<EdnsQuery>,
-    /// The lowercased question name in wire form followed by the qtype and
-    /// the DO bit (answers with DNSSEC records differ): the lookup key of
-    /// prepared answers, built without allocating.
-    key: [u8; MAX_NAME_LEN + 3],
-    key_len: usize,
+    /// The lowercased question name, followed by the qtype and the DO bit
+    /// (answers with DNSSEC records differ): the lookup key of prepared
+    /// answers, built without allocating.
+    name: WireName,
 }
 
 impl Request<'_> {
     /// Lowercased wire name followed by the two qtype octets and the DO bit.
     pub fn key(&self) -> &[u8] {
-        self.key.get(..self.key_len).unwrap_or_default()
+        self.name.key()
     }
 
     /// The lowercased question name in wire form.
     pub fn lowercase_name(&self) -> &[u8] {
-        self.key
-            .get(..self.key_len.saturating_sub(3))
-            .unwrap_or_default()
+        self.name.bytes()
     }
 }
 
@@ -154,7 +152,18 @@ impl fmt::Display for Malformed {
 
 impl std::error::Error for ParseError {}
 
-fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
+impl From<NameError> for Malformed {
+    fn from(error: NameError) -> Malformed {
+        match error {
+            NameError::Truncated => Malformed::TruncatedQuestion,
+            NameError::LabelType(octet) => Malformed::LabelType(octet),
+            NameError::TooLong => Malformed::NameTooLong,
+        }
+    }
+}
+
+/// The big-endian u16 at `at`, if the message is that long.
+pub fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
     let b = bytes.get(at..at.checked_add(2)?)?;
     Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
 }
@@ -176,7 +185,7 @@ pub fn read_header(msg: &[u8]) -> Option<RequestHeader> {
 }
 
 /// Parses a query (RFC 1035 4.1) far enough to answer it.
-pub fn parse(msg: &[u8]) -> Result<Request<'_>, ParseError> {
+pub fn parse_request(msg: &[u8]) -> Result<Request<'_>, ParseError> {
     let header = read_header(msg).ok_or(ParseError::ShortHeader(msg.len()))?;
     let flags = u16_at(msg, 2).unwrap_or_default();
     if flags & 0x8000 != 0 {
@@ -195,71 +204,31 @@ pub fn parse(msg: &[u8]) -> Result<Request<'_>, ParseError> {
         return Err(malformed(Malformed::RecordsInQuery));
     }
 
-    let mut key = [0u8; MAX_NAME_LEN + 3];
-    let name_end = lowercase_name(msg, HEADER_LEN, &mut key).map_err(malformed)?;
-    let name_len = name_end - HEADER_LEN;
+    let (mut name, name_end) = WireName::read(msg, HEADER_LEN).map_err(|e| malformed(e.into()))?;
     let qtype = u16_at(msg, name_end).ok_or(malformed(Malformed::TruncatedQuestion))?;
     let qclass = u16_at(msg, name_end + 2).ok_or(malformed(Malformed::TruncatedQuestion))?;
     let question_end = name_end + 4;
     let question = msg
         .get(HEADER_LEN..question_end)
         .ok_or(malformed(Malformed::TruncatedQuestion))?;
-    if let Some(slot) = key.get_mut(name_len..name_len + 2) {
-        slot.copy_from_slice(&qtype.to_be_bytes());
-    }
-
     let edns = read_additionals(msg, question_end, arcount).map_err(malformed)?;
-    if let Some(slot) = key.get_mut(name_len + 2) {
-        *slot = u8::from(edns.is_some_and(|e| e.dnssec_ok));
-    }
+    let [qtype_hi, qtype_lo] = qtype.to_be_bytes();
+    name.set_suffix(&[
+        qtype_hi,
+        qtype_lo,
+        u8::from(edns.is_some_and(|e| e.dnssec_ok)),
+    ]);
     Ok(Request {
         header,
         question,
         qtype,
         qclass,
         edns,
-        key,
-        key_len: name_len + 3,
+        name,
     })
 }
 
-/// Copies the uncompressed name at `start` into `out`, lowercased; returns
-/// the offset just past it. Queries never need compression in the question
-/// (it is the first name of the message), so a pointer there is FORMERR, as
-/// in NSD.
-fn lowercase_name(msg: &[u8], start: usize, out: &mut [u8]) -> Result<usize, Malformed> {
-    let mut pos = start;
-    let mut written = 0;
-    loop {
-        let len = *msg.get(pos).ok_or(Malformed::TruncatedQuestion)?;
-        if len & 0xC0 != 0 {
-            return Err(Malformed::LabelType(len));
-        }
-        let len = usize::from(len);
-        if written + 1 + len > MAX_NAME_LEN {
-            return Err(Malformed::NameTooLong);
-        }
-        let label = msg
-            .get(pos + 1..pos + 1 + len)
-            .ok_or(Malformed::TruncatedQuestion)?;
-        let dest = out
-            .get_mut(written..written + 1 + len)
-            .ok_or(Malformed::NameTooLong)?;
-        if let Some((first, rest)) = dest.split_first_mut() {
-            *first = len as u8;
-            for (d, s) in rest.iter_mut().zip(label) {
-                *d = s.to_ascii_lowercase();
-            }
-        }
-        written += 1 + len;
-        pos += 1 + len;
-        if len == 0 {
-            return Ok(pos);
-        }
-    }
-}
-
-/// The OPT record of a query that [`parse`] rejects, if the message can be
+/// The OPT record of a query that [`parse_request`] rejects, if the message can be
 /// walked that far: RFC 6891 6.1.1 wants an OPT record in every response
 /// to a request that had one, errors included. `None` when a section
 /// before it cannot be walked or the OPT record itself is at fault.
@@ -409,7 +378,7 @@ mod tests {
     #[test]
     fn question_is_lowercased_in_the_key_and_echoed_as_sent() {
         let msg = query(0x0100, [1, 0, 0, 0], &["WwW", "Example", "COM"], 1);
-        let req = parse(&msg).expect("parses");
+        let req = parse_request(&msg).expect("parses");
         assert_eq!(req.question, &msg[12..]);
         assert_eq!(req.lowercase_name(), b"\x03www\x07example\x03com\x00");
         assert_eq!(req.key(), b"\x03www\x07example\x03com\x00\x00\x01\x00");
@@ -424,7 +393,7 @@ mod tests {
     fn opt_record_fields_are_read() {
         let mut msg = query(0, [1, 0, 0, 1], &["a"], 1);
         msg.extend(opt(4096, 1, true));
-        let edns = parse(&msg).expect("parses").edns;
+        let edns = parse_request(&msg).expect("parses").edns;
         assert_eq!(
             edns,
             Some(EdnsQuery {
@@ -437,15 +406,18 @@ mod tests {
 
     #[test]
     fn unanswerable_packets_are_dropped() {
-        assert_eq!(parse(&[0; 5]).unwrap_err(), ParseError::ShortHeader(5));
+        assert_eq!(
+            parse_request(&[0; 5]).unwrap_err(),
+            ParseError::ShortHeader(5)
+        );
         let msg = query(0x8000, [1, 0, 0, 0], &["a"], 1);
-        assert_eq!(parse(&msg).unwrap_err(), ParseError::NotAQuery);
+        assert_eq!(parse_request(&msg).unwrap_err(), ParseError::NotAQuery);
     }
 
     #[test]
     fn other_opcodes_are_not_implemented() {
         let msg = query(4 << 11, [1, 0, 0, 0], &["a"], 6);
-        assert!(matches!(parse(&msg), Err(ParseError::NotImplemented(h)) if h.opcode == 4));
+        assert!(matches!(parse_request(&msg), Err(ParseError::NotImplemented(h)) if h.opcode == 4));
     }
 
     #[test]
@@ -469,13 +441,13 @@ mod tests {
         ];
         for (msg, why) in cases {
             assert!(
-                matches!(parse(&msg), Err(ParseError::Malformed(_, w)) if w == why),
+                matches!(parse_request(&msg), Err(ParseError::Malformed(_, w)) if w == why),
                 "{why}"
             );
         }
         let short = query(0, [1, 0, 0, 0], &["abc"], 1);
         for cut in 13..short.len() {
-            let got = parse(&short[..cut]);
+            let got = parse_request(&short[..cut]);
             assert!(
                 matches!(
                     got,
@@ -487,21 +459,21 @@ mod tests {
         let mut pointer = query(0, [1, 0, 0, 0], &[], 1);
         pointer.splice(12..13, [0xC0, 0x0C]);
         assert!(matches!(
-            parse(&pointer),
+            parse_request(&pointer),
             Err(ParseError::Malformed(_, Malformed::LabelType(0xC0)))
         ));
         let mut two_opts = query(0, [1, 0, 0, 2], &["a"], 1);
         two_opts.extend(opt(1232, 0, false));
         two_opts.extend(opt(1232, 0, false));
         assert!(matches!(
-            parse(&two_opts),
+            parse_request(&two_opts),
             Err(ParseError::Malformed(_, Malformed::DuplicateOpt))
         ));
         let mut opt_named = query(0, [1, 0, 0, 1], &["a"], 1);
         opt_named.extend([1, b'x', 0]);
         opt_named.extend(&opt(1232, 0, false)[1..]);
         assert!(matches!(
-            parse(&opt_named),
+            parse_request(&opt_named),
             Err(ParseError::Malformed(_, Malformed::OptNotAtRoot))
         ));
     }
@@ -516,6 +488,9 @@ mod tests {
             &"d".repeat(61),
         ];
         let msg = query(0, [1, 0, 0, 0], &labels, 1);
-        assert_eq!(parse(&msg).expect("parses").lowercase_name().len(), 255);
+        assert_eq!(
+            parse_request(&msg).expect("parses").lowercase_name().len(),
+            255
+        );
     }
 }

@@ -1,40 +1,13 @@
-//! Names that need no origin and no reader state: names typed on a
-//! command line or in a topology or hints file ([`absolute_name`]), the
-//! escapes of RFC 1035 5.1 ([`for_each_byte`]), names in uncompressed wire
-//! form ([`push_name`]), and DNAME data, which hickory-proto 0.26 keeps as
-//! unknown bytes ([`dname_target`], [`dname_rdata`]).
+//! Names as people write them (RFC 1035 5.1 presentation format): escapes,
+//! and [`absolute_name`] for names typed outside zone files.
 //!
-//! Used by the reader's columns and record data ([`super::columns`],
-//! [`super::rdata`]), and, through the re-exports of [`super`], by the
-//! lookup, the resolver and the `dnslab` binary.
+//! The zone reader reads master files with [`escaped_name`] and
+//! [`for_each_byte`]; the binary (command-line flags, topology YAML) and
+//! the resolver (root hints) read names with [`absolute_name`], so that a
+//! name means the same wherever it is typed. Neighbours: [`crate::name`]
+//! owns names in wire form.
 
-use hickory_proto::rr::rdata::NULL;
-use hickory_proto::rr::{Label, Name, RData, RecordType};
-use hickory_proto::serialize::binary::BinDecodable;
-
-/// The target of a DNAME record as this reader (and hickory's wire decoder)
-/// represent it: `RData::Unknown` with the uncompressed target name as
-/// bytes, since hickory-proto 0.26 has no DNAME variant.
-pub fn dname_target(rdata: &RData) -> Option<Name> {
-    match rdata {
-        RData::Unknown {
-            code: RecordType::DNAME,
-            rdata,
-        } => Name::from_bytes(&rdata.anything).ok(),
-        _ => None,
-    }
-}
-
-/// The RDATA of a DNAME record pointing at `target` (RFC 6672 2.1: the
-/// target is never compressed).
-pub fn dname_rdata(target: &Name) -> RData {
-    let mut wire = Vec::with_capacity(target.len() + 2);
-    push_name(target, &mut wire);
-    RData::Unknown {
-        code: RecordType::DNAME,
-        rdata: NULL::with(wire),
-    }
-}
+use hickory_proto::rr::{Label, Name};
 
 /// A domain name typed on a command line or in a topology or root hints
 /// file: escapes as in master files (RFC 1035 5.1: `\DDD` is decimal, where
@@ -52,7 +25,7 @@ pub fn absolute_name(text: &str) -> Result<Name, String> {
 
 /// A name written with escapes (RFC 1035 5.1, see [`for_each_byte`]): an
 /// unescaped dot ends a label, and a final one makes the name absolute.
-pub(super) fn escaped_name(text: &str) -> Result<Name, String> {
+pub fn escaped_name(text: &str) -> Result<Name, String> {
     let mut name = Name::new();
     let mut label = Vec::new();
     let mut fqdn = false;
@@ -81,20 +54,10 @@ fn append_raw_label(name: Name, label: &[u8]) -> Result<Name, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Appends `name` in wire form, uncompressed.
-pub(super) fn push_name(name: &Name, wire: &mut Vec<u8>) {
-    for label in name.iter() {
-        // Labels are at most 63 bytes, so the length fits a byte.
-        wire.push(label.len() as u8);
-        wire.extend_from_slice(label);
-    }
-    wire.push(0);
-}
-
 /// Calls `each` with every byte `text` stands for, and whether it was
 /// escaped (RFC 1035 5.1: `\X` is X, `\DDD` is the byte with decimal value
 /// DDD; an escaped dot in a name is data, not a label separator).
-pub(super) fn for_each_byte(
+pub fn for_each_byte(
     text: &str,
     mut each: impl FnMut(u8, bool) -> Result<(), String>,
 ) -> Result<(), String> {
@@ -128,8 +91,6 @@ pub(super) fn for_each_byte(
 
 #[cfg(test)]
 mod tests {
-    use hickory_proto::rr::rdata::A;
-
     use super::*;
 
     #[test]
@@ -142,12 +103,5 @@ mod tests {
         assert_eq!(wire("dec\\065.a\\.b"), Ok(b"\x04decA\x03a.b\x00".to_vec()));
         assert!(absolute_name("a..b").is_err());
         assert!(absolute_name("a\\256").is_err());
-    }
-
-    #[test]
-    fn dname_round_trips() {
-        let target = Name::from_ascii("target.example.net.").unwrap();
-        assert_eq!(dname_target(&dname_rdata(&target)), Some(target));
-        assert_eq!(dname_target(&RData::A(A::new(192, 0, 2, 1))), None);
     }
 }

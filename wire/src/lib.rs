@@ -1,0 +1,43 @@
+//! What both DNS servers share on the wire: reading and checking requests,
+//! names, response sizes, and the cache they prepare answers in.
+//!
+//! The authoritative server and the resolver sit on it side by side, and
+//! it sits on the transport: `dnslab-transport` <- `dnslab-wire` <-
+//! {`dnslab-authoritative`, `dnslab-resolver`} <- the `dnslab` binary.
+//! Neither server depends on the other.
+//!
+//! - `request`: a query read off the wire (header, question, OPT) without
+//!   decoding a whole message: [`parse_request`], [`Request`].
+//! - `check`: the one request check (FORMERR, NOTIMP, BADVERS, classes,
+//!   zone transfers) and each server's [`Policy`]: [`check_request`].
+//! - `edns`: how large a response may be ([`size_limit`]) and the OPT
+//!   record that says so.
+//! - `name`: [`WireName`], the lowercased wire-form name both servers look
+//!   things up by, and the canonical order of RFC 4034.
+//! - `text`: names as people type them ([`absolute_name`]).
+//! - `dname`: DNAME RDATA and substitution (RFC 6672).
+//! - `lru`: the one sharded LRU ([`ShardedLru`]), the hash for keys from
+//!   the network ([`KeyHasher`]) and the one hand-rolled hasher ([`Fnv`]).
+
+mod check;
+mod dname;
+mod edns;
+mod lru;
+mod name;
+mod request;
+mod text;
+
+pub use check::{check_request, Policy, Reason, Rejection, Verdict, QTYPE_AXFR, QTYPE_IXFR};
+pub use dname::{dname_rdata, dname_target, substitute_dname};
+pub use edns::{
+    opt_record, size_limit, CLASSIC_UDP_LIMIT, DEFAULT_MAX_UDP_PAYLOAD, OPT_LEN, TCP_LIMIT,
+};
+pub use lru::{BuildFnv, Cached, Fnv, KeyHasher, ShardedLru, Slot, SHARDS};
+pub use name::{
+    canonical_cmp, push_name, NameError, WireLabels, WireName, KEY_SUFFIX_LEN, MAX_NAME_LEN,
+};
+pub use request::{
+    find_edns, parse_request, read_header, skip_name, u16_at, EdnsQuery, Malformed, ParseError,
+    Request, RequestHeader, CLASS_ANY, CLASS_IN, HEADER_LEN, OPCODE_QUERY, TYPE_OPT,
+};
+pub use text::{absolute_name, escaped_name, for_each_byte};
