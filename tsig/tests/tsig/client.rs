@@ -17,13 +17,18 @@ pub fn query(qtype: u16) -> Vec<u8> {
 }
 
 pub fn udp_exchange(server: SocketAddr, request: &[u8]) -> Vec<u8> {
+    udp_try(server, request, TIMEOUT).expect("a reply")
+}
+
+/// One UDP exchange; `None` when no reply comes within `timeout`.
+pub fn udp_try(server: SocketAddr, request: &[u8], timeout: Duration) -> Option<Vec<u8>> {
     let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    socket.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    socket.set_read_timeout(Some(timeout)).expect("timeout");
     socket.send_to(request, server).expect("send");
     let mut buf = vec![0u8; 65535];
-    let len = socket.recv(&mut buf).expect("a reply");
+    let len = socket.recv(&mut buf).ok()?;
     buf.truncate(len);
-    buf
+    Some(buf)
 }
 
 /// Sends `request` over TCP and reads `count` messages back.

@@ -4,7 +4,7 @@
 //! second test is the strictest check of multi-message signing.
 
 use std::fs;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,8 +13,10 @@ use dnslab_tsig::{
     sign_request, unix_now, Checked, Key, ResponseError, ResponseVerifier, TsigRcode,
 };
 
-use super::client::{query, rcode_and_answers, tcp_exchange, tcp_exchange_until, udp_exchange};
-use super::server::{axfr_records, Behaviour, TestServer};
+use super::client::{
+    query, rcode_and_answers, tcp_exchange, tcp_exchange_until, udp_exchange, udp_try,
+};
+use super::server::{axfr_records, bind_pair, Behaviour, TestServer};
 use super::tools::require;
 use crate::{key, ring, KEY_NAME, OTHER_SECRET, SECRET};
 
@@ -43,7 +45,8 @@ impl Knot {
     /// not installed (outside CI).
     fn start(name: &str, zone_clauses: &str, files: &[(&str, String)]) -> Option<Knot> {
         let knotd = require("knotd", "knot")?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        // Free for both UDP and TCP right now; knotd binds it a moment later.
+        let addr = bind_pair().0.local_addr().expect("address");
         // Tests run as threads of one process: the port tells them apart.
         let dir = std::env::temp_dir().join(format!(
             "dnslab-tsig-{name}-{}-{}",
@@ -76,12 +79,7 @@ impl Knot {
             .expect("start knotd");
         let knot = Knot { addr, child, dir };
         let answers = wait_for(Duration::from_secs(10), || {
-            let socket = UdpSocket::bind("127.0.0.1:0").ok()?;
-            socket
-                .set_read_timeout(Some(Duration::from_millis(200)))
-                .ok()?;
-            socket.send_to(&query(6), knot.addr).ok()?;
-            socket.recv(&mut [0; 512]).ok()
+            udp_try(knot.addr, &query(6), Duration::from_millis(200))
         });
         assert!(answers.is_some(), "knotd never answered:\n{}", knot.log());
         Some(knot)
@@ -89,17 +87,6 @@ impl Knot {
 
     fn log(&self) -> String {
         fs::read_to_string(self.dir.join("knot.log")).unwrap_or_default()
-    }
-}
-
-/// A port free for both UDP and TCP on 127.0.0.1 right now.
-fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
-        let port = udp.local_addr().expect("address").port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
     }
 }
 
@@ -234,15 +221,8 @@ fn knot_secondary(primary: &TestServer) -> Option<Knot> {
 
 /// Whether Knot serves example.com: an authoritative SOA answer.
 fn serves_zone(knot: &Knot) -> bool {
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .expect("timeout");
-    let mut reply = [0u8; 512];
-    socket.send_to(&query(6), knot.addr).is_ok()
-        && socket
-            .recv(&mut reply)
-            .is_ok_and(|len| len > 7 && reply[2] & 0x04 != 0 && rcode_and_answers(&reply) == (0, 1))
+    udp_try(knot.addr, &query(6), Duration::from_millis(200))
+        .is_some_and(|reply| reply[2] & 0x04 != 0 && rcode_and_answers(&reply) == (0, 1))
 }
 
 /// Knot transfers from our server, its SOA query and AXFR signed with the

@@ -95,7 +95,7 @@ impl Drop for TestServer {
 }
 
 /// A UDP socket and a TCP listener on the same port of 127.0.0.1.
-fn bind_pair() -> (UdpSocket, TcpListener) {
+pub fn bind_pair() -> (UdpSocket, TcpListener) {
     for _ in 0..50 {
         let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
         let port = udp.local_addr().expect("udp address").port();
