@@ -6,9 +6,12 @@
 //! `Record`s, for callers that look at the records themselves.
 
 pub mod check;
+pub mod diff;
 pub(crate) mod nsec3;
 pub mod reader;
+pub mod serial;
 pub mod store;
+pub(crate) mod wire;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
