@@ -16,6 +16,8 @@ pub mod lookup;
 pub mod prepared;
 pub mod respond;
 pub mod server;
+#[cfg(test)]
+mod temp_dir;
 pub mod zone;
 
 pub use server::{AuthOptions, AuthServer, LoadErrors, ReloadSummary, ZoneSource};

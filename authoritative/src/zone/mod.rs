@@ -12,6 +12,7 @@ pub mod reader;
 pub mod serial;
 pub mod store;
 pub(crate) mod wire;
+pub mod writer;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

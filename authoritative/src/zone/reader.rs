@@ -46,6 +46,7 @@ mod lexer;
 mod loc;
 mod rdata;
 
+pub(crate) use columns::type_mnemonic;
 pub(crate) use dnssec::type_covered;
 // Records built in tests as the reader builds them (the store's, the
 // checker's).
@@ -214,6 +215,22 @@ pub fn read_file_into(
         origin,
         warnings: reader.warnings,
     })
+}
+
+/// One record written as a line of a master file whose origin is
+/// `origin`, read as [`read_file`] would read it: the zone writer
+/// ([`super::writer`]) checks with it that what it writes reads back as
+/// the record it wrote.
+pub(crate) fn read_line(line: &str, origin: &Name) -> Result<Record, String> {
+    let mut records = Vec::new();
+    let mut reader = Reader::new(Some(origin.clone()), &mut records);
+    reader
+        .read_source(line, Arc::new(PathBuf::from("-")), Some(origin.clone()))
+        .map_err(|e| e.to_string())?;
+    match records.pop() {
+        Some(one) if records.is_empty() => Ok(one.record),
+        _ => Err("not exactly one record".into()),
+    }
 }
 
 /// Master files larger than this are refused: 4 GiB is far beyond any real

@@ -256,6 +256,21 @@ pub(super) fn parse_type(text: &str) -> Option<RecordType> {
     RecordType::from_str(&text.to_ascii_uppercase()).ok()
 }
 
+/// How a type is written so that [`parse_type`] reads it back: its
+/// mnemonic when there is one, else RFC 3597's `TYPEnnn`.
+pub(crate) fn type_mnemonic(rtype: RecordType) -> String {
+    let code = u16::from(rtype);
+    if let Some((mnemonic, _)) = MORE_TYPES.iter().find(|(_, c)| *c == code) {
+        return (*mnemonic).to_string();
+    }
+    let text = rtype.to_string();
+    if !matches!(rtype, RecordType::Unknown(_)) && parse_type(&text) == Some(rtype) {
+        text
+    } else {
+        format!("TYPE{code}")
+    }
+}
+
 /// Mnemonics BIND, NSD and Knot read that hickory-proto 0.26 does not
 /// know. Their data is read here and kept as wire bytes, as DS is.
 const MORE_TYPES: [(&str, u16); 4] = [
@@ -309,6 +324,12 @@ mod tests {
         assert_eq!(parse_type("TYPE65534"), Some(RecordType::Unknown(65534)));
         assert_eq!(parse_type("type1"), Some(RecordType::A));
         assert_eq!(parse_type("BOGUS"), None);
+        for code in [1, 2, 17, 29, 43, 46, 65, 99, 256, 65280] {
+            let rtype = RecordType::from(code);
+            assert_eq!(parse_type(&type_mnemonic(rtype)), Some(rtype), "{code}");
+        }
+        assert_eq!(type_mnemonic(RecordType::from(17)), "RP");
+        assert_eq!(type_mnemonic(RecordType::from(65280)), "TYPE65280");
         assert_eq!(parse_class("CLASS1"), Some(DNSClass::IN));
         assert_eq!(parse_class("in"), Some(DNSClass::IN));
         assert_eq!(parse_class("CLASS"), None);
