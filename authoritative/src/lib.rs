@@ -9,7 +9,11 @@
 //!   writes the response (EDNS, truncation), [`handler`] ties them into a
 //!   [`dnslab_transport::Handler`].
 //! - [`server`]: [`AuthServer`], the zone files, their snapshot and reload.
+//! - state that survives a restart: [`data_dir`] (the `--data-dir`
+//!   directory, files replaced atomically), [`journal`] (each zone's
+//!   changes, durable before they are acknowledged).
 
+pub mod data_dir;
 pub mod dnssec;
 pub mod handler;
 pub mod lookup;
