@@ -16,6 +16,7 @@
 pub mod data_dir;
 pub mod dnssec;
 pub mod handler;
+pub mod journal;
 pub mod lookup;
 pub mod prepared;
 pub mod respond;

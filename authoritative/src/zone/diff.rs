@@ -4,7 +4,7 @@
 //! them) to turn the old version into the new one.
 //!
 //! Records are sets (RFC 2181 5: identical records are one record; what
-//! makes two records identical is [`RecordKey`]: owner without case,
+//! makes two records identical is `wire::RecordKey`: owner without case,
 //! type, TTL and data). A TTL change is a removal and an addition, as on
 //! the wire of IXFR.
 //!
@@ -139,7 +139,7 @@ pub fn apply(records: Vec<Record>, changeset: &Changeset) -> Result<Vec<Record>,
     Ok(set.into_records())
 }
 
-/// A version of a zone's records indexed by [`RecordKey`], so that a chain
+/// A version of a zone's records indexed by `RecordKey`, so that a chain
 /// of changesets (the journal replayed at start) is applied without
 /// indexing the whole zone again for each one.
 pub struct RecordSet {

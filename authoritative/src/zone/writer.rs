@@ -18,7 +18,7 @@
 //! - the common types (A, AAAA, NS, CNAME, PTR, ANAME, MX, SRV, SOA, TXT)
 //!   are written here;
 //! - the types the reader keeps as wire bytes are written in their
-//!   presentation form ([`presentation`]): DNAME, DS, CDS, DNSKEY,
+//!   presentation form (`writer/presentation.rs`): DNAME, DS, CDS, DNSKEY,
 //!   CDNSKEY, RRSIG, NSEC, NSEC3, NSEC3PARAM, RP, LOC, SPF, URI;
 //! - the other types hickory-proto knows (CAA, SSHFP, TLSA, NAPTR, HINFO,
 //!   CERT, OPENPGPKEY, ...) in hickory's presentation form, each line read
