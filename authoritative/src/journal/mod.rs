@@ -377,7 +377,8 @@ impl Journal {
             self.flushed = newest;
         }
         self.entries.extend(new_entries);
-        self.compact_if_needed()
+        self.compact_if_needed();
+        Ok(())
     }
 
     /// Records that the zone's file on disk now holds version `serial`
@@ -388,7 +389,8 @@ impl Journal {
         format::push_flushed(now(), serial, &mut bytes);
         self.write_and_sync(&bytes)?;
         self.flushed = Some(serial);
-        self.compact_if_needed()
+        self.compact_if_needed();
+        Ok(())
     }
 
     /// Forgets the history: the journal is rewritten with no changesets,
@@ -482,11 +484,14 @@ impl Journal {
     }
 
     /// Drops the oldest changesets when over the limits (see
-    /// [`JournalLimits`]), never one the zone's file does not hold.
-    fn compact_if_needed(&mut self) -> Result<(), JournalError> {
+    /// [`JournalLimits`]), never one the zone's file does not hold. Called
+    /// after an append is durable, so it never fails the append: a failed
+    /// compaction is logged (and, if it got as far as replacing the file,
+    /// stops further appends until the journal is reopened).
+    fn compact_if_needed(&mut self) {
         if !self.over_limits() {
             self.needs_flush = false;
-            return Ok(());
+            return;
         }
         let first_unflushed = self.first_unflushed();
         let (budget_bytes, budget_count) =
@@ -504,13 +509,19 @@ impl Journal {
             keep_from = at;
         }
         if keep_from > 0 {
-            tracing::debug!(
-                path = %self.path.display(),
-                dropped = keep_from,
-                kept = self.entries.len() - keep_from,
-                "journal compacted"
-            );
-            self.rewrite(keep_from, self.flushed)?;
+            let kept = self.entries.len() - keep_from;
+            // What was appended is durable whatever happens here: a failed
+            // compaction is a warning, not a failed append.
+            match self.rewrite(keep_from, self.flushed) {
+                Ok(()) => tracing::debug!(
+                    path = %self.path.display(), dropped = keep_from, kept,
+                    "journal compacted"
+                ),
+                Err(error) => {
+                    tracing::warn!(%error, "journal compaction failed");
+                    return;
+                }
+            }
         }
         let needs_flush = self.over_limits();
         if needs_flush && !self.needs_flush {
@@ -523,13 +534,16 @@ impl Journal {
             );
         }
         self.needs_flush = needs_flush;
-        Ok(())
     }
 
     /// Replaces the file with one holding the changesets from `keep_from`
     /// and a flushed mark: written beside it, flushed, renamed over it.
     fn rewrite(&mut self, keep_from: usize, flushed: Option<u32>) -> Result<(), JournalError> {
         let temp = self.write_compacted(keep_from, flushed)?;
+        // From the rename on, the open file may no longer be the journal:
+        // should anything fail, appending stops until the journal is
+        // opened again.
+        self.failed = true;
         install_temp(&temp, &self.path).map_err(|e| self.io_error(e))?;
         let file = OpenOptions::new()
             .read(true)

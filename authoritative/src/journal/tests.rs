@@ -66,6 +66,13 @@ fn shown(changesets: &[Changeset]) -> Vec<(u32, u32, Vec<String>, Vec<String>)> 
         .collect()
 }
 
+/// A version of a zone as the sorted texts of its records.
+fn sorted(records: &[Record]) -> Vec<String> {
+    let mut texts = texts(records);
+    texts.sort();
+    texts
+}
+
 fn open(path: &Path) -> (Journal, OpenReport) {
     open_with(path, JournalLimits::default())
 }
@@ -362,11 +369,6 @@ fn compaction_keeps_a_reachable_chain_within_the_limits() {
     for changeset in changes(&journal, oldest) {
         zone = apply(zone, &changeset).unwrap();
     }
-    let sorted = |records: &[Record]| {
-        let mut texts = texts(records);
-        texts.sort();
-        texts
-    };
     assert_eq!(sorted(&zone), sorted(&versions[60]));
     drop(journal);
     let (journal, report) = open_with(&path, limits);
@@ -471,11 +473,6 @@ fn zone_history(path: &Path) -> (Journal, Vec<Vec<Record>>) {
 fn replay_applies_the_chain_from_the_file_serial() {
     let dir = TempDir::new("journal-replay");
     let (mut journal, versions) = zone_history(&dir.path().join("j"));
-    let sorted = |records: &[Record]| {
-        let mut texts = texts(records);
-        texts.sort();
-        texts
-    };
     for (file, applied) in [(0, 3), (2, 1)] {
         let replayed = journal.replay(versions[file].clone()).unwrap();
         assert_eq!(replayed.serial, 4);

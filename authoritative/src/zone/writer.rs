@@ -38,6 +38,7 @@ mod presentation;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use dnslab_wire::{canonical_cmp, WireName};
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
@@ -70,10 +71,14 @@ pub fn write_zone(origin: &Name, records: &[Record], out: impl Write) -> io::Res
 
     // The SOA first, then canonical order of owners, then types; a
     // stable sort keeps an RRset's records in the order given.
+    let owners: Vec<Vec<u8>> = records
+        .iter()
+        .map(|r| WireName::new(&r.name).bytes().to_vec())
+        .collect();
     let mut order: Vec<usize> = (0..records.len()).filter(|&at| Some(at) != soa).collect();
-    order.sort_by_cached_key(|&at| {
-        let record = &records[at];
-        (canonical_key(&record.name), u16::from(record.record_type()))
+    order.sort_by(|&a, &b| {
+        canonical_cmp(&owners[a], &owners[b])
+            .then_with(|| u16::from(records[a].record_type()).cmp(&records[b].record_type().into()))
     });
     let mut line = String::with_capacity(128);
     for at in soa.into_iter().chain(order) {
@@ -216,20 +221,6 @@ fn push_owner(origin: &Name, owner: &Name, line: &mut String) {
         }
         push_label(label, line);
     }
-}
-
-/// A key whose order is the canonical order of names (RFC 4034 6.1):
-/// labels from the root, lowercased, each byte shifted up by one and every
-/// label ended by 0, so that a label sorts before any longer label it
-/// begins and a name before its descendants.
-fn canonical_key(name: &Name) -> Vec<u16> {
-    let labels: Vec<&[u8]> = name.iter().collect();
-    let mut key = Vec::with_capacity(name.len() + labels.len());
-    for label in labels.iter().rev() {
-        key.extend(label.iter().map(|b| u16::from(b.to_ascii_lowercase()) + 1));
-        key.push(0);
-    }
-    key
 }
 
 #[cfg(test)]

@@ -180,8 +180,8 @@ fn require_program(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file());
     if found.is_none() {
         assert!(
-            std::env::var_os("CI").is_none(),
-            "{program} is not installed: .ci/run installs it (bind9-utils)"
+            !std::env::var("CI").is_ok_and(|ci| ci == "true"),
+            "{program} is not installed but CI=true: apt-get install bind9-utils (see .ci/run)"
         );
         eprintln!("SKIPPED: {program} not installed (apt-get install bind9-utils)");
     }
