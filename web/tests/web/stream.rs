@@ -226,3 +226,19 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
         .unwrap();
     assert_eq!(reply.status, 200);
 }
+
+/// A quiet stream gets a comment line every 15 seconds, so that neither a
+/// proxy nor the browser takes it for dead; the first block tells the
+/// browser to retry after a second when the stream drops.
+#[tokio::test(start_paused = true)]
+async fn a_quiet_stream_gets_keep_alive_comments() {
+    let bus = Arc::new(EventBus::default());
+    let server = Server::start(Web::new(bus)).await;
+    let mut stream = EventStream::open(server.addr, None, None).await;
+    let hello = stream.next_comment().await.unwrap();
+    assert_eq!(hello.raw, ": dnslab walk events\nretry: 1000\n\n");
+    let started = tokio::time::Instant::now();
+    let keep_alive = stream.next_comment().await.unwrap();
+    assert_eq!(keep_alive.raw, ":\n\n");
+    assert_eq!(started.elapsed().as_secs(), 15);
+}

@@ -9,8 +9,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::timeout;
 
-/// How long any one read may wait before the test fails.
-const PATIENCE: Duration = Duration::from_secs(10);
+/// How long any one read may wait before the test fails: longer than the
+/// server's 15 s keep-alive, which a test with paused time waits for.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 pub struct Reply {
@@ -255,6 +256,15 @@ impl EventStream {
     /// The next message with data (comments and keep-alives skipped), or
     /// `None` when the server closed the stream.
     pub async fn next(&mut self) -> Option<Message> {
+        self.next_block(false).await
+    }
+
+    /// The next block of lines, comments included (`raw` only).
+    pub async fn next_comment(&mut self) -> Option<Message> {
+        self.next_block(true).await
+    }
+
+    async fn next_block(&mut self, comments: bool) -> Option<Message> {
         loop {
             while let Some(end) = self.text.find("\n\n") {
                 let block: String = self.text.drain(..end + 2).collect();
@@ -276,7 +286,7 @@ impl EventStream {
                             .push_str(value.strip_prefix(' ').unwrap_or(value));
                     }
                 }
-                if !message.data.is_empty() {
+                if !message.data.is_empty() || (comments && block.starts_with(':')) {
                     return Some(message);
                 }
             }
