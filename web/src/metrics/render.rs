@@ -30,23 +30,23 @@ pub fn render(snapshot: &MetricsSnapshot) -> String {
         out.sample("", &labels, q.count);
     }
 
-    for (name, help, value) in [
-        (
-            "dnslab_cache_hits_total",
-            "Client questions answered from the resolver's cache.",
-            (|c: &super::CacheCounts| c.hits) as fn(&super::CacheCounts) -> u64,
-        ),
-        (
-            "dnslab_cache_misses_total",
-            "Client questions the resolver had to walk the hierarchy for.",
-            |c| c.misses,
-        ),
-    ] {
-        out.family(name, "counter", help);
-        for cache in &s.caches {
-            out.sample("", &[("server", &cache.server)], value(cache));
-        }
-    }
+    counters(
+        &mut out,
+        &s.caches,
+        |c| ("server", &c.server),
+        [
+            (
+                "dnslab_cache_hits_total",
+                "Client questions answered from the resolver's cache.",
+                |c| c.hits,
+            ),
+            (
+                "dnslab_cache_misses_total",
+                "Client questions the resolver had to walk the hierarchy for.",
+                |c| c.misses,
+            ),
+        ],
+    );
     out.family(
         "dnslab_cache_entries",
         "gauge",
@@ -65,28 +65,28 @@ pub fn render(snapshot: &MetricsSnapshot) -> String {
         );
     }
 
-    for (name, help, value) in [
-        (
-            "dnslab_upstream_queries_total",
-            "Queries the resolver sent to each upstream server (UDP and TCP attempts).",
-            (|u: &super::UpstreamCounts| u.queries) as fn(&super::UpstreamCounts) -> u64,
-        ),
-        (
-            "dnslab_upstream_timeouts_total",
-            "Upstream queries that got no response in time.",
-            |u| u.timeouts,
-        ),
-        (
-            "dnslab_upstream_lame_total",
-            "Upstream responses the resolver could not use (REFUSED, not authoritative, out of bailiwick).",
-            |u| u.lame,
-        ),
-    ] {
-        out.family(name, "counter", help);
-        for upstream in &s.upstreams {
-            out.sample("", &[("to", &upstream.to)], value(upstream));
-        }
-    }
+    counters(
+        &mut out,
+        &s.upstreams,
+        |u| ("to", &u.to),
+        [
+            (
+                "dnslab_upstream_queries_total",
+                "Queries the resolver sent to each upstream server (UDP and TCP attempts).",
+                |u| u.queries,
+            ),
+            (
+                "dnslab_upstream_timeouts_total",
+                "Upstream queries that got no response in time.",
+                |u| u.timeouts,
+            ),
+            (
+                "dnslab_upstream_lame_total",
+                "Upstream responses the resolver could not use (REFUSED, not authoritative, out of bailiwick).",
+                |u| u.lame,
+            ),
+        ],
+    );
 
     out.family(
         "dnslab_resolution_duration_seconds",
@@ -132,6 +132,24 @@ pub fn render(snapshot: &MetricsSnapshot) -> String {
     out.sample("", &[], s.events.subscribers);
 
     out.text
+}
+
+/// A counter family's name, help, and value for one item.
+type Counter<T> = (&'static str, &'static str, fn(&T) -> u64);
+
+/// Counter families that share their items and their one label.
+fn counters<T, const N: usize>(
+    out: &mut Exposition,
+    items: &[T],
+    label: for<'a> fn(&'a T) -> (&'static str, &'a str),
+    families: [Counter<T>; N],
+) {
+    for (name, help, value) in families {
+        out.family(name, "counter", help);
+        for item in items {
+            out.sample("", &[label(item)], value(item));
+        }
+    }
 }
 
 /// The text being written, and the family whose header is still due.
