@@ -238,7 +238,9 @@ const Figure = (() => {
     }
   }
 
-  function drawArrow(layer, boxes, ev, exchange) {
+  // One arrow: `index` of `count` messages on the same line (the same
+  // peer, the same direction; a walk may ask the TLD server four times).
+  function drawArrow(layer, boxes, ev, index, count) {
     const resolverBox = boxes.get('resolver');
     const peer = ev.from.role === 'resolver' ? ev.to : ev.from;
     const peerBox = peer.role === 'client' ? boxes.get('client') : boxes.get(`${peer.role} ${peer.name}`);
@@ -248,21 +250,24 @@ const Figure = (() => {
     const length = Math.hypot(p1.x - p0.x, p1.y - p0.y) || 1;
     const d = { x: (p1.x - p0.x) / length, y: (p1.y - p0.y) / length };
     const n = { x: d.y, y: -d.x };
-    // The first message of an exchange (the question) on one side of the
-    // centre line, the reply on the other; later exchanges with the same
-    // peer further out.
+    // Questions on one side of the centre line, replies on the other.
     const first = ev.to.role !== 'resolver' ? peer.role !== 'client' : peer.role === 'client';
     const [lineSide, labelSide] = sides(peer, n, first, peerBox.rank);
-    const lane = 9 + 24 * exchange;
+    const lane = 9;
     const offset = lineSide * lane;
     const at = (t) => ({ x: p0.x + d.x * t * length + n.x * offset, y: p0.y + d.y * t * length + n.y * offset });
     const fromResolver = ev.from.role === 'resolver';
     const start = at(fromResolver ? 0.02 : 0.98);
     const end = at(fromResolver ? 0.97 : 0.03);
-    // The number sits 38% of the way from the sender; on the long line to
-    // the TLD both sit further up, clear of the authoritative servers'.
-    const [near, far] = peer.role === 'tld' ? [0.5, 0.72] : [0.38, 0.62];
-    const badge = at(fromResolver ? near + 0.07 * exchange : far - 0.07 * exchange);
+    // Where the number sits, as a fraction of the way from the resolver:
+    // 38% from the sender; on the long line to the TLD further up, clear
+    // of the authoritative servers'. Several messages on one line spread
+    // out along it, each reply a little beyond its question.
+    const [single, low, high] = peer.role === 'tld' ? [[0.5, 0.72], 0.3, 0.8] : [[0.38, 0.62], 0.22, 0.78];
+    const t = count === 1
+      ? single[fromResolver ? 0 : 1]
+      : low + (first ? 0 : 0.08) + ((high - low - 0.08) * index) / (count - 1);
+    const badge = at(t);
     const group = GROUP[ev.kind] || 'error';
     const g = node('g', {
       class: `arrow g-${group}`,
@@ -298,8 +303,11 @@ const Figure = (() => {
 
   // Moves each label (in step order) to the nearest free spot outwards,
   // or sideways along its arrow, so that no text covers another, a box or
-  // a number. Lines may pass under text: the text has a white halo.
-  function untangle(svg, placed) {
+  // a number. Lines may pass under text: the text has a white halo. A
+  // label with no free spot (a busy walk) is left out, its number stays,
+  // and the table has it; the message being replayed is always labelled,
+  // drawn on top.
+  function untangle(svg, placed, cursor) {
     const pad = (r, p) => ({ x: r.x - p, y: r.y - p, w: r.width + 2 * p, h: r.height + 2 * p });
     const taken = [...svg.querySelectorAll('.box rect, .heading, .subheading, .badge, .cache-mark rect')]
       .map((e) => pad(e.getBBox(), 3));
@@ -324,8 +332,12 @@ const Figure = (() => {
           if (!least || covered < least.covered) least = { dx, dy, moved, covered };
         }
       }
-      chosen = chosen || least;
-      if (!chosen) chosen = { dx: 0, dy: 0, moved: box };
+      if (!chosen && item.step !== cursor) {
+        item.label.classList.add('unplaced');
+        continue;
+      }
+      chosen = chosen || least || { dx: 0, dy: 0, moved: box };
+      if (item.step === cursor) item.group.parentNode.appendChild(item.group);
       if (chosen.dx || chosen.dy) item.label.setAttribute('transform', `translate(${chosen.dx.toFixed(1)} ${chosen.dy.toFixed(1)})`);
       taken.push(chosen.moved);
       // A label pushed away from its number gets a thin line back to it.
@@ -371,15 +383,20 @@ const Figure = (() => {
     title('subheading', 86, `lookup #${lookup.id} · ${messages} · ${outcome}`);
     const arrows = node('g', { class: 'arrows' }, svg);
     const placed = [];
-    const exchanges = new Map();
-    for (const ev of lookup.ordered) {
-      if (ev.step === 0) continue;
-      const peer = ev.from.role === 'resolver' ? ev.to : ev.from;
-      const key = `${peer.role} ${peer.name}`;
-      const opens = ev.from.role === 'client' || (ev.from.role === 'resolver' && ev.to.role !== 'client');
-      const count = exchanges.get(key) || 0;
-      if (opens) exchanges.set(key, count + 1);
-      const drawn = drawArrow(arrows, boxes, ev, Math.max(0, (opens ? count + 1 : count) - 1));
+    const steps = lookup.ordered.filter((ev) => ev.step > 0);
+    const lineOf = (ev) => {
+      const outgoing = ev.from.role === 'resolver';
+      const peer = outgoing ? ev.to : ev.from;
+      return `${peer.role} ${peer.name} ${outgoing}`;
+    };
+    const counts = new Map();
+    for (const ev of steps) counts.set(lineOf(ev), (counts.get(lineOf(ev)) || 0) + 1);
+    const seen = new Map();
+    for (const ev of steps) {
+      const line = lineOf(ev);
+      const index = seen.get(line) || 0;
+      seen.set(line, index + 1);
+      const drawn = drawArrow(arrows, boxes, ev, index, counts.get(line));
       if (drawn) placed.push({ ...drawn, step: ev.step });
     }
     const hit = lookup.ordered.find((ev) => ev.step === 2 && ev.kind === 'cache-hit');
@@ -394,10 +411,19 @@ const Figure = (() => {
     }
     // Labels are placed with every arrow shown, so that they keep their
     // places while a replay reveals the arrows one by one.
-    untangle(svg, placed);
-    for (const { group, step } of placed) {
+    untangle(svg, placed, cursor);
+    for (const { group, label, step } of placed) {
       if (cursor !== null && step > cursor) group.classList.add('future');
-      else if (cursor === step) group.classList.add('current');
+      else if (cursor === step) {
+        group.classList.add('current');
+        // The message being replayed: its label on a highlight.
+        const b = label.getBBox();
+        const highlight = node('rect', {
+          class: 'highlight', x: b.x - 6, y: b.y - 3, width: b.width + 12, height: b.height + 6, rx: 6,
+          transform: label.getAttribute('transform'),
+        });
+        group.insertBefore(highlight, label);
+      }
     }
     if (mark && cursor !== null && cursor < 2) mark.classList.add('future');
   }

@@ -71,8 +71,8 @@ def overlapping_labels(page):
     return page.evaluate(
         """() => {
         const rects = [...document.querySelectorAll('#figure [data-step]')]
-          .filter(g => g.getBoundingClientRect().width > 0)
-          .map(g => [g.dataset.step, g.querySelector('.label').getBoundingClientRect()]);
+          .map(g => [g.dataset.step, g.querySelector('.label').getBoundingClientRect()])
+          .filter(([, r]) => r.width > 0);
         const out = [];
         for (let i = 0; i < rects.length; i++) for (let j = i + 1; j < rects.length; j++) {
           const [a, r] = rects[i], [b, s] = rects[j];
@@ -191,7 +191,22 @@ def main():
         page.wait_for_selector('#figure [data-step="10"]')
         check.equal("a walk again after the flush", steps(page), [str(n) for n in range(1, 11)])
 
-        # 6. On a projector's 1280 x 720 the figure takes the whole width.
+        # 6. The busiest story: a glueless delegation and a CNAME into the
+        # CDN, twenty messages, four exchanges with one TLD server.
+        ask(page, "video.netcinema.com")
+        page.wait_for_selector('#figure [data-step="20"]')
+        check.equal("arrows of the CDN walk", steps(page), [str(n) for n in range(1, 21)])
+        servers = boxes(page)
+        check.equal("one TLD box for com. and net.", servers.get("tld"), [("a.gtld-servers.lab.", False)])
+        check.equal(
+            "the CDN walk's authoritative boxes",
+            servers.get("authoritative"),
+            [("ns1.hosting.net.", False), ("ns.kingcdn.net.", False)],
+        )
+        check.true(f"arrow 13 says CNAME: {label(page, 13)!r}", "CNAME" in label(page, 13))
+        page.screenshot(path=f"{out}/web-screenshot-cname.png")
+
+        # 7. On a projector's 1280 x 720 the figure takes the whole width.
         page.set_viewport_size({"width": 1280, "height": 720})
         page.wait_for_timeout(200)
         check.equal("labels overlapping (projector)", overlapping_labels(page), [])

@@ -258,6 +258,116 @@ pub fn sibling_walk(lookup: u64) -> Vec<WalkEvent> {
     events
 }
 
+/// `video.netcinema.com` from an empty cache: the busiest story of the
+/// default hierarchy. netcinema.com's server is named under net. without
+/// glue, so the walk first finds ns1.hosting.net's address (steps 6 to
+/// 11, the root and the TLD asked a second time), then gets a CNAME into
+/// the CDN and restarts at a1105.kingcdn.com: twenty messages, four
+/// exchanges with the one TLD server.
+pub fn netcinema_walk(lookup: u64) -> Vec<WalkEvent> {
+    let video = "video.netcinema.com.";
+    let gtld = || server("com.", "a.gtld-servers.lab.", "127.0.0.4:5300");
+    let gtld_net = || server("net.", "a.gtld-servers.lab.", "127.0.0.4:5300");
+    let hosting = |zone| server(zone, "ns1.hosting.net.", "127.0.0.14:5300");
+    let kingcdn = server("kingcdn.com.", "ns.kingcdn.net.", "127.0.0.15:5300");
+    let mut events = vec![message(lookup, 1, client(), resolver(), video, Kind::Query)];
+    let steps: Vec<(&str, Endpoint, &str, Kind, &str, Vec<&str>)> = vec![
+        (
+            ".",
+            root(),
+            "com.",
+            Kind::Referral,
+            "referral to com. (a.gtld-servers.lab. b.gtld-servers.lab.)",
+            vec!["com. 172800 IN NS a.gtld-servers.lab."],
+        ),
+        (
+            "com.",
+            gtld(),
+            "netcinema.com.",
+            Kind::Referral,
+            "referral to netcinema.com. (ns1.hosting.net.)",
+            vec!["netcinema.com. 3600 IN NS ns1.hosting.net."],
+        ),
+        (
+            ".",
+            root(),
+            "net.",
+            Kind::Referral,
+            "referral to net. (a.gtld-servers.lab. b.gtld-servers.lab.)",
+            vec!["net. 172800 IN NS a.gtld-servers.lab."],
+        ),
+        (
+            "net.",
+            gtld_net(),
+            "hosting.net.",
+            Kind::Referral,
+            "referral to hosting.net. (ns1.hosting.net.)",
+            vec![
+                "hosting.net. 3600 IN NS ns1.hosting.net.",
+                "ns1.hosting.net. 3600 IN A 127.0.0.14",
+            ],
+        ),
+        (
+            "hosting.net.",
+            hosting("hosting.net."),
+            "ns1.hosting.net.",
+            Kind::Answer,
+            "answer (1 record)",
+            vec!["ns1.hosting.net. 3600 IN A 127.0.0.14"],
+        ),
+        (
+            "netcinema.com.",
+            hosting("netcinema.com."),
+            video,
+            Kind::Cname,
+            "CNAME, restart at a1105.kingcdn.com.",
+            vec!["video.netcinema.com. 3600 IN CNAME a1105.kingcdn.com."],
+        ),
+        (
+            "com.",
+            gtld(),
+            "kingcdn.com.",
+            Kind::Referral,
+            "referral to kingcdn.com. (ns.kingcdn.net.)",
+            vec!["kingcdn.com. 3600 IN NS ns.kingcdn.net."],
+        ),
+        (
+            "net.",
+            gtld_net(),
+            "kingcdn.net.",
+            Kind::Referral,
+            "referral to kingcdn.net. (ns.kingcdn.net.)",
+            vec![
+                "kingcdn.net. 3600 IN NS ns.kingcdn.net.",
+                "ns.kingcdn.net. 3600 IN A 127.0.0.15",
+            ],
+        ),
+        (
+            "kingcdn.com.",
+            kingcdn,
+            "a1105.kingcdn.com.",
+            Kind::Answer,
+            "answer (1 record)",
+            vec!["a1105.kingcdn.com. 60 IN A 203.0.113.5"],
+        ),
+    ];
+    for (i, (zone, peer, qname, kind, detail, records)) in steps.into_iter().enumerate() {
+        let step = 2 + 2 * i as u32;
+        events.extend(exchange(
+            lookup, step, zone, peer, qname, kind, detail, &records, 0.3,
+        ));
+    }
+    let mut answer = message(lookup, 20, resolver(), client(), video, Kind::Answer);
+    answer.detail = "answer (2 records)".into();
+    answer.records = vec![
+        "video.netcinema.com. 3600 IN CNAME a1105.kingcdn.com.".into(),
+        "a1105.kingcdn.com. 60 IN A 203.0.113.5".into(),
+    ];
+    answer.ms = 3.9;
+    events.push(answer);
+    events
+}
+
 /// Publishes a walk, as the resolver does: only while someone watches.
 /// Returns the lookup id when it was published.
 pub fn publish(bus: &EventBus, walk: impl FnOnce(u64) -> Vec<WalkEvent>) -> Option<u64> {
@@ -314,6 +424,11 @@ impl ResolverControl for SyntheticResolver {
                         "gaia.cs.umass.edu. {} IN A 192.0.2.12",
                         3600 - 5 * seen
                     )],
+                    "NOERROR",
+                ),
+                ("video.netcinema.com.", RecordType::A) => (
+                    publish(&self.bus, netcinema_walk),
+                    vec!["a1105.kingcdn.com. 60 IN A 203.0.113.5".to_string()],
                     "NOERROR",
                 ),
                 ("www.cs.umass.edu.", RecordType::A) => (
