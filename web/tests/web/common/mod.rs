@@ -271,92 +271,93 @@ pub fn netcinema_walk(lookup: u64) -> Vec<WalkEvent> {
     let hosting = |zone| server(zone, "ns1.hosting.net.", "127.0.0.14:5300");
     let kingcdn = server("kingcdn.com.", "ns.kingcdn.net.", "127.0.0.15:5300");
     let mut events = vec![message(lookup, 1, client(), resolver(), video, Kind::Query)];
-    let steps: Vec<(&str, Endpoint, &str, Kind, &str, Vec<&str>)> = vec![
-        (
-            ".",
-            root(),
-            "com.",
-            Kind::Referral,
-            "referral to com. (a.gtld-servers.lab. b.gtld-servers.lab.)",
-            vec!["com. 172800 IN NS a.gtld-servers.lab."],
-        ),
-        (
-            "com.",
-            gtld(),
-            "netcinema.com.",
-            Kind::Referral,
-            "referral to netcinema.com. (ns1.hosting.net.)",
-            vec!["netcinema.com. 3600 IN NS ns1.hosting.net."],
-        ),
-        (
-            ".",
-            root(),
-            "net.",
-            Kind::Referral,
-            "referral to net. (a.gtld-servers.lab. b.gtld-servers.lab.)",
-            vec!["net. 172800 IN NS a.gtld-servers.lab."],
-        ),
-        (
-            "net.",
-            gtld_net(),
-            "hosting.net.",
-            Kind::Referral,
-            "referral to hosting.net. (ns1.hosting.net.)",
-            vec![
-                "hosting.net. 3600 IN NS ns1.hosting.net.",
-                "ns1.hosting.net. 3600 IN A 127.0.0.14",
-            ],
-        ),
-        (
-            "hosting.net.",
-            hosting("hosting.net."),
-            "ns1.hosting.net.",
-            Kind::Answer,
-            "answer (1 record)",
-            vec!["ns1.hosting.net. 3600 IN A 127.0.0.14"],
-        ),
-        (
-            "netcinema.com.",
-            hosting("netcinema.com."),
-            video,
-            Kind::Cname,
-            "CNAME, restart at a1105.kingcdn.com.",
-            vec!["video.netcinema.com. 3600 IN CNAME a1105.kingcdn.com."],
-        ),
-        (
-            "com.",
-            gtld(),
-            "kingcdn.com.",
-            Kind::Referral,
-            "referral to kingcdn.com. (ns.kingcdn.net.)",
-            vec!["kingcdn.com. 3600 IN NS ns.kingcdn.net."],
-        ),
-        (
-            "net.",
-            gtld_net(),
-            "kingcdn.net.",
-            Kind::Referral,
-            "referral to kingcdn.net. (ns.kingcdn.net.)",
-            vec![
-                "kingcdn.net. 3600 IN NS ns.kingcdn.net.",
-                "ns.kingcdn.net. 3600 IN A 127.0.0.15",
-            ],
-        ),
-        (
-            "kingcdn.com.",
-            kingcdn,
-            "a1105.kingcdn.com.",
-            Kind::Answer,
-            "answer (1 record)",
-            vec!["a1105.kingcdn.com. 60 IN A 203.0.113.5"],
-        ),
-    ];
-    for (i, (zone, peer, qname, kind, detail, records)) in steps.into_iter().enumerate() {
-        let step = 2 + 2 * i as u32;
-        events.extend(exchange(
-            lookup, step, zone, peer, qname, kind, detail, &records, 0.3,
-        ));
-    }
+    // Each upstream exchange in turn, two steps each, from step 2.
+    let mut step = 2;
+    let mut ask =
+        |zone: &str, peer: Endpoint, qname: &str, kind: Kind, detail: &str, records: &[&str]| {
+            events.extend(exchange(
+                lookup, step, zone, peer, qname, kind, detail, records, 0.3,
+            ));
+            step += 2;
+        };
+    ask(
+        ".",
+        root(),
+        "com.",
+        Kind::Referral,
+        "referral to com. (a.gtld-servers.lab. b.gtld-servers.lab.)",
+        &["com. 172800 IN NS a.gtld-servers.lab."],
+    );
+    ask(
+        "com.",
+        gtld(),
+        "netcinema.com.",
+        Kind::Referral,
+        "referral to netcinema.com. (ns1.hosting.net.)",
+        &["netcinema.com. 3600 IN NS ns1.hosting.net."],
+    );
+    ask(
+        ".",
+        root(),
+        "net.",
+        Kind::Referral,
+        "referral to net. (a.gtld-servers.lab. b.gtld-servers.lab.)",
+        &["net. 172800 IN NS a.gtld-servers.lab."],
+    );
+    ask(
+        "net.",
+        gtld_net(),
+        "hosting.net.",
+        Kind::Referral,
+        "referral to hosting.net. (ns1.hosting.net.)",
+        &[
+            "hosting.net. 3600 IN NS ns1.hosting.net.",
+            "ns1.hosting.net. 3600 IN A 127.0.0.14",
+        ],
+    );
+    ask(
+        "hosting.net.",
+        hosting("hosting.net."),
+        "ns1.hosting.net.",
+        Kind::Answer,
+        "answer (1 record)",
+        &["ns1.hosting.net. 3600 IN A 127.0.0.14"],
+    );
+    ask(
+        "netcinema.com.",
+        hosting("netcinema.com."),
+        video,
+        Kind::Cname,
+        "CNAME, restart at a1105.kingcdn.com.",
+        &["video.netcinema.com. 3600 IN CNAME a1105.kingcdn.com."],
+    );
+    ask(
+        "com.",
+        gtld(),
+        "kingcdn.com.",
+        Kind::Referral,
+        "referral to kingcdn.com. (ns.kingcdn.net.)",
+        &["kingcdn.com. 3600 IN NS ns.kingcdn.net."],
+    );
+    ask(
+        "net.",
+        gtld_net(),
+        "kingcdn.net.",
+        Kind::Referral,
+        "referral to kingcdn.net. (ns.kingcdn.net.)",
+        &[
+            "kingcdn.net. 3600 IN NS ns.kingcdn.net.",
+            "ns.kingcdn.net. 3600 IN A 127.0.0.15",
+        ],
+    );
+    ask(
+        "kingcdn.com.",
+        kingcdn,
+        "a1105.kingcdn.com.",
+        Kind::Answer,
+        "answer (1 record)",
+        &["a1105.kingcdn.com. 60 IN A 203.0.113.5"],
+    );
     let mut answer = message(lookup, 20, resolver(), client(), video, Kind::Answer);
     answer.detail = "answer (2 records)".into();
     answer.records = vec![
