@@ -17,10 +17,13 @@
 //! - [`hints`]: root hints (named.root) and the built-in IANA set.
 //! - [`acl`]: which clients are served.
 //! - [`trace`]: one resolution recorded step by step, for `dnslab trace`.
+//! - [`events`]: the walk as numbered messages for the live page and
+//!   `trace --json`, and the bus that carries them.
 
 pub mod acl;
 pub mod cache;
 pub mod classify;
+pub mod events;
 pub mod handler;
 pub mod hints;
 pub mod iterate;
