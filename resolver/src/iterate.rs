@@ -28,7 +28,9 @@ use tracing::{debug, instrument};
 use dnslab_wire::{dname_target, substitute_dname};
 
 use crate::cache::{Cache, Lookup};
-use crate::classify::{address, classify, synthesising_dname, Delegation, Final, Outcome};
+use crate::classify::{
+    address, classify, synthesising_dname, Classified, Conclusion, Delegation, Restart,
+};
 use crate::trace::{Step, StepOutcome};
 use crate::{lock, upstream, Inner, Resolution};
 
@@ -87,6 +89,13 @@ pub(crate) struct Walk<'a> {
     steps: Option<&'a Mutex<Vec<Step>>>,
 }
 
+/// How the walk for one name ends: with what its servers concluded, or
+/// with a chain to follow from elsewhere.
+enum WalkEnd {
+    Conclusion(Conclusion),
+    Restart(Restart),
+}
+
 /// What the cache alone says about a question.
 pub(crate) enum CacheAnswer {
     Done(Resolution),
@@ -139,18 +148,21 @@ impl<'a> Walk<'a> {
                     CacheAnswer::Done(resolution) => return Ok(resolution),
                     CacheAnswer::Miss(name) => current = name,
                 }
-                let outcome = self.walk(&current, qtype, depth).await?;
-                let soa = store_final(cache, &current, qtype, &outcome);
-                let (rcode, records) = match outcome {
-                    Final::Answer { records } | Final::NoData { records, .. } => {
-                        (ResponseCode::NoError, records)
-                    }
-                    Final::NxDomain { records, .. } => (ResponseCode::NXDomain, records),
-                    Final::Cname { records, target } => {
+                let conclusion = match self.walk(&current, qtype, depth).await? {
+                    WalkEnd::Conclusion(conclusion) => conclusion,
+                    WalkEnd::Restart(Restart { records, target }) => {
+                        cache.store_records(&records);
                         extend_chain(&mut chain, clamped(cache, records), max_chain)?;
                         current = target;
                         continue;
                     }
+                };
+                let soa = store_conclusion(cache, &current, qtype, &conclusion);
+                let (rcode, records) = match conclusion {
+                    Conclusion::Answer { records } | Conclusion::NoData { records, .. } => {
+                        (ResponseCode::NoError, records)
+                    }
+                    Conclusion::NxDomain { records, .. } => (ResponseCode::NXDomain, records),
                 };
                 extend_chain(&mut chain, clamped(cache, records), max_chain)?;
                 return Ok(Resolution {
@@ -169,7 +181,7 @@ impl<'a> Walk<'a> {
         qname: &Name,
         qtype: RecordType,
         depth: u32,
-    ) -> Result<Final, ResolveError> {
+    ) -> Result<WalkEnd, ResolveError> {
         // RFC 4035 4.2: DS is the parent side's data, so its question goes
         // to the servers of the zone above QNAME, never to QNAME's own.
         let above = if qtype == RecordType::DS && !qname.is_root() {
@@ -209,25 +221,31 @@ impl<'a> Walk<'a> {
                     }
                     // RFC 8020: nothing exists below a name that does not exist.
                     Lookup::NxDomain { soa } => {
-                        return Ok(Final::NxDomain {
+                        return Ok(WalkEnd::Conclusion(Conclusion::NxDomain {
                             records: Vec::new(),
                             soa,
-                        })
+                        }))
                     }
                     Lookup::Miss => {}
                 }
             }
-            let outcome = self.ask_zone(&cut, &ask_name, ask_type, depth).await?;
+            let classified = self.ask_zone(&cut, &ask_name, ask_type, depth).await?;
             if !full {
                 // Cached as for any question, so that the walk finds it for
                 // the next name below; referrals are cached below, lame
                 // responses teach nothing.
-                if let Outcome::Final(outcome) = &outcome {
-                    store_final(&self.inner.cache, &ask_name, ask_type, outcome);
+                match &classified {
+                    Classified::Conclusion(conclusion) => {
+                        store_conclusion(&self.inner.cache, &ask_name, ask_type, conclusion);
+                    }
+                    Classified::Restart(restart) => {
+                        self.inner.cache.store_records(&restart.records)
+                    }
+                    Classified::Referral(_) | Classified::Lame(_) => {}
                 }
             }
-            match outcome {
-                Outcome::Referral(delegation) => {
+            match classified {
+                Classified::Referral(delegation) => {
                     let followed = self.referrals.fetch_add(1, Ordering::Relaxed) + 1;
                     let limit = self.inner.config.limits.max_referrals;
                     if followed > limit {
@@ -238,21 +256,24 @@ impl<'a> Walk<'a> {
                     labels = delegation.zone.num_labels() + 1;
                     cut = delegation;
                 }
-                Outcome::Final(outcome) if full => return Ok(outcome),
+                Classified::Conclusion(conclusion) if full => {
+                    return Ok(WalkEnd::Conclusion(conclusion))
+                }
+                Classified::Restart(restart) if full => return Ok(WalkEnd::Restart(restart)),
                 // RFC 8020: nothing exists below a name that does not exist.
-                Outcome::Final(Final::NxDomain { soa, .. }) => {
-                    return Ok(Final::NxDomain {
+                Classified::Conclusion(Conclusion::NxDomain { soa, .. }) => {
+                    return Ok(WalkEnd::Conclusion(Conclusion::NxDomain {
                         records: Vec::new(),
                         soa,
-                    })
+                    }))
                 }
                 // The minimised name exists and is not a cut: one more label.
-                Outcome::Final(_) => labels += 1,
-                Outcome::Lame(reason) if !full => {
+                Classified::Conclusion(_) | Classified::Restart(_) => labels += 1,
+                Classified::Lame(reason) if !full => {
                     debug!(zone = %cut.zone, ?reason, "minimised query failed; asking the full name");
                     minimise = false;
                 }
-                Outcome::Lame(reason) => {
+                Classified::Lame(reason) => {
                     return Err(ResolveError::LameDelegation {
                         zone: cut.zone,
                         reason: reason.to_string(),
@@ -263,7 +284,7 @@ impl<'a> Walk<'a> {
     }
 
     /// Asks the servers of `cut`, best first, until one gives a usable
-    /// response. Returns `Outcome::Lame` if every server that answered was
+    /// response. Returns [`Classified::Lame`] if every server that answered was
     /// lame. Servers without a known address are looked up only when the
     /// ones with addresses have all failed (RFC 1034 5.3.3 step 3).
     async fn ask_zone(
@@ -272,7 +293,7 @@ impl<'a> Walk<'a> {
         qname: &Name,
         qtype: RecordType,
         depth: u32,
-    ) -> Result<Outcome, ResolveError> {
+    ) -> Result<Classified, ResolveError> {
         let question = Query::query(qname.clone(), qtype);
         let (mut candidates, mut unresolved) = self.known_addresses(cut);
         let mut tried: Vec<IpAddr> = Vec::new();
@@ -284,11 +305,11 @@ impl<'a> Walk<'a> {
                 }
                 tried.push(ip);
                 match self.ask(&server, ip, &question, &cut.zone, depth).await? {
-                    Some(Outcome::Lame(reason)) => {
+                    Some(Classified::Lame(reason)) => {
                         debug!(%server, %ip, zone = %cut.zone, ?reason, "lame server");
                         lame = Some(reason);
                     }
-                    Some(outcome) => return Ok(outcome),
+                    Some(classified) => return Ok(classified),
                     None => {}
                 }
             }
@@ -296,7 +317,7 @@ impl<'a> Walk<'a> {
             while candidates.is_empty() {
                 let Some(server) = unresolved.pop() else {
                     return match lame {
-                        Some(reason) => Ok(Outcome::Lame(reason)),
+                        Some(reason) => Ok(Classified::Lame(reason)),
                         None if tried.is_empty() => Err(ResolveError::NoServerAddress {
                             zone: cut.zone.clone(),
                         }),
@@ -407,7 +428,7 @@ impl<'a> Walk<'a> {
         question: &Query,
         zone: &Name,
         depth: u32,
-    ) -> Result<Option<Outcome>, ResolveError> {
+    ) -> Result<Option<Classified>, ResolveError> {
         let limits = &self.inner.config.limits;
         let sent = self.queries.fetch_add(1, Ordering::Relaxed) + 1;
         if sent > limits.max_upstream_queries {
@@ -427,17 +448,17 @@ impl<'a> Walk<'a> {
         self.inner.upstream_queries.fetch_add(1, Ordering::Relaxed);
         let addr = SocketAddr::new(ip, self.inner.config.upstream_port);
         let result = upstream::exchange(&self.inner.sockets, addr, question, timeout).await;
-        let (outcome, via_tcp) = match result {
+        let (classified, via_tcp) = match result {
             Ok(exchange) => {
                 self.inner.servers.record_rtt(ip, exchange.rtt);
-                let outcome = classify(
+                let classified = classify(
                     &exchange.response,
                     &question.name,
                     question.query_type,
                     zone,
                 );
-                debug!(%server, %addr, qname = %question.name, qtype = ?question.query_type, ?outcome, "upstream response");
-                (Ok(outcome), exchange.via_tcp)
+                debug!(%server, %addr, qname = %question.name, qtype = ?question.query_type, outcome = ?classified, "upstream response");
+                (Ok(classified), exchange.via_tcp)
             }
             Err(error) => {
                 self.inner.servers.record_failure(ip, now.elapsed());
@@ -452,13 +473,13 @@ impl<'a> Walk<'a> {
                 qname: question.name.clone(),
                 qtype: question.query_type,
                 zone: zone.clone(),
-                outcome: StepOutcome::new(&outcome),
+                outcome: StepOutcome::new(&classified),
                 elapsed: now.elapsed(),
                 via_tcp,
                 depth,
             });
         }
-        Ok(outcome.ok())
+        Ok(classified.ok())
     }
 }
 
@@ -572,17 +593,22 @@ fn clamped(cache: &Cache, mut records: Vec<Record>) -> Vec<Record> {
     records
 }
 
-/// Caches what the servers said about (`qname`, `qtype`): the records, and
-/// a negative answer at the end of their CNAME chain. Returns the SOA of a
-/// negative answer as clients should see it.
-fn store_final(cache: &Cache, qname: &Name, qtype: RecordType, outcome: &Final) -> Option<Record> {
-    let (records, nx, soa) = match outcome {
-        Final::Answer { records } | Final::Cname { records, .. } => {
+/// Caches what the servers concluded about (`qname`, `qtype`): the
+/// records, and a negative answer at the end of their CNAME chain. Returns
+/// the SOA of a negative answer as clients should see it.
+fn store_conclusion(
+    cache: &Cache,
+    qname: &Name,
+    qtype: RecordType,
+    conclusion: &Conclusion,
+) -> Option<Record> {
+    let (records, nx, soa) = match conclusion {
+        Conclusion::Answer { records } => {
             cache.store_records(records);
             return None;
         }
-        Final::NxDomain { records, soa } => (records, true, soa),
-        Final::NoData { records, soa } => (records, false, soa),
+        Conclusion::NxDomain { records, soa } => (records, true, soa),
+        Conclusion::NoData { records, soa } => (records, false, soa),
     };
     cache.store_records(records);
     let end = records
