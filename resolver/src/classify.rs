@@ -15,17 +15,7 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use tracing::debug;
 
-/// A zone cut learned from a referral: the servers of `zone` and whatever
-/// addresses for them came with it. Glue is used to reach the servers only,
-/// never handed out as an answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Delegation {
-    pub zone: Name,
-    pub servers: Vec<Name>,
-    pub glue: Vec<(Name, IpAddr)>,
-    /// TTL of the NS RRset, for caching the cut.
-    pub ttl: u32,
-}
+use crate::cache::Delegation;
 
 /// What a response settles about the question: the end of the CNAME
 /// chain (if any) inside the zone asked, and what is there.

@@ -38,8 +38,6 @@
 //! and short packets) are as before.
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::rdata::NS;
-use hickory_proto::rr::{RData, Record};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable, BinEncoder};
 use tracing::debug;
 
@@ -48,7 +46,7 @@ use dnslab_wire::{
     check_request, size_limit, EdnsQuery, Policy, Request, RequestHeader, Verdict, CLASS_IN,
 };
 
-use crate::iterate::{from_cache, CacheAnswer};
+use crate::cache::{CacheAnswer, Chain};
 use crate::prepared::{PreparedAnswers, Question};
 use crate::upstream::EDNS_PAYLOAD;
 use crate::{acl, Resolution, Resolver};
@@ -125,39 +123,15 @@ impl Handler for ResolverHandler {
             return ctx.error(ResponseCode::FormErr, response);
         };
         let ctx = Respond::new(&header, Some(query.clone()), edns, meta.protocol);
-        let config = self.resolver.config();
         let cache = &self.resolver.inner.cache;
-        let mut chain = Vec::new();
-        match from_cache(
-            cache,
-            &query.name,
-            query.query_type,
-            &mut chain,
-            config.limits.max_cname_chain,
-        ) {
+        let mut chain = Chain::new(self.resolver.config().limits.max_cname_chain);
+        match cache.answer(&query.name, query.query_type, &mut chain) {
             Ok(CacheAnswer::Done(resolution)) => {
                 self.prepare(request.key(), &query, &resolution);
                 return ctx.write(&resolution, response);
             }
             Ok(CacheAnswer::Miss(end)) if !header.recursion_desired => {
-                let referral = cache.closest_delegation(&end).map(|cut| {
-                    cut.servers
-                        .iter()
-                        .map(|server| {
-                            Record::from_rdata(
-                                cut.zone.clone(),
-                                cut.ttl,
-                                RData::NS(NS(server.clone())),
-                            )
-                        })
-                        .collect()
-                });
-                let resolution = Resolution {
-                    rcode: ResponseCode::NoError,
-                    answers: chain,
-                    authorities: referral.unwrap_or_default(),
-                };
-                return ctx.write(&resolution, response);
+                return ctx.write(&cache.referral(chain, &end), response);
             }
             Ok(CacheAnswer::Miss(_)) => {}
             Err(error) => {
@@ -301,7 +275,7 @@ mod tests {
     use crate::ResolverConfig;
     use dnslab_transport::RequestMeta;
     use hickory_proto::rr::rdata::{A, TXT};
-    use hickory_proto::rr::{DNSClass, Name, RecordType};
+    use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
     use std::net::SocketAddr;
     use std::time::Duration;
 
@@ -371,13 +345,12 @@ mod tests {
     /// reference a prepared answer must match.
     fn full_path_bytes(resolver: &Resolver, request: &Message) -> Vec<u8> {
         let query = &request.queries[0];
-        let Ok(CacheAnswer::Done(resolution)) = from_cache(
-            &resolver.inner.cache,
-            &query.name,
-            query.query_type,
-            &mut Vec::new(),
-            12,
-        ) else {
+        let Ok(CacheAnswer::Done(resolution)) =
+            resolver
+                .inner
+                .cache
+                .answer(&query.name, query.query_type, &mut Chain::new(12))
+        else {
             panic!("{query:?} is cached");
         };
         let bytes = request.to_bytes().unwrap();

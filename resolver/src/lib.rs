@@ -21,6 +21,7 @@
 pub mod acl;
 pub mod cache;
 pub mod classify;
+mod error;
 pub mod handler;
 pub mod hints;
 pub mod iterate;
@@ -41,8 +42,8 @@ use hickory_proto::rr::{Name, Record, RecordType};
 use tokio::sync::oneshot;
 
 pub use acl::{Cidr, CidrError};
+pub use error::ResolveError;
 pub use hints::{iana_root_hints, parse_root_hints, HintsError};
-pub use iterate::ResolveError;
 pub use trace::{trace, Step, StepOutcome, Trace};
 
 /// Bounds on the work one client question may cause. Exceeding any of them

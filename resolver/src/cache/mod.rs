@@ -1,4 +1,5 @@
-//! The resolver's memory: RRsets, negative answers (RFC 2308) and zone cuts.
+//! The resolver's memory: RRsets, negative answers (RFC 2308) and zone
+//! cuts, and the answers read from them.
 //!
 //! Entries are bounded in number (LRU) and expire by TTL, clamped between
 //! the configured minimum and maximum. The RRset cache is the one sharded
@@ -9,9 +10,16 @@
 //! whose ancestors are suffixes, so that walking up to the closest
 //! delegation allocates nothing.
 //!
-//! Delegations live apart from RRsets: the NS set and glue from a referral
-//! tell the walk where to go, but are never served as answers (glue from a
-//! parent zone is not authoritative data).
+//! This file is the store of RRsets and negative answers; beside it:
+//! - `delegation`: zone cuts ([`Delegation`]). They live apart from RRsets:
+//!   the NS set and glue from a referral tell the walk where to go, but are
+//!   never served as answers (glue from a parent zone is not authoritative
+//!   data).
+//! - `answer`: answering from the cache, the one place that does it: a
+//!   question followed through cached CNAMEs and DNAMEs ([`CacheAnswer`]),
+//!   the referral an RD=0 question gets, and what a conclusion from
+//!   upstream leaves in the cache and gives the client. The handler (hits)
+//!   and the walk (misses) both answer through it.
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,8 +31,13 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use lru::LruCache;
 use tokio::time::Instant;
 
-use crate::classify::Delegation;
 use crate::lock;
+
+mod answer;
+mod delegation;
+
+pub(crate) use answer::{CacheAnswer, Chain};
+pub use delegation::Delegation;
 
 /// The key type under which an NXDOMAIN is kept: type 0 is reserved and
 /// never asked for, so it cannot collide with a real RRset.
@@ -270,33 +283,6 @@ impl Cache {
         let key = Key::from(WireName::new(name).key_with(&type_suffix(rtype)));
         self.put(key, entry, soa.ttl, Instant::now());
         Some(soa)
-    }
-
-    pub fn store_delegation(&self, delegation: &Delegation) {
-        let ttl = self.clamp(delegation.ttl);
-        if ttl == 0 {
-            return;
-        }
-        let zone = WireName::new(&delegation.zone);
-        let timed = Timed {
-            value: delegation.clone(),
-            expires: Instant::now() + Duration::from_secs(u64::from(ttl)),
-        };
-        lock(&self.delegations).put(Box::from(zone.bytes()), timed);
-    }
-
-    /// The deepest cached zone cut at or above `name`, with its TTL counted
-    /// down.
-    pub fn closest_delegation(&self, name: &Name) -> Option<Delegation> {
-        let now = Instant::now();
-        let wire = WireName::new(name);
-        let mut delegations = lock(&self.delegations);
-        let closest = wire.ancestors().find_map(|zone| {
-            let (mut delegation, left) = delegations.get(zone)?.live(now)?;
-            delegation.ttl = left;
-            Some(delegation)
-        });
-        closest
     }
 }
 
