@@ -13,7 +13,7 @@
 //! - [`sockets`]: upstream UDP sockets reused per server, within RFC 5452.
 //! - [`servers`]: smoothed RTT per server address and the order to ask them.
 //! - [`cache`]: RRsets, negative answers and delegations, bounded LRU.
-//! - [`prepared`]: encoded answers for cache hits, TTLs patched per hit.
+//! - [`encoded`]: answers kept encoded for cache hits, TTLs patched per hit.
 //! - [`hints`]: root hints (named.root) and the built-in IANA set.
 //! - [`acl`]: which clients are served.
 //! - [`trace`]: one resolution recorded step by step, for `dnslab trace`.
@@ -21,11 +21,11 @@
 pub mod acl;
 pub mod cache;
 pub mod classify;
+mod encoded;
 mod error;
 pub mod handler;
 pub mod hints;
 pub mod iterate;
-pub mod prepared;
 pub mod servers;
 pub mod sockets;
 pub mod trace;

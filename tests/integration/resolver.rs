@@ -1095,11 +1095,12 @@ fn cache_never_holds_more_than_its_configured_entries() {
     );
 }
 
-/// Cache hits after the first are copied from a prepared answer (header,
-/// question and OPT written per query, TTLs patched): every way of asking
-/// the same cached question (UDP or TCP, with or without EDNS, RD=0, in
-/// another case) must still get the full answer, with the question echoed
-/// as asked, an OPT only when the query had one, and no upstream query.
+/// Cache hits after the first are copied from an answer kept encoded
+/// (header, question and OPT written per query, TTLs patched): every way
+/// of asking the same cached question (UDP or TCP, with or without EDNS,
+/// RD=0, in another case) must still get the full answer, with the
+/// question echoed as asked, an OPT only when the query had one, and no
+/// upstream query.
 /// Negative answers (NXDOMAIN with its SOA) take the same path.
 #[test]
 fn cache_hits_in_every_form_get_the_same_answer() {
