@@ -8,7 +8,7 @@
 //! and glue is only for the referral's own servers.
 #![no_main]
 
-use dnslab_resolver::classify::{classify, Classified, Conclusion, Restart};
+use dnslab_resolver::{classify, Classified, Conclusion, Restart};
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RecordType};
 use libfuzzer_sys::fuzz_target;

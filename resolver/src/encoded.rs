@@ -100,12 +100,12 @@ impl Cached for EncodedAnswer {
 /// the key itself, so a hash that two keys share costs a miss, never a
 /// wrong answer. Locks are held for one map operation and a copy, never
 /// across `.await`.
-pub struct EncodedAnswers {
+pub(crate) struct EncodedAnswers {
     answers: ShardedLru<EncodedAnswer>,
 }
 
 /// What the hit path needs from the request, already parsed.
-pub struct Question<'a> {
+pub(crate) struct Question<'a> {
     pub id: u16,
     pub recursion_desired: bool,
     /// The question section as the client wrote it.
@@ -123,7 +123,7 @@ pub struct Question<'a> {
 
 impl EncodedAnswers {
     /// At most about `size` entries in all (at least one per shard).
-    pub fn new(size: usize) -> EncodedAnswers {
+    pub(crate) fn new(size: usize) -> EncodedAnswers {
         EncodedAnswers::with_shards(size, SHARDS)
     }
 
@@ -142,7 +142,7 @@ impl EncodedAnswers {
     /// Writes the response to `question` into `out` if a live encoded
     /// answer fits in `question.limit`; `false` (and `out` unspecified)
     /// otherwise, for the full path to answer.
-    pub fn answer(&self, question: &Question<'_>, out: &mut Vec<u8>) -> bool {
+    pub(crate) fn answer(&self, question: &Question<'_>, out: &mut Vec<u8>) -> bool {
         let now = Instant::now();
         let mut slot = self.answers.slot(question.key);
         let Some(encoded) = slot.peek() else {
@@ -212,7 +212,7 @@ impl EncodedAnswers {
     /// response with a lowercased question and no additional section) for
     /// `key`. Responses whose records would not stay cached (no records, a
     /// zero TTL) or that cannot be walked are not kept.
-    pub fn keep(&self, key: &[u8], response: &[u8]) {
+    pub(crate) fn keep(&self, key: &[u8], response: &[u8]) {
         if let Some(encoded) = walk(key, response) {
             self.answers.put(encoded);
         }

@@ -52,14 +52,14 @@ use crate::encoded::{EncodedAnswers, Question};
 use crate::upstream::EDNS_PAYLOAD;
 use crate::{acl, Resolution, Resolver};
 
-pub struct ResolverHandler {
+pub(crate) struct ResolverHandler {
     resolver: Resolver,
     /// Encoded answers to questions already answered from the cache.
     encoded: EncodedAnswers,
 }
 
 impl ResolverHandler {
-    pub fn new(resolver: Resolver) -> ResolverHandler {
+    pub(crate) fn new(resolver: Resolver) -> ResolverHandler {
         let encoded = EncodedAnswers::new(resolver.config().cache_size);
         ResolverHandler { resolver, encoded }
     }

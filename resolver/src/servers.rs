@@ -26,13 +26,13 @@ const FAILURE_SRTT: Duration = Duration::from_secs(1);
 const MAX_TRACKED: usize = 10_000;
 
 #[derive(Default)]
-pub struct ServerStats {
+pub(crate) struct ServerStats {
     srtt: Mutex<HashMap<IpAddr, Duration>>,
 }
 
 impl ServerStats {
     /// `candidates` (anything with an address), best first.
-    pub fn order<T>(&self, candidates: Vec<T>, addr: impl Fn(&T) -> IpAddr) -> Vec<T> {
+    pub(crate) fn order<T>(&self, candidates: Vec<T>, addr: impl Fn(&T) -> IpAddr) -> Vec<T> {
         let mut rng = rand::rng();
         let mut keyed: Vec<(Duration, T)> = {
             let table = lock(&self.srtt);
@@ -51,7 +51,7 @@ impl ServerStats {
         keyed.into_iter().map(|(_, c)| c).collect()
     }
 
-    pub fn record_rtt(&self, addr: IpAddr, rtt: Duration) {
+    pub(crate) fn record_rtt(&self, addr: IpAddr, rtt: Duration) {
         self.update(addr, |old| match old {
             Some(old) => old.mul_f64(SMOOTHING) + rtt.mul_f64(1.0 - SMOOTHING),
             None => rtt,
@@ -60,14 +60,15 @@ impl ServerStats {
 
     /// A timeout or refusal: at least double the estimate, and never below
     /// the time waited or [`FAILURE_SRTT`].
-    pub fn record_failure(&self, addr: IpAddr, waited: Duration) {
+    pub(crate) fn record_failure(&self, addr: IpAddr, waited: Duration) {
         self.update(addr, |old| {
             let old = old.unwrap_or(waited);
             (old * 2).max(waited).max(FAILURE_SRTT).min(MAX_SRTT)
         });
     }
 
-    pub fn srtt(&self, addr: IpAddr) -> Option<Duration> {
+    #[cfg(test)]
+    fn srtt(&self, addr: IpAddr) -> Option<Duration> {
         lock(&self.srtt).get(&addr).copied()
     }
 

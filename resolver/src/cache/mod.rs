@@ -98,7 +98,7 @@ impl<T: Clone> Timed<T> {
 
 /// What the cache knows about one (name, type).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// The RRset, TTLs counted down to what is left.
     Hit(Vec<Record>),
     /// No RRset of the type, but a CNAME at the name: follow it.
@@ -112,7 +112,7 @@ pub enum Lookup {
     Miss,
 }
 
-pub struct Cache {
+pub(crate) struct Cache {
     rrsets: ShardedLru<Stored>,
     delegations: Mutex<LruCache<Box<[u8]>, Timed<Delegation>>>,
     min_ttl: u32,
@@ -124,7 +124,7 @@ pub struct Cache {
 
 impl Cache {
     /// `size` entries of RRsets (spread over shards) and `size` delegations.
-    pub fn new(size: usize, min_ttl: u32, max_ttl: u32) -> Cache {
+    pub(crate) fn new(size: usize, min_ttl: u32, max_ttl: u32) -> Cache {
         Cache {
             rrsets: ShardedLru::new(size, SHARDS),
             delegations: Mutex::new(LruCache::new(
@@ -140,7 +140,7 @@ impl Cache {
     /// than the root. Nothing exists below a DNAME's owner (RFC 6672 2.4),
     /// so it is the only one that can apply to `name`. Until a DNAME has
     /// been stored, nothing is looked up.
-    pub fn dname_above(&self, name: &Name) -> Option<Record> {
+    pub(crate) fn dname_above(&self, name: &Name) -> Option<Record> {
         if !self.holds_dnames.load(Ordering::Relaxed) {
             return None;
         }
@@ -159,7 +159,7 @@ impl Cache {
     /// Entries held: RRsets and negative answers, and delegations. Each is
     /// bounded by the `size` given to [`Cache::new`] (rounded up to a
     /// multiple of the shard count for RRsets).
-    pub fn len(&self) -> (usize, usize) {
+    pub(crate) fn len(&self) -> (usize, usize) {
         (self.rrsets.len(), lock(&self.delegations).len())
     }
 
@@ -184,11 +184,11 @@ impl Cache {
     }
 
     /// The TTL an RRset is kept for: the configured bounds applied.
-    pub fn clamp(&self, ttl: u32) -> u32 {
+    pub(crate) fn clamp(&self, ttl: u32) -> u32 {
         ttl.clamp(self.min_ttl, self.max_ttl)
     }
 
-    pub fn lookup(&self, name: &Name, rtype: RecordType) -> Lookup {
+    pub(crate) fn lookup(&self, name: &Name, rtype: RecordType) -> Lookup {
         let now = Instant::now();
         let negative = |nx: bool, mut soa: Box<Record>, left: u32| {
             soa.ttl = left;
@@ -224,7 +224,7 @@ impl Cache {
 
     /// Stores records as RRsets grouped by owner and type; each set lives
     /// for its smallest TTL (RFC 2181 5.2 says they should be equal).
-    pub fn store_records(&self, records: &[Record]) {
+    pub(crate) fn store_records(&self, records: &[Record]) {
         let now = Instant::now();
         let keys: Vec<Key> = records
             .iter()
@@ -263,7 +263,7 @@ impl Cache {
     /// be cached such that it can be retrieved and returned in response to
     /// another query for the same <QNAME, QCLASS>").
     /// Returns the SOA with the negative TTL, as clients should see it.
-    pub fn store_negative(
+    pub(crate) fn store_negative(
         &self,
         name: &Name,
         rtype: RecordType,
