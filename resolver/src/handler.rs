@@ -618,37 +618,6 @@ mod tests {
         );
     }
 
-    /// Not a test: the in-process cost of one cache hit, for the report.
-    /// `cargo test -p dnslab-resolver --release hit_probe -- --ignored --nocapture`
-    #[test]
-    #[ignore]
-    fn hit_probe() {
-        let (resolver, handler) = handler();
-        let www = Name::from_ascii("www.example.com.").unwrap();
-        resolver.inner.cache.store_records(&[
-            Record::from_rdata(www.clone(), 300, RData::A(A::new(192, 0, 2, 1))),
-            Record::from_rdata(www, 300, RData::A(A::new(192, 0, 2, 2))),
-        ]);
-        let mut request = query("www.example.com.", RecordType::A, true);
-        request.set_edns(Edns::new());
-        let request = request.to_bytes().unwrap();
-        let udp = meta(CLIENT, Protocol::Udp);
-        let mut out = Vec::with_capacity(4096);
-        let iterations = 500_000;
-        for _ in 0..1000 {
-            handler.handle(&request, &udp, &mut out);
-        }
-        let start = std::time::Instant::now();
-        for _ in 0..iterations {
-            assert!(matches!(
-                handler.handle(&request, &udp, &mut out),
-                Reply::Send
-            ));
-        }
-        let per_hit = start.elapsed().as_nanos() / iterations;
-        println!("cache hit: {per_hit} ns per query ({} bytes)", out.len());
-    }
-
     #[test]
     fn answer_too_big_for_udp_is_truncated() {
         let (resolver, handler) = handler();
