@@ -238,7 +238,11 @@ impl<'a> Walk<'a> {
         let mut tried: Vec<IpAddr> = Vec::new();
         let mut lame = None;
         loop {
-            for (server, ip) in self.inner.servers.order(candidates, |(_, ip)| *ip) {
+            let ordered = self
+                .inner
+                .servers
+                .order(&cut.zone, candidates, |(_, ip)| *ip);
+            for (server, ip) in ordered {
                 if tried.contains(&ip) {
                     continue;
                 }
@@ -389,13 +393,18 @@ impl<'a> Walk<'a> {
         let result = upstream::exchange(&self.inner.sockets, addr, question, timeout).await;
         let (classified, via_tcp) = match result {
             Ok(exchange) => {
-                self.inner.servers.record_rtt(ip, exchange.rtt);
                 let classified = classify(
                     &exchange.response,
                     &question.name,
                     question.query_type,
                     zone,
                 );
+                // Only a usable response measures the server; a lame one
+                // is a failure of it for this zone (see `servers`).
+                match classified {
+                    Classified::Lame(_) => self.inner.servers.record_lame(ip, zone),
+                    _ => self.inner.servers.record_rtt(ip, exchange.rtt),
+                }
                 debug!(%server, %addr, qname = %question.name, qtype = ?question.query_type, outcome = ?classified, "upstream response");
                 (Ok(classified), exchange.via_tcp)
             }
