@@ -23,7 +23,8 @@
 //!   filtering.
 //! - `upstream`: one exchange with one server (UDP, TCP on truncation).
 //! - `sockets`: upstream UDP sockets reused per server, within RFC 5452.
-//! - `servers`: smoothed RTT per server address and the order to ask them.
+//! - `servers`: smoothed RTT per server address, the servers known as lame
+//!   for a zone, and the order to ask them.
 //! - `hints`: root hints (named.root) and the built-in IANA set.
 //! - `acl`: which clients are served.
 //! - `trace`: one resolution recorded step by step, for `dnslab trace`.
