@@ -325,8 +325,9 @@ fn signatures(node: Node<'_>, rtype: RecordType, owner: &Name) -> Vec<Record> {
 /// The deepest proper ancestor of `name` for which `holds` is true, else
 /// the apex of `zone`.
 fn nearest_ancestor(zone: &Zone, name: &Name, holds: impl Fn(&Name) -> bool) -> Name {
+    let apex_labels = labels(zone.origin());
     let mut ancestor = name.base_name();
-    while ancestor.num_labels() > zone.origin().num_labels() && !holds(&ancestor) {
+    while labels(&ancestor) > apex_labels && !holds(&ancestor) {
         ancestor = ancestor.base_name();
     }
     ancestor
@@ -334,11 +335,13 @@ fn nearest_ancestor(zone: &Zone, name: &Name, holds: impl Fn(&Name) -> bool) -> 
 
 /// RFC 5155 1.3: the ancestor of `name` one label longer than `encloser`.
 fn next_closer(name: &Name, encloser: &Name) -> Name {
-    let mut next = name.clone();
-    while next.num_labels() > encloser.num_labels() + 1 {
-        next = next.base_name();
-    }
-    next
+    name.trim_to(labels(encloser) + 1)
+}
+
+/// The labels of `name`, a leading `*` included (which
+/// `Name::num_labels` leaves out, as RRSIG's label count does).
+fn labels(name: &Name) -> usize {
+    name.iter().count()
 }
 
 /// `*.<encloser>`.

@@ -193,8 +193,9 @@ fn read_zone(zone: &ZoneFile) -> (Name, Vec<dnslab_authoritative::zone::SourcedR
 /// DS at each apex, each delegation and below it (RFC 4035 3.1.4.1: the
 /// parent side answers DS, even without DNSSEC); a
 /// fresh name in each zone and below an existing name (NXDOMAIN), and
-/// one below a `*` label that is no wildcard of the zone (`a.*.<apex>`,
-/// whose closest encloser is the apex, not `*.<apex>`); a name in
+/// names with a `*` label that is no wildcard of the zone (`a.*.<apex>`,
+/// whose closest encloser is the apex, not `*.<apex>`; `*.nx-star.<apex>`,
+/// whose next closer name is `nx-star.<apex>`); a name in
 /// no served zone (REFUSED); and every owner's A question again in mixed
 /// case. QTYPE ANY is not asked: RFC 8482 lets servers pick what to return
 /// and Knot and NSD pick different RRsets.
@@ -229,6 +230,7 @@ fn questions(zones: &[ZoneFile]) -> Vec<(String, RecordType)> {
         }
         asked.insert((format!("nx-differential.{}", zone.origin), A));
         asked.insert((format!("a.*.{}", zone.origin), A));
+        asked.insert((format!("*.nx-star.{}", zone.origin), A));
         asked.insert((zone.origin.clone(), DS));
     }
     for (name, types) in &owners {
