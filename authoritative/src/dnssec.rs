@@ -22,21 +22,23 @@ use crate::zone::nsec3::Nsec3Chain;
 use crate::zone::reader::type_covered;
 use crate::zone::{Catalog, Node, Zone};
 
-/// How a signed zone proves what it does not have.
+/// The NSEC or NSEC3 chain with which a signed zone proves what it does
+/// not have (not to be confused with the lookup's CNAME and DNAME chains).
 #[derive(Clone, Copy)]
-enum Chain<'z> {
+enum DenialChain<'z> {
     Nsec(&'z Zone),
     Nsec3(&'z Zone, &'z Nsec3Chain),
 }
 
-impl<'z> Chain<'z> {
+impl<'z> DenialChain<'z> {
     /// `None` for an unsigned zone (or one whose chain is unusable): its
     /// answers get no DNSSEC records.
-    fn of(zone: &'z Zone) -> Option<Chain<'z>> {
+    fn of(zone: &'z Zone) -> Option<DenialChain<'z>> {
         if zone.is_nsec_signed() {
-            Some(Chain::Nsec(zone))
+            Some(DenialChain::Nsec(zone))
         } else {
-            zone.nsec3_chain().map(|chain| Chain::Nsec3(zone, chain))
+            zone.nsec3_chain()
+                .map(|chain| DenialChain::Nsec3(zone, chain))
         }
     }
 
@@ -44,8 +46,8 @@ impl<'z> Chain<'z> {
     /// wildcard at `encloser`, does not exist itself.
     fn deny_exact_match(self, name: &Name, encloser: &Name, out: &mut Vec<Record>) {
         match self {
-            Chain::Nsec(zone) => push_covering_nsec(zone, name, out),
-            Chain::Nsec3(_, chain) => {
+            DenialChain::Nsec(zone) => push_covering_nsec(zone, name, out),
+            DenialChain::Nsec3(_, chain) => {
                 out.extend(
                     chain
                         .covering(&next_closer(name, encloser))
@@ -90,7 +92,7 @@ pub(crate) fn records_with_dnssec(catalog: &Catalog, lookup: Lookup<'_>) -> Resp
             sign_dname(zone, *owner, std::slice::from_ref(dname), &mut answers);
         }
         End::NoData { zone, name, found } => {
-            if let Some(chain) = Chain::of(zone) {
+            if let Some(chain) = DenialChain::of(zone) {
                 deny_type(chain, name, found, &mut denials);
             }
         }
@@ -99,12 +101,12 @@ pub(crate) fn records_with_dnssec(catalog: &Catalog, lookup: Lookup<'_>) -> Resp
             name,
             encloser,
         } => {
-            if let Some(chain) = Chain::of(zone) {
+            if let Some(chain) = DenialChain::of(zone) {
                 deny_name(chain, name, encloser, &mut denials);
             }
         }
         End::Referral { zone, cut, .. } => {
-            if let Some(chain) = Chain::of(zone) {
+            if let Some(chain) = DenialChain::of(zone) {
                 referral(chain, *cut, &mut ds, &mut denials);
             }
         }
@@ -147,7 +149,7 @@ fn sign_match(
     answers: &mut Vec<Record>,
     denials: &mut Vec<Record>,
 ) {
-    let Some(chain) = Chain::of(zone) else {
+    let Some(chain) = DenialChain::of(zone) else {
         answers.extend_from_slice(records);
         return;
     };
@@ -167,7 +169,7 @@ fn sign_match(
 /// The records of a DNAME step: the DNAME with the RRSIGs at its `owner`,
 /// and the CNAME synthesised from it, which has none.
 fn sign_dname(zone: &Zone, owner: Node<'_>, records: &[Record], answers: &mut Vec<Record>) {
-    let signed = Chain::of(zone).is_some();
+    let signed = DenialChain::of(zone).is_some();
     for rrset in rrsets(records) {
         answers.extend_from_slice(rrset);
         if signed && rrset.first().map(Record::record_type) == Some(RecordType::DNAME) {
@@ -187,7 +189,7 @@ fn signed_by_owner(catalog: &Catalog, records: &[Record]) -> Vec<Record> {
             continue;
         };
         let signed = zone_for(catalog, &first.name, first.record_type())
-            .filter(|zone| Chain::of(zone).is_some())
+            .filter(|zone| DenialChain::of(zone).is_some())
             .and_then(|zone| zone.node(&first.name));
         if let Some(node) = signed {
             out.extend(rrset_signatures(node, rrset, &node.name()));
@@ -212,28 +214,28 @@ fn rrset_signatures(node: Node<'_>, rrset: &[Record], owner: &Name) -> Vec<Recor
 
 /// NODATA for `name`, which `found` matched: RFC 4035 3.1.3.1 and 3.1.3.4,
 /// RFC 5155 7.2.3 to 7.2.5.
-fn deny_type(chain: Chain<'_>, name: &Name, found: &Match<'_>, out: &mut Vec<Record>) {
+fn deny_type(chain: DenialChain<'_>, name: &Name, found: &Match<'_>, out: &mut Vec<Record>) {
     match (chain, found) {
         // 3.1.3.1: NODATA at a name with data, or (no NSEC of its own) at
         // an empty non-terminal.
-        (Chain::Nsec(zone), Match::Exact(node)) => match node.rrset(RecordType::NSEC) {
+        (DenialChain::Nsec(zone), Match::Exact(node)) => match node.rrset(RecordType::NSEC) {
             Some(_) => push_nsec(*node, out),
             None => push_covering_nsec(zone, name, out),
         },
         // 3.1.3.4: the name does not exist, and the wildcard lacks the type.
-        (Chain::Nsec(zone), Match::Wildcard { star, .. }) => {
+        (DenialChain::Nsec(zone), Match::Wildcard { star, .. }) => {
             push_covering_nsec(zone, name, out);
             push_nsec(*star, out);
         }
         // 7.2.3 and 7.2.4: the NSEC3 matching the name; without one (an
         // opt-out empty non-terminal or DS at an opt-out cut), the closest
         // provable encloser proof.
-        (Chain::Nsec3(zone, nsec3), Match::Exact(_)) => match nsec3.matching(name) {
+        (DenialChain::Nsec3(zone, nsec3), Match::Exact(_)) => match nsec3.matching(name) {
             Some(records) => out.extend(records),
             None => provable_encloser_proof(zone, nsec3, name, out),
         },
         // 7.2.5: the name does not exist, and the wildcard lacks the type.
-        (Chain::Nsec3(_, nsec3), Match::Wildcard { star, encloser }) => {
+        (DenialChain::Nsec3(_, nsec3), Match::Wildcard { star, encloser }) => {
             closest_encloser_proof(nsec3, name, encloser, out);
             out.extend(nsec3.matching(&star.name()).unwrap_or_default());
         }
@@ -243,16 +245,16 @@ fn deny_type(chain: Chain<'_>, name: &Name, found: &Match<'_>, out: &mut Vec<Rec
 /// NXDOMAIN for `name`, whose closest encloser is `encloser`: the name
 /// does not exist, nor could a wildcard have answered for it (RFC 4035
 /// 3.1.3.2, RFC 5155 7.2.2).
-fn deny_name(chain: Chain<'_>, name: &Name, encloser: &Name, out: &mut Vec<Record>) {
+fn deny_name(chain: DenialChain<'_>, name: &Name, encloser: &Name, out: &mut Vec<Record>) {
     let star = wildcard_at(encloser);
     match chain {
-        Chain::Nsec(zone) => {
+        DenialChain::Nsec(zone) => {
             push_covering_nsec(zone, name, out);
             if let Some(star) = star {
                 push_covering_nsec(zone, &star, out);
             }
         }
-        Chain::Nsec3(_, nsec3) => {
+        DenialChain::Nsec3(_, nsec3) => {
             closest_encloser_proof(nsec3, name, encloser, out);
             if let Some(star) = star {
                 out.extend(nsec3.covering(&star).unwrap_or_default());
@@ -263,7 +265,12 @@ fn deny_name(chain: Chain<'_>, name: &Name, encloser: &Name, out: &mut Vec<Recor
 
 /// RFC 4035 3.1.4 / RFC 5155 7.2.7: DS at the `cut` and its RRSIG, or
 /// proof that there is none.
-fn referral(chain: Chain<'_>, cut: Node<'_>, ds: &mut Vec<Record>, denials: &mut Vec<Record>) {
+fn referral(
+    chain: DenialChain<'_>,
+    cut: Node<'_>,
+    ds: &mut Vec<Record>,
+    denials: &mut Vec<Record>,
+) {
     let owner = cut.name();
     if let Some(set) = cut.rrset(RecordType::DS) {
         ds.extend(set.records(&owner));
@@ -271,8 +278,8 @@ fn referral(chain: Chain<'_>, cut: Node<'_>, ds: &mut Vec<Record>, denials: &mut
         return;
     }
     match chain {
-        Chain::Nsec(_) => push_nsec(cut, denials),
-        Chain::Nsec3(zone, nsec3) => match nsec3.matching(&owner) {
+        DenialChain::Nsec(_) => push_nsec(cut, denials),
+        DenialChain::Nsec3(zone, nsec3) => match nsec3.matching(&owner) {
             Some(records) => denials.extend(records),
             None => provable_encloser_proof(zone, nsec3, &owner, denials),
         },
