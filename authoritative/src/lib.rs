@@ -1,28 +1,54 @@
 //! The authoritative server: zones loaded from RFC 1035 master files and
 //! answered as RFC 1034 4.3.2 says.
 //!
-//! - [`zone`]: reading master files, checking zones, the in-memory store.
-//! - [`lookup`]: RFC 1034 4.3.2 as one function from catalog, name and type
-//!   to the records of a response.
+//! The modules, along a query's path:
+//! - `zone`: reading master files (`reader`), checking zones as
+//!   `named-checkzone` does (`check`), the in-memory store (`store`) and
+//!   the NSEC3 chain of a signed zone;
+//! - `lookup`: RFC 1034 4.3.2 as one function from catalog, name and type
+//!   to what it found (answer, NODATA, NXDOMAIN, referral, the alias steps
+//!   on the way, each with the node it came from);
+//! - `dnssec`: that outcome written out with signatures and denial proofs,
+//!   for queries with DO;
 //! - the request path: `dnslab_wire` reads and checks a query off the wire,
-//!   [`prepared`] holds the encoded answers per (name, type), [`respond`]
-//!   writes the response (EDNS, truncation), [`handler`] ties them into a
-//!   [`dnslab_transport::Handler`].
-//! - [`server`]: [`AuthServer`], the zone files, their snapshot and reload.
-//! - state that survives a restart: [`data_dir`] (the `--data-dir`
-//!   directory, files replaced atomically), [`journal`] (each zone's
-//!   changes, durable before they are acknowledged).
+//!   `prepared` holds the encoded answers per (name, type), `respond`
+//!   writes the response (EDNS, truncation), `handler` ties them into a
+//!   [`dnslab_transport::Handler`];
+//! - `server`: [`AuthServer`], the zone files, their snapshot and reload;
+//! - state that survives a restart: `data_dir` (the `--data-dir`
+//!   directory, files replaced atomically), `journal` (each zone's
+//!   changes, durable before they are acknowledged), with `zone`'s
+//!   changesets (`diff`), serial arithmetic (`serial`), records in wire
+//!   form (`wire`) and master files written back (`writer`). The server
+//!   does not use these yet: zone transfers and dynamic UPDATE will.
+//!
+//! The modules are private; what other crates use is re-exported below:
+//! the server and its options, and for `dnslab check`, `dnslab up` and the
+//! tests, reading and checking master files without serving them.
 
-pub mod data_dir;
-pub mod dnssec;
-pub mod handler;
-pub mod journal;
-pub mod lookup;
-pub mod prepared;
-pub mod respond;
-pub mod server;
+#[allow(dead_code)] // not wired into the server yet (see above)
+mod data_dir;
+mod dnssec;
+mod handler;
+#[allow(dead_code, unused_imports)] // not wired into the server yet (see above)
+mod journal;
+mod lookup;
+mod prepared;
+mod respond;
+mod server;
 #[cfg(test)]
 mod temp_dir;
-pub mod zone;
+mod zone;
 
-pub use server::{AuthOptions, AuthServer, LoadErrors, ReloadSummary, ZoneSource};
+// Serving zones.
+pub use server::{
+    AuthOptions, AuthServer, LoadErrors, LoadFailure, LoadedZone, ReloadSummary, ZoneSource,
+    ZoneSourceError,
+};
+// Master files: read, checked, built into a zone.
+pub use zone::check::{check_zone, CheckedRecord, Problem, ProblemKind};
+pub use zone::reader::{read_master_file, MasterFile, ReadError, ReadErrorKind, Warning};
+pub use zone::{
+    load_zone, read_and_build, CatalogError, Location, SourcedRecord, Zone, ZoneBuild,
+    ZoneFileError, ZoneSummary,
+};

@@ -116,7 +116,7 @@ pub enum LoadFailure {
     /// A master file did not read or check; its `Display` names `file:line`.
     Zone {
         source: ZoneSource,
-        error: zone::LoadError,
+        error: zone::ZoneFileError,
     },
     /// The zones load but cannot be served together.
     Catalog(CatalogError),
@@ -260,7 +260,7 @@ fn build_snapshot(sources: &[ZoneSource]) -> Result<(Snapshot, ReloadSummary), L
     let mut zones = Vec::with_capacity(sources.len());
     let mut failures = Vec::new();
     for source in sources {
-        match zone::load(&source.path, source.origin.as_ref()) {
+        match zone::load_zone(&source.path, source.origin.as_ref()) {
             Ok(zone) => zones.push(Arc::new(zone)),
             Err(error) => failures.push(LoadFailure::Zone {
                 source: source.clone(),

@@ -5,8 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use dnslab_authoritative::zone;
-use dnslab_authoritative::ZoneSource;
+use dnslab_authoritative::{read_and_build, ZoneSource};
 use dnslab_wire::absolute_name;
 use hickory_proto::rr::Name;
 
@@ -37,7 +36,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
 }
 
 fn check_file(path: &Path, origin: Option<&Name>) -> bool {
-    let built = match zone::read_and_build(path, origin) {
+    let built = match read_and_build(path, origin) {
         Ok(built) => built,
         Err(e) => {
             println!("{e}");

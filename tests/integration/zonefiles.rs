@@ -11,9 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dnslab_authoritative::zone::check::{check_zone, ProblemKind};
-use dnslab_authoritative::zone::reader::{read_file, MasterFile, ReadError, ReadErrorKind};
-use dnslab_authoritative::zone::SourcedRecord;
+use dnslab_authoritative::{
+    check_zone, read_master_file, MasterFile, ProblemKind, ReadError, ReadErrorKind, SourcedRecord,
+};
 use dnslab_wire::dname_target;
 use hickory_proto::rr::{Name, RData, RecordType};
 
@@ -24,7 +24,7 @@ fn data_dir() -> PathBuf {
 }
 
 fn read(rel: &str, origin: Option<&str>) -> Result<MasterFile, ReadError> {
-    read_file(&data_dir().join(rel), origin.map(name).as_ref())
+    read_master_file(&data_dir().join(rel), origin.map(name).as_ref())
 }
 
 /// Reads a file that must load and pass every check.

@@ -74,7 +74,7 @@ pub struct ZoneSummary {
     pub signatures: usize,
     /// Signed with an NSEC or NSEC3 chain that proves denial of existence:
     /// answers to queries with DO carry signatures and proofs
-    /// ([`crate::dnssec`]).
+    /// (`crate::dnssec`).
     pub proves_denial: bool,
 }
 
@@ -244,11 +244,11 @@ impl Zone {
     }
 
     /// The node at `name`, ignoring case.
-    pub fn node(&self, name: &Name) -> Option<Node<'_>> {
+    pub(crate) fn node(&self, name: &Name) -> Option<Node<'_>> {
         self.node_at_wire(WireName::new(name).bytes())
     }
 
-    pub fn origin(&self) -> &Name {
+    pub(crate) fn origin(&self) -> &Name {
         &self.origin
     }
 
@@ -257,7 +257,7 @@ impl Zone {
     }
 
     /// The SOA record at the apex.
-    pub fn soa(&self) -> &Record {
+    pub(crate) fn soa(&self) -> &Record {
         &self.soa
     }
 
@@ -265,7 +265,7 @@ impl Zone {
     /// responses: RFC 2308 3, "the TTL of this record is set from the
     /// minimum of the MINIMUM field of the SOA record and the TTL of the
     /// SOA itself".
-    pub fn negative_soa(&self) -> Record {
+    pub(crate) fn negative_soa(&self) -> Record {
         let mut soa = self.soa.clone();
         if let RData::SOA(SOA { minimum, .. }) = &soa.data {
             soa.ttl = soa.ttl.min(*minimum);
@@ -275,14 +275,14 @@ impl Zone {
 
     /// Signed with NSEC: denial of existence can be proven (see
     /// [`Zone::nsec_covering`]).
-    pub fn is_nsec_signed(&self) -> bool {
+    pub(crate) fn is_nsec_signed(&self) -> bool {
         !self.nsec_chain.is_empty()
     }
 
     /// The node whose NSEC covers `name`, a name this zone does not have:
     /// the last owner before it in canonical order, or the last of all
     /// (whose NSEC points back to the apex) when none is before it.
-    pub fn nsec_covering(&self, name: &Name) -> Option<Node<'_>> {
+    pub(crate) fn nsec_covering(&self, name: &Name) -> Option<Node<'_>> {
         let wire = WireName::new(name);
         let before = self.nsec_chain.partition_point(|&at| {
             canonical_cmp(
@@ -298,7 +298,8 @@ impl Zone {
     }
 
     /// The NSEC3 records, which are not in the name tree (see the field).
-    pub fn nsec3_records(&self) -> &[Record] {
+    #[cfg(test)]
+    fn nsec3_records(&self) -> &[Record] {
         self.nsec3.records()
     }
 
@@ -316,7 +317,8 @@ impl Zone {
     /// name's RRsets in the order their types were read. A stable order
     /// for what an AXFR sends between its SOAs (RFC 5936 2.2), what the
     /// zone writer writes, and a version for [`super::diff`].
-    pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
+    #[allow(dead_code)] // for zone transfers and the zone writer, not wired yet
+    pub(crate) fn records(&self) -> impl Iterator<Item = Record> + '_ {
         enum Owner {
             Node(usize),
             Nsec3(usize),
@@ -357,9 +359,9 @@ impl Zone {
         std::iter::once(self.soa.clone()).chain(rest)
     }
 
-    /// Every node, parents before children, otherwise in file order; for
-    /// the request path to prepare answers ahead.
-    pub fn nodes(&self) -> impl Iterator<Item = Node<'_>> + '_ {
+    /// Every node, parents before children, otherwise in file order.
+    #[cfg(test)]
+    fn nodes(&self) -> impl Iterator<Item = Node<'_>> + '_ {
         (0..self.nodes.len()).map(|at| self.view(at))
     }
 }

@@ -178,9 +178,9 @@ fn mixed_case(name: &str) -> String {
 }
 
 /// The origin of `zone` and its records, as dnslab's reader reads them.
-fn read_zone(zone: &ZoneFile) -> (Name, Vec<dnslab_authoritative::zone::SourcedRecord>) {
+fn read_zone(zone: &ZoneFile) -> (Name, Vec<dnslab_authoritative::SourcedRecord>) {
     let origin = Name::from_str(&zone.origin).expect("origin parses");
-    let file = dnslab_authoritative::zone::reader::read_file(&zone.path, Some(&origin))
+    let file = dnslab_authoritative::read_master_file(&zone.path, Some(&origin))
         .unwrap_or_else(|e| panic!("dnslab cannot read {}: {e}", zone.path.display()));
     (origin, file.records)
 }

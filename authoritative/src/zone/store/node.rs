@@ -18,10 +18,6 @@ pub struct RRset {
 }
 
 impl RRset {
-    pub fn record_type(&self) -> RecordType {
-        self.record_type
-    }
-
     /// The TTL of the whole set: the first record's in the file.
     pub fn ttl(&self) -> u32 {
         self.ttl
@@ -29,10 +25,6 @@ impl RRset {
 
     pub fn len(&self) -> usize {
         self.rdatas.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rdatas.is_empty()
     }
 
     /// The RDATA of each record, in file order.
@@ -142,7 +134,8 @@ impl<'z> Node<'z> {
     }
 
     /// An empty non-terminal: exists only because names below it do.
-    pub fn is_empty_non_terminal(&self) -> bool {
+    #[cfg(test)]
+    pub(super) fn is_empty_non_terminal(&self) -> bool {
         self.data.rrsets.is_empty()
     }
 }
@@ -171,7 +164,7 @@ mod tests {
                 "www.example. 300 IN A 192.0.2.1"
             ]
         );
-        let types: Vec<RecordType> = node.rrsets().iter().map(RRset::record_type).collect();
+        let types: Vec<RecordType> = node.rrsets().iter().map(|set| set.record_type).collect();
         assert_eq!(types, [RecordType::A, RecordType::TXT]);
     }
 }
