@@ -15,7 +15,8 @@
 //!   warns and uses (RFC 2181 5.2).
 //!
 //! Layout, chosen because a zone of 1,000,000 A records must build in well
-//! under a second and stay small (about 90 bytes a name with one A record):
+//! under a second and stay small (what each choice saved, measured, is in
+//! `bench/results/2026-11-22.md`, by way of `bench/README.md`):
 //! - owner names live once, in wire format, in one byte arena; a node
 //!   refers to its name by offset instead of holding an 80-byte `Name`;
 //! - a `hashbrown::HashTable` of `u32` node indices finds a node by the hash
@@ -25,10 +26,10 @@
 //! - RDATA of A and AAAA, the bulk of big zones, is stored inline instead of
 //!   as a 184-byte `RData`.
 //!
-//! Loading keeps the peak low too (1,000,000 A records: 154 MB at the peak
-//! for 104 MB built, where holding 288-byte `SourcedRecord`s peaked at
-//! 377 MB): the reader hands each record to `CompactRecords`, 128 bytes
-//! a record in 8 MiB chunks; the checker reads them there, and building the
+//! Loading keeps the peak low too, since holding every record as a
+//! `SourcedRecord` first would cost more than the built store: the reader
+//! hands each record to `CompactRecords`, under half a `SourcedRecord`'s
+//! size, in 8 MiB chunks; the checker reads them there, and building the
 //! store frees each chunk once its records are in.
 //!
 //! Each part has its own file under `store/`: `arena` (the name arena and its hash index),
