@@ -373,7 +373,7 @@ fn ask(
 /// reference:
 /// - CNAME chains that leave a zone (also the CNAME synthesised from a
 ///   DNAME, RFC 6672 2.2): dnslab follows them through every zone it serves
-///   (authoritative/src/lookup.rs), as NSD does; Knot stops at the zone
+///   (authoritative/src/lookup/mod.rs), as NSD does; Knot stops at the zone
 ///   boundary. So the reference is NSD, and a chain that ends in a name
 ///   missing from another served zone is NXDOMAIN with that zone's SOA.
 /// - With DO, in a zone signed with NSEC3, names below the chain's hashed
