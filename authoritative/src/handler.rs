@@ -34,7 +34,7 @@ use crate::respond::{self, Fit, Sections};
 use crate::server::{AuthOptions, Snapshot};
 
 /// Answers queries from whatever snapshot is current; cheap to share.
-pub struct AuthHandler {
+pub(crate) struct AuthHandler {
     snapshot: Arc<ArcSwap<Snapshot>>,
     options: AuthOptions,
 }

@@ -22,9 +22,13 @@
 //!   form (`wire`) and master files written back (`writer`). The server
 //!   does not use these yet: zone transfers and dynamic UPDATE will.
 //!
-//! The modules are private; what other crates use is re-exported below:
-//! the server and its options, and for `dnslab check`, `dnslab up` and the
-//! tests, reading and checking master files without serving them.
+//! The modules are private; what other crates use is re-exported below,
+//! and nothing else is public (`unreachable_pub` keeps the rest
+//! `pub(crate)`): the server and its options, and for `dnslab check`,
+//! `dnslab up` and the tests, reading and checking master files without
+//! serving them.
+
+#![warn(unreachable_pub)]
 
 #[allow(dead_code)] // not wired into the server yet (see above)
 mod data_dir;

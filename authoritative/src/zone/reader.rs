@@ -150,7 +150,7 @@ pub enum ReadErrorKind {
 /// keeps the records as hickory `Record`s (for `dnslab check`, the tests);
 /// the store's loader keeps a compact form instead, so that a big zone is
 /// never held as a vector of 300-byte `Record`s.
-pub trait RecordSink {
+pub(crate) trait RecordSink {
     /// About `additional` more records are coming (one a line of text).
     fn reserve(&mut self, additional: usize);
     fn push(&mut self, record: Record, location: Location);
@@ -168,7 +168,7 @@ impl RecordSink for Vec<SourcedRecord> {
 
 /// What [`read_master_file_into`] learnt besides the records it handed over.
 #[derive(Debug)]
-pub struct ReadSummary {
+pub(crate) struct ReadSummary {
     pub origin: Name,
     pub warnings: Vec<Warning>,
 }
@@ -188,7 +188,7 @@ pub fn read_master_file(path: &Path, origin: Option<&Name>) -> Result<MasterFile
 
 /// [`read_master_file`], handing each record to `sink` in file order as
 /// it is read.
-pub fn read_master_file_into(
+pub(crate) fn read_master_file_into(
     path: &Path,
     origin: Option<&Name>,
     sink: &mut dyn RecordSink,

@@ -53,10 +53,11 @@ mod catalog;
 mod compact;
 mod node;
 
-pub use catalog::{Catalog, CatalogError};
+pub(crate) use catalog::Catalog;
+pub use catalog::CatalogError;
 pub(crate) use compact::CompactRecords;
 pub(crate) use dnslab_wire::WireName;
-pub use node::{Node, RRset};
+pub(crate) use node::{Node, RRset};
 
 use arena::name_wire;
 use dnslab_wire::canonical_cmp;
