@@ -15,6 +15,7 @@
 
 use std::fmt;
 
+use crate::ecs::{ClientSubnet, EcsError, OPTION_ECS};
 use crate::name::{NameError, WireName};
 
 /// RFC 1035 4.1.1: the fixed header.
@@ -47,6 +48,9 @@ pub struct EdnsQuery {
     pub version: u8,
     /// RFC 3225 3: the DO bit is copied into the response.
     pub dnssec_ok: bool,
+    /// RFC 7871: the client network the question is asked for, when the
+    /// OPT record carries an ECS option.
+    pub client_subnet: Option<ClientSubnet>,
 }
 
 /// A readable query with exactly one question.
@@ -114,6 +118,10 @@ pub enum Malformed {
     DuplicateOpt,
     /// RFC 6891 6.1.2: the OPT owner must be the root.
     OptNotAtRoot,
+    /// RFC 6891 6.1.2: the OPT RDATA is not a list of whole options.
+    OptOptions,
+    /// RFC 7871 6 and 7.2.1: an ECS option that does not follow the rules.
+    ClientSubnet(EcsError),
 }
 
 impl fmt::Display for ParseError {
@@ -146,6 +154,8 @@ impl fmt::Display for Malformed {
             }
             Malformed::DuplicateOpt => write!(f, "more than one OPT record"),
             Malformed::OptNotAtRoot => write!(f, "OPT record owner is not the root"),
+            Malformed::OptOptions => write!(f, "OPT RDATA is not a list of whole options"),
+            Malformed::ClientSubnet(why) => write!(f, "{why}"),
         }
     }
 }
@@ -211,7 +221,7 @@ pub fn parse_request(msg: &[u8]) -> Result<Request<'_>, ParseError> {
     let question = msg
         .get(HEADER_LEN..question_end)
         .ok_or(malformed(Malformed::TruncatedQuestion))?;
-    let edns = read_additionals(msg, question_end, arcount).map_err(malformed)?;
+    let edns = read_additionals(msg, question_end, arcount, Options::Checked).map_err(malformed)?;
     let [qtype_hi, qtype_lo] = qtype.to_be_bytes();
     name.set_suffix(&[
         qtype_hi,
@@ -246,7 +256,17 @@ pub fn find_edns(msg: &[u8]) -> Option<EdnsQuery> {
     if pos > msg.len() {
         return None;
     }
-    read_additionals(msg, pos, additional).ok().flatten()
+    read_additionals(msg, pos, additional, Options::Ignored)
+        .ok()
+        .flatten()
+}
+
+/// Whether the OPT record's options are read (a query to answer) or not
+/// (the OPT record of a query already rejected, only to echo its size).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Options {
+    Checked,
+    Ignored,
 }
 
 /// Walks the additional section for the OPT record (RFC 6891 6.1). Other
@@ -256,6 +276,7 @@ fn read_additionals(
     msg: &[u8],
     mut pos: usize,
     count: u16,
+    options: Options,
 ) -> Result<Option<EdnsQuery>, Malformed> {
     let mut edns = None;
     for _ in 0..count {
@@ -266,10 +287,11 @@ fn read_additionals(
         let ttl_hi = u16_at(msg, pos + 4).ok_or(Malformed::TruncatedAdditional)?;
         let ttl_lo = u16_at(msg, pos + 6).ok_or(Malformed::TruncatedAdditional)?;
         let rdlen = u16_at(msg, pos + 8).ok_or(Malformed::TruncatedAdditional)?;
-        pos += 10 + usize::from(rdlen);
-        if pos > msg.len() {
-            return Err(Malformed::TruncatedAdditional);
-        }
+        let rdata_at = pos + 10;
+        pos = rdata_at + usize::from(rdlen);
+        let rdata = msg
+            .get(rdata_at..pos)
+            .ok_or(Malformed::TruncatedAdditional)?;
         if rtype != TYPE_OPT {
             continue;
         }
@@ -279,14 +301,52 @@ fn read_additionals(
         if !owner_is_root {
             return Err(Malformed::OptNotAtRoot);
         }
+        let client_subnet = match options {
+            Options::Checked => read_options(rdata)?,
+            Options::Ignored => None,
+        };
         // RFC 6891 6.1.3: TTL = extended RCODE (8) | VERSION (8) | DO | Z.
         edns = Some(EdnsQuery {
             udp_size: class,
             version: (ttl_hi & 0xFF) as u8,
             dnssec_ok: ttl_lo & 0x8000 != 0,
+            client_subnet,
         });
     }
     Ok(edns)
+}
+
+/// Reads the options of an OPT record (RFC 6891 6.1.2: OPTION-CODE,
+/// OPTION-LENGTH, OPTION-DATA, one after another) for the one both
+/// servers act on, ECS (RFC 7871); the others are skipped, as options a
+/// server does not know are ignored (RFC 6891 6.1.2). A list that ends
+/// inside an option, two ECS options, or one that breaks RFC 7871 6 (or
+/// has a SCOPE other than 0, which queries must not) is malformed.
+fn read_options(mut rdata: &[u8]) -> Result<Option<ClientSubnet>, Malformed> {
+    let mut subnet = None;
+    while let [code_hi, code_lo, len_hi, len_lo, rest @ ..] = rdata {
+        let len = usize::from(u16::from_be_bytes([*len_hi, *len_lo]));
+        let data = rest.get(..len).ok_or(Malformed::OptOptions)?;
+        rdata = rest.get(len..).unwrap_or_default();
+        if u16::from_be_bytes([*code_hi, *code_lo]) != OPTION_ECS {
+            continue;
+        }
+        if subnet.is_some() {
+            return Err(Malformed::ClientSubnet(EcsError::Duplicate));
+        }
+        let parsed = ClientSubnet::parse(data).map_err(Malformed::ClientSubnet)?;
+        if parsed.scope() != 0 {
+            return Err(Malformed::ClientSubnet(EcsError::ScopeInQuery(
+                parsed.scope(),
+            )));
+        }
+        subnet = Some(parsed);
+    }
+    if rdata.is_empty() {
+        Ok(subnet)
+    } else {
+        Err(Malformed::OptOptions)
+    }
 }
 
 /// Returns the offset past a possibly compressed name, without following
@@ -306,6 +366,7 @@ pub fn skip_name(msg: &[u8], mut pos: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ecs::EcsError;
 
     /// A query for `name` (presentation labels) with the given counts.
     fn query(flags: u16, counts: [u16; 4], labels: &[&str], qtype: u16) -> Vec<u8> {
@@ -342,6 +403,7 @@ mod tests {
             udp_size: 1232,
             version: 0,
             dnssec_ok: true,
+            client_subnet: None,
         };
         assert_eq!(find_edns(&none), Some(found));
         // Two questions, then the OPT record.
@@ -399,7 +461,8 @@ mod tests {
             Some(EdnsQuery {
                 udp_size: 4096,
                 version: 1,
-                dnssec_ok: true
+                dnssec_ok: true,
+                client_subnet: None,
             })
         );
     }
@@ -476,6 +539,63 @@ mod tests {
             parse_request(&opt_named),
             Err(ParseError::Malformed(_, Malformed::OptNotAtRoot))
         ));
+    }
+
+    /// `msg` (a query with ARCOUNT 1) with an OPT record whose RDATA is
+    /// `options`.
+    fn with_options(mut msg: Vec<u8>, options: &[u8]) -> Vec<u8> {
+        let mut o = opt(1232, 0, false);
+        let len = u16::try_from(options.len()).unwrap();
+        o[9..11].copy_from_slice(&len.to_be_bytes());
+        o.extend_from_slice(options);
+        msg.extend(o);
+        msg
+    }
+
+    /// RFC 7871: the ECS option is read among others; a malformed one, a
+    /// second one, a SCOPE in a query and a list that ends inside an
+    /// option are FORMERR, while the OPT record is still found for the
+    /// error response (RFC 6891 6.1.1).
+    #[test]
+    fn the_client_subnet_option_is_read_or_rejected() {
+        let plain = || query(0, [1, 0, 0, 1], &["a"], 1);
+        let cookie = [0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+        let ecs = [0, 8, 0, 7, 0, 1, 24, 0, 198, 51, 100];
+        let both: Vec<u8> = cookie.iter().chain(&ecs).copied().collect();
+        let req = with_options(plain(), &both);
+        let subnet = parse_request(&req)
+            .expect("parses")
+            .edns
+            .and_then(|e| e.client_subnet)
+            .expect("ECS read");
+        assert_eq!(subnet.to_string(), "198.51.100.0/24/0");
+        let twice: Vec<u8> = ecs.iter().chain(&ecs).copied().collect();
+        let cases: [(&[u8], Malformed); 5] = [
+            (
+                &[0, 8, 0, 6, 0, 1, 24, 0, 198, 51],
+                Malformed::ClientSubnet(EcsError::AddressLength {
+                    got: 2,
+                    needed: 3,
+                    prefix: 24,
+                }),
+            ),
+            (
+                &[0, 8, 0, 7, 0, 1, 24, 24, 198, 51, 100],
+                Malformed::ClientSubnet(EcsError::ScopeInQuery(24)),
+            ),
+            (&twice, Malformed::ClientSubnet(EcsError::Duplicate)),
+            (&[0, 8, 0, 9, 0, 1, 24, 0], Malformed::OptOptions),
+            (&[0, 8, 0], Malformed::OptOptions),
+        ];
+        for (options, why) in cases {
+            let req = with_options(plain(), options);
+            assert!(
+                matches!(parse_request(&req), Err(ParseError::Malformed(_, w)) if w == why),
+                "{why}: {:?}",
+                parse_request(&req)
+            );
+            assert_eq!(find_edns(&req).map(|e| e.udp_size), Some(1232), "{why}");
+        }
     }
 
     #[test]
