@@ -11,10 +11,16 @@
 //! (a span costs more than the answer) and the query log is one event,
 //! formatted only when `log_queries` is on.
 //!
+//! Before the prepared answer, the query's view is chosen
+//! ([`crate::views`]; one branch when no zone has views) from its source
+//! address or, with `--ecs`, its EDNS Client Subnet, and it is part of the
+//! answer's key; the prepared answer picks the rotation of its RRsets
+//! (load distribution). The query log names the view when there are some.
+//!
 //! Neighbours: the transport calls it on its workers;
 //! [`crate::server::AuthServer`] creates it and swaps the snapshot it reads.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -25,10 +31,10 @@ use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use tracing::{debug, error, info};
 
-use dnslab_wire::{check_request, size_limit, Policy, Rejection, Request, Verdict};
+use dnslab_wire::{check_request, size_limit, ClientSubnet, Policy, Rejection, Request, Verdict};
 
 use crate::dnssec::records_with_dnssec;
-use crate::lookup::lookup;
+use crate::lookup::{lookup, ResponseRecords};
 use crate::prepared::{AnswerKind, PreparedAnswer};
 use crate::respond::{self, Fit, Sections};
 use crate::server::{AuthOptions, Snapshot};
@@ -63,6 +69,7 @@ impl AuthHandler {
             question,
             sections,
             rejection.edns,
+            None,
             max_udp,
             limit,
         );
@@ -72,7 +79,7 @@ impl AuthHandler {
                     ResponseCode::Refused => AnswerKind::Refused,
                     rcode => AnswerKind::Error(rcode),
                 };
-                self.log_query(req, meta, &kind, Fit::Complete);
+                self.log_query(req, meta, &kind, Fit::Complete, None);
             }
             Some(_) => {}
             None => self.log_bad_query(&rejection.reason, meta),
@@ -92,10 +99,33 @@ impl AuthHandler {
         }
     }
 
-    /// The prepared answer to `req` from the current snapshot, built on
-    /// the first query for its (name, type).
-    fn prepared(&self, req: &Request<'_>) -> Arc<PreparedAnswer> {
-        let snapshot = self.snapshot.load();
+    /// The view `req` is answered from, and the client network of its ECS
+    /// option when the server acts on ECS (RFC 7871 7.2.1). The view is
+    /// chosen by that network when it has one: an option with SOURCE
+    /// PREFIX-LENGTH 0 asks that no client address be used (RFC 7871
+    /// 7.1.2), and the query's source address chooses then, as it does
+    /// without the option.
+    fn client(&self, snapshot: &Snapshot, req: &Request<'_>, peer: IpAddr) -> Client {
+        let subnet = match self.options.ecs {
+            true => req.edns.and_then(|edns| edns.client_subnet),
+            false => None,
+        };
+        if snapshot.views.is_empty() {
+            return Client { view: 0, subnet };
+        }
+        let address = match subnet {
+            Some(subnet) if subnet.source() > 0 => subnet.addr(),
+            _ => peer,
+        };
+        Client {
+            view: snapshot.views.select(address),
+            subnet,
+        }
+    }
+
+    /// The prepared answer to `req` in `view` from `snapshot`, built on
+    /// the first query for its (name, type, view).
+    fn prepared(&self, snapshot: &Snapshot, req: &Request<'_>, view: u8) -> Arc<PreparedAnswer> {
         snapshot.prepared.get_or_build(req.key(), || {
             let qtype = RecordType::from(req.qtype);
             let qname = Name::from_bytes(req.lowercase_name());
@@ -107,21 +137,26 @@ impl AuthHandler {
                     // worker: that name gets SERVFAIL (cached like any
                     // answer until the next reload) and the error is logged.
                     let dnssec_ok = req.edns.is_some_and(|edns| edns.dnssec_ok);
+                    let catalog = snapshot.views.catalog(view, &snapshot.catalog);
                     let looked_up = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        let found = lookup(&snapshot.catalog, &qname, qtype);
+                        let found = lookup(catalog, &qname, qtype);
                         let kind = AnswerKind::of(&found);
+                        let order = snapshot.rrset_order(found.zone(), self.options.rrset_order);
                         let records = if dnssec_ok {
-                            records_with_dnssec(&snapshot.catalog, found)
+                            records_with_dnssec(catalog, found)
                         } else {
                             found.into_records()
                         };
-                        (records, kind)
+                        (records, kind, order)
                     }));
-                    let Ok((records, kind)) = looked_up else {
+                    let Ok((records, kind, order)) = looked_up else {
                         error!(%qname, ?qtype, "lookup panicked; answering SERVFAIL");
                         return PreparedAnswer::error(ResponseCode::ServFail);
                     };
-                    PreparedAnswer::build(&qname, qtype, records, kind)
+                    let by_view = depends_on_view(snapshot, &qname, &records);
+                    let mut prepared = PreparedAnswer::build(&qname, qtype, records, kind, order);
+                    prepared.by_view = by_view;
+                    prepared
                 }
                 // Labels hickory cannot represent; nothing in a zone has them.
                 _ => PreparedAnswer::error(ResponseCode::FormErr),
@@ -129,20 +164,59 @@ impl AuthHandler {
         })
     }
 
-    fn log_query(&self, req: &Request<'_>, meta: &RequestMeta, outcome: &AnswerKind, fit: Fit) {
+    /// One line per query; `view` names the view that answered when the
+    /// server has views (`-` for a zone's own data).
+    fn log_query(
+        &self,
+        req: &Request<'_>,
+        meta: &RequestMeta,
+        outcome: &AnswerKind,
+        fit: Fit,
+        view: Option<&str>,
+    ) {
         let qname = Name::from_bytes(req.question).map_or_else(|_| "?".into(), |n| n.to_string());
         let server = ServerLabel(self.options.server_name.as_deref(), meta.local);
-        info!(
-            %server,
-            client = %meta.peer,
-            protocol = ?meta.protocol,
-            %qname,
-            qtype = %RecordType::from(req.qtype),
-            %outcome,
-            truncated = fit == Fit::Truncated,
-            "query"
-        );
+        let truncated = fit == Fit::Truncated;
+        let qtype = RecordType::from(req.qtype);
+        let protocol = meta.protocol;
+        match view {
+            Some(view) => info!(
+                %server, client = %meta.peer, ?protocol, %qname, %qtype, %outcome, view,
+                truncated, "query"
+            ),
+            None => info!(
+                %server, client = %meta.peer, ?protocol, %qname, %qtype, %outcome, truncated,
+                "query"
+            ),
+        }
     }
+}
+
+/// Who a query is answered for: its view, and the ECS option to echo.
+struct Client {
+    view: u8,
+    subnet: Option<ClientSubnet>,
+}
+
+/// Whether the answer `records` to `qname` depends on the view: the
+/// question or one of its records lies in a zone that has views (RFC
+/// 7871 7.2.1: an answer that does not depend on the client's network
+/// has SCOPE PREFIX-LENGTH 0, so that resolvers cache it for everyone).
+fn depends_on_view(snapshot: &Snapshot, qname: &Name, records: &ResponseRecords) -> bool {
+    if snapshot.views.is_empty() {
+        return false;
+    }
+    let in_views = |name: &Name| {
+        snapshot
+            .catalog
+            .find(name)
+            .is_some_and(|zone| snapshot.views.has_views(zone.origin()))
+    };
+    in_views(qname)
+        || [&records.answers, &records.authority, &records.additionals]
+            .into_iter()
+            .flatten()
+            .any(|record| in_views(&record.name))
 }
 
 /// The server's name in logs, or its address when it was given none.
@@ -159,7 +233,7 @@ impl std::fmt::Display for ServerLabel<'_> {
 
 impl Handler for AuthHandler {
     fn handle(&self, request: &[u8], meta: &RequestMeta, response: &mut Vec<u8>) -> Reply {
-        let (req, authoritative) = match check_request(request, &Policy::AUTHORITATIVE) {
+        let (mut req, authoritative) = match check_request(request, &Policy::AUTHORITATIVE) {
             Verdict::Answer {
                 request,
                 authoritative,
@@ -172,22 +246,36 @@ impl Handler for AuthHandler {
         };
         let max_udp = self.options.max_udp_payload;
         let limit = size_limit(meta.protocol, req.edns, max_udp);
-        let prepared = self.prepared(&req);
+        let snapshot = self.snapshot.load();
+        let client = self.client(&snapshot, &req, meta.peer.ip());
+        req.set_view(client.view);
+        let prepared = self.prepared(&snapshot, &req, client.view);
         let mut sections = prepared.sections();
         // QCLASS ANY gets the IN data, but not as authoritative
         // (`Policy::AUTHORITATIVE`).
         sections.authoritative &= authoritative;
+        // RFC 7871 7.2.1: the query's network echoed, with the bits of it
+        // that chose the answer (none when the answer is everyone's).
+        let subnet = client.subnet.map(|subnet| {
+            let scope = match prepared.by_view && subnet.source() > 0 {
+                true => snapshot.views.scope(subnet.addr()),
+                false => 0,
+            };
+            subnet.with_scope(scope)
+        });
         let fit = respond::write(
             response,
             &req.header,
             Some(req.question),
             sections,
             req.edns,
+            subnet.as_ref(),
             max_udp,
             limit,
         );
         if self.options.log_queries {
-            self.log_query(&req, meta, &prepared.kind, fit);
+            let view = (!snapshot.views.is_empty()).then(|| snapshot.views.name(client.view));
+            self.log_query(&req, meta, &prepared.kind, fit, view);
         }
         Reply::Send
     }

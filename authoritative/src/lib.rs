@@ -10,6 +10,8 @@
 //!   on the way, each with the node it came from);
 //! - `dnssec`: that outcome written out with signatures and denial proofs,
 //!   for queries with DO;
+//! - `views`: answers chosen by who asks (a zone's views, the client's
+//!   address or its EDNS Client Subnet), each view a catalog of its own;
 //! - the request path: `dnslab_wire` reads and checks a query off the wire,
 //!   `prepared` holds the encoded answers per (name, type), `respond`
 //!   writes the response (EDNS, truncation), `handler` ties them into a
@@ -42,13 +44,16 @@ mod respond;
 mod server;
 #[cfg(test)]
 mod temp_dir;
+mod views;
 mod zone;
 
 // Serving zones.
 pub use server::{
-    AuthOptions, AuthServer, LoadErrors, LoadFailure, LoadedZone, ReloadSummary, ZoneSource,
-    ZoneSourceError,
+    AuthOptions, AuthServer, LoadErrors, LoadFailure, LoadedZone, ReloadSummary, ServedZone,
+    ZoneSource, ZoneSourceError,
 };
+// Answers by who asks.
+pub use views::{load_view, View, ViewData, ViewError, ViewProblem, ViewRecords};
 // Master files: read, checked, built into a zone.
 pub use zone::check::{check_zone, CheckedRecord, Problem, ProblemKind};
 pub use zone::reader::{read_master_file, MasterFile, ReadError, ReadErrorKind, Warning};

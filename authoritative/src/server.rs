@@ -17,12 +17,13 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use dnslab_transport::Handler;
-use dnslab_wire::{absolute_name, DEFAULT_MAX_UDP_PAYLOAD};
+use dnslab_wire::{absolute_name, RrsetOrder, DEFAULT_MAX_UDP_PAYLOAD};
 use hickory_proto::rr::{Name, RData};
 use tracing::{error, info, warn};
 
 use crate::handler::AuthHandler;
 use crate::prepared::PreparedCache;
+use crate::views::{load_view, LoadedView, View, ViewError, ViewSet, ZoneViews};
 use crate::zone::{self, Catalog, CatalogError, Zone, ZoneSummary};
 
 /// Prepared answers kept per snapshot. Enough for every name of a typical
@@ -87,6 +88,29 @@ impl fmt::Display for ZoneSource {
     }
 }
 
+/// One zone to serve: where its data comes from, and how it is answered
+/// beyond the data (what a configuration file can say of a zone).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServedZone {
+    pub source: ZoneSource,
+    /// The order of its RRsets' records in answers; the server's
+    /// ([`AuthOptions::rrset_order`]) when `None`.
+    pub rrset_order: Option<RrsetOrder>,
+    /// Answers chosen by who asks; none: every client sees the zone's own
+    /// data.
+    pub views: Vec<View>,
+}
+
+impl From<ZoneSource> for ServedZone {
+    fn from(source: ZoneSource) -> ServedZone {
+        ServedZone {
+            source,
+            rrset_order: None,
+            views: Vec::new(),
+        }
+    }
+}
+
 /// How the server answers, beyond its zones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthOptions {
@@ -98,6 +122,16 @@ pub struct AuthOptions {
     /// The largest UDP response, and the size advertised in OPT (RFC 6891
     /// 6.2.5). Values below 512 are read as 512.
     pub max_udp_payload: u16,
+    /// The order of the records of each RRset in answers, for zones that
+    /// do not choose their own (`--rrset-order`; cyclic by default, as in
+    /// BIND: load distribution).
+    pub rrset_order: RrsetOrder,
+    /// RFC 7871: a query's EDNS Client Subnet option, when it has one,
+    /// chooses the view instead of the query's source address, and the
+    /// answer carries the option with its scope (`--ecs`). Off by default:
+    /// the option gives away part of the address of the client behind a
+    /// resolver, and ECS multiplies the answers resolvers cache.
+    pub ecs: bool,
 }
 
 impl Default for AuthOptions {
@@ -106,6 +140,8 @@ impl Default for AuthOptions {
             log_queries: false,
             server_name: None,
             max_udp_payload: DEFAULT_MAX_UDP_PAYLOAD,
+            rrset_order: RrsetOrder::default(),
+            ecs: false,
         }
     }
 }
@@ -120,6 +156,8 @@ pub enum LoadFailure {
     },
     /// The zones load but cannot be served together.
     Catalog(CatalogError),
+    /// A zone's views cannot be served.
+    View(ViewError),
 }
 
 impl fmt::Display for LoadFailure {
@@ -127,6 +165,7 @@ impl fmt::Display for LoadFailure {
         match self {
             LoadFailure::Zone { error, .. } => write!(f, "{error}"),
             LoadFailure::Catalog(error) => write!(f, "{error}"),
+            LoadFailure::View(error) => write!(f, "{error}"),
         }
     }
 }
@@ -167,12 +206,30 @@ pub struct ReloadSummary {
 /// The zones being served and the answers prepared from them. Replaced as
 /// a whole on reload, never modified.
 pub(crate) struct Snapshot {
+    /// Every zone with its own data.
     pub(crate) catalog: Catalog,
     pub(crate) prepared: PreparedCache,
+    /// The zones' views, and the catalog of each (empty without views).
+    pub(crate) views: ViewSet,
+    /// The zones that order their RRsets otherwise than the server.
+    pub(crate) orders: Vec<(Name, RrsetOrder)>,
+}
+
+impl Snapshot {
+    /// The order of the RRsets of an answer from `zone` (the zone of its
+    /// question); `default` for other zones and for no zone.
+    pub(crate) fn rrset_order(&self, zone: Option<&Zone>, default: RrsetOrder) -> RrsetOrder {
+        zone.and_then(|zone| {
+            self.orders
+                .iter()
+                .find(|(origin, _)| origin == zone.origin())
+        })
+        .map_or(default, |&(_, order)| order)
+    }
 }
 
 struct Shared {
-    sources: Vec<ZoneSource>,
+    sources: Vec<ServedZone>,
     options: AuthOptions,
     snapshot: Arc<ArcSwap<Snapshot>>,
     /// Serialises reloads, so two SIGHUPs cannot interleave their swaps.
@@ -197,6 +254,14 @@ impl fmt::Debug for AuthServer {
 impl AuthServer {
     /// Loads every zone; fails, listing every problem, if any zone fails.
     pub fn load(sources: Vec<ZoneSource>, options: AuthOptions) -> Result<AuthServer, LoadErrors> {
+        AuthServer::load_zones(sources.into_iter().map(ServedZone::from).collect(), options)
+    }
+
+    /// [`AuthServer::load`] for zones with an order or views of their own.
+    pub fn load_zones(
+        sources: Vec<ServedZone>,
+        options: AuthOptions,
+    ) -> Result<AuthServer, LoadErrors> {
         let (snapshot, summary) = build_snapshot(&sources)?;
         log_loaded(&summary, "zone loaded");
         Ok(AuthServer {
@@ -255,18 +320,47 @@ impl AuthServer {
     }
 }
 
-/// Loads every source into a new snapshot, collecting every failure.
-fn build_snapshot(sources: &[ZoneSource]) -> Result<(Snapshot, ReloadSummary), LoadErrors> {
+/// Loads every zone, and every view of each, into a new snapshot,
+/// collecting every failure.
+fn build_snapshot(sources: &[ServedZone]) -> Result<(Snapshot, ReloadSummary), LoadErrors> {
     let mut zones = Vec::with_capacity(sources.len());
+    let mut with_views = Vec::new();
+    let mut orders = Vec::new();
     let mut failures = Vec::new();
-    for source in sources {
-        match zone::load_zone(&source.path, source.origin.as_ref()) {
-            Ok(zone) => zones.push(Arc::new(zone)),
-            Err(error) => failures.push(LoadFailure::Zone {
-                source: source.clone(),
-                error,
-            }),
+    for served in sources {
+        let source = &served.source;
+        let zone = match zone::load_zone(&source.path, source.origin.as_ref()) {
+            Ok(zone) => Arc::new(zone),
+            Err(error) => {
+                failures.push(LoadFailure::Zone {
+                    source: source.clone(),
+                    error,
+                });
+                continue;
+            }
+        };
+        let origin = zone.origin().clone();
+        let mut views = Vec::with_capacity(served.views.len());
+        for view in &served.views {
+            match load_view(&origin, &source.path, view) {
+                Ok(variant) => views.push(LoadedView {
+                    name: view.name.clone(),
+                    clients: view.clients.clone(),
+                    zone: Arc::new(variant),
+                }),
+                Err(error) => failures.push(LoadFailure::View(error)),
+            }
         }
+        if !views.is_empty() {
+            with_views.push(ZoneViews {
+                origin: origin.clone(),
+                views,
+            });
+        }
+        if let Some(order) = served.rrset_order {
+            orders.push((origin, order));
+        }
+        zones.push(zone);
     }
     if !failures.is_empty() {
         return Err(LoadErrors(failures));
@@ -274,10 +368,14 @@ fn build_snapshot(sources: &[ZoneSource]) -> Result<(Snapshot, ReloadSummary), L
     let summary = ReloadSummary {
         zones: zones.iter().map(|z| loaded_zone(z)).collect(),
     };
+    let views =
+        ViewSet::new(&zones, with_views).map_err(|e| LoadErrors(vec![LoadFailure::View(e)]))?;
     let catalog = Catalog::new(zones).map_err(|e| LoadErrors(vec![LoadFailure::Catalog(e)]))?;
     let snapshot = Snapshot {
         catalog,
         prepared: PreparedCache::new(PREPARED_ENTRIES, PREPARED_BYTES),
+        views,
+        orders,
     };
     Ok((snapshot, summary))
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
 use dnslab_transport::ServerConfig;
+use dnslab_wire::RrsetOrder;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 
@@ -23,6 +24,14 @@ pub struct AuthArgs {
     #[arg(long, value_name = "N", default_value_t = AuthOptions::default().max_udp_payload,
           value_parser = clap::value_parser!(u16).range(512..))]
     max_udp_payload: u16,
+    /// The order of the records of each RRset in answers: fixed (the zone
+    /// file's), cyclic (one further on each answer) or random.
+    #[arg(long, value_name = "ORDER", default_value_t = RrsetOrder::default())]
+    rrset_order: RrsetOrder,
+    /// Choose views by a query's EDNS Client Subnet option (RFC 7871) and
+    /// answer with its scope; without it the option is ignored.
+    #[arg(long)]
+    ecs: bool,
 }
 
 pub fn run(args: AuthArgs) -> ExitCode {
@@ -30,6 +39,8 @@ pub fn run(args: AuthArgs) -> ExitCode {
         log_queries: args.log_queries,
         server_name: None,
         max_udp_payload: args.max_udp_payload,
+        rrset_order: args.rrset_order,
+        ecs: args.ecs,
     };
     let auth = match AuthServer::load(args.zone, options) {
         Ok(auth) => auth,

@@ -79,6 +79,17 @@ impl Request<'_> {
     pub fn lowercase_name(&self) -> &[u8] {
         self.name.bytes()
     }
+
+    /// Adds `view` to [`Request::key`], for a server whose answers depend
+    /// on who asks: each view's answers are kept apart. View 0, every
+    /// client's when there are no views, keeps the key as parsed.
+    pub fn set_view(&mut self, view: u8) {
+        if view != 0 {
+            let [qtype_hi, qtype_lo] = self.qtype.to_be_bytes();
+            let dnssec_ok = u8::from(self.edns.is_some_and(|e| e.dnssec_ok));
+            self.name.set_suffix(&[qtype_hi, qtype_lo, dnssec_ok, view]);
+        }
+    }
 }
 
 /// Why a query gets no answer or an error answer.
@@ -444,6 +455,12 @@ mod tests {
         assert_eq!(req.question, &msg[12..]);
         assert_eq!(req.lowercase_name(), b"\x03www\x07example\x03com\x00");
         assert_eq!(req.key(), b"\x03www\x07example\x03com\x00\x00\x01\x00");
+        let mut in_view = req.clone();
+        in_view.set_view(2);
+        assert_eq!(
+            in_view.key(),
+            b"\x03www\x07example\x03com\x00\x00\x01\x00\x02"
+        );
         assert!(req.header.recursion_desired);
         assert_eq!(
             (req.header.id, req.qtype, req.qclass, req.edns),
