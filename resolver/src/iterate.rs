@@ -11,6 +11,10 @@
 //! answered from [`crate::cache`] if it can be, and what the servers
 //! conclude is stored and turned into the client's answer there too.
 //!
+//! With `--ecs` the walk asks for one client network (RFC 7871): every
+//! upstream query carries it, and each answer's scope says whether the
+//! cache ties it to that network (`crate::cache`'s `tailored`).
+//!
 //! QNAME minimisation follows RFC 9156 in Unbound's relaxed form: below a
 //! zone cut we ask for one more label at a time (type A); a referral moves
 //! the cut, an answer or NODATA means "no cut here, add a label", an
@@ -23,12 +27,13 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
+use dnslab_wire::ClientSubnet;
 use hickory_proto::op::Query;
 use hickory_proto::rr::{Name, Record, RecordType};
 use tokio::time::{timeout_at, Instant};
 use tracing::{debug, instrument};
 
-use crate::cache::{CacheAnswer, Chain, Delegation, Lookup};
+use crate::cache::{tie, CacheAnswer, Chain, Delegation, Lookup};
 use crate::classify::{address, classify, Classified, Conclusion, Restart};
 use crate::trace::{Step, StepOutcome};
 use crate::{lock, upstream, Inner, Resolution, ResolveError};
@@ -46,13 +51,22 @@ pub(crate) struct Walk<'a> {
     pending: Mutex<Vec<Name>>,
     /// Every exchange, when `dnslab trace` wants them.
     steps: Option<&'a Mutex<Vec<Step>>>,
+    /// The client network asked for (`--ecs`).
+    client: Option<ClientSubnet>,
 }
 
 /// How the walk for one name ends: with what its servers concluded, or
-/// with a chain to follow from elsewhere.
+/// with a chain to follow from elsewhere; each with the SCOPE
+/// PREFIX-LENGTH of the response (RFC 7871; 0 without ECS).
 enum WalkEnd {
-    Conclusion(Conclusion),
-    Restart(Restart),
+    Conclusion(Conclusion, u8),
+    Restart(Restart, u8),
+}
+
+/// A usable response of one server, classified, and its ECS scope.
+struct Answered {
+    classified: Classified,
+    scope: u8,
 }
 
 impl<'a> Walk<'a> {
@@ -64,7 +78,15 @@ impl<'a> Walk<'a> {
             deadline: Instant::now() + inner.config.limits.total_time,
             pending: Mutex::new(Vec::new()),
             steps,
+            client: None,
         }
+    }
+
+    /// The walk for the client network `client` (`--ecs`; `None`: for no
+    /// particular client, the resolver's own).
+    pub(crate) fn for_client(mut self, client: Option<ClientSubnet>) -> Walk<'a> {
+        self.client = client;
+        self
     }
 
     // Debug, not the default info: at info (how `dnslab resolve` logs) the
@@ -92,7 +114,8 @@ impl<'a> Walk<'a> {
     ) -> BoxFuture<'b, Result<Resolution, ResolveError>> {
         Box::pin(async move {
             let cache = &self.inner.cache;
-            let mut chain = Chain::new(self.inner.config.limits.max_cname_chain);
+            let max_cnames = self.inner.config.limits.max_cname_chain;
+            let mut chain = Chain::for_client(max_cnames, self.client);
             let mut current = qname.clone();
             loop {
                 match cache.answer(&current, qtype, &mut chain)? {
@@ -100,12 +123,14 @@ impl<'a> Walk<'a> {
                     CacheAnswer::Miss(name) => current = name,
                 }
                 match self.walk(&current, qtype, depth).await? {
-                    WalkEnd::Conclusion(conclusion) => {
-                        return cache.conclude(&current, qtype, conclusion, chain)
+                    WalkEnd::Conclusion(conclusion, scope) => {
+                        return cache.conclude(&current, qtype, conclusion, scope, chain)
                     }
                     // RFC 1034 5.3.3 step 4: cache the CNAME, change SNAME
                     // to its target, go to step 1.
-                    WalkEnd::Restart(restart) => current = cache.follow(restart, &mut chain)?,
+                    WalkEnd::Restart(restart, scope) => {
+                        current = cache.follow(restart, scope, &mut chain)?
+                    }
                 }
             }
         })
@@ -158,29 +183,30 @@ impl<'a> Walk<'a> {
                     }
                     // RFC 8020: nothing exists below a name that does not exist.
                     Lookup::NxDomain { soa } => {
-                        return Ok(WalkEnd::Conclusion(Conclusion::NxDomain {
-                            records: Vec::new(),
-                            soa,
-                        }))
+                        let records = Vec::new();
+                        let nxdomain = Conclusion::NxDomain { records, soa };
+                        return Ok(WalkEnd::Conclusion(nxdomain, 0));
                     }
                     Lookup::Miss => {}
                 }
             }
-            let classified = self.ask_zone(&cut, &ask_name, ask_type, depth).await?;
+            let Answered { classified, scope } =
+                self.ask_zone(&cut, &ask_name, ask_type, depth).await?;
             if !full {
                 // Cached as for any question, so that the walk finds it for
                 // the next name below; referrals are cached below, lame
                 // responses teach nothing.
-                match &classified {
-                    Classified::Conclusion(conclusion) => {
-                        self.inner
-                            .cache
-                            .store_conclusion(&ask_name, ask_type, conclusion);
+                let network = tie(self.client.as_ref(), scope);
+                let cache = &self.inner.cache;
+                match (&classified, &network) {
+                    (Classified::Conclusion(conclusion), _) => {
+                        cache.store_conclusion(&ask_name, ask_type, conclusion, network.as_ref());
                     }
-                    Classified::Restart(restart) => {
-                        self.inner.cache.store_records(&restart.records)
+                    (Classified::Restart(restart), Some(network)) => {
+                        cache.store_tied_records(&restart.records, network)
                     }
-                    Classified::Referral(_) | Classified::Lame(_) => {}
+                    (Classified::Restart(restart), None) => cache.store_records(&restart.records),
+                    (Classified::Referral(_) | Classified::Lame(_), _) => {}
                 }
             }
             match classified {
@@ -196,15 +222,16 @@ impl<'a> Walk<'a> {
                     cut = delegation;
                 }
                 Classified::Conclusion(conclusion) if full => {
-                    return Ok(WalkEnd::Conclusion(conclusion))
+                    return Ok(WalkEnd::Conclusion(conclusion, scope))
                 }
-                Classified::Restart(restart) if full => return Ok(WalkEnd::Restart(restart)),
+                Classified::Restart(restart) if full => {
+                    return Ok(WalkEnd::Restart(restart, scope))
+                }
                 // RFC 8020: nothing exists below a name that does not exist.
                 Classified::Conclusion(Conclusion::NxDomain { soa, .. }) => {
-                    return Ok(WalkEnd::Conclusion(Conclusion::NxDomain {
-                        records: Vec::new(),
-                        soa,
-                    }))
+                    let records = Vec::new();
+                    let nxdomain = Conclusion::NxDomain { records, soa };
+                    return Ok(WalkEnd::Conclusion(nxdomain, scope));
                 }
                 // The minimised name exists and is not a cut: one more label.
                 Classified::Conclusion(_) | Classified::Restart(_) => labels += 1,
@@ -232,7 +259,7 @@ impl<'a> Walk<'a> {
         qname: &Name,
         qtype: RecordType,
         depth: u32,
-    ) -> Result<Classified, ResolveError> {
+    ) -> Result<Answered, ResolveError> {
         let question = Query::query(qname.clone(), qtype);
         let (mut candidates, mut unresolved) = self.known_addresses(cut);
         let mut tried: Vec<IpAddr> = Vec::new();
@@ -248,11 +275,14 @@ impl<'a> Walk<'a> {
                 }
                 tried.push(ip);
                 match self.ask(&server, ip, &question, &cut.zone, depth).await? {
-                    Some(Classified::Lame(reason)) => {
+                    Some(Answered {
+                        classified: Classified::Lame(reason),
+                        ..
+                    }) => {
                         debug!(%server, %ip, zone = %cut.zone, ?reason, "lame server");
                         lame = Some(reason);
                     }
-                    Some(classified) => return Ok(classified),
+                    Some(answered) => return Ok(answered),
                     None => {}
                 }
             }
@@ -260,7 +290,10 @@ impl<'a> Walk<'a> {
             while candidates.is_empty() {
                 let Some(server) = unresolved.pop() else {
                     return match lame {
-                        Some(reason) => Ok(Classified::Lame(reason)),
+                        Some(reason) => Ok(Answered {
+                            classified: Classified::Lame(reason),
+                            scope: 0,
+                        }),
                         None if tried.is_empty() => Err(ResolveError::NoServerAddress {
                             zone: cut.zone.clone(),
                         }),
@@ -371,7 +404,7 @@ impl<'a> Walk<'a> {
         question: &Query,
         zone: &Name,
         depth: u32,
-    ) -> Result<Option<Classified>, ResolveError> {
+    ) -> Result<Option<Answered>, ResolveError> {
         let limits = &self.inner.config.limits;
         let sent = self.queries.fetch_add(1, Ordering::Relaxed) + 1;
         if sent > limits.max_upstream_queries {
@@ -390,8 +423,9 @@ impl<'a> Walk<'a> {
         }
         self.inner.upstream_queries.fetch_add(1, Ordering::Relaxed);
         let addr = SocketAddr::new(ip, self.inner.config.upstream_port);
-        let result = upstream::exchange(&self.inner.sockets, addr, question, timeout).await;
-        let (classified, via_tcp) = match result {
+        let subnet = self.client.as_ref();
+        let result = upstream::exchange(&self.inner.sockets, addr, question, subnet, timeout).await;
+        let (classified, via_tcp, scope) = match result {
             Ok(exchange) => {
                 let classified = classify(
                     &exchange.response,
@@ -405,13 +439,13 @@ impl<'a> Walk<'a> {
                     Classified::Lame(_) => self.inner.servers.record_lame(ip, zone),
                     _ => self.inner.servers.record_rtt(ip, exchange.rtt),
                 }
-                debug!(%server, %addr, qname = %question.name, qtype = ?question.query_type, outcome = ?classified, "upstream response");
-                (Ok(classified), exchange.via_tcp)
+                debug!(%server, %addr, qname = %question.name, qtype = ?question.query_type, outcome = ?classified, scope = exchange.scope, "upstream response");
+                (Ok(classified), exchange.via_tcp, exchange.scope)
             }
             Err(error) => {
                 self.inner.servers.record_failure(ip, now.elapsed());
                 debug!(%server, %addr, qname = %question.name, %error, "upstream failed");
-                (Err(error), false)
+                (Err(error), false, 0)
             }
         };
         if let Some(steps) = self.steps {
@@ -427,7 +461,9 @@ impl<'a> Walk<'a> {
                 depth,
             });
         }
-        Ok(classified.ok())
+        Ok(classified
+            .ok()
+            .map(|classified| Answered { classified, scope }))
     }
 }
 

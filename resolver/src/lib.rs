@@ -11,7 +11,10 @@
 //! The modules, private, are cut along the path of one client question:
 //! - `handler`: the [`dnslab_transport::Handler`]; cache hits are answered
 //!   on the receiving worker, misses become a deferred resolution.
-//! - `encoded`: answers kept encoded for cache hits, TTLs patched per hit.
+//! - `encoded`: answers kept encoded for cache hits, TTLs patched per hit,
+//!   in each rotation of their RRsets (load distribution).
+//! - `respond`: responses written with hickory's encoder (the full path
+//!   and the kept answers), their RRsets rotated, the client's ECS echoed.
 //! - `cache`: RRsets, negative answers (RFC 2308) and zone cuts
 //!   ([`Delegation`]), bounded LRU; and answering from them, the one place
 //!   that does it, for the handler and the walk alike.
@@ -45,6 +48,7 @@ pub mod events;
 mod handler;
 mod hints;
 mod iterate;
+mod respond;
 mod servers;
 mod sockets;
 mod trace;
@@ -56,6 +60,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dnslab_wire::{ClientSubnet, RrsetOrder};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, Record, RecordType};
 use tokio::sync::oneshot;
@@ -127,6 +132,18 @@ pub struct ResolverConfig {
     /// (see `sockets`): 1, the default, gives every query a fresh random
     /// source port (RFC 5452); more saves CPU per cache miss.
     pub upstream_socket_uses: u32,
+    /// The order of the records of each RRset in answers to clients
+    /// (Unbound's `rrset-roundrobin`, as `--rrset-order`); cyclic by
+    /// default.
+    pub rrset_order: RrsetOrder,
+    /// RFC 7871: send each client's network (/24, /56) upstream, and cache
+    /// answers by the network their scope says they hold for. Off by
+    /// default: it tells every server part of the client's address.
+    pub ecs: bool,
+    /// The address upstream queries leave from (BIND's `query-source`),
+    /// so that servers see this resolver's own address; the system's
+    /// choice when `None`.
+    pub source_address: Option<IpAddr>,
 }
 
 impl Default for ResolverConfig {
@@ -141,6 +158,9 @@ impl Default for ResolverConfig {
             allow: acl::private_networks(),
             limits: Limits::default(),
             upstream_socket_uses: 1,
+            rrset_order: RrsetOrder::default(),
+            ecs: false,
+            source_address: None,
         }
     }
 }
@@ -165,9 +185,14 @@ pub struct Resolution {
     pub answers: Vec<Record>,
     /// The SOA proving a negative answer, when one was seen.
     pub authorities: Vec<Record>,
+    /// RFC 7871: the leading bits of the client's network that the answer
+    /// holds for; 0 when it holds for everyone (always, without `--ecs`).
+    pub scope: u8,
 }
 
-type InflightKey = (Name, RecordType);
+/// A question in flight: identical ones share one resolution; with
+/// `--ecs`, only for the same client network.
+type InflightKey = (Name, RecordType, Option<ClientSubnet>);
 type Waiters = Vec<oneshot::Sender<Result<Resolution, ResolveError>>>;
 
 pub(crate) struct Inner {
@@ -191,7 +216,7 @@ pub struct Resolver {
 impl Resolver {
     pub fn new(config: ResolverConfig) -> Resolver {
         let cache = cache::Cache::new(config.cache_size, config.min_ttl, config.max_ttl);
-        let sockets = sockets::SocketPool::new(config.upstream_socket_uses);
+        let sockets = sockets::SocketPool::new(config.upstream_socket_uses, config.source_address);
         Resolver {
             inner: Arc::new(Inner {
                 config,
@@ -224,14 +249,21 @@ impl Resolver {
 
     /// Resolves one question (class IN). Identical questions in flight at
     /// the same time share one resolution.
-    pub async fn resolve(
+    pub async fn resolve(&self, name: Name, rtype: RecordType) -> Result<Resolution, ResolveError> {
+        self.resolve_for(name, rtype, None).await
+    }
+
+    /// [`Resolver::resolve`] for a client network: with `--ecs`, sent
+    /// upstream and used to find answers tied to it (RFC 7871).
+    pub async fn resolve_for(
         &self,
         mut name: Name,
         rtype: RecordType,
+        client: Option<ClientSubnet>,
     ) -> Result<Resolution, ResolveError> {
         // Names are absolute on the wire; "example.com" means "example.com.".
         name.set_fqdn(true);
-        let key = (name.to_lowercase(), rtype);
+        let key = (name.to_lowercase(), rtype, client);
         let waiter = {
             let mut inflight = lock(&self.inner.inflight);
             match inflight.get_mut(&key) {
@@ -256,6 +288,7 @@ impl Resolver {
             key: Some(key),
         };
         let result = iterate::Walk::new(&self.inner, None)
+            .for_client(client)
             .resolve(&name, rtype)
             .await;
         guard.finish(&result);

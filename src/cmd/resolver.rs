@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use dnslab_resolver::{iana_root_hints, parse_root_hints, Cidr, Resolver, ResolverConfig};
 use dnslab_transport::ServerConfig;
+use dnslab_wire::RrsetOrder;
 use hickory_proto::rr::Name;
 use tracing::info;
 
@@ -71,6 +72,20 @@ pub struct ResolverArgs {
     /// private networks. Others get REFUSED.
     #[arg(long, value_name = "CIDR")]
     allow: Vec<Cidr>,
+    /// The order of the records of each RRset in answers: fixed (as the
+    /// server gave them), cyclic (one further on each answer, as
+    /// Unbound's rrset-roundrobin) or random.
+    #[arg(long, value_name = "ORDER", default_value_t = RrsetOrder::default())]
+    rrset_order: RrsetOrder,
+    /// Send each client's network upstream (EDNS Client Subnet, RFC 7871:
+    /// /24 or /56) and cache answers by the network they hold for.
+    #[arg(long)]
+    ecs: bool,
+    /// The address upstream queries leave from (BIND's query-source), so
+    /// that servers see this resolver's address; default: the system's
+    /// choice.
+    #[arg(long, value_name = "ADDR")]
+    query_source: Option<IpAddr>,
 }
 
 pub fn run(args: ResolverArgs) -> ExitCode {
@@ -93,6 +108,9 @@ pub fn run(args: ResolverArgs) -> ExitCode {
     config.max_ttl = args.max_ttl;
     config.qname_minimisation = !args.no_qname_minimisation;
     config.upstream_socket_uses = args.upstream_socket_uses;
+    config.rrset_order = args.rrset_order;
+    config.ecs = args.ecs;
+    config.source_address = args.query_source;
     if !args.allow.is_empty() {
         config.allow = args.allow;
     }
@@ -111,6 +129,8 @@ async fn serve(resolver: Resolver, config: ServerConfig) -> ExitCode {
         root_servers = config.root_hints.len(),
         upstream_port = config.upstream_port,
         qname_minimisation = config.qname_minimisation,
+        rrset_order = %config.rrset_order,
+        ecs = config.ecs,
         "resolver serving"
     );
     super::serve_until_stopped("resolver", server, resolver.handler()).await

@@ -20,6 +20,8 @@
 //!   the referral an RD=0 question gets, and what a conclusion from
 //!   upstream leaves in the cache and gives the client. The handler (hits)
 //!   and the walk (misses) both answer through it.
+//! - `tailored`: with `--ecs`, the answers that hold for one client
+//!   network only (RFC 7871 7.3), in the same LRU under longer keys.
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,9 +37,11 @@ use crate::lock;
 
 mod answer;
 mod delegation;
+mod tailored;
 
 pub(crate) use answer::{CacheAnswer, Chain};
 pub use delegation::Delegation;
+pub(crate) use tailored::tie;
 
 /// The key type under which an NXDOMAIN is kept: type 0 is reserved and
 /// never asked for, so it cannot collide with a real RRset.
@@ -48,9 +52,10 @@ fn type_suffix(rtype: RecordType) -> [u8; 2] {
     u16::from(rtype).to_be_bytes()
 }
 
-/// An RRset's key: the owner's [`WireName`] followed by the type, owned.
-/// The class is always IN: the resolver refuses other classes before it
-/// looks anything up.
+/// An RRset's key: the owner's [`WireName`] followed by the type, owned;
+/// then, for an answer tied to a client network, that network (see
+/// `tailored`). The class is always IN: the resolver refuses other
+/// classes before it looks anything up.
 type Key = Box<[u8]>;
 
 /// An entry of the RRset cache, with the key it is stored under.
@@ -120,6 +125,8 @@ pub(crate) struct Cache {
     /// Set once a DNAME has been stored: until then a miss need not look
     /// for one above the name (DNAMEs are rare, misses are not).
     holds_dnames: AtomicBool,
+    /// The network lengths of answers tied to a client network (`--ecs`).
+    tied: tailored::Lengths,
 }
 
 impl Cache {
@@ -133,6 +140,7 @@ impl Cache {
             min_ttl,
             max_ttl: max_ttl.max(min_ttl),
             holds_dnames: AtomicBool::new(false),
+            tied: tailored::Lengths::default(),
         }
     }
 
@@ -189,6 +197,12 @@ impl Cache {
     }
 
     pub(crate) fn lookup(&self, name: &Name, rtype: RecordType) -> Lookup {
+        self.lookup_in(name, rtype, None)
+    }
+
+    /// [`Cache::lookup`] among the entries of one client network
+    /// (`tailored`: the network's key suffix), or the global ones.
+    fn lookup_in(&self, name: &Name, rtype: RecordType, network: Option<&[u8]>) -> Lookup {
         let now = Instant::now();
         let negative = |nx: bool, mut soa: Box<Record>, left: u32| {
             soa.ttl = left;
@@ -200,20 +214,20 @@ impl Cache {
             }
         };
         let mut wire = WireName::new(name);
-        match self.get(wire.key_with(&type_suffix(rtype)), now) {
+        let mut get = |rtype| match network {
+            None => self.get(wire.key_with(&type_suffix(rtype)), now),
+            Some(network) => self.get(&key_in(&mut wire, rtype, Some(network)), now),
+        };
+        match get(rtype) {
             Some((Entry::RRset(records), left)) => return Lookup::Hit(with_ttl(records, left)),
             Some((Entry::Negative { nx, soa }, left)) => return negative(nx, soa, left),
             None => {}
         }
-        if let Some((Entry::Negative { nx, soa }, left)) =
-            self.get(wire.key_with(&type_suffix(NXDOMAIN_ANY_TYPE)), now)
-        {
+        if let Some((Entry::Negative { nx, soa }, left)) = get(NXDOMAIN_ANY_TYPE) {
             return negative(nx, soa, left);
         }
         if rtype != RecordType::CNAME {
-            if let Some((Entry::RRset(records), left)) =
-                self.get(wire.key_with(&type_suffix(RecordType::CNAME)), now)
-            {
+            if let Some((Entry::RRset(records), left)) = get(RecordType::CNAME) {
                 if let Some(cname) = with_ttl(records, left).into_iter().next() {
                     return Lookup::Cname(cname);
                 }
@@ -225,12 +239,21 @@ impl Cache {
     /// Stores records as RRsets grouped by owner and type; each set lives
     /// for its smallest TTL (RFC 2181 5.2 says they should be equal).
     pub(crate) fn store_records(&self, records: &[Record]) {
+        self.store_records_in(records, None);
+    }
+
+    /// [`Cache::store_records`] for one client network (its key suffix),
+    /// or for everyone.
+    fn store_records_in(&self, records: &[Record], network: Option<&[u8]>) {
         let now = Instant::now();
         let keys: Vec<Key> = records
             .iter()
             .map(|record| {
-                let mut wire = WireName::new(&record.name);
-                Key::from(wire.key_with(&type_suffix(record.record_type())))
+                key_in(
+                    &mut WireName::new(&record.name),
+                    record.record_type(),
+                    network,
+                )
             })
             .collect();
         for (first, key) in keys.iter().enumerate() {
@@ -270,6 +293,18 @@ impl Cache {
         nx: bool,
         soa: Option<Record>,
     ) -> Option<Record> {
+        self.store_negative_in(name, rtype, nx, soa, None)
+    }
+
+    /// [`Cache::store_negative`] for one client network, or for everyone.
+    fn store_negative_in(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        nx: bool,
+        soa: Option<Record>,
+        network: Option<&[u8]>,
+    ) -> Option<Record> {
         let mut soa = soa?;
         let RData::SOA(data) = &soa.data else {
             return None;
@@ -280,9 +315,19 @@ impl Cache {
             nx,
             soa: Box::new(soa.clone()),
         };
-        let key = Key::from(WireName::new(name).key_with(&type_suffix(rtype)));
+        let key = key_in(&mut WireName::new(name), rtype, network);
         self.put(key, entry, soa.ttl, Instant::now());
         Some(soa)
+    }
+}
+
+/// The key of the RRset (`name`, `rtype`), for one client network when
+/// `network` is its key suffix (see `tailored`), else for everyone.
+fn key_in(name: &mut WireName, rtype: RecordType, network: Option<&[u8]>) -> Key {
+    let key = name.key_with(&type_suffix(rtype));
+    match network {
+        None => Key::from(key),
+        Some(network) => [key, network].concat().into(),
     }
 }
 
