@@ -165,7 +165,7 @@ impl AuthHandler {
     }
 
     /// One line per query; `view` names the view that answered when the
-    /// server has views (`-` for a zone's own data).
+    /// server has views (`-` for an answer from the zones' own data).
     fn log_query(
         &self,
         req: &Request<'_>,
@@ -181,7 +181,7 @@ impl AuthHandler {
         let protocol = meta.protocol;
         match view {
             Some(view) => info!(
-                %server, client = %meta.peer, ?protocol, %qname, %qtype, %outcome, view,
+                %server, client = %meta.peer, ?protocol, %qname, %qtype, %outcome, view = %view,
                 truncated, "query"
             ),
             None => info!(
@@ -274,7 +274,11 @@ impl Handler for AuthHandler {
             limit,
         );
         if self.options.log_queries {
-            let view = (!snapshot.views.is_empty()).then(|| snapshot.views.name(client.view));
+            // `-`: the answer is the zones' own data, whoever asks.
+            let view = (!snapshot.views.is_empty()).then(|| match prepared.by_view {
+                true => snapshot.views.name(client.view),
+                false => "-",
+            });
             self.log_query(&req, meta, &prepared.kind, fit, view);
         }
         Reply::Send

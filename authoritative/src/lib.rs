@@ -53,7 +53,7 @@ pub use server::{
     ZoneSource, ZoneSourceError,
 };
 // Answers by who asks.
-pub use views::{load_view, View, ViewData, ViewError, ViewProblem, ViewRecords};
+pub use views::{check_views, View, ViewData, ViewError, ViewProblem, ViewRecords};
 // Master files: read, checked, built into a zone.
 pub use zone::check::{check_zone, CheckedRecord, Problem, ProblemKind};
 pub use zone::reader::{read_master_file, MasterFile, ReadError, ReadErrorKind, Warning};

@@ -31,7 +31,7 @@ mod variant;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use dnslab_wire::{truncate, Cidr};
@@ -39,7 +39,7 @@ use hickory_proto::rr::Name;
 
 use crate::zone::{Catalog, CatalogError, Zone, ZoneFileError};
 
-pub use variant::load_view;
+pub(crate) use variant::load_view;
 
 /// One view of a zone: which clients see it, and what they see.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,6 +108,19 @@ pub enum ViewProblem {
     NoClients(String),
 }
 
+impl ViewProblem {
+    /// The view the problem is about (the second of two that clash).
+    pub fn view(&self) -> &str {
+        match self {
+            ViewProblem::File { view, .. }
+            | ViewProblem::Record { view, .. }
+            | ViewProblem::SharedPrefix { second: view, .. }
+            | ViewProblem::DuplicateName(view)
+            | ViewProblem::NoClients(view) => view,
+        }
+    }
+}
+
 impl ViewError {
     fn zone(zone: &Name, problem: ViewProblem) -> ViewError {
         ViewError::Zone {
@@ -159,7 +172,8 @@ impl ViewSet {
         with_views: Vec<ZoneViews>,
     ) -> Result<ViewSet, ViewError> {
         for zone in &with_views {
-            check_zone_views(zone)?;
+            let views = zone.views.iter().map(|v| (v.name.as_str(), &v.clients[..]));
+            check_zone_views(&zone.origin, views)?;
         }
         let mut prefixes: Vec<Cidr> = with_views
             .iter()
@@ -253,27 +267,44 @@ impl ViewSet {
     }
 }
 
+/// Every problem the views of the zone `origin`, whose own master file
+/// is `base`, would stop a server with: each view's data loaded and
+/// checked, and the views checked together (for `dnslab up --check`).
+pub fn check_views(origin: &Name, base: &Path, views: &[View]) -> Vec<ViewError> {
+    let named = views.iter().map(|v| (v.name.as_str(), &v.clients[..]));
+    let together = check_zone_views(origin, named).err();
+    let loaded = views
+        .iter()
+        .filter_map(|view| load_view(origin, base, view).err());
+    together.into_iter().chain(loaded).collect()
+}
+
 /// Two views of one zone with the same name or prefix, or a view without
 /// prefixes, are a mistake to report, not to resolve silently.
-fn check_zone_views(zone: &ZoneViews) -> Result<(), ViewError> {
-    let problem = |problem| Err(ViewError::zone(&zone.origin, problem));
+fn check_zone_views<'a>(
+    origin: &Name,
+    views: impl Iterator<Item = (&'a str, &'a [Cidr])>,
+) -> Result<(), ViewError> {
+    let problem = |problem| Err(ViewError::zone(origin, problem));
+    let mut names: Vec<&str> = Vec::new();
     let mut seen: Vec<(Cidr, &str)> = Vec::new();
-    for (at, view) in zone.views.iter().enumerate() {
-        if view.clients.is_empty() {
-            return problem(ViewProblem::NoClients(view.name.clone()));
+    for (name, clients) in views {
+        if clients.is_empty() {
+            return problem(ViewProblem::NoClients(name.to_string()));
         }
-        if zone.views.iter().take(at).any(|v| v.name == view.name) {
-            return problem(ViewProblem::DuplicateName(view.name.clone()));
+        if names.contains(&name) {
+            return problem(ViewProblem::DuplicateName(name.to_string()));
         }
-        for prefix in view.clients.iter().map(|&p| network(p)) {
-            if let Some((_, first)) = seen.iter().find(|(p, v)| *p == prefix && *v != view.name) {
+        names.push(name);
+        for prefix in clients.iter().map(|&p| network(p)) {
+            if let Some((_, first)) = seen.iter().find(|(p, v)| *p == prefix && *v != name) {
                 return problem(ViewProblem::SharedPrefix {
                     prefix,
                     first: first.to_string(),
-                    second: view.name.clone(),
+                    second: name.to_string(),
                 });
             }
-            seen.push((prefix, &view.name));
+            seen.push((prefix, name));
         }
     }
     Ok(())

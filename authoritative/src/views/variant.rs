@@ -13,7 +13,7 @@ use crate::zone::{load_zone, Location, SourcedRecord, Zone, ZoneFileError};
 
 /// The zone `origin`, whose own master file is `base`, as the clients of
 /// `view` see it.
-pub fn load_view(origin: &Name, base: &Path, view: &View) -> Result<Zone, ViewError> {
+pub(crate) fn load_view(origin: &Name, base: &Path, view: &View) -> Result<Zone, ViewError> {
     let file_error = |error| {
         let view = view.name.clone();
         ViewError::zone(origin, ViewProblem::File { view, error })
