@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use dnslab::topology::default::{DefaultTopology, EXAMPLES};
-use dnslab::topology::{self, Hierarchy, Topology};
+use dnslab::topology::default::{DefaultTopology, EXAMPLES, EXAMPLES_EVERY_RESOLVER};
+use dnslab::topology::{self, Hierarchy, LocalResolver, Problems, Topology};
+use dnslab_wire::RrsetOrder;
 
 #[derive(clap::Args, Debug)]
 pub struct UpArgs {
@@ -18,10 +19,11 @@ pub struct UpArgs {
     /// file; default 5300). 53 needs root.
     #[arg(long)]
     pub port: Option<u16>,
-    /// Where the resolver listens, ADDRESS:PORT (overrides the file;
-    /// default 127.0.0.1:1053).
+    /// Where a local DNS server listens, ADDRESS:PORT (repeatable: the
+    /// n-th replaces the n-th resolver of the file, the built-in one's
+    /// 127.0.0.1:1053 and 127.0.1.1:1053; any more are added).
     #[arg(long, value_name = "ADDR:PORT")]
-    pub resolver: Option<SocketAddr>,
+    pub resolver: Vec<SocketAddr>,
     /// Log every query every server receives, one line each (the default).
     #[arg(long, overrides_with = "no_log_queries")]
     pub log_queries: bool,
@@ -62,20 +64,36 @@ pub fn run(args: UpArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if args.check {
-        let zones: usize = topology.servers.iter().map(|s| s.zones.len()).sum();
-        println!(
-            "{shown}: OK ({} servers, {zones} zones, every delegation checked)",
-            topology.servers.len()
-        );
-        return ExitCode::SUCCESS;
-    }
     if let Some(port) = args.port {
         // Port 0 is refused by `topology::start`.
         topology.port = port;
     }
-    if let Some(resolver) = args.resolver {
-        topology.resolver = resolver;
+    for (at, address) in args.resolver.iter().enumerate() {
+        match topology.resolvers.get_mut(at) {
+            Some(resolver) => resolver.address = *address,
+            None => topology.resolvers.push(LocalResolver {
+                name: format!("resolver {}", at + 1),
+                address: *address,
+                ecs: false,
+                rrset_order: RrsetOrder::default(),
+                line: 0,
+            }),
+        }
+    }
+    let overridden = topology::check_resolvers(&topology);
+    if !overridden.is_empty() {
+        let problems = Problems(overridden);
+        eprintln!("dnslab up: the resolvers as given:\n{problems}");
+        return ExitCode::FAILURE;
+    }
+    if args.check {
+        let zones: usize = topology.servers.iter().map(|s| s.zones.len()).sum();
+        println!(
+            "{shown}: OK ({} servers, {zones} zones, {} resolvers; every delegation checked)",
+            topology.servers.len(),
+            topology.resolvers.len()
+        );
+        return ExitCode::SUCCESS;
     }
     if args.log_queries || args.no_log_queries {
         topology.log_queries = args.log_queries;
@@ -83,6 +101,15 @@ pub fn run(args: UpArgs) -> ExitCode {
     let examples: Vec<String> = match args.topology {
         None => EXAMPLES.iter().map(|e| e.to_string()).collect(),
         Some(_) => deepest_zone(&topology).into_iter().collect(),
+    };
+    // What to ask every other local DNS server too: the CDN's story for
+    // the built-in topology (each ISP gets its own cluster).
+    let every: Vec<String> = match args.topology {
+        None => EXAMPLES_EVERY_RESOLVER
+            .iter()
+            .map(|e| e.to_string())
+            .collect(),
+        Some(_) => examples.iter().take(1).cloned().collect(),
     };
 
     super::block_on("up", async {
@@ -99,7 +126,7 @@ pub fn run(args: UpArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        print_table(&hierarchy, &examples);
+        print_table(&hierarchy, &examples, &every);
         stop.await;
         eprintln!("dnslab up: stopping");
         match hierarchy.stop().await {
@@ -123,7 +150,7 @@ fn deepest_zone(topology: &Topology) -> Option<String> {
         .map(|z| format!("{} SOA", z.origin))
 }
 
-fn print_table(hierarchy: &Hierarchy, examples: &[String]) {
+fn print_table(hierarchy: &Hierarchy, examples: &[String], every: &[String]) {
     println!("{:<22} {:<28} ZONES", "ADDRESS", "SERVER");
     for server in &hierarchy.servers {
         let zones: Vec<String> = server.zones.iter().map(ToString::to_string).collect();
@@ -135,14 +162,20 @@ fn print_table(hierarchy: &Hierarchy, examples: &[String]) {
             zones.join(" ")
         );
     }
+    for local in &hierarchy.resolvers {
+        println!(
+            "{:<22} {:<28} (local DNS server: a recursive resolver with its own cache)",
+            local.address.to_string(),
+            local.name
+        );
+    }
     let resolver = hierarchy.resolver;
-    println!(
-        "{:<22} {:<28} (recursive resolver)",
-        resolver.to_string(),
-        "resolver"
-    );
     println!();
-    println!("Ask the resolver:");
+    let first = hierarchy
+        .resolvers
+        .first()
+        .map_or("resolver", |r| r.name.as_str());
+    println!("Ask the {first}:");
     for example in examples {
         println!("  dig @{} -p {} {example}", resolver.ip(), resolver.port());
     }
@@ -164,6 +197,16 @@ fn print_table(hierarchy: &Hierarchy, examples: &[String]) {
                 root.address.ip(),
                 root.address.port()
             );
+        }
+    }
+    for other in hierarchy.resolvers.iter().skip(1) {
+        println!(
+            "Ask the {} too (its own cache, its own address):",
+            other.name
+        );
+        for example in every {
+            let address = other.address;
+            println!("  dig @{} -p {} {example}", address.ip(), address.port());
         }
     }
     println!("Ctrl-C stops every server.");

@@ -74,6 +74,10 @@ pub const EXAMPLES: &[&str] = &[
     "anything.tea-shop.co.uk",
 ];
 
+/// What to ask each other local DNS server too: the CDN answers each ISP's
+/// resolver with its own cluster.
+pub const EXAMPLES_EVERY_RESOLVER: &[&str] = &["video.netcinema.com"];
+
 /// The default hierarchy written out to a temporary directory, removed
 /// again when this value is dropped.
 #[derive(Debug)]

@@ -1,7 +1,9 @@
 //! Running a [`Topology`]: one authoritative server per entry, each on its
-//! own address and the shared port, and the recursive resolver with root
-//! hints taken from the servers of the root zone, all on the caller's
-//! tokio runtime.
+//! own address and the shared port, and each local DNS server (recursive
+//! resolver, with a cache of its own) with root hints taken from the
+//! servers of the root zone, all on the caller's tokio runtime. A
+//! resolver's upstream queries leave from its own address, so servers
+//! that answer by who asks (views) tell the resolvers apart.
 //!
 //! Every socket is bound before anything serves, so a port in use fails
 //! the whole start cleanly (the bound sockets are dropped with the error).
@@ -11,7 +13,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use dnslab_authoritative::{AuthOptions, AuthServer, LoadErrors, ZoneSource};
+use dnslab_authoritative::{AuthOptions, AuthServer, LoadErrors, ServedZone, ZoneSource};
 use dnslab_resolver::{Resolver, ResolverConfig};
 use dnslab_transport::{Handler, Server, ServerConfig, TransportError};
 use hickory_proto::rr::Name;
@@ -29,6 +31,16 @@ pub struct RunningServer {
     pub zones: Vec<Name>,
 }
 
+/// One local DNS server as started.
+#[derive(Clone)]
+pub struct RunningResolver {
+    pub name: String,
+    /// Where it listens (port 0 in the topology is resolved).
+    pub address: SocketAddr,
+    /// The resolver itself, for its counters.
+    pub resolver: Resolver,
+}
+
 /// Why the hierarchy could not start. Nothing is left running.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -36,6 +48,9 @@ pub enum StartError {
     /// asks them all on one.
     #[error("the servers need one shared port; port 0 would give each its own")]
     PortZero,
+    /// A hierarchy needs a local DNS server to be asked through.
+    #[error("the topology has no resolver")]
+    NoResolver,
     /// A server's zones did not load (each line names `file:line`).
     #[error("server {server}: cannot load its zones:\n{errors}")]
     Zones { server: Name, errors: LoadErrors },
@@ -67,15 +82,18 @@ impl StartError {
 /// servers' tasks; `stop` ends them cleanly and waits.
 pub struct Hierarchy {
     pub servers: Vec<RunningServer>,
-    /// Where the resolver listens (port 0 in the topology is resolved).
+    /// Where the first local DNS server listens (port 0 in the topology
+    /// is resolved): the one `up`'s examples ask.
     pub resolver: SocketAddr,
+    /// Every local DNS server, the first one first.
+    pub resolvers: Vec<RunningResolver>,
     resolver_handle: Resolver,
     stop: watch::Sender<bool>,
     tasks: JoinSet<Result<(), TransportError>>,
 }
 
 impl Hierarchy {
-    /// The running resolver, for its counters.
+    /// The first running resolver, for its counters.
     pub fn resolver(&self) -> &Resolver {
         &self.resolver_handle
     }
@@ -109,20 +127,25 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
     }
     let mut ready: Vec<(Server, Arc<dyn Handler>, RunningServer)> = Vec::new();
     for server in &topology.servers {
-        let sources = server
+        let zones = server
             .zones
             .iter()
-            .map(|z| ZoneSource {
-                origin: Some(z.origin.clone()),
-                path: z.path.clone(),
+            .map(|z| ServedZone {
+                source: ZoneSource {
+                    origin: Some(z.origin.clone()),
+                    path: z.path.clone(),
+                },
+                rrset_order: z.rrset_order,
+                views: z.views.iter().map(|(view, _)| view.clone()).collect(),
             })
             .collect();
         let options = AuthOptions {
             log_queries: topology.log_queries,
             server_name: Some(server.name.to_string()),
+            ecs: server.ecs,
             ..AuthOptions::default()
         };
-        let auth = AuthServer::load(sources, options).map_err(|errors| StartError::Zones {
+        let auth = AuthServer::load_zones(zones, options).map_err(|errors| StartError::Zones {
             server: server.name.clone(),
             errors,
         })?;
@@ -138,19 +161,34 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
         ready.push((bound, auth.handler(), running));
     }
 
-    let resolver = Resolver::new(ResolverConfig {
-        root_hints: topology.root_hints(),
-        upstream_port: topology.port,
-        ..ResolverConfig::default()
-    });
-    let resolver_server = bind(ServerConfig::new(vec![topology.resolver]), || {
-        format!("resolver ({})", topology.resolver)
-    })?;
-    let resolver_addr = resolver_server
-        .local_addrs()
-        .first()
-        .copied()
-        .unwrap_or(topology.resolver);
+    let mut resolvers = Vec::new();
+    for local in &topology.resolvers {
+        let resolver = Resolver::new(ResolverConfig {
+            root_hints: topology.root_hints(),
+            upstream_port: topology.port,
+            rrset_order: local.rrset_order,
+            ecs: local.ecs,
+            source_address: Some(local.address.ip()),
+            ..ResolverConfig::default()
+        });
+        let bound = bind(ServerConfig::new(vec![local.address]), || {
+            format!("resolver {} ({})", local.name, local.address)
+        })?;
+        let running = RunningResolver {
+            name: local.name.clone(),
+            address: bound
+                .local_addrs()
+                .first()
+                .copied()
+                .unwrap_or(local.address),
+            resolver,
+        };
+        resolvers.push((bound, running));
+    }
+    let Some((_, first)) = resolvers.first() else {
+        return Err(StartError::NoResolver);
+    };
+    let (resolver_addr, resolver_handle) = (first.address, first.resolver.clone());
 
     let (stop, stopped) = watch::channel(false);
     let on_stop = move || {
@@ -168,13 +206,18 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
         tasks.spawn(bound.run(handler, on_stop()));
         servers.push(running);
     }
-    info!(address = %resolver_addr, hints = topology.root_hints().len(), "resolver serving");
-    tasks.spawn(resolver_server.run(resolver.handler(), on_stop()));
+    let mut running_resolvers = Vec::new();
+    for (bound, running) in resolvers {
+        info!(resolver = %running.name, address = %running.address, hints = topology.root_hints().len(), "resolver serving");
+        tasks.spawn(bound.run(running.resolver.handler(), on_stop()));
+        running_resolvers.push(running);
+    }
 
     Ok(Hierarchy {
         servers,
         resolver: resolver_addr,
-        resolver_handle: resolver,
+        resolvers: running_resolvers,
+        resolver_handle,
         stop,
         tasks,
     })

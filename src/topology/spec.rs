@@ -8,7 +8,7 @@
 //! offending entry by scanning the text, since serde_yaml 0.9 keeps no spans.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::Path;
 
 use dnslab_wire::absolute_name;
@@ -16,7 +16,8 @@ use hickory_proto::rr::Name;
 use serde::Deserialize;
 
 use super::problem::{Place, Problem, ProblemKind};
-use super::{Server, Topology, ZoneFile};
+use super::views::{self, ViewSpec};
+use super::{resolvers, Server, Topology, ZoneFile};
 
 /// The port every server of the hierarchy listens on when the file does not
 /// say: unprivileged, so `dnslab up` works without root, and clear of 53.
@@ -37,8 +38,11 @@ struct TopologySpec {
     version: Option<u32>,
     /// The one port shared by every server (each has its own address).
     port: Option<u16>,
-    /// ADDRESS:PORT of the recursive resolver.
-    resolver: Option<String>,
+    /// The recursive resolver (the local DNS server): ADDRESS:PORT or its
+    /// section (see `super::resolvers`).
+    resolver: Option<serde_yaml::Value>,
+    /// Several local DNS servers, each ADDRESS:PORT or a section.
+    resolvers: Option<Vec<serde_yaml::Value>>,
     /// Log every query every server receives (default: on).
     log_queries: Option<bool>,
     servers: Vec<ServerSpec>,
@@ -51,6 +55,9 @@ struct ServerSpec {
     name: String,
     /// A loopback address of its own.
     address: String,
+    /// Choose views by a query's EDNS Client Subnet (RFC 7871; default
+    /// off, as `dnslab auth --ecs`).
+    ecs: Option<bool>,
     zones: Vec<ZoneSpec>,
 }
 
@@ -60,6 +67,11 @@ struct ZoneSpec {
     zone: String,
     /// Relative to the topology file.
     file: String,
+    /// fixed, cyclic (the default) or random (see `super::views`).
+    rrset_order: Option<String>,
+    /// Answers chosen by who asks (see `super::views`).
+    #[serde(default)]
+    views: Vec<ViewSpec>,
 }
 
 /// Parses `text` (the contents of `source`) into a topology. Zone files are
@@ -96,14 +108,7 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
             ProblemKind::PortZero,
         ));
     }
-    let resolver_text = spec.resolver.as_deref().unwrap_or(DEFAULT_RESOLVER);
-    let resolver = resolver_text.parse::<SocketAddr>().unwrap_or_else(|_| {
-        problems.push(Problem::new(
-            at(lines.find("resolver", resolver_text, 0)),
-            ProblemKind::BadResolverAddress(resolver_text.to_string()),
-        ));
-        SocketAddr::from(([127, 0, 0, 1], 1053))
-    });
+    let resolvers = resolvers::parse(spec.resolver, spec.resolvers, &lines, &at, &mut problems);
 
     // Counts how often each (key, value) was seen, so that the n-th server
     // with a repeated value finds its own line, not the first one's.
@@ -186,16 +191,28 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
                     },
                 ));
             }
+            let rrset_order = views::rrset_order(
+                zone.rrset_order.as_deref(),
+                zone.rrset_order
+                    .as_deref()
+                    .and_then(|o| line_of("rrset_order", o)),
+                &at,
+                &mut problems,
+            );
+            let views = views::views(&zone.views, &origin, base, &mut line_of, &at, &mut problems);
             zones.push(ZoneFile {
                 origin,
                 path,
                 line: file_line.unwrap_or(0),
+                rrset_order,
+                views,
             });
         }
         servers.push(Server {
             name,
             address,
             zones,
+            ecs: raw.ecs.unwrap_or(false),
             line: name_line.unwrap_or(0),
             address_line: address_line.unwrap_or(0),
         });
@@ -211,26 +228,18 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
             ProblemKind::NoRootServer,
         ));
     }
-    if let Some(server) = servers
-        .iter()
-        .find(|s| s.address == resolver.ip() && port == resolver.port())
-    {
-        problems.push(Problem::new(
-            at(Some(server.address_line)),
-            ProblemKind::ResolverClash(resolver),
-        ));
-    }
-
+    let topology = Topology {
+        source: source.to_path_buf(),
+        port,
+        resolvers,
+        log_queries: spec.log_queries.unwrap_or(true),
+        servers,
+    };
+    problems.extend(resolvers::check_resolvers(&topology));
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(Topology {
-        source: source.to_path_buf(),
-        port,
-        resolver,
-        log_queries: spec.log_queries.unwrap_or(true),
-        servers,
-    })
+    Ok(topology)
 }
 
 /// Two servers cannot share an address (they share the port) and should
@@ -281,18 +290,24 @@ pub fn parse_name(what: &'static str, value: &str) -> Result<Name, Box<ProblemKi
 
 /// The `key: value` pairs of a YAML text with their line numbers, in both
 /// block (`key: value`) and flow (`{ key: value, ... }`) style.
-struct Lines<'a> {
+pub(super) struct Lines<'a> {
     pairs: Vec<(&'a str, &'a str, usize)>,
+    /// Every line, without its comment, for list items (no key).
+    text: Vec<&'a str>,
 }
 
 impl<'a> Lines<'a> {
     fn new(text: &'a str) -> Self {
         let mut pairs = Vec::new();
+        let mut lines = Vec::new();
         for (index, line) in text.lines().enumerate() {
             let line = line.split(" #").next().unwrap_or_default();
-            if line.trim_start().starts_with('#') {
-                continue;
-            }
+            let line = if line.trim_start().starts_with('#') {
+                ""
+            } else {
+                line
+            };
+            lines.push(line);
             for piece in line.split(['{', '}', ',']) {
                 let piece = piece.trim().trim_start_matches("- ").trim();
                 if let Some((key, value)) = piece.split_once(':') {
@@ -301,11 +316,11 @@ impl<'a> Lines<'a> {
                 }
             }
         }
-        Lines { pairs }
+        Lines { pairs, text: lines }
     }
 
     /// The line of the `nth` (0-based) occurrence of `key: value`.
-    fn find(&self, key: &str, value: &str, nth: usize) -> Option<usize> {
+    pub(super) fn find(&self, key: &str, value: &str, nth: usize) -> Option<usize> {
         self.pairs
             .iter()
             .filter(|(k, v, _)| *k == key && *v == value)
@@ -314,11 +329,22 @@ impl<'a> Lines<'a> {
     }
 
     /// The line of the first `key:`, whatever its value.
-    fn find_key(&self, key: &str) -> Option<usize> {
+    pub(super) fn find_key(&self, key: &str) -> Option<usize> {
         self.pairs
             .iter()
             .find(|(k, _, _)| *k == key)
             .map(|(_, _, line)| *line)
+    }
+
+    /// The line of the `nth` line containing `needle` outside comments:
+    /// for list items, which have no key.
+    pub(super) fn containing(&self, needle: &str, nth: usize) -> Option<usize> {
+        self.text
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| line.contains(needle))
+            .nth(nth)
+            .map(|(index, _)| index + 1)
     }
 }
 
@@ -367,7 +393,11 @@ mod tests {
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
         let topology = parse(ROOT, &source).unwrap();
         assert_eq!(topology.port, DEFAULT_PORT);
-        assert_eq!(topology.resolver.to_string(), DEFAULT_RESOLVER);
+        let [resolver] = &topology.resolvers[..] else {
+            panic!("one resolver by default");
+        };
+        assert_eq!(resolver.address.to_string(), DEFAULT_RESOLVER);
+        assert_eq!(resolver.name, "resolver");
         assert!(topology.log_queries);
         assert_eq!(topology.root_hints().len(), 1);
     }
@@ -419,6 +449,84 @@ mod tests {
         assert_eq!(
             problems(&text),
             ["5: the resolver listens on 127.0.0.2:5300, which a server of the hierarchy also uses"]
+        );
+    }
+
+    /// `resolvers:` lists the local DNS servers, each ADDRESS:PORT or a
+    /// section; a single `resolver:` still works, and not both.
+    #[test]
+    fn resolvers_are_a_list_of_addresses_or_sections() {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
+        let text = format!(
+            "resolvers:\n  - {{ name: ISP in the east, address: 127.0.0.1:1053 }}\n  - 127.0.1.1:1054\n  - name: lab\n    address: 127.0.2.1:1053\n    ecs: true\n    rrset_order: fixed\n{ROOT}"
+        );
+        let topology = parse(&text, &source).unwrap();
+        let seen: Vec<String> = topology
+            .resolvers
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {} {} {}",
+                    r.line, r.name, r.address, r.ecs, r.rrset_order
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                "2 ISP in the east 127.0.0.1:1053 false cyclic",
+                "3 resolver 2 127.0.1.1:1054 false cyclic",
+                "5 lab 127.0.2.1:1053 true fixed",
+            ]
+        );
+        let both = format!("resolver: 127.0.0.1:1053\nresolvers: [127.0.1.1:1053]\n{ROOT}");
+        assert_eq!(
+            problems(&both),
+            ["2: give `resolver:` (one local DNS server) or `resolvers:` (a list), not both"]
+        );
+    }
+
+    /// `--check` wants each resolver on a loopback address of its own.
+    #[test]
+    fn resolvers_need_distinct_loopback_addresses() {
+        let text = format!(
+            "resolvers:\n  - {{ name: east, address: 127.0.0.1:1053 }}\n  - {{ name: west, address: 127.0.0.1:1054 }}\n  - {{ name: far, address: 192.0.2.1:1053 }}\n  - {{ name: odd, address: 127.0.3.1:1053, rrset_order: shuffled }}\n{ROOT}"
+        );
+        assert_eq!(
+            problems(&text),
+            [
+                "5: \"shuffled\" is not an RRset order: write fixed, cyclic or random",
+                "3: resolvers west and east (line 2) share the address 127.0.0.1; each local DNS server needs its own, so that authoritative servers can tell them apart",
+                "4: resolver far listens on 192.0.2.1, which is not loopback: dnslab up only runs servers on 127.0.0.0/8 or ::1",
+            ]
+        );
+    }
+
+    /// A zone's `rrset_order:` and `views:` (records or a file), and the
+    /// mistakes a view can have, each at its line.
+    #[test]
+    fn zones_take_an_rrset_order_and_views() {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
+        let server = "  - name: ns.kingcdn.net.\n    address: 127.0.0.15\n    ecs: true\n    zones:\n      - zone: kingcdn.com.\n        file: kingcdn.com.zone\n        rrset_order: random\n        views:\n";
+        let good = "          - name: east\n            clients: [127.0.0.0/24]\n            records:\n              a1105: [A 203.0.113.1]\n          - name: west\n            clients: [127.0.1.0/24, 10.0.0.0/8]\n            file: kingcdn.com.zone\n";
+        let topology = parse(&format!("{ROOT}{server}{good}"), &source).unwrap();
+        let cdn = &topology.servers[1];
+        assert!(cdn.ecs);
+        let zone = &cdn.zones[0];
+        assert_eq!(zone.rrset_order, Some(dnslab_wire::RrsetOrder::Random));
+        let views: Vec<String> = zone
+            .views
+            .iter()
+            .map(|(view, line)| format!("{line} {} {}", view.name, view.clients.len()))
+            .collect();
+        assert_eq!(views, ["13 east 1", "17 west 2"]);
+        let bad = "          - name: both\n            clients: [127.0.0.0/24]\n            file: kingcdn.com.zone\n            records: {}\n          - name: nowhere\n            clients: [127.0.0.0/33]\n            file: kingcdn.com.zone\n";
+        assert_eq!(
+            problems(&format!("{ROOT}{server}{bad}")),
+            [
+                "13: zone kingcdn.com., view both: give either `file:` or `records:`",
+                "17: zone kingcdn.com., view nowhere: prefix length 33 is too long for 127.0.0.0 (at most 32)",
+            ]
         );
     }
 }
