@@ -13,6 +13,8 @@ mod interop;
 mod readme;
 /// The recursive resolver over a hierarchy of dnslab servers.
 mod resolver;
+/// Load distribution and answers by who asks: rotation, views, ECS.
+mod stories;
 /// `dnslab up`: topologies and the built-in default hierarchy.
 mod up;
 /// Zone files: what loads, what is rejected and with which line.

@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use dnslab::topology::default::DefaultTopology;
-use dnslab::topology::{self, Hierarchy, Topology};
+use dnslab::topology::{self, Hierarchy, RunningResolver, Topology};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
@@ -70,6 +70,23 @@ fn assert_one_problem(name: &str, file: &Path, line: usize, words: &[&str]) {
     }
 }
 
+/// Two local DNS servers on one address: `--check` wants each on its own
+/// loopback address, or a CDN's server could not tell them apart.
+#[test]
+fn resolvers_sharing_an_address_are_reported_at_the_second() {
+    let yaml = fixture("resolvers-shared.yaml");
+    assert_one_problem(
+        "resolvers-shared.yaml",
+        &yaml,
+        line_of(&yaml, "ISP in the west", 0),
+        &[
+            "ISP in the west",
+            "ISP in the east",
+            "share the address 127.0.0.1",
+        ],
+    );
+}
+
 /// The fixture all the broken ones are variations of loads clean, so each
 /// broken one fails for its own reason only.
 #[test]
@@ -77,7 +94,12 @@ fn good_fixture_topology_validates_clean() {
     let topology = topology::load(&fixture("good.yaml")).unwrap_or_else(|p| panic!("{p}"));
     assert_eq!(topology.servers.len(), 3);
     assert_eq!(topology.port, 5300);
-    assert_eq!(topology.resolver, "127.0.0.1:1053".parse().unwrap());
+    let addresses: Vec<String> = topology
+        .resolvers
+        .iter()
+        .map(|r| r.address.to_string())
+        .collect();
+    assert_eq!(addresses, ["127.0.0.1:1053"], "a single `resolver:`");
     assert!(
         topology.log_queries,
         "query logs are on unless the file says otherwise"
@@ -226,7 +248,7 @@ fn unknown_key_is_rejected_naming_the_key_and_line() {
         line_of(&yaml, "adress:", 0),
         &[
             "unknown field `adress`",
-            "expected one of `name`, `address`, `zones`",
+            "expected one of `name`, `address`, `ecs`, `zones`",
         ],
     );
 }
@@ -312,7 +334,9 @@ impl RunningDefault {
         let files = DefaultTopology::write().expect("write default topology");
         let mut topology: Topology =
             topology::load(&files.path()).unwrap_or_else(|p| panic!("{p}"));
-        topology.resolver = "127.0.0.1:0".parse().unwrap();
+        for resolver in &mut topology.resolvers {
+            resolver.address.set_port(0);
+        }
         topology.log_queries = false;
         let runtime = test_runtime();
         let hierarchy = on_a_random_port("the default hierarchy", |port| {
@@ -334,8 +358,18 @@ impl RunningDefault {
         self.hierarchy.as_ref().expect("running")
     }
 
+    /// The first local DNS server, the ISP in the east.
     fn resolver(&self) -> SocketAddr {
         self.hierarchy().resolver
+    }
+
+    /// The local DNS server named `name`.
+    fn resolver_named(&self, name: &str) -> &RunningResolver {
+        let resolvers = &self.hierarchy().resolvers;
+        resolvers
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("no resolver {name}"))
     }
 
     fn port(&self) -> u16 {
@@ -478,6 +512,67 @@ fn default_hierarchy_answers_every_story_through_the_resolver() {
         .map(|r| format!("{} {}", r.name, r.record_type()))
         .collect();
     assert_eq!(soa, ["cs.umass.edu. SOA"]);
+}
+
+/// The textbook's CDN, as its figure shows it: two ISPs' local DNS servers
+/// ask for video.netcinema.com, follow the CNAME to the CDN's
+/// a1105.kingcdn.com, and the CDN's server answers each with the cluster
+/// near it, chosen by the resolver's own address (kingcdn.com's views).
+/// Each keeps its answer in a cache of its own: asked again, neither asks
+/// anyone.
+#[test]
+fn two_isps_get_two_cdn_clusters_each_from_its_own_cache() {
+    let running = RunningDefault::start();
+    let clusters = [
+        ("ISP in the east", ["203.0.113.105", "203.0.113.106"]),
+        ("ISP in the west", ["198.51.100.105", "198.51.100.106"]),
+    ];
+    for (isp, cluster) in clusters {
+        let local = running.resolver_named(isp);
+        let ask = || {
+            udp(
+                local.address,
+                &Ask::new("video.netcinema.com.", RecordType::A).rd(),
+            )
+        };
+        let reply = ask();
+        assert_recursive_header(&reply, isp);
+        let mut expected = vec!["video.netcinema.com. CNAME a1105.kingcdn.com.".to_string()];
+        expected.extend(cluster.iter().map(|a| format!("a1105.kingcdn.com. A {a}")));
+        expected.sort();
+        assert_eq!(section_without_ttl(&reply.answers), expected, "{isp}");
+        let asked = local.resolver.stats().upstream_queries;
+        assert!(asked > 0, "{isp} walked the hierarchy itself");
+        assert_eq!(section_without_ttl(&ask().answers), expected, "{isp} again");
+        assert_eq!(
+            local.resolver.stats().upstream_queries,
+            asked,
+            "{isp}'s cache"
+        );
+    }
+}
+
+/// Load distribution through a local DNS server: 30 questions for
+/// www.busy-site.org, and each of its three replicas comes first about a
+/// third of the time (the cache's answers take turns; the first comes
+/// from the authoritative server, which rotates too).
+#[test]
+fn thirty_questions_spread_over_the_three_replicas() {
+    let running = RunningDefault::start();
+    let mut first = std::collections::BTreeMap::<String, usize>::new();
+    for _ in 0..30 {
+        let reply = resolve(&running, "www.busy-site.org.", RecordType::A);
+        assert_eq!(reply.answers.len(), 3, "every answer holds every replica");
+        *first.entry(reply.answers[0].data.to_string()).or_default() += 1;
+    }
+    let replicas = ["203.0.113.10", "203.0.113.11", "203.0.113.12"];
+    assert_eq!(first.keys().collect::<Vec<_>>(), replicas, "{first:?}");
+    for (replica, times) in &first {
+        assert!(
+            (8..=12).contains(times),
+            "{replica} first {times} times of 30: {first:?}"
+        );
+    }
 }
 
 /// The textbook's "10 messages" case: a cold lookup of gaia.cs.umass.edu
@@ -726,6 +821,7 @@ fn binary_up_serves_the_default_until_sigterm() {
         .to_message();
     let (port, resolver, mut up, reply) = on_a_random_port("dnslab up", |port| {
         let resolver = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), random_port());
+        let west = SocketAddr::new(IpAddr::from([127, 0, 1, 1]), resolver.port());
         let mut up = Process::spawn(
             dnslab()
                 .args([
@@ -734,6 +830,8 @@ fn binary_up_serves_the_default_until_sigterm() {
                     &port.to_string(),
                     "--resolver",
                     &resolver.to_string(),
+                    "--resolver",
+                    &west.to_string(),
                 ])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped()),
@@ -758,6 +856,17 @@ fn binary_up_serves_the_default_until_sigterm() {
         section_without_ttl(&reply.answers),
         ["gaia.cs.umass.edu. A 192.0.2.12"]
     );
+    // The ISP in the west: its own resolver, the CDN's west cluster.
+    let west = SocketAddr::new(IpAddr::from([127, 0, 1, 1]), resolver.port());
+    let cdn = udp(west, &Ask::new("video.netcinema.com.", RecordType::A).rd());
+    assert_eq!(
+        section_without_ttl(&cdn.answers),
+        [
+            "a1105.kingcdn.com. A 198.51.100.105",
+            "a1105.kingcdn.com. A 198.51.100.106",
+            "video.netcinema.com. CNAME a1105.kingcdn.com.",
+        ]
+    );
 
     up.signal("-TERM");
     let status = up
@@ -777,5 +886,21 @@ fn binary_up_serves_the_default_until_sigterm() {
         )),
         "{stdout}"
     );
-    assert_walk_logged(&String::from_utf8_lossy(&output.stderr));
+    for row in [
+        format!("127.0.1.1:{}", resolver.port()),
+        "ISP in the west".to_string(),
+        format!("dig @127.0.1.1 -p {} video.netcinema.com", resolver.port()),
+    ] {
+        assert!(stdout.contains(&row), "{row:?} in {stdout}");
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_walk_logged(&stderr);
+    // ns.kingcdn.net's query log names the view that answered the west.
+    let view_logged = strip_ansi(&stderr).lines().any(|line| {
+        line.contains("server=ns.kingcdn.net.")
+            && line.contains("client=127.0.1.1:")
+            && line.contains("qname=a1105.kingcdn.com.")
+            && line.contains("view=west")
+    });
+    assert!(view_logged, "{stderr}");
 }

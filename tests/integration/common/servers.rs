@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
+use dnslab_authoritative::{AuthOptions, AuthServer, ServedZone, ZoneSource};
 use dnslab_transport::{Handler, Server, ServerConfig};
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use tokio::sync::oneshot;
@@ -84,7 +84,17 @@ impl ServedAuth {
         options: AuthOptions,
         config: ServerConfig,
     ) -> ServedAuth {
-        let auth = AuthServer::load(sources, options).expect("zones load");
+        let zones = sources.into_iter().map(ServedZone::from).collect();
+        ServedAuth::served(zones, options, config)
+    }
+
+    /// Zones with orders or views of their own.
+    pub fn served(
+        zones: Vec<ServedZone>,
+        options: AuthOptions,
+        config: ServerConfig,
+    ) -> ServedAuth {
+        let auth = AuthServer::load_zones(zones, options).expect("zones load");
         let running = serve(auth.handler(), config);
         ServedAuth {
             addr: running.addr,
