@@ -13,7 +13,8 @@
 //! - `views`: answers chosen by who asks (a zone's views, the client's
 //!   address or its EDNS Client Subnet), each view a catalog of its own;
 //! - the request path: `dnslab_wire` reads and checks a query off the wire,
-//!   `prepared` holds the encoded answers per (name, type), `respond`
+//!   `prepared` holds the encoded answers per (name, type, DO, view), in
+//!   each rotation of their RRsets (load distribution), `respond`
 //!   writes the response (EDNS, truncation), `handler` ties them into a
 //!   [`dnslab_transport::Handler`];
 //! - `server`: [`AuthServer`], the zone files, their snapshot and reload;

@@ -1,6 +1,8 @@
 //! Prepared answers: the encoded sections of the response to one
-//! (lowercased name, type), built once per zone snapshot and copied into
-//! every response to that question.
+//! (lowercased name, type, DO, view), built once per zone snapshot and
+//! copied into every response to that question (the view, which
+//! `crate::views` chooses per query, is 0 for every query of a server
+//! without views).
 //!
 //! The answer to (name, type) does not change until the zones are
 //! reloaded, and encoding records (with name compression) is most of the

@@ -64,7 +64,8 @@ pub struct Request<'a> {
     pub qclass: u16,
     pub edns: Option<EdnsQuery>,
     /// The lowercased question name, followed by the qtype and the DO bit
-    /// (answers with DNSSEC records differ): the lookup key of prepared
+    /// (answers with DNSSEC records differ), and by the view when a server
+    /// sets one ([`Request::set_view`]): the lookup key of prepared
     /// answers, built without allocating.
     name: WireName,
 }
