@@ -327,34 +327,38 @@ mod tests {
         assert_eq!(prepared.kind, AnswerKind::Answer);
     }
 
-    /// The first address of each answer, decoded from a whole response
-    /// made of the question and `prepared`'s next sections.
+    /// The first address of each of `n` answers, each written with the
+    /// question and `prepared`'s next sections as a response is.
     fn first_addresses(prepared: &PreparedAnswer, qname: &Name, n: usize) -> Vec<String> {
+        let header = dnslab_wire::RequestHeader {
+            id: 1,
+            opcode: 0,
+            recursion_desired: false,
+            checking_disabled: false,
+        };
+        let question = Query::query(qname.clone(), RecordType::A)
+            .to_bytes()
+            .unwrap();
         (0..n)
             .map(|_| {
-                let sections = prepared.sections();
-                let mut msg = Message::new(0, MessageType::Response, OpCode::Query);
-                msg.add_query(Query::query(qname.clone(), RecordType::A));
-                let mut wire = msg.to_vec().unwrap();
-                wire[6..12].copy_from_slice(
-                    &[
-                        0,
-                        sections.counts[0],
-                        0,
-                        sections.counts[1],
-                        0,
-                        sections.counts[2],
-                    ]
-                    .map(|c| c as u8),
+                let mut wire = Vec::new();
+                let (sections, limit) = (prepared.sections(), 65535);
+                crate::respond::write(
+                    &mut wire,
+                    &header,
+                    Some(&question),
+                    sections,
+                    None,
+                    None,
+                    1232,
+                    limit,
                 );
-                wire.extend_from_slice(sections.body);
                 let decoded = Message::from_vec(&wire).expect("every rotation decodes");
-                assert_eq!(decoded.answers.len(), usize::from(sections.counts[0]));
-                let a = decoded
-                    .answers
-                    .iter()
-                    .find(|r| r.record_type() == RecordType::A);
-                a.map(|r| r.data.to_string()).unwrap_or_default()
+                let first = decoded.answers.into_iter().find_map(|r| match r.data {
+                    RData::A(a) => Some(a.0.to_string()),
+                    _ => None,
+                });
+                first.unwrap_or_default()
             })
             .collect()
     }

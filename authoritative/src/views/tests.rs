@@ -29,6 +29,17 @@ fn view(name: &str, clients: &[&str], zone: Arc<Zone>) -> LoadedView {
     }
 }
 
+/// `cdn.example.`'s views: (name, prefixes, the last octet of its www).
+fn cdn_views(views: &[(&str, &[&str], u8)]) -> ZoneViews {
+    ZoneViews {
+        origin: name("cdn.example."),
+        views: views
+            .iter()
+            .map(|&(name, clients, last)| view(name, clients, www("cdn.example.", last)))
+            .collect(),
+    }
+}
+
 /// The last octet of the A record `qname` gets in view `number`.
 fn answer(set: &ViewSet, base: &Catalog, number: u8, qname: &str) -> u8 {
     let catalog = set.catalog(number, base);
@@ -45,13 +56,10 @@ fn answer(set: &ViewSet, base: &Catalog, number: u8, qname: &str) -> u8 {
 fn the_longest_prefix_holding_the_client_chooses_the_view() {
     let zones = vec![www("cdn.example.", 1)];
     let base = Catalog::new(zones.clone()).unwrap();
-    let views = ZoneViews {
-        origin: name("cdn.example."),
-        views: vec![
-            view("wide", &["127.0.0.0/8"], www("cdn.example.", 8)),
-            view("west", &["127.0.1.0/24"], www("cdn.example.", 24)),
-        ],
-    };
+    let views = cdn_views(&[
+        ("wide", &["127.0.0.0/8"], 8),
+        ("west", &["127.0.1.0/24"], 24),
+    ]);
     let set = ViewSet::new(&zones, vec![views]).unwrap();
     let seen = |client: &str| {
         let number = set.select(ip(client));
@@ -121,13 +129,10 @@ fn each_zone_with_views_shows_its_own_view_under_one_number() {
 #[test]
 fn the_scope_covers_the_bits_that_decide_the_view() {
     let zones = vec![www("cdn.example.", 1)];
-    let views = ZoneViews {
-        origin: name("cdn.example."),
-        views: vec![
-            view("east", &["127.0.0.0/24"], www("cdn.example.", 2)),
-            view("west", &["127.0.1.0/24"], www("cdn.example.", 3)),
-        ],
-    };
+    let views = cdn_views(&[
+        ("east", &["127.0.0.0/24"], 2),
+        ("west", &["127.0.1.0/24"], 3),
+    ]);
     let set = ViewSet::new(&zones, vec![views]).unwrap();
     // Inside a prefix: all of it.
     assert_eq!(set.scope(ip("127.0.0.77")), 24);
@@ -144,12 +149,8 @@ fn the_scope_covers_the_bits_that_decide_the_view() {
 #[test]
 fn ambiguous_views_are_refused() {
     let zones = vec![www("cdn.example.", 1)];
-    let two = |first: &str, second: (&str, &[&str])| ZoneViews {
-        origin: name("cdn.example."),
-        views: vec![
-            view(first, &["127.0.0.0/24"], www("cdn.example.", 2)),
-            view(second.0, second.1, www("cdn.example.", 3)),
-        ],
+    let two = |first: &str, second: (&str, &[&str])| {
+        cdn_views(&[(first, &["127.0.0.0/24"], 2), (second.0, second.1, 3)])
     };
     let shared = ViewSet::new(&zones, vec![two("east", ("west", &["127.0.0.1/24"]))]);
     let problem = |result: Result<ViewSet, ViewError>| match result {
