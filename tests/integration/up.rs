@@ -552,18 +552,25 @@ fn two_isps_get_two_cdn_clusters_each_from_its_own_cache() {
     }
 }
 
-/// Load distribution through a local DNS server: 30 questions for
+/// Load distribution through a local DNS server: 30 digs for
 /// www.busy-site.org, and each of its three replicas comes first about a
 /// third of the time (the cache's answers take turns; the first comes
 /// from the authoritative server, which rotates too).
 #[test]
-fn thirty_questions_spread_over_the_three_replicas() {
+fn thirty_digs_spread_over_the_three_replicas() {
     let running = RunningDefault::start();
     let mut first = std::collections::BTreeMap::<String, usize>::new();
     for _ in 0..30 {
-        let reply = resolve(&running, "www.busy-site.org.", RecordType::A);
-        assert_eq!(reply.answers.len(), 3, "every answer holds every replica");
-        *first.entry(reply.answers[0].data.to_string()).or_default() += 1;
+        let Some(out) = dig(running.resolver(), &["+short", "www.busy-site.org"]) else {
+            return; // no dig: SKIPPED (a failure in CI)
+        };
+        let addresses: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            addresses.len(),
+            3,
+            "every answer holds every replica: {out}"
+        );
+        *first.entry(addresses[0].to_string()).or_default() += 1;
     }
     let replicas = ["203.0.113.10", "203.0.113.11", "203.0.113.12"];
     assert_eq!(first.keys().collect::<Vec<_>>(), replicas, "{first:?}");
