@@ -99,6 +99,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::Name;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
@@ -226,6 +227,16 @@ impl Endpoint {
         }
     }
 
+    /// A requesting host that is not a network client: the web page's Ask
+    /// box ("web page"), `dnslab trace`.
+    pub fn named_client(name: &str) -> Endpoint {
+        Endpoint {
+            role: Role::Client,
+            name: name.to_string(),
+            addr: None,
+        }
+    }
+
     /// dnslab's resolver, at the address clients ask it on, when known.
     pub fn resolver(addr: Option<SocketAddr>) -> Endpoint {
         Endpoint {
@@ -270,6 +281,12 @@ impl fmt::Display for WalkEvent {
         }
         Ok(())
     }
+}
+
+/// An RCODE as dig prints it ("NOERROR", "NXDOMAIN", "SERVFAIL"), the
+/// events' `rcode`.
+pub fn rcode_name(rcode: ResponseCode) -> String {
+    format!("{rcode:?}").to_uppercase()
 }
 
 /// Events kept for replay to reconnecting subscribers (`Last-Event-ID`):
