@@ -90,8 +90,8 @@ impl fmt::Display for ZoneSource {
 /// How the server answers, beyond its zones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthOptions {
-    /// One info line per query (server, client, question, outcome), so
-    /// `dnslab up` can show a resolution walking the hierarchy.
+    /// One debug line per query (server, client, question, outcome):
+    /// what each server of `dnslab up` saw, beside the walk it prints.
     pub log_queries: bool,
     /// The name shown in query logs; the local address when `None`.
     pub server_name: Option<String>,
@@ -243,6 +243,13 @@ impl AuthServer {
         &self.shared.options
     }
 
+    /// The origins and SOA serials of the zones currently served.
+    pub fn zone_serials(&self) -> Vec<(Name, u32)> {
+        let snapshot = self.shared.snapshot.load();
+        let zones = snapshot.catalog.zones().iter();
+        zones.map(|z| (z.origin().clone(), serial(z))).collect()
+    }
+
     /// The origins of the zones currently served.
     pub fn zones(&self) -> Vec<Name> {
         let snapshot = self.shared.snapshot.load();
@@ -282,14 +289,17 @@ fn build_snapshot(sources: &[ZoneSource]) -> Result<(Snapshot, ReloadSummary), L
     Ok((snapshot, summary))
 }
 
-fn loaded_zone(zone: &Zone) -> LoadedZone {
-    let serial = match &zone.soa().data {
+fn serial(zone: &Zone) -> u32 {
+    match &zone.soa().data {
         RData::SOA(soa) => soa.serial,
         _ => 0,
-    };
+    }
+}
+
+fn loaded_zone(zone: &Zone) -> LoadedZone {
     LoadedZone {
         origin: zone.origin().clone(),
-        serial,
+        serial: serial(zone),
         summary: zone.summary(),
     }
 }
