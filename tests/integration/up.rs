@@ -298,9 +298,9 @@ fn default_topology_validates_clean() {
 
 /// The default hierarchy running on a random shared port, its resolver on
 /// an ephemeral port of 127.0.0.1. The runtime lives as long as the value.
-struct RunningDefault {
+pub(crate) struct RunningDefault {
     hierarchy: Option<Hierarchy>,
-    runtime: tokio::runtime::Runtime,
+    pub(crate) runtime: tokio::runtime::Runtime,
     _files: DefaultTopology,
 }
 
@@ -308,7 +308,7 @@ impl RunningDefault {
     /// The servers use the default's fixed 127.0.0.x addresses, so tests
     /// starting it concurrently differ by port: pick a random high one and
     /// try another when it is taken.
-    fn start() -> RunningDefault {
+    pub(crate) fn start() -> RunningDefault {
         let files = DefaultTopology::write().expect("write default topology");
         let mut topology: Topology =
             topology::load(&files.path()).unwrap_or_else(|p| panic!("{p}"));
@@ -330,11 +330,11 @@ impl RunningDefault {
         }
     }
 
-    fn hierarchy(&self) -> &Hierarchy {
+    pub(crate) fn hierarchy(&self) -> &Hierarchy {
         self.hierarchy.as_ref().expect("running")
     }
 
-    fn resolver(&self) -> SocketAddr {
+    pub(crate) fn resolver(&self) -> SocketAddr {
         self.hierarchy().resolver
     }
 

@@ -1,0 +1,357 @@
+//! The live view of `dnslab up`, in-process and over real sockets: the
+//! default hierarchy started, its web server on a loopback port, the
+//! events read from `/api/events` over HTTP while the resolver is asked
+//! over UDP, as a browser and `dig` would. The textbook's ten messages of
+//! gaia.cs.umass.edu, the two of the repeated question, the sibling name
+//! that skips the root and the TLD, replay with `Last-Event-ID`, a slow
+//! page resynced, and `/metrics` read back by a Prometheus parser with
+//! exact counts after known traffic.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use dnslab_resolver::events::{Kind, Role, WalkEvent, DEFAULT_RING};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+use tokio::sync::oneshot;
+
+use crate::common::{udp, Ask};
+use crate::up::RunningDefault;
+
+/// The web tests' plain HTTP client (SSE framing included), shared.
+#[path = "../../web/tests/web/common/http.rs"]
+#[allow(dead_code)]
+mod http;
+
+use http::EventStream;
+
+/// The default hierarchy with its web server on an ephemeral port.
+struct Live {
+    running: RunningDefault,
+    web: SocketAddr,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Live {
+    fn start() -> Live {
+        let running = RunningDefault::start();
+        let web = running.hierarchy().web();
+        let (addr, stop) = running.runtime.block_on(async {
+            let listener = dnslab::live::bind_web("127.0.0.1:0".parse().unwrap())
+                .await
+                .expect("an ephemeral web port");
+            let addr = listener.local_addr().unwrap();
+            let (stop, stopped) = oneshot::channel::<()>();
+            tokio::spawn(dnslab_web::serve(listener, web, async {
+                let _ = stopped.await;
+            }));
+            (addr, stop)
+        });
+        Live {
+            running,
+            web: addr,
+            _stop: stop,
+        }
+    }
+
+    /// Opens `/api/events` and waits until the bus counts it as a watcher.
+    fn subscribe(&self, last_event_id: Option<&str>, receive_buffer: Option<u32>) -> EventStream {
+        let bus = self.running.hierarchy().bus.clone();
+        let before = bus.watchers();
+        let stream = self.running.runtime.block_on(EventStream::open(
+            self.web,
+            last_event_id,
+            receive_buffer,
+        ));
+        while bus.watchers() == before {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        stream
+    }
+
+    /// The next `n` events of `stream`.
+    fn events(&self, stream: &mut EventStream, n: usize) -> Vec<WalkEvent> {
+        (0..n)
+            .map(|_| {
+                let message = self
+                    .running
+                    .runtime
+                    .block_on(stream.next())
+                    .expect("the stream stays open");
+                serde_json::from_str(&message.data)
+                    .unwrap_or_else(|e| panic!("a walk event ({e}): {}", message.data))
+            })
+            .collect()
+    }
+
+    /// Asks the resolver over UDP with RD=1; the rcode.
+    fn ask(&self, name: &str) -> ResponseCode {
+        let reply = udp(self.running.resolver(), &Ask::new(name, RecordType::A).rd());
+        reply.metadata.response_code
+    }
+
+    fn get(&self, path: &str) -> http::Reply {
+        self.running.runtime.block_on(http::get(self.web, path))
+    }
+}
+
+/// (step, from role, from name, to role, to name, qname, kind) of each event.
+type Row = (u32, Role, String, Role, String, String, Kind);
+
+fn rows(events: &[WalkEvent]) -> Vec<Row> {
+    events
+        .iter()
+        .map(|e| {
+            (
+                e.step,
+                e.from.role,
+                e.from.name.clone(),
+                e.to.role,
+                e.to.name.clone(),
+                e.qname.clone(),
+                e.kind,
+            )
+        })
+        .collect()
+}
+
+fn row(step: u32, from: (Role, &str), to: (Role, &str), qname: &str, kind: Kind) -> Row {
+    let (from_role, from_name) = from;
+    let (to_role, to_name) = to;
+    (
+        step,
+        from_role,
+        from_name.to_string(),
+        to_role,
+        to_name.to_string(),
+        qname.to_string(),
+        kind,
+    )
+}
+
+const GAIA: &str = "gaia.cs.umass.edu.";
+const RESOLVER: (Role, &str) = (Role::Resolver, "resolver");
+const CLIENT: (Role, &str) = (Role::Client, "127.0.0.1");
+const EDU: (Role, &str) = (Role::Tld, "a.edu-servers.lab.");
+const UMASS: (Role, &str) = (Role::Authoritative, "dns.umass.edu.");
+const CS_UMASS: (Role, &str) = (Role::Authoritative, "dns.cs.umass.edu.");
+
+/// The textbook's figure from real traffic: `dig gaia.cs.umass.edu`
+/// through the resolver is ten messages in order, a root, the edu TLD and
+/// the two umass servers, each asked only the labels it needs (RFC 9156);
+/// the same question again is exactly two messages, answered from the
+/// cache with the TTL left; and www.cs.umass.edu, asked next, skips the
+/// root, the TLD and dns.umass.edu. (three tier events, step 0) because
+/// the delegation to cs.umass.edu. is cached, and takes four messages.
+#[test]
+fn a_dig_is_the_textbooks_ten_messages_then_two_from_the_cache_then_a_shorter_walk() {
+    let live = Live::start();
+    let mut stream = live.subscribe(None, None);
+
+    assert_eq!(live.ask("gaia.cs.umass.edu."), ResponseCode::NoError);
+    let walk = live.events(&mut stream, 10);
+    let root = (Role::Root, walk[1].to.name.as_str());
+    assert!(root.1.ends_with(".root-servers.lab."), "{:?}", walk[1].to);
+    assert_eq!(
+        rows(&walk),
+        [
+            row(1, CLIENT, RESOLVER, GAIA, Kind::Query),
+            row(2, RESOLVER, root, "edu.", Kind::Query),
+            row(3, root, RESOLVER, "edu.", Kind::Referral),
+            row(4, RESOLVER, EDU, "umass.edu.", Kind::Query),
+            row(5, EDU, RESOLVER, "umass.edu.", Kind::Referral),
+            row(6, RESOLVER, UMASS, "cs.umass.edu.", Kind::Query),
+            row(7, UMASS, RESOLVER, "cs.umass.edu.", Kind::Referral),
+            row(8, RESOLVER, CS_UMASS, GAIA, Kind::Query),
+            row(9, CS_UMASS, RESOLVER, GAIA, Kind::Answer),
+            row(10, RESOLVER, CLIENT, GAIA, Kind::Answer),
+        ]
+    );
+    let lookup = walk[0].lookup;
+    assert!(walk.iter().all(|e| e.lookup == lookup), "one lookup");
+    assert_eq!(walk[2].detail, "referral to edu. (a.edu-servers.lab.)");
+    assert_eq!(walk[2].zone.as_deref(), Some("."));
+    assert_eq!(walk[8].zone.as_deref(), Some("cs.umass.edu."));
+    assert_eq!(
+        walk[7].to.addr.as_deref(),
+        Some(format!("127.0.0.10:{}", live.running.hierarchy().servers[0].address.port()).as_str())
+    );
+    assert_eq!(walk[9].rcode, "NOERROR");
+    assert_eq!(walk[9].records, ["gaia.cs.umass.edu. 3600 IN A 192.0.2.12"]);
+    assert!(walk[9].ms >= walk[8].ms, "the whole lookup takes longest");
+
+    assert_eq!(live.ask("gaia.cs.umass.edu."), ResponseCode::NoError);
+    assert_eq!(live.ask("www.cs.umass.edu."), ResponseCode::NoError);
+    let next = live.events(&mut stream, 2 + 7);
+    let (hit, sibling) = next.split_at(2);
+    assert_eq!(
+        rows(hit),
+        [
+            row(1, CLIENT, RESOLVER, GAIA, Kind::Query),
+            row(2, RESOLVER, CLIENT, GAIA, Kind::CacheHit),
+        ]
+    );
+    assert_eq!(hit[0].lookup, lookup + 1);
+    assert_eq!(hit[1].lookup, lookup + 1, "exactly two messages");
+    let left = hit[1].ttl_left.expect("the TTL left");
+    assert!((3590..=3600).contains(&left), "{left}");
+
+    let www = "www.cs.umass.edu.";
+    assert!(sibling.iter().all(|e| e.lookup == lookup + 2));
+    assert_eq!(
+        rows(sibling),
+        [
+            row(1, CLIENT, RESOLVER, www, Kind::Query),
+            row(0, RESOLVER, (Role::Root, "a.root-servers.lab."), www, Kind::CacheHit),
+            row(0, RESOLVER, EDU, www, Kind::CacheHit),
+            row(0, RESOLVER, UMASS, www, Kind::CacheHit),
+            row(2, RESOLVER, CS_UMASS, www, Kind::Query),
+            row(3, CS_UMASS, RESOLVER, www, Kind::Answer),
+            row(4, RESOLVER, CLIENT, www, Kind::Answer),
+        ]
+    );
+    let spared: Vec<(Option<&str>, &str)> = sibling[1..4]
+        .iter()
+        .map(|e| (e.zone.as_deref(), e.detail.split(',').next().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        spared,
+        [
+            (Some("."), "delegation to edu. cached"),
+            (Some("edu."), "delegation to umass.edu. cached"),
+            (Some("umass.edu."), "delegation to cs.umass.edu. cached"),
+        ]
+    );
+    assert!(sibling[3].ttl_left.is_some_and(|left| left <= 3600));
+}
+
+/// A page that reconnects with `Last-Event-ID` gets what it missed from
+/// the ring, in order, then the live events; a page that does not read
+/// while a class digs away is resynced (`event: resync`) instead of
+/// buffered, and the bus holds no more than its ring.
+#[test]
+fn last_event_id_replays_and_a_slow_page_is_resynced_with_bounded_memory() {
+    let live = Live::start();
+    let mut first = live.subscribe(None, None);
+    live.ask("gaia.cs.umass.edu.");
+    let walk = live.events(&mut first, 10);
+    assert_eq!(walk[9].step, 10);
+
+    let mut again = live.subscribe(Some("4"), None);
+    let replayed = live.events(&mut again, 6);
+    let steps: Vec<u32> = replayed.iter().map(|e| e.step).collect();
+    assert_eq!(steps, [5, 6, 7, 8, 9, 10], "ids 5 to 10 replayed");
+    drop((first, again));
+
+    // A page that reads nothing, behind a 4 KiB receive buffer.
+    let mut slow = live.subscribe(None, Some(4096));
+    const HITS: u64 = 6000;
+    for _ in 0..HITS {
+        live.ask("gaia.cs.umass.edu.");
+    }
+    let bus = live.running.hierarchy().bus.clone();
+    assert!(bus.held() <= DEFAULT_RING, "the ring is bounded: {}", bus.held());
+    let last = bus.last_id();
+    let (mut data, mut resyncs, mut missed, mut last_id) = (0u64, 0u64, 0u64, 10u64);
+    while last_id < last {
+        let message = live
+            .running
+            .runtime
+            .block_on(slow.next())
+            .expect("the stream stays open");
+        if message.event.as_deref() == Some("resync") {
+            resyncs += 1;
+            let json: serde_json::Value = serde_json::from_str(&message.data).unwrap();
+            missed += json["missed"].as_u64().unwrap();
+        } else {
+            data += 1;
+            last_id = message.id.unwrap().parse().unwrap();
+        }
+    }
+    assert!(resyncs >= 1, "the slow page was told it missed events");
+    assert_eq!(data + missed, 2 * HITS, "every event delivered or counted missed");
+}
+
+/// A Prometheus text parser reads `/metrics` after known traffic: two
+/// walks, a cache hit and an NXDOMAIN through the resolver, each count
+/// exact (queries by server, type and rcode; hits and misses; upstream
+/// queries per server; the resolution histogram; each zone's serial).
+#[test]
+fn metrics_count_known_traffic_exactly() {
+    let live = Live::start();
+    assert_eq!(live.ask("gaia.cs.umass.edu."), ResponseCode::NoError);
+    assert_eq!(live.ask("gaia.cs.umass.edu."), ResponseCode::NoError);
+    assert_eq!(live.ask("www.cs.umass.edu."), ResponseCode::NoError);
+    assert_eq!(live.ask("nope.cs.umass.edu."), ResponseCode::NXDomain);
+
+    let reply = live.get("/metrics");
+    assert_eq!(reply.status, 200);
+    let lines = reply.body.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text");
+    let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
+        let found: Vec<f64> = scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == name)
+            .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => panic!("{name} is a plain value"),
+            })
+            .collect();
+        found.iter().sum()
+    };
+    let resolver = format!("dns://{}", live.running.resolver());
+    let queries = "dnslab_dns_queries_total";
+    let udp_a = |server: &str, rcode: &str| {
+        value(
+            queries,
+            &[("server", server), ("proto", "udp"), ("type", "A"), ("rcode", rcode)],
+        )
+    };
+    assert_eq!(udp_a(&resolver, "NOERROR"), 3.0);
+    assert_eq!(udp_a(&resolver, "NXDOMAIN"), 1.0);
+    let port = live.running.hierarchy().servers[0].address.port();
+    let cs = format!("dns://127.0.0.10:{port}");
+    assert_eq!(udp_a(&cs, "NOERROR"), 2.0, "gaia and www");
+    assert_eq!(udp_a(&cs, "NXDOMAIN"), 1.0);
+    let by_server: HashMap<&str, f64> = ["127.0.0.2", "127.0.0.3", "127.0.0.6", "127.0.0.9", "127.0.0.10"]
+        .into_iter()
+        .map(|ip| {
+            let to = format!("{ip}:{port}");
+            (ip, value("dnslab_upstream_queries_total", &[("to", &to)]))
+        })
+        .collect();
+    assert_eq!(by_server["127.0.0.2"] + by_server["127.0.0.3"], 1.0, "one root");
+    assert_eq!(by_server["127.0.0.6"], 1.0, "edu.");
+    assert_eq!(by_server["127.0.0.9"], 1.0, "umass.edu.");
+    assert_eq!(by_server["127.0.0.10"], 3.0, "cs.umass.edu.");
+    assert_eq!(value("dnslab_upstream_timeouts_total", &[]), 0.0);
+    assert_eq!(value("dnslab_upstream_lame_total", &[]), 0.0);
+    assert_eq!(value("dnslab_cache_hits_total", &[("server", &resolver)]), 1.0);
+    assert_eq!(value("dnslab_cache_misses_total", &[("server", &resolver)]), 3.0);
+    let histogram = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "dnslab_resolution_duration_seconds")
+        .expect("the resolution histogram");
+    let prometheus_parse::Value::Histogram(buckets) = &histogram.value else {
+        panic!("a histogram: {:?}", histogram.value);
+    };
+    let inf = buckets.iter().map(|b| b.count).fold(0.0, f64::max);
+    assert_eq!(inf, 3.0, "three walks timed");
+    assert_eq!(
+        value(
+            "dnslab_zone_serial",
+            &[("server", "dns.cs.umass.edu."), ("zone", "cs.umass.edu.")]
+        ),
+        2026112201.0
+    );
+    assert_eq!(
+        value("dnslab_cache_entries", &[("server", &resolver), ("type", "delegation")]),
+        3.0,
+        "edu., umass.edu., cs.umass.edu."
+    );
+}
