@@ -9,13 +9,17 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
 
 use dnslab_resolver::events::{Kind, Role, WalkEvent, DEFAULT_RING};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use tokio::sync::oneshot;
 
-use crate::common::{udp, Ask};
+use crate::common::{
+    dnslab, on_a_random_port, random_port, udp, udp_message, Ask, Process,
+};
 use crate::up::RunningDefault;
 
 /// The web tests' plain HTTP client (SSE framing included), shared.
@@ -354,4 +358,123 @@ fn metrics_count_known_traffic_exactly() {
         3.0,
         "edu., umass.edu., cs.umass.edu."
     );
+}
+
+// ---------------------------------------------------------------------------
+// The binary: `dnslab up` with its page, and `dnslab ctl`
+// ---------------------------------------------------------------------------
+
+/// `dnslab up` as a user runs it, on a random port, its page on another;
+/// returns it once its resolver answers, with the resolver's and the
+/// page's addresses.
+pub(crate) fn start_up_binary() -> (Process, SocketAddr, SocketAddr) {
+    let query = Ask::new("localhost.", RecordType::A).rd().to_message();
+    on_a_random_port("dnslab up", |port| {
+        let resolver = SocketAddr::from(([127, 0, 0, 1], random_port()));
+        let web = SocketAddr::from(([127, 0, 0, 1], random_port()));
+        let mut up = Process::spawn(
+            dnslab()
+                .args(["up", "--port", &port.to_string()])
+                .args(["--resolver", &resolver.to_string()])
+                .args(["--web", &web.to_string()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        );
+        let answered = up.poll(Duration::from_secs(20), || {
+            udp_message(resolver, &query, Duration::from_millis(500))
+        });
+        if answered.is_none() {
+            let output = up.output();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            if stderr.contains("in use") {
+                return None;
+            }
+            panic!("dnslab up did not answer: {stderr}");
+        }
+        Some((up, resolver, web))
+    })
+}
+
+/// `dnslab ctl --server http://WEB ARGS`: exit success, stdout, stderr.
+fn ctl(web: SocketAddr, args: &[&str]) -> (bool, String, String) {
+    let output = dnslab()
+        .arg("ctl")
+        .args(["--server", &format!("http://{web}")])
+        .args(args)
+        .output()
+        .expect("run dnslab ctl");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Every `dnslab ctl` command against a running `dnslab up`: status and
+/// stats as JSON, the cache dumped with each record's origin, a flush of
+/// one RRset, of a zone and of everything (after which gaia.cs.umass.edu
+/// walks from a root again, as the terminal shows), reload; and the
+/// errors a user makes: no server there, a refused request, an unknown
+/// command, a missing argument.
+#[test]
+fn every_ctl_command_works_against_dnslab_up() {
+    let (mut up, resolver, web) = start_up_binary();
+    let gaia = Ask::new("gaia.cs.umass.edu.", RecordType::A).rd();
+
+    let (ok, status, err) = ctl(web, &["status"]);
+    assert!(ok, "{err}");
+    let status: serde_json::Value = serde_json::from_str(&status).expect("JSON");
+    assert_eq!(status["resolver"], true);
+    let zones = status["zones"].as_array().expect("zones");
+    assert!(zones.iter().any(|z| z["zone"] == "cs.umass.edu."), "{zones:?}");
+
+    assert_eq!(udp(resolver, &gaia).answers.len(), 1);
+    let (ok, dump, err) = ctl(web, &["dump-cache"]);
+    assert!(ok, "{err}");
+    for line in [
+        "gaia.cs.umass.edu. ",
+        "IN A 192.0.2.12 ; answer",
+        "cs.umass.edu. ",
+        "IN NS dns.cs.umass.edu. ; referral",
+        "IN A 127.0.0.10 ; glue",
+    ] {
+        assert!(dump.contains(line), "{line:?} in {dump}");
+    }
+    let (ok, stats, err) = ctl(web, &["stats"]);
+    assert!(ok, "{err}");
+    let stats: serde_json::Value = serde_json::from_str(&stats).expect("JSON");
+    // The start-up probe (localhost.) and gaia: two misses.
+    assert_eq!(stats["caches"][0]["misses"], 2, "{stats}");
+
+    assert_eq!(ctl(web, &["flush", "gaia.cs.umass.edu", "A"]).1, "removed 1 entries\n");
+    let (ok, flushed, err) = ctl(web, &["flush-zone", "umass.edu"]);
+    assert!(ok, "{err}");
+    assert_eq!(flushed, "removed 2 entries\n", "the two delegations");
+    let (ok, flushed, _) = ctl(web, &["flush"]);
+    assert!(ok && flushed.starts_with("removed "), "{flushed}");
+    assert_eq!(udp(resolver, &gaia).answers.len(), 1);
+
+    let (ok, reloaded, err) = ctl(web, &["reload"]);
+    assert!(ok, "{err}");
+    assert!(reloaded.contains("dns.cs.umass.edu. cs.umass.edu. serial 2026112201"), "{reloaded}");
+    assert!(!reloaded.contains("NOT reloaded"), "{reloaded}");
+
+    let (ok, _, err) = ctl(web, &["flush-zone", "bad..name"]);
+    assert!(!ok && err.contains("refused") && err.contains("HTTP 400"), "{err}");
+    let (ok, _, err) = ctl(web, &["frobnicate"]);
+    assert!(!ok && err.contains("unknown command"), "{err}");
+    let (ok, _, err) = ctl(web, &["flush-zone"]);
+    assert!(!ok && err.contains("flush-zone takes NAME"), "{err}");
+    let nobody = SocketAddr::from(([127, 0, 0, 1], random_port()));
+    let (ok, _, err) = ctl(nobody, &["status"]);
+    assert!(!ok && err.contains("no dnslab answers at"), "{err}");
+
+    up.signal("-TERM");
+    up.wait_exit(Duration::from_secs(10)).expect("stops on SIGTERM");
+    let stdout = String::from_utf8_lossy(&up.output().stdout).into_owned();
+    let walks_from_a_root = stdout
+        .lines()
+        .filter(|line| line.contains("-> resolver   referral to edu."))
+        .count();
+    assert_eq!(walks_from_a_root, 2, "after the flush, a root again:\n{stdout}");
 }
