@@ -18,7 +18,8 @@ use hickory_proto::rr::RecordType;
 use tokio::sync::oneshot;
 
 use crate::common::{
-    dnslab, on_a_random_port, random_port, udp, udp_message, Ask, Process,
+    cannot_run, dnslab, on_a_random_port, random_port, repo_path, require, udp, udp_message, Ask,
+    Process,
 };
 use crate::up::RunningDefault;
 
@@ -477,4 +478,60 @@ fn every_ctl_command_works_against_dnslab_up() {
         .filter(|line| line.contains("-> resolver   referral to edu."))
         .count();
     assert_eq!(walks_from_a_root, 2, "after the flush, a root again:\n{stdout}");
+}
+
+/// The page in a real browser over real traffic: Debian's headless
+/// Chromium driven by Playwright (as in the web crate's browser test,
+/// whose helpers the script imports) loads the page of a running `dnslab
+/// up`; `dig gaia.cs.umass.edu` through the resolver must be drawn as
+/// arrows 1 to 10 between a root, a.edu-servers.lab., dns.umass.edu. and
+/// dns.cs.umass.edu.; the same dig again as the cache hit; and the console
+/// must stay free of errors. The screenshot after the first dig,
+/// target/live-screenshot.png, is the README's picture (web/screenshot.png).
+#[test]
+fn the_page_draws_a_real_dig_and_its_cache_hit() {
+    const CHROMIUM: &str = "/usr/bin/chromium";
+    if require("dig", "bind9-dnsutils").is_none() {
+        return;
+    }
+    let playwright = std::process::Command::new("python3")
+        .args(["-c", "import playwright.sync_api"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !playwright || !std::path::Path::new(CHROMIUM).is_file() {
+        cannot_run("the browser test needs python3 with playwright and chromium (.ci/run installs both)");
+        return;
+    }
+    let (up, resolver, web) = start_up_binary();
+    let out = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo_path("target"));
+    std::fs::create_dir_all(&out).unwrap();
+    let mut browser = Process::spawn(
+        std::process::Command::new("python3")
+            .arg(repo_path("tests/integration/live_browser.py"))
+            .arg(format!("http://{web}/"))
+            .arg(CHROMIUM)
+            .arg(&out)
+            .arg(resolver.ip().to_string())
+            .arg(resolver.port().to_string())
+            .arg(repo_path("web/tests/web"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    // A cold Chromium on a loaded two-core machine takes seconds.
+    let status = browser.wait_exit(Duration::from_secs(180));
+    let output = browser.output();
+    let report = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "the page did not draw the dig's walk:\n{report}"
+    );
+    assert!(out.join("live-screenshot.png").is_file());
+    drop(up);
 }

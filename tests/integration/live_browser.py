@@ -1,0 +1,89 @@
+"""The live page in headless Chromium over real traffic: run by live.rs
+against a running `dnslab up`, it loads the page, sends a lookup with
+`dig` through the resolver, and checks the figure the page draws from the
+events the resolver published; then the same dig again, drawn as a cache
+hit. The helpers (browser flags, figure queries) are the web crate's
+browser test's, imported from web/tests/web/browser.py.
+
+Usage: live_browser.py URL CHROMIUM OUT_DIR RESOLVER_IP RESOLVER_PORT
+WEB_TESTS_DIR. Exit 0 when the page drew both lookups with no console
+error; otherwise prints each problem and exits 1. Screenshots:
+OUT_DIR/live-screenshot.png (after the first dig: the README's picture)
+and OUT_DIR/live-screenshot-cache-hit.png.
+"""
+
+import subprocess
+import sys
+
+from playwright.sync_api import sync_playwright
+
+
+def dig(ip, port, name):
+    done = subprocess.run(
+        ["dig", f"@{ip}", "-p", str(port), "+short", "+tries=1", "+time=5", name],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return done.stdout.strip()
+
+
+def main():
+    url, chromium, out, ip, port, web_tests = sys.argv[1:7]
+    sys.path.insert(0, web_tests)
+    import browser as figure  # the web crate's browser test, for its helpers
+
+    check = figure.Check()
+    console = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=figure.FLAGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.set_default_timeout(figure.WAIT_MS)
+        page.on("console", lambda m: console.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e: console.append(f"page error: {e}"))
+        page.goto(url)
+        page.wait_for_selector('#status[data-connected="true"]')
+
+        # 1. A learner types dig in the other window: the textbook's walk.
+        check.equal("dig's answer", dig(ip, port, "gaia.cs.umass.edu"), "192.0.2.12")
+        page.wait_for_selector('#figure [data-step="10"]')
+        page.wait_for_function("document.querySelectorAll('#steps tbody tr').length === 10")
+        check.equal("arrows of the walk", figure.steps(page), [str(n) for n in range(1, 11)])
+        check.equal("arrows drawn", figure.visible_steps(page), [str(n) for n in range(1, 11)])
+        servers = figure.boxes(page)
+        roots = servers.get("root") or []
+        check.true(f"one root box: {roots}", len(roots) == 1 and roots[0][0].endswith(".root-servers.lab."))
+        check.equal("TLD box", servers.get("tld"), [("a.edu-servers.lab.", False)])
+        check.equal(
+            "authoritative boxes, stacked",
+            servers.get("authoritative"),
+            [("dns.umass.edu.", False), ("dns.cs.umass.edu.", False)],
+        )
+        check.equal("resolver box", servers.get("resolver"), [("resolver", False)])
+        check.equal("client box", servers.get("client"), [("127.0.0.1", False)])
+        check.true(f"arrow 3 says the referral: {figure.label(page, 3)!r}", "referral to edu." in figure.label(page, 3))
+        check.true(f"arrow 9 brings the address: {figure.label(page, 9)!r}", "192.0.2.12" in figure.label(page, 9))
+        check.equal("labels overlapping", figure.overlapping_labels(page), [])
+        page.screenshot(path=f"{out}/live-screenshot.png")
+
+        # 2. The same dig again: two messages, from the cache.
+        check.equal("dig's answer again", dig(ip, port, "gaia.cs.umass.edu"), "192.0.2.12")
+        page.wait_for_selector('#cache-hit[data-cache-hit="true"]')
+        check.equal("arrows of the cache hit", figure.steps(page), ["1", "2"])
+        check.equal("kind of arrow 2", page.get_attribute('#figure [data-step="2"]', "data-kind"), "cache-hit")
+        check.true("the mark says the TTL left", "s left" in (page.text_content("#cache-hit") or ""))
+        page.screenshot(path=f"{out}/live-screenshot-cache-hit.png")
+        browser.close()
+    for line in console:
+        check.problems.append(line)
+    if check.problems:
+        print("problems:")
+        for problem in check.problems:
+            print(f"  - {problem}")
+        return 1
+    print("the page drew the dig's walk and its cache hit; no console errors")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
