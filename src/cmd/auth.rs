@@ -107,6 +107,6 @@ async fn serve(auth: AuthServer, config: ServerConfig, web: Option<SocketAddr>) 
             let _ = tokio::task::spawn_blocking(move || auth.reload()).await;
         }
     });
-    let handler = Counted::new(auth.handler(), counters);
+    let handler = Counted::wrap(auth.handler(), counters);
     super::serve_until_stopped("auth", server, handler, web).await
 }

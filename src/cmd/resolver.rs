@@ -140,6 +140,6 @@ async fn serve(
         qname_minimisation = config.qname_minimisation,
         "resolver serving"
     );
-    let handler = Counted::new(resolver.handler(), counters);
+    let handler = Counted::wrap(resolver.handler(), counters);
     super::serve_until_stopped("resolver", server, handler, web).await
 }

@@ -38,7 +38,8 @@ pub struct Counted {
 }
 
 impl Counted {
-    pub fn new(inner: Arc<dyn Handler>, counters: Arc<ServerCounters>) -> Arc<dyn Handler> {
+    /// `inner`, its answers counted in `counters`.
+    pub fn wrap(inner: Arc<dyn Handler>, counters: Arc<ServerCounters>) -> Arc<dyn Handler> {
         Arc::new(Counted { inner, counters })
     }
 }

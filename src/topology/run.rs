@@ -169,7 +169,7 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
         config.udp_workers = SERVER_UDP_WORKERS;
         let bound = bind(config, || format!("server {} ({address})", server.name))?;
         let counters = Arc::new(ServerCounters::default());
-        let handler = Counted::new(auth.handler(), counters.clone());
+        let handler = Counted::wrap(auth.handler(), counters.clone());
         let running = RunningServer {
             name: server.name.clone(),
             address: bound.local_addrs().first().copied().unwrap_or(address),
@@ -214,7 +214,7 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
         servers.push(running);
     }
     info!(address = %resolver_addr, hints = topology.root_hints().len(), "resolver serving");
-    let handler = Counted::new(resolver.handler(), resolver_counters.clone());
+    let handler = Counted::wrap(resolver.handler(), resolver_counters.clone());
     tasks.spawn(resolver_server.run(handler, on_stop()));
 
     Ok(Hierarchy {

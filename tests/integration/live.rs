@@ -179,7 +179,13 @@ fn a_dig_is_the_textbooks_ten_messages_then_two_from_the_cache_then_a_shorter_wa
     assert_eq!(walk[8].zone.as_deref(), Some("cs.umass.edu."));
     assert_eq!(
         walk[7].to.addr.as_deref(),
-        Some(format!("127.0.0.10:{}", live.running.hierarchy().servers[0].address.port()).as_str())
+        Some(
+            format!(
+                "127.0.0.10:{}",
+                live.running.hierarchy().servers[0].address.port()
+            )
+            .as_str()
+        )
     );
     assert_eq!(walk[9].rcode, "NOERROR");
     assert_eq!(walk[9].records, ["gaia.cs.umass.edu. 3600 IN A 192.0.2.12"]);
@@ -207,7 +213,13 @@ fn a_dig_is_the_textbooks_ten_messages_then_two_from_the_cache_then_a_shorter_wa
         rows(sibling),
         [
             row(1, CLIENT, RESOLVER, www, Kind::Query),
-            row(0, RESOLVER, (Role::Root, "a.root-servers.lab."), www, Kind::CacheHit),
+            row(
+                0,
+                RESOLVER,
+                (Role::Root, "a.root-servers.lab."),
+                www,
+                Kind::CacheHit
+            ),
             row(0, RESOLVER, EDU, www, Kind::CacheHit),
             row(0, RESOLVER, UMASS, www, Kind::CacheHit),
             row(2, RESOLVER, CS_UMASS, www, Kind::Query),
@@ -217,7 +229,12 @@ fn a_dig_is_the_textbooks_ten_messages_then_two_from_the_cache_then_a_shorter_wa
     );
     let spared: Vec<(Option<&str>, &str)> = sibling[1..4]
         .iter()
-        .map(|e| (e.zone.as_deref(), e.detail.split(',').next().unwrap_or_default()))
+        .map(|e| {
+            (
+                e.zone.as_deref(),
+                e.detail.split(',').next().unwrap_or_default(),
+            )
+        })
         .collect();
     assert_eq!(
         spared,
@@ -255,7 +272,11 @@ fn last_event_id_replays_and_a_slow_page_is_resynced_with_bounded_memory() {
         live.ask("gaia.cs.umass.edu.");
     }
     let bus = live.running.hierarchy().bus.clone();
-    assert!(bus.held() <= DEFAULT_RING, "the ring is bounded: {}", bus.held());
+    assert!(
+        bus.held() <= DEFAULT_RING,
+        "the ring is bounded: {}",
+        bus.held()
+    );
     let last = bus.last_id();
     let (mut data, mut resyncs, mut missed, mut last_id) = (0u64, 0u64, 0u64, 10u64);
     while last_id < last {
@@ -274,7 +295,11 @@ fn last_event_id_replays_and_a_slow_page_is_resynced_with_bounded_memory() {
         }
     }
     assert!(resyncs >= 1, "the slow page was told it missed events");
-    assert_eq!(data + missed, 2 * HITS, "every event delivered or counted missed");
+    assert_eq!(
+        data + missed,
+        2 * HITS,
+        "every event delivered or counted missed"
+    );
 }
 
 /// A Prometheus text parser reads `/metrics` after known traffic: two
@@ -313,7 +338,12 @@ fn metrics_count_known_traffic_exactly() {
     let udp_a = |server: &str, rcode: &str| {
         value(
             queries,
-            &[("server", server), ("proto", "udp"), ("type", "A"), ("rcode", rcode)],
+            &[
+                ("server", server),
+                ("proto", "udp"),
+                ("type", "A"),
+                ("rcode", rcode),
+            ],
         )
     };
     assert_eq!(udp_a(&resolver, "NOERROR"), 3.0);
@@ -322,21 +352,37 @@ fn metrics_count_known_traffic_exactly() {
     let cs = format!("dns://127.0.0.10:{port}");
     assert_eq!(udp_a(&cs, "NOERROR"), 2.0, "gaia and www");
     assert_eq!(udp_a(&cs, "NXDOMAIN"), 1.0);
-    let by_server: HashMap<&str, f64> = ["127.0.0.2", "127.0.0.3", "127.0.0.6", "127.0.0.9", "127.0.0.10"]
-        .into_iter()
-        .map(|ip| {
-            let to = format!("{ip}:{port}");
-            (ip, value("dnslab_upstream_queries_total", &[("to", &to)]))
-        })
-        .collect();
-    assert_eq!(by_server["127.0.0.2"] + by_server["127.0.0.3"], 1.0, "one root");
+    let by_server: HashMap<&str, f64> = [
+        "127.0.0.2",
+        "127.0.0.3",
+        "127.0.0.6",
+        "127.0.0.9",
+        "127.0.0.10",
+    ]
+    .into_iter()
+    .map(|ip| {
+        let to = format!("{ip}:{port}");
+        (ip, value("dnslab_upstream_queries_total", &[("to", &to)]))
+    })
+    .collect();
+    assert_eq!(
+        by_server["127.0.0.2"] + by_server["127.0.0.3"],
+        1.0,
+        "one root"
+    );
     assert_eq!(by_server["127.0.0.6"], 1.0, "edu.");
     assert_eq!(by_server["127.0.0.9"], 1.0, "umass.edu.");
     assert_eq!(by_server["127.0.0.10"], 3.0, "cs.umass.edu.");
     assert_eq!(value("dnslab_upstream_timeouts_total", &[]), 0.0);
     assert_eq!(value("dnslab_upstream_lame_total", &[]), 0.0);
-    assert_eq!(value("dnslab_cache_hits_total", &[("server", &resolver)]), 1.0);
-    assert_eq!(value("dnslab_cache_misses_total", &[("server", &resolver)]), 3.0);
+    assert_eq!(
+        value("dnslab_cache_hits_total", &[("server", &resolver)]),
+        1.0
+    );
+    assert_eq!(
+        value("dnslab_cache_misses_total", &[("server", &resolver)]),
+        3.0
+    );
     let histogram = scrape
         .samples
         .iter()
@@ -355,7 +401,10 @@ fn metrics_count_known_traffic_exactly() {
         2026112201.0
     );
     assert_eq!(
-        value("dnslab_cache_entries", &[("server", &resolver), ("type", "delegation")]),
+        value(
+            "dnslab_cache_entries",
+            &[("server", &resolver), ("type", "delegation")]
+        ),
         3.0,
         "edu., umass.edu., cs.umass.edu."
     );
@@ -427,7 +476,10 @@ fn every_ctl_command_works_against_dnslab_up() {
     let status: serde_json::Value = serde_json::from_str(&status).expect("JSON");
     assert_eq!(status["resolver"], true);
     let zones = status["zones"].as_array().expect("zones");
-    assert!(zones.iter().any(|z| z["zone"] == "cs.umass.edu."), "{zones:?}");
+    assert!(
+        zones.iter().any(|z| z["zone"] == "cs.umass.edu."),
+        "{zones:?}"
+    );
 
     assert_eq!(udp(resolver, &gaia).answers.len(), 1);
     let (ok, dump, err) = ctl(web, &["dump-cache"]);
@@ -447,7 +499,10 @@ fn every_ctl_command_works_against_dnslab_up() {
     // The start-up probe (localhost.) and gaia: two misses.
     assert_eq!(stats["caches"][0]["misses"], 2, "{stats}");
 
-    assert_eq!(ctl(web, &["flush", "gaia.cs.umass.edu", "A"]).1, "removed 1 entries\n");
+    assert_eq!(
+        ctl(web, &["flush", "gaia.cs.umass.edu", "A"]).1,
+        "removed 1 entries\n"
+    );
     let (ok, flushed, err) = ctl(web, &["flush-zone", "umass.edu"]);
     assert!(ok, "{err}");
     assert_eq!(flushed, "removed 2 entries\n", "the two delegations");
@@ -457,11 +512,17 @@ fn every_ctl_command_works_against_dnslab_up() {
 
     let (ok, reloaded, err) = ctl(web, &["reload"]);
     assert!(ok, "{err}");
-    assert!(reloaded.contains("dns.cs.umass.edu. cs.umass.edu. serial 2026112201"), "{reloaded}");
+    assert!(
+        reloaded.contains("dns.cs.umass.edu. cs.umass.edu. serial 2026112201"),
+        "{reloaded}"
+    );
     assert!(!reloaded.contains("NOT reloaded"), "{reloaded}");
 
     let (ok, _, err) = ctl(web, &["flush-zone", "bad..name"]);
-    assert!(!ok && err.contains("refused") && err.contains("HTTP 400"), "{err}");
+    assert!(
+        !ok && err.contains("refused") && err.contains("HTTP 400"),
+        "{err}"
+    );
     let (ok, _, err) = ctl(web, &["frobnicate"]);
     assert!(!ok && err.contains("unknown command"), "{err}");
     let (ok, _, err) = ctl(web, &["flush-zone"]);
@@ -471,13 +532,17 @@ fn every_ctl_command_works_against_dnslab_up() {
     assert!(!ok && err.contains("no dnslab answers at"), "{err}");
 
     up.signal("-TERM");
-    up.wait_exit(Duration::from_secs(10)).expect("stops on SIGTERM");
+    up.wait_exit(Duration::from_secs(10))
+        .expect("stops on SIGTERM");
     let stdout = String::from_utf8_lossy(&up.output().stdout).into_owned();
     let walks_from_a_root = stdout
         .lines()
         .filter(|line| line.contains("-> resolver   referral to edu."))
         .count();
-    assert_eq!(walks_from_a_root, 2, "after the flush, a root again:\n{stdout}");
+    assert_eq!(
+        walks_from_a_root, 2,
+        "after the flush, a root again:\n{stdout}"
+    );
 }
 
 /// The page in a real browser over real traffic: Debian's headless
@@ -500,7 +565,9 @@ fn the_page_draws_a_real_dig_and_its_cache_hit() {
         .status()
         .is_ok_and(|status| status.success());
     if !playwright || !std::path::Path::new(CHROMIUM).is_file() {
-        cannot_run("the browser test needs python3 with playwright and chromium (.ci/run installs both)");
+        cannot_run(
+            "the browser test needs python3 with playwright and chromium (.ci/run installs both)",
+        );
         return;
     }
     let (up, resolver, web) = start_up_binary();

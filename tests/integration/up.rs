@@ -664,15 +664,30 @@ fn assert_walk_printed(stdout: &str) {
         .filter_map(|line| line.split("resolver -> ").nth(1)?.split_whitespace().next())
         .collect();
     assert_eq!(asked.len(), 5, "{walk:#?}");
-    assert!(asked[0].ends_with(".root-servers.lab."), "a root first: {asked:?}");
+    assert!(
+        asked[0].ends_with(".root-servers.lab."),
+        "a root first: {asked:?}"
+    );
     assert_eq!(
         asked[1..],
-        ["a.edu-servers.lab.", "dns.umass.edu.", "dns.cs.umass.edu.", "127.0.0.1"]
+        [
+            "a.edu-servers.lab.",
+            "dns.umass.edu.",
+            "dns.cs.umass.edu.",
+            "127.0.0.1"
+        ]
     );
     for (n, line) in walk.iter().enumerate() {
-        assert!(line.trim_start().starts_with(&(n + 1).to_string()), "{line}");
+        assert!(
+            line.trim_start().starts_with(&(n + 1).to_string()),
+            "{line}"
+        );
     }
-    assert!(walk[2].contains("referral to edu. (a.edu-servers.lab.)"), "{}", walk[2]);
+    assert!(
+        walk[2].contains("referral to edu. (a.edu-servers.lab.)"),
+        "{}",
+        walk[2]
+    );
 }
 
 /// The log without terminal colours (ESC [ ... m).
@@ -785,6 +800,9 @@ fn binary_up_serves_the_default_until_sigterm() {
         )),
         "{stdout}"
     );
-    assert!(stdout.contains("http://127.0.0.1:"), "the page's URL: {stdout}");
+    assert!(
+        stdout.contains("http://127.0.0.1:"),
+        "the page's URL: {stdout}"
+    );
     assert_walk_printed(&stdout);
 }

@@ -54,18 +54,14 @@ impl Cache {
     /// Removes what `what` names; returns how many entries went (an RRset,
     /// a negative answer or a delegation each count one).
     pub(crate) fn flush(&self, what: &Flush) -> usize {
-        let owner_matches: Box<dyn Fn(&[u8]) -> bool> = match what {
-            Flush::All => Box::new(|_| true),
+        let owners = match what {
+            Flush::All => Owners::All,
             Flush::Name(name) | Flush::RRset(name, _) => {
-                let wire = WireName::new(name);
-                let wire = wire.bytes().to_vec();
-                Box::new(move |owner| owner == wire.as_slice())
+                Owners::Exactly(WireName::new(name).bytes().to_vec())
             }
-            Flush::Zone(zone) => {
-                let wire = WireName::new(zone).bytes().to_vec();
-                Box::new(move |owner| WireName::from_wire(owner).ancestors().any(|a| a == wire))
-            }
+            Flush::Zone(zone) => Owners::AtOrBelow(WireName::new(zone).bytes().to_vec()),
         };
+        let owner_matches = |owner: &[u8]| owners.take(owner);
         let type_matches = |rtype: [u8; 2]| match what {
             Flush::RRset(_, wanted) => {
                 rtype == type_suffix(*wanted) || rtype == type_suffix(NXDOMAIN_ANY_TYPE)
@@ -125,6 +121,23 @@ impl Cache {
         }
         lines.sort_by(|a, b| a.line.cmp(&b.line));
         lines
+    }
+}
+
+/// The owners a flush takes, by their wire names.
+enum Owners {
+    All,
+    Exactly(Vec<u8>),
+    AtOrBelow(Vec<u8>),
+}
+
+impl Owners {
+    fn take(&self, owner: &[u8]) -> bool {
+        match self {
+            Owners::All => true,
+            Owners::Exactly(name) => owner == name.as_slice(),
+            Owners::AtOrBelow(zone) => WireName::from_wire(owner).ancestors().any(|a| a == zone),
+        }
     }
 }
 

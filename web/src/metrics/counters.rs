@@ -152,9 +152,10 @@ impl QueryCounters {
     }
 }
 
-/// Upper bounds of the resolution-time buckets, in nanoseconds: a cache
-/// hit (tens of microseconds), a walk on loopback (about a millisecond),
-/// a walk on the Internet (tens to hundreds), and timeouts (seconds).
+/// Upper bounds of the resolution-time buckets, in nanoseconds: a walk
+/// that finds most of its answer cached (tens of microseconds), a walk on
+/// loopback (about a millisecond), a walk on the Internet (tens to
+/// hundreds), and timeouts (seconds).
 const BOUNDS_NS: [u64; 16] = [
     50_000,
     100_000,
