@@ -18,8 +18,8 @@ use hickory_proto::rr::RecordType;
 use tokio::sync::oneshot;
 
 use crate::common::{
-    cannot_run, dnslab, on_a_random_port, random_port, repo_path, require, udp, udp_message, Ask,
-    Process,
+    cannot_run, dnslab, on_a_random_port, random_port, repo_path, require, test_runtime, udp,
+    udp_message, Ask, Process, ScratchDir,
 };
 use crate::up::RunningDefault;
 
@@ -601,4 +601,135 @@ fn the_page_draws_a_real_dig_and_its_cache_hit() {
     );
     assert!(out.join("live-screenshot.png").is_file());
     drop(up);
+}
+
+/// A root zone with one name in it, for a standalone resolver to walk.
+const TINY_ROOT: &str = "\
+$TTL 3600
+@ IN SOA ns.root. hostmaster.root. 7 3600 600 86400 300
+@ IN NS ns.root.
+ns.root. IN A 127.0.0.1
+www.example. IN A 192.0.2.80
+";
+
+/// Starts `dnslab ARGS` and waits until `probe` (a DNS question to it)
+/// is answered; `None` when it exits first (a port taken), with stderr.
+fn start_answering(args: &[String], server: SocketAddr, ask: &Ask) -> Result<Process, String> {
+    let mut process = Process::spawn(
+        dnslab()
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let query = ask.to_message();
+    let answered = process.poll(Duration::from_secs(20), || {
+        udp_message(server, &query, Duration::from_millis(500))
+    });
+    match answered {
+        Some(_) => Ok(process),
+        None => Err(String::from_utf8_lossy(&process.output().stderr).into_owned()),
+    }
+}
+
+/// The standalone servers serve their web ports too: `dnslab resolver
+/// --web` shows its walks' upstream counts and has no zones; `dnslab auth
+/// --web` reloads its zones and, having no resolver, refuses cache
+/// commands with the reason; and `dnslab up` whose page port is taken
+/// stops at once and says so.
+#[test]
+fn resolver_and_auth_serve_web_ports_and_a_taken_port_is_a_clear_error() {
+    let dir = ScratchDir::new("live-web");
+    std::fs::write(dir.join("root.zone"), TINY_ROOT).unwrap();
+    std::fs::write(dir.join("hints"), ". NS ns.root.\nns.root. A 127.0.0.1\n").unwrap();
+    let www = Ask::new("www.example.", RecordType::A).rd();
+    let (_auth, _resolver, auth_web, resolver_web, port) =
+        on_a_random_port("auth and resolver", |port| {
+            let auth = SocketAddr::from(([127, 0, 0, 1], port));
+            let resolver = SocketAddr::from(([127, 0, 0, 1], random_port()));
+            let (auth_web, resolver_web) = (random_port(), random_port());
+            let zone = format!(".={}", dir.join("root.zone").display());
+            let args = |list: &[&str]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+            let auth_args = args(&["auth", "--listen", &auth.to_string(), "--zone", &zone]);
+            let web = format!("127.0.0.1:{auth_web}");
+            let auth_args = [auth_args, args(&["--web", &web])].concat();
+            let auth_process =
+                start_answering(&auth_args, auth, &Ask::new("www.example.", RecordType::A));
+            let auth_process = match auth_process {
+                Ok(process) => process,
+                Err(stderr) if stderr.contains("in use") => return None,
+                Err(stderr) => panic!("dnslab auth: {stderr}"),
+            };
+            let hints = dir.join("hints").display().to_string();
+            let web = format!("127.0.0.1:{resolver_web}");
+            let resolver_args = args(&[
+                "resolver",
+                "--listen",
+                &resolver.to_string(),
+                "--root-hints",
+                &hints,
+                "--upstream-port",
+                &port.to_string(),
+                "--web",
+                &web,
+            ]);
+            match start_answering(&resolver_args, resolver, &www) {
+                Ok(process) => Some((auth_process, process, auth_web, resolver_web, port)),
+                Err(stderr) if stderr.contains("in use") => None,
+                Err(stderr) => panic!("dnslab resolver: {stderr}"),
+            }
+        });
+    let resolver_web = SocketAddr::from(([127, 0, 0, 1], resolver_web));
+    let auth_web = SocketAddr::from(([127, 0, 0, 1], auth_web));
+
+    let (ok, stats, err) = ctl(resolver_web, &["stats"]);
+    assert!(ok, "{err}");
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    let upstreams = stats["upstreams"].as_array().expect("upstreams");
+    assert_eq!(upstreams.len(), 1, "{stats}");
+    assert_eq!(upstreams[0]["to"], format!("127.0.0.1:{port}"));
+    assert_eq!(
+        upstreams[0]["queries"], 2,
+        "example. (minimised), then www.example."
+    );
+    let (ok, status, _) = ctl(resolver_web, &["status"]);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert!(
+        ok && status["resolver"] == true && status["zones"].is_null(),
+        "{status}"
+    );
+
+    let (ok, reloaded, err) = ctl(auth_web, &["reload"]);
+    assert!(ok, "{err}");
+    assert_eq!(reloaded, format!("127.0.0.1:{port} . serial 7\n"));
+    let (ok, _, err) = ctl(auth_web, &["dump-cache"]);
+    assert!(
+        !ok && err.contains("HTTP 501") && err.contains("resolver"),
+        "{err}"
+    );
+    let metrics = test_runtime().block_on(http::get(auth_web, "/metrics"));
+    assert!(
+        metrics.body.contains(&format!(
+            "dnslab_zone_serial{{server=\"127.0.0.1:{port}\",zone=\".\"}} 7"
+        )),
+        "{}",
+        metrics.body
+    );
+    assert!(
+        metrics.body.contains(&format!(
+            "dnslab_dns_queries_total{{server=\"dns://127.0.0.1:{port}\",proto=\"udp\",type=\"A\",rcode=\"NOERROR\"}}"
+        )),
+        "{}",
+        metrics.body
+    );
+
+    // The auth server holds auth_web: `up` asked to serve its page there.
+    let taken = dnslab()
+        .args(["up", "--port", &random_port().to_string()])
+        .args(["--resolver", &format!("127.0.0.1:{}", random_port())])
+        .args(["--web", &auth_web.to_string()])
+        .output()
+        .expect("run dnslab up");
+    assert_eq!(taken.status.code(), Some(1), "{taken:?}");
+    let stderr = String::from_utf8_lossy(&taken.stderr);
+    assert!(stderr.contains("the web port is in use"), "{stderr}");
 }
