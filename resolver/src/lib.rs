@@ -293,7 +293,10 @@ impl Resolver {
         rtype: RecordType,
     ) -> Option<Recorder> {
         let bus = self.inner.events.clone()?;
-        Some(Recorder::live(bus, client, resolver, name, rtype, started))
+        let sink = recorder::Sink::Bus(bus);
+        Some(Recorder::start(
+            sink, client, resolver, name, rtype, started,
+        ))
     }
 
     /// Resolves one question for `client` as [`Resolver::resolve`] does,

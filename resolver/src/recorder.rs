@@ -27,7 +27,7 @@ use crate::upstream::{Exchange, UpstreamError};
 use crate::{lock, Resolution, ResolveError};
 
 /// Where the events go.
-enum Sink {
+pub(crate) enum Sink {
     /// Published as they happen (the live page, the terminal printer).
     Bus(Arc<EventBus>),
     /// Kept for the caller (`dnslab trace`).
@@ -59,44 +59,28 @@ pub(crate) struct Exchanged<'a> {
 }
 
 impl Recorder {
-    /// A lookup published on `bus`, with the client's question (step 1)
-    /// published at once. `started` is when the question arrived.
-    pub(crate) fn live(
-        bus: Arc<EventBus>,
-        client: Endpoint,
-        resolver: Endpoint,
-        qname: &Name,
-        qtype: RecordType,
-        started: Instant,
-    ) -> Recorder {
-        let lookup = bus.next_lookup();
-        Recorder::start(
-            Sink::Bus(bus),
-            lookup,
-            client,
-            resolver,
-            qname,
-            qtype,
-            started,
-        )
-    }
-
     /// A lookup whose events are kept for [`Recorder::into_events`].
     pub(crate) fn collecting(client: Endpoint, qname: &Name, qtype: RecordType) -> Recorder {
         let sink = Sink::Collect(Mutex::new(Vec::new()));
         let resolver = Endpoint::resolver(None);
-        Recorder::start(sink, 1, client, resolver, qname, qtype, Instant::now())
+        Recorder::start(sink, client, resolver, qname, qtype, Instant::now())
     }
 
-    fn start(
+    /// A lookup whose events go to `sink` (on a bus, numbered by it), with
+    /// the client's question (step 1) given at once; `started` is when the
+    /// question arrived.
+    pub(crate) fn start(
         sink: Sink,
-        lookup: u64,
         client: Endpoint,
         resolver: Endpoint,
         qname: &Name,
         qtype: RecordType,
         started: Instant,
     ) -> Recorder {
+        let lookup = match &sink {
+            Sink::Bus(bus) => bus.next_lookup(),
+            Sink::Collect(_) => 1,
+        };
         let recorder = Recorder {
             sink,
             lookup,

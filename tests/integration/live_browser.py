@@ -36,34 +36,11 @@ def main():
     check = figure.Check()
     console = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=figure.FLAGS)
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.set_default_timeout(figure.WAIT_MS)
-        page.on("console", lambda m: console.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
-        page.on("pageerror", lambda e: console.append(f"page error: {e}"))
-        page.goto(url)
-        page.wait_for_selector('#status[data-connected="true"]')
+        browser, page = figure.open_page(playwright, chromium, url, console)
 
         # 1. A learner types dig in the other window: the textbook's walk.
         check.equal("dig's answer", dig(ip, port, "gaia.cs.umass.edu"), "192.0.2.12")
-        page.wait_for_selector('#figure [data-step="10"]')
-        page.wait_for_function("document.querySelectorAll('#steps tbody tr').length === 10")
-        check.equal("arrows of the walk", figure.steps(page), [str(n) for n in range(1, 11)])
-        check.equal("arrows drawn", figure.visible_steps(page), [str(n) for n in range(1, 11)])
-        servers = figure.boxes(page)
-        roots = servers.get("root") or []
-        check.true(f"one root box: {roots}", len(roots) == 1 and roots[0][0].endswith(".root-servers.lab."))
-        check.equal("TLD box", servers.get("tld"), [("a.edu-servers.lab.", False)])
-        check.equal(
-            "authoritative boxes, stacked",
-            servers.get("authoritative"),
-            [("dns.umass.edu.", False), ("dns.cs.umass.edu.", False)],
-        )
-        check.equal("resolver box", servers.get("resolver"), [("resolver", False)])
-        check.equal("client box", servers.get("client"), [("127.0.0.1", False)])
-        check.true(f"arrow 3 says the referral: {figure.label(page, 3)!r}", "referral to edu." in figure.label(page, 3))
-        check.true(f"arrow 9 brings the address: {figure.label(page, 9)!r}", "192.0.2.12" in figure.label(page, 9))
-        check.equal("labels overlapping", figure.overlapping_labels(page), [])
+        figure.check_gaia_walk(page, check, lambda root: root.endswith(".root-servers.lab."))
         page.screenshot(path=f"{out}/live-screenshot.png")
 
         # 2. The same dig again: two messages, from the cache.
@@ -74,16 +51,7 @@ def main():
         check.true("the mark says the TTL left", "s left" in (page.text_content("#cache-hit") or ""))
         page.screenshot(path=f"{out}/live-screenshot-cache-hit.png")
         browser.close()
-    for line in console:
-        check.problems.append(line)
-    if check.problems:
-        print("problems:")
-        for problem in check.problems:
-            print(f"  - {problem}")
-        return 1
-    print("the page drew the dig's walk and its cache hit; no console errors")
-    return 0
-
+    return figure.report(check, console, "the page drew the dig's walk and its cache hit; no console errors")
 
 if __name__ == "__main__":
     sys.exit(main())
