@@ -3,7 +3,10 @@
 //!
 //! What other crates use is re-exported here, and nothing else is public:
 //! [`Resolver`] (built from a [`ResolverConfig`], served to clients through
-//! [`Resolver::handler`] or asked directly with [`Resolver::resolve`]),
+//! [`Resolver::handler`] or asked directly with [`Resolver::resolve`];
+//! [`Resolver::with_events`] publishes its lookups on an
+//! [`events::EventBus`] while anyone watches, [`Resolver::flush`],
+//! [`Resolver::dump_cache`] and [`Resolver::metrics`] serve the control API),
 //! [`trace()`] for `dnslab trace`, the root hints ([`iana_root_hints`],
 //! [`parse_root_hints`]), the access list's [`Cidr`], and [`classify()`],
 //! the reading of one upstream response, for the fuzz target.
