@@ -11,6 +11,7 @@
 # root; it starts nothing that outlives a probe.
 #
 # Env: ROUNDS  [5]      rounds of every variant
+#      PROBES  ["hit served"]  which probes
 #      PROBE_N [20000]  fresh names per `served` run
 #      BASE    []       a commit to build the probe from too (a git worktree
 #                       in $TMPDIR, built with the same target directory)
@@ -18,6 +19,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${ROUNDS:-5}"
+probes="${PROBES:-hit served}"
 target="${CARGO_TARGET_DIR:-$root/target}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/dnslab-web-cost.XXXXXX")"
 base_tree=""
@@ -57,7 +59,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 
 printf '%-6s %-10s %-8s %s\n' round variant probe figure
 for round in $(seq 1 "$rounds"); do
-    for probe in hit served; do
+    for probe in $probes; do
         # Who goes first alternates with the round.
         ordered=("${variants[@]}")
         if [ $((round % 2)) -eq 0 ]; then
@@ -74,7 +76,7 @@ done
 echo
 echo "MEDIAN (hit: ns per cache hit; served: resolver µs CPU per miss)"
 for variant in "${variants[@]}"; do
-    for probe in hit served; do
+    for probe in $probes; do
         m="$(awk -v v="$variant" -v p="$probe" '$1 == v && $2 == p { print $3 }' "$work/figures" | median)"
         printf '%-10s %-8s %s\n' "$variant" "$probe" "$m"
     done
