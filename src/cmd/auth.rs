@@ -107,6 +107,10 @@ async fn serve(auth: AuthServer, config: ServerConfig, web: Option<SocketAddr>) 
             let _ = tokio::task::spawn_blocking(move || auth.reload()).await;
         }
     });
-    let handler = Counted::wrap(auth.handler(), counters);
+    // Answers are counted only when /metrics can show them.
+    let handler = match web {
+        Some(_) => Counted::wrap(auth.handler(), counters),
+        None => auth.handler(),
+    };
     super::serve_until_stopped("auth", server, handler, web).await
 }

@@ -140,6 +140,10 @@ async fn serve(
         qname_minimisation = config.qname_minimisation,
         "resolver serving"
     );
-    let handler = Counted::wrap(resolver.handler(), counters);
+    // Answers are counted only when /metrics can show them.
+    let handler = match web {
+        Some(_) => Counted::wrap(resolver.handler(), counters),
+        None => resolver.handler(),
+    };
     super::serve_until_stopped("resolver", server, handler, web).await
 }
