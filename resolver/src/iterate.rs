@@ -30,10 +30,8 @@ use tracing::{debug, instrument};
 
 use crate::cache::{CacheAnswer, Chain, Delegation, Lookup};
 use crate::classify::{address, classify, Classified, Conclusion, Restart};
-use crate::events::Endpoint;
 use crate::metrics::Upstream;
-use crate::recorder::{Exchanged, Recorder};
-use crate::upstream::UpstreamError;
+use crate::recorder::Recorder;
 use crate::{lock, upstream, Inner, Resolution, ResolveError};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -135,11 +133,11 @@ impl<'a> Walk<'a> {
             .cache
             .closest_delegation(&above)
             .unwrap_or_else(|| Delegation::root(&self.inner.config.root_hints));
+        let mut minimise = self.inner.config.qname_minimisation;
+        let mut labels = cut.zone.num_labels() + 1;
         if let Some(recorder) = self.recorder {
             self.record_spared(recorder, &cut);
         }
-        let mut minimise = self.inner.config.qname_minimisation;
-        let mut labels = cut.zone.num_labels() + 1;
         loop {
             let full = !minimise || labels >= qname.num_labels();
             let (ask_name, ask_type) = if full {
@@ -254,7 +252,7 @@ impl<'a> Walk<'a> {
                     continue;
                 }
                 tried.push(ip);
-                match self.ask(&server, ip, &question, &cut.zone, depth).await? {
+                match self.ask(&server, ip, &question, &cut.zone).await? {
                     Some(Classified::Lame(reason)) => {
                         debug!(%server, %ip, zone = %cut.zone, ?reason, "lame server");
                         lame = Some(reason);
@@ -377,7 +375,6 @@ impl<'a> Walk<'a> {
         ip: IpAddr,
         question: &Query,
         zone: &Name,
-        depth: u32,
     ) -> Result<Option<Classified>, ResolveError> {
         let limits = &self.inner.config.limits;
         let sent = self.queries.fetch_add(1, Ordering::Relaxed) + 1;
@@ -397,12 +394,9 @@ impl<'a> Walk<'a> {
         }
         self.inner.upstream_queries.fetch_add(1, Ordering::Relaxed);
         let addr = SocketAddr::new(ip, self.inner.config.upstream_port);
-        let endpoint = self.recorder.map(|recorder| {
-            let endpoint = Endpoint::server(zone, server, Some(addr));
-            recorder.query(&endpoint, zone, &question.name, question.query_type);
-            endpoint
-        });
-        let outcome = match upstream::exchange(&self.inner.sockets, addr, question, timeout).await {
+        let endpoint = self.recorder.map(|r| r.query(zone, server, addr, question));
+        let result = upstream::exchange(&self.inner.sockets, addr, question, timeout).await;
+        let (classified, exchange) = match result {
             Ok(exchange) => {
                 let classified = classify(
                     &exchange.response,
@@ -412,44 +406,27 @@ impl<'a> Walk<'a> {
                 );
                 // Only a usable response measures the server; a lame one
                 // is a failure of it for this zone (see `servers`).
-                let counted = match classified {
-                    Classified::Lame(_) => {
-                        self.inner.servers.record_lame(ip, zone);
-                        Upstream::Lame
-                    }
-                    _ => {
-                        self.inner.servers.record_rtt(ip, exchange.rtt);
-                        Upstream::Answered
-                    }
-                };
-                self.inner.counters.upstream(addr, counted);
-                debug!(%server, %addr, qname = %question.name, qtype = ?question.query_type, outcome = ?classified, depth, "upstream response");
-                Ok((exchange, classified))
+                match classified {
+                    Classified::Lame(_) => self.inner.servers.record_lame(ip, zone),
+                    _ => self.inner.servers.record_rtt(ip, exchange.rtt),
+                }
+                debug!(%server, %addr, qname = %question.name, qtype = ?question.query_type, outcome = ?classified, "upstream response");
+                (Ok(classified), Some(exchange))
             }
             Err(error) => {
                 self.inner.servers.record_failure(ip, now.elapsed());
-                let counted = match error {
-                    UpstreamError::Timeout { .. } => Upstream::Timeout,
-                    _ => Upstream::Lame,
-                };
-                self.inner.counters.upstream(addr, counted);
-                debug!(%server, %addr, qname = %question.name, %error, depth, "upstream failed");
-                Err(error)
+                debug!(%server, %addr, qname = %question.name, %error, "upstream failed");
+                (Err(error), None)
             }
         };
-        if let (Some(recorder), Some(endpoint)) = (self.recorder, &endpoint) {
-            recorder.response(Exchanged {
-                server: endpoint,
-                zone,
-                qname: &question.name,
-                qtype: question.query_type,
-                result: outcome
-                    .as_ref()
-                    .map(|(exchange, classified)| (exchange, classified)),
-                ms: now.elapsed().as_secs_f64() * 1000.0,
-            });
+        self.inner
+            .counters
+            .upstream(addr, Upstream::of(&classified));
+        if let (Some(recorder), Some(endpoint)) = (self.recorder, endpoint) {
+            let ms = now.elapsed().as_secs_f64() * 1000.0;
+            recorder.response(endpoint, zone, question, &classified, exchange.as_ref(), ms);
         }
-        Ok(outcome.ok().map(|(_, classified)| classified))
+        Ok(classified.ok())
     }
 
     /// The tiers above `cut` that this walk does not ask because their

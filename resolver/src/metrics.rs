@@ -16,7 +16,9 @@ use std::sync::Mutex;
 
 use dnslab_wire::Striped;
 
+use crate::classify::Classified;
 use crate::lock;
+use crate::upstream::UpstreamError;
 
 /// Upstream servers counted one by one.
 pub const MAX_UPSTREAMS: usize = 512;
@@ -30,6 +32,18 @@ pub(crate) enum Upstream {
     /// A response the resolver could not use (REFUSED, SERVFAIL, not
     /// authoritative, out of bailiwick), or a failed exchange.
     Lame,
+}
+
+impl Upstream {
+    /// What an exchange's outcome counts as.
+    pub(crate) fn of(outcome: &Result<Classified, UpstreamError>) -> Upstream {
+        match outcome {
+            Ok(Classified::Lame(_)) => Upstream::Lame,
+            Ok(_) => Upstream::Answered,
+            Err(UpstreamError::Timeout { .. }) => Upstream::Timeout,
+            Err(_) => Upstream::Lame,
+        }
+    }
 }
 
 #[derive(Default)]

@@ -16,7 +16,9 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use hickory_proto::op::{Message, ResponseCode};
+use std::net::SocketAddr;
+
+use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::time::Instant;
 
@@ -45,17 +47,6 @@ pub(crate) struct Recorder {
     /// The last step number given (1 once the client's question is in).
     step: AtomicU32,
     started: Instant,
-}
-
-/// One upstream exchange as the walk saw it, for [`Recorder::response`].
-pub(crate) struct Exchanged<'a> {
-    pub(crate) server: &'a Endpoint,
-    pub(crate) zone: &'a Name,
-    pub(crate) qname: &'a Name,
-    pub(crate) qtype: RecordType,
-    pub(crate) result: Result<(&'a Exchange, &'a Classified), &'a UpstreamError>,
-    /// Since the query was sent.
-    pub(crate) ms: f64,
 }
 
 impl Recorder {
@@ -149,20 +140,38 @@ impl Recorder {
         }
     }
 
-    /// The resolver's query to `server` (an authority for `zone`).
-    pub(crate) fn query(&self, server: &Endpoint, zone: &Name, qname: &Name, qtype: RecordType) {
-        let mut event = self.event(self.resolver.clone(), server.clone(), Kind::Query);
-        event.qname = qname.to_string();
-        event.qtype = qtype.to_string();
+    /// The resolver's query to `server` at `addr`, an authority for
+    /// `zone`; returns the server as the events name it.
+    pub(crate) fn query(
+        &self,
+        zone: &Name,
+        server: &Name,
+        addr: SocketAddr,
+        question: &Query,
+    ) -> Endpoint {
+        let endpoint = Endpoint::server(zone, server, Some(addr));
+        let mut event = self.event(self.resolver.clone(), endpoint.clone(), Kind::Query);
+        event.qname = question.name.to_string();
+        event.qtype = question.query_type.to_string();
         event.zone = Some(zone.to_string());
         self.emit(event);
+        endpoint
     }
 
-    /// What came back from the server of the last [`Recorder::query`]:
-    /// its response as the walk classified it, or why there was none.
-    pub(crate) fn response(&self, exchanged: Exchanged<'_>) {
-        let (kind, rcode, detail, records) = match exchanged.result {
-            Ok((exchange, classified)) => {
+    /// What came back from `server` for the last [`Recorder::query`]: its
+    /// response (`exchange`) as the walk classified it, or why there was
+    /// none; `ms` after the query.
+    pub(crate) fn response(
+        &self,
+        server: Endpoint,
+        zone: &Name,
+        question: &Query,
+        classified: &Result<Classified, UpstreamError>,
+        exchange: Option<&Exchange>,
+        ms: f64,
+    ) {
+        let (kind, rcode, detail, records) = match (classified, exchange) {
+            (Ok(classified), Some(exchange)) => {
                 let rcode = exchange.response.metadata.response_code;
                 let (kind, mut detail) = describe(classified, rcode);
                 if exchange.via_tcp {
@@ -170,25 +179,29 @@ impl Recorder {
                 }
                 (kind, rcode_name(rcode), detail, lines(&exchange.response))
             }
-            Err(UpstreamError::Timeout { waited, .. }) => (
+            (Err(UpstreamError::Timeout { waited, .. }), _) => (
                 Kind::Timeout,
                 String::new(),
                 format!("timed out after {} ms", waited.as_millis()),
                 Vec::new(),
             ),
-            Err(error) => (
+            (Err(error), _) => (
                 Kind::Servfail,
                 String::new(),
                 format!("no answer: {error}"),
                 Vec::new(),
             ),
+            (Ok(classified), None) => {
+                let (kind, detail) = describe(classified, ResponseCode::NoError);
+                (kind, String::new(), detail, Vec::new())
+            }
         };
-        let mut event = self.event(exchanged.server.clone(), self.resolver.clone(), kind);
-        event.qname = exchanged.qname.to_string();
-        event.qtype = exchanged.qtype.to_string();
-        event.zone = Some(exchanged.zone.to_string());
+        let mut event = self.event(server, self.resolver.clone(), kind);
+        event.qname = question.name.to_string();
+        event.qtype = question.query_type.to_string();
+        event.zone = Some(zone.to_string());
         event.rcode = rcode;
-        event.ms = exchanged.ms;
+        event.ms = ms;
         event.detail = detail;
         event.records = records;
         self.emit(event);
