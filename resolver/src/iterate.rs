@@ -252,7 +252,7 @@ impl<'a> Walk<'a> {
                     continue;
                 }
                 tried.push(ip);
-                match self.ask(&server, ip, &question, &cut.zone).await? {
+                match self.ask(&server, ip, &question, &cut.zone, depth).await? {
                     Some(Classified::Lame(reason)) => {
                         debug!(%server, %ip, zone = %cut.zone, ?reason, "lame server");
                         lame = Some(reason);
@@ -375,6 +375,7 @@ impl<'a> Walk<'a> {
         ip: IpAddr,
         question: &Query,
         zone: &Name,
+        depth: u32,
     ) -> Result<Option<Classified>, ResolveError> {
         let limits = &self.inner.config.limits;
         let sent = self.queries.fetch_add(1, Ordering::Relaxed) + 1;
@@ -394,7 +395,9 @@ impl<'a> Walk<'a> {
         }
         self.inner.upstream_queries.fetch_add(1, Ordering::Relaxed);
         let addr = SocketAddr::new(ip, self.inner.config.upstream_port);
-        let endpoint = self.recorder.map(|r| r.query(zone, server, addr, question));
+        let endpoint = self
+            .recorder
+            .map(|r| r.query(zone, server, addr, question, depth));
         let result = upstream::exchange(&self.inner.sockets, addr, question, timeout).await;
         let (classified, exchange) = match result {
             Ok(exchange) => {

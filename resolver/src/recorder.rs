@@ -141,19 +141,25 @@ impl Recorder {
     }
 
     /// The resolver's query to `server` at `addr`, an authority for
-    /// `zone`; returns the server as the events name it.
+    /// `zone`; returns the server as the events name it. `depth` above 0
+    /// means the query looks up a glueless name server's address, which
+    /// its detail says.
     pub(crate) fn query(
         &self,
         zone: &Name,
         server: &Name,
         addr: SocketAddr,
         question: &Query,
+        depth: u32,
     ) -> Endpoint {
         let endpoint = Endpoint::server(zone, server, Some(addr));
         let mut event = self.event(self.resolver.clone(), endpoint.clone(), Kind::Query);
         event.qname = question.name.to_string();
         event.qtype = question.query_type.to_string();
         event.zone = Some(zone.to_string());
+        if depth > 0 {
+            event.detail = format!("{} {} (a name server's address)", event.qname, event.qtype);
+        }
         self.emit(event);
         endpoint
     }
