@@ -239,15 +239,20 @@ impl AuthServer {
         ))
     }
 
-    pub fn options(&self) -> &AuthOptions {
-        &self.shared.options
-    }
-
-    /// The origins and SOA serials of the zones currently served.
+    /// The origins and SOA serials of the zones served now (the web
+    /// server's status and `dnslab_zone_serial`).
     pub fn zone_serials(&self) -> Vec<(Name, u32)> {
         let snapshot = self.shared.snapshot.load();
         let zones = snapshot.catalog.zones().iter();
+        let serial = |zone: &Zone| match &zone.soa().data {
+            RData::SOA(soa) => soa.serial,
+            _ => 0,
+        };
         zones.map(|z| (z.origin().clone(), serial(z))).collect()
+    }
+
+    pub fn options(&self) -> &AuthOptions {
+        &self.shared.options
     }
 
     /// The origins of the zones currently served.
@@ -289,17 +294,14 @@ fn build_snapshot(sources: &[ZoneSource]) -> Result<(Snapshot, ReloadSummary), L
     Ok((snapshot, summary))
 }
 
-fn serial(zone: &Zone) -> u32 {
-    match &zone.soa().data {
+fn loaded_zone(zone: &Zone) -> LoadedZone {
+    let serial = match &zone.soa().data {
         RData::SOA(soa) => soa.serial,
         _ => 0,
-    }
-}
-
-fn loaded_zone(zone: &Zone) -> LoadedZone {
+    };
     LoadedZone {
         origin: zone.origin().clone(),
-        serial: serial(zone),
+        serial,
         summary: zone.summary(),
     }
 }
