@@ -276,8 +276,11 @@ impl fmt::Display for WalkEvent {
             self.detail.clone()
         };
         write!(f, "{step:>2}  {} -> {}   {what}", self.from, self.to)?;
-        if self.ms > 0.0 {
+        // Tenths, as dig prints; a cache hit takes hundredths.
+        if self.ms >= 0.1 {
             write!(f, "   {:.1} ms", self.ms)?;
+        } else if self.ms > 0.0 {
+            write!(f, "   {:.2} ms", self.ms)?;
         }
         Ok(())
     }
