@@ -3,5 +3,8 @@
 //!
 //! - [`topology`]: the YAML topologies of `dnslab up`, their checks, the
 //!   built-in default hierarchy, and running one.
+//! - [`live`]: the servers seen live: the web server's backends, the walk
+//!   on the terminal, the query counters.
 
+pub mod live;
 pub mod topology;

@@ -8,8 +8,10 @@
 //! ([`crate::prepared`]) into the response ([`crate::respond`]). The common
 //! case takes one lock-free snapshot load, one shard lock, and allocates
 //! nothing; for the same reason there is no `#[instrument]` span per query
-//! (a span costs more than the answer) and the query log is one event,
-//! formatted only when `log_queries` is on.
+//! (a span costs more than the answer) and the query log is one event at
+//! debug level (`dnslab up` shows walks instead; `dnslab auth
+//! --log-queries` turns the level on), formatted only when `log_queries`
+//! is on.
 //!
 //! Neighbours: the transport calls it on its workers;
 //! [`crate::server::AuthServer`] creates it and swaps the snapshot it reads.
@@ -23,7 +25,7 @@ use dnslab_transport::{Handler, Reply, RequestMeta};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
-use tracing::{debug, error, info};
+use tracing::{debug, error};
 
 use dnslab_wire::{check_request, size_limit, Policy, Rejection, Request, Verdict};
 
@@ -81,12 +83,12 @@ impl AuthHandler {
     }
 
     /// A request that is not a readable query: logged with what is wrong,
-    /// at info when queries are logged.
+    /// with the server and protocol when queries are logged.
     fn log_bad_query(&self, error: &dyn std::fmt::Display, meta: &RequestMeta) {
         if self.options.log_queries {
             let server = ServerLabel(self.options.server_name.as_deref(), meta.local);
             let protocol = meta.protocol;
-            info!(%server, client = %meta.peer, ?protocol, %error, "bad query");
+            debug!(%server, client = %meta.peer, ?protocol, %error, "bad query");
         } else {
             debug!(client = %meta.peer, %error, "bad query");
         }
@@ -132,7 +134,7 @@ impl AuthHandler {
     fn log_query(&self, req: &Request<'_>, meta: &RequestMeta, outcome: &AnswerKind, fit: Fit) {
         let qname = Name::from_bytes(req.question).map_or_else(|_| "?".into(), |n| n.to_string());
         let server = ServerLabel(self.options.server_name.as_deref(), meta.local);
-        info!(
+        debug!(
             %server,
             client = %meta.peer,
             protocol = ?meta.protocol,

@@ -90,8 +90,8 @@ impl fmt::Display for ZoneSource {
 /// How the server answers, beyond its zones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthOptions {
-    /// One info line per query (server, client, question, outcome), so
-    /// `dnslab up` can show a resolution walking the hierarchy.
+    /// One debug line per query (server, client, question, outcome):
+    /// what each server of `dnslab up` saw, beside the walk it prints.
     pub log_queries: bool,
     /// The name shown in query logs; the local address when `None`.
     pub server_name: Option<String>,
@@ -237,6 +237,18 @@ impl AuthServer {
             Arc::clone(&self.shared.snapshot),
             self.shared.options.clone(),
         ))
+    }
+
+    /// The origins and SOA serials of the zones served now (the web
+    /// server's status and `dnslab_zone_serial`).
+    pub fn zone_serials(&self) -> Vec<(Name, u32)> {
+        let snapshot = self.shared.snapshot.load();
+        let zones = snapshot.catalog.zones().iter();
+        let serial = |zone: &Zone| match &zone.soa().data {
+            RData::SOA(soa) => soa.serial,
+            _ => 0,
+        };
+        zones.map(|z| (z.origin().clone(), serial(z))).collect()
     }
 
     pub fn options(&self) -> &AuthOptions {

@@ -2,10 +2,14 @@
 //! SIGHUP reloads every zone at once (the old zones keep serving if any
 //! file is broken).
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use dnslab::live::{AuthBackend, AuthEntry, Counted, ServerCounters};
 use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
 use dnslab_transport::ServerConfig;
+use dnslab_web::{EventBus, Web};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 
@@ -19,10 +23,23 @@ pub struct AuthArgs {
     /// Log one line per query: client, question and outcome.
     #[arg(long)]
     log_queries: bool,
+    /// Serve /metrics and the control API (`dnslab ctl reload`, `status`,
+    /// `stats`) on this address; off by default.
+    #[arg(long, value_name = "ADDR:PORT")]
+    web: Option<std::net::SocketAddr>,
     /// Largest UDP response and the EDNS size advertised (at least 512).
     #[arg(long, value_name = "N", default_value_t = AuthOptions::default().max_udp_payload,
           value_parser = clap::value_parser!(u16).range(512..))]
     max_udp_payload: u16,
+}
+
+/// The log directive that shows the query lines (at debug level).
+pub const QUERY_LINES: &str = "dnslab_authoritative::handler=debug";
+
+impl AuthArgs {
+    pub fn log_queries(&self) -> bool {
+        self.log_queries
+    }
 }
 
 pub fn run(args: AuthArgs) -> ExitCode {
@@ -38,13 +55,36 @@ pub fn run(args: AuthArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    super::block_on("auth", serve(auth, args.listen.server_config()))
+    super::block_on("auth", serve(auth, args.listen.server_config(), args.web))
 }
 
-async fn serve(auth: AuthServer, config: ServerConfig) -> ExitCode {
+async fn serve(auth: AuthServer, config: ServerConfig, web: Option<SocketAddr>) -> ExitCode {
     let server = match super::bind("auth", config) {
         Ok(server) => server,
         Err(code) => return code,
+    };
+    let counters = Arc::new(ServerCounters::default());
+    let web = match web {
+        Some(addr) => {
+            let entry = AuthEntry {
+                name: server
+                    .local_addrs()
+                    .first()
+                    .map_or_else(|| "auth".to_string(), ToString::to_string),
+                listening: server.local_addrs().first().copied().unwrap_or(addr),
+                server: auth.clone(),
+                counters: counters.clone(),
+            };
+            // No resolver here: the page has no walks to show, but
+            // /metrics and the control API serve the zones.
+            let web = Web::new(Arc::new(EventBus::default()))
+                .with_auth(Arc::new(AuthBackend::new(vec![entry])));
+            match super::WebServer::bind("auth", addr, web).await {
+                Ok(web) => Some(web),
+                Err(code) => return code,
+            }
+        }
+        None => None,
     };
     let mut hangup = match signal(SignalKind::hangup()) {
         Ok(hangup) => hangup,
@@ -67,5 +107,10 @@ async fn serve(auth: AuthServer, config: ServerConfig) -> ExitCode {
             let _ = tokio::task::spawn_blocking(move || auth.reload()).await;
         }
     });
-    super::serve_until_stopped("auth", server, auth.handler()).await
+    // Answers are counted only when /metrics can show them.
+    let handler = match web {
+        Some(_) => Counted::wrap(auth.handler(), counters),
+        None => auth.handler(),
+    };
+    super::serve_until_stopped("auth", server, handler, web).await
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use dnslab::live::printer;
 use dnslab::topology::default::{DefaultTopology, EXAMPLES};
 use dnslab::topology::{self, Hierarchy, Topology};
 
@@ -22,7 +23,8 @@ pub struct UpArgs {
     /// default 127.0.0.1:1053).
     #[arg(long, value_name = "ADDR:PORT")]
     pub resolver: Option<SocketAddr>,
-    /// Log every query every server receives, one line each (the default).
+    /// Log every query every server receives, one line each at debug level
+    /// (RUST_LOG=debug shows them; the default, beside the walk).
     #[arg(long, overrides_with = "no_log_queries")]
     pub log_queries: bool,
     /// Do not log queries.
@@ -31,6 +33,16 @@ pub struct UpArgs {
     /// Only check the topology: exit 0 when clean, 1 with every problem.
     #[arg(long)]
     pub check: bool,
+    /// Where to serve the live page of the walk, /metrics and the control
+    /// API (`dnslab ctl`).
+    #[arg(long, value_name = "ADDR:PORT", default_value = dnslab::live::DEFAULT_WEB)]
+    pub web: SocketAddr,
+    /// Serve no web page.
+    #[arg(long)]
+    pub no_web: bool,
+    /// Print nothing per lookup (the walk is printed by default).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 pub fn run(args: UpArgs) -> ExitCode {
@@ -80,6 +92,8 @@ pub fn run(args: UpArgs) -> ExitCode {
     if args.log_queries || args.no_log_queries {
         topology.log_queries = args.log_queries;
     }
+    let web = (!args.no_web).then_some(args.web);
+    let quiet = args.quiet;
     let examples: Vec<String> = match args.topology {
         None => EXAMPLES.iter().map(|e| e.to_string()).collect(),
         Some(_) => deepest_zone(&topology).into_iter().collect(),
@@ -99,9 +113,36 @@ pub fn run(args: UpArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        print_table(&hierarchy, &examples);
+        let web = match web {
+            Some(addr) => match super::WebServer::bind("up", addr, hierarchy.web()).await {
+                Ok(web) => Some(web),
+                Err(code) => {
+                    let _ = hierarchy.stop().await;
+                    return code;
+                }
+            },
+            None => None,
+        };
+        print_table(
+            &hierarchy,
+            &examples,
+            web.as_ref().map(super::WebServer::url),
+        );
+        // The walk on the terminal: subscribed before any question can come.
+        let printer = (!quiet).then(|| printer::spawn(&hierarchy.bus));
+        let (stop_web, web_stopped) = tokio::sync::watch::channel(false);
+        let web = web.map(|web| web.spawn(web_stopped));
         stop.await;
         eprintln!("dnslab up: stopping");
+        if let Some(printer) = printer {
+            printer.abort();
+        }
+        let _ = stop_web.send(true);
+        if let Some(web) = web {
+            if let Ok(Err(e)) = web.await {
+                eprintln!("dnslab up: {e}");
+            }
+        }
         match hierarchy.stop().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -123,7 +164,7 @@ fn deepest_zone(topology: &Topology) -> Option<String> {
         .map(|z| format!("{} SOA", z.origin))
 }
 
-fn print_table(hierarchy: &Hierarchy, examples: &[String]) {
+fn print_table(hierarchy: &Hierarchy, examples: &[String], url: Option<String>) {
     println!("{:<22} {:<28} ZONES", "ADDRESS", "SERVER");
     for server in &hierarchy.servers {
         let zones: Vec<String> = server.zones.iter().map(ToString::to_string).collect();
@@ -165,6 +206,9 @@ fn print_table(hierarchy: &Hierarchy, examples: &[String]) {
                 root.address.port()
             );
         }
+    }
+    if let Some(url) = url {
+        println!("Watch each lookup drawn as the textbook's figure: {url}");
     }
     println!("Ctrl-C stops every server.");
 }

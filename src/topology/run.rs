@@ -3,6 +3,11 @@
 //! hints taken from the servers of the root zone, all on the caller's
 //! tokio runtime.
 //!
+//! The resolver publishes its lookups on an event bus (read by the live
+//! page and the terminal printer, see [`crate::live`]), and every server's
+//! answers are counted ([`crate::live::Counted`]); [`Hierarchy::web`] is
+//! the web server over all of them.
+//!
 //! Every socket is bound before anything serves, so a port in use fails
 //! the whole start cleanly (the bound sockets are dropped with the error).
 //! Shutdown follows the transport: one `watch` flag tells every server to
@@ -12,6 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use dnslab_authoritative::{AuthOptions, AuthServer, LoadErrors, ZoneSource};
+use dnslab_resolver::events::EventBus;
 use dnslab_resolver::{Resolver, ResolverConfig};
 use dnslab_transport::{Handler, Server, ServerConfig, TransportError};
 use hickory_proto::rr::Name;
@@ -20,6 +26,7 @@ use tokio::task::JoinSet;
 use tracing::info;
 
 use super::Topology;
+use crate::live::{AuthBackend, AuthEntry, Counted, ResolverBackend, ServerCounters};
 
 /// One authoritative server as started.
 #[derive(Clone, Debug)]
@@ -27,6 +34,9 @@ pub struct RunningServer {
     pub name: Name,
     pub address: SocketAddr,
     pub zones: Vec<Name>,
+    /// The server itself (zones, serials, reload).
+    pub auth: AuthServer,
+    pub counters: Arc<ServerCounters>,
 }
 
 /// Why the hierarchy could not start. Nothing is left running.
@@ -70,6 +80,9 @@ pub struct Hierarchy {
     /// Where the resolver listens (port 0 in the topology is resolved).
     pub resolver: SocketAddr,
     resolver_handle: Resolver,
+    resolver_counters: Arc<ServerCounters>,
+    /// Where the resolver publishes its lookups.
+    pub bus: Arc<EventBus>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<Result<(), TransportError>>,
 }
@@ -78,6 +91,29 @@ impl Hierarchy {
     /// The running resolver, for its counters.
     pub fn resolver(&self) -> &Resolver {
         &self.resolver_handle
+    }
+
+    /// The web server showing this hierarchy: the resolver's walks and
+    /// cache, every server's zones and counters.
+    pub fn web(&self) -> dnslab_web::Web {
+        let resolver = ResolverBackend::new(
+            self.resolver_handle.clone(),
+            self.resolver,
+            self.resolver_counters.clone(),
+        );
+        let servers = self
+            .servers
+            .iter()
+            .map(|server| AuthEntry {
+                name: server.name.to_string(),
+                listening: server.address,
+                server: server.auth.clone(),
+                counters: server.counters.clone(),
+            })
+            .collect();
+        dnslab_web::Web::new(self.bus.clone())
+            .with_resolver(Arc::new(resolver))
+            .with_auth(Arc::new(AuthBackend::new(servers)))
     }
 
     /// Tells every server to stop and waits until all have; returns the
@@ -118,7 +154,9 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
             })
             .collect();
         let options = AuthOptions {
-            log_queries: topology.log_queries,
+            // At debug level (the walk printer shows the lookups): built
+            // only when that level is on for the servers' query lines.
+            log_queries: topology.log_queries && query_lines_enabled(),
             server_name: Some(server.name.to_string()),
             ..AuthOptions::default()
         };
@@ -130,19 +168,26 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
         let mut config = ServerConfig::new(vec![address]);
         config.udp_workers = SERVER_UDP_WORKERS;
         let bound = bind(config, || format!("server {} ({address})", server.name))?;
+        let counters = Arc::new(ServerCounters::default());
+        let handler = Counted::wrap(auth.handler(), counters.clone());
         let running = RunningServer {
             name: server.name.clone(),
             address: bound.local_addrs().first().copied().unwrap_or(address),
             zones: server.zones.iter().map(|z| z.origin.clone()).collect(),
+            auth,
+            counters,
         };
-        ready.push((bound, auth.handler(), running));
+        ready.push((bound, handler, running));
     }
 
-    let resolver = Resolver::new(ResolverConfig {
+    let bus = Arc::new(EventBus::default());
+    let config = ResolverConfig {
         root_hints: topology.root_hints(),
         upstream_port: topology.port,
         ..ResolverConfig::default()
-    });
+    };
+    let resolver = Resolver::with_events(config, bus.clone());
+    let resolver_counters = Arc::new(ServerCounters::default());
     let resolver_server = bind(ServerConfig::new(vec![topology.resolver]), || {
         format!("resolver ({})", topology.resolver)
     })?;
@@ -169,15 +214,23 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
         servers.push(running);
     }
     info!(address = %resolver_addr, hints = topology.root_hints().len(), "resolver serving");
-    tasks.spawn(resolver_server.run(resolver.handler(), on_stop()));
+    let handler = Counted::wrap(resolver.handler(), resolver_counters.clone());
+    tasks.spawn(resolver_server.run(handler, on_stop()));
 
     Ok(Hierarchy {
         servers,
         resolver: resolver_addr,
         resolver_handle: resolver,
+        resolver_counters,
+        bus,
         stop,
         tasks,
     })
+}
+
+/// Whether the servers' per-query lines (debug level) would be shown.
+fn query_lines_enabled() -> bool {
+    tracing::enabled!(target: "dnslab_authoritative::handler", tracing::Level::DEBUG)
 }
 
 /// Binds one server, naming it in the error.

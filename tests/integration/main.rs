@@ -9,6 +9,9 @@ mod auth;
 mod hostile;
 /// Interoperability with dig and differential answers against Knot/NSD.
 mod interop;
+/// The live view of `dnslab up`: walk events over HTTP, replay, resync,
+/// `/metrics`.
+mod live;
 /// The README's commands, run as a new user types them.
 mod readme;
 /// The recursive resolver over a hierarchy of dnslab servers.

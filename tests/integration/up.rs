@@ -298,9 +298,9 @@ fn default_topology_validates_clean() {
 
 /// The default hierarchy running on a random shared port, its resolver on
 /// an ephemeral port of 127.0.0.1. The runtime lives as long as the value.
-struct RunningDefault {
+pub(crate) struct RunningDefault {
     hierarchy: Option<Hierarchy>,
-    runtime: tokio::runtime::Runtime,
+    pub(crate) runtime: tokio::runtime::Runtime,
     _files: DefaultTopology,
 }
 
@@ -308,7 +308,7 @@ impl RunningDefault {
     /// The servers use the default's fixed 127.0.0.x addresses, so tests
     /// starting it concurrently differ by port: pick a random high one and
     /// try another when it is taken.
-    fn start() -> RunningDefault {
+    pub(crate) fn start() -> RunningDefault {
         let files = DefaultTopology::write().expect("write default topology");
         let mut topology: Topology =
             topology::load(&files.path()).unwrap_or_else(|p| panic!("{p}"));
@@ -330,11 +330,11 @@ impl RunningDefault {
         }
     }
 
-    fn hierarchy(&self) -> &Hierarchy {
+    pub(crate) fn hierarchy(&self) -> &Hierarchy {
         self.hierarchy.as_ref().expect("running")
     }
 
-    fn resolver(&self) -> SocketAddr {
+    pub(crate) fn resolver(&self) -> SocketAddr {
         self.hierarchy().resolver
     }
 
@@ -647,26 +647,46 @@ fn dig_through_the_resolver_and_at_each_level_of_the_default_hierarchy() {
 // The binary
 // ---------------------------------------------------------------------------
 
-/// The query log (one line per query at each server) shows the walk of
-/// gaia.cs.umass.edu in order: a root, edu., umass.edu., cs.umass.edu.
-fn assert_walk_logged(stderr: &str) {
-    let plain = strip_ansi(stderr);
-    let servers: Vec<&str> = plain
+/// The walk printed on the terminal: the ten numbered messages of
+/// gaia.cs.umass.edu, a root, edu., umass.edu. and cs.umass.edu. asked in
+/// that order, and the answer.
+fn assert_walk_printed(stdout: &str) {
+    let plain = strip_ansi(stdout);
+    let walk: Vec<&str> = plain
         .lines()
-        .filter(|line| line.contains(": query ") && line.contains("edu. "))
-        .filter_map(|line| {
-            line.split_whitespace()
-                .find_map(|word| word.strip_prefix("server="))
-        })
+        .skip_while(|line| !line.contains("127.0.0.1 -> resolver   gaia.cs.umass.edu. A"))
+        .take(10)
         .collect();
-    assert_eq!(servers.len(), 4, "four queries in the log:\n{plain}");
+    assert_eq!(walk.len(), 10, "ten messages printed:\n{plain}");
+    let asked: Vec<&str> = walk
+        .iter()
+        .filter(|line| line.contains("resolver -> "))
+        .filter_map(|line| line.split("resolver -> ").nth(1)?.split_whitespace().next())
+        .collect();
+    assert_eq!(asked.len(), 5, "{walk:#?}");
     assert!(
-        servers[0].ends_with(".root-servers.lab."),
-        "a root first: {servers:?}"
+        asked[0].ends_with(".root-servers.lab."),
+        "a root first: {asked:?}"
     );
     assert_eq!(
-        servers[1..],
-        ["a.edu-servers.lab.", "dns.umass.edu.", "dns.cs.umass.edu."]
+        asked[1..],
+        [
+            "a.edu-servers.lab.",
+            "dns.umass.edu.",
+            "dns.cs.umass.edu.",
+            "127.0.0.1"
+        ]
+    );
+    for (n, line) in walk.iter().enumerate() {
+        assert!(
+            line.trim_start().starts_with(&(n + 1).to_string()),
+            "{line}"
+        );
+    }
+    assert!(
+        walk[2].contains("referral to edu. (a.edu-servers.lab.)"),
+        "{}",
+        walk[2]
     );
 }
 
@@ -717,8 +737,8 @@ fn binary_check_accepts_the_default_and_rejects_a_lame_delegation() {
 }
 
 /// `dnslab up --port P` as a user runs it: it starts, answers through its
-/// resolver, logs the queries of the walk in order, and stops cleanly on
-/// SIGTERM.
+/// resolver, prints the walk as numbered messages and the page's URL, and
+/// stops cleanly on SIGTERM.
 #[test]
 fn binary_up_serves_the_default_until_sigterm() {
     let query = Ask::new("gaia.cs.umass.edu.", RecordType::A)
@@ -734,6 +754,9 @@ fn binary_up_serves_the_default_until_sigterm() {
                     &port.to_string(),
                     "--resolver",
                     &resolver.to_string(),
+                    // The README's 8053 is the README test's.
+                    "--web",
+                    "127.0.0.1:0",
                 ])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped()),
@@ -777,5 +800,9 @@ fn binary_up_serves_the_default_until_sigterm() {
         )),
         "{stdout}"
     );
-    assert_walk_logged(&String::from_utf8_lossy(&output.stderr));
+    assert!(
+        stdout.contains("http://127.0.0.1:"),
+        "the page's URL: {stdout}"
+    );
+    assert_walk_printed(&stdout);
 }

@@ -16,6 +16,8 @@
 //!   things up by, and the canonical order of RFC 4034.
 //! - `text`: names as people type them ([`absolute_name`]).
 //! - `dname`: DNAME RDATA and substitution (RFC 6672).
+//! - `striped`: counters each worker thread writes on cache lines of its
+//!   own ([`Striped`]), for the metrics.
 //! - `lru`: the one sharded LRU ([`ShardedLru`]), the hash for keys from
 //!   the network ([`KeyHasher`]) and the one hand-rolled hasher ([`Fnv`]).
 
@@ -25,6 +27,7 @@ mod edns;
 mod lru;
 mod name;
 mod request;
+mod striped;
 mod text;
 
 pub use check::{check_request, Policy, Reason, Rejection, Verdict, QTYPE_AXFR, QTYPE_IXFR};
@@ -40,4 +43,5 @@ pub use request::{
     find_edns, parse_request, read_header, skip_name, u16_at, EdnsQuery, Malformed, ParseError,
     Request, RequestHeader, CLASS_ANY, CLASS_IN, HEADER_LEN, OPCODE_QUERY, TYPE_OPT,
 };
+pub use striped::{Striped, STRIPES};
 pub use text::{absolute_name, escaped_name, for_each_byte};

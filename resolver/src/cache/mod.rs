@@ -20,6 +20,8 @@
 //!   the referral an RD=0 question gets, and what a conclusion from
 //!   upstream leaves in the cache and gives the client. The handler (hits)
 //!   and the walk (misses) both answer through it.
+//! - `control`: what an operator does: flush by name, RRset or zone, and
+//!   dump every entry ([`CacheLine`]).
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,9 +36,11 @@ use tokio::time::Instant;
 use crate::lock;
 
 mod answer;
+mod control;
 mod delegation;
 
 pub(crate) use answer::{CacheAnswer, Chain};
+pub use control::{CacheLine, Flush, Origin};
 pub use delegation::Delegation;
 
 /// The key type under which an NXDOMAIN is kept: type 0 is reserved and
