@@ -38,6 +38,6 @@ pub use name::{
 };
 pub use request::{
     find_edns, parse_request, read_header, skip_name, u16_at, EdnsQuery, Malformed, ParseError,
-    Request, RequestHeader, CLASS_ANY, CLASS_IN, HEADER_LEN, OPCODE_QUERY, TYPE_OPT,
+    Request, RequestHeader, CLASS_ANY, CLASS_IN, HEADER_LEN, OPCODE_QUERY, TYPE_OPT, TYPE_TSIG,
 };
 pub use text::{absolute_name, escaped_name, for_each_byte};

@@ -21,6 +21,8 @@ use crate::name::{NameError, WireName};
 pub const HEADER_LEN: usize = 12;
 /// RFC 6891 6.1.1: the OPT pseudo-record type.
 pub const TYPE_OPT: u16 = 41;
+/// RFC 8945 4.2: the TSIG pseudo-record type.
+pub const TYPE_TSIG: u16 = 250;
 /// RFC 1035 3.2.4: the Internet class.
 pub const CLASS_IN: u16 = 1;
 /// RFC 1035 3.2.5: QCLASS `*`, any class.
