@@ -431,7 +431,9 @@ fn transfers_are_refused_and_other_meta_types_are_nodata() {
 
 /// RFC 1035 4.1.1: opcodes other than QUERY (here NOTIFY and UPDATE) get
 /// NOTIMP, with the opcode and ID echoed; with an OPT record when the query
-/// had one (RFC 6891 6.1.1, as from Knot).
+/// had one (RFC 6891 6.1.1, as from Knot). RD and CD are not echoed: BIND
+/// clears every flag of a request it cannot handle, and nothing was
+/// recursed or checked.
 #[test]
 fn other_opcodes_are_not_implemented() {
     let server = example_server();
@@ -441,8 +443,12 @@ fn other_opcodes_are_not_implemented() {
             ask.edns = edns;
             let mut query = ask.to_message();
             query.metadata.op_code = opcode;
+            query.metadata.recursion_desired = true;
+            query.metadata.checking_disabled = true;
             let reply = udp_message(server.addr, &query, TIMEOUT).expect("an answer");
             assert_eq!(flags(&reply), with(ResponseCode::NotImp, false));
+            assert!(!reply.metadata.recursion_desired, "{opcode:?} RD cleared");
+            assert!(!reply.metadata.checking_disabled, "{opcode:?} CD cleared");
             assert_eq!(reply.metadata.op_code, opcode);
             assert_eq!(sections(&reply), [NONE, NONE, NONE]);
             assert_eq!(reply.edns.is_some(), edns.is_some(), "{opcode:?} OPT");

@@ -27,7 +27,7 @@ mod name;
 mod request;
 mod text;
 
-pub use check::{check_request, Policy, Reason, Rejection, Verdict, QTYPE_AXFR, QTYPE_IXFR};
+pub use check::{check_request, Policy, Reason, Rejection, Verdict};
 pub use dname::{dname_rdata, dname_target, substitute_dname};
 pub use edns::{
     opt_record, size_limit, CLASSIC_UDP_LIMIT, DEFAULT_MAX_UDP_PAYLOAD, OPT_LEN, TCP_LIMIT,
@@ -37,7 +37,9 @@ pub use name::{
     canonical_cmp, push_name, NameError, WireLabels, WireName, KEY_SUFFIX_LEN, MAX_NAME_LEN,
 };
 pub use request::{
-    find_edns, parse_request, read_header, skip_name, u16_at, EdnsQuery, Malformed, ParseError,
-    Request, RequestHeader, CLASS_ANY, CLASS_IN, HEADER_LEN, OPCODE_QUERY, TYPE_OPT, TYPE_TSIG,
+    find_edns, parse_request, read_header, records_allowed, skip_name, skip_records, u16_at,
+    EdnsQuery, Malformed, Opcodes, ParseError, Request, RequestHeader, CLASS_ANY, CLASS_IN,
+    HEADER_LEN, OPCODE_NOTIFY, OPCODE_QUERY, OPCODE_UPDATE, QTYPE_AXFR, QTYPE_IXFR, TYPE_OPT,
+    TYPE_TSIG,
 };
 pub use text::{absolute_name, escaped_name, for_each_byte};
