@@ -14,12 +14,14 @@
 //!   record that says so.
 //! - `name`: [`WireName`], the lowercased wire-form name both servers look
 //!   things up by, and the canonical order of RFC 4034.
+//! - `cidr`: address prefixes for access lists ([`Cidr`]).
 //! - `text`: names as people type them ([`absolute_name`]).
 //! - `dname`: DNAME RDATA and substitution (RFC 6672).
 //! - `lru`: the one sharded LRU ([`ShardedLru`]), the hash for keys from
 //!   the network ([`KeyHasher`]) and the one hand-rolled hasher ([`Fnv`]).
 
 mod check;
+mod cidr;
 mod dname;
 mod edns;
 mod lru;
@@ -28,6 +30,7 @@ mod request;
 mod text;
 
 pub use check::{check_request, Policy, Reason, Rejection, Verdict};
+pub use cidr::{Cidr, CidrError};
 pub use dname::{dname_rdata, dname_target, substitute_dname};
 pub use edns::{
     opt_record, size_limit, CLASSIC_UDP_LIMIT, DEFAULT_MAX_UDP_PAYLOAD, OPT_LEN, TCP_LIMIT,
