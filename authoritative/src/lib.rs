@@ -8,11 +8,17 @@
 //!   [`prepared`] holds the encoded answers per (name, type), [`respond`]
 //!   writes the response (EDNS, truncation), [`handler`] ties them into a
 //!   [`dnslab_transport::Handler`].
-//! - [`server`]: [`AuthServer`], the zone files, their snapshot and reload.
+//! - [`server`]: [`AuthServer`], its zones (primaries from files,
+//!   secondaries from their primaries), their snapshot, reload and the
+//!   replacement of one zone.
+//! - [`config`]: what the server is told to do ([`AuthConfig`]), validated.
+//! - `transfer`: zone transfers out, NOTIFY in and out, the secondary's
+//!   refresh, and TSIG on every request that carries it.
 //! - state that survives a restart: [`data_dir`] (the `--data-dir`
 //!   directory, files replaced atomically), [`journal`] (each zone's
 //!   changes, durable before they are acknowledged).
 
+pub mod config;
 pub mod data_dir;
 pub mod dnssec;
 pub mod handler;
@@ -23,6 +29,8 @@ pub mod respond;
 pub mod server;
 #[cfg(test)]
 mod temp_dir;
+pub(crate) mod transfer;
 pub mod zone;
 
-pub use server::{AuthOptions, AuthServer, LoadErrors, ReloadSummary, ZoneSource};
+pub use config::AuthConfig;
+pub use server::{AuthOptions, AuthServer, BackgroundTasks, LoadErrors, ReloadSummary, ZoneSource};

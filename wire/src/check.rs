@@ -35,7 +35,7 @@ use hickory_proto::op::ResponseCode;
 
 use crate::request::{
     find_edns, parse_request, EdnsQuery, Malformed, Opcodes, ParseError, Request, RequestHeader,
-    CLASS_ANY, CLASS_IN, QTYPE_AXFR, QTYPE_IXFR,
+    CLASS_ANY, CLASS_IN, OPCODE_NOTIFY, QTYPE_AXFR, QTYPE_IXFR,
 };
 
 /// Where the two servers differ in what they do with a readable query.
@@ -54,13 +54,14 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The authoritative server: no zone transfers are offered (NSD's
-    /// default); QCLASS ANY gets the IN data without AA, as from NSD (Knot
-    /// sets AA): holding no other class, the server cannot vouch for "any"
-    /// (RFC 6895 3.2).
+    /// The authoritative server: queries, zone transfers and NOTIFY, whose
+    /// access rules it applies itself (no transfer is allowed unless
+    /// configured, NSD's and Knot's default); QCLASS ANY gets the IN data
+    /// without AA, as from NSD (Knot sets AA): holding no other class, the
+    /// server cannot vouch for "any" (RFC 6895 3.2).
     pub const AUTHORITATIVE: Policy = Policy {
-        opcodes: Opcodes::QUERY,
-        refuse_zone_transfers: true,
+        opcodes: Opcodes::QUERY.with(OPCODE_NOTIFY),
+        refuse_zone_transfers: false,
         class_any_not_authoritative: true,
     };
 
@@ -284,6 +285,23 @@ mod tests {
         assert_eq!(notimp.question(), None);
         assert_eq!(notimp.edns.map(|e| e.udp_size), Some(1024));
         assert_eq!(notimp.header.id, 0xABCD);
+    }
+
+    #[test]
+    fn the_authoritative_policy_lets_transfers_and_notify_through() {
+        let auth = &Policy::AUTHORITATIVE;
+        for msg in [
+            query(0, 1, QTYPE_AXFR, CLASS_IN, None),
+            query(0, 1, QTYPE_IXFR, CLASS_IN, None),
+            query(OPCODE_NOTIFY, 1, 6, CLASS_IN, None),
+        ] {
+            assert_eq!(rcode(&msg, auth), Some(ResponseCode::NoError), "{msg:02x?}");
+        }
+        // UPDATE (RFC 2136) is not answered yet.
+        assert_eq!(
+            rcode(&query(5, 1, 6, CLASS_IN, None), auth),
+            Some(ResponseCode::NotImp)
+        );
     }
 
     /// BIND clears every flag of a NOTIMP reply but the opcode; copying RD

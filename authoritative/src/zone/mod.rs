@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use hickory_proto::rr::{Name, Record};
 
-pub use store::{Catalog, CatalogError, Node, RRset, Zone, ZoneSummary};
+pub use store::{Catalog, CatalogError, Node, RDataRef, RRset, Zone, ZoneSummary};
 
 /// Where a record came from, so every problem can be reported as
 /// `file:line` like `named-checkzone` does.

@@ -54,6 +54,7 @@ mod node;
 
 pub use catalog::{Catalog, CatalogError};
 pub(crate) use compact::CompactRecords;
+pub use compact::RDataRef;
 pub(crate) use dnslab_wire::WireName;
 pub use node::{Node, RRset};
 
@@ -355,6 +356,17 @@ impl Zone {
             records
         });
         std::iter::once(self.soa.clone()).chain(rest)
+    }
+
+    /// How many nodes the zone has (names, empty non-terminals included).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The `at`-th node in the order of [`Zone::nodes`]: a cursor that
+    /// outlives a borrow, for a transfer sent message by message.
+    pub fn node_at(&self, at: usize) -> Option<Node<'_>> {
+        (at < self.nodes.len()).then(|| self.view(at))
     }
 
     /// Every node, parents before children, otherwise in file order; for

@@ -85,6 +85,16 @@ impl ServedAuth {
         config: ServerConfig,
     ) -> ServedAuth {
         let auth = AuthServer::load(sources, options).expect("zones load");
+        ServedAuth::serve(auth, config)
+    }
+
+    /// A server built from a whole configuration (transfer rules, keys).
+    pub fn from_config(config: dnslab_authoritative::AuthConfig) -> ServedAuth {
+        let auth = AuthServer::new(config).expect("zones load");
+        ServedAuth::serve(auth, loopback_config())
+    }
+
+    fn serve(auth: AuthServer, config: ServerConfig) -> ServedAuth {
         let running = serve(auth.handler(), config);
         ServedAuth {
             addr: running.addr,

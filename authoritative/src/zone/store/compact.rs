@@ -25,7 +25,24 @@ pub(super) enum StoredRData {
     Other(Box<RData>),
 }
 
+/// RDATA as the store holds it, borrowed: what zone transfers encode
+/// without building an `RData` per record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RDataRef<'a> {
+    A(Ipv4Addr),
+    Aaaa(Ipv6Addr),
+    Other(&'a RData),
+}
+
 impl StoredRData {
+    pub(super) fn as_ref(&self) -> RDataRef<'_> {
+        match self {
+            StoredRData::A(a) => RDataRef::A(*a),
+            StoredRData::Aaaa(a) => RDataRef::Aaaa(*a),
+            StoredRData::Other(other) => RDataRef::Other(other),
+        }
+    }
+
     fn new(data: RData) -> Self {
         match data {
             RData::A(a) => StoredRData::A(a.0),
