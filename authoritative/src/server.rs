@@ -384,8 +384,6 @@ impl AuthServer {
     /// zone `origin` (expired), in place of what it served; the other
     /// zones are untouched. `false` when `origin` is not a configured zone
     /// or the zone cannot be served beside the others.
-    // The secondary's (next commit).
-    #[allow(dead_code)]
     pub(crate) fn replace_zone(&self, origin: &Name, zone: Option<Arc<Zone>>) -> bool {
         let mut zones = self.lock_zones();
         let Some(at) = zones.iter().position(|slot| slot.origin == *origin) else {
@@ -442,11 +440,16 @@ impl AuthServer {
         self.shared.snapshot.load().zone(origin).cloned()
     }
 
+    pub(crate) fn transfers(&self) -> &Arc<Transfers> {
+        &self.shared.transfers
+    }
+
     /// Starts, on the current tokio runtime, what runs beside the request
-    /// path: the NOTIFY sender, which first announces every primary zone
-    /// that has NOTIFY targets (as BIND and Knot do when they load a zone,
-    /// so that secondaries started earlier catch up). Everything stops when
-    /// the returned handle is dropped.
+    /// path: the NOTIFY sender, which first announces every zone that has
+    /// NOTIFY targets (as BIND and Knot do when they load a zone, so that
+    /// secondaries started earlier catch up), and one refresh task per
+    /// secondary zone. Everything stops when the returned handle is
+    /// dropped.
     pub fn spawn_tasks(&self) -> BackgroundTasks {
         let mut tasks = tokio::task::JoinSet::new();
         let (sender, jobs) = tokio::sync::mpsc::unbounded_channel();
@@ -464,6 +467,31 @@ impl AuthServer {
             .collect();
         for zone in zones {
             self.shared.transfers.zone_changed(&zone);
+        }
+        let server_name = config
+            .options
+            .server_name
+            .clone()
+            .unwrap_or_else(|| "-".into());
+        for zone_config in &config.zones {
+            let Role::Secondary { origin, primaries } = &zone_config.role else {
+                continue;
+            };
+            let Some(waker) = self.shared.transfers.refresh_waker(origin) else {
+                continue;
+            };
+            let secondary = crate::transfer::Secondary {
+                server: self.clone(),
+                origin: origin.clone(),
+                primaries: primaries.clone(),
+                waker: Arc::clone(waker),
+                limits: config.limits.clone(),
+                transfers_in: Arc::clone(self.shared.transfers.incoming()),
+                source: config.source_address,
+                server_name: server_name.clone(),
+                last_contact: None,
+            };
+            tasks.spawn(secondary.run());
         }
         BackgroundTasks { _tasks: tasks }
     }

@@ -13,10 +13,12 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use dnslab_tsig::{sign_request, unix_now, RequestMac, ResponseError, ResponseVerifier};
+use dnslab_tsig::{sign_request, unix_now, Checked, RequestMac, ResponseError, ResponseVerifier};
 use dnslab_wire::{u16_at, OPCODE_QUERY};
 use hickory_proto::rr::{Name, Record, RecordType};
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream, UdpSocket};
+use tokio::time::timeout;
 
 use super::encode::{question, Compressor, Header, MessageWriter, Section};
 use crate::config::Remote;
@@ -30,6 +32,10 @@ pub(crate) enum ExchangeError {
     Timeout(Duration),
     #[error("the answer's TSIG does not verify: {0}")]
     Tsig(#[from] ResponseError),
+    #[error("the connection closed before the answer was complete")]
+    Closed,
+    #[error("a message of {0} octets is longer than the request allows")]
+    TooLong(usize),
 }
 
 /// A request ready to send, and what its reply is checked against.
@@ -127,5 +133,91 @@ pub(crate) async fn udp_exchange(
             verifier.verify(reply, unix_now())?;
         }
         return Ok(reply.to_vec());
+    }
+}
+/// A TCP connection to a remote server carrying one request and the
+/// messages of its reply.
+pub(crate) struct TcpExchange {
+    stream: TcpStream,
+    verifier: Option<ResponseVerifier>,
+    id: u16,
+    /// Each message must arrive within this (BIND's idle limit).
+    idle: Duration,
+}
+
+impl TcpExchange {
+    /// Connects to `remote` and sends `request`, within `wait`.
+    pub(crate) async fn start(
+        source: Option<IpAddr>,
+        remote: &Remote,
+        request: &Outgoing,
+        wait: Duration,
+        idle: Duration,
+    ) -> Result<TcpExchange, ExchangeError> {
+        let local = local_for(source, remote.addr);
+        let socket = match local {
+            SocketAddr::V4(_) => TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        socket.bind(local)?;
+        let mut stream = timeout(wait, socket.connect(remote.addr))
+            .await
+            .map_err(|_| ExchangeError::Timeout(wait))??;
+        let len = u16::try_from(request.bytes.len())
+            .map_err(|_| ExchangeError::TooLong(request.bytes.len()))?;
+        let mut framed = len.to_be_bytes().to_vec();
+        framed.extend_from_slice(&request.bytes);
+        timeout(wait, stream.write_all(&framed))
+            .await
+            .map_err(|_| ExchangeError::Timeout(wait))??;
+        Ok(TcpExchange {
+            stream,
+            verifier: request.verifier(),
+            id: request.id,
+            idle,
+        })
+    }
+
+    /// The next message of the reply into `buf`, its ID checked and its
+    /// TSIG verified (an unsigned message between signed ones is accepted
+    /// until a later one covers it, RFC 8945 5.3.1). A message with
+    /// another ID is an error: a connection carries one request here.
+    pub(crate) async fn next(&mut self, buf: &mut Vec<u8>) -> Result<(), ExchangeError> {
+        let mut prefix = [0u8; 2];
+        match timeout(self.idle, self.stream.read_exact(&mut prefix)).await {
+            Err(_) => return Err(ExchangeError::Timeout(self.idle)),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(ExchangeError::Closed)
+            }
+            Ok(Err(e)) => return Err(e.into()),
+            Ok(Ok(_)) => {}
+        }
+        buf.clear();
+        buf.resize(usize::from(u16::from_be_bytes(prefix)), 0);
+        match timeout(self.idle, self.stream.read_exact(buf)).await {
+            Err(_) => return Err(ExchangeError::Timeout(self.idle)),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(ExchangeError::Closed)
+            }
+            Ok(Err(e)) => return Err(e.into()),
+            Ok(Ok(_)) => {}
+        }
+        if u16_at(buf, 0) != Some(self.id) {
+            return Err(ExchangeError::Io(io::Error::other(
+                "a message with another ID than the request's",
+            )));
+        }
+        if let Some(verifier) = &mut self.verifier {
+            let _: Checked = verifier.verify(buf, unix_now())?;
+        }
+        Ok(())
+    }
+
+    /// At the end of the reply: RFC 8945 5.3.1, its last message signed.
+    pub(crate) fn finish(&self) -> Result<(), ExchangeError> {
+        match &self.verifier {
+            Some(verifier) => Ok(verifier.finish()?),
+            None => Ok(()),
+        }
     }
 }

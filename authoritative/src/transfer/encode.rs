@@ -52,8 +52,6 @@ pub(crate) struct Header {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Section {
     Answer = 0,
-    // An IXFR request's SOA: the secondary's (next commit).
-    #[allow(dead_code)]
     Authority = 1,
     Additional = 2,
 }

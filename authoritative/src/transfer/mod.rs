@@ -15,6 +15,8 @@
 //!   history does not reach back).
 //! - `notify`: NOTIFY answered (and the secondary woken), NOTIFY sent.
 //! - `client`: this server's own requests to other servers.
+//! - `incoming`: SOA queries and transfers from a primary, read and judged.
+//! - `secondary`: each secondary zone's refresh task.
 //!
 //! Neighbours: [`crate::config`] says who may do what,
 //! [`crate::server::AuthServer`] owns the zones and calls
@@ -23,7 +25,9 @@
 mod axfr;
 mod client;
 pub(crate) mod encode;
+mod incoming;
 mod notify;
+mod secondary;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,6 +44,7 @@ use crate::handler::AuthHandler;
 use crate::zone::Zone;
 
 pub(crate) use notify::{run_notifier, NotifyJob};
+pub(crate) use secondary::Secondary;
 
 /// What transfers and NOTIFY share across requests and tasks.
 pub(crate) struct Transfers {
@@ -49,6 +54,9 @@ pub(crate) struct Transfers {
     /// One permit per outgoing transfer in progress
     /// ([`crate::config::TransferLimits::transfers_out`]).
     outgoing: Arc<Semaphore>,
+    /// One permit per incoming transfer in progress, over all secondary
+    /// zones ([`crate::config::TransferLimits::transfers_in`]).
+    incoming: Arc<Semaphore>,
     /// Wakes a secondary zone's refresh task (a NOTIFY came), by the
     /// zone's lowercased wire name.
     refresh: HashMap<Box<[u8]>, Arc<Notify>>,
@@ -68,6 +76,7 @@ impl Transfers {
             .collect();
         Transfers {
             outgoing: Arc::new(Semaphore::new(config.limits.transfers_out.max(1))),
+            incoming: Arc::new(Semaphore::new(config.limits.transfers_in.max(1))),
             zones: origins.iter().map(|(o, at)| (key(o), *at)).collect(),
             refresh,
             notifier: Mutex::new(None),
@@ -108,6 +117,11 @@ impl Transfers {
         if let Some(sender) = notifier.as_ref() {
             let _ = sender.send(job);
         }
+    }
+
+    /// The bound on incoming transfers, shared by every secondary zone.
+    pub(crate) fn incoming(&self) -> &Arc<Semaphore> {
+        &self.incoming
     }
 
     /// Where [`Transfers::zone_changed`] sends from now on.

@@ -19,13 +19,69 @@ use crate::common::{name, tcp_recv, tcp_send, TIMEOUT};
 
 /// dnslab as a primary: AXFR, IXFR, access rules, NOTIFY in.
 mod out;
+/// dnslab as a secondary of dnslab: transfer, NOTIFY, timers, expire.
+mod secondary;
 
 /// A zone's apex lines: SOA with `serial` (refresh 3600, retry 600,
 /// expire 86400, minimum 300) and one NS.
 pub fn apex(origin: &str, serial: u32) -> String {
+    apex_with_timers(origin, serial, [3600, 600, 86400])
+}
+
+/// [`apex`] with the SOA's refresh, retry and expire.
+pub fn apex_with_timers(origin: &str, serial: u32, [refresh, retry, expire]: [u32; 3]) -> String {
     format!(
-        "$ORIGIN {origin}\n$TTL 300\n@ IN SOA ns.{origin} admin.{origin} {serial} 3600 600 86400 300\n@ IN NS ns.{origin}\nns IN A 192.0.2.53\n"
+        "$ORIGIN {origin}\n$TTL 300\n@ IN SOA ns.{origin} admin.{origin} {serial} {refresh} {retry} {expire} 300\n@ IN NS ns.{origin}\nns IN A 192.0.2.53\n"
     )
+}
+
+/// A secondary zone copied from `primaries`.
+pub fn secondary(origin: &str, primaries: &[SocketAddr]) -> ZoneConfig {
+    ZoneConfig {
+        role: Role::Secondary {
+            origin: name(origin),
+            primaries: primaries
+                .iter()
+                .map(|&addr| dnslab_authoritative::config::Remote { addr, key: None })
+                .collect(),
+        },
+        notify: Vec::new(),
+        allow_transfer: Vec::new(),
+    }
+}
+
+/// A transport server bound on 127.0.0.1 and a free port, not serving
+/// yet: its address can go into another server's configuration first.
+pub fn bound() -> (dnslab_transport::Server, SocketAddr) {
+    let server = dnslab_transport::Server::bind(crate::common::loopback_config()).expect("bind");
+    let addr = server.local_addrs()[0];
+    (server, addr)
+}
+
+/// The serial of `zone`'s SOA as `server` answers it, or `None` when it
+/// answers otherwise (SERVFAIL before a transfer, REFUSED...).
+pub fn served_serial(server: SocketAddr, zone: &str) -> Option<u32> {
+    let ask = crate::common::Ask::new(zone, RecordType::SOA);
+    let reply = crate::common::udp_message(server, &ask.to_message(), TIMEOUT)?;
+    reply.answers.first().and_then(Transfer::soa_serial)
+}
+
+/// Polls `server` every 50 ms, up to `within`, until `zone`'s serial is
+/// `serial`; whether it got there.
+pub fn wait_for_serial(
+    server: SocketAddr,
+    zone: &str,
+    serial: u32,
+    within: std::time::Duration,
+) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        if served_serial(server, zone) == Some(serial) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
 }
 
 /// Writes a zone of `hosts` A records (host1 .. hostN) with `serial` to

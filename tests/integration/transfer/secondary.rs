@@ -1,0 +1,130 @@
+//! dnslab as a secondary of another dnslab: the copy follows the primary
+//! by NOTIFY and by its timers, and stops being served when it expires.
+
+use std::time::Duration;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+
+use super::{
+    apex, apex_with_timers, bound, config, primary, secondary, served_serial, wait_for_serial,
+};
+use crate::common::{udp, Ask, ScratchDir, ServedAuth};
+
+/// How long a change may take to reach a secondary that was told by
+/// NOTIFY, on a loaded two-core machine.
+const FOLLOW: Duration = Duration::from_secs(10);
+
+/// The story of RFC 1996: a secondary copies example.test from its
+/// primary at start; the operator edits the primary's file (serial 2, a
+/// new name) and reloads; the primary sends NOTIFY, and the secondary,
+/// whose refresh timer is an hour away, serves the new name within
+/// seconds. Names the primary serves, the secondary serves the same.
+#[test]
+fn a_secondary_copies_its_primary_and_follows_its_notify() {
+    let dir = ScratchDir::new("secondary-notify");
+    let path = dir.join("example.test.zone");
+    std::fs::write(
+        &path,
+        format!("{}www IN A 192.0.2.1\n", apex("example.test.", 1)),
+    )
+    .unwrap();
+    let (secondary_server, secondary_addr) = bound();
+    let (primary_server, primary_addr) = bound();
+    let mut primary_zone = primary(&path, "example.test.", &["127.0.0.1"]);
+    primary_zone.notify = vec![dnslab_authoritative::config::Remote {
+        addr: secondary_addr,
+        key: None,
+    }];
+    let primary = ServedAuth::with_tasks(config(vec![primary_zone]), primary_server);
+    let copy = ServedAuth::with_tasks(
+        config(vec![secondary("example.test.", &[primary_addr])]),
+        secondary_server,
+    );
+    assert!(
+        wait_for_serial(copy.addr, "example.test.", 1, FOLLOW),
+        "the first copy"
+    );
+    let www = udp(copy.addr, &Ask::new("www.example.test.", RecordType::A));
+    assert!(www.metadata.authoritative);
+    assert_eq!(www.answers.len(), 1);
+
+    std::fs::write(
+        &path,
+        format!(
+            "{}www IN A 192.0.2.1\nnew IN A 192.0.2.2\n",
+            apex("example.test.", 2)
+        ),
+    )
+    .unwrap();
+    primary.auth.reload().expect("reload");
+    assert!(
+        wait_for_serial(copy.addr, "example.test.", 2, FOLLOW),
+        "followed the NOTIFY"
+    );
+    let new = udp(copy.addr, &Ask::new("new.example.test.", RecordType::A));
+    assert_eq!(new.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(new.answers.len(), 1);
+}
+
+/// Without NOTIFY a secondary still follows, at its REFRESH timer (here
+/// 1 s); when the primary goes away, the copy is served until EXPIRE
+/// (here 3 s) has passed without an answer, then SERVFAIL, as BIND does:
+/// stale data is worse than none.
+#[test]
+fn a_secondary_refreshes_on_its_timer_and_expires_without_its_primary() {
+    let dir = ScratchDir::new("secondary-timers");
+    let path = dir.join("timers.test.zone");
+    let zone = |serial| apex_with_timers("timers.test.", serial, [1, 1, 3]);
+    std::fs::write(&path, zone(1)).unwrap();
+    let (primary_server, primary_addr) = bound();
+    let (secondary_server, _) = bound();
+    let primary = ServedAuth::with_tasks(
+        config(vec![primary(&path, "timers.test.", &["127.0.0.1"])]),
+        primary_server,
+    );
+    let copy = ServedAuth::with_tasks(
+        config(vec![secondary("timers.test.", &[primary_addr])]),
+        secondary_server,
+    );
+    assert!(wait_for_serial(copy.addr, "timers.test.", 1, FOLLOW));
+    std::fs::write(&path, zone(2)).unwrap();
+    primary.auth.reload().expect("reload");
+    assert!(
+        wait_for_serial(copy.addr, "timers.test.", 2, FOLLOW),
+        "refreshed without NOTIFY"
+    );
+
+    drop(primary);
+    // Still served right after the primary went away...
+    assert_eq!(served_serial(copy.addr, "timers.test."), Some(2));
+    // ...then expired.
+    let deadline = std::time::Instant::now() + FOLLOW;
+    let mut rcode = ResponseCode::NoError;
+    while std::time::Instant::now() < deadline && rcode != ResponseCode::ServFail {
+        std::thread::sleep(Duration::from_millis(100));
+        rcode = udp(copy.addr, &Ask::new("timers.test.", RecordType::SOA))
+            .metadata
+            .response_code;
+    }
+    assert_eq!(
+        rcode,
+        ResponseCode::ServFail,
+        "the expired zone answers SERVFAIL"
+    );
+}
+
+/// A secondary that has never reached its primary has nothing to serve:
+/// SERVFAIL (not REFUSED, which would say the zone is not its own).
+#[test]
+fn a_secondary_without_a_copy_answers_servfail() {
+    let (secondary_server, _) = bound();
+    // Nothing listens on port 9 of 127.0.0.1.
+    let nowhere = "127.0.0.1:9".parse().unwrap();
+    let copy = ServedAuth::with_tasks(
+        config(vec![secondary("never.test.", &[nowhere])]),
+        secondary_server,
+    );
+    let reply = udp(copy.addr, &Ask::new("www.never.test.", RecordType::A));
+    assert_eq!(reply.metadata.response_code, ResponseCode::ServFail);
+}
