@@ -67,6 +67,12 @@ impl AuthConfig {
         }
     }
 
+    /// Whether any zone keeps history, so that the data directory is
+    /// used (see [`ZoneConfig::keeps_history`]).
+    pub fn uses_data_dir(&self) -> bool {
+        self.zones.iter().any(ZoneConfig::keeps_history)
+    }
+
     /// The key named `name` (any case, with or without the final dot).
     pub fn key(&self, name: &str) -> Option<&Arc<Key>> {
         self.keys.get(name)
@@ -98,6 +104,13 @@ impl ZoneConfig {
 
     pub fn is_secondary(&self) -> bool {
         matches!(self.role, Role::Secondary { .. })
+    }
+
+    /// Whether the zone keeps a history of its versions (for IXFR) in the
+    /// data directory: a secondary always (with its copy), a primary when
+    /// others copy it.
+    pub fn keeps_history(&self) -> bool {
+        self.is_secondary() || !self.allow_transfer.is_empty() || !self.notify.is_empty()
     }
 
     /// The zone's name, when the configuration gives it (a primary's may

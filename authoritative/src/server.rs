@@ -24,6 +24,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use dnslab_transport::Handler;
@@ -31,10 +32,10 @@ use dnslab_wire::{absolute_name, WireName, DEFAULT_MAX_UDP_PAYLOAD};
 use hickory_proto::rr::{Name, RData};
 use tracing::{error, info, warn};
 
-use crate::config::{AuthConfig, Role};
+use crate::config::{AuthConfig, Role, ZoneConfig};
 use crate::handler::AuthHandler;
 use crate::prepared::PreparedCache;
-use crate::transfer::Transfers;
+use crate::transfer::{History, HistoryError, Transfers};
 use crate::zone::{self, Catalog, CatalogError, Zone, ZoneSummary};
 
 /// Prepared answers kept per snapshot. Enough for every name of a typical
@@ -132,6 +133,9 @@ pub enum LoadFailure {
     },
     /// The zones load but cannot be served together.
     Catalog(CatalogError),
+    /// The data directory, a zone's journal or a secondary's copy cannot
+    /// be used.
+    History(HistoryError),
     /// A master file now names another zone than the one it was first
     /// loaded as (its `$ORIGIN` or SOA owner changed): the server keeps
     /// serving zones by name, so the old one stays.
@@ -147,12 +151,19 @@ impl fmt::Display for LoadFailure {
         match self {
             LoadFailure::Zone { error, .. } => write!(f, "{error}"),
             LoadFailure::Catalog(error) => write!(f, "{error}"),
+            LoadFailure::History(error) => write!(f, "{error}"),
             LoadFailure::OriginChanged { source, was, now } => write!(
                 f,
                 "{}: the file now holds zone {now}, loaded before as {was}; restart the server to serve it under its new name",
                 source.path.display()
             ),
         }
+    }
+}
+
+impl From<HistoryError> for LoadFailure {
+    fn from(error: HistoryError) -> LoadFailure {
+        LoadFailure::History(error)
     }
 }
 
@@ -249,6 +260,8 @@ struct Slot {
     origin: Name,
     /// What is served; `None` for a secondary without data.
     zone: Option<Arc<Zone>>,
+    /// A secondary's saved copy at start: when a primary last answered.
+    contact: Option<Instant>,
 }
 
 struct Shared {
@@ -287,23 +300,21 @@ impl AuthServer {
     /// problem, if any master file fails. Transfers in and NOTIFY out run
     /// once [`AuthServer::spawn_tasks`] has started them.
     pub fn new(config: AuthConfig) -> Result<AuthServer, LoadErrors> {
+        let mut history = match config.uses_data_dir() {
+            true => Some(History::open(&config.data_dir).map_err(|e| LoadErrors(vec![e.into()]))?),
+            false => None,
+        };
         let mut slots = Vec::with_capacity(config.zones.len());
         let mut failures = Vec::new();
         for (at, zone_config) in config.zones.iter().enumerate() {
-            match &zone_config.role {
-                Role::Primary(source) => match load_primary(source) {
-                    Ok(zone) => slots.push(Slot {
-                        config: at,
-                        origin: zone.origin().clone(),
-                        zone: Some(zone),
-                    }),
-                    Err(failure) => failures.push(*failure),
-                },
-                Role::Secondary { origin, .. } => slots.push(Slot {
+            match load_zone(zone_config, history.as_mut()) {
+                Ok((origin, zone, contact)) => slots.push(Slot {
                     config: at,
-                    origin: origin.clone(),
-                    zone: None,
+                    origin,
+                    zone: zone.map(Arc::new),
+                    contact,
                 }),
+                Err(failure) => failures.push(*failure),
             }
         }
         if !failures.is_empty() {
@@ -314,7 +325,7 @@ impl AuthServer {
         log_loaded(&summary(&slots), "zone loaded");
         let config = Arc::new(config);
         let origins = slots.iter().map(|s| (s.origin.clone(), s.config)).collect();
-        let transfers = Arc::new(Transfers::new(Arc::clone(&config), origins));
+        let transfers = Arc::new(Transfers::new(Arc::clone(&config), origins, history));
         Ok(AuthServer {
             shared: Arc::new(Shared {
                 config,
@@ -358,8 +369,13 @@ impl AuthServer {
         let mut changed = Vec::new();
         for (at, zone) in loaded {
             let slot = &mut zones[at];
-            if slot.zone.as_deref().map(serial) != Some(serial(&zone)) {
-                changed.push(Arc::clone(&zone));
+            if let Some(old) = slot.zone.as_deref() {
+                if serial(old) != serial(&zone) {
+                    changed.push(Arc::clone(&zone));
+                    // Kept before the new version is served: an IXFR that
+                    // sees it finds its difference.
+                    self.shared.transfers.record_step(old, &zone);
+                }
             }
             slot.zone = Some(zone);
         }
@@ -473,6 +489,11 @@ impl AuthServer {
             .server_name
             .clone()
             .unwrap_or_else(|| "-".into());
+        let contacts: std::collections::HashMap<Name, Instant> = self
+            .lock_zones()
+            .iter()
+            .filter_map(|slot| Some((slot.origin.clone(), slot.contact?)))
+            .collect();
         for zone_config in &config.zones {
             let Role::Secondary { origin, primaries } = &zone_config.role else {
                 continue;
@@ -489,7 +510,7 @@ impl AuthServer {
                 transfers_in: Arc::clone(self.shared.transfers.incoming()),
                 source: config.source_address,
                 server_name: server_name.clone(),
-                last_contact: None,
+                last_contact: contacts.get(origin).copied(),
             };
             tasks.spawn(secondary.run());
         }
@@ -501,6 +522,40 @@ impl AuthServer {
 #[derive(Debug)]
 pub struct BackgroundTasks {
     _tasks: tokio::task::JoinSet<()>,
+}
+
+/// One configured zone at start: its name, what to serve (a primary's
+/// file, a secondary's saved copy; either rebuilt with its journal), and
+/// for a secondary when a primary last answered.
+fn load_zone(
+    config: &ZoneConfig,
+    history: Option<&mut History>,
+) -> Result<(Name, Option<Zone>, Option<Instant>), Box<LoadFailure>> {
+    let history_failure = |error: HistoryError| Box::new(LoadFailure::from(error));
+    match (&config.role, history) {
+        (Role::Primary(source), history) => {
+            let zone = zone::load(&source.path, source.origin.as_ref()).map_err(|error| {
+                Box::new(LoadFailure::Zone {
+                    source: source.clone(),
+                    error,
+                })
+            })?;
+            let origin = zone.origin().clone();
+            let zone = match history {
+                Some(history) if config.keeps_history() => history
+                    .open_zone(&origin, Some(zone))
+                    .map_err(history_failure)?,
+                _ => Some(zone),
+            };
+            Ok((origin, zone, None))
+        }
+        (Role::Secondary { origin, .. }, Some(history)) => {
+            let (zone, age) = history.load_copy(origin).map_err(history_failure)?;
+            let contact = age.and_then(|age| Instant::now().checked_sub(age));
+            Ok((origin.clone(), zone, contact))
+        }
+        (Role::Secondary { origin, .. }, None) => Ok((origin.clone(), None, None)),
+    }
 }
 
 /// Reads, checks and builds one master file.

@@ -1,12 +1,11 @@
-//! Zone transfers out: who may have the zone, and the zone sent as a
-//! stream of messages (RFC 5936 2.2): the SOA, every record, the SOA
-//! again, packed into as few messages as fit 64 KiB, each signed when the
-//! request was (RFC 8945 5.3.1).
+//! Zone transfers out: who may have a zone, and the zone sent whole
+//! (RFC 5936 2.2): the SOA, every record, the SOA again, in the messages
+//! of `stream.rs`; or its differences (`ixfr.rs`).
 //!
-//! The stream holds the `Arc` of the zone version that was current when
-//! the request came, so the transfer is one consistent version even when
-//! a reload or another transfer swaps the served zone meanwhile. It is
-//! produced message by message as the connection writes them
+//! The transfer holds the `Arc` of the zone version that was current when
+//! the request came, so it is one consistent version even when a reload
+//! or another transfer swaps the served zone meanwhile. It is produced
+//! message by message as the connection writes them
 //! (`dnslab_transport::MessageStream`), so a slow secondary costs one
 //! message of memory, never the zone.
 //!
@@ -21,25 +20,24 @@
 //! 5. IXFR: a single SOA when the client is as new as the zone or asks
 //!    over UDP (RFC 1995 2 and 4; TC when even that does not fit),
 //!    FORMERR without the client's SOA in the authority section, else
-//!    the zone AXFR-style (RFC 1995 4: "the server ... may ... send the
-//!    entire zone", done while no history reaches the client's serial);
+//!    the differences from the client's serial when the zone's history
+//!    reaches back to it, else the zone AXFR-style (RFC 1995 4);
 //! 6. more than `transfers_out` transfers at once: SERVFAIL, retried by
 //!    the secondary (BIND's quota).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use dnslab_transport::{MessageStream, Protocol, RequestMeta};
-use dnslab_tsig::{unix_now, ResponseSigner, Verified};
-use dnslab_wire::{opt_record, size_limit, Request, OPT_LEN, QTYPE_AXFR, TCP_LIMIT};
+use dnslab_tsig::Verified;
+use dnslab_wire::{opt_record, size_limit, Request, QTYPE_AXFR};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::BinDecodable;
-use tokio::sync::OwnedSemaphorePermit;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info};
 
-use super::encode::{response_header, Compressor, Header, MessageWriter, Section};
+use super::encode::{Compressor, Header, MessageWriter, Section};
+use super::ixfr::ChangeRecords;
+use super::stream::{header, Peer, Records, TransferStream};
 use crate::config::allowed;
 use crate::handler::AuthHandler;
 use crate::respond::{self, Sections};
@@ -58,13 +56,13 @@ pub(super) fn serve(
     response: &mut Vec<u8>,
 ) -> Option<Box<dyn MessageStream>> {
     let transfers = handler.transfers();
-    let kind = if req.qtype == QTYPE_AXFR {
+    let asked = if req.qtype == QTYPE_AXFR {
         "AXFR"
     } else {
         "IXFR"
     };
     let refuse = |rcode: ResponseCode, why: &str, response: &mut Vec<u8>| {
-        info!(client = %meta.peer, kind, %rcode, reason = why, "zone transfer refused");
+        info!(client = %meta.peer, kind = asked, %rcode, reason = why, "zone transfer refused");
         write_error(handler, req, rcode, meta, response);
         None
     };
@@ -76,30 +74,21 @@ pub(super) fn serve(
     };
     let snapshot = handler.snapshot();
     let Some(zone) = snapshot.zone(&qname).cloned() else {
-        return refuse(
-            ResponseCode::ServFail,
-            "the zone has no data (not yet transferred, or expired)",
-            response,
-        );
+        let why = "the zone has no data (not yet transferred, or expired)";
+        return refuse(ResponseCode::ServFail, why, response);
     };
     if !allowed(&config.allow_transfer, meta.peer.ip(), verified.key()) {
-        return refuse(
-            ResponseCode::Refused,
-            "not in the zone's allow_transfer",
-            response,
-        );
+        let why = "not in the zone's allow_transfer";
+        return refuse(ResponseCode::Refused, why, response);
     }
     if req.qtype == QTYPE_AXFR && meta.protocol == Protocol::Udp {
         return refuse(ResponseCode::Refused, "AXFR over UDP", response);
     }
-    let mut style = "AXFR";
+    let mut changes = None;
     if req.qtype != QTYPE_AXFR {
         let Some(client_serial) = client_serial(bytes, &qname) else {
-            return refuse(
-                ResponseCode::FormErr,
-                "IXFR without the client's SOA",
-                response,
-            );
+            let why = "IXFR without the client's SOA";
+            return refuse(ResponseCode::FormErr, why, response);
         };
         let current = serial(&zone);
         if meta.protocol == Protocol::Udp || !serial_gt(current, client_serial) {
@@ -107,32 +96,44 @@ pub(super) fn serve(
             single_soa(handler, req, &zone, verified, meta, response);
             return None;
         }
-        style = "AXFR-style IXFR";
+        changes = ChangeRecords::since(transfers, &zone, client_serial);
     }
+    let kind = match (&changes, req.qtype == QTYPE_AXFR) {
+        (Some(_), _) => "IXFR",
+        (None, true) => "AXFR",
+        (None, false) => "AXFR-style IXFR",
+    };
     let Ok(permit) = Arc::clone(&transfers.outgoing).try_acquire_owned() else {
-        return refuse(
-            ResponseCode::ServFail,
-            "too many transfers in progress (transfers_out)",
-            response,
-        );
+        let why = "too many transfers in progress (transfers_out)";
+        return refuse(ResponseCode::ServFail, why, response);
     };
     info!(
         client = %meta.peer,
         zone = %qname,
         serial = serial(&zone),
-        kind = style,
+        kind,
         key = verified.key().map(|k| k.name()).unwrap_or("-"),
         "zone transfer started"
     );
-    Some(Box::new(ZoneStream::new(
-        zone,
-        req,
-        verified,
-        meta.peer,
-        style,
-        permit,
-        handler.max_udp_payload(),
-    )))
+    let peer = Peer {
+        client: meta.peer,
+        zone: qname,
+        kind,
+    };
+    let max_udp = handler.max_udp_payload();
+    Some(match changes {
+        Some(changes) => Box::new(TransferStream::new(
+            changes, req, verified, max_udp, permit, peer,
+        )),
+        None => Box::new(TransferStream::new(
+            ZoneRecords::new(zone),
+            req,
+            verified,
+            max_udp,
+            permit,
+            peer,
+        )),
+    })
 }
 
 /// The serial of the SOA an IXFR request carries for `zone` in its
@@ -182,8 +183,7 @@ fn single_soa(
     let max_udp = handler.max_udp_payload();
     let opt = req.edns.map(|edns| opt_record(max_udp, 0, edns.dnssec_ok));
     let limit = size_limit(meta.protocol, req.edns, max_udp)
-        - verified.tsig_len()
-        - opt.map_or(0, |opt| opt.len());
+        .saturating_sub(verified.tsig_len() + opt.map_or(0, |opt| opt.len()));
     let header = header(req);
     let mut names = Compressor::default();
     let mut msg = MessageWriter::new(response, &mut names, header, Some(req.question), limit);
@@ -200,20 +200,8 @@ fn single_soa(
     msg.finish();
 }
 
-/// The header of a transfer's messages: the request's ID, RD and CD, AA.
-fn header(req: &Request<'_>) -> Header {
-    response_header(
-        req.header.id,
-        req.header.opcode,
-        req.header.recursion_desired,
-        req.header.checking_disabled,
-        true,
-        0,
-    )
-}
-
 /// The zone's SOA into the answer section.
-fn push_soa(msg: &mut MessageWriter<'_>, zone: &Zone) -> bool {
+pub(super) fn push_soa(msg: &mut MessageWriter<'_>, zone: &Zone) -> bool {
     let mut owner = Vec::new();
     dnslab_wire::push_name(zone.origin(), &mut owner);
     let soa = zone.soa();
@@ -242,67 +230,32 @@ enum Cursor {
     Done,
 }
 
-/// One zone version sent as a stream of messages.
-struct ZoneStream {
+/// A whole zone version, between its SOA twice, straight from the store:
+/// the nodes in the store's order (parents first, then file order; RFC
+/// 5936 2.2 asks for no order), then the NSEC3 chain.
+pub(super) struct ZoneRecords {
     zone: Arc<Zone>,
-    /// The zone's name in wire form, as the SOA and the apex node have it.
+    /// The zone's name in wire form, as the apex node has it.
     apex: Vec<u8>,
     cursor: Cursor,
-    header: Header,
-    /// The question, echoed in the first message only (RFC 5936 2.2.1).
-    question: Option<Box<[u8]>>,
-    /// The OPT record every message carries when the request had one.
-    opt: Option<[u8; OPT_LEN]>,
-    signer: ResponseSigner,
-    names: Compressor,
-    /// Octets of records a message may hold: 64 KiB less OPT and TSIG.
-    limit: usize,
-    /// Released when the transfer ends (`transfers_out`).
-    _permit: OwnedSemaphorePermit,
-    // For the log line at the end.
-    client: SocketAddr,
-    kind: &'static str,
-    started: Instant,
-    messages: usize,
-    records: usize,
+    written: usize,
 }
 
-impl ZoneStream {
-    fn new(
-        zone: Arc<Zone>,
-        req: &Request<'_>,
-        verified: &Verified,
-        client: SocketAddr,
-        kind: &'static str,
-        permit: OwnedSemaphorePermit,
-        max_udp: u16,
-    ) -> ZoneStream {
-        let opt = req.edns.map(|edns| opt_record(max_udp, 0, edns.dnssec_ok));
-        let limit = TCP_LIMIT - verified.tsig_len() - opt.map_or(0, |opt| opt.len());
+impl ZoneRecords {
+    pub(super) fn new(zone: Arc<Zone>) -> ZoneRecords {
         let mut apex = Vec::new();
         dnslab_wire::push_name(zone.origin(), &mut apex);
-        ZoneStream {
+        ZoneRecords {
             zone,
             apex,
             cursor: Cursor::FirstSoa,
-            header: header(req),
-            question: Some(req.question.into()),
-            opt,
-            signer: ResponseSigner::new(verified),
-            names: Compressor::default(),
-            limit,
-            _permit: permit,
-            client,
-            kind,
-            started: Instant::now(),
-            messages: 0,
-            records: 0,
+            written: 0,
         }
     }
+}
 
-    /// Writes records into `msg` from the cursor on, until one does not
-    /// fit or the zone has been sent.
-    fn fill(&mut self, msg: &mut MessageWriter<'_>) {
+impl Records for ZoneRecords {
+    fn fill(&mut self, msg: &mut MessageWriter<'_>) -> bool {
         let zone = &*self.zone;
         loop {
             let pushed = match self.cursor {
@@ -311,11 +264,6 @@ impl ZoneStream {
                     let Some(at) = zone.node_at(node) else {
                         self.cursor = Cursor::Nsec3(0);
                         continue;
-                    };
-                    let next_set = Cursor::Node {
-                        node,
-                        rrset: rrset + 1,
-                        rdata: 0,
                     };
                     let Some(set) = at.rrsets().get(rrset) else {
                         self.cursor = Cursor::Node {
@@ -329,7 +277,11 @@ impl ZoneStream {
                     let apex_soa = set.record_type() == RecordType::SOA
                         && at.wire().eq_ignore_ascii_case(&self.apex);
                     let Some(data) = set.rdata_ref(rdata).filter(|_| !apex_soa) else {
-                        self.cursor = next_set;
+                        self.cursor = Cursor::Node {
+                            node,
+                            rrset: rrset + 1,
+                            rdata: 0,
+                        };
                         continue;
                     };
                     msg.push(
@@ -347,12 +299,12 @@ impl ZoneStream {
                         continue;
                     }
                 },
-                Cursor::Done => return,
+                Cursor::Done => return true,
             };
             if !pushed {
-                return;
+                return false;
             }
-            self.records += 1;
+            self.written += 1;
             self.cursor = match self.cursor {
                 Cursor::FirstSoa => Cursor::Node {
                     node: 0,
@@ -369,49 +321,8 @@ impl ZoneStream {
             };
         }
     }
-}
 
-impl MessageStream for ZoneStream {
-    fn next_message(&mut self, out: &mut Vec<u8>) -> bool {
-        if self.cursor == Cursor::Done {
-            return false;
-        }
-        let question = self.question.take();
-        let header = self.header;
-        let limit = self.limit;
-        let mut names = std::mem::take(&mut self.names);
-        let mut msg = MessageWriter::new(out, &mut names, header, question.as_deref(), limit);
-        self.fill(&mut msg);
-        let empty = msg.records() == 0;
-        if let Some(opt) = self.opt {
-            msg.push_raw_additional(&opt);
-        }
-        msg.finish();
-        self.names = names;
-        if empty {
-            // Only a record larger than a whole message could do this.
-            error!(client = %self.client, zone = %self.zone.origin(), cursor = ?self.cursor, "a record does not fit a message; transfer abandoned");
-            self.cursor = Cursor::Done;
-            return false;
-        }
-        if let Err(e) = self.signer.sign(out, unix_now()) {
-            error!(client = %self.client, error = %e, "cannot sign a transfer message; transfer abandoned");
-            self.cursor = Cursor::Done;
-            return false;
-        }
-        self.messages += 1;
-        true
-    }
-}
-
-impl Drop for ZoneStream {
-    fn drop(&mut self) {
-        let elapsed_ms = self.started.elapsed().as_millis();
-        let zone = self.zone.origin();
-        if self.cursor == Cursor::Done {
-            info!(client = %self.client, %zone, kind = self.kind, messages = self.messages, records = self.records, elapsed_ms, "zone transfer completed");
-        } else {
-            warn!(client = %self.client, %zone, kind = self.kind, messages = self.messages, records = self.records, elapsed_ms, "zone transfer ended early (connection closed or timed out)");
-        }
+    fn written(&self) -> usize {
+        self.written
     }
 }

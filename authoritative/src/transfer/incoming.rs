@@ -73,6 +73,8 @@ pub(crate) enum TransferError {
     TooManyBytes(u64),
     #[error("not complete within {0:?} (transfer_in_timeout)")]
     TimedOut(Duration),
+    #[error("{0}")]
+    Install(String),
 }
 
 impl TransferError {

@@ -11,8 +11,12 @@
 //! one flag test for all of this.
 //!
 //! - `encode`: messages written record by record, with compression.
-//! - `axfr`: a zone sent as a stream of messages (AXFR, and IXFR when the
-//!   history does not reach back).
+//! - `axfr`: who may transfer a zone, and the zone sent whole (AXFR, and
+//!   IXFR when the history does not reach back);
+//! - `ixfr`: the differences sent (IXFR from the history);
+//! - `stream`: the messages of either, one at a time, signed.
+//! - `history`: the data directory: each zone's journal of differences,
+//!   each secondary's saved copy.
 //! - `notify`: NOTIFY answered (and the secondary woken), NOTIFY sent.
 //! - `client`: this server's own requests to other servers.
 //! - `incoming`: SOA queries and transfers from a primary, read and judged.
@@ -25,9 +29,12 @@
 mod axfr;
 mod client;
 pub(crate) mod encode;
+mod history;
 mod incoming;
+mod ixfr;
 mod notify;
-mod secondary;
+pub(crate) mod secondary;
+mod stream;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,6 +50,7 @@ use crate::config::{AuthConfig, ZoneConfig};
 use crate::handler::AuthHandler;
 use crate::zone::Zone;
 
+pub(crate) use history::{History, HistoryError};
 pub(crate) use notify::{run_notifier, NotifyJob};
 pub(crate) use secondary::Secondary;
 
@@ -63,11 +71,17 @@ pub(crate) struct Transfers {
     /// NOTIFY to send, once the notifier task runs (`None` before: a
     /// server without tasks, in tests, sends none).
     notifier: Mutex<Option<mpsc::UnboundedSender<NotifyJob>>>,
+    /// The data directory, when a zone keeps history.
+    pub(crate) history: Option<History>,
 }
 
 impl Transfers {
     /// `origins` pairs each zone's name with its index in `config.zones`.
-    pub(crate) fn new(config: Arc<AuthConfig>, origins: Vec<(Name, usize)>) -> Transfers {
+    pub(crate) fn new(
+        config: Arc<AuthConfig>,
+        origins: Vec<(Name, usize)>,
+        history: Option<History>,
+    ) -> Transfers {
         let key = |origin: &Name| Box::from(WireName::new(origin).bytes());
         let refresh = origins
             .iter()
@@ -80,7 +94,16 @@ impl Transfers {
             zones: origins.iter().map(|(o, at)| (key(o), *at)).collect(),
             refresh,
             notifier: Mutex::new(None),
+            history,
             config,
+        }
+    }
+
+    /// A primary zone reloaded from `old` to `new`: their difference goes
+    /// into its history (IXFR).
+    pub(crate) fn record_step(&self, old: &Zone, new: &Zone) {
+        if let Some(history) = &self.history {
+            history.record_step(crate::journal::ChangeKind::Reload, old, new);
         }
     }
 

@@ -10,7 +10,9 @@
 //!    when we have none or the primary refuses IXFR;
 //! 3. check the result as a master file is checked, build it off the
 //!    async workers, and only then replace the version served (a
-//!    transfer that fails anywhere changes nothing);
+//!    transfer that fails anywhere changes nothing); the differences go
+//!    into the zone's history and the new version is saved as the copy
+//!    served at the next start (`history.rs`);
 //! 4. wait REFRESH seconds after a successful check, RETRY after a failed
 //!    one (the SOA's timers; before the first copy, 1 s doubling to a
 //!    minute), or until a NOTIFY wakes the task;
@@ -32,7 +34,9 @@ use tracing::{debug, info, warn};
 
 use super::incoming::{query_soa, receive, soa_serial, Received, TransferError};
 use crate::config::{Remote, TransferLimits};
+use crate::journal::ChangeKind;
 use crate::server::{serial, AuthServer};
+use crate::zone::diff::{Changeset, RecordSet};
 use crate::zone::serial::{serial_cmp, serial_gt};
 use crate::zone::{Location, SourcedRecord, Zone};
 
@@ -88,7 +92,7 @@ impl Secondary {
         loop {
             let current = self.server.zone(&self.origin);
             let timers = current.as_ref().and_then(|zone| Timers::of(zone.soa()));
-            let wait = match self.refresh(current.as_deref()).await {
+            let wait = match self.refresh(current.clone()).await {
                 Ok(()) => {
                     self.last_contact = Some(Instant::now());
                     first_retry = FIRST_RETRY;
@@ -137,8 +141,8 @@ impl Secondary {
 
     /// One refresh: the primaries' SOA, and a transfer if one is newer.
     /// `Err` when no primary could be checked or the transfer failed.
-    async fn refresh(&self, current: Option<&Zone>) -> Result<(), ()> {
-        let ours = current.map(serial);
+    async fn refresh(&self, current: Option<Arc<Zone>>) -> Result<(), ()> {
+        let ours = current.as_deref().map(serial);
         for primary in &self.primaries {
             let theirs = match query_soa(self.source, primary, &self.origin).await {
                 Ok(soa) => soa_serial(&soa).unwrap_or(0),
@@ -154,12 +158,13 @@ impl Secondary {
                     } else {
                         debug!(server = %self.server_name, zone = %self.origin, %primary, serial = ours, "up to date");
                     }
+                    self.touch_copy().await;
                     return Ok(());
                 }
                 _ => {}
             }
             info!(server = %self.server_name, zone = %self.origin, %primary, ours = ours.map(i64::from).unwrap_or(-1), theirs, "the primary has a newer version; transferring");
-            return match self.transfer(primary, current).await {
+            return match self.transfer(primary, current.clone()).await {
                 Ok(()) => Ok(()),
                 Err(error) => {
                     warn!(server = %self.server_name, zone = %self.origin, %primary, %error, "zone transfer failed; the zone served is unchanged");
@@ -171,16 +176,16 @@ impl Secondary {
     }
 
     /// Transfers the zone from `primary` and serves the result: IXFR when
-    /// we have a version, AXFR when not or when the primary refuses IXFR.
+    /// we have a version, AXFR when not, when the primary refuses IXFR, or
+    /// when its differences do not apply to our version.
     async fn transfer(
         &self,
         primary: &Remote,
-        current: Option<&Zone>,
+        current: Option<Arc<Zone>>,
     ) -> Result<(), TransferError> {
         let _permit = Arc::clone(&self.transfers_in).acquire_owned().await;
         let started = Instant::now();
-        // IXFR needs the zone's history; until it is kept, AXFR.
-        let ours: Option<Record> = current.and(None);
+        let ours = current.as_ref().map(|zone| zone.soa().clone());
         let received = match receive(
             self.source,
             primary,
@@ -196,49 +201,31 @@ impl Secondary {
             }
             received => received?,
         };
-        let (kind, records) = match received {
+        let (kind, count) = match &received {
             Received::UpToDate(serial) => {
                 debug!(server = %self.server_name, zone = %self.origin, serial, "IXFR: already up to date");
+                self.touch_copy().await;
                 return Ok(());
             }
-            Received::Full(records) => ("AXFR", records),
-            Received::Incremental(differences) => {
-                return Err(TransferError::Decode(format!(
-                    "{} differences in answer to an AXFR",
-                    differences.len()
-                )));
+            Received::Full(records) => ("AXFR", records.len()),
+            Received::Incremental(changes) => {
+                ("IXFR", changes.iter().map(Changeset::changes).sum())
             }
         };
-        let count = records.len();
-        let origin = self.origin.clone();
-        let from = format!("{kind} from {primary}");
-        let built = tokio::task::spawn_blocking(move || build(origin, records, from))
-            .await
-            .map_err(|e| TransferError::Decode(e.to_string()))?;
-        let zone = match built {
-            Ok(zone) => Arc::new(zone),
-            Err(problems) => {
-                for problem in problems.iter().take(5) {
-                    warn!(server = %self.server_name, zone = %self.origin, %problem, "the transferred zone fails a check");
-                }
-                return Err(TransferError::Decode(format!(
-                    "the transferred zone fails {} check(s); the first: {}",
-                    problems.len(),
-                    problems
-                        .first()
-                        .map(ToString::to_string)
-                        .unwrap_or_default()
-                )));
+        let installed = self
+            .install(received, current.clone(), format!("{kind} from {primary}"))
+            .await;
+        let zone = match installed {
+            Err(InstallError::NotApplicable(error)) => {
+                warn!(server = %self.server_name, zone = %self.origin, %primary, %error, "the IXFR differences do not apply to our version; transferring the whole zone");
+                let received =
+                    receive(self.source, primary, &self.origin, None, &self.limits).await?;
+                self.install(received, current, format!("AXFR from {primary}"))
+                    .await
+                    .map_err(InstallError::into_transfer_error)?
             }
+            installed => installed.map_err(InstallError::into_transfer_error)?,
         };
-        if !self
-            .server
-            .replace_zone(&self.origin, Some(Arc::clone(&zone)))
-        {
-            return Err(TransferError::Decode(
-                "cannot serve it beside the other zones".into(),
-            ));
-        }
         info!(
             server = %self.server_name,
             zone = %self.origin,
@@ -252,11 +239,109 @@ impl Secondary {
         self.server.transfers().zone_changed(&zone);
         Ok(())
     }
+
+    /// Builds the new version from what was received (the whole zone, or
+    /// our version with the differences applied), checks it, records it in
+    /// the history, serves it and saves the copy; off the async workers.
+    async fn install(
+        &self,
+        received: Received,
+        current: Option<Arc<Zone>>,
+        from: String,
+    ) -> Result<Arc<Zone>, InstallError> {
+        let server = self.server.clone();
+        let origin = self.origin.clone();
+        let server_name = self.server_name.clone();
+        tokio::task::spawn_blocking(move || {
+            let (records, changes) = match received {
+                Received::Full(records) => (records, None),
+                Received::Incremental(changes) => {
+                    let base = current.as_deref().ok_or(InstallError::NotApplicable(
+                        "differences without a version to apply them to".into(),
+                    ))?;
+                    let mut set = RecordSet::new(base.records().collect())
+                        .map_err(|e| InstallError::NotApplicable(e.to_string()))?;
+                    for change in &changes {
+                        set.apply(change)
+                            .map_err(|e| InstallError::NotApplicable(e.to_string()))?;
+                    }
+                    (set.into_records(), Some(changes))
+                }
+                Received::UpToDate(_) => {
+                    return Err(InstallError::Failed("nothing to install".into()))
+                }
+            };
+            let zone = build(origin.clone(), records, from).map_err(|problems| {
+                for problem in problems.iter().take(5) {
+                    warn!(server = %server_name, zone = %origin, %problem, "the transferred zone fails a check");
+                }
+                InstallError::Failed(format!(
+                    "the transferred zone fails {} check(s); the first: {}",
+                    problems.len(),
+                    problems.first().map(ToString::to_string).unwrap_or_default()
+                ))
+            })?;
+            let zone = Arc::new(zone);
+            let history = server.transfers().history.as_ref();
+            if let Some(history) = history {
+                match (&changes, current.as_deref()) {
+                    (Some(changes), _) => history
+                        .record_changes(&origin, changes)
+                        .map_err(|e| InstallError::Failed(e.to_string()))?,
+                    (None, Some(old)) => history.record_step(ChangeKind::Transfer, old, &zone),
+                    (None, None) => history.reset(&zone),
+                }
+            }
+            if !server.replace_zone(&origin, Some(Arc::clone(&zone))) {
+                return Err(InstallError::Failed("cannot serve it beside the other zones".into()));
+            }
+            if let Some(history) = history {
+                if let Err(error) = history.save_copy(&zone) {
+                    warn!(server = %server_name, zone = %origin, %error, "cannot save the copy; it is served, but a restart will transfer it again");
+                }
+            }
+            Ok(zone)
+        })
+        .await
+        .unwrap_or_else(|e| Err(InstallError::Failed(e.to_string())))
+    }
+
+    /// A primary answered: EXPIRE counts from now after a restart too.
+    async fn touch_copy(&self) {
+        let server = self.server.clone();
+        let origin = self.origin.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(history) = &server.transfers().history {
+                if server.zone(&origin).is_some() {
+                    history.touch_copy(&origin);
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// Why a received version was not installed.
+#[derive(Debug)]
+enum InstallError {
+    /// IXFR differences that do not fit our version: an AXFR may.
+    NotApplicable(String),
+    Failed(String),
+}
+
+impl InstallError {
+    fn into_transfer_error(self) -> TransferError {
+        match self {
+            InstallError::NotApplicable(why) | InstallError::Failed(why) => {
+                TransferError::Install(why)
+            }
+        }
+    }
 }
 
 /// Checks and builds a transferred zone, as a master file is checked; the
 /// records' "file" is `from`, their "line" their place in the transfer.
-fn build(
+pub(crate) fn build(
     origin: Name,
     records: Vec<Record>,
     from: String,

@@ -116,10 +116,12 @@ pub fn primary(path: &Path, origin: &str, allow: &[&str]) -> ZoneConfig {
     }
 }
 
-/// A configuration serving `zones`, everything else default.
-pub fn config(zones: Vec<ZoneConfig>) -> AuthConfig {
+/// A configuration serving `zones` with its data directory in `data`,
+/// everything else default.
+pub fn config(zones: Vec<ZoneConfig>, data: &Path) -> AuthConfig {
     AuthConfig {
         zones,
+        data_dir: data.to_path_buf(),
         ..AuthConfig::primaries(Vec::new(), AuthOptions::default())
     }
 }

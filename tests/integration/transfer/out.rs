@@ -17,11 +17,11 @@ use crate::common::{name, section, udp_message, ScratchDir, ServedAuth, TIMEOUT}
 /// authoritative, so that the copy it serves is the primary's zone.
 #[test]
 fn axfr_sends_every_record_between_two_soas() {
-    let server = ServedAuth::from_config(config(vec![primary(
-        &example_com(),
-        "example.com.",
-        &["127.0.0.0/8"],
-    )]));
+    let data = ScratchDir::new("axfr_sends_every_record_");
+    let server = ServedAuth::from_config(config(
+        vec![primary(&example_com(), "example.com.", &["127.0.0.0/8"])],
+        &data.join("server1"),
+    ));
     let request = transfer_request("example.com.", RecordType::AXFR, None);
     let transfer = tcp_transfer(server.addr, &request);
     assert_eq!(transfer.rcode(), ResponseCode::NoError);
@@ -47,10 +47,14 @@ fn axfr_sends_every_record_between_two_soas() {
 /// and last, every record exactly once.
 #[test]
 fn axfr_of_a_big_zone_comes_in_many_messages() {
+    let data = ScratchDir::new("axfr_of_a_big_zone_comes");
     let dir = ScratchDir::new("axfr-big");
     let path = dir.join("big.test.zone");
     write_big_zone(&path, "big.test.", 7, 100_000);
-    let server = ServedAuth::from_config(config(vec![primary(&path, "big.test.", &["127.0.0.1"])]));
+    let server = ServedAuth::from_config(config(
+        vec![primary(&path, "big.test.", &["127.0.0.1"])],
+        &data.join("server2"),
+    ));
     let transfer = tcp_transfer(
         server.addr,
         &transfer_request("big.test.", RecordType::AXFR, None),
@@ -81,14 +85,18 @@ fn axfr_of_a_big_zone_comes_in_many_messages() {
 /// wrong server learns why.
 #[test]
 fn transfers_are_refused_where_they_are_not_allowed() {
-    let server = ServedAuth::from_config(config(vec![
-        primary(&example_com(), "example.com.", &["192.0.2.0/24"]),
-        primary(
-            &crate::common::repo_path("zones/example.net.zone"),
-            "example.net.",
-            &["127.0.0.0/8"],
-        ),
-    ]));
+    let data = ScratchDir::new("transfers_are_refused_wh");
+    let server = ServedAuth::from_config(config(
+        vec![
+            primary(&example_com(), "example.com.", &["192.0.2.0/24"]),
+            primary(
+                &crate::common::repo_path("zones/example.net.zone"),
+                "example.net.",
+                &["127.0.0.0/8"],
+            ),
+        ],
+        &data.join("server3"),
+    ));
     let refused = tcp_transfer(
         server.addr,
         &transfer_request("example.com.", RecordType::AXFR, None),
@@ -119,11 +127,11 @@ fn transfers_are_refused_where_they_are_not_allowed() {
 /// too (BIND's answer: "ask again over TCP"); over TCP it gets the zone.
 #[test]
 fn ixfr_gets_the_soa_alone_when_current_or_over_udp() {
-    let server = ServedAuth::from_config(config(vec![primary(
-        &example_com(),
-        "example.com.",
-        &["127.0.0.1"],
-    )]));
+    let data = ScratchDir::new("ixfr_gets_the_soa_alone_");
+    let server = ServedAuth::from_config(config(
+        vec![primary(&example_com(), "example.com.", &["127.0.0.1"])],
+        &data.join("server4"),
+    ));
     let soa = crate::common::udp(
         server.addr,
         &crate::common::Ask::new("example.com.", RecordType::SOA),
@@ -162,10 +170,14 @@ fn ixfr_gets_the_soa_alone_when_current_or_over_udp() {
 /// stream holds the version it started with).
 #[test]
 fn a_transfer_is_one_version_while_a_reload_swaps_the_zone() {
+    let data = ScratchDir::new("a_transfer_is_one_versio");
     let dir = ScratchDir::new("axfr-reload");
     let path = dir.join("big.test.zone");
     write_big_zone(&path, "big.test.", 1, 60_000);
-    let server = ServedAuth::from_config(config(vec![primary(&path, "big.test.", &["127.0.0.1"])]));
+    let server = ServedAuth::from_config(config(
+        vec![primary(&path, "big.test.", &["127.0.0.1"])],
+        &data.join("server5"),
+    ));
     let request = transfer_request("big.test.", RecordType::AXFR, None);
     let mut stream = std::net::TcpStream::connect_timeout(&server.addr, TIMEOUT).expect("connect");
     stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
@@ -204,8 +216,11 @@ fn a_transfer_is_one_version_while_a_reload_swaps_the_zone() {
 /// SOA is FORMERR.
 #[test]
 fn notify_is_answered_for_primary_and_unknown_zones() {
-    let server =
-        ServedAuth::from_config(config(vec![primary(&example_com(), "example.com.", &[])]));
+    let data = ScratchDir::new("notify_is_answered_for_p");
+    let server = ServedAuth::from_config(config(
+        vec![primary(&example_com(), "example.com.", &[])],
+        &data.join("server6"),
+    ));
     let notify = |zone: &str, qtype: RecordType| {
         let mut msg = Message::new(rand::random(), MessageType::Query, OpCode::Notify);
         msg.metadata.authoritative = true;
@@ -222,4 +237,80 @@ fn notify_is_answered_for_primary_and_unknown_zones() {
     assert!(!unknown.metadata.authoritative);
     let not_soa = notify("example.com.", RecordType::A);
     assert_eq!(not_soa.metadata.response_code, ResponseCode::FormErr);
+}
+
+/// RFC 1995: after the operator reloads the zone with a new serial, a
+/// secondary at the old serial gets only what changed: the new SOA, then
+/// the old SOA and the records removed, the new SOA and the records
+/// added, then the new SOA. Two reloads make two differences in a row,
+/// and the history survives a restart of the primary (it lives in the
+/// data directory); a serial the history does not know gets the zone.
+#[test]
+fn ixfr_sends_the_differences_kept_from_each_reload() {
+    let data = ScratchDir::new("ixfr-differences");
+    let path = data.join("diff.test.zone");
+    let write = |serial: u32, hosts: &[&str]| {
+        let mut text = super::apex("diff.test.", serial);
+        for host in hosts {
+            text.push_str(&format!("{host} IN A 192.0.2.1\n"));
+        }
+        std::fs::write(&path, text).expect("write zone");
+    };
+    write(1, &["a", "b"]);
+    let zone = || {
+        config(
+            vec![primary(&path, "diff.test.", &["127.0.0.1"])],
+            &data.join("data"),
+        )
+    };
+    let server = ServedAuth::from_config(zone());
+    write(2, &["a", "c"]);
+    server.auth.reload().expect("reload to 2");
+    let ixfr = |server: &ServedAuth, from| {
+        tcp_transfer(
+            server.addr,
+            &transfer_request("diff.test.", RecordType::IXFR, Some(from)),
+        )
+    };
+    let one = ixfr(&server, 1);
+    let lines: Vec<String> = one.records.iter().map(crate::common::rr_line).collect();
+    let soa = |serial: u32| {
+        format!("diff.test. 300 SOA ns.diff.test. admin.diff.test. {serial} 3600 600 86400 300")
+    };
+    assert_eq!(
+        lines,
+        [
+            soa(2),
+            soa(1),
+            "b.diff.test. 300 A 192.0.2.1".into(),
+            soa(2),
+            "c.diff.test. 300 A 192.0.2.1".into(),
+            soa(2)
+        ]
+    );
+    write(3, &["a", "c", "d"]);
+    server.auth.reload().expect("reload to 3");
+    let two = ixfr(&server, 1);
+    let serials: Vec<u32> = two
+        .records
+        .iter()
+        .filter_map(Transfer::soa_serial)
+        .collect();
+    assert_eq!(serials, [3, 1, 2, 2, 3, 3], "two differences in a row");
+    drop(server);
+
+    let restarted = ServedAuth::from_config(zone());
+    let after = ixfr(&restarted, 2);
+    let serials: Vec<u32> = after
+        .records
+        .iter()
+        .filter_map(Transfer::soa_serial)
+        .collect();
+    assert_eq!(serials, [3, 2, 3, 3], "the history survived the restart");
+    let unknown = ixfr(&restarted, 0);
+    assert_eq!(
+        unknown.records.len(),
+        7,
+        "a serial outside the history: the zone, AXFR-style"
+    );
 }

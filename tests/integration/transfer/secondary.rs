@@ -22,6 +22,7 @@ const FOLLOW: Duration = Duration::from_secs(10);
 /// seconds. Names the primary serves, the secondary serves the same.
 #[test]
 fn a_secondary_copies_its_primary_and_follows_its_notify() {
+    let data = ScratchDir::new("a_secondary_copies_its_p");
     let dir = ScratchDir::new("secondary-notify");
     let path = dir.join("example.test.zone");
     std::fs::write(
@@ -36,9 +37,15 @@ fn a_secondary_copies_its_primary_and_follows_its_notify() {
         addr: secondary_addr,
         key: None,
     }];
-    let primary = ServedAuth::with_tasks(config(vec![primary_zone]), primary_server);
+    let primary = ServedAuth::with_tasks(
+        config(vec![primary_zone], &data.join("server1")),
+        primary_server,
+    );
     let copy = ServedAuth::with_tasks(
-        config(vec![secondary("example.test.", &[primary_addr])]),
+        config(
+            vec![secondary("example.test.", &[primary_addr])],
+            &data.join("server2"),
+        ),
         secondary_server,
     );
     assert!(
@@ -73,6 +80,7 @@ fn a_secondary_copies_its_primary_and_follows_its_notify() {
 /// stale data is worse than none.
 #[test]
 fn a_secondary_refreshes_on_its_timer_and_expires_without_its_primary() {
+    let data = ScratchDir::new("a_secondary_refreshes_on");
     let dir = ScratchDir::new("secondary-timers");
     let path = dir.join("timers.test.zone");
     let zone = |serial| apex_with_timers("timers.test.", serial, [1, 1, 3]);
@@ -80,11 +88,17 @@ fn a_secondary_refreshes_on_its_timer_and_expires_without_its_primary() {
     let (primary_server, primary_addr) = bound();
     let (secondary_server, _) = bound();
     let primary = ServedAuth::with_tasks(
-        config(vec![primary(&path, "timers.test.", &["127.0.0.1"])]),
+        config(
+            vec![primary(&path, "timers.test.", &["127.0.0.1"])],
+            &data.join("server3"),
+        ),
         primary_server,
     );
     let copy = ServedAuth::with_tasks(
-        config(vec![secondary("timers.test.", &[primary_addr])]),
+        config(
+            vec![secondary("timers.test.", &[primary_addr])],
+            &data.join("server4"),
+        ),
         secondary_server,
     );
     assert!(wait_for_serial(copy.addr, "timers.test.", 1, FOLLOW));
@@ -118,13 +132,84 @@ fn a_secondary_refreshes_on_its_timer_and_expires_without_its_primary() {
 /// SERVFAIL (not REFUSED, which would say the zone is not its own).
 #[test]
 fn a_secondary_without_a_copy_answers_servfail() {
+    let data = ScratchDir::new("a_secondary_without_a_co");
     let (secondary_server, _) = bound();
     // Nothing listens on port 9 of 127.0.0.1.
     let nowhere = "127.0.0.1:9".parse().unwrap();
     let copy = ServedAuth::with_tasks(
-        config(vec![secondary("never.test.", &[nowhere])]),
+        config(
+            vec![secondary("never.test.", &[nowhere])],
+            &data.join("server5"),
+        ),
         secondary_server,
     );
     let reply = udp(copy.addr, &Ask::new("www.never.test.", RecordType::A));
     assert_eq!(reply.metadata.response_code, ResponseCode::ServFail);
+}
+
+/// The copy a secondary keeps in its data directory: after the primary
+/// has gone and the secondary restarts, the secondary serves the copy (its
+/// newest version, taken by IXFR) at once, until EXPIRE; and what it
+/// received is history it can serve by IXFR to secondaries of its own.
+#[test]
+fn a_secondary_serves_its_saved_copy_after_a_restart() {
+    let data = ScratchDir::new("secondary-copy");
+    let path = data.join("copy.test.zone");
+    std::fs::write(
+        &path,
+        format!("{}www IN A 192.0.2.1\n", apex("copy.test.", 1)),
+    )
+    .unwrap();
+    let (primary_server, primary_addr) = bound();
+    let (secondary_server, secondary_addr) = bound();
+    let mut primary_zone = primary(&path, "copy.test.", &["127.0.0.1"]);
+    primary_zone.notify = vec![dnslab_authoritative::config::Remote {
+        addr: secondary_addr,
+        key: None,
+    }];
+    let primary = ServedAuth::with_tasks(
+        config(vec![primary_zone], &data.join("primary")),
+        primary_server,
+    );
+    let mut copy_zone = secondary("copy.test.", &[primary_addr]);
+    copy_zone.allow_transfer = vec!["127.0.0.1".parse().unwrap()];
+    let copy_config = || config(vec![copy_zone.clone()], &data.join("secondary"));
+    let copy = ServedAuth::with_tasks(copy_config(), secondary_server);
+    assert!(wait_for_serial(copy.addr, "copy.test.", 1, FOLLOW));
+    std::fs::write(
+        &path,
+        format!(
+            "{}www IN A 192.0.2.1\nnew IN A 192.0.2.2\n",
+            apex("copy.test.", 2)
+        ),
+    )
+    .unwrap();
+    primary.auth.reload().expect("reload");
+    assert!(wait_for_serial(copy.addr, "copy.test.", 2, FOLLOW));
+    let ixfr = super::tcp_transfer(
+        copy.addr,
+        &super::transfer_request("copy.test.", RecordType::IXFR, Some(1)),
+    );
+    let serials: Vec<u32> = ixfr
+        .records
+        .iter()
+        .filter_map(super::Transfer::soa_serial)
+        .collect();
+    assert_eq!(
+        serials,
+        [2, 1, 2, 2],
+        "the secondary serves what it received as a difference"
+    );
+    drop(copy);
+    drop(primary);
+
+    let (restarted_server, _) = bound();
+    let restarted = ServedAuth::with_tasks(copy_config(), restarted_server);
+    assert_eq!(
+        served_serial(restarted.addr, "copy.test."),
+        Some(2),
+        "the saved copy, at once"
+    );
+    let new = udp(restarted.addr, &Ask::new("new.copy.test.", RecordType::A));
+    assert_eq!(new.answers.len(), 1);
 }
