@@ -3,5 +3,10 @@
 //!
 //! - [`topology`]: the YAML topologies of `dnslab up`, their checks, the
 //!   built-in default hierarchy, and running one.
+//! - [`config`]: the authoritative server's configuration, from YAML
+//!   (`dnslab auth --config`) or from flags, into one validated form.
+//! - [`yaml`]: what both YAML formats share (lines of keys, places).
 
+pub mod config;
 pub mod topology;
+pub mod yaml;

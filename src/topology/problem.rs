@@ -7,19 +7,7 @@ use std::path::PathBuf;
 
 use hickory_proto::rr::Name;
 
-/// A line in a file: the YAML topology or a zone file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Place {
-    pub file: PathBuf,
-    /// 1-based, as editors count.
-    pub line: usize,
-}
-
-impl fmt::Display for Place {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file.display(), self.line)
-    }
-}
+pub use crate::yaml::Place;
 
 /// One broken rule, with the line to look at when it is known.
 #[derive(Clone, Debug)]

@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use super::problem::{Place, Problem, ProblemKind};
 use super::{Server, Topology, ZoneFile};
+use crate::yaml::Lines;
 
 /// The port every server of the hierarchy listens on when the file does not
 /// say: unprivileged, so `dnslab up` works without root, and clear of 53.
@@ -279,64 +280,9 @@ pub fn parse_name(what: &'static str, value: &str) -> Result<Name, Box<ProblemKi
     })
 }
 
-/// The `key: value` pairs of a YAML text with their line numbers, in both
-/// block (`key: value`) and flow (`{ key: value, ... }`) style.
-struct Lines<'a> {
-    pairs: Vec<(&'a str, &'a str, usize)>,
-}
-
-impl<'a> Lines<'a> {
-    fn new(text: &'a str) -> Self {
-        let mut pairs = Vec::new();
-        for (index, line) in text.lines().enumerate() {
-            let line = line.split(" #").next().unwrap_or_default();
-            if line.trim_start().starts_with('#') {
-                continue;
-            }
-            for piece in line.split(['{', '}', ',']) {
-                let piece = piece.trim().trim_start_matches("- ").trim();
-                if let Some((key, value)) = piece.split_once(':') {
-                    let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
-                    pairs.push((key.trim(), value, index + 1));
-                }
-            }
-        }
-        Lines { pairs }
-    }
-
-    /// The line of the `nth` (0-based) occurrence of `key: value`.
-    fn find(&self, key: &str, value: &str, nth: usize) -> Option<usize> {
-        self.pairs
-            .iter()
-            .filter(|(k, v, _)| *k == key && *v == value)
-            .nth(nth)
-            .map(|(_, _, line)| *line)
-    }
-
-    /// The line of the first `key:`, whatever its value.
-    fn find_key(&self, key: &str) -> Option<usize> {
-        self.pairs
-            .iter()
-            .find(|(k, _, _)| *k == key)
-            .map(|(_, _, line)| *line)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lines_finds_block_and_flow_pairs_by_occurrence() {
-        let text = "port: 5300\nservers:\n  - name: a.\n    zones:\n      - { zone: ., file: root.zone }\n  - name: a.  # again\n";
-        let lines = Lines::new(text);
-        assert_eq!(lines.find("port", "5300", 0), Some(1));
-        assert_eq!(lines.find("name", "a.", 0), Some(3));
-        assert_eq!(lines.find("name", "a.", 1), Some(6));
-        assert_eq!(lines.find("file", "root.zone", 0), Some(5));
-        assert_eq!(lines.find("zone", ".", 0), Some(5));
-        assert_eq!(lines.find("name", "a.", 2), None);
-    }
 
     #[test]
     fn names_are_absolute() {

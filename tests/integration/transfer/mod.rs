@@ -17,6 +17,8 @@ use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
 use crate::common::{name, tcp_recv, tcp_send, TIMEOUT};
 
+/// `dnslab check --config`: the configuration file's rules and lines.
+mod config;
 /// dnslab as a primary: AXFR, IXFR, access rules, NOTIFY in.
 mod out;
 /// dnslab as a secondary of dnslab: transfer, NOTIFY, timers, expire.
