@@ -179,6 +179,7 @@ async fn notify_one(
             &target,
         );
         info!(%server, %zone, serial = job.serial, %target, attempt, "NOTIFY sent");
+        let deadline = tokio::time::Instant::now() + wait;
         match udp_exchange(source, &target, &request, wait).await {
             Ok(reply) => {
                 let rcode = reply.get(3).map_or(0, |flags| flags & 0x0F);
@@ -192,6 +193,9 @@ async fn notify_one(
             }
             Err(error) => {
                 debug!(%server, %zone, %target, attempt, %error, "no answer to NOTIFY");
+                // An error can come at once (ICMP port unreachable): the
+                // next attempt still waits its turn.
+                tokio::time::sleep_until(deadline).await;
             }
         }
         wait *= 2;

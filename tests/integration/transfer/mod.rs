@@ -21,6 +21,8 @@ use crate::common::{name, tcp_recv, tcp_send, TIMEOUT};
 mod config;
 /// dnslab as a primary: AXFR, IXFR, access rules, NOTIFY in.
 mod out;
+/// NSD, Knot and BIND as dnslab's secondaries, and as its primaries.
+mod peers;
 /// dnslab as a secondary of dnslab: transfer, NOTIFY, timers, expire.
 mod secondary;
 
