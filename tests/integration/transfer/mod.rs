@@ -19,6 +19,8 @@ use crate::common::{name, tcp_recv, tcp_send, TIMEOUT};
 
 /// `dnslab check --config`: the configuration file's rules and lines.
 mod config;
+/// A hostile primary: nothing it sends badly is ever served.
+mod hostile;
 /// dnslab as a primary: AXFR, IXFR, access rules, NOTIFY in.
 mod out;
 /// NSD, Knot and BIND as dnslab's secondaries, and as its primaries.
