@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use dnslab_authoritative::config::TransferLimits;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::{A, NS, SOA};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
 use super::{apex, bound, config, primary, secondary, served_serial, wait_for_serial};

@@ -27,6 +27,8 @@ mod out;
 mod peers;
 /// dnslab as a secondary of dnslab: transfer, NOTIFY, timers, expire.
 mod secondary;
+/// TSIG errors and signed answers as dig and kdig see them.
+mod tsig;
 
 /// A zone's apex lines: SOA with `serial` (refresh 3600, retry 600,
 /// expire 86400, minimum 300) and one NS.

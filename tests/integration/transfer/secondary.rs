@@ -213,3 +213,53 @@ fn a_secondary_serves_its_saved_copy_after_a_restart() {
     let new = udp(restarted.addr, &Ask::new("new.copy.test.", RecordType::A));
     assert_eq!(new.answers.len(), 1);
 }
+
+/// RFC 1982: serials live on a circle. A primary at 4294967295 that moves
+/// to 1 has moved forward (1 is 2 ahead), and its secondary follows, by
+/// IXFR since the difference was kept; a primary that moves back (from 1
+/// to 0x8000_0002, more than half way round: behind) is not followed.
+#[test]
+fn a_secondary_follows_a_serial_that_wraps_around() {
+    let data = ScratchDir::new("secondary-wrap");
+    let path = data.join("wrap.test.zone");
+    let zone =
+        |serial: u32, host: &str| format!("{}{host} IN A 192.0.2.1\n", apex("wrap.test.", serial));
+    std::fs::write(&path, zone(u32::MAX, "before")).unwrap();
+    let (primary_server, primary_addr) = bound();
+    let (secondary_server, secondary_addr) = bound();
+    let mut primary_zone = primary(&path, "wrap.test.", &["127.0.0.1"]);
+    primary_zone.notify = vec![dnslab_authoritative::config::Remote {
+        addr: secondary_addr,
+        key: None,
+    }];
+    let primary = ServedAuth::with_tasks(
+        config(vec![primary_zone], &data.join("primary")),
+        primary_server,
+    );
+    let copy = ServedAuth::with_tasks(
+        config(
+            vec![secondary("wrap.test.", &[primary_addr])],
+            &data.join("secondary"),
+        ),
+        secondary_server,
+    );
+    assert!(wait_for_serial(copy.addr, "wrap.test.", u32::MAX, FOLLOW));
+    std::fs::write(&path, zone(1, "after")).unwrap();
+    primary.auth.reload().expect("reload");
+    assert!(
+        wait_for_serial(copy.addr, "wrap.test.", 1, FOLLOW),
+        "4294967295 -> 1 is forward"
+    );
+    let after = udp(copy.addr, &Ask::new("after.wrap.test.", RecordType::A));
+    assert_eq!(after.answers.len(), 1);
+
+    std::fs::write(&path, zone(0x8000_0002, "behind")).unwrap();
+    primary.auth.reload().expect("reload");
+    assert_eq!(served_serial(primary.addr, "wrap.test."), Some(0x8000_0002));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        served_serial(copy.addr, "wrap.test."),
+        Some(1),
+        "a serial behind is not followed"
+    );
+}
