@@ -89,6 +89,9 @@ fn check_file(path: &Path, origin: Option<&Name>) -> bool {
     let origin = built.origin;
     match built.zone {
         Ok(zone) => {
+            for warning in zone.warnings() {
+                println!("{warning}");
+            }
             let summary = zone.summary();
             println!(
                 "{}: zone {origin} OK: {} records, {} names, {} delegations",

@@ -281,6 +281,9 @@ impl Secondary {
                     problems.first().map(ToString::to_string).unwrap_or_default()
                 ))
             })?;
+            for warning in zone.warnings() {
+                warn!(server = %server_name, zone = %origin, %warning, "the transferred zone is served with a warning");
+            }
             let zone = Arc::new(zone);
             let history = server.transfers().history.as_ref();
             if let Some(history) = history {

@@ -106,7 +106,11 @@ pub fn load(path: &Path, origin: Option<&Name>) -> Result<Zone, LoadError> {
     for warning in &built.warnings {
         tracing::warn!(%warning, "zone file accepted with a warning");
     }
-    built.zone.map_err(LoadError::Invalid)
+    let zone = built.zone.map_err(LoadError::Invalid)?;
+    for warning in zone.warnings() {
+        tracing::warn!(%warning, "zone file accepted with a warning");
+    }
+    Ok(zone)
 }
 
 #[cfg(test)]

@@ -100,6 +100,13 @@ fn dnslab_copies_peer(kind: Kind) {
     );
     let new = udp(dnslab.addr, &Ask::new("new.notified.test.", RecordType::A));
     assert_eq!(new.answers.len(), 1);
+    // The log line follows the switch to the new version by a moment
+    // (the copy is saved in between).
+    let logged = |log: &str| log.matches("zone transferred and now served").count() >= 4;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !logged(&dnslab.log()) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let log = dnslab.log();
     let took = |zone: &str, kind: &str| {
         log.lines().any(|l| {
