@@ -292,7 +292,7 @@ fn served_miss_probe() {
 
 /// One cached name asked again and again of the resolver's handler, as a
 /// UDP worker calls it (no sockets, one thread): the in-process cost of a
-/// cache hit, prepared answer included. The first question is a miss,
+/// cache hit, encoded answer included. The first question is a miss,
 /// resolved from the probe's auth server; then 1,000 warm-up hits.
 fn hit_probe() {
     let probe = Probe::start("hit");

@@ -39,7 +39,7 @@ const TEMP_SUFFIX: &str = ".tmp";
 
 /// A data directory this process has locked for its own use.
 #[derive(Debug)]
-pub struct DataDir {
+pub(crate) struct DataDir {
     path: PathBuf,
     /// Holds the `flock` for as long as the directory is in use.
     _lock: File,
@@ -47,7 +47,7 @@ pub struct DataDir {
 
 /// Why a data directory cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub enum DataDirError {
+pub(crate) enum DataDirError {
     #[error("cannot create the data directory {path}: {source}")]
     Create { path: PathBuf, source: io::Error },
     #[error("cannot lock the data directory {path}: {source}")]
@@ -62,7 +62,7 @@ pub enum DataDirError {
 impl DataDir {
     /// Creates the directory if needed, locks it, and removes the
     /// temporary files a crash may have left.
-    pub fn open(path: &Path) -> Result<DataDir, DataDirError> {
+    pub(crate) fn open(path: &Path) -> Result<DataDir, DataDirError> {
         std::fs::create_dir_all(path).map_err(|source| DataDirError::Create {
             path: path.to_path_buf(),
             source,
@@ -108,17 +108,18 @@ impl DataDir {
         Ok(dir)
     }
 
-    pub fn path(&self) -> &Path {
+    #[allow(dead_code)] // for dynamic UPDATE's zone-flush (issue 16)
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Where the journal of `zone` lives.
-    pub fn journal_path(&self, zone: &Name) -> PathBuf {
+    pub(crate) fn journal_path(&self, zone: &Name) -> PathBuf {
         self.path.join(format!("{}.journal", zone_file_stem(zone)))
     }
 
     /// Where a secondary keeps its copy of `zone`.
-    pub fn zone_copy_path(&self, zone: &Name) -> PathBuf {
+    pub(crate) fn zone_copy_path(&self, zone: &Name) -> PathBuf {
         self.path.join(format!("{}.zone", zone_file_stem(zone)))
     }
 
@@ -149,7 +150,7 @@ impl DataDir {
 /// The file name of `zone` in a data directory, without extension (see
 /// the module doc); names too long for a file name (a 253-byte name can
 /// triple when escaped) are cut and end with a hash of the whole.
-pub fn zone_file_stem(zone: &Name) -> String {
+pub(crate) fn zone_file_stem(zone: &Name) -> String {
     if zone.is_root() {
         return "@".into();
     }
@@ -182,7 +183,7 @@ pub fn zone_file_stem(zone: &Name) -> String {
 
 /// The temporary file [`write_atomically`] writes before renaming it to
 /// `path`: beside it, so the rename stays within one file system.
-pub fn temp_path(path: &Path) -> PathBuf {
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(TEMP_SUFFIX);
     PathBuf::from(name)
@@ -190,14 +191,14 @@ pub fn temp_path(path: &Path) -> PathBuf {
 
 /// Replaces the file at `path` with `bytes`, so that after a crash it is
 /// either the old file or the new one, whole.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomically_with(path, |out| out.write_all(bytes))
 }
 
 /// [`write_atomically`] with the content written by `write`: the
 /// temporary file is written and flushed to disk ([`write_temp`]), then
 /// renamed over `path` ([`install_temp`]). On error `path` is untouched.
-pub fn write_atomically_with(
+pub(crate) fn write_atomically_with(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
 ) -> io::Result<()> {
@@ -209,7 +210,7 @@ pub fn write_atomically_with(
 /// of `path` ([`temp_path`]) and flushes it to disk (`fsync`); on error it
 /// is removed. A crash after this and before [`install_temp`] leaves the
 /// old `path` whole, and a temporary file [`DataDir::open`] removes.
-pub fn write_temp(
+pub(crate) fn write_temp(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
 ) -> io::Result<PathBuf> {
@@ -231,7 +232,7 @@ pub fn write_temp(
 
 /// The second half of [`write_atomically_with`]: renames `temp` over
 /// `path` and flushes the directory, so the rename itself is durable.
-pub fn install_temp(temp: &Path, path: &Path) -> io::Result<()> {
+pub(crate) fn install_temp(temp: &Path, path: &Path) -> io::Result<()> {
     std::fs::rename(temp, path)?;
     sync_parent(path)
 }
@@ -239,7 +240,7 @@ pub fn install_temp(temp: &Path, path: &Path) -> io::Result<()> {
 /// Flushes the directory holding `path`, which makes a rename or the
 /// creation of `path` durable (POSIX leaves that to the directory's own
 /// `fsync`).
-pub fn sync_parent(path: &Path) -> io::Result<()> {
+pub(crate) fn sync_parent(path: &Path) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

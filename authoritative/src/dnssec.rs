@@ -1,12 +1,13 @@
 //! DNSSEC records in answers to queries with the DO bit (RFC 4035 3.1),
-//! for zones signed with NSEC or NSEC3 (RFC 5155 7.2): added to a finished
-//! [`Response`] of [`crate::lookup`], which stays the plain RFC 1034
-//! algorithm.
+//! for zones signed with NSEC or NSEC3 (RFC 5155 7.2): a [`Lookup`] written
+//! out with them. What the lookup found says which records go where:
 //!
 //! - Every RRset of the zone's own data in any section gets the RRSIGs that
-//!   cover it (3.1.1); an RRset synthesised from a wildcard gets the
-//!   wildcard's, with the query name as owner, and the NSEC (or NSEC3)
-//!   that proves no closer name exists (3.1.3.3; RFC 5155 7.2.6).
+//!   cover it (3.1.1); an RRset the lookup synthesised from a wildcard gets
+//!   the wildcard's, with the query name as owner, and the NSEC (or NSEC3)
+//!   that proves no closer name exists (3.1.3.3; RFC 5155 7.2.6); a CNAME
+//!   synthesised from a DNAME gets none (RFC 6672 5.3: a validator checks
+//!   the DNAME's).
 //! - NODATA (3.1.3.1, 3.1.3.4; 7.2.3-7.2.5) and NXDOMAIN (3.1.3.2; 7.2.2):
 //!   the SOA's RRSIG (with the SOA's negative TTL, as NSD gives it) and the
 //!   NSECs or NSEC3s that prove it.
@@ -14,35 +15,30 @@
 //!   NSEC3 of the cut proving there is none (for an opt-out cut with no
 //!   NSEC3 of its own, the closest provable encloser proof).
 
-use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, Record, RecordType};
 
-use crate::lookup::{zone_for, Response};
+use crate::lookup::{zone_for, AliasKind, End, Lookup, Match, ResponseRecords};
 use crate::zone::nsec3::Nsec3Chain;
 use crate::zone::reader::type_covered;
 use crate::zone::{Catalog, Node, Zone};
 
-/// How a signed zone proves what it does not have.
+/// The NSEC or NSEC3 chain with which a signed zone proves what it does
+/// not have (not to be confused with the lookup's CNAME and DNAME chains).
 #[derive(Clone, Copy)]
-enum Chain<'z> {
+enum DenialChain<'z> {
     Nsec(&'z Zone),
     Nsec3(&'z Zone, &'z Nsec3Chain),
 }
 
-impl<'z> Chain<'z> {
+impl<'z> DenialChain<'z> {
     /// `None` for an unsigned zone (or one whose chain is unusable): its
     /// answers get no DNSSEC records.
-    fn of(zone: &'z Zone) -> Option<Chain<'z>> {
+    fn of(zone: &'z Zone) -> Option<DenialChain<'z>> {
         if zone.is_nsec_signed() {
-            Some(Chain::Nsec(zone))
+            Some(DenialChain::Nsec(zone))
         } else {
-            zone.nsec3_chain().map(|chain| Chain::Nsec3(zone, chain))
-        }
-    }
-
-    fn zone(self) -> &'z Zone {
-        match self {
-            Chain::Nsec(zone) | Chain::Nsec3(zone, _) => zone,
+            zone.nsec3_chain()
+                .map(|chain| DenialChain::Nsec3(zone, chain))
         }
     }
 
@@ -50,8 +46,8 @@ impl<'z> Chain<'z> {
     /// wildcard at `encloser`, does not exist itself.
     fn deny_exact_match(self, name: &Name, encloser: &Name, out: &mut Vec<Record>) {
         match self {
-            Chain::Nsec(zone) => push_covering_nsec(zone, name, out),
-            Chain::Nsec3(_, chain) => {
+            DenialChain::Nsec(zone) => push_covering_nsec(zone, name, out),
+            DenialChain::Nsec3(_, chain) => {
                 out.extend(
                     chain
                         .covering(&next_closer(name, encloser))
@@ -62,37 +58,63 @@ impl<'z> Chain<'z> {
     }
 }
 
-/// Adds the RRSIGs and denial records a security-aware server gives (RFC
-/// 4035 3.1) to the answer `lookup` gave for `qname`.
-pub fn add_dnssec_records(catalog: &Catalog, qname: &Name, response: &mut Response) {
+/// `lookup` written out with the RRSIGs and denial records a
+/// security-aware server gives (RFC 4035 3.1).
+pub(crate) fn records_with_dnssec(catalog: &Catalog, lookup: Lookup<'_>) -> ResponseRecords {
+    let mut answers = Vec::new();
+    // Proofs for the authority section, in the order the answer needs them.
     let mut denials = Vec::new();
-    response.answers = signed(catalog, &response.answers, &mut denials);
-    let negative = response
-        .authority
-        .iter()
-        .find(|r| r.record_type() == RecordType::SOA)
-        .cloned();
-    let mut authority = signed(catalog, &response.authority, &mut Vec::new());
-    if let Some(soa) = negative {
-        // The name the chain ended at: the last CNAME's target, else QNAME.
-        let last = response
-            .answers
-            .iter()
-            .rev()
-            .find_map(|r| match &r.data {
-                RData::CNAME(target) => Some(target.0.clone()),
-                _ => None,
-            })
-            .unwrap_or_else(|| qname.clone());
-        if let Some(chain) = catalog.find(&soa.name).and_then(|zone| Chain::of(zone)) {
-            let nxdomain = response.rcode == ResponseCode::NXDomain;
-            denial(chain, &last, nxdomain, &mut denials);
-        }
-    } else if let Some(cut) = referral_cut(&response.authority) {
-        if let Some(chain) = catalog.find(&cut).and_then(|zone| Chain::of(zone)) {
-            referral(chain, &cut, &mut authority, &mut denials);
+    for alias in &lookup.aliases {
+        match &alias.kind {
+            AliasKind::Cname(found) => sign_match(
+                alias.zone,
+                &alias.name,
+                found,
+                &alias.records,
+                &mut answers,
+                &mut denials,
+            ),
+            AliasKind::Dname { owner } => {
+                sign_dname(alias.zone, *owner, &alias.records, &mut answers)
+            }
         }
     }
+    // The DS RRset of a referral's cut, after its NS.
+    let mut ds = Vec::new();
+    match &lookup.end {
+        End::Answer {
+            zone,
+            name,
+            found,
+            records,
+        } => sign_match(zone, name, found, records, &mut answers, &mut denials),
+        End::YxDomain { zone, owner, dname } => {
+            sign_dname(zone, *owner, std::slice::from_ref(dname), &mut answers);
+        }
+        End::NoData { zone, name, found } => {
+            if let Some(chain) = DenialChain::of(zone) {
+                deny_type(chain, name, found, &mut denials);
+            }
+        }
+        End::NxDomain {
+            zone,
+            name,
+            encloser,
+        } => {
+            if let Some(chain) = DenialChain::of(zone) {
+                deny_name(chain, name, encloser, &mut denials);
+            }
+        }
+        End::Referral { zone, cut, .. } => {
+            if let Some(chain) = DenialChain::of(zone) {
+                referral(chain, *cut, &mut ds, &mut denials);
+            }
+        }
+        End::Refused | End::OutOfZones | End::ChainStopped => {}
+    }
+    let plain = lookup.into_records();
+    let mut authority = signed_by_owner(catalog, &plain.authority);
+    authority.extend(ds);
     for record in denials {
         let present = authority.iter().any(|r| {
             r.name == record.name
@@ -103,119 +125,163 @@ pub fn add_dnssec_records(catalog: &Catalog, qname: &Name, response: &mut Respon
             authority.push(record);
         }
     }
-    response.authority = authority;
-    response.additionals = signed(catalog, &response.additionals, &mut Vec::new());
+    ResponseRecords {
+        answers,
+        authority,
+        additionals: signed_by_owner(catalog, &plain.additionals),
+        ..plain
+    }
 }
 
-/// `records` with the RRSIGs of each RRset after it; the proofs that
-/// wildcard answers need go to `denials`.
-fn signed(catalog: &Catalog, records: &[Record], denials: &mut Vec<Record>) -> Vec<Record> {
+/// The RRsets of `records`: runs of one type at one owner.
+fn rrsets(records: &[Record]) -> impl Iterator<Item = &[Record]> {
+    records.chunk_by(|a, b| a.record_type() == b.record_type() && a.name == b.name)
+}
+
+/// `records`, found for `name` at `found` in `zone`, each RRset followed
+/// by its RRSIGs; a wildcard's records also need the proof that `name`
+/// does not exist, which goes to `denials`.
+fn sign_match(
+    zone: &Zone,
+    name: &Name,
+    found: &Match<'_>,
+    records: &[Record],
+    answers: &mut Vec<Record>,
+    denials: &mut Vec<Record>,
+) {
+    let Some(chain) = DenialChain::of(zone) else {
+        answers.extend_from_slice(records);
+        return;
+    };
+    let (node, owner) = match found {
+        Match::Exact(node) => (*node, node.name()),
+        Match::Wildcard { star, encloser } => {
+            chain.deny_exact_match(name, encloser, denials);
+            (*star, name.clone())
+        }
+    };
+    for rrset in rrsets(records) {
+        answers.extend_from_slice(rrset);
+        answers.extend(rrset_signatures(node, rrset, &owner));
+    }
+}
+
+/// The records of a DNAME step: the DNAME with the RRSIGs at its `owner`,
+/// and the CNAME synthesised from it, which has none.
+fn sign_dname(zone: &Zone, owner: Node<'_>, records: &[Record], answers: &mut Vec<Record>) {
+    let signed = DenialChain::of(zone).is_some();
+    for rrset in rrsets(records) {
+        answers.extend_from_slice(rrset);
+        if signed && rrset.first().map(Record::record_type) == Some(RecordType::DNAME) {
+            answers.extend(rrset_signatures(owner, rrset, &owner.name()));
+        }
+    }
+}
+
+/// `records` of the authority or additional section (an SOA, a cut's NS,
+/// addresses) with the RRSIGs of each RRset after it, from the owner's
+/// node in whichever of our signed zones holds it.
+fn signed_by_owner(catalog: &Catalog, records: &[Record]) -> Vec<Record> {
     let mut out = Vec::with_capacity(records.len() * 2);
-    let mut at = 0;
-    while let Some(first) = records.get(at) {
-        let rtype = first.record_type();
-        let len = records[at..]
-            .iter()
-            .take_while(|r| r.record_type() == rtype && r.name == first.name)
-            .count();
-        out.extend_from_slice(&records[at..at + len]);
-        at += len;
-        let Some(chain) = zone_for(catalog, &first.name, rtype).and_then(Chain::of) else {
+    for rrset in rrsets(records) {
+        out.extend_from_slice(rrset);
+        let Some(first) = rrset.first() else {
             continue;
         };
-        let zone = chain.zone();
-        let sigs = match zone.node(&first.name) {
-            Some(node) => signatures(node, rtype, &node.name()),
-            None => {
-                // Synthesised from a wildcard (or from a DNAME: then there
-                // is no wildcard and nothing to sign).
-                let encloser = closest_encloser(zone, &first.name);
-                let Some(star) = wildcard_at(&encloser).and_then(|star| zone.node(&star)) else {
-                    continue;
-                };
-                chain.deny_exact_match(&first.name, &encloser, denials);
-                signatures(star, rtype, &first.name)
-            }
-        };
-        // RFC 4034 3: an RRSIG's TTL is that of the RRset it covers, as
-        // sent: for a negative answer's SOA, the negative TTL (as NSD does).
-        out.extend(sigs.into_iter().map(|mut sig| {
-            sig.ttl = first.ttl;
-            sig
-        }));
+        let signed = zone_for(catalog, &first.name, first.record_type())
+            .filter(|zone| DenialChain::of(zone).is_some())
+            .and_then(|zone| zone.node(&first.name));
+        if let Some(node) = signed {
+            out.extend(rrset_signatures(node, rrset, &node.name()));
+        }
     }
     out
 }
 
-/// NODATA and NXDOMAIN for `name` in the chain's zone.
-fn denial(chain: Chain<'_>, name: &Name, nxdomain: bool, out: &mut Vec<Record>) {
-    match chain {
-        Chain::Nsec(zone) => {
-            if let Some(node) = zone.node(name) {
-                // RFC 4035 3.1.3.1: NODATA at a name with data, or (no
-                // NSEC of its own) at an empty non-terminal.
-                match node.rrset(RecordType::NSEC) {
-                    Some(_) => push_nsec(node, out),
-                    None => push_covering_nsec(zone, name, out),
-                }
-                return;
-            }
-            // 3.1.3.2 and 3.1.3.4: the name does not exist, and the
-            // wildcard either does not (NXDOMAIN) or lacks the type.
+/// The RRSIGs at `node` over `rrset`, with `owner` as their owner and,
+/// as RFC 4034 3 says, the TTL of the RRset as sent: for a negative
+/// answer's SOA, the negative TTL (as NSD does).
+fn rrset_signatures(node: Node<'_>, rrset: &[Record], owner: &Name) -> Vec<Record> {
+    let Some(first) = rrset.first() else {
+        return Vec::new();
+    };
+    let mut sigs = signatures(node, first.record_type(), owner);
+    for sig in &mut sigs {
+        sig.ttl = first.ttl;
+    }
+    sigs
+}
+
+/// NODATA for `name`, which `found` matched: RFC 4035 3.1.3.1 and 3.1.3.4,
+/// RFC 5155 7.2.3 to 7.2.5.
+fn deny_type(chain: DenialChain<'_>, name: &Name, found: &Match<'_>, out: &mut Vec<Record>) {
+    match (chain, found) {
+        // 3.1.3.1: NODATA at a name with data, or (no NSEC of its own) at
+        // an empty non-terminal.
+        (DenialChain::Nsec(zone), Match::Exact(node)) => match node.rrset(RecordType::NSEC) {
+            Some(_) => push_nsec(*node, out),
+            None => push_covering_nsec(zone, name, out),
+        },
+        // 3.1.3.4: the name does not exist, and the wildcard lacks the type.
+        (DenialChain::Nsec(zone), Match::Wildcard { star, .. }) => {
             push_covering_nsec(zone, name, out);
-            let Some(star) = wildcard_at(&closest_encloser(zone, name)) else {
-                return;
-            };
-            match zone.node(&star) {
-                Some(node) if !nxdomain => push_nsec(node, out),
-                Some(_) => {}
-                None => push_covering_nsec(zone, &star, out),
+            push_nsec(*star, out);
+        }
+        // 7.2.3 and 7.2.4: the NSEC3 matching the name; without one (an
+        // opt-out empty non-terminal or DS at an opt-out cut), the closest
+        // provable encloser proof.
+        (DenialChain::Nsec3(zone, nsec3), Match::Exact(_)) => match nsec3.matching(name) {
+            Some(records) => out.extend(records),
+            None => provable_encloser_proof(zone, nsec3, name, out),
+        },
+        // 7.2.5: the name does not exist, and the wildcard lacks the type.
+        (DenialChain::Nsec3(_, nsec3), Match::Wildcard { star, encloser }) => {
+            closest_encloser_proof(nsec3, name, encloser, out);
+            out.extend(nsec3.matching(&star.name()).unwrap_or_default());
+        }
+    }
+}
+
+/// NXDOMAIN for `name`, whose closest encloser is `encloser`: the name
+/// does not exist, nor could a wildcard have answered for it (RFC 4035
+/// 3.1.3.2, RFC 5155 7.2.2).
+fn deny_name(chain: DenialChain<'_>, name: &Name, encloser: &Name, out: &mut Vec<Record>) {
+    let star = wildcard_at(encloser);
+    match chain {
+        DenialChain::Nsec(zone) => {
+            push_covering_nsec(zone, name, out);
+            if let Some(star) = star {
+                push_covering_nsec(zone, &star, out);
             }
         }
-        Chain::Nsec3(zone, nsec3) => {
-            if zone.node(name).is_some() {
-                // RFC 5155 7.2.3 and 7.2.4: the NSEC3 matching the name;
-                // without one (an opt-out empty non-terminal or DS at an
-                // opt-out cut), the closest provable encloser proof.
-                match nsec3.matching(name) {
-                    Some(records) => out.extend(records),
-                    None => provable_encloser_proof(zone, nsec3, name, out),
-                }
-                return;
-            }
-            let encloser = closest_encloser(zone, name);
-            closest_encloser_proof(nsec3, name, &encloser, out);
-            let Some(star) = wildcard_at(&encloser) else {
-                return;
-            };
-            if nxdomain {
-                // 7.2.2: nor could a wildcard have answered.
+        DenialChain::Nsec3(_, nsec3) => {
+            closest_encloser_proof(nsec3, name, encloser, out);
+            if let Some(star) = star {
                 out.extend(nsec3.covering(&star).unwrap_or_default());
-            } else {
-                // 7.2.5: the wildcard exists without the type.
-                out.extend(nsec3.matching(&star).unwrap_or_default());
             }
         }
     }
 }
 
-/// RFC 4035 3.1.4 / RFC 5155 7.2.7: DS at the cut and its RRSIG, or proof
-/// that there is none.
-fn referral(chain: Chain<'_>, cut: &Name, authority: &mut Vec<Record>, denials: &mut Vec<Record>) {
-    let zone = chain.zone();
-    let Some(node) = zone.node(cut) else {
-        return;
-    };
-    if let Some(ds) = node.rrset(RecordType::DS) {
-        authority.extend(ds.records(&node.name()));
-        authority.extend(signatures(node, RecordType::DS, &node.name()));
+/// RFC 4035 3.1.4 / RFC 5155 7.2.7: DS at the `cut` and its RRSIG, or
+/// proof that there is none.
+fn referral(
+    chain: DenialChain<'_>,
+    cut: Node<'_>,
+    ds: &mut Vec<Record>,
+    denials: &mut Vec<Record>,
+) {
+    let owner = cut.name();
+    if let Some(set) = cut.rrset(RecordType::DS) {
+        ds.extend(set.records(&owner));
+        ds.extend(signatures(cut, RecordType::DS, &owner));
         return;
     }
     match chain {
-        Chain::Nsec(_) => push_nsec(node, denials),
-        Chain::Nsec3(_, nsec3) => match nsec3.matching(cut) {
+        DenialChain::Nsec(_) => push_nsec(cut, denials),
+        DenialChain::Nsec3(zone, nsec3) => match nsec3.matching(&owner) {
             Some(records) => denials.extend(records),
-            None => provable_encloser_proof(zone, nsec3, cut, denials),
+            None => provable_encloser_proof(zone, nsec3, &owner, denials),
         },
     }
 }
@@ -263,16 +329,12 @@ fn signatures(node: Node<'_>, rtype: RecordType, owner: &Name) -> Vec<Record> {
         .collect()
 }
 
-/// The deepest existing ancestor of `name` (which the zone does not have).
-fn closest_encloser(zone: &Zone, name: &Name) -> Name {
-    nearest_ancestor(zone, name, |ancestor| zone.node(ancestor).is_some())
-}
-
 /// The deepest proper ancestor of `name` for which `holds` is true, else
 /// the apex of `zone`.
 fn nearest_ancestor(zone: &Zone, name: &Name, holds: impl Fn(&Name) -> bool) -> Name {
+    let apex_labels = labels(zone.origin());
     let mut ancestor = name.base_name();
-    while ancestor.num_labels() > zone.origin().num_labels() && !holds(&ancestor) {
+    while labels(&ancestor) > apex_labels && !holds(&ancestor) {
         ancestor = ancestor.base_name();
     }
     ancestor
@@ -280,11 +342,13 @@ fn nearest_ancestor(zone: &Zone, name: &Name, holds: impl Fn(&Name) -> bool) -> 
 
 /// RFC 5155 1.3: the ancestor of `name` one label longer than `encloser`.
 fn next_closer(name: &Name, encloser: &Name) -> Name {
-    let mut next = name.clone();
-    while next.num_labels() > encloser.num_labels() + 1 {
-        next = next.base_name();
-    }
-    next
+    name.trim_to(labels(encloser) + 1)
+}
+
+/// The labels of `name`, a leading `*` included (which
+/// `Name::num_labels` leaves out, as RRSIG's label count does).
+fn labels(name: &Name) -> usize {
+    name.iter().count()
 }
 
 /// `*.<encloser>`.
@@ -292,13 +356,4 @@ fn wildcard_at(encloser: &Name) -> Option<Name> {
     Name::from_ascii("*")
         .and_then(|star| star.append_domain(encloser))
         .ok()
-}
-
-/// The zone cut of a referral: the owner of the NS records in authority
-/// (positive answers carry none: they are minimal).
-fn referral_cut(authority: &[Record]) -> Option<Name> {
-    authority
-        .iter()
-        .find(|r| r.record_type() == RecordType::NS)
-        .map(|r| r.name.clone())
 }

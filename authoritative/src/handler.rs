@@ -30,15 +30,15 @@ use dnslab_wire::{
     QTYPE_IXFR,
 };
 
-use crate::dnssec::add_dnssec_records;
+use crate::dnssec::records_with_dnssec;
 use crate::lookup::lookup;
-use crate::prepared::{Outcome, Prepared, Records};
+use crate::prepared::{AnswerKind, PreparedAnswer};
 use crate::respond::{self, Fit, Sections};
 use crate::server::{AuthOptions, Snapshot};
 use crate::transfer::{self, Transfers};
 
 /// Answers queries from whatever snapshot is current; cheap to share.
-pub struct AuthHandler {
+pub(crate) struct AuthHandler {
     snapshot: Arc<ArcSwap<Snapshot>>,
     options: AuthOptions,
     /// Transfers, NOTIFY and TSIG: every request but a plain query.
@@ -95,11 +95,11 @@ impl AuthHandler {
         );
         match &rejection.request {
             Some(req) if self.options.log_queries => {
-                let outcome = match rcode {
-                    ResponseCode::Refused => Outcome::Refused,
-                    rcode => Outcome::Error(rcode),
+                let kind = match rcode {
+                    ResponseCode::Refused => AnswerKind::Refused,
+                    rcode => AnswerKind::Error(rcode),
                 };
-                self.log_query(req, meta, &outcome, Fit::Complete);
+                self.log_query(req, meta, &kind, Fit::Complete);
             }
             Some(_) => {}
             None => self.log_bad_query(&rejection.reason, meta),
@@ -121,7 +121,7 @@ impl AuthHandler {
 
     /// The prepared answer to `req` from the current snapshot, built on
     /// the first query for its (name, type).
-    fn prepared(&self, req: &Request<'_>) -> Arc<Prepared> {
+    fn prepared(&self, req: &Request<'_>) -> Arc<PreparedAnswer> {
         let snapshot = self.snapshot.load();
         snapshot.prepared.get_or_build(req.key(), || {
             let qtype = RecordType::from(req.qtype);
@@ -130,7 +130,7 @@ impl AuthHandler {
                 // A secondary zone without data (not yet transferred, or
                 // expired): SERVFAIL, as from BIND.
                 Ok(qname) if snapshot.unavailable(&qname) => {
-                    Prepared::error(ResponseCode::ServFail)
+                    PreparedAnswer::error(ResponseCode::ServFail)
                 }
                 // The prepared sections point into the question by offset,
                 // so hickory must encode the name exactly as it came.
@@ -140,32 +140,28 @@ impl AuthHandler {
                     // answer until the next reload) and the error is logged.
                     let dnssec_ok = req.edns.is_some_and(|edns| edns.dnssec_ok);
                     let looked_up = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        let mut response = lookup(&snapshot.catalog, &qname, qtype);
-                        if dnssec_ok {
-                            add_dnssec_records(&snapshot.catalog, &qname, &mut response);
-                        }
-                        response
+                        let found = lookup(&snapshot.catalog, &qname, qtype);
+                        let kind = AnswerKind::of(&found);
+                        let records = if dnssec_ok {
+                            records_with_dnssec(&snapshot.catalog, found)
+                        } else {
+                            found.into_records()
+                        };
+                        (records, kind)
                     }));
-                    let Ok(response) = looked_up else {
+                    let Ok((records, kind)) = looked_up else {
                         error!(%qname, ?qtype, "lookup panicked; answering SERVFAIL");
-                        return Prepared::error(ResponseCode::ServFail);
+                        return PreparedAnswer::error(ResponseCode::ServFail);
                     };
-                    let records = Records {
-                        rcode: response.rcode,
-                        authoritative: response.authoritative,
-                        answers: &response.answers,
-                        authority: &response.authority,
-                        additionals: &response.additionals,
-                    };
-                    Prepared::build(&qname, qtype, records)
+                    PreparedAnswer::build(&qname, qtype, records, kind)
                 }
                 // Labels hickory cannot represent; nothing in a zone has them.
-                _ => Prepared::error(ResponseCode::FormErr),
+                _ => PreparedAnswer::error(ResponseCode::FormErr),
             }
         })
     }
 
-    fn log_query(&self, req: &Request<'_>, meta: &RequestMeta, outcome: &Outcome, fit: Fit) {
+    fn log_query(&self, req: &Request<'_>, meta: &RequestMeta, outcome: &AnswerKind, fit: Fit) {
         let qname = Name::from_bytes(req.question).map_or_else(|_| "?".into(), |n| n.to_string());
         let server = ServerLabel(self.options.server_name.as_deref(), meta.local);
         info!(
@@ -249,7 +245,7 @@ impl AuthHandler {
             limit,
         );
         if self.options.log_queries {
-            self.log_query(req, meta, &prepared.outcome, fit);
+            self.log_query(req, meta, &prepared.kind, fit);
         }
         Reply::Send
     }

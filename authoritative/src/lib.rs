@@ -1,36 +1,71 @@
 //! The authoritative server: zones loaded from RFC 1035 master files and
-//! answered as RFC 1034 4.3.2 says.
+//! answered as RFC 1034 4.3.2 says; zones copied between servers (AXFR,
+//! IXFR, NOTIFY) with TSIG.
 //!
-//! - [`zone`]: reading master files, checking zones, the in-memory store.
-//! - [`lookup`]: RFC 1034 4.3.2 as one function from catalog, name and type
-//!   to the records of a response.
+//! The modules, along a query's path:
+//! - `zone`: reading master files (`reader`), checking zones as
+//!   `named-checkzone` does (`check`), the in-memory store (`store`) and
+//!   the NSEC3 chain of a signed zone;
+//! - `lookup`: RFC 1034 4.3.2 as one function from catalog, name and type
+//!   to what it found (answer, NODATA, NXDOMAIN, referral, the alias steps
+//!   on the way, each with the node it came from);
+//! - `dnssec`: that outcome written out with signatures and denial proofs,
+//!   for queries with DO;
 //! - the request path: `dnslab_wire` reads and checks a query off the wire,
-//!   [`prepared`] holds the encoded answers per (name, type), [`respond`]
-//!   writes the response (EDNS, truncation), [`handler`] ties them into a
-//!   [`dnslab_transport::Handler`].
-//! - [`server`]: [`AuthServer`], its zones (primaries from files,
-//!   secondaries from their primaries), their snapshot, reload and the
-//!   replacement of one zone.
-//! - [`config`]: what the server is told to do ([`AuthConfig`]), validated.
-//! - `transfer`: zone transfers out, NOTIFY in and out, the secondary's
-//!   refresh, and TSIG on every request that carries it.
-//! - state that survives a restart: [`data_dir`] (the `--data-dir`
-//!   directory, files replaced atomically), [`journal`] (each zone's
-//!   changes, durable before they are acknowledged).
+//!   `prepared` holds the encoded answers per (name, type), `respond`
+//!   writes the response (EDNS, truncation), `handler` ties them into a
+//!   [`dnslab_transport::Handler`];
+//! - `server`: [`AuthServer`], its zones (primaries from files, secondaries
+//!   from their primaries), their snapshot, reload and the replacement of
+//!   one zone;
+//! - `config`: what the server is told to do ([`AuthConfig`]), validated;
+//! - `transfer`: zone transfers out, NOTIFY in and out, the secondaries'
+//!   refresh, TSIG on every request that carries it, and what transfers
+//!   keep in the data directory;
+//! - state that survives a restart: `data_dir` (the `--data-dir`
+//!   directory, files replaced atomically), `journal` (each zone's
+//!   changes, durable before they are acknowledged), with `zone`'s
+//!   changesets (`diff`), serial arithmetic (`serial`), records in wire
+//!   form (`wire`) and master files written back (`writer`).
+//!
+//! The modules are private; what other crates use is re-exported below,
+//! and nothing else is public (`unreachable_pub` keeps the rest
+//! `pub(crate)`): the server, its options and configuration, and for
+//! `dnslab check`, `dnslab up` and the tests, reading and checking master
+//! files without serving them.
 
-pub mod config;
-pub mod data_dir;
-pub mod dnssec;
-pub mod handler;
-pub mod journal;
-pub mod lookup;
-pub mod prepared;
-pub mod respond;
-pub mod server;
+#![warn(unreachable_pub)]
+
+mod config;
+mod data_dir;
+mod dnssec;
+mod handler;
+// Parts of the journal serve dynamic UPDATE (issue 16), not used yet.
+#[allow(dead_code, unused_imports)]
+mod journal;
+mod lookup;
+mod prepared;
+mod respond;
+mod server;
 #[cfg(test)]
 mod temp_dir;
-pub(crate) mod transfer;
-pub mod zone;
+mod transfer;
+mod zone;
 
-pub use config::AuthConfig;
-pub use server::{AuthOptions, AuthServer, BackgroundTasks, LoadErrors, ReloadSummary, ZoneSource};
+// Serving zones.
+pub use server::{
+    AuthOptions, AuthServer, BackgroundTasks, LoadErrors, LoadFailure, LoadedZone, ReloadSummary,
+    ZoneSource, ZoneSourceError,
+};
+// What the server is told to do.
+pub use config::{
+    allowed, AccessRule, AuthConfig, Remote, RemoteSpec, Role, SyntaxError, TransferLimits,
+    ZoneConfig, DEFAULT_DATA_DIR, DNS_PORT,
+};
+// Master files: read, checked, built into a zone.
+pub use zone::check::{check_zone, CheckedRecord, Problem, ProblemKind};
+pub use zone::reader::{read_master_file, MasterFile, ReadError, ReadErrorKind, Warning};
+pub use zone::{
+    load_zone, read_and_build, CatalogError, Location, SourcedRecord, Zone, ZoneBuild,
+    ZoneFileError, ZoneSummary,
+};

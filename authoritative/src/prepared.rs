@@ -24,11 +24,13 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, Record, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
 
+use crate::lookup::{End, Lookup, ResponseRecords};
 use crate::respond::Sections;
 
-/// What kind of answer a question got; for the one-line query log.
+/// What kind of answer a question got, as the one-line query log names
+/// it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum AnswerKind {
     Answer,
     /// No answer, not authoritative, NS records of a child zone.
     Referral(Name),
@@ -39,99 +41,115 @@ pub enum Outcome {
     Error(ResponseCode),
 }
 
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Outcome::Answer => write!(f, "answer"),
-            Outcome::Referral(zone) => write!(f, "referral to {zone}"),
-            Outcome::NxDomain => write!(f, "NXDOMAIN"),
-            Outcome::NoData => write!(f, "NODATA"),
-            Outcome::Refused => write!(f, "REFUSED"),
-            Outcome::Error(ResponseCode::FormErr) => write!(f, "FORMERR"),
-            Outcome::Error(ResponseCode::ServFail) => write!(f, "SERVFAIL"),
-            Outcome::Error(ResponseCode::NotImp) => write!(f, "NOTIMP"),
-            Outcome::Error(rcode) => write!(f, "{rcode:?}"),
+impl AnswerKind {
+    /// The kind of the response `lookup` makes, as its client sees it: a
+    /// chain of aliases is an answer, whatever ends it, unless its last
+    /// name does not exist (NXDOMAIN) or cannot (YXDOMAIN).
+    pub(crate) fn of(lookup: &Lookup<'_>) -> AnswerKind {
+        match &lookup.end {
+            End::Refused => AnswerKind::Refused,
+            End::NxDomain { .. } => AnswerKind::NxDomain,
+            End::YxDomain { .. } => AnswerKind::Error(ResponseCode::YXDomain),
+            _ if !lookup.aliases.is_empty() => AnswerKind::Answer,
+            End::Answer { .. } | End::OutOfZones | End::ChainStopped => AnswerKind::Answer,
+            End::NoData { .. } => AnswerKind::NoData,
+            End::Referral { cut, .. } => AnswerKind::Referral(cut.name()),
         }
     }
 }
 
-/// The records of a response as the lookup produced them.
-#[derive(Clone, Copy, Debug)]
-pub struct Records<'a> {
-    pub rcode: ResponseCode,
-    pub authoritative: bool,
-    pub answers: &'a [Record],
-    pub authority: &'a [Record],
-    pub additionals: &'a [Record],
+impl fmt::Display for AnswerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AnswerKind::Answer => write!(f, "answer"),
+            AnswerKind::Referral(zone) => write!(f, "referral to {zone}"),
+            AnswerKind::NxDomain => write!(f, "NXDOMAIN"),
+            AnswerKind::NoData => write!(f, "NODATA"),
+            AnswerKind::Refused => write!(f, "REFUSED"),
+            AnswerKind::Error(ResponseCode::FormErr) => write!(f, "FORMERR"),
+            AnswerKind::Error(ResponseCode::ServFail) => write!(f, "SERVFAIL"),
+            AnswerKind::Error(ResponseCode::NotImp) => write!(f, "NOTIMP"),
+            AnswerKind::Error(rcode) => write!(f, "{rcode:?}"),
+        }
+    }
 }
 
 /// The encoded response sections for one (lowercased name, type).
 #[derive(Clone, Debug)]
-pub struct Prepared {
+pub(crate) struct PreparedAnswer {
     rcode: ResponseCode,
     authoritative: bool,
     counts: [u16; 3],
     /// Answer, authority and additional sections, compressed as if the
     /// question (lowercased) started at offset 12.
     body: Box<[u8]>,
-    pub outcome: Outcome,
+    /// For the query log.
+    pub(crate) kind: AnswerKind,
 }
 
-impl Prepared {
-    /// Encodes `records` as the response to `qname` (lowercased) `qtype`.
-    /// A response that cannot be encoded becomes SERVFAIL, logged.
-    pub fn build(qname: &Name, qtype: RecordType, records: Records<'_>) -> Prepared {
-        match Self::encode(qname, qtype, &records) {
+impl PreparedAnswer {
+    /// Encodes `records`, of a response of `kind`, as the response to
+    /// `qname` (lowercased) `qtype`. A response that cannot be encoded
+    /// becomes SERVFAIL, logged.
+    pub(crate) fn build(
+        qname: &Name,
+        qtype: RecordType,
+        records: ResponseRecords,
+        kind: AnswerKind,
+    ) -> PreparedAnswer {
+        match Self::encode(qname, qtype, records, kind) {
             Ok(prepared) => prepared,
             Err(error) => {
                 tracing::error!(%qname, ?qtype, %error, "response does not encode; SERVFAIL");
-                Prepared::error(ResponseCode::ServFail)
+                PreparedAnswer::error(ResponseCode::ServFail)
             }
         }
     }
 
     /// A response with no records and `rcode`.
-    pub fn error(rcode: ResponseCode) -> Prepared {
-        Prepared {
+    pub(crate) fn error(rcode: ResponseCode) -> PreparedAnswer {
+        PreparedAnswer {
             rcode,
             authoritative: false,
             counts: [0; 3],
             body: Box::default(),
-            outcome: Outcome::Error(rcode),
+            kind: AnswerKind::Error(rcode),
         }
     }
 
     fn encode(
         qname: &Name,
         qtype: RecordType,
-        records: &Records<'_>,
-    ) -> Result<Prepared, hickory_proto::ProtoError> {
-        let mut msg = Message::new(0, MessageType::Response, OpCode::Query);
-        msg.add_query(Query::query(qname.clone(), qtype));
-        msg.answers = records.answers.to_vec();
-        msg.authorities = records.authority.to_vec();
-        msg.additionals = records.additionals.to_vec();
-        let bytes = msg.to_vec()?;
-        // Header, then the question: name, type, class.
-        let skip = HEADER_LEN + qname.to_bytes()?.len() + 4;
+        records: ResponseRecords,
+        kind: AnswerKind,
+    ) -> Result<PreparedAnswer, hickory_proto::ProtoError> {
         let count = |records: &[Record]| {
             u16::try_from(records.len())
                 .map_err(|_| hickory_proto::ProtoError::Message("more than 65535 records"))
         };
-        Ok(Prepared {
+        let counts = [
+            count(&records.answers)?,
+            count(&records.authority)?,
+            count(&records.additionals)?,
+        ];
+        let mut msg = Message::new(0, MessageType::Response, OpCode::Query);
+        msg.add_query(Query::query(qname.clone(), qtype));
+        msg.answers = records.answers;
+        msg.authorities = records.authority;
+        msg.additionals = records.additionals;
+        let bytes = msg.to_vec()?;
+        // Header, then the question: name, type, class.
+        let skip = HEADER_LEN + qname.to_bytes()?.len() + 4;
+        Ok(PreparedAnswer {
             rcode: records.rcode,
             authoritative: records.authoritative,
-            counts: [
-                count(records.answers)?,
-                count(records.authority)?,
-                count(records.additionals)?,
-            ],
+            counts,
             body: bytes.get(skip..).unwrap_or_default().into(),
-            outcome: Outcome::classify(records),
+            kind,
         })
     }
 
-    pub fn sections(&self) -> Sections<'_> {
+    pub(crate) fn sections(&self) -> Sections<'_> {
         Sections {
             rcode: self.rcode,
             authoritative: self.authoritative,
@@ -146,34 +164,15 @@ impl Prepared {
     }
 }
 
-impl Outcome {
-    fn classify(records: &Records<'_>) -> Outcome {
-        match records.rcode {
-            ResponseCode::NoError if !records.answers.is_empty() => Outcome::Answer,
-            ResponseCode::NoError => match records
-                .authority
-                .iter()
-                .find(|r| r.record_type() == RecordType::NS)
-            {
-                Some(ns) if !records.authoritative => Outcome::Referral(ns.name.clone()),
-                _ => Outcome::NoData,
-            },
-            ResponseCode::NXDomain => Outcome::NxDomain,
-            ResponseCode::Refused => Outcome::Refused,
-            rcode => Outcome::Error(rcode),
-        }
-    }
-}
-
 /// A bounded LRU of prepared answers keyed by [`dnslab_wire::Request::key`].
-pub struct PreparedCache {
+pub(crate) struct PreparedCache {
     answers: ShardedLru<Entry>,
 }
 
 /// A prepared answer and the key it answers.
 struct Entry {
     key: Box<[u8]>,
-    prepared: Arc<Prepared>,
+    prepared: Arc<PreparedAnswer>,
 }
 
 impl Cached for Entry {
@@ -188,7 +187,7 @@ impl Cached for Entry {
 
 impl PreparedCache {
     /// A cache of at most `max_entries` answers and about `max_bytes`.
-    pub fn new(max_entries: usize, max_bytes: usize) -> PreparedCache {
+    pub(crate) fn new(max_entries: usize, max_bytes: usize) -> PreparedCache {
         PreparedCache {
             answers: ShardedLru::new(max_entries, SHARDS).max_bytes(max_bytes),
         }
@@ -197,7 +196,11 @@ impl PreparedCache {
     /// The answer for `key`, building and remembering it on a miss. The
     /// build runs without the lock held; two workers missing the same key
     /// at once both build it, which is harmless.
-    pub fn get_or_build(&self, key: &[u8], build: impl FnOnce() -> Prepared) -> Arc<Prepared> {
+    pub(crate) fn get_or_build(
+        &self,
+        key: &[u8],
+        build: impl FnOnce() -> PreparedAnswer,
+    ) -> Arc<PreparedAnswer> {
         if let Some(hit) = self.answers.slot(key).get() {
             return Arc::clone(&hit.prepared);
         }
@@ -209,13 +212,10 @@ impl PreparedCache {
         prepared
     }
 
-    /// Answers held, for tests and statistics.
-    pub fn len(&self) -> usize {
+    /// Answers held.
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.answers.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.answers.is_empty()
     }
 }
 
@@ -223,87 +223,88 @@ impl PreparedCache {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
-    use std::str::FromStr;
+    use std::sync::Arc;
 
-    use hickory_proto::rr::rdata::{A, NS};
+    use hickory_proto::rr::rdata::A;
     use hickory_proto::rr::RData;
 
-    fn name(s: &str) -> Name {
-        Name::from_str(s).expect("name")
-    }
+    use crate::lookup::lookup;
+    use crate::zone::store::testing::{name, zone, SOA};
+    use crate::zone::Catalog;
 
-    fn a(owner: &str, ip: [u8; 4]) -> Record {
-        Record::from_rdata(name(owner), 300, RData::A(A(Ipv4Addr::from(ip))))
+    /// A response of `rcode` with `answers` only.
+    fn records(rcode: ResponseCode, answers: Vec<Record>) -> ResponseRecords {
+        ResponseRecords {
+            rcode,
+            authoritative: true,
+            answers,
+            authority: Vec::new(),
+            additionals: Vec::new(),
+        }
     }
 
     #[test]
     fn owner_equal_to_the_question_is_a_pointer_to_offset_12() {
-        let answers = [a("www.example.com.", [192, 0, 2, 1])];
-        let records = Records {
-            rcode: ResponseCode::NoError,
-            authoritative: true,
-            answers: &answers,
-            authority: &[],
-            additionals: &[],
-        };
-        let prepared = Prepared::build(&name("www.example.com."), RecordType::A, records);
+        let owner = name("www.example.com.");
+        let a = Record::from_rdata(owner.clone(), 300, RData::A(A(Ipv4Addr::new(192, 0, 2, 1))));
+        let answer = records(ResponseCode::NoError, vec![a]);
+        let prepared = PreparedAnswer::build(&owner, RecordType::A, answer, AnswerKind::Answer);
         assert_eq!(&prepared.body[..2], &[0xC0, 12]);
         assert_eq!(prepared.body.len(), 2 + 10 + 4);
         assert_eq!(prepared.counts, [1, 0, 0]);
-        assert_eq!(prepared.outcome, Outcome::Answer);
+        assert_eq!(prepared.kind, AnswerKind::Answer);
     }
 
+    /// The query log names what the lookup found, as the client sees it:
+    /// a chain ending in NODATA is an answer, one ending in NXDOMAIN is
+    /// NXDOMAIN.
     #[test]
-    fn outcomes_are_classified() {
-        let ns = [Record::from_rdata(
-            name("sub.example.com."),
-            300,
-            RData::NS(NS(name("ns.sub.example.com."))),
-        )];
-        let referral = Records {
-            rcode: ResponseCode::NoError,
-            authoritative: false,
-            answers: &[],
-            authority: &ns,
-            additionals: &[],
-        };
-        assert_eq!(
-            Outcome::classify(&referral),
-            Outcome::Referral(name("sub.example.com."))
+    fn answer_kinds_name_what_the_lookup_found() {
+        let example = zone(
+            "example.",
+            &format!(
+                "{SOA}\nwww 300 IN A 192.0.2.1\nalias 300 IN CNAME www.example.\n\
+                 to-nx 300 IN CNAME nope.example.\nsub 300 IN NS ns.example.net.\n\
+                 to-sub 300 IN CNAME www.sub.example."
+            ),
         );
-        let nodata = Records {
-            authoritative: true,
-            ..referral
-        };
-        assert_eq!(Outcome::classify(&nodata), Outcome::NoData);
-        let nx = Records {
-            rcode: ResponseCode::NXDomain,
-            ..nodata
-        };
-        assert_eq!(Outcome::classify(&nx).to_string(), "NXDOMAIN");
+        let catalog = Catalog::new(vec![Arc::new(example)]).unwrap();
+        let kind = |qname: &str, qtype| AnswerKind::of(&lookup(&catalog, &name(qname), qtype));
+        let cases = [
+            ("www.example.", RecordType::A, "answer"),
+            ("www.example.", RecordType::AAAA, "NODATA"),
+            ("nope.example.", RecordType::A, "NXDOMAIN"),
+            (
+                "www.sub.example.",
+                RecordType::A,
+                "referral to sub.example.",
+            ),
+            ("alias.example.", RecordType::AAAA, "answer"),
+            ("to-nx.example.", RecordType::A, "NXDOMAIN"),
+            ("to-sub.example.", RecordType::A, "answer"),
+            ("www.example.org.", RecordType::A, "REFUSED"),
+        ];
+        for (qname, qtype, expected) in cases {
+            assert_eq!(kind(qname, qtype).to_string(), expected, "{qname} {qtype}");
+        }
     }
 
     #[test]
     fn cache_stays_within_its_entry_bound() {
         let cache = PreparedCache::new(SHARDS * 2, usize::MAX);
-        let records = Records {
-            rcode: ResponseCode::NXDomain,
-            authoritative: true,
-            answers: &[],
-            authority: &[],
-            additionals: &[],
+        let nxdomain = records(ResponseCode::NXDomain, Vec::new());
+        let build = |qname: &Name| {
+            PreparedAnswer::build(qname, RecordType::A, nxdomain.clone(), AnswerKind::NxDomain)
         };
         for i in 0..1000u32 {
             let qname = name(&format!("n{i}.example."));
-            cache.get_or_build(&i.to_be_bytes(), || {
-                Prepared::build(&qname, RecordType::A, records)
-            });
+            cache.get_or_build(&i.to_be_bytes(), || build(&qname));
         }
         assert!(cache.len() <= SHARDS * 2, "{} entries", cache.len());
         let mut built = false;
         cache.get_or_build(&999u32.to_be_bytes(), || {
             built = true;
-            Prepared::build(&name("x."), RecordType::A, records)
+            build(&name("x."))
         });
         assert!(!built, "the most recent entry is still cached");
     }

@@ -13,7 +13,7 @@ use hickory_proto::op::ResponseCode;
 /// The sections of a response after the question, already encoded with
 /// compression pointers that assume the question name starts at offset 12.
 #[derive(Clone, Copy, Debug)]
-pub struct Sections<'a> {
+pub(crate) struct Sections<'a> {
     pub rcode: ResponseCode,
     pub authoritative: bool,
     /// ANCOUNT, NSCOUNT, ARCOUNT of `body` (ARCOUNT without our OPT).
@@ -23,7 +23,7 @@ pub struct Sections<'a> {
 
 impl Sections<'_> {
     /// A response with no records: errors, REFUSED, BADVERS.
-    pub fn empty(rcode: ResponseCode) -> Sections<'static> {
+    pub(crate) fn empty(rcode: ResponseCode) -> Sections<'static> {
         Sections {
             rcode,
             authoritative: false,
@@ -35,7 +35,7 @@ impl Sections<'_> {
 
 /// Whether the whole response fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fit {
+pub(crate) enum Fit {
     Complete,
     /// TC=1: only header, question and OPT were sent (RFC 2181 9).
     Truncated,
@@ -48,7 +48,7 @@ pub enum Fit {
 /// `max_udp_payload` and carrying the high bits of the RCODE. If the
 /// response exceeds `limit`, it is cut back to header + question + OPT with
 /// TC=1, as NSD and Knot do: the client retries over TCP for all of it.
-pub fn write(
+pub(crate) fn write(
     buf: &mut Vec<u8>,
     header: &RequestHeader,
     question: Option<&[u8]>,

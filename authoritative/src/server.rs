@@ -129,13 +129,13 @@ pub enum LoadFailure {
     /// A master file did not read or check; its `Display` names `file:line`.
     Zone {
         source: ZoneSource,
-        error: zone::LoadError,
+        error: zone::ZoneFileError,
     },
     /// The zones load but cannot be served together.
     Catalog(CatalogError),
     /// The data directory, a zone's journal or a secondary's copy cannot
-    /// be used.
-    History(HistoryError),
+    /// be used (the message names the file).
+    History(String),
     /// A master file now names another zone than the one it was first
     /// loaded as (its `$ORIGIN` or SOA owner changed): the server keeps
     /// serving zones by name, so the old one stays.
@@ -163,7 +163,7 @@ impl fmt::Display for LoadFailure {
 
 impl From<HistoryError> for LoadFailure {
     fn from(error: HistoryError) -> LoadFailure {
-        LoadFailure::History(error)
+        LoadFailure::History(error.to_string())
     }
 }
 
@@ -534,7 +534,7 @@ fn load_zone(
     let history_failure = |error: HistoryError| Box::new(LoadFailure::from(error));
     match (&config.role, history) {
         (Role::Primary(source), history) => {
-            let zone = zone::load(&source.path, source.origin.as_ref()).map_err(|error| {
+            let zone = zone::load_zone(&source.path, source.origin.as_ref()).map_err(|error| {
                 Box::new(LoadFailure::Zone {
                     source: source.clone(),
                     error,
@@ -560,7 +560,7 @@ fn load_zone(
 
 /// Reads, checks and builds one master file.
 fn load_primary(source: &ZoneSource) -> Result<Arc<Zone>, Box<LoadFailure>> {
-    zone::load(&source.path, source.origin.as_ref())
+    zone::load_zone(&source.path, source.origin.as_ref())
         .map(Arc::new)
         .map_err(|error| {
             Box::new(LoadFailure::Zone {

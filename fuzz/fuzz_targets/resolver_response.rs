@@ -3,12 +3,12 @@
 //! www.example.com/A) as if asked of the root, of com. and of example.com.
 //!
 //! Asserts: never panics, and the bailiwick rule holds whatever the server
-//! sent: every record of a final answer lies inside the zone asked, a
+//! sent: every record of a conclusion or a restart lies inside the zone asked, a
 //! referral points strictly below that zone and at or above the question,
 //! and glue is only for the referral's own servers.
 #![no_main]
 
-use dnslab_resolver::classify::{classify, Final, Outcome};
+use dnslab_resolver::{classify, Classified, Conclusion, Restart};
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RecordType};
 use libfuzzer_sys::fuzz_target;
@@ -34,10 +34,14 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-fn check(outcome: &Outcome, qname: &Name, zone: &Name) {
-    match outcome {
-        Outcome::Final(Final::Answer { records } | Final::Cname { records, .. })
-        | Outcome::Final(Final::NxDomain { records, .. } | Final::NoData { records, .. }) => {
+fn check(classified: &Classified, qname: &Name, zone: &Name) {
+    match classified {
+        Classified::Conclusion(
+            Conclusion::Answer { records }
+            | Conclusion::NxDomain { records, .. }
+            | Conclusion::NoData { records, .. },
+        )
+        | Classified::Restart(Restart { records, .. }) => {
             for record in records {
                 assert!(
                     zone.zone_of(&record.name),
@@ -46,7 +50,7 @@ fn check(outcome: &Outcome, qname: &Name, zone: &Name) {
                 );
             }
         }
-        Outcome::Referral(delegation) => {
+        Classified::Referral(delegation) => {
             assert!(
                 zone.zone_of(&delegation.zone),
                 "referral to {} from {zone}",
@@ -69,6 +73,6 @@ fn check(outcome: &Outcome, qname: &Name, zone: &Name) {
                 );
             }
         }
-        Outcome::Lame(_) => {}
+        Classified::Lame(_) => {}
     }
 }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use dnslab_authoritative::zone;
+use dnslab_authoritative::load_zone;
 use hickory_proto::rr::Name;
 use libfuzzer_sys::fuzz_target;
 
@@ -24,6 +24,6 @@ fuzz_target!(|text: &[u8]| {
     let path = scratch();
     std::fs::write(path, text).expect("write scratch zone file");
     let origin = Name::from_ascii("example.com.").expect("static name");
-    let _ = zone::load(path, Some(&origin));
-    let _ = zone::load(path, None);
+    let _ = load_zone(path, Some(&origin));
+    let _ = load_zone(path, None);
 });

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 pub use dnslab_wire::{Cidr, CidrError};
 
 /// Loopback and private networks (RFC 1918, RFC 4193): the default allow list.
-pub fn private_networks() -> Vec<Cidr> {
+pub(crate) fn private_networks() -> Vec<Cidr> {
     [
         "127.0.0.0/8",
         "::1/128",
@@ -22,7 +22,7 @@ pub fn private_networks() -> Vec<Cidr> {
 }
 
 /// Whether any prefix in `allow` contains `ip`.
-pub fn allowed(allow: &[Cidr], ip: IpAddr) -> bool {
+pub(crate) fn allowed(allow: &[Cidr], ip: IpAddr) -> bool {
     allow.iter().any(|cidr| cidr.contains(ip))
 }
 

@@ -1,5 +1,7 @@
 //! What one upstream response means for the question we asked and the zone
-//! we asked it of: a pure function, unit-tested with hand-built messages.
+//! we asked it of: a pure function from the response to a [`Classified`]
+//! (a conclusion, a CNAME chain to restart from, a referral, or lame),
+//! unit-tested with hand-built messages.
 //!
 //! Bailiwick: a server is trusted only for names inside the zone it was
 //! asked about. Records outside that zone are dropped (and logged) before
@@ -13,25 +15,14 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use tracing::debug;
 
-/// A zone cut learned from a referral: the servers of `zone` and whatever
-/// addresses for them came with it. Glue is used to reach the servers only,
-/// never handed out as an answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Delegation {
-    pub zone: Name,
-    pub servers: Vec<Name>,
-    pub glue: Vec<(Name, IpAddr)>,
-    /// TTL of the NS RRset, for caching the cut.
-    pub ttl: u32,
-}
+use crate::cache::Delegation;
 
-/// What a response settles about the question.
+/// What a response settles about the question: the end of the CNAME
+/// chain (if any) inside the zone asked, and what is there.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Final {
+pub enum Conclusion {
     /// The question's RRset, preceded by any CNAME chain leading to it.
     Answer { records: Vec<Record> },
-    /// A CNAME chain whose end this server cannot answer: restart there.
-    Cname { records: Vec<Record>, target: Name },
     /// The name (at the end of `records`' CNAME chain) does not exist.
     NxDomain {
         records: Vec<Record>,
@@ -42,6 +33,18 @@ pub enum Final {
         records: Vec<Record>,
         soa: Option<Record>,
     },
+}
+
+/// A CNAME chain whose end this server cannot answer (it leaves the zone,
+/// leads into a child zone, or loops): the walk caches the chain and asks
+/// again for `target` (RFC 1034 5.3.3 step 4: "change the SNAME to the
+/// canonical name in the CNAME RR and go to step 1").
+#[derive(Clone, Debug, PartialEq)]
+pub struct Restart {
+    /// The chain from the name asked to `target`, DNAMEs before the CNAMEs
+    /// they synthesised.
+    pub records: Vec<Record>,
+    pub target: Name,
 }
 
 /// Why a server's response is useless; the walk asks another server.
@@ -58,19 +61,22 @@ pub enum Lame {
     UpwardReferral { zone: Name },
 }
 
+/// What one upstream response means for the question asked.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    Final(Final),
+pub enum Classified {
+    Conclusion(Conclusion),
+    Restart(Restart),
+    /// RFC 1034 4.3.2 step 3b: the servers of a zone below, to ask next.
     Referral(Delegation),
     Lame(Lame),
 }
 
 /// Classifies `response` to the question (`qname`, `qtype`) asked of a
 /// server for `zone`. The caller has already matched ID and question.
-pub fn classify(response: &Message, qname: &Name, qtype: RecordType, zone: &Name) -> Outcome {
+pub fn classify(response: &Message, qname: &Name, qtype: RecordType, zone: &Name) -> Classified {
     let rcode = response.metadata.response_code;
     if rcode != ResponseCode::NoError && rcode != ResponseCode::NXDomain {
-        return Outcome::Lame(Lame::Rcode(rcode));
+        return Classified::Lame(Lame::Rcode(rcode));
     }
     let answers = in_bailiwick(&response.answers, zone, "answer");
     let authorities = in_bailiwick(&response.authorities, zone, "authority");
@@ -87,7 +93,7 @@ pub fn classify(response: &Message, qname: &Name, qtype: RecordType, zone: &Name
             .collect();
         if !rrset.is_empty() {
             chain.extend(rrset);
-            return Outcome::Final(Final::Answer { records: chain });
+            return Classified::Conclusion(Conclusion::Answer { records: chain });
         }
         let cname = answers.iter().find(|r| {
             r.name == current && qtype != RecordType::CNAME && matches!(r.data, RData::CNAME(_))
@@ -104,7 +110,7 @@ pub fn classify(response: &Message, qname: &Name, qtype: RecordType, zone: &Name
         // A loop, or a target this server is not authoritative for: the
         // walk decides what to do with the target.
         if !zone.zone_of(&target) || chain.iter().any(|r| r.name == target) {
-            return Outcome::Final(Final::Cname {
+            return Classified::Restart(Restart {
                 records: chain,
                 target,
             });
@@ -116,14 +122,10 @@ pub fn classify(response: &Message, qname: &Name, qtype: RecordType, zone: &Name
         .iter()
         .find(|r| r.record_type() == RecordType::SOA && r.name.zone_of(&current))
         .map(|r| (*r).clone());
-    let restart = |chain: Vec<Record>, current: Name| {
-        Outcome::Final(Final::Cname {
-            records: chain,
-            target: current,
-        })
-    };
+    let restart =
+        |records: Vec<Record>, target: Name| Classified::Restart(Restart { records, target });
     if rcode == ResponseCode::NXDomain {
-        return Outcome::Final(Final::NxDomain {
+        return Classified::Conclusion(Conclusion::NxDomain {
             records: chain,
             soa,
         });
@@ -131,22 +133,22 @@ pub fn classify(response: &Message, qname: &Name, qtype: RecordType, zone: &Name
 
     if let Some(delegation) = referral(response, &authorities, &current, zone) {
         return match delegation {
-            Ok(delegation) if chain.is_empty() => Outcome::Referral(delegation),
+            Ok(delegation) if chain.is_empty() => Classified::Referral(delegation),
             // The chain leads into a child zone: ask from the top for it.
             Ok(_) => restart(chain, current),
             Err(lame) if response.metadata.authoritative => {
                 // An authoritative NODATA that carries the apex NS set.
                 debug!(?lame, "ignoring NS records in an authoritative answer");
-                Outcome::Final(Final::NoData {
+                Classified::Conclusion(Conclusion::NoData {
                     records: chain,
                     soa,
                 })
             }
-            Err(lame) => Outcome::Lame(lame),
+            Err(lame) => Classified::Lame(lame),
         };
     }
     if response.metadata.authoritative || soa.is_some() {
-        return Outcome::Final(Final::NoData {
+        return Classified::Conclusion(Conclusion::NoData {
             records: chain,
             soa,
         });
@@ -154,7 +156,7 @@ pub fn classify(response: &Message, qname: &Name, qtype: RecordType, zone: &Name
     if !chain.is_empty() {
         return restart(chain, current);
     }
-    Outcome::Lame(Lame::NotAuthoritative)
+    Classified::Lame(Lame::NotAuthoritative)
 }
 
 /// The DNAME among `records` that synthesised the CNAME `owner` ->
@@ -282,7 +284,7 @@ mod tests {
         msg
     }
 
-    fn run(msg: &Message, qname: &str, qtype: RecordType, zone: &str) -> Outcome {
+    fn run(msg: &Message, qname: &str, qtype: RecordType, zone: &str) -> Classified {
         classify(msg, &n(qname), qtype, &n(zone))
     }
 
@@ -296,10 +298,10 @@ mod tests {
         );
         msg.add_answer(cname("www.example.com.", "web.example.com."));
         msg.add_answer(a("web.example.com.", [192, 0, 2, 1]));
-        let outcome = run(&msg, "www.example.com.", RecordType::A, "example.com.");
+        let classified = run(&msg, "www.example.com.", RecordType::A, "example.com.");
         assert_eq!(
-            outcome,
-            Outcome::Final(Final::Answer {
+            classified,
+            Classified::Conclusion(Conclusion::Answer {
                 records: vec![
                     cname("www.example.com.", "web.example.com."),
                     a("web.example.com.", [192, 0, 2, 1])
@@ -318,10 +320,10 @@ mod tests {
         );
         msg.add_answer(cname("www.example.com.", "www.example.net."));
         msg.add_answer(a("www.example.net.", [6, 6, 6, 6]));
-        let outcome = run(&msg, "www.example.com.", RecordType::A, "example.com.");
+        let classified = run(&msg, "www.example.com.", RecordType::A, "example.com.");
         assert_eq!(
-            outcome,
-            Outcome::Final(Final::Cname {
+            classified,
+            Classified::Restart(Restart {
                 records: vec![cname("www.example.com.", "www.example.net.")],
                 target: n("www.example.net."),
             })
@@ -333,10 +335,10 @@ mod tests {
         let mut msg = response("a.example.com.", RecordType::A, ResponseCode::NoError, true);
         msg.add_answer(cname("a.example.com.", "b.example.com."));
         msg.add_answer(cname("b.example.com.", "a.example.com."));
-        let Outcome::Final(Final::Cname { records, target }) =
+        let Classified::Restart(Restart { records, target }) =
             run(&msg, "a.example.com.", RecordType::A, "example.com.")
         else {
-            panic!("a loop is a CNAME outcome for the walk to detect");
+            panic!("a loop is a restart for the walk to detect");
         };
         assert_eq!(records.len(), 2);
         assert_eq!(target, n("a.example.com."));
@@ -354,10 +356,10 @@ mod tests {
         msg.add_authority(ns("example.com.", "ns.other.net."));
         msg.add_additional(a("ns1.example.com.", [127, 0, 53, 3]));
         msg.add_additional(a("ns.other.net.", [6, 6, 6, 6]));
-        let outcome = run(&msg, "www.example.com.", RecordType::A, "com.");
+        let classified = run(&msg, "www.example.com.", RecordType::A, "com.");
         assert_eq!(
-            outcome,
-            Outcome::Referral(Delegation {
+            classified,
+            Classified::Referral(Delegation {
                 zone: n("example.com."),
                 servers: vec![n("ns1.example.com."), n("ns.other.net.")],
                 glue: vec![(n("ns1.example.com."), "127.0.53.3".parse().unwrap())],
@@ -377,7 +379,7 @@ mod tests {
         up.add_authority(ns(".", "a.root-servers.net."));
         assert_eq!(
             run(&up, "www.example.com.", RecordType::A, "example.com."),
-            Outcome::Lame(Lame::UpwardReferral { zone: n(".") })
+            Classified::Lame(Lame::UpwardReferral { zone: n(".") })
         );
         let mut side = response(
             "www.example.com.",
@@ -388,7 +390,7 @@ mod tests {
         side.add_authority(ns("example.org.", "ns.example.org."));
         assert!(matches!(
             run(&side, "www.example.com.", RecordType::A, "com."),
-            Outcome::Lame(Lame::UpwardReferral { .. })
+            Classified::Lame(Lame::UpwardReferral { .. })
         ));
     }
 
@@ -403,7 +405,7 @@ mod tests {
         nx.add_authority(soa("example.com."));
         assert_eq!(
             run(&nx, "nope.example.com.", RecordType::A, "example.com."),
-            Outcome::Final(Final::NxDomain {
+            Classified::Conclusion(Conclusion::NxDomain {
                 records: vec![],
                 soa: Some(soa("example.com."))
             })
@@ -417,7 +419,7 @@ mod tests {
         nodata.add_authority(soa("example.com."));
         assert_eq!(
             run(&nodata, "www.example.com.", RecordType::MX, "example.com."),
-            Outcome::Final(Final::NoData {
+            Classified::Conclusion(Conclusion::NoData {
                 records: vec![],
                 soa: Some(soa("example.com."))
             })
@@ -434,7 +436,7 @@ mod tests {
             let msg = response("www.example.com.", RecordType::A, rcode, false);
             assert_eq!(
                 run(&msg, "www.example.com.", RecordType::A, "example.com."),
-                Outcome::Lame(Lame::Rcode(rcode))
+                Classified::Lame(Lame::Rcode(rcode))
             );
         }
         let empty = response(
@@ -445,7 +447,7 @@ mod tests {
         );
         assert_eq!(
             run(&empty, "www.example.com.", RecordType::A, "example.com."),
-            Outcome::Lame(Lame::NotAuthoritative)
+            Classified::Lame(Lame::NotAuthoritative)
         );
     }
 
@@ -463,7 +465,7 @@ mod tests {
         msg.add_authority(soa("example.com."));
         assert_eq!(
             run(&msg, "www.example.com.", RecordType::A, "example.com."),
-            Outcome::Final(Final::NoData {
+            Classified::Conclusion(Conclusion::NoData {
                 records: vec![],
                 soa: Some(soa("example.com."))
             })

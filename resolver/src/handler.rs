@@ -5,10 +5,11 @@
 //! and the access list is checked once, right after the check's drop rules.
 //! Cache hits are answered right here on the receiving worker
 //! ([`Reply::Send`]); misses become a [`Reply::Deferred`] resolution.
-//! A hit seen before is copied from a [`crate::prepared`] answer, having
-//! read only the header, question and OPT; otherwise (the first hit, a
-//! miss) the question is decoded with hickory, the cache consulted, and the
-//! first hit prepares the answer for the next ones.
+//! A hit seen before is copied from an answer kept encoded
+//! ([`crate::encoded`]), having read only the header, question and OPT;
+//! otherwise (the first hit, a miss) the question is decoded with hickory,
+//! the cache answers ([`crate::cache`]), and the first hit's response is
+//! kept encoded for the next ones.
 //! Queries with RD=0 are answered from the cache only, as Unbound does
 //! for clients allowed to snoop: a miss yields the cached CNAME chain (if
 //! any) and the closest cached delegation's NS set as a referral.
@@ -38,8 +39,6 @@
 //! and short packets) are as before.
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::rdata::NS;
-use hickory_proto::rr::{RData, Record};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable, BinEncoder};
 use tracing::debug;
 
@@ -48,27 +47,27 @@ use dnslab_wire::{
     check_request, size_limit, EdnsQuery, Policy, Request, RequestHeader, Verdict, CLASS_IN,
 };
 
-use crate::iterate::{from_cache, CacheAnswer};
-use crate::prepared::{PreparedAnswers, Question};
+use crate::cache::{CacheAnswer, Chain};
+use crate::encoded::{EncodedAnswers, Question};
 use crate::upstream::EDNS_PAYLOAD;
 use crate::{acl, Resolution, Resolver};
 
-pub struct ResolverHandler {
+pub(crate) struct ResolverHandler {
     resolver: Resolver,
     /// Encoded answers to questions already answered from the cache.
-    prepared: PreparedAnswers,
+    encoded: EncodedAnswers,
 }
 
 impl ResolverHandler {
-    pub fn new(resolver: Resolver) -> ResolverHandler {
-        let prepared = PreparedAnswers::new(resolver.config().cache_size);
-        ResolverHandler { resolver, prepared }
+    pub(crate) fn new(resolver: Resolver) -> ResolverHandler {
+        let encoded = EncodedAnswers::new(resolver.config().cache_size);
+        ResolverHandler { resolver, encoded }
     }
 
-    /// The cache-hit fast path: copies a prepared answer, if there is one
+    /// The cache-hit fast path: copies an encoded answer, if there is one
     /// for this question and it fits. Only the header, the question and
     /// the OPT record of the request have been read.
-    fn answer_prepared(
+    fn answer_encoded(
         &self,
         request: &Request<'_>,
         meta: &RequestMeta,
@@ -88,7 +87,7 @@ impl ResolverHandler {
             dnssec_ok: request.edns.is_some_and(|edns| edns.dnssec_ok),
             limit: size_limit(meta.protocol, request.edns, EDNS_PAYLOAD),
         };
-        self.prepared.answer(&question, response)
+        self.encoded.answer(&question, response)
     }
 }
 
@@ -105,64 +104,41 @@ impl Handler for ResolverHandler {
         // An open resolver is an amplifier: outsiders learn nothing else.
         if !acl::allowed(&self.resolver.config().allow, meta.peer.ip()) {
             debug!(client = %meta.peer, "refusing a client outside the allow list");
-            let ctx = Respond::new(&header, decode_question(question), edns, meta.protocol);
-            return ctx.error(ResponseCode::Refused, response);
+            let responder = Responder::new(&header, decode_question(question), edns, meta.protocol);
+            return responder.error(ResponseCode::Refused, response);
         }
         let request = match verdict {
             Verdict::Answer { request, .. } => request,
             Verdict::Reply(rejection) => {
-                let ctx = Respond::new(&header, decode_question(question), edns, meta.protocol);
-                return ctx.error(rejection.rcode(), response);
+                let responder =
+                    Responder::new(&header, decode_question(question), edns, meta.protocol);
+                return responder.error(rejection.rcode(), response);
             }
             Verdict::Drop(_) => return Reply::Drop,
         };
-        if self.answer_prepared(&request, meta, response) {
+        if self.answer_encoded(&request, meta, response) {
             return Reply::Send;
         }
-        // Not prepared: the question, decoded, goes to the cache.
+        // Not kept encoded: the question, decoded, goes to the cache.
         let Some(query) = decode_question(question) else {
-            let ctx = Respond::new(&header, None, edns, meta.protocol);
-            return ctx.error(ResponseCode::FormErr, response);
+            let responder = Responder::new(&header, None, edns, meta.protocol);
+            return responder.error(ResponseCode::FormErr, response);
         };
-        let ctx = Respond::new(&header, Some(query.clone()), edns, meta.protocol);
-        let config = self.resolver.config();
+        let responder = Responder::new(&header, Some(query.clone()), edns, meta.protocol);
         let cache = &self.resolver.inner.cache;
-        let mut chain = Vec::new();
-        match from_cache(
-            cache,
-            &query.name,
-            query.query_type,
-            &mut chain,
-            config.limits.max_cname_chain,
-        ) {
+        let mut chain = Chain::new(self.resolver.config().limits.max_cname_chain);
+        match cache.answer(&query.name, query.query_type, &mut chain) {
             Ok(CacheAnswer::Done(resolution)) => {
-                self.prepare(request.key(), &query, &resolution);
-                return ctx.write(&resolution, response);
+                self.keep_encoded(request.key(), &query, &resolution);
+                return responder.write(&resolution, response);
             }
             Ok(CacheAnswer::Miss(end)) if !header.recursion_desired => {
-                let referral = cache.closest_delegation(&end).map(|cut| {
-                    cut.servers
-                        .iter()
-                        .map(|server| {
-                            Record::from_rdata(
-                                cut.zone.clone(),
-                                cut.ttl,
-                                RData::NS(NS(server.clone())),
-                            )
-                        })
-                        .collect()
-                });
-                let resolution = Resolution {
-                    rcode: ResponseCode::NoError,
-                    answers: chain,
-                    authorities: referral.unwrap_or_default(),
-                };
-                return ctx.write(&resolution, response);
+                return responder.write(&cache.referral(chain, &end), response);
             }
             Ok(CacheAnswer::Miss(_)) => {}
             Err(error) => {
                 debug!(qname = %query.name, %error, "cached chain unusable");
-                return ctx.error(ResponseCode::ServFail, response);
+                return responder.error(ResponseCode::ServFail, response);
             }
         }
         let resolver = self.resolver.clone();
@@ -174,10 +150,10 @@ impl Handler for ResolverHandler {
         Reply::Deferred(Box::pin(async move {
             let mut out = Vec::new();
             match resolver.resolve(qname.clone(), qtype).await {
-                Ok(resolution) => ctx.write(&resolution, &mut out),
+                Ok(resolution) => responder.write(&resolution, &mut out),
                 Err(error) => {
                     debug!(%qname, ?qtype, %error, "resolution failed");
-                    ctx.error(ResponseCode::ServFail, &mut out)
+                    responder.error(ResponseCode::ServFail, &mut out)
                 }
             };
             Some(out)
@@ -193,10 +169,10 @@ fn decode_question(question: Option<&[u8]>) -> Option<Query> {
 impl ResolverHandler {
     /// Encodes `resolution` as the answer to the lowercased question, with
     /// no OPT and no size limit, and keeps it for the fast path.
-    fn prepare(&self, key: &[u8], query: &Query, resolution: &Resolution) {
+    fn keep_encoded(&self, key: &[u8], query: &Query, resolution: &Resolution) {
         let mut lowercase = query.clone();
         lowercase.name = lowercase.name.to_lowercase();
-        let respond = Respond {
+        let responder = Responder {
             id: 0,
             op_code: OpCode::Query,
             recursion_desired: false,
@@ -206,15 +182,15 @@ impl ResolverHandler {
             limit: usize::from(u16::MAX),
         };
         let mut encoded = Vec::new();
-        if let Reply::Send = respond.write(resolution, &mut encoded) {
-            self.prepared.prepare(key, &encoded);
+        if let Reply::Send = responder.write(resolution, &mut encoded) {
+            self.encoded.keep(key, &encoded);
         }
     }
 }
 
-/// What a response needs from its request, owned so that a deferred
-/// resolution can carry it.
-struct Respond {
+/// Writes the responses to one request, from what they need of it, owned
+/// so that a deferred resolution can carry it.
+struct Responder {
     id: u16,
     op_code: OpCode,
     recursion_desired: bool,
@@ -230,14 +206,14 @@ struct Respond {
     limit: usize,
 }
 
-impl Respond {
+impl Responder {
     fn new(
         header: &RequestHeader,
         query: Option<Query>,
         edns: Option<EdnsQuery>,
         protocol: Protocol,
-    ) -> Respond {
-        Respond {
+    ) -> Responder {
+        Responder {
             id: header.id,
             op_code: OpCode::from_u8(header.opcode),
             recursion_desired: header.recursion_desired,
@@ -301,7 +277,7 @@ mod tests {
     use crate::ResolverConfig;
     use dnslab_transport::RequestMeta;
     use hickory_proto::rr::rdata::{A, TXT};
-    use hickory_proto::rr::{DNSClass, Name, RecordType};
+    use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
     use std::net::SocketAddr;
     use std::time::Duration;
 
@@ -369,30 +345,29 @@ mod tests {
     }
 
     /// What the full encoder writes for `request` from the cache, the
-    /// reference a prepared answer must match.
+    /// reference an encoded answer must match.
     fn full_path_bytes(resolver: &Resolver, request: &Message) -> Vec<u8> {
         let query = &request.queries[0];
-        let Ok(CacheAnswer::Done(resolution)) = from_cache(
-            &resolver.inner.cache,
-            &query.name,
-            query.query_type,
-            &mut Vec::new(),
-            12,
-        ) else {
+        let Ok(CacheAnswer::Done(resolution)) =
+            resolver
+                .inner
+                .cache
+                .answer(&query.name, query.query_type, &mut Chain::new(12))
+        else {
             panic!("{query:?} is cached");
         };
         let bytes = request.to_bytes().unwrap();
         let Verdict::Answer { request, .. } = check_request(&bytes, &Policy::RESOLVER) else {
             panic!("{query:?} is a question to answer");
         };
-        let ctx = Respond::new(
+        let responder = Responder::new(
             &request.header,
             Some(query.clone()),
             request.edns,
             Protocol::Udp,
         );
         let mut full = Vec::new();
-        ctx.write(&resolution, &mut full);
+        responder.write(&resolution, &mut full);
         full
     }
 
@@ -560,12 +535,12 @@ mod tests {
         assert_eq!(msg.metadata.response_code, ResponseCode::Refused);
     }
 
-    /// The first hit goes the full way and prepares the answer; the second
-    /// is copied from it and must be the same bytes (but for the ID), for
-    /// plain and EDNS queries, in the client's case; then the TTLs count
-    /// down, and the entry dies with the shortest one.
+    /// The first hit goes the full way and keeps the answer encoded; the
+    /// second is copied from it and must be the same bytes (but for the
+    /// ID), for plain and EDNS queries, in the client's case; then the TTLs
+    /// count down, and the entry dies with the shortest one.
     #[tokio::test(start_paused = true)]
-    async fn prepared_hit_matches_the_full_encoder_and_counts_down() {
+    async fn encoded_hit_matches_the_full_encoder_and_counts_down() {
         let (resolver, handler) = handler();
         let cname = Record::from_rdata(
             Name::from_ascii("web.example.com.").unwrap(),
@@ -581,10 +556,10 @@ mod tests {
             Record::from_rdata(www, 300, RData::A(A::new(192, 0, 2, 2))),
         ]);
         let udp = meta(CLIENT, Protocol::Udp);
-        // The first question takes the full path and prepares the answer.
+        // The first question takes the full path and keeps the answer.
         answer_inline(&handler, &query("web.example.com.", RecordType::A, true));
         // Without and with EDNS (DO clear and set), CD clear and set: the
-        // prepared bytes are the full encoder's, which copies DO (RFC 3225
+        // encoded bytes are the full encoder's, which copies DO (RFC 3225
         // 3) and CD (RFC 4035 3.2.2) as Unbound does.
         for (edns, dnssec_ok, checking_disabled) in [
             (false, false, false),
@@ -619,7 +594,7 @@ mod tests {
         }
         // In another case, the full encoder does not compress owner names
         // against the question (hickory compares case-sensitively) but the
-        // prepared answer does: other bytes, the same records.
+        // encoded answer does: other bytes, the same records.
         let mixed = query("Web.Example.COM.", RecordType::A, true);
         let fast = answer_inline(&handler, &mixed);
         assert_eq!(fast.queries, mixed.queries, "question echoed as asked");
@@ -628,7 +603,7 @@ mod tests {
         tokio::time::advance(Duration::from_secs(40)).await;
         let request = query("web.example.com.", RecordType::A, false);
         let (Some(msg), false) = run(&handler, &request.to_bytes().unwrap(), &udp) else {
-            panic!("a prepared hit is sent inline");
+            panic!("an encoded hit is sent inline");
         };
         assert!(!msg.metadata.recursion_desired && msg.metadata.recursion_available);
         let ttls: Vec<u32> = msg.answers.iter().map(|r| r.ttl).collect();
@@ -640,39 +615,8 @@ mod tests {
         assert_eq!(
             msg.answers.len(),
             0,
-            "the CNAME expired: nothing prepared survives it"
+            "the CNAME expired: no encoded answer survives it"
         );
-    }
-
-    /// Not a test: the in-process cost of one cache hit, for the report.
-    /// `cargo test -p dnslab-resolver --release hit_probe -- --ignored --nocapture`
-    #[test]
-    #[ignore]
-    fn hit_probe() {
-        let (resolver, handler) = handler();
-        let www = Name::from_ascii("www.example.com.").unwrap();
-        resolver.inner.cache.store_records(&[
-            Record::from_rdata(www.clone(), 300, RData::A(A::new(192, 0, 2, 1))),
-            Record::from_rdata(www, 300, RData::A(A::new(192, 0, 2, 2))),
-        ]);
-        let mut request = query("www.example.com.", RecordType::A, true);
-        request.set_edns(Edns::new());
-        let request = request.to_bytes().unwrap();
-        let udp = meta(CLIENT, Protocol::Udp);
-        let mut out = Vec::with_capacity(4096);
-        let iterations = 500_000;
-        for _ in 0..1000 {
-            handler.handle(&request, &udp, &mut out);
-        }
-        let start = std::time::Instant::now();
-        for _ in 0..iterations {
-            assert!(matches!(
-                handler.handle(&request, &udp, &mut out),
-                Reply::Send
-            ));
-        }
-        let per_hit = start.elapsed().as_nanos() / iterations;
-        println!("cache hit: {per_hit} ns per query ({} bytes)", out.len());
     }
 
     #[test]

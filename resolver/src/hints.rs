@@ -81,7 +81,7 @@ fn parse_name(text: &str, line: usize) -> Result<Name, HintsError> {
     absolute_name(text).map_err(|_| bad())
 }
 
-/// The IANA root hints (https://www.internic.net/domain/named.root).
+/// The IANA root hints (<https://www.internic.net/domain/named.root>).
 pub fn iana_root_hints() -> Vec<(Name, IpAddr)> {
     parse_root_hints(IANA_NAMED_ROOT).unwrap_or_default()
 }

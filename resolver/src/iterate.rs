@@ -7,6 +7,10 @@
 //! for glueless delegations. Running out of any budget ends the walk with an
 //! error, which the handler turns into SERVFAIL.
 //!
+//! The walk asks; the cache answers. Each name the walk reaches is first
+//! answered from [`crate::cache`] if it can be, and what the servers
+//! conclude is stored and turned into the client's answer there too.
+//!
 //! QNAME minimisation follows RFC 9156 in Unbound's relaxed form: below a
 //! zone cut we ask for one more label at a time (type A); a referral moves
 //! the cut, an answer or NODATA means "no cut here, add a label", an
@@ -18,59 +22,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
 
-use hickory_proto::op::{Query, ResponseCode};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::op::Query;
+use hickory_proto::rr::{Name, Record, RecordType};
 use tokio::time::{timeout_at, Instant};
 use tracing::{debug, instrument};
 
-use dnslab_wire::{dname_target, substitute_dname};
-
-use crate::cache::{Cache, Lookup};
-use crate::classify::{address, classify, synthesising_dname, Delegation, Final, Outcome};
+use crate::cache::{CacheAnswer, Chain, Delegation, Lookup};
+use crate::classify::{address, classify, Classified, Conclusion, Restart};
 use crate::trace::{Step, StepOutcome};
-use crate::{lock, upstream, Inner, Resolution};
-
-/// Why a question could not be resolved; every variant ends in SERVFAIL.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ResolveError {
-    #[error("resolution took longer than {limit:?}: servers too slow or unreachable")]
-    Timeout { limit: Duration },
-    #[error("more than {limit} upstream queries needed; raise limits.max_upstream_queries if the hierarchy is really this deep")]
-    TooManyQueries { limit: u32 },
-    #[error("more than {limit} referrals followed; a delegation loop?")]
-    TooManyReferrals { limit: u32 },
-    #[error("CNAME chain longer than {limit} records")]
-    CnameChainTooLong { limit: u32 },
-    #[error("CNAME loop through {name}")]
-    CnameLoop { name: Name },
-    #[error("finding the address of name server {server} needs more than {limit} nested lookups")]
-    NsDepthExceeded { server: Name, limit: u32 },
-    #[error("finding the address of name server {server} depends on itself (a delegation loop)")]
-    NsDependencyLoop { server: Name },
-    #[error("no address known or found for any name server of {zone}")]
-    NoServerAddress { zone: Name },
-    #[error("no server for {zone} answered (all dead or timing out)")]
-    NoServerAnswered { zone: Name },
-    #[error("every server for {zone} that answered was lame ({reason})")]
-    LameDelegation { zone: Name, reason: String },
-    #[error("the identical question this one was waiting for was abandoned")]
-    Abandoned,
-}
-
-impl ResolveError {
-    /// Errors that end the whole client question, not only one branch of it
-    /// (one name server's address lookup).
-    fn is_budget(&self) -> bool {
-        matches!(
-            self,
-            ResolveError::Timeout { .. }
-                | ResolveError::TooManyQueries { .. }
-                | ResolveError::TooManyReferrals { .. }
-        )
-    }
-}
+use crate::{lock, upstream, Inner, Resolution, ResolveError};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -87,11 +48,11 @@ pub(crate) struct Walk<'a> {
     steps: Option<&'a Mutex<Vec<Step>>>,
 }
 
-/// What the cache alone says about a question.
-pub(crate) enum CacheAnswer {
-    Done(Resolution),
-    /// The chain (if any) leads to this name, which the cache cannot answer.
-    Miss(Name),
+/// How the walk for one name ends: with what its servers concluded, or
+/// with a chain to follow from elsewhere.
+enum WalkEnd {
+    Conclusion(Conclusion),
+    Restart(Restart),
 }
 
 impl<'a> Walk<'a> {
@@ -131,33 +92,21 @@ impl<'a> Walk<'a> {
     ) -> BoxFuture<'b, Result<Resolution, ResolveError>> {
         Box::pin(async move {
             let cache = &self.inner.cache;
-            let max_chain = self.inner.config.limits.max_cname_chain;
-            let mut chain = Vec::new();
+            let mut chain = Chain::new(self.inner.config.limits.max_cname_chain);
             let mut current = qname.clone();
             loop {
-                match from_cache(cache, &current, qtype, &mut chain, max_chain)? {
+                match cache.answer(&current, qtype, &mut chain)? {
                     CacheAnswer::Done(resolution) => return Ok(resolution),
                     CacheAnswer::Miss(name) => current = name,
                 }
-                let outcome = self.walk(&current, qtype, depth).await?;
-                let soa = store_final(cache, &current, qtype, &outcome);
-                let (rcode, records) = match outcome {
-                    Final::Answer { records } | Final::NoData { records, .. } => {
-                        (ResponseCode::NoError, records)
+                match self.walk(&current, qtype, depth).await? {
+                    WalkEnd::Conclusion(conclusion) => {
+                        return cache.conclude(&current, qtype, conclusion, chain)
                     }
-                    Final::NxDomain { records, .. } => (ResponseCode::NXDomain, records),
-                    Final::Cname { records, target } => {
-                        extend_chain(&mut chain, clamped(cache, records), max_chain)?;
-                        current = target;
-                        continue;
-                    }
-                };
-                extend_chain(&mut chain, clamped(cache, records), max_chain)?;
-                return Ok(Resolution {
-                    rcode,
-                    answers: chain,
-                    authorities: soa.into_iter().collect(),
-                });
+                    // RFC 1034 5.3.3 step 4: cache the CNAME, change SNAME
+                    // to its target, go to step 1.
+                    WalkEnd::Restart(restart) => current = cache.follow(restart, &mut chain)?,
+                }
             }
         })
     }
@@ -169,7 +118,7 @@ impl<'a> Walk<'a> {
         qname: &Name,
         qtype: RecordType,
         depth: u32,
-    ) -> Result<Final, ResolveError> {
+    ) -> Result<WalkEnd, ResolveError> {
         // RFC 4035 4.2: DS is the parent side's data, so its question goes
         // to the servers of the zone above QNAME, never to QNAME's own.
         let above = if qtype == RecordType::DS && !qname.is_root() {
@@ -181,7 +130,7 @@ impl<'a> Walk<'a> {
             .inner
             .cache
             .closest_delegation(&above)
-            .unwrap_or_else(|| root_delegation(&self.inner.config.root_hints));
+            .unwrap_or_else(|| Delegation::root(&self.inner.config.root_hints));
         let mut minimise = self.inner.config.qname_minimisation;
         let mut labels = cut.zone.num_labels() + 1;
         loop {
@@ -209,25 +158,33 @@ impl<'a> Walk<'a> {
                     }
                     // RFC 8020: nothing exists below a name that does not exist.
                     Lookup::NxDomain { soa } => {
-                        return Ok(Final::NxDomain {
+                        return Ok(WalkEnd::Conclusion(Conclusion::NxDomain {
                             records: Vec::new(),
                             soa,
-                        })
+                        }))
                     }
                     Lookup::Miss => {}
                 }
             }
-            let outcome = self.ask_zone(&cut, &ask_name, ask_type, depth).await?;
+            let classified = self.ask_zone(&cut, &ask_name, ask_type, depth).await?;
             if !full {
                 // Cached as for any question, so that the walk finds it for
                 // the next name below; referrals are cached below, lame
                 // responses teach nothing.
-                if let Outcome::Final(outcome) = &outcome {
-                    store_final(&self.inner.cache, &ask_name, ask_type, outcome);
+                match &classified {
+                    Classified::Conclusion(conclusion) => {
+                        self.inner
+                            .cache
+                            .store_conclusion(&ask_name, ask_type, conclusion);
+                    }
+                    Classified::Restart(restart) => {
+                        self.inner.cache.store_records(&restart.records)
+                    }
+                    Classified::Referral(_) | Classified::Lame(_) => {}
                 }
             }
-            match outcome {
-                Outcome::Referral(delegation) => {
+            match classified {
+                Classified::Referral(delegation) => {
                     let followed = self.referrals.fetch_add(1, Ordering::Relaxed) + 1;
                     let limit = self.inner.config.limits.max_referrals;
                     if followed > limit {
@@ -238,21 +195,24 @@ impl<'a> Walk<'a> {
                     labels = delegation.zone.num_labels() + 1;
                     cut = delegation;
                 }
-                Outcome::Final(outcome) if full => return Ok(outcome),
+                Classified::Conclusion(conclusion) if full => {
+                    return Ok(WalkEnd::Conclusion(conclusion))
+                }
+                Classified::Restart(restart) if full => return Ok(WalkEnd::Restart(restart)),
                 // RFC 8020: nothing exists below a name that does not exist.
-                Outcome::Final(Final::NxDomain { soa, .. }) => {
-                    return Ok(Final::NxDomain {
+                Classified::Conclusion(Conclusion::NxDomain { soa, .. }) => {
+                    return Ok(WalkEnd::Conclusion(Conclusion::NxDomain {
                         records: Vec::new(),
                         soa,
-                    })
+                    }))
                 }
                 // The minimised name exists and is not a cut: one more label.
-                Outcome::Final(_) => labels += 1,
-                Outcome::Lame(reason) if !full => {
+                Classified::Conclusion(_) | Classified::Restart(_) => labels += 1,
+                Classified::Lame(reason) if !full => {
                     debug!(zone = %cut.zone, ?reason, "minimised query failed; asking the full name");
                     minimise = false;
                 }
-                Outcome::Lame(reason) => {
+                Classified::Lame(reason) => {
                     return Err(ResolveError::LameDelegation {
                         zone: cut.zone,
                         reason: reason.to_string(),
@@ -263,7 +223,7 @@ impl<'a> Walk<'a> {
     }
 
     /// Asks the servers of `cut`, best first, until one gives a usable
-    /// response. Returns `Outcome::Lame` if every server that answered was
+    /// response. Returns [`Classified::Lame`] if every server that answered was
     /// lame. Servers without a known address are looked up only when the
     /// ones with addresses have all failed (RFC 1034 5.3.3 step 3).
     async fn ask_zone(
@@ -272,23 +232,27 @@ impl<'a> Walk<'a> {
         qname: &Name,
         qtype: RecordType,
         depth: u32,
-    ) -> Result<Outcome, ResolveError> {
+    ) -> Result<Classified, ResolveError> {
         let question = Query::query(qname.clone(), qtype);
         let (mut candidates, mut unresolved) = self.known_addresses(cut);
         let mut tried: Vec<IpAddr> = Vec::new();
         let mut lame = None;
         loop {
-            for (server, ip) in self.inner.servers.order(candidates, |(_, ip)| *ip) {
+            let ordered = self
+                .inner
+                .servers
+                .order(&cut.zone, candidates, |(_, ip)| *ip);
+            for (server, ip) in ordered {
                 if tried.contains(&ip) {
                     continue;
                 }
                 tried.push(ip);
                 match self.ask(&server, ip, &question, &cut.zone, depth).await? {
-                    Some(Outcome::Lame(reason)) => {
+                    Some(Classified::Lame(reason)) => {
                         debug!(%server, %ip, zone = %cut.zone, ?reason, "lame server");
                         lame = Some(reason);
                     }
-                    Some(outcome) => return Ok(outcome),
+                    Some(classified) => return Ok(classified),
                     None => {}
                 }
             }
@@ -296,7 +260,7 @@ impl<'a> Walk<'a> {
             while candidates.is_empty() {
                 let Some(server) = unresolved.pop() else {
                     return match lame {
-                        Some(reason) => Ok(Outcome::Lame(reason)),
+                        Some(reason) => Ok(Classified::Lame(reason)),
                         None if tried.is_empty() => Err(ResolveError::NoServerAddress {
                             zone: cut.zone.clone(),
                         }),
@@ -407,7 +371,7 @@ impl<'a> Walk<'a> {
         question: &Query,
         zone: &Name,
         depth: u32,
-    ) -> Result<Option<Outcome>, ResolveError> {
+    ) -> Result<Option<Classified>, ResolveError> {
         let limits = &self.inner.config.limits;
         let sent = self.queries.fetch_add(1, Ordering::Relaxed) + 1;
         if sent > limits.max_upstream_queries {
@@ -427,17 +391,22 @@ impl<'a> Walk<'a> {
         self.inner.upstream_queries.fetch_add(1, Ordering::Relaxed);
         let addr = SocketAddr::new(ip, self.inner.config.upstream_port);
         let result = upstream::exchange(&self.inner.sockets, addr, question, timeout).await;
-        let (outcome, via_tcp) = match result {
+        let (classified, via_tcp) = match result {
             Ok(exchange) => {
-                self.inner.servers.record_rtt(ip, exchange.rtt);
-                let outcome = classify(
+                let classified = classify(
                     &exchange.response,
                     &question.name,
                     question.query_type,
                     zone,
                 );
-                debug!(%server, %addr, qname = %question.name, qtype = ?question.query_type, ?outcome, "upstream response");
-                (Ok(outcome), exchange.via_tcp)
+                // Only a usable response measures the server; a lame one
+                // is a failure of it for this zone (see `servers`).
+                match classified {
+                    Classified::Lame(_) => self.inner.servers.record_lame(ip, zone),
+                    _ => self.inner.servers.record_rtt(ip, exchange.rtt),
+                }
+                debug!(%server, %addr, qname = %question.name, qtype = ?question.query_type, outcome = ?classified, "upstream response");
+                (Ok(classified), exchange.via_tcp)
             }
             Err(error) => {
                 self.inner.servers.record_failure(ip, now.elapsed());
@@ -452,237 +421,16 @@ impl<'a> Walk<'a> {
                 qname: question.name.clone(),
                 qtype: question.query_type,
                 zone: zone.clone(),
-                outcome: StepOutcome::new(&outcome),
+                outcome: StepOutcome::new(&classified),
                 elapsed: now.elapsed(),
                 via_tcp,
                 depth,
             });
         }
-        Ok(outcome.ok())
+        Ok(classified.ok())
     }
-}
-
-/// Answers a question from the cache alone, following cached CNAMEs and
-/// appending them to `chain`.
-pub(crate) fn from_cache(
-    cache: &Cache,
-    qname: &Name,
-    qtype: RecordType,
-    chain: &mut Vec<Record>,
-    max_chain: u32,
-) -> Result<CacheAnswer, ResolveError> {
-    let mut current = qname.clone();
-    loop {
-        let (rcode, soa) = match cache.lookup(&current, qtype) {
-            Lookup::Hit(records) => {
-                chain.extend(records);
-                (ResponseCode::NoError, None)
-            }
-            Lookup::NxDomain { soa } => (ResponseCode::NXDomain, soa),
-            Lookup::NoData { soa } => (ResponseCode::NoError, soa),
-            Lookup::Cname(cname) => {
-                let Some(target) = cname_target(&cname) else {
-                    return Ok(CacheAnswer::Miss(current));
-                };
-                chain.extend(cached_dname(cache, &current, &target));
-                extend_chain(chain, vec![cname], max_chain)?;
-                current = target;
-                continue;
-            }
-            Lookup::Miss => match synthesise_from_dname(cache, &current) {
-                // RFC 6672 3.4: a cached DNAME above the name answers for
-                // it, as Unbound and BIND answer, without asking its zone.
-                Some((dname, cname, target)) => {
-                    chain.push(dname);
-                    extend_chain(chain, vec![cname], max_chain)?;
-                    current = target;
-                    continue;
-                }
-                None => return Ok(CacheAnswer::Miss(current)),
-            },
-        };
-        return Ok(CacheAnswer::Done(Resolution {
-            rcode,
-            answers: std::mem::take(chain),
-            authorities: soa.into_iter().collect(),
-        }));
-    }
-}
-
-/// The cached DNAME that synthesised the cached CNAME `owner` -> `target`:
-/// a cached answer carries it as the first one did (see
-/// [`synthesising_dname`]).
-fn cached_dname(cache: &Cache, owner: &Name, target: &Name) -> Option<Record> {
-    let dname = cache.dname_above(owner)?;
-    synthesising_dname([&dname], owner, target)
-        .is_some()
-        .then_some(dname)
-}
-
-/// The DNAME cached above `name`, the CNAME it synthesises for `name` (with
-/// the DNAME's remaining TTL) and that CNAME's target.
-fn synthesise_from_dname(cache: &Cache, name: &Name) -> Option<(Record, Record, Name)> {
-    let dname = cache.dname_above(name)?;
-    let target = substitute_dname(name, &dname.name, &dname_target(&dname.data)?)?;
-    let cname = Record::from_rdata(
-        name.clone(),
-        dname.ttl,
-        RData::CNAME(hickory_proto::rr::rdata::CNAME(target.clone())),
-    );
-    Some((dname, cname, target))
-}
-
-/// Appends CNAME records to the chain, enforcing the length limit and
-/// refusing a target that is already an owner in the chain (a loop).
-fn extend_chain(
-    chain: &mut Vec<Record>,
-    records: Vec<Record>,
-    max_chain: u32,
-) -> Result<(), ResolveError> {
-    for record in records {
-        if let Some(target) = cname_target(&record) {
-            if chain.iter().any(|r| r.name == target) || record.name == target {
-                return Err(ResolveError::CnameLoop { name: target });
-            }
-        }
-        chain.push(record);
-    }
-    let cnames = chain
-        .iter()
-        .filter(|r| r.record_type() == RecordType::CNAME)
-        .count();
-    if cnames > max_chain as usize {
-        return Err(ResolveError::CnameChainTooLong { limit: max_chain });
-    }
-    Ok(())
-}
-
-fn cname_target(record: &Record) -> Option<Name> {
-    match &record.data {
-        RData::CNAME(target) => Some(target.0.clone()),
-        _ => None,
-    }
-}
-
-/// Records with the TTL the cache keeps them for, as a client should see.
-fn clamped(cache: &Cache, mut records: Vec<Record>) -> Vec<Record> {
-    for record in &mut records {
-        record.ttl = cache.clamp(record.ttl);
-    }
-    records
-}
-
-/// Caches what the servers said about (`qname`, `qtype`): the records, and
-/// a negative answer at the end of their CNAME chain. Returns the SOA of a
-/// negative answer as clients should see it.
-fn store_final(cache: &Cache, qname: &Name, qtype: RecordType, outcome: &Final) -> Option<Record> {
-    let (records, nx, soa) = match outcome {
-        Final::Answer { records } | Final::Cname { records, .. } => {
-            cache.store_records(records);
-            return None;
-        }
-        Final::NxDomain { records, soa } => (records, true, soa),
-        Final::NoData { records, soa } => (records, false, soa),
-    };
-    cache.store_records(records);
-    let end = records
-        .iter()
-        .rev()
-        .find_map(cname_target)
-        .unwrap_or_else(|| qname.clone());
-    cache.store_negative(&end, qtype, nx, soa.clone())
 }
 
 fn addresses(records: &[Record]) -> impl Iterator<Item = IpAddr> + '_ {
     records.iter().filter_map(address)
-}
-
-/// The root zone cut from the hints; never cached, always available.
-fn root_delegation(hints: &[(Name, IpAddr)]) -> Delegation {
-    let mut servers: Vec<Name> = Vec::new();
-    for (name, _) in hints {
-        if !servers.contains(name) {
-            servers.push(name.clone());
-        }
-    }
-    Delegation {
-        zone: Name::root(),
-        servers,
-        glue: hints.to_vec(),
-        ttl: 0,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use hickory_proto::rr::rdata::{A, CNAME};
-
-    fn n(s: &str) -> Name {
-        Name::from_ascii(s).unwrap()
-    }
-
-    fn cname(from: &str, to: &str) -> Record {
-        Record::from_rdata(n(from), 300, RData::CNAME(CNAME(n(to))))
-    }
-
-    #[test]
-    fn chain_limits_length_and_loops() {
-        let mut chain = Vec::new();
-        extend_chain(&mut chain, vec![cname("a.", "b."), cname("b.", "c.")], 2).unwrap();
-        assert_eq!(
-            extend_chain(&mut chain, vec![cname("c.", "d.")], 2),
-            Err(ResolveError::CnameChainTooLong { limit: 2 })
-        );
-        let mut chain = vec![cname("a.", "b.")];
-        assert_eq!(
-            extend_chain(&mut chain, vec![cname("b.", "a.")], 12),
-            Err(ResolveError::CnameLoop { name: n("a.") })
-        );
-        assert_eq!(
-            extend_chain(&mut Vec::new(), vec![cname("self.", "self.")], 12),
-            Err(ResolveError::CnameLoop { name: n("self.") })
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn cache_follows_cached_cnames_to_the_answer_or_the_first_gap() {
-        let cache = Cache::new(100, 0, 86400);
-        let target = Record::from_rdata(n("c.example."), 300, RData::A(A::new(192, 0, 2, 3)));
-        cache.store_records(&[
-            cname("a.example.", "b.example."),
-            cname("b.example.", "c.example."),
-        ]);
-        let mut chain = Vec::new();
-        let Ok(CacheAnswer::Miss(gap)) =
-            from_cache(&cache, &n("a.example."), RecordType::A, &mut chain, 12)
-        else {
-            panic!("c.example. is not cached yet");
-        };
-        assert_eq!((gap, chain.len()), (n("c.example."), 2));
-        cache.store_records(std::slice::from_ref(&target));
-        let mut chain = Vec::new();
-        let Ok(CacheAnswer::Done(resolution)) =
-            from_cache(&cache, &n("a.example."), RecordType::A, &mut chain, 12)
-        else {
-            panic!("the whole chain is cached");
-        };
-        assert_eq!(resolution.rcode, ResponseCode::NoError);
-        assert_eq!(resolution.answers.len(), 3);
-        assert_eq!(resolution.answers[2], target);
-    }
-
-    #[test]
-    fn root_delegation_lists_each_hint_server_once() {
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        let hints = vec![
-            (n("a.root."), ip("127.0.53.1")),
-            (n("a.root."), ip("::1")),
-            (n("b.root."), ip("127.0.53.2")),
-        ];
-        let root = root_delegation(&hints);
-        assert!(root.zone.is_root());
-        assert_eq!(root.servers, vec![n("a.root."), n("b.root.")]);
-        assert_eq!(root.glue, hints);
-    }
 }

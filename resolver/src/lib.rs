@@ -1,34 +1,54 @@
 //! The recursive resolver: walks root -> TLD -> authoritative servers
 //! iteratively (RFC 1034 5.3.3) and caches what it learns.
 //!
-//! The work is cut along the path of one client question:
-//! - [`handler`]: the [`dnslab_transport::Handler`]; cache hits are answered
+//! What other crates use is re-exported here, and nothing else is public:
+//! [`Resolver`] (built from a [`ResolverConfig`], served to clients through
+//! [`Resolver::handler`] or asked directly with [`Resolver::resolve`]),
+//! [`trace()`] for `dnslab trace`, the root hints ([`iana_root_hints`],
+//! [`parse_root_hints`]), the access list's [`Cidr`], and [`classify()`],
+//! the reading of one upstream response, for the fuzz target.
+//!
+//! The modules, private, are cut along the path of one client question:
+//! - `handler`: the [`dnslab_transport::Handler`]; cache hits are answered
 //!   on the receiving worker, misses become a deferred resolution.
-//! - [`iterate`]: the walk itself — cache, delegations, CNAME restarts,
-//!   glueless name servers, QNAME minimisation (RFC 9156), limits.
-//! - [`classify`]: a pure function from one upstream response to an
-//!   outcome (answer, CNAME, referral, NXDOMAIN, NODATA, lame), with
-//!   bailiwick filtering.
-//! - [`upstream`]: one exchange with one server (UDP, TCP on truncation).
-//! - [`sockets`]: upstream UDP sockets reused per server, within RFC 5452.
-//! - [`servers`]: smoothed RTT per server address and the order to ask them.
-//! - [`cache`]: RRsets, negative answers and delegations, bounded LRU.
-//! - [`prepared`]: encoded answers for cache hits, TTLs patched per hit.
-//! - [`hints`]: root hints (named.root) and the built-in IANA set.
-//! - [`acl`]: which clients are served.
-//! - [`trace`]: one resolution recorded step by step, for `dnslab trace`.
+//! - `encoded`: answers kept encoded for cache hits, TTLs patched per hit.
+//! - `cache`: RRsets, negative answers (RFC 2308) and zone cuts
+//!   ([`Delegation`]), bounded LRU; and answering from them, the one place
+//!   that does it, for the handler and the walk alike.
+//! - `iterate`: the walk itself: delegations, CNAME restarts, glueless name
+//!   servers, QNAME minimisation (RFC 9156), limits.
+//! - `classify`: a pure function from one upstream response to a
+//!   [`Classified`]: a [`Conclusion`] (answer, NXDOMAIN, NODATA), a
+//!   [`Restart`] at a CNAME target, a referral, or [`Lame`]; with bailiwick
+//!   filtering.
+//! - `upstream`: one exchange with one server (UDP, TCP on truncation).
+//! - `sockets`: upstream UDP sockets reused per server, within RFC 5452.
+//! - `servers`: smoothed RTT per server address, the servers known as lame
+//!   for a zone, and the order to ask them.
+//! - `hints`: root hints (named.root) and the built-in IANA set.
+//! - `acl`: which clients are served.
+//! - `trace`: one resolution recorded step by step, for `dnslab trace`.
+//! - `error`: why a question could not be resolved ([`ResolveError`]).
+//! - [`events`]: the walk as numbered messages for the live page and
+//!   `trace --json`, and the bus that carries them (public: the web crate
+//!   reads them).
 
-pub mod acl;
-pub mod cache;
-pub mod classify;
-pub mod handler;
-pub mod hints;
-pub mod iterate;
-pub mod prepared;
-pub mod servers;
-pub mod sockets;
-pub mod trace;
-pub mod upstream;
+// Every `pub` item is reachable from here; the rest says `pub(crate)`.
+#![warn(unreachable_pub)]
+
+mod acl;
+mod cache;
+mod classify;
+mod encoded;
+mod error;
+pub mod events;
+mod handler;
+mod hints;
+mod iterate;
+mod servers;
+mod sockets;
+mod trace;
+mod upstream;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -41,8 +61,10 @@ use hickory_proto::rr::{Name, Record, RecordType};
 use tokio::sync::oneshot;
 
 pub use acl::{Cidr, CidrError};
+pub use cache::Delegation;
+pub use classify::{classify, Classified, Conclusion, Lame, Restart};
+pub use error::ResolveError;
 pub use hints::{iana_root_hints, parse_root_hints, HintsError};
-pub use iterate::ResolveError;
 pub use trace::{trace, Step, StepOutcome, Trace};
 
 /// Bounds on the work one client question may cause. Exceeding any of them

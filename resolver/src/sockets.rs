@@ -43,9 +43,9 @@ use tokio::time::Instant;
 use crate::lock;
 
 /// The most queries one socket may ever carry before it is closed.
-pub const MAX_USES: u32 = 64;
+pub(crate) const MAX_USES: u32 = 64;
 /// How long one socket may live (it is checked when the socket is taken).
-pub const MAX_AGE: Duration = Duration::from_secs(1);
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(1);
 /// Idle sockets kept per server: about the queries in flight to one
 /// server at a time on a busy resolver.
 const IDLE_PER_SERVER: usize = 128;
@@ -55,7 +55,7 @@ const IDLE_PER_SERVER: usize = 128;
 const IDLE_TOTAL: usize = 256;
 
 /// A UDP socket connected to one upstream server.
-pub struct Connected {
+pub(crate) struct Connected {
     pub socket: UdpSocket,
     born: Instant,
     uses: u32,
@@ -68,7 +68,7 @@ impl Connected {
 }
 
 /// Idle connected sockets by runtime and server.
-pub struct SocketPool {
+pub(crate) struct SocketPool {
     idle: Mutex<Idle>,
     /// Queries one socket carries (1 = a new random port per query).
     max_uses: u32,
@@ -90,7 +90,7 @@ struct Idle {
 impl SocketPool {
     /// A pool whose sockets carry up to `max_uses` queries each (clamped
     /// to 1..=[`MAX_USES`]).
-    pub fn new(max_uses: u32) -> SocketPool {
+    pub(crate) fn new(max_uses: u32) -> SocketPool {
         SocketPool {
             idle: Mutex::default(),
             max_uses: max_uses.clamp(1, MAX_USES),
@@ -99,7 +99,7 @@ impl SocketPool {
 
     /// A socket connected to `server`: an idle one if there is one still
     /// fresh, otherwise a new one. Must be called inside a tokio runtime.
-    pub fn take(&self, server: SocketAddr) -> io::Result<Connected> {
+    pub(crate) fn take(&self, server: SocketAddr) -> io::Result<Connected> {
         let key = (Handle::current().id(), server);
         while let Some(conn) = self.pop(&key) {
             if !conn.worn_out(self.max_uses) {
@@ -132,7 +132,7 @@ impl SocketPool {
 
     /// Returns a socket whose query got its matching answer, to be reused
     /// for `server`; closes it instead if it is worn out or the pool full.
-    pub fn give_back(&self, server: SocketAddr, conn: Connected) {
+    pub(crate) fn give_back(&self, server: SocketAddr, conn: Connected) {
         if conn.worn_out(self.max_uses) {
             return;
         }
@@ -180,7 +180,7 @@ thread_local! {
 
 /// Receives one datagram on `socket` and hands it, with its source, to
 /// `read`, which must not block.
-pub async fn recv_from<T>(
+pub(crate) async fn recv_from<T>(
     socket: &UdpSocket,
     mut read: impl FnMut(&[u8], SocketAddr) -> T,
 ) -> io::Result<T> {

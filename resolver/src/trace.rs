@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use hickory_proto::rr::{Name, Record, RecordType};
 
-use crate::classify::{Final, Outcome};
+use crate::classify::{Classified, Conclusion, Restart};
 use crate::iterate::Walk;
 use crate::upstream::UpstreamError;
 use crate::{Resolution, ResolveError, Resolver, ResolverConfig};
@@ -44,21 +44,21 @@ pub enum StepOutcome {
 }
 
 impl StepOutcome {
-    pub(crate) fn new(outcome: &Result<Outcome, UpstreamError>) -> StepOutcome {
-        match outcome {
-            Ok(Outcome::Referral(d)) => StepOutcome::Referral {
+    pub(crate) fn new(classified: &Result<Classified, UpstreamError>) -> StepOutcome {
+        match classified {
+            Ok(Classified::Referral(d)) => StepOutcome::Referral {
                 zone: d.zone.clone(),
                 servers: d.servers.clone(),
             },
-            Ok(Outcome::Final(Final::Answer { records })) => StepOutcome::Answer {
+            Ok(Classified::Conclusion(Conclusion::Answer { records })) => StepOutcome::Answer {
                 records: records.clone(),
             },
-            Ok(Outcome::Final(Final::Cname { target, .. })) => StepOutcome::Cname {
+            Ok(Classified::Restart(Restart { target, .. })) => StepOutcome::Cname {
                 target: target.clone(),
             },
-            Ok(Outcome::Final(Final::NxDomain { .. })) => StepOutcome::NxDomain,
-            Ok(Outcome::Final(Final::NoData { .. })) => StepOutcome::NoData,
-            Ok(Outcome::Lame(reason)) => StepOutcome::Lame {
+            Ok(Classified::Conclusion(Conclusion::NxDomain { .. })) => StepOutcome::NxDomain,
+            Ok(Classified::Conclusion(Conclusion::NoData { .. })) => StepOutcome::NoData,
+            Ok(Classified::Lame(reason)) => StepOutcome::Lame {
                 reason: reason.to_string(),
             },
             Err(error) => StepOutcome::Failed {

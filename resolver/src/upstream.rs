@@ -23,11 +23,11 @@ use tracing::debug;
 use crate::sockets::{self, SocketPool};
 
 /// EDNS0 UDP payload size we advertise.
-pub const EDNS_PAYLOAD: u16 = 1232;
+pub(crate) const EDNS_PAYLOAD: u16 = 1232;
 
 /// A matching response and how it was obtained.
 #[derive(Debug)]
-pub struct Exchange {
+pub(crate) struct Exchange {
     pub response: Message,
     pub rtt: Duration,
     /// The UDP answer was truncated and this one came over TCP.
@@ -35,7 +35,7 @@ pub struct Exchange {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum UpstreamError {
+pub(crate) enum UpstreamError {
     #[error("no answer from {server} within {waited:?}")]
     Timeout {
         server: SocketAddr,
@@ -59,7 +59,7 @@ pub enum UpstreamError {
 }
 
 /// Asks `server` one question, waiting at most `timeout` in total.
-pub async fn exchange(
+pub(crate) async fn exchange(
     sockets: &SocketPool,
     server: SocketAddr,
     question: &Query,
@@ -110,7 +110,7 @@ fn query_bytes(server: SocketAddr, question: &Query) -> Result<(u16, Vec<u8>), U
 }
 
 /// Whether `response` answers the query with `id` about `question`.
-pub fn matches(response: &Message, id: u16, question: &Query) -> bool {
+pub(crate) fn matches(response: &Message, id: u16, question: &Query) -> bool {
     let [asked] = response.queries.as_slice() else {
         return false;
     };

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use dnslab::config::{self, ConfigSpec, Origin, Setup, ZoneSpec};
-use dnslab_authoritative::config::DEFAULT_DATA_DIR;
+use dnslab_authoritative::DEFAULT_DATA_DIR;
 use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
 use dnslab_transport::ServerConfig;
 use tokio::signal::unix::{signal, SignalKind};

@@ -7,9 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use dnslab_authoritative::config::Role;
-use dnslab_authoritative::zone;
-use dnslab_authoritative::ZoneSource;
+use dnslab_authoritative::{read_and_build, Role, ZoneSource};
 use dnslab_wire::absolute_name;
 use hickory_proto::rr::Name;
 
@@ -76,7 +74,7 @@ fn check_config(path: &Path) -> bool {
 }
 
 fn check_file(path: &Path, origin: Option<&Name>) -> bool {
-    let built = match zone::read_and_build(path, origin) {
+    let built = match read_and_build(path, origin) {
         Ok(built) => built,
         Err(e) => {
             println!("{e}");

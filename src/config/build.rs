@@ -15,7 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dnslab_authoritative::config::{
+use dnslab_authoritative::{
     AccessRule, Remote, RemoteSpec, Role, TransferLimits, ZoneConfig, DEFAULT_DATA_DIR,
 };
 use dnslab_authoritative::{AuthConfig, AuthOptions, ZoneSource};

@@ -73,7 +73,7 @@ pub struct RemoteEntry {
 }
 
 /// Bounds on transfer sessions; each defaults to the value documented in
-/// `dnslab_authoritative::config::TransferLimits`.
+/// `dnslab_authoritative::TransferLimits`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsSpec {

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use dnslab_authoritative::zone::{self, SourcedRecord};
+use dnslab_authoritative::{read_master_file, SourcedRecord, Zone};
 use hickory_proto::rr::{Name, RData};
 
 use super::problem::{AddressSource, Place, Problem, ProblemKind};
@@ -131,9 +131,9 @@ pub fn read_zones(topology: &Topology) -> (HashMap<PathBuf, ZoneFacts>, Vec<Prob
 /// The facts come from the records as read, so that problems found later
 /// can point at the line of the NS record.
 fn read_zone(origin: &Name, path: &Path) -> Result<ZoneFacts, Vec<String>> {
-    let file = zone::reader::read_file(path, Some(origin)).map_err(|e| vec![e.to_string()])?;
+    let file = read_master_file(path, Some(origin)).map_err(|e| vec![e.to_string()])?;
     let facts = ZoneFacts::from_records(origin, &file.records);
-    zone::Zone::from_records(origin.clone(), file.records)
+    Zone::from_records(origin.clone(), file.records)
         .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     Ok(facts)
 }

@@ -1,8 +1,9 @@
 //! The recursive resolver over a hierarchy of dnslab authoritative servers
 //! run in-process: root, com and edu, example.com on two servers, the
 //! three-level umass.edu -> cs.umass.edu chain, and the broken corners a
-//! resolver must survive (a glueless delegation, a lame server, dead
-//! addresses, a truncating zone, a CNAME loop, an NS loop, a lying server).
+//! resolver must survive (a glueless delegation, a lame server, a fast lame
+//! server beside a slow good one, dead addresses, a truncating zone, a
+//! CNAME loop, an NS loop, a lying server).
 //!
 //! The hierarchy is started once (servers on 127.0.53.x sharing one random
 //! port) and shared; every test starts its own resolver with an empty cache
@@ -12,7 +13,8 @@
 use std::fs;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
@@ -82,6 +84,10 @@ silent.com. NS ns.silent.com.
 ns.silent.com. A 127.0.53.31
 picky.com. NS ns.picky.com.
 ns.picky.com. A 127.0.53.32
+twospeed.com. NS ns1.twospeed.com.
+twospeed.com. NS ns2.twospeed.com.
+ns1.twospeed.com. A 127.0.53.33
+ns2.twospeed.com. A 127.0.53.34
 ",
     ),
     (
@@ -204,6 +210,13 @@ const LIAR: u8 = 30;
 const PICKY: u8 = 32;
 /// A server that never answers (its socket is open but never read).
 const SILENT: u8 = 31;
+/// twospeed.com's servers: one refuses every query at once (lame), the
+/// other answers every name after [`SLOW`]; see
+/// [`a_fast_lame_server_stays_known_as_lame`].
+const FAST_LAME: u8 = 33;
+const SLOW_GOOD: u8 = 34;
+/// How long twospeed.com's good server takes to answer.
+const SLOW: Duration = Duration::from_millis(50);
 
 /// TXT records making big.com's answer larger than 1232 bytes.
 fn big_zone() -> String {
@@ -221,8 +234,28 @@ fn big_zone() -> String {
 struct Lab {
     port: u16,
     runtime: Runtime,
-    /// The liar, the picky server and the silent one.
-    _custom: [FakeUdp; 3],
+    /// The liar, the picky server, the silent one and twospeed.com's two.
+    _custom: [FakeUdp; 5],
+    /// Queries received by twospeed.com's servers.
+    twospeed: Arc<Received>,
+}
+
+/// Queries received by twospeed.com's lame server and by its good one
+/// (each test process has its lab, so only that test's queries count).
+#[derive(Default)]
+struct Received {
+    lame: AtomicU64,
+    good: AtomicU64,
+}
+
+impl Received {
+    /// (lame, good) so far.
+    fn counts(&self) -> (u64, u64) {
+        (
+            self.lame.load(Ordering::Relaxed),
+            self.good.load(Ordering::Relaxed),
+        )
+    }
 }
 
 fn lab() -> &'static Lab {
@@ -253,7 +286,7 @@ fn start_lab() -> Lab {
     let dir = write_zones();
     // Every server shares one port; pick a random one below the ephemeral
     // range and try another if any address has it taken.
-    let (port, servers, [liar, silent, picky]) =
+    let (port, servers, [liar, silent, picky, fast_lame, slow_good]) =
         on_a_random_port("the lab hierarchy", |port| match bind_lab(port, &dir) {
             Ok((servers, custom)) => Some((port, servers, custom)),
             Err(TransportError::Bind { source, .. })
@@ -264,15 +297,35 @@ fn start_lab() -> Lab {
             Err(e) => panic!("cannot start the lab hierarchy: {e}"),
         });
     let runtime = serve_lab(servers);
+    let twospeed = Arc::new(Received::default());
+    let received = Arc::clone(&twospeed);
+    let lame = move |_: &Message, reply: &mut Message| {
+        received.lame.fetch_add(1, Ordering::Relaxed);
+        reply.metadata.authoritative = false;
+        reply.metadata.response_code = ResponseCode::Refused;
+        Some(())
+    };
+    let received = Arc::clone(&twospeed);
+    let good = move |query: &Message, reply: &mut Message| {
+        received.good.fetch_add(1, Ordering::Relaxed);
+        std::thread::sleep(SLOW);
+        let asked = query.queries.first()?;
+        let address = RData::A(A::new(192, 0, 2, 80));
+        reply.add_answer(Record::from_rdata(asked.name.clone(), 300, address));
+        Some(())
+    };
     let custom = [
         custom_server(liar, liar_reply),
         custom_server(picky, picky_reply),
         custom_server(silent, |_, _| None),
+        custom_server(fast_lame, lame),
+        custom_server(slow_good, good),
     ];
     Lab {
         port,
         runtime,
         _custom: custom,
+        twospeed,
     }
 }
 
@@ -288,12 +341,13 @@ fn serve_lab(servers: Handlers) -> Runtime {
 }
 
 /// Binds every lab address on `port`: the authoritative servers, and the
-/// liar's, the silent server's and the picky server's sockets.
+/// liar's, the silent server's, the picky server's and twospeed.com's
+/// servers' sockets.
 /// The zone files are read from `zones` (see [`write_zones`]).
 fn bind_lab(
     port: u16,
     zones: &ScratchDir,
-) -> Result<(Handlers, [std::net::UdpSocket; 3]), TransportError> {
+) -> Result<(Handlers, [std::net::UdpSocket; 5]), TransportError> {
     let raw = |last: u8| {
         let addr = server_addr(last, port);
         std::net::UdpSocket::bind(addr).map_err(|source| TransportError::Bind {
@@ -302,7 +356,13 @@ fn bind_lab(
             source,
         })
     };
-    let custom = [raw(LIAR)?, raw(SILENT)?, raw(PICKY)?];
+    let custom = [
+        raw(LIAR)?,
+        raw(SILENT)?,
+        raw(PICKY)?,
+        raw(FAST_LAME)?,
+        raw(SLOW_GOOD)?,
+    ];
     let mut bound = Vec::new();
     for (last, files) in SERVERS {
         let sources = files
@@ -330,7 +390,7 @@ fn bind_lab(
 /// (`None`: no reply). Replies are authoritative and echo the question.
 fn custom_server(
     socket: std::net::UdpSocket,
-    respond: fn(&Message, &mut Message) -> Option<()>,
+    respond: impl Fn(&Message, &mut Message) -> Option<()> + Send + 'static,
 ) -> FakeUdp {
     FakeUdp::spawn(socket, move |query, peer, socket| {
         let mut reply = response_to(query, ResponseCode::NoError);
@@ -737,6 +797,48 @@ fn lame_server_is_skipped_for_the_other() {
     );
 }
 
+/// twospeed.com has two servers: ns1 answers REFUSED at once (it does not
+/// serve the zone), ns2 answers after 50 ms. Both are new at first, so the
+/// first misses try them in random order until ns1 has answered once;
+/// from then on ns1 is known as lame for twospeed.com (for 15 minutes, as
+/// Unbound keeps a lame server), and every later miss in the zone goes to
+/// ns2 first: one upstream query each, and none to ns1. When a lame
+/// answer counted as a good round-trip time, the fast REFUSED put ns1
+/// first for every miss: two queries each, half of them wasted.
+#[test]
+fn a_fast_lame_server_stays_known_as_lame() {
+    let r = TestResolver::new();
+    let received = &lab().twospeed;
+    let answer = |i: u32| format!("n{i}.twospeed.com. A 192.0.2.80");
+    let mut i = 0;
+    while received.counts().0 == 0 {
+        assert!(
+            i < 2,
+            "the unknown lame server was asked by the second miss"
+        );
+        r.expect(
+            &format!("n{i}.twospeed.com."),
+            RecordType::A,
+            NoError,
+            &[&answer(i)],
+            &[],
+        );
+        i += 1;
+    }
+    let (lame, good) = received.counts();
+    assert_eq!(lame, 1, "one lame answer so far");
+    for i in i..i + 5 {
+        let qname = format!("n{i}.twospeed.com.");
+        let (_, cost) = r.expect(&qname, RecordType::A, NoError, &[&answer(i)], &[]);
+        assert_eq!(cost, 1, "{qname}: the good server first, and only it");
+    }
+    assert_eq!(
+        received.counts(),
+        (lame, good + 5),
+        "(lame, good) queries: later misses all go to the good server"
+    );
+}
+
 /// big.com's TXT set does not fit 1232 bytes: the server truncates, the
 /// resolver retries over TCP and gets all 40 records; a UDP client without
 /// EDNS gets TC=1 from us and all of it over TCP.
@@ -1095,11 +1197,12 @@ fn cache_never_holds_more_than_its_configured_entries() {
     );
 }
 
-/// Cache hits after the first are copied from a prepared answer (header,
-/// question and OPT written per query, TTLs patched): every way of asking
-/// the same cached question (UDP or TCP, with or without EDNS, RD=0, in
-/// another case) must still get the full answer, with the question echoed
-/// as asked, an OPT only when the query had one, and no upstream query.
+/// Cache hits after the first are copied from an answer kept encoded
+/// (header, question and OPT written per query, TTLs patched): every way
+/// of asking the same cached question (UDP or TCP, with or without EDNS,
+/// RD=0, in another case) must still get the full answer, with the
+/// question echoed as asked, an OPT only when the query had one, and no
+/// upstream query.
 /// Negative answers (NXDOMAIN with its SOA) take the same path.
 #[test]
 fn cache_hits_in_every_form_get_the_same_answer() {

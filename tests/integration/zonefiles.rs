@@ -12,9 +12,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dnslab_authoritative::zone::check::{check_zone, ProblemKind};
-use dnslab_authoritative::zone::reader::{read_file, MasterFile, ReadError, ReadErrorKind};
-use dnslab_authoritative::zone::SourcedRecord;
+use dnslab_authoritative::{
+    check_zone, read_master_file, MasterFile, ProblemKind, ReadError, ReadErrorKind, SourcedRecord,
+};
 use dnslab_wire::dname_target;
 use hickory_proto::rr::{Name, RData, RecordType};
 
@@ -25,7 +25,7 @@ fn data_dir() -> PathBuf {
 }
 
 fn read(rel: &str, origin: Option<&str>) -> Result<MasterFile, ReadError> {
-    read_file(&data_dir().join(rel), origin.map(name).as_ref())
+    read_master_file(&data_dir().join(rel), origin.map(name).as_ref())
 }
 
 /// Reads a file that must load and pass every check.
@@ -528,7 +528,7 @@ fn cname_at_the_apex_is_a_problem() {
 /// the zone is served, the warning logged (and printed by `dnslab check`),
 /// and `named-checkzone` accepts the file too.
 fn assert_loads_with_warning(rel: &str) {
-    let zone = dnslab_authoritative::zone::load(&data_dir().join(rel), Some(&name("example.com.")))
+    let zone = dnslab_authoritative::load_zone(&data_dir().join(rel), Some(&name("example.com.")))
         .unwrap_or_else(|e| panic!("{rel} does not load: {e}"));
     assert!(!zone.warnings().is_empty(), "{rel}: no warning");
     assert!(zone.warnings().iter().all(|w| w.kind.is_warning()));
@@ -620,7 +620,7 @@ fn data_below_a_dname_is_a_warning() {
 #[test]
 fn the_rfc_1034_edu_zone_loads_with_a_warning() {
     let path = data_dir().join("valid/rfc1034-edu.zone");
-    let zone = dnslab_authoritative::zone::load(&path, Some(&name("EDU.")))
+    let zone = dnslab_authoritative::load_zone(&path, Some(&name("EDU.")))
         .unwrap_or_else(|e| panic!("the EDU zone does not load: {e}"));
     let warned: Vec<String> = zone.warnings().iter().map(|w| w.kind.to_string()).collect();
     assert!(

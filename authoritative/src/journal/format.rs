@@ -52,7 +52,7 @@ pub(super) const FRAME_HEADER: usize = 8;
 
 /// What an entry records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     /// The difference between the zone and its master file, reloaded with
     /// a new serial: afterwards the file holds the new version.
     Reload,

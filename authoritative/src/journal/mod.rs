@@ -69,15 +69,15 @@ use crate::zone::serial::serial_gt;
 use format::{Payload, FRAME_HEADER};
 use scan::scan;
 
-pub use format::ChangeKind;
-pub use replay::{ReplayError, ReplayOutcome, Replayed};
+pub(crate) use format::ChangeKind;
+pub(crate) use replay::{ReplayError, ReplayOutcome, Replayed};
 
 /// When the journal is compacted: past either limit, it is rewritten
 /// with the newest changesets that fit in half of each (so that a
 /// compaction is followed by many appends before the next), and every
 /// changeset the zone's file does not hold yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct JournalLimits {
+pub(crate) struct JournalLimits {
     /// The size of the file, in bytes.
     pub max_bytes: u64,
     /// The number of changesets.
@@ -97,7 +97,7 @@ impl Default for JournalLimits {
 
 /// One changeset in the journal, without its records.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EntryInfo {
+pub(crate) struct EntryInfo {
     pub kind: ChangeKind,
     /// Seconds since 1970 when it was appended.
     pub timestamp: u64,
@@ -110,7 +110,7 @@ pub struct EntryInfo {
 
 /// What [`Journal::open`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OpenReport {
+pub(crate) struct OpenReport {
     /// There was no journal (or an empty file): a new one was created.
     pub created: bool,
     /// Changesets kept.
@@ -123,7 +123,7 @@ pub struct OpenReport {
 
 /// Bytes cut off the end of a journal when it was opened.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DroppedTail {
+pub(crate) struct DroppedTail {
     /// Where the first incomplete or corrupt entry started.
     pub offset: u64,
     /// How many bytes were cut, from there to the end of the file.
@@ -143,7 +143,7 @@ impl fmt::Display for DroppedTail {
 
 /// What was wrong with the first entry that was not kept.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum TailProblem {
+pub(crate) enum TailProblem {
     /// A write interrupted by a crash: the usual torn tail.
     #[error("the last entry is incomplete (a write interrupted by a crash)")]
     Short,
@@ -159,7 +159,7 @@ pub enum TailProblem {
 
 /// The answer to [`Journal::changes_since`].
 #[derive(Clone, Debug, PartialEq)]
-pub enum Chain {
+pub(crate) enum Chain {
     /// The serial asked about is the newest the journal knows.
     UpToDate,
     /// The changesets from the serial asked about to the newest, in order.
@@ -171,7 +171,7 @@ pub enum Chain {
 
 /// Why the journal could not be used.
 #[derive(Debug, thiserror::Error)]
-pub enum JournalError {
+pub(crate) enum JournalError {
     #[error("journal {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error(
@@ -199,7 +199,7 @@ pub enum JournalError {
 
 /// The journal of one zone, open for appending.
 #[derive(Debug)]
-pub struct Journal {
+pub(crate) struct Journal {
     path: PathBuf,
     zone: Name,
     file: File,
@@ -222,7 +222,7 @@ pub struct Journal {
 impl Journal {
     /// Opens the journal of `zone` at `path`, creating it when there is
     /// none; see [`OpenReport`] for what was found and repaired.
-    pub fn open(
+    pub(crate) fn open(
         path: &Path,
         zone: &Name,
         limits: JournalLimits,
@@ -288,57 +288,61 @@ impl Journal {
         Ok((journal, report))
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn zone(&self) -> &Name {
+    pub(crate) fn zone(&self) -> &Name {
         &self.zone
     }
 
     /// The changesets, oldest first.
-    pub fn entries(&self) -> &[EntryInfo] {
+    pub(crate) fn entries(&self) -> &[EntryInfo] {
         &self.entries
     }
 
     /// The serial of the newest version the journal knows: the end of the
     /// last changeset, else the version last marked flushed.
-    pub fn newest_serial(&self) -> Option<u32> {
+    pub(crate) fn newest_serial(&self) -> Option<u32> {
         self.entries.last().map(|e| e.to_serial).or(self.flushed)
     }
 
     /// The version the zone's file on disk holds, when the journal knows.
-    pub fn flushed_serial(&self) -> Option<u32> {
+    pub(crate) fn flushed_serial(&self) -> Option<u32> {
         self.flushed
     }
 
     /// Some changesets are not in the zone's file yet: they must be
     /// replayed at start, and writing the file back would record them.
-    pub fn has_unflushed(&self) -> bool {
+    pub(crate) fn has_unflushed(&self) -> bool {
         self.first_unflushed() < self.entries.len()
     }
 
     /// Over its limits, with everything that may be dropped dropped: only
     /// writing the zone's file back (then [`Journal::mark_flushed`]) lets
     /// the next append compact it.
-    pub fn needs_flush(&self) -> bool {
+    pub(crate) fn needs_flush(&self) -> bool {
         self.needs_flush
     }
 
     /// How many times the journal was flushed to disk since it was opened.
-    pub fn syncs(&self) -> u64 {
+    pub(crate) fn syncs(&self) -> u64 {
         self.syncs
     }
 
     /// Appends one changeset and flushes it to disk before returning.
-    pub fn append(&mut self, kind: ChangeKind, changeset: &Changeset) -> Result<(), JournalError> {
+    pub(crate) fn append(
+        &mut self,
+        kind: ChangeKind,
+        changeset: &Changeset,
+    ) -> Result<(), JournalError> {
         self.append_all(kind, std::slice::from_ref(changeset))
     }
 
     /// Appends changesets that follow one another, with one flush to disk
     /// for all of them: all are durable when it returns, and none are when
     /// it fails.
-    pub fn append_all(
+    pub(crate) fn append_all(
         &mut self,
         kind: ChangeKind,
         changesets: &[Changeset],
@@ -384,7 +388,7 @@ impl Journal {
     /// Records that the zone's file on disk now holds version `serial`
     /// (after zone-flush wrote it, or a secondary saved its copy): the
     /// changesets up to it may be dropped when the journal is compacted.
-    pub fn mark_flushed(&mut self, serial: u32) -> Result<(), JournalError> {
+    pub(crate) fn mark_flushed(&mut self, serial: u32) -> Result<(), JournalError> {
         let mut bytes = Vec::new();
         format::push_flushed(now(), serial, &mut bytes);
         self.write_and_sync(&bytes)?;
@@ -397,12 +401,12 @@ impl Journal {
     /// the zone's file holding version `serial`. For a zone whose new
     /// version does not follow from the old by any changeset (a full
     /// transfer, a master file edited while the server was down).
-    pub fn reset(&mut self, serial: u32) -> Result<(), JournalError> {
+    pub(crate) fn reset(&mut self, serial: u32) -> Result<(), JournalError> {
         self.rewrite(self.entries.len(), Some(serial))
     }
 
     /// The chain of changesets from version `serial` to the newest.
-    pub fn changes_since(&self, serial: u32) -> Result<Chain, JournalError> {
+    pub(crate) fn changes_since(&self, serial: u32) -> Result<Chain, JournalError> {
         if self.newest_serial() == Some(serial) {
             return Ok(Chain::UpToDate);
         }

@@ -45,7 +45,7 @@ use crate::zone::diff::{ApplyError, RecordSet};
 
 /// The zone rebuilt at start.
 #[derive(Debug)]
-pub struct Replayed {
+pub(crate) struct Replayed {
     /// The zone's records: the file's with the chain applied.
     pub records: Vec<Record>,
     /// The serial of the zone as rebuilt.
@@ -55,7 +55,7 @@ pub struct Replayed {
 
 /// Which case of the module doc applied.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ReplayOutcome {
+pub(crate) enum ReplayOutcome {
     /// The file holds the newest version; nothing was applied.
     UpToDate,
     /// Changesets were applied from the file's serial to the newest.
@@ -72,7 +72,7 @@ pub enum ReplayOutcome {
 
 /// Why the zone could not be rebuilt from its file and journal.
 #[derive(Debug, thiserror::Error)]
-pub enum ReplayError {
+pub(crate) enum ReplayError {
     #[error("zone {zone}: the master file has no SOA record")]
     NoSoa { zone: String },
     #[error(
@@ -113,7 +113,7 @@ pub enum ReplayError {
 impl Journal {
     /// Rebuilds the zone from its master file's records and the journal,
     /// as the module doc says; `NewBase` rewrites the journal.
-    pub fn replay(&mut self, file_records: Vec<Record>) -> Result<Replayed, ReplayError> {
+    pub(crate) fn replay(&mut self, file_records: Vec<Record>) -> Result<Replayed, ReplayError> {
         let zone = self.zone.to_string();
         let mut set = RecordSet::new(file_records).map_err(|source| ReplayError::Records {
             zone: zone.clone(),

@@ -49,7 +49,7 @@ pub(crate) struct History {
 
 /// Why the data directory or a zone's history could not be used.
 #[derive(Debug, thiserror::Error)]
-pub enum HistoryError {
+pub(crate) enum HistoryError {
     #[error("{0}")]
     DataDir(#[from] DataDirError),
     #[error("{0}")]
@@ -125,7 +125,7 @@ impl History {
         if !path.exists() {
             return Ok((self.open_zone(origin, None)?, None));
         }
-        let copy = crate::zone::load(&path, Some(origin)).map_err(|e| HistoryError::Copy {
+        let copy = crate::zone::load_zone(&path, Some(origin)).map_err(|e| HistoryError::Copy {
             path: path.clone(),
             reason: e.to_string(),
         })?;

@@ -28,7 +28,7 @@ use super::wire::RecordKey;
 /// version then the records added. `removed[0]` and `added[0]` are those
 /// SOAs, whose serials are `from_serial` and `to_serial`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Changeset {
+pub(crate) struct Changeset {
     pub from_serial: u32,
     pub to_serial: u32,
     pub removed: Vec<Record>,
@@ -37,14 +37,14 @@ pub struct Changeset {
 
 impl Changeset {
     /// Changes besides the SOAs: records removed or added.
-    pub fn changes(&self) -> usize {
+    pub(crate) fn changes(&self) -> usize {
         self.removed.len().saturating_sub(1) + self.added.len().saturating_sub(1)
     }
 }
 
 /// Why two versions could not be compared.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DiffError {
+pub(crate) enum DiffError {
     #[error("the {0} version of the zone has no SOA record")]
     MissingSoa(Version),
     #[error("a record of the {version} version cannot be encoded: {reason}")]
@@ -53,7 +53,7 @@ pub enum DiffError {
 
 /// Which side of a [`diff`] an error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Version {
+pub(crate) enum Version {
     Old,
     New,
 }
@@ -70,7 +70,7 @@ impl fmt::Display for Version {
 /// Why a changeset does not fit the records it was applied to; each
 /// variant names the record or serial that did not fit.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum ApplyError {
+pub(crate) enum ApplyError {
     #[error("the zone has no SOA record")]
     MissingSoa,
     #[error("the changeset starts at serial {expected}, the zone is at serial {found}")]
@@ -88,7 +88,7 @@ pub enum ApplyError {
 /// The difference from `old` to `new`, each the records of one version of
 /// a zone with its SOA among them. Duplicates count once. Removed records
 /// keep the order of `old`, added ones the order of `new`.
-pub fn diff(old: &[Record], new: &[Record]) -> Result<Changeset, DiffError> {
+pub(crate) fn diff(old: &[Record], new: &[Record]) -> Result<Changeset, DiffError> {
     let old_soa = find_soa(old).ok_or(DiffError::MissingSoa(Version::Old))?;
     let new_soa = find_soa(new).ok_or(DiffError::MissingSoa(Version::New))?;
     let keys = |records: &[Record], version| {
@@ -133,7 +133,10 @@ pub fn diff(old: &[Record], new: &[Record]) -> Result<Changeset, DiffError> {
 
 /// `records` changed by `changeset`: removals first, then additions (RFC
 /// 1995 4), or the first record that did not fit.
-pub fn apply(records: Vec<Record>, changeset: &Changeset) -> Result<Vec<Record>, ApplyError> {
+pub(crate) fn apply(
+    records: Vec<Record>,
+    changeset: &Changeset,
+) -> Result<Vec<Record>, ApplyError> {
     let mut set = RecordSet::new(records)?;
     set.apply(changeset)?;
     Ok(set.into_records())
@@ -142,7 +145,7 @@ pub fn apply(records: Vec<Record>, changeset: &Changeset) -> Result<Vec<Record>,
 /// A version of a zone's records indexed by `RecordKey`, so that a chain
 /// of changesets (the journal replayed at start) is applied without
 /// indexing the whole zone again for each one.
-pub struct RecordSet {
+pub(crate) struct RecordSet {
     /// `None` where a record was removed.
     records: Vec<Option<Record>>,
     index: HashMap<RecordKey, usize>,
@@ -150,7 +153,7 @@ pub struct RecordSet {
 
 impl RecordSet {
     /// Indexes `records`; duplicates count once (the first is kept).
-    pub fn new(records: Vec<Record>) -> Result<RecordSet, ApplyError> {
+    pub(crate) fn new(records: Vec<Record>) -> Result<RecordSet, ApplyError> {
         let mut set = RecordSet {
             records: Vec::with_capacity(records.len()),
             index: HashMap::with_capacity(records.len()),
@@ -166,12 +169,12 @@ impl RecordSet {
     }
 
     /// The serial of the SOA among the records.
-    pub fn serial(&self) -> Option<u32> {
+    pub(crate) fn serial(&self) -> Option<u32> {
         find_soa(self.records.iter().flatten()).map(|(_, serial)| serial)
     }
 
     /// Applies `changeset`; on error the set is left as it was.
-    pub fn apply(&mut self, changeset: &Changeset) -> Result<(), ApplyError> {
+    pub(crate) fn apply(&mut self, changeset: &Changeset) -> Result<(), ApplyError> {
         let found = self.serial().ok_or(ApplyError::MissingSoa)?;
         if found != changeset.from_serial {
             return Err(ApplyError::SerialMismatch {
@@ -225,7 +228,7 @@ impl RecordSet {
     }
 
     /// The records, in the order they were added to the set.
-    pub fn into_records(self) -> Vec<Record> {
+    pub(crate) fn into_records(self) -> Vec<Record> {
         self.records.into_iter().flatten().collect()
     }
 }

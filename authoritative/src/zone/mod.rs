@@ -1,18 +1,25 @@
 //! Zones: reading master files ([`reader`]), the `named-checkzone` checks
-//! ([`check`]) and the in-memory store the lookup reads ([`store`]).
+//! ([`check`]) and the in-memory store the lookup reads ([`store`]); for
+//! changes to a zone, changesets ([`diff`]), RFC 1982 serials
+//! ([`serial`]), records in wire form ([`wire`]) and master files written
+//! back ([`writer`]).
 //!
-//! [`load`] and [`read_and_build`] stream records from the reader into the
-//! store's compact form; [`reader::read_file`] keeps them as hickory
-//! `Record`s, for callers that look at the records themselves.
+//! [`load_zone`] and [`read_and_build`] stream records from the reader
+//! into the store's compact form; [`reader::read_master_file`] keeps them
+//! as hickory `Record`s, for callers that look at the records themselves.
 
-pub mod check;
-pub mod diff;
+pub(crate) mod check;
+#[allow(dead_code)] // for zone transfers and UPDATE, not wired yet
+pub(crate) mod diff;
 pub(crate) mod nsec3;
-pub mod reader;
-pub mod serial;
-pub mod store;
+pub(crate) mod reader;
+#[allow(dead_code)] // for zone transfers and UPDATE, not wired yet
+pub(crate) mod serial;
+pub(crate) mod store;
+#[allow(dead_code)] // for zone transfers and UPDATE, not wired yet
 pub(crate) mod wire;
-pub mod writer;
+#[allow(dead_code)] // for zone transfers and UPDATE, not wired yet
+pub(crate) mod writer;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,7 +27,8 @@ use std::sync::Arc;
 
 use hickory_proto::rr::{Name, Record};
 
-pub use store::{Catalog, CatalogError, Node, RDataRef, RRset, Zone, ZoneSummary};
+pub(crate) use store::{Catalog, Node, RDataRef, RRset};
+pub use store::{CatalogError, Zone, ZoneSummary};
 
 /// Where a record came from, so every problem can be reported as
 /// `file:line` like `named-checkzone` does.
@@ -45,19 +53,19 @@ pub struct SourcedRecord {
 
 /// Why a zone file could not be served.
 #[derive(Debug)]
-pub enum LoadError {
+pub enum ZoneFileError {
     /// The file could not be read or parsed.
     Read(reader::ReadError),
-    /// The file was read, but the zone breaks the rules of [`check`] or of
+    /// The file was read, but the zone breaks the rules of [`check::check_zone`] or of
     /// the store; every problem is listed.
     Invalid(Vec<check::Problem>),
 }
 
-impl fmt::Display for LoadError {
+impl fmt::Display for ZoneFileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadError::Read(err) => write!(f, "{err}"),
-            LoadError::Invalid(problems) => {
+            ZoneFileError::Read(err) => write!(f, "{err}"),
+            ZoneFileError::Invalid(problems) => {
                 for (i, problem) in problems.iter().enumerate() {
                     if i > 0 {
                         writeln!(f)?;
@@ -70,16 +78,17 @@ impl fmt::Display for LoadError {
     }
 }
 
-impl std::error::Error for LoadError {}
+impl std::error::Error for ZoneFileError {}
 
-/// A master file read, checked and, when clean, built.
+/// A master file read, checked and, when clean, built: what
+/// [`read_and_build`] made of it.
 #[derive(Debug)]
-pub struct Built {
+pub struct ZoneBuild {
     /// The zone's name: the one given, else the file's.
     pub origin: Name,
     /// What the reader accepted but warns about, whatever the outcome.
     pub warnings: Vec<reader::Warning>,
-    /// The zone, or every problem [`check`] found.
+    /// The zone, or every problem [`check::check_zone`] found.
     pub zone: Result<Zone, Vec<check::Problem>>,
 }
 
@@ -87,12 +96,12 @@ pub struct Built {
 /// records as hickory `Record`s: they go from the reader to the store in
 /// the store's compact form, whose size is the peak memory of a big load.
 /// `origin` is the zone name when the caller knows it (`--zone NAME=FILE`).
-pub fn read_and_build(path: &Path, origin: Option<&Name>) -> Result<Built, reader::ReadError> {
+pub fn read_and_build(path: &Path, origin: Option<&Name>) -> Result<ZoneBuild, reader::ReadError> {
     let mut records = store::CompactRecords::default();
     let reader::ReadSummary { origin, warnings } =
-        reader::read_file_into(path, origin, &mut records)?;
+        reader::read_master_file_into(path, origin, &mut records)?;
     let zone = Zone::from_compact(origin.clone(), records);
-    Ok(Built {
+    Ok(ZoneBuild {
         origin,
         warnings,
         zone,
@@ -101,12 +110,12 @@ pub fn read_and_build(path: &Path, origin: Option<&Name>) -> Result<Built, reade
 
 /// [`read_and_build`] for a server: warnings are logged, problems are an
 /// error.
-pub fn load(path: &Path, origin: Option<&Name>) -> Result<Zone, LoadError> {
-    let built = read_and_build(path, origin).map_err(LoadError::Read)?;
+pub fn load_zone(path: &Path, origin: Option<&Name>) -> Result<Zone, ZoneFileError> {
+    let built = read_and_build(path, origin).map_err(ZoneFileError::Read)?;
     for warning in &built.warnings {
         tracing::warn!(%warning, "zone file accepted with a warning");
     }
-    let zone = built.zone.map_err(LoadError::Invalid)?;
+    let zone = built.zone.map_err(ZoneFileError::Invalid)?;
     for warning in zone.warnings() {
         tracing::warn!(%warning, "zone file accepted with a warning");
     }
@@ -144,7 +153,7 @@ mod tests {
     fn load_reads_checks_and_builds_the_zone() {
         let file = TempZone::new("good", &format!("{APEX}www IN A 192.0.2.1\n"));
         let origin = Name::from_ascii("example.").unwrap();
-        let zone = load(&file.0, Some(&origin)).unwrap();
+        let zone = load_zone(&file.0, Some(&origin)).unwrap();
         assert_eq!(zone.origin(), &origin);
         let www = zone
             .node(&Name::from_ascii("www.example.").unwrap())
@@ -159,8 +168,8 @@ mod tests {
             &format!("{APEX}www IN CNAME a.example.net.\nwww IN A 192.0.2.1\nfar.example.org. IN A 192.0.2.2\n"),
         );
         let origin = Name::from_ascii("example.").unwrap();
-        let err = load(&file.0, Some(&origin)).unwrap_err();
-        let LoadError::Invalid(problems) = &err else {
+        let err = load_zone(&file.0, Some(&origin)).unwrap_err();
+        let ZoneFileError::Invalid(problems) = &err else {
             panic!("expected problems, got {err}");
         };
         assert_eq!(problems.len(), 2, "{err}");
@@ -208,8 +217,8 @@ www IN A 192.0.2.1
     fn load_reports_an_unreadable_file_with_its_path() {
         let missing =
             std::env::temp_dir().join(format!("dnslab-load-{}-missing.zone", std::process::id()));
-        let err = load(&missing, Some(&Name::root())).unwrap_err();
-        assert!(matches!(err, LoadError::Read(_)), "{err}");
+        let err = load_zone(&missing, Some(&Name::root())).unwrap_err();
+        assert!(matches!(err, ZoneFileError::Read(_)), "{err}");
         assert!(
             err.to_string().starts_with(&missing.display().to_string()),
             "{err}"

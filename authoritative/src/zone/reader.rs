@@ -150,7 +150,7 @@ pub enum ReadErrorKind {
 /// keeps the records as hickory `Record`s (for `dnslab check`, the tests);
 /// the store's loader keeps a compact form instead, so that a big zone is
 /// never held as a vector of 300-byte `Record`s.
-pub trait RecordSink {
+pub(crate) trait RecordSink {
     /// About `additional` more records are coming (one a line of text).
     fn reserve(&mut self, additional: usize);
     fn push(&mut self, record: Record, location: Location);
@@ -166,9 +166,9 @@ impl RecordSink for Vec<SourcedRecord> {
     }
 }
 
-/// What [`read_file_into`] learnt besides the records it handed over.
+/// What [`read_master_file_into`] learnt besides the records it handed over.
 #[derive(Debug)]
-pub struct ReadSummary {
+pub(crate) struct ReadSummary {
     pub origin: Name,
     pub warnings: Vec<Warning>,
 }
@@ -176,9 +176,9 @@ pub struct ReadSummary {
 /// Reads the file at `path`; `origin` is the zone name when the caller knows
 /// it (`--zone NAME=FILE`), else it comes from the file: its first
 /// `$ORIGIN`, or the owner of its SOA when that is absolute.
-pub fn read_file(path: &Path, origin: Option<&Name>) -> Result<MasterFile, ReadError> {
+pub fn read_master_file(path: &Path, origin: Option<&Name>) -> Result<MasterFile, ReadError> {
     let mut records = Vec::new();
-    let ReadSummary { origin, warnings } = read_file_into(path, origin, &mut records)?;
+    let ReadSummary { origin, warnings } = read_master_file_into(path, origin, &mut records)?;
     Ok(MasterFile {
         origin,
         records,
@@ -186,8 +186,9 @@ pub fn read_file(path: &Path, origin: Option<&Name>) -> Result<MasterFile, ReadE
     })
 }
 
-/// [`read_file`], handing each record to `sink` in file order as it is read.
-pub fn read_file_into(
+/// [`read_master_file`], handing each record to `sink` in file order as
+/// it is read.
+pub(crate) fn read_master_file_into(
     path: &Path,
     origin: Option<&Name>,
     sink: &mut dyn RecordSink,
@@ -218,7 +219,7 @@ pub fn read_file_into(
 }
 
 /// One record written as a line of a master file whose origin is
-/// `origin`, read as [`read_file`] would read it: the zone writer
+/// `origin`, read as [`read_master_file`] would read it: the zone writer
 /// ([`super::writer`]) checks with it that what it writes reads back as
 /// the record it wrote.
 pub(crate) fn read_line(line: &str, origin: &Name) -> Result<Record, String> {

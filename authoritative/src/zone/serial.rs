@@ -16,7 +16,7 @@ const HALF: u32 = 1 << 31;
 /// undefined, which happens for exactly one pair distance: `a` and `b`
 /// 2^31 apart, where neither is greater ("such comparisons are
 /// undefined"). Callers treat undefined as "not newer", as BIND does.
-pub fn serial_cmp(a: u32, b: u32) -> Option<Ordering> {
+pub(crate) fn serial_cmp(a: u32, b: u32) -> Option<Ordering> {
     // The forward distance from b to a, on the circle of 2^32.
     let ahead = a.wrapping_sub(b);
     match ahead {
@@ -28,14 +28,14 @@ pub fn serial_cmp(a: u32, b: u32) -> Option<Ordering> {
 }
 
 /// RFC 1982 3.2: `a` is greater (newer) than `b`.
-pub fn serial_gt(a: u32, b: u32) -> bool {
+pub(crate) fn serial_gt(a: u32, b: u32) -> bool {
     serial_cmp(a, b) == Some(Ordering::Greater)
 }
 
 /// RFC 1982 3.1: `serial + n`, defined for `n` up to 2^31 - 1; a larger
 /// increment is clamped to that, the furthest a serial may move in one step
 /// and still compare as greater.
-pub fn serial_add(serial: u32, n: u32) -> u32 {
+pub(crate) fn serial_add(serial: u32, n: u32) -> u32 {
     serial.wrapping_add(n.min(HALF - 1))
 }
 

@@ -15,7 +15,8 @@
 //!   warns and uses (RFC 2181 5.2).
 //!
 //! Layout, chosen because a zone of 1,000,000 A records must build in well
-//! under a second and stay small (about 90 bytes a name with one A record):
+//! under a second and stay small (what each choice saved, measured, is in
+//! `bench/results/2026-11-22.md`, by way of `bench/README.md`):
 //! - owner names live once, in wire format, in one byte arena; a node
 //!   refers to its name by offset instead of holding an 80-byte `Name`;
 //! - a `hashbrown::HashTable` of `u32` node indices finds a node by the hash
@@ -25,10 +26,10 @@
 //! - RDATA of A and AAAA, the bulk of big zones, is stored inline instead of
 //!   as a 184-byte `RData`.
 //!
-//! Loading keeps the peak low too (1,000,000 A records: 154 MB at the peak
-//! for 104 MB built, where holding 288-byte `SourcedRecord`s peaked at
-//! 377 MB): the reader hands each record to `CompactRecords`, 128 bytes
-//! a record in 8 MiB chunks; the checker reads them there, and building the
+//! Loading keeps the peak low too, since holding every record as a
+//! `SourcedRecord` first would cost more than the built store: the reader
+//! hands each record to `CompactRecords`, under half a `SourcedRecord`'s
+//! size, in 8 MiB chunks; the checker reads them there, and building the
 //! store frees each chunk once its records are in.
 //!
 //! Each part has its own file under `store/`: `arena` (the name arena and its hash index),
@@ -52,11 +53,12 @@ mod catalog;
 mod compact;
 mod node;
 
-pub use catalog::{Catalog, CatalogError};
+pub(crate) use catalog::Catalog;
+pub use catalog::CatalogError;
 pub(crate) use compact::CompactRecords;
-pub use compact::RDataRef;
+pub(crate) use compact::RDataRef;
 pub(crate) use dnslab_wire::WireName;
-pub use node::{Node, RRset};
+pub(crate) use node::{Node, RRset};
 
 use arena::name_wire;
 use dnslab_wire::canonical_cmp;
@@ -75,7 +77,7 @@ pub struct ZoneSummary {
     pub signatures: usize,
     /// Signed with an NSEC or NSEC3 chain that proves denial of existence:
     /// answers to queries with DO carry signatures and proofs
-    /// ([`crate::dnssec`]).
+    /// (`crate::dnssec`).
     pub proves_denial: bool,
 }
 
@@ -250,11 +252,11 @@ impl Zone {
     }
 
     /// The node at `name`, ignoring case.
-    pub fn node(&self, name: &Name) -> Option<Node<'_>> {
+    pub(crate) fn node(&self, name: &Name) -> Option<Node<'_>> {
         self.node_at_wire(WireName::new(name).bytes())
     }
 
-    pub fn origin(&self) -> &Name {
+    pub(crate) fn origin(&self) -> &Name {
         &self.origin
     }
 
@@ -263,7 +265,7 @@ impl Zone {
     }
 
     /// The SOA record at the apex.
-    pub fn soa(&self) -> &Record {
+    pub(crate) fn soa(&self) -> &Record {
         &self.soa
     }
 
@@ -271,7 +273,7 @@ impl Zone {
     /// responses: RFC 2308 3, "the TTL of this record is set from the
     /// minimum of the MINIMUM field of the SOA record and the TTL of the
     /// SOA itself".
-    pub fn negative_soa(&self) -> Record {
+    pub(crate) fn negative_soa(&self) -> Record {
         let mut soa = self.soa.clone();
         if let RData::SOA(SOA { minimum, .. }) = &soa.data {
             soa.ttl = soa.ttl.min(*minimum);
@@ -281,14 +283,14 @@ impl Zone {
 
     /// Signed with NSEC: denial of existence can be proven (see
     /// [`Zone::nsec_covering`]).
-    pub fn is_nsec_signed(&self) -> bool {
+    pub(crate) fn is_nsec_signed(&self) -> bool {
         !self.nsec_chain.is_empty()
     }
 
     /// The node whose NSEC covers `name`, a name this zone does not have:
     /// the last owner before it in canonical order, or the last of all
     /// (whose NSEC points back to the apex) when none is before it.
-    pub fn nsec_covering(&self, name: &Name) -> Option<Node<'_>> {
+    pub(crate) fn nsec_covering(&self, name: &Name) -> Option<Node<'_>> {
         let wire = WireName::new(name);
         let before = self.nsec_chain.partition_point(|&at| {
             canonical_cmp(
@@ -303,8 +305,9 @@ impl Zone {
         at.map(|&at| self.view(at as usize))
     }
 
-    /// The NSEC3 records, which are not in the name tree (see the field).
-    pub fn nsec3_records(&self) -> &[Record] {
+    /// The NSEC3 records, which are not in the name tree (see the field);
+    /// zone transfers send them after the nodes.
+    pub(crate) fn nsec3_records(&self) -> &[Record] {
         self.nsec3.records()
     }
 
@@ -328,7 +331,8 @@ impl Zone {
     /// name's RRsets in the order their types were read. A stable order
     /// for what an AXFR sends between its SOAs (RFC 5936 2.2), what the
     /// zone writer writes, and a version for [`super::diff`].
-    pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
+    #[allow(dead_code)] // for zone transfers and the zone writer, not wired yet
+    pub(crate) fn records(&self) -> impl Iterator<Item = Record> + '_ {
         enum Owner {
             Node(usize),
             Nsec3(usize),
@@ -369,20 +373,15 @@ impl Zone {
         std::iter::once(self.soa.clone()).chain(rest)
     }
 
-    /// How many nodes the zone has (names, empty non-terminals included).
-    pub fn node_count(&self) -> usize {
-        self.nodes.len()
-    }
-
     /// The `at`-th node in the order of [`Zone::nodes`]: a cursor that
     /// outlives a borrow, for a transfer sent message by message.
-    pub fn node_at(&self, at: usize) -> Option<Node<'_>> {
+    pub(crate) fn node_at(&self, at: usize) -> Option<Node<'_>> {
         (at < self.nodes.len()).then(|| self.view(at))
     }
 
-    /// Every node, parents before children, otherwise in file order; for
-    /// the request path to prepare answers ahead.
-    pub fn nodes(&self) -> impl Iterator<Item = Node<'_>> + '_ {
+    /// Every node, parents before children, otherwise in file order.
+    #[cfg(test)]
+    fn nodes(&self) -> impl Iterator<Item = Node<'_>> + '_ {
         (0..self.nodes.len()).map(|at| self.view(at))
     }
 }

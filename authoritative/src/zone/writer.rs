@@ -49,7 +49,7 @@ use presentation::{push_absolute, push_generic, push_label, push_string, wire_ke
 /// Writes `records`, the zone `origin`, as a master file to `out`.
 /// Records outside the zone are written with absolute owners; a record
 /// that cannot be encoded at all is an `InvalidData` error naming it.
-pub fn write_zone(origin: &Name, records: &[Record], out: impl Write) -> io::Result<()> {
+pub(crate) fn write_zone(origin: &Name, records: &[Record], out: impl Write) -> io::Result<()> {
     let mut out = io::BufWriter::new(out);
     let soa = records
         .iter()
@@ -91,7 +91,7 @@ pub fn write_zone(origin: &Name, records: &[Record], out: impl Write) -> io::Res
 }
 
 /// [`write_zone`] into a string.
-pub fn zone_text(origin: &Name, records: &[Record]) -> io::Result<String> {
+pub(crate) fn zone_text(origin: &Name, records: &[Record]) -> io::Result<String> {
     let mut bytes = Vec::new();
     write_zone(origin, records, &mut bytes)?;
     // Every byte written is ASCII: names and strings are escaped.

@@ -178,9 +178,9 @@ fn mixed_case(name: &str) -> String {
 }
 
 /// The origin of `zone` and its records, as dnslab's reader reads them.
-fn read_zone(zone: &ZoneFile) -> (Name, Vec<dnslab_authoritative::zone::SourcedRecord>) {
+fn read_zone(zone: &ZoneFile) -> (Name, Vec<dnslab_authoritative::SourcedRecord>) {
     let origin = Name::from_str(&zone.origin).expect("origin parses");
-    let file = dnslab_authoritative::zone::reader::read_file(&zone.path, Some(&origin))
+    let file = dnslab_authoritative::read_master_file(&zone.path, Some(&origin))
         .unwrap_or_else(|e| panic!("dnslab cannot read {}: {e}", zone.path.display()));
     (origin, file.records)
 }
@@ -192,7 +192,10 @@ fn read_zone(zone: &ZoneFile) -> (Name, Vec<dnslab_authoritative::zone::SourcedR
 /// wildcard one and two fresh labels; below each delegation a host name;
 /// DS at each apex, each delegation and below it (RFC 4035 3.1.4.1: the
 /// parent side answers DS, even without DNSSEC); a
-/// fresh name in each zone and below an existing name (NXDOMAIN); a name in
+/// fresh name in each zone and below an existing name (NXDOMAIN), and
+/// names with a `*` label that is no wildcard of the zone (`a.*.<apex>`,
+/// whose closest encloser is the apex, not `*.<apex>`; `*.nx-star.<apex>`,
+/// whose next closer name is `nx-star.<apex>`); a name in
 /// no served zone (REFUSED); and every owner's A question again in mixed
 /// case. QTYPE ANY is not asked: RFC 8482 lets servers pick what to return
 /// and Knot and NSD pick different RRsets.
@@ -226,6 +229,8 @@ fn questions(zones: &[ZoneFile]) -> Vec<(String, RecordType)> {
             }
         }
         asked.insert((format!("nx-differential.{}", zone.origin), A));
+        asked.insert((format!("a.*.{}", zone.origin), A));
+        asked.insert((format!("*.nx-star.{}", zone.origin), A));
         asked.insert((zone.origin.clone(), DS));
     }
     for (name, types) in &owners {
@@ -368,7 +373,7 @@ fn ask(
 /// reference:
 /// - CNAME chains that leave a zone (also the CNAME synthesised from a
 ///   DNAME, RFC 6672 2.2): dnslab follows them through every zone it serves
-///   (authoritative/src/lookup.rs), as NSD does; Knot stops at the zone
+///   (authoritative/src/lookup/mod.rs), as NSD does; Knot stops at the zone
 ///   boundary. So the reference is NSD, and a chain that ends in a name
 ///   missing from another served zone is NXDOMAIN with that zone's SOA.
 /// - With DO, in a zone signed with NSEC3, names below the chain's hashed

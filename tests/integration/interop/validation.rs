@@ -52,8 +52,8 @@ fn ask(validator: &Unbound, name: &str, qtype: RecordType) -> Message {
 /// The zone's DNSKEY records with the SEP flag (257), in presentation form.
 fn key_signing_keys(zone: &ZoneFile) -> Vec<String> {
     let origin = zone.origin.parse().expect("origin parses");
-    let file = dnslab_authoritative::zone::reader::read_file(&zone.path, Some(&origin))
-        .expect("the zone reads");
+    let file =
+        dnslab_authoritative::read_master_file(&zone.path, Some(&origin)).expect("the zone reads");
     file.records
         .iter()
         .filter(|r| r.record.record_type() == RecordType::DNSKEY)

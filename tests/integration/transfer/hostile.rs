@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use dnslab_authoritative::config::TransferLimits;
+use dnslab_authoritative::TransferLimits;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::{A, NS, SOA};
 use hickory_proto::rr::{RData, Record, RecordType};
@@ -333,7 +333,7 @@ fn an_endless_transfer_is_cut_off_and_blocks_no_other_zone() {
     let (good_server, good_addr) = bound();
     let (copy_server, copy_addr) = bound();
     let mut good_zone = primary(&good_file, "good.test.", &["127.0.0.1"]);
-    good_zone.notify = vec![dnslab_authoritative::config::Remote {
+    good_zone.notify = vec![dnslab_authoritative::Remote {
         addr: copy_addr,
         key: None,
     }];

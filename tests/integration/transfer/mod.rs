@@ -8,7 +8,7 @@ use std::io::Write as _;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 
-use dnslab_authoritative::config::{AccessRule, Role, ZoneConfig};
+use dnslab_authoritative::{AccessRule, Role, ZoneConfig};
 use dnslab_authoritative::{AuthConfig, AuthOptions, ZoneSource};
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::SOA;
@@ -50,7 +50,7 @@ pub fn secondary(origin: &str, primaries: &[SocketAddr]) -> ZoneConfig {
             origin: name(origin),
             primaries: primaries
                 .iter()
-                .map(|&addr| dnslab_authoritative::config::Remote { addr, key: None })
+                .map(|&addr| dnslab_authoritative::Remote { addr, key: None })
                 .collect(),
         },
         notify: Vec::new(),

@@ -33,7 +33,7 @@ fn a_secondary_copies_its_primary_and_follows_its_notify() {
     let (secondary_server, secondary_addr) = bound();
     let (primary_server, primary_addr) = bound();
     let mut primary_zone = primary(&path, "example.test.", &["127.0.0.1"]);
-    primary_zone.notify = vec![dnslab_authoritative::config::Remote {
+    primary_zone.notify = vec![dnslab_authoritative::Remote {
         addr: secondary_addr,
         key: None,
     }];
@@ -163,7 +163,7 @@ fn a_secondary_serves_its_saved_copy_after_a_restart() {
     let (primary_server, primary_addr) = bound();
     let (secondary_server, secondary_addr) = bound();
     let mut primary_zone = primary(&path, "copy.test.", &["127.0.0.1"]);
-    primary_zone.notify = vec![dnslab_authoritative::config::Remote {
+    primary_zone.notify = vec![dnslab_authoritative::Remote {
         addr: secondary_addr,
         key: None,
     }];
@@ -228,7 +228,7 @@ fn a_secondary_follows_a_serial_that_wraps_around() {
     let (primary_server, primary_addr) = bound();
     let (secondary_server, secondary_addr) = bound();
     let mut primary_zone = primary(&path, "wrap.test.", &["127.0.0.1"]);
-    primary_zone.notify = vec![dnslab_authoritative::config::Remote {
+    primary_zone.notify = vec![dnslab_authoritative::Remote {
         addr: secondary_addr,
         key: None,
     }];

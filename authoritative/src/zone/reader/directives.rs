@@ -90,7 +90,7 @@ impl Reader<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::read_file;
+    use super::super::read_master_file;
 
     #[test]
     fn include_of_a_device_is_an_error_not_an_endless_read() {
@@ -102,7 +102,7 @@ mod tests {
             "$ORIGIN example.com.\n$TTL 300\n@ SOA ns hm 1 2 3 4 5\n$INCLUDE /dev/zero\n",
         )
         .expect("write zone");
-        let err = read_file(&path, None).expect_err("a device is refused");
+        let err = read_master_file(&path, None).expect_err("a device is refused");
         let _ = std::fs::remove_dir_all(&dir);
         assert!(err.to_string().contains("not a regular file"), "{err}");
         assert_eq!(err.location.line, 4, "{err}");

@@ -12,7 +12,7 @@ use super::{WireName, Zone};
 
 /// Every zone this server answers for.
 #[derive(Debug, Default)]
-pub struct Catalog {
+pub(crate) struct Catalog {
     zones: Vec<Arc<Zone>>,
     /// Indices into `zones`, hashed by the lowercased wire form of the origin.
     index: hashbrown::HashMap<Box<[u8]>, usize>,
@@ -26,7 +26,7 @@ pub enum CatalogError {
 }
 
 impl Catalog {
-    pub fn new(zones: Vec<Arc<Zone>>) -> Result<Catalog, CatalogError> {
+    pub(crate) fn new(zones: Vec<Arc<Zone>>) -> Result<Catalog, CatalogError> {
         let mut index = hashbrown::HashMap::with_capacity(zones.len());
         for (at, zone) in zones.iter().enumerate() {
             let key: Box<[u8]> = WireName::new(zone.origin()).bytes().into();
@@ -40,16 +40,12 @@ impl Catalog {
     /// The zone with the longest origin that is an ancestor-or-self of
     /// `qname`: the most specific zone we are authoritative for (a child
     /// zone loaded beside its parent answers for its own names).
-    pub fn find(&self, qname: &Name) -> Option<&Arc<Zone>> {
+    pub(crate) fn find(&self, qname: &Name) -> Option<&Arc<Zone>> {
         let wire = WireName::new(qname);
         (0..=wire.labels())
             .rev()
             .find_map(|labels| self.index.get(wire.ancestor(labels)))
             .map(|&at| &self.zones[at])
-    }
-
-    pub fn zones(&self) -> &[Arc<Zone>] {
-        &self.zones
     }
 }
 

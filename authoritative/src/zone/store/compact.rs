@@ -28,7 +28,7 @@ pub(super) enum StoredRData {
 /// RDATA as the store holds it, borrowed: what zone transfers encode
 /// without building an `RData` per record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RDataRef<'a> {
+pub(crate) enum RDataRef<'a> {
     A(Ipv4Addr),
     Aaaa(Ipv6Addr),
     Other(&'a RData),

@@ -11,50 +11,46 @@ use super::compact::{RDataRef, StoredRData};
 
 /// The records of one (name, type): one TTL, no duplicates.
 #[derive(Clone, Debug)]
-pub struct RRset {
+pub(crate) struct RRset {
     pub(super) record_type: RecordType,
     ttl: u32,
     pub(super) rdatas: SmallVec<[StoredRData; 1]>,
 }
 
 impl RRset {
-    pub fn record_type(&self) -> RecordType {
+    /// The TTL of the whole set: the first record's in the file.
+    pub(crate) fn record_type(&self) -> RecordType {
         self.record_type
     }
 
-    /// The TTL of the whole set: the first record's in the file.
-    pub fn ttl(&self) -> u32 {
+    pub(crate) fn ttl(&self) -> u32 {
         self.ttl
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.rdatas.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rdatas.is_empty()
-    }
-
     /// The RDATA of each record, in file order.
-    pub fn rdatas(&self) -> impl Iterator<Item = RData> + '_ {
+    pub(crate) fn rdatas(&self) -> impl Iterator<Item = RData> + '_ {
         self.rdatas.iter().map(StoredRData::to_rdata)
     }
 
     /// The `at`-th record's RDATA as stored, without a copy (zone
     /// transfers).
-    pub fn rdata_ref(&self, at: usize) -> Option<RDataRef<'_>> {
+    pub(crate) fn rdata_ref(&self, at: usize) -> Option<RDataRef<'_>> {
         self.rdatas.get(at).map(StoredRData::as_ref)
     }
 
     /// Borrowed RDATA of the non-address types (NS, CNAME, DNAME, SOA, MX,
     /// ...), for the lookup to follow names without copying records.
-    pub fn other_rdatas(&self) -> impl Iterator<Item = &RData> + '_ {
+    pub(crate) fn other_rdatas(&self) -> impl Iterator<Item = &RData> + '_ {
         self.rdatas.iter().filter_map(StoredRData::as_other)
     }
 
     /// The records of the set with `owner` as their name (the stored owner,
     /// or the query name when synthesised from a wildcard).
-    pub fn records<'a>(&'a self, owner: &'a Name) -> impl Iterator<Item = Record> + 'a {
+    pub(crate) fn records<'a>(&'a self, owner: &'a Name) -> impl Iterator<Item = Record> + 'a {
         self.rdatas()
             .map(move |data| Record::from_rdata(owner.clone(), self.ttl, data))
     }
@@ -115,45 +111,49 @@ impl NodeData {
 /// One name of the zone and what it owns; an empty non-terminal owns
 /// nothing. A view into the [`Zone`](super::Zone), cheap to copy.
 #[derive(Clone, Copy, Debug)]
-pub struct Node<'z> {
+pub(crate) struct Node<'z> {
     pub(super) wire: &'z [u8],
     pub(super) data: &'z NodeData,
 }
 
 impl<'z> Node<'z> {
     /// The name as first spelled in the file.
-    pub fn name(&self) -> Name {
+    pub(crate) fn name(&self) -> Name {
         // The arena holds only names this store encoded from a `Name`.
         Name::from_bytes(self.wire).unwrap_or_default()
     }
 
     /// The name in wire form, as spelled in the file.
-    pub fn wire(&self) -> &'z [u8] {
+    pub(crate) fn wire(&self) -> &'z [u8] {
         self.wire
     }
 
     /// Every RRset at the name, in the order their types first appeared.
-    pub fn rrsets(&self) -> &'z [RRset] {
+    pub(crate) fn rrsets(&self) -> &'z [RRset] {
         &self.data.rrsets
     }
 
     /// The RRset of `record_type`; for RRSIG, the first of its TTLs (see
     /// [`Node::rrsets_of`]).
-    pub fn rrset(&self, record_type: RecordType) -> Option<&'z RRset> {
+    pub(crate) fn rrset(&self, record_type: RecordType) -> Option<&'z RRset> {
         self.rrsets()
             .iter()
             .find(|set| set.record_type == record_type)
     }
 
     /// Every RRset of `record_type`: one at most, except RRSIG (one per TTL).
-    pub fn rrsets_of(&self, record_type: RecordType) -> impl Iterator<Item = &'z RRset> + 'z {
+    pub(crate) fn rrsets_of(
+        &self,
+        record_type: RecordType,
+    ) -> impl Iterator<Item = &'z RRset> + 'z {
         self.rrsets()
             .iter()
             .filter(move |set| set.record_type == record_type)
     }
 
     /// An empty non-terminal: exists only because names below it do.
-    pub fn is_empty_non_terminal(&self) -> bool {
+    #[cfg(test)]
+    pub(super) fn is_empty_non_terminal(&self) -> bool {
         self.data.rrsets.is_empty()
     }
 }
@@ -182,7 +182,7 @@ mod tests {
                 "www.example. 300 IN A 192.0.2.1"
             ]
         );
-        let types: Vec<RecordType> = node.rrsets().iter().map(RRset::record_type).collect();
+        let types: Vec<RecordType> = node.rrsets().iter().map(|set| set.record_type).collect();
         assert_eq!(types, [RecordType::A, RecordType::TXT]);
     }
 }

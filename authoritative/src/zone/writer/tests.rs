@@ -9,7 +9,7 @@ use hickory_proto::rr::{Name, Record};
 
 use super::*;
 use crate::temp_dir::TempDir;
-use crate::zone::reader::{read_file, unknown};
+use crate::zone::reader::{read_master_file, unknown};
 use crate::zone::store::testing::{name, record};
 use crate::zone::{read_and_build, SourcedRecord};
 
@@ -90,7 +90,7 @@ fn write_and_read(dir: &Path, origin: &Name, records: &[Record]) -> (PathBuf, Ve
     let path = dir.join(format!("{}zone", origin.to_ascii()));
     let text = zone_text(origin, records).unwrap();
     std::fs::write(&path, &text).unwrap();
-    let back = read_file(&path, Some(origin)).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let back = read_master_file(&path, Some(origin)).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert!(back.warnings.is_empty(), "{:?}", back.warnings);
     (path, plain(back.records))
 }
@@ -100,7 +100,7 @@ fn every_shipped_zone_reads_back_exactly_as_written() {
     let dir = TempDir::new("writer-round-trip");
     for file in shipped_zone_files() {
         // The topology tests' broken zone is refused by the reader.
-        let Ok(read) = read_file(&file, None) else {
+        let Ok(read) = read_master_file(&file, None) else {
             continue;
         };
         let records = plain(read.records);
@@ -122,7 +122,7 @@ fn a_loaded_zone_written_and_loaded_again_is_the_same_zone() {
         let Ok(zone) = built.zone else { continue };
         let records: Vec<Record> = zone.records().collect();
         let (path, _) = write_and_read(dir.path(), &built.origin, &records);
-        let again = crate::zone::load(&path, Some(&built.origin)).unwrap();
+        let again = crate::zone::load_zone(&path, Some(&built.origin)).unwrap();
         assert_same(again.records(), records, &file.display().to_string());
         assert_eq!(again.summary(), zone.summary(), "{}", file.display());
     }
@@ -149,7 +149,7 @@ fn named_checkzone_accepts_what_the_writer_writes() {
     };
     let mut checked = 0;
     for file in shipped_zone_files() {
-        let Ok(read) = read_file(&file, None) else {
+        let Ok(read) = read_master_file(&file, None) else {
             continue;
         };
         let (original, _) = verdict(&read.origin, &file);

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use dnslab_authoritative::zone::reader::read_file;
+use dnslab_authoritative::read_master_file as read_file;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 

@@ -81,9 +81,8 @@ fn dnslab_copies_peer(kind: Kind) {
         dnslab.addr,
         &transfer_request("notified.test.", RecordType::AXFR, None),
     );
-    let file =
-        dnslab_authoritative::zone::reader::read_file(&notified, Some(&name("notified.test.")))
-            .expect("file");
+    let file = dnslab_authoritative::read_master_file(&notified, Some(&name("notified.test.")))
+        .expect("file");
     let records: Vec<_> = file.records.iter().map(|r| r.record.clone()).collect();
     assert_eq!(copy.lines(), section(&records), "dnslab's copy is the file");
 

@@ -1,4 +1,5 @@
-//! The resolver's memory: RRsets, negative answers (RFC 2308) and zone cuts.
+//! The resolver's memory: RRsets, negative answers (RFC 2308) and zone
+//! cuts, and the answers read from them.
 //!
 //! Entries are bounded in number (LRU) and expire by TTL, clamped between
 //! the configured minimum and maximum. The RRset cache is the one sharded
@@ -9,9 +10,16 @@
 //! whose ancestors are suffixes, so that walking up to the closest
 //! delegation allocates nothing.
 //!
-//! Delegations live apart from RRsets: the NS set and glue from a referral
-//! tell the walk where to go, but are never served as answers (glue from a
-//! parent zone is not authoritative data).
+//! This file is the store of RRsets and negative answers; beside it:
+//! - `delegation`: zone cuts ([`Delegation`]). They live apart from RRsets:
+//!   the NS set and glue from a referral tell the walk where to go, but are
+//!   never served as answers (glue from a parent zone is not authoritative
+//!   data).
+//! - `answer`: answering from the cache, the one place that does it: a
+//!   question followed through cached CNAMEs and DNAMEs ([`CacheAnswer`]),
+//!   the referral an RD=0 question gets, and what a conclusion from
+//!   upstream leaves in the cache and gives the client. The handler (hits)
+//!   and the walk (misses) both answer through it.
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,8 +31,13 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use lru::LruCache;
 use tokio::time::Instant;
 
-use crate::classify::Delegation;
 use crate::lock;
+
+mod answer;
+mod delegation;
+
+pub(crate) use answer::{CacheAnswer, Chain};
+pub use delegation::Delegation;
 
 /// The key type under which an NXDOMAIN is kept: type 0 is reserved and
 /// never asked for, so it cannot collide with a real RRset.
@@ -85,7 +98,7 @@ impl<T: Clone> Timed<T> {
 
 /// What the cache knows about one (name, type).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// The RRset, TTLs counted down to what is left.
     Hit(Vec<Record>),
     /// No RRset of the type, but a CNAME at the name: follow it.
@@ -99,7 +112,7 @@ pub enum Lookup {
     Miss,
 }
 
-pub struct Cache {
+pub(crate) struct Cache {
     rrsets: ShardedLru<Stored>,
     delegations: Mutex<LruCache<Box<[u8]>, Timed<Delegation>>>,
     min_ttl: u32,
@@ -111,7 +124,7 @@ pub struct Cache {
 
 impl Cache {
     /// `size` entries of RRsets (spread over shards) and `size` delegations.
-    pub fn new(size: usize, min_ttl: u32, max_ttl: u32) -> Cache {
+    pub(crate) fn new(size: usize, min_ttl: u32, max_ttl: u32) -> Cache {
         Cache {
             rrsets: ShardedLru::new(size, SHARDS),
             delegations: Mutex::new(LruCache::new(
@@ -127,7 +140,7 @@ impl Cache {
     /// than the root. Nothing exists below a DNAME's owner (RFC 6672 2.4),
     /// so it is the only one that can apply to `name`. Until a DNAME has
     /// been stored, nothing is looked up.
-    pub fn dname_above(&self, name: &Name) -> Option<Record> {
+    pub(crate) fn dname_above(&self, name: &Name) -> Option<Record> {
         if !self.holds_dnames.load(Ordering::Relaxed) {
             return None;
         }
@@ -146,7 +159,7 @@ impl Cache {
     /// Entries held: RRsets and negative answers, and delegations. Each is
     /// bounded by the `size` given to [`Cache::new`] (rounded up to a
     /// multiple of the shard count for RRsets).
-    pub fn len(&self) -> (usize, usize) {
+    pub(crate) fn len(&self) -> (usize, usize) {
         (self.rrsets.len(), lock(&self.delegations).len())
     }
 
@@ -171,11 +184,11 @@ impl Cache {
     }
 
     /// The TTL an RRset is kept for: the configured bounds applied.
-    pub fn clamp(&self, ttl: u32) -> u32 {
+    pub(crate) fn clamp(&self, ttl: u32) -> u32 {
         ttl.clamp(self.min_ttl, self.max_ttl)
     }
 
-    pub fn lookup(&self, name: &Name, rtype: RecordType) -> Lookup {
+    pub(crate) fn lookup(&self, name: &Name, rtype: RecordType) -> Lookup {
         let now = Instant::now();
         let negative = |nx: bool, mut soa: Box<Record>, left: u32| {
             soa.ttl = left;
@@ -211,7 +224,7 @@ impl Cache {
 
     /// Stores records as RRsets grouped by owner and type; each set lives
     /// for its smallest TTL (RFC 2181 5.2 says they should be equal).
-    pub fn store_records(&self, records: &[Record]) {
+    pub(crate) fn store_records(&self, records: &[Record]) {
         let now = Instant::now();
         let keys: Vec<Key> = records
             .iter()
@@ -250,7 +263,7 @@ impl Cache {
     /// be cached such that it can be retrieved and returned in response to
     /// another query for the same <QNAME, QCLASS>").
     /// Returns the SOA with the negative TTL, as clients should see it.
-    pub fn store_negative(
+    pub(crate) fn store_negative(
         &self,
         name: &Name,
         rtype: RecordType,
@@ -270,33 +283,6 @@ impl Cache {
         let key = Key::from(WireName::new(name).key_with(&type_suffix(rtype)));
         self.put(key, entry, soa.ttl, Instant::now());
         Some(soa)
-    }
-
-    pub fn store_delegation(&self, delegation: &Delegation) {
-        let ttl = self.clamp(delegation.ttl);
-        if ttl == 0 {
-            return;
-        }
-        let zone = WireName::new(&delegation.zone);
-        let timed = Timed {
-            value: delegation.clone(),
-            expires: Instant::now() + Duration::from_secs(u64::from(ttl)),
-        };
-        lock(&self.delegations).put(Box::from(zone.bytes()), timed);
-    }
-
-    /// The deepest cached zone cut at or above `name`, with its TTL counted
-    /// down.
-    pub fn closest_delegation(&self, name: &Name) -> Option<Delegation> {
-        let now = Instant::now();
-        let wire = WireName::new(name);
-        let mut delegations = lock(&self.delegations);
-        let closest = wire.ancestors().find_map(|zone| {
-            let (mut delegation, left) = delegations.get(zone)?.live(now)?;
-            delegation.ttl = left;
-            Some(delegation)
-        });
-        closest
     }
 }
 

@@ -1,4 +1,4 @@
-//! Prepared answers: the cache-hit fast path.
+//! Encoded answers: the cache-hit fast path.
 //!
 //! Decoding a whole request and encoding a whole response with hickory is
 //! most of what a cache hit costs. So the first time a question is answered
@@ -31,7 +31,7 @@ use tokio::time::Instant;
 /// that the entry found under a hash is this question's), the sections and
 /// the TTL fields' offsets. A hit then reads the map, the entry and `data`,
 /// not also a boxed key and two vectors.
-struct Prepared {
+struct EncodedAnswer {
     /// The key, then the sections, then [`TTL_ENTRY`] bytes per TTL field
     /// (its offset in the sections, u16, and the TTL it held, u32).
     data: Box<[u8]>,
@@ -43,11 +43,11 @@ struct Prepared {
     nscount: u16,
     /// Hits since the entry was last moved to the front of the LRU order.
     hits: u8,
-    prepared: Instant,
+    stored: Instant,
     expires: Instant,
 }
 
-/// Bytes per TTL field in [`Prepared::data`].
+/// Bytes per TTL field in [`EncodedAnswer::data`].
 const TTL_ENTRY: usize = 6;
 
 /// A hit moves its entry to the front of the LRU order only every this many
@@ -57,7 +57,7 @@ const TTL_ENTRY: usize = 6;
 /// as if it had not been hit.
 const HITS_PER_PROMOTION: u8 = 8;
 
-impl Prepared {
+impl EncodedAnswer {
     fn sections(&self) -> &[u8] {
         let start = usize::from(self.key_len);
         self.data
@@ -65,7 +65,7 @@ impl Prepared {
             .unwrap_or_default()
     }
 
-    /// (offset in the sections, TTL when prepared) of each TTL field.
+    /// (offset in the sections, TTL when stored) of each TTL field.
     fn ttls(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
         let start = usize::from(self.key_len) + usize::from(self.sections_len);
         self.data
@@ -87,7 +87,7 @@ const FLAGS_RA: u8 = 0x80;
 /// CD, copied from the query (RFC 4035 3.2.2).
 const FLAGS_CD: u8 = 0x10;
 
-impl Cached for Prepared {
+impl Cached for EncodedAnswer {
     fn key(&self) -> &[u8] {
         self.data
             .get(..usize::from(self.key_len))
@@ -95,17 +95,17 @@ impl Cached for Prepared {
     }
 }
 
-/// Prepared answers keyed by (lowercased wire qname, qtype, DO), bounded
+/// Encoded answers keyed by (lowercased wire qname, qtype, DO), bounded
 /// LRU in shards: the key is hashed once per request, and the entry holds
 /// the key itself, so a hash that two keys share costs a miss, never a
 /// wrong answer. Locks are held for one map operation and a copy, never
 /// across `.await`.
-pub struct PreparedAnswers {
-    answers: ShardedLru<Prepared>,
+pub(crate) struct EncodedAnswers {
+    answers: ShardedLru<EncodedAnswer>,
 }
 
 /// What the hit path needs from the request, already parsed.
-pub struct Question<'a> {
+pub(crate) struct Question<'a> {
     pub id: u16,
     pub recursion_desired: bool,
     /// The question section as the client wrote it.
@@ -121,14 +121,14 @@ pub struct Question<'a> {
     pub limit: usize,
 }
 
-impl PreparedAnswers {
+impl EncodedAnswers {
     /// At most about `size` entries in all (at least one per shard).
-    pub fn new(size: usize) -> PreparedAnswers {
-        PreparedAnswers::with_shards(size, SHARDS)
+    pub(crate) fn new(size: usize) -> EncodedAnswers {
+        EncodedAnswers::with_shards(size, SHARDS)
     }
 
-    fn with_shards(size: usize, shards: usize) -> PreparedAnswers {
-        PreparedAnswers {
+    fn with_shards(size: usize, shards: usize) -> EncodedAnswers {
+        EncodedAnswers {
             answers: ShardedLru::new(size, shards),
         }
     }
@@ -139,28 +139,28 @@ impl PreparedAnswers {
         self.answers.len()
     }
 
-    /// Writes the response to `question` into `out` if a live prepared
+    /// Writes the response to `question` into `out` if a live encoded
     /// answer fits in `question.limit`; `false` (and `out` unspecified)
     /// otherwise, for the full path to answer.
-    pub fn answer(&self, question: &Question<'_>, out: &mut Vec<u8>) -> bool {
+    pub(crate) fn answer(&self, question: &Question<'_>, out: &mut Vec<u8>) -> bool {
         let now = Instant::now();
         let mut slot = self.answers.slot(question.key);
-        let Some(prepared) = slot.peek() else {
+        let Some(encoded) = slot.peek() else {
             return false;
         };
-        if prepared.expires <= now {
+        if encoded.expires <= now {
             slot.remove();
             return false;
         }
-        let sections = prepared.sections();
+        let sections = encoded.sections();
         let opt_len = if question.edns.is_some() { OPT_LEN } else { 0 };
         let len = HEADER_LEN + question.question.len() + sections.len() + opt_len;
         if len > question.limit {
             return false;
         }
         let [id_hi, id_lo] = question.id.to_be_bytes();
-        let [an_hi, an_lo] = prepared.ancount.to_be_bytes();
-        let [ns_hi, ns_lo] = prepared.nscount.to_be_bytes();
+        let [an_hi, an_lo] = encoded.ancount.to_be_bytes();
+        let [ns_hi, ns_lo] = encoded.nscount.to_be_bytes();
         let rd = if question.recursion_desired {
             FLAGS_RD
         } else {
@@ -177,7 +177,7 @@ impl PreparedAnswers {
                 } else {
                     0
                 }
-                | prepared.rcode,
+                | encoded.rcode,
             0,
             1,
             an_hi,
@@ -191,8 +191,8 @@ impl PreparedAnswers {
         let at = out.len();
         out.extend_from_slice(sections);
         let elapsed =
-            u32::try_from(now.duration_since(prepared.prepared).as_secs()).unwrap_or(u32::MAX);
-        for (offset, ttl) in prepared.ttls() {
+            u32::try_from(now.duration_since(encoded.stored).as_secs()).unwrap_or(u32::MAX);
+        for (offset, ttl) in encoded.ttls() {
             if let Some(field) = out.get_mut(at + offset..at + offset + 4) {
                 field.copy_from_slice(&ttl.saturating_sub(elapsed).to_be_bytes());
             }
@@ -200,9 +200,9 @@ impl PreparedAnswers {
         if let Some(payload) = question.edns {
             out.extend_from_slice(&opt_record(payload, 0, question.dnssec_ok));
         }
-        prepared.hits = prepared.hits.wrapping_add(1);
-        if prepared.hits >= HITS_PER_PROMOTION {
-            prepared.hits = 0;
+        encoded.hits = encoded.hits.wrapping_add(1);
+        if encoded.hits >= HITS_PER_PROMOTION {
+            encoded.hits = 0;
             slot.promote();
         }
         true
@@ -212,9 +212,9 @@ impl PreparedAnswers {
     /// response with a lowercased question and no additional section) for
     /// `key`. Responses whose records would not stay cached (no records, a
     /// zero TTL) or that cannot be walked are not kept.
-    pub fn prepare(&self, key: &[u8], response: &[u8]) {
-        if let Some(prepared) = walk(key, response) {
-            self.answers.put(prepared);
+    pub(crate) fn keep(&self, key: &[u8], response: &[u8]) {
+        if let Some(encoded) = walk(key, response) {
+            self.answers.put(encoded);
         }
     }
 }
@@ -222,7 +222,7 @@ impl PreparedAnswers {
 /// Finds the sections and TTL fields of an encoded response (RFC 1035
 /// 4.1.3: name, type, class, TTL, RDLENGTH, RDATA) and builds the entry
 /// for `key`.
-fn walk(key: &[u8], response: &[u8]) -> Option<Prepared> {
+fn walk(key: &[u8], response: &[u8]) -> Option<EncodedAnswer> {
     let rcode = response.get(3)? & 0x0F;
     let ancount = u16_at(response, 6)?;
     let nscount = u16_at(response, 8)?;
@@ -251,7 +251,7 @@ fn walk(key: &[u8], response: &[u8]) -> Option<Prepared> {
         data.extend_from_slice(&ttl.to_be_bytes());
     }
     let now = Instant::now();
-    Some(Prepared {
+    Some(EncodedAnswer {
         data: data.into_boxed_slice(),
         key_len: u16::try_from(key.len()).ok()?,
         sections_len: u16::try_from(sections.len()).ok()?,
@@ -259,7 +259,7 @@ fn walk(key: &[u8], response: &[u8]) -> Option<Prepared> {
         ancount,
         nscount,
         hits: 0,
-        prepared: now,
+        stored: now,
         expires: now + Duration::from_secs(u64::from(shortest)),
     })
 }
@@ -290,7 +290,7 @@ mod tests {
     }
 
     /// Answers `key` as a client asking `www.example.` A with ID 7 would be.
-    fn ask(answers: &PreparedAnswers, key: &[u8]) -> Option<Vec<u8>> {
+    fn ask(answers: &EncodedAnswers, key: &[u8]) -> Option<Vec<u8>> {
         let question = b"\x03WWW\x07example\x00\x00\x01\x00\x01";
         let mut out = Vec::new();
         let asked = Question {
@@ -308,10 +308,10 @@ mod tests {
 
     #[test]
     fn a_hit_copies_the_sections_behind_the_question_as_asked() {
-        let answers = PreparedAnswers::new(10);
+        let answers = EncodedAnswers::new(10);
         let www = key("www.example");
-        answers.prepare(&www, &response(300));
-        let out = ask(&answers, &www).expect("prepared");
+        answers.keep(&www, &response(300));
+        let out = ask(&answers, &www).expect("kept");
         let mut expected = vec![0, 7, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
         expected.extend_from_slice(b"\x03WWW\x07example\x00\x00\x01\x00\x01");
         expected.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1]);
@@ -320,7 +320,7 @@ mod tests {
 
     #[test]
     fn an_entry_for_another_key_under_the_same_hash_is_a_miss() {
-        let answers = PreparedAnswers::new(10);
+        let answers = EncodedAnswers::new(10);
         let (www, ftp) = (key("www.example"), key("ftp.example"));
         assert_eq!(ask(&answers, &www), None);
         // Two keys sharing a hash: store ftp's entry where www's goes.
@@ -331,25 +331,25 @@ mod tests {
 
     #[test]
     fn responses_that_would_not_stay_cached_are_not_kept() {
-        let answers = PreparedAnswers::new(10);
-        answers.prepare(&key("www.example"), &response(0));
+        let answers = EncodedAnswers::new(10);
+        answers.keep(&key("www.example"), &response(0));
         assert_eq!(answers.len(), 0);
         let mut trailing = response(300);
         trailing.push(0);
-        answers.prepare(&key("www.example"), &trailing);
+        answers.keep(&key("www.example"), &trailing);
         assert_eq!(answers.len(), 0);
     }
 
     #[test]
     fn an_entry_hit_often_survives_newer_ones_and_one_not_hit_is_evicted() {
-        let answers = PreparedAnswers::with_shards(2, 1);
+        let answers = EncodedAnswers::with_shards(2, 1);
         let (a, b, c) = (key("a.example"), key("b.example"), key("c.example"));
-        answers.prepare(&a, &response(300));
-        answers.prepare(&b, &response(300));
+        answers.keep(&a, &response(300));
+        answers.keep(&b, &response(300));
         for _ in 0..HITS_PER_PROMOTION {
             assert!(ask(&answers, &a).is_some());
         }
-        answers.prepare(&c, &response(300));
+        answers.keep(&c, &response(300));
         assert!(ask(&answers, &a).is_some(), "the popular entry stays");
         assert!(ask(&answers, &b).is_none(), "the least recently used goes");
         assert!(ask(&answers, &c).is_some());
@@ -358,9 +358,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn ttls_count_down_and_the_entry_expires_with_its_shortest() {
-        let answers = PreparedAnswers::new(10);
+        let answers = EncodedAnswers::new(10);
         let www = key("www.example");
-        answers.prepare(&www, &response(100));
+        answers.keep(&www, &response(100));
         tokio::time::advance(Duration::from_secs(40)).await;
         let out = ask(&answers, &www).expect("still live");
         let ttl = &out[out.len() - 10..out.len() - 6];
