@@ -71,6 +71,12 @@ impl AuthHandler {
         self.options.max_udp_payload
     }
 
+    /// The server's name for logs (its address when it has none), as the
+    /// query log shows it.
+    pub(crate) fn server_label(&self, meta: &RequestMeta) -> String {
+        ServerLabel(self.options.server_name.as_deref(), meta.local).to_string()
+    }
+
     /// Answers a rejected request with its RCODE and no records, echoing
     /// the question when it could be read; logs it.
     fn reject(

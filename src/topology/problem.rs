@@ -93,6 +93,28 @@ pub enum ProblemKind {
         path: PathBuf,
         reason: String,
     },
+    #[error("zone {zone} of server {server} needs either `file:` (a primary) or `secondary_of:` (a secondary){}", if *both { ", not both" } else { "" })]
+    FileOrSecondary {
+        server: Name,
+        zone: Name,
+        both: bool,
+    },
+    #[error("zone {zone} of server {server} is a secondary of {primary}, which is no server of the topology")]
+    UnknownPrimary {
+        server: Name,
+        zone: Name,
+        primary: Name,
+    },
+    #[error(
+        "zone {zone} of server {server} is a secondary of {primary}, which does not serve {zone}"
+    )]
+    PrimaryLacksZone {
+        server: Name,
+        zone: Name,
+        primary: Name,
+    },
+    #[error("zone {zone} of server {server}: its secondary_of chain loops and reaches no primary")]
+    SecondaryLoop { server: Name, zone: Name },
     /// The zone reader's or checker's message; it carries its own `file:line`.
     #[error("zone {zone}: {message}")]
     BadZone { zone: Name, message: String },

@@ -56,13 +56,14 @@ pub(super) fn serve(
     response: &mut Vec<u8>,
 ) -> Option<Box<dyn MessageStream>> {
     let transfers = handler.transfers();
+    let server = handler.server_label(meta);
     let asked = if req.qtype == QTYPE_AXFR {
         "AXFR"
     } else {
         "IXFR"
     };
     let refuse = |rcode: ResponseCode, why: &str, response: &mut Vec<u8>| {
-        info!(client = %meta.peer, kind = asked, %rcode, reason = why, "zone transfer refused");
+        info!(%server, client = %meta.peer, kind = asked, %rcode, reason = why, "zone transfer refused");
         write_error(handler, req, rcode, meta, response);
         None
     };
@@ -108,6 +109,7 @@ pub(super) fn serve(
         return refuse(ResponseCode::ServFail, why, response);
     };
     info!(
+        %server,
         client = %meta.peer,
         zone = %qname,
         serial = serial(&zone),
@@ -116,6 +118,7 @@ pub(super) fn serve(
         "zone transfer started"
     );
     let peer = Peer {
+        server,
         client: meta.peer,
         zone: qname,
         kind,

@@ -174,7 +174,8 @@ pub(crate) fn serve(
     let reply = match (req.header.opcode, req.qtype) {
         (OPCODE_NOTIFY, _) => {
             let max_udp = handler.max_udp_payload();
-            notify::answer(transfers, req, &verified, meta, max_udp, response)
+            let server = handler.server_label(meta);
+            notify::answer(transfers, &server, req, &verified, meta, max_udp, response)
         }
         (_, QTYPE_AXFR | QTYPE_IXFR) => {
             match axfr::serve(handler, bytes, req, &verified, meta, response) {

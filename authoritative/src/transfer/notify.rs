@@ -56,13 +56,14 @@ pub(crate) struct NotifyJob {
 /// Answers a NOTIFY request.
 pub(super) fn answer(
     transfers: &Transfers,
+    server: &str,
     req: &Request<'_>,
     verified: &Verified,
     meta: &RequestMeta,
     max_udp: u16,
     response: &mut Vec<u8>,
 ) -> Reply {
-    let rcode = decide(transfers, req, verified, meta);
+    let rcode = decide(transfers, server, req, verified, meta);
     let limit = size_limit(meta.protocol, req.edns, max_udp) - verified.tsig_len();
     let sections = Sections {
         authoritative: rcode == ResponseCode::NoError,
@@ -82,13 +83,14 @@ pub(super) fn answer(
 
 fn decide(
     transfers: &Transfers,
+    server: &str,
     req: &Request<'_>,
     verified: &Verified,
     meta: &RequestMeta,
 ) -> ResponseCode {
     let client = meta.peer;
     if req.qtype != u16::from(RecordType::SOA) {
-        debug!(%client, qtype = req.qtype, "NOTIFY not about an SOA: FORMERR");
+        debug!(%server, %client, qtype = req.qtype, "NOTIFY not about an SOA: FORMERR");
         return ResponseCode::FormErr;
     }
     let Ok(zone) = Name::from_bytes(req.lowercase_name()) else {
@@ -96,21 +98,21 @@ fn decide(
     };
     let key = verified.key().map(|key| key.name()).unwrap_or("-");
     let Some(config) = transfers.zone_config(&zone) else {
-        info!(%client, %zone, key, "NOTIFY for a zone this server does not have: NOTAUTH");
+        info!(%server, %client, %zone, key, "NOTIFY for a zone this server does not have: NOTAUTH");
         return ResponseCode::NotAuth;
     };
     let Role::Secondary { primaries, .. } = &config.role else {
-        info!(%client, %zone, key, "NOTIFY for a primary zone: nothing to do");
+        info!(%server, %client, %zone, key, "NOTIFY for a primary zone: nothing to do");
         return ResponseCode::NoError;
     };
     let from_primary = primaries
         .iter()
         .any(|primary| same_host(primary.addr.ip(), client.ip()));
     if !from_primary && verified.key().is_none() {
-        warn!(%client, %zone, "NOTIFY from a server that is not a primary of the zone, unsigned: REFUSED");
+        warn!(%server, %client, %zone, "NOTIFY from a server that is not a primary of the zone, unsigned: REFUSED");
         return ResponseCode::Refused;
     }
-    info!(%client, %zone, key, "NOTIFY received; checking the primary's SOA");
+    info!(%server, %client, %zone, key, "NOTIFY received; checking the primary's SOA");
     if let Some(waker) = transfers.refresh_waker(&zone) {
         waker.notify_one();
     }

@@ -32,6 +32,8 @@ pub(super) trait Records: Send + 'static {
 
 /// Who the transfer is for, for the log line at its end.
 pub(super) struct Peer {
+    /// This server's name in logs.
+    pub server: String,
     pub client: SocketAddr,
     pub zone: Name,
     pub kind: &'static str,
@@ -87,7 +89,13 @@ impl<R: Records> TransferStream<R> {
     }
 
     fn fail(&mut self, why: &str) -> bool {
-        error!(client = %self.peer.client, zone = %self.peer.zone, reason = why, "transfer abandoned");
+        let Peer {
+            server,
+            client,
+            zone,
+            ..
+        } = &self.peer;
+        error!(%server, %client, %zone, reason = why, "transfer abandoned");
         self.done = true;
         self.failed = true;
         false
@@ -142,12 +150,17 @@ impl<R: Records> MessageStream for TransferStream<R> {
 impl<R: Records> Drop for TransferStream<R> {
     fn drop(&mut self) {
         let elapsed_ms = self.started.elapsed().as_millis();
-        let Peer { client, zone, kind } = &self.peer;
+        let Peer {
+            server,
+            client,
+            zone,
+            kind,
+        } = &self.peer;
         let (messages, records) = (self.messages, self.records.written());
         if self.done && !self.failed {
-            info!(%client, %zone, kind, messages, records, elapsed_ms, "zone transfer completed");
+            info!(%server, %client, %zone, kind, messages, records, elapsed_ms, "zone transfer completed");
         } else if !self.failed {
-            warn!(%client, %zone, kind, messages, records, elapsed_ms, "zone transfer ended early (connection closed or timed out)");
+            warn!(%server, %client, %zone, kind, messages, records, elapsed_ms, "zone transfer ended early (connection closed or timed out)");
         }
     }
 }
