@@ -40,7 +40,6 @@ use super::ixfr::ChangeRecords;
 use super::stream::{header, Peer, Records, TransferStream};
 use crate::config::allowed;
 use crate::handler::AuthHandler;
-use crate::respond::{self, Sections};
 use crate::server::serial;
 use crate::zone::serial::serial_gt;
 use crate::zone::{RDataRef, Zone};
@@ -64,7 +63,7 @@ pub(super) fn serve(
     };
     let refuse = |rcode: ResponseCode, why: &str, response: &mut Vec<u8>| {
         info!(%server, client = %meta.peer, kind = asked, %rcode, reason = why, "zone transfer refused");
-        write_error(handler, req, rcode, meta, response);
+        super::write_rcode(handler, req, rcode, verified, meta, response);
         None
     };
     let Ok(qname) = Name::from_bytes(req.lowercase_name()) else {
@@ -150,27 +149,6 @@ fn client_serial(bytes: &[u8], zone: &Name) -> Option<u32> {
             RData::SOA(soa) if record.name == *zone => Some(soa.serial),
             _ => None,
         })
-}
-
-/// An error answer: header, question, OPT.
-fn write_error(
-    handler: &AuthHandler,
-    req: &Request<'_>,
-    rcode: ResponseCode,
-    meta: &RequestMeta,
-    response: &mut Vec<u8>,
-) {
-    let max_udp = handler.max_udp_payload();
-    let limit = size_limit(meta.protocol, req.edns, max_udp);
-    respond::write(
-        response,
-        &req.header,
-        Some(req.question),
-        Sections::empty(rcode),
-        req.edns,
-        max_udp,
-        limit,
-    );
 }
 
 /// IXFR's answer for a client that is current, or that asked over UDP:

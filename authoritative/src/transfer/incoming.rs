@@ -135,60 +135,50 @@ pub(crate) async fn receive(
     limits: &TransferLimits,
 ) -> Result<Received, TransferError> {
     let within = limits.transfer_in_timeout;
-    tokio::time::timeout(
-        within,
-        receive_unbounded(source, primary, zone, ours, limits),
-    )
-    .await
-    .map_err(|_| TransferError::TimedOut(within))?
-}
-
-async fn receive_unbounded(
-    source: Option<IpAddr>,
-    primary: &Remote,
-    zone: &Name,
-    ours: Option<&Record>,
-    limits: &TransferLimits,
-) -> Result<Received, TransferError> {
-    let (qtype, record) = match ours {
-        Some(soa) => (QTYPE_IXFR, Some((Section::Authority, soa))),
-        None => (QTYPE_AXFR, None),
+    let transfer = async {
+        let (qtype, record) = match ours {
+            Some(soa) => (QTYPE_IXFR, Some((Section::Authority, soa))),
+            None => (QTYPE_AXFR, None),
+        };
+        let request = Outgoing::new(OPCODE_QUERY, zone, RecordType::from(qtype), record, primary);
+        let mut exchange = TcpExchange::start(
+            source,
+            primary,
+            &request,
+            CONNECT_WAIT,
+            limits.transfer_in_idle,
+        )
+        .await?;
+        let mut reader = Reader::new(zone, limits);
+        let mut buf = Vec::new();
+        let mut first = true;
+        loop {
+            exchange.next(&mut buf).await?;
+            reader.count_bytes(buf.len())?;
+            let message =
+                Message::from_bytes(&buf).map_err(|e| TransferError::Decode(e.to_string()))?;
+            if message.metadata.response_code != ResponseCode::NoError {
+                return Err(TransferError::Rcode(message.metadata.response_code));
+            }
+            let lone_soa = first && message.answers.len() == 1;
+            first = false;
+            for record in message.answers {
+                reader.push(record)?;
+            }
+            if lone_soa && ours.is_some() {
+                // RFC 1995 4: the SOA alone, the client is current.
+                exchange.finish()?;
+                return reader.up_to_date();
+            }
+            if reader.complete {
+                exchange.finish()?;
+                return reader.finish();
+            }
+        }
     };
-    let request = Outgoing::new(OPCODE_QUERY, zone, RecordType::from(qtype), record, primary);
-    let mut exchange = TcpExchange::start(
-        source,
-        primary,
-        &request,
-        CONNECT_WAIT,
-        limits.transfer_in_idle,
-    )
-    .await?;
-    let mut reader = Reader::new(zone, limits);
-    let mut buf = Vec::new();
-    let mut first = true;
-    loop {
-        exchange.next(&mut buf).await?;
-        reader.count_bytes(buf.len())?;
-        let message =
-            Message::from_bytes(&buf).map_err(|e| TransferError::Decode(e.to_string()))?;
-        if message.metadata.response_code != ResponseCode::NoError {
-            return Err(TransferError::Rcode(message.metadata.response_code));
-        }
-        let lone_soa = first && message.answers.len() == 1;
-        first = false;
-        for record in message.answers {
-            reader.push(record)?;
-        }
-        if lone_soa && ours.is_some() {
-            // RFC 1995 4: the SOA alone, the client is current.
-            exchange.finish()?;
-            return reader.up_to_date();
-        }
-        if reader.complete {
-            exchange.finish()?;
-            return reader.finish();
-        }
-    }
+    tokio::time::timeout(within, transfer)
+        .await
+        .map_err(|_| TransferError::TimedOut(within))?
 }
 
 /// Where an incremental answer is.

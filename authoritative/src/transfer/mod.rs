@@ -41,13 +41,15 @@ use std::sync::{Arc, Mutex};
 
 use dnslab_transport::{Reply, RequestMeta};
 use dnslab_tsig::{error_response, sign_response, unix_now, verify_request, Verified};
-use dnslab_wire::{Request, WireName, OPCODE_NOTIFY, QTYPE_AXFR, QTYPE_IXFR};
+use dnslab_wire::{size_limit, Request, WireName, OPCODE_NOTIFY, QTYPE_AXFR, QTYPE_IXFR};
+use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::Name;
 use tokio::sync::{mpsc, Notify, Semaphore};
 use tracing::{error, info};
 
 use crate::config::{AuthConfig, ZoneConfig};
 use crate::handler::AuthHandler;
+use crate::respond::{self, Sections};
 use crate::zone::Zone;
 
 pub(crate) use history::{History, HistoryError};
@@ -173,9 +175,10 @@ pub(crate) fn serve(
     };
     let reply = match (req.header.opcode, req.qtype) {
         (OPCODE_NOTIFY, _) => {
-            let max_udp = handler.max_udp_payload();
             let server = handler.server_label(meta);
-            notify::answer(transfers, &server, req, &verified, meta, max_udp, response)
+            let rcode = notify::answer(transfers, &server, req, &verified, meta);
+            write_rcode(handler, req, rcode, &verified, meta, response);
+            Reply::Send
         }
         (_, QTYPE_AXFR | QTYPE_IXFR) => {
             match axfr::serve(handler, bytes, req, &verified, meta, response) {
@@ -186,6 +189,34 @@ pub(crate) fn serve(
         _ => handler.answer(req, authoritative, meta, response, verified.tsig_len()),
     };
     sign(reply, response, &verified, meta)
+}
+
+/// A one-message answer without records: the header with `rcode` (AA
+/// only with NOERROR, as BIND sets it), the question, the OPT record when
+/// the request had one; room left for the TSIG the answer will carry.
+fn write_rcode(
+    handler: &AuthHandler,
+    req: &Request<'_>,
+    rcode: ResponseCode,
+    verified: &Verified,
+    meta: &RequestMeta,
+    response: &mut Vec<u8>,
+) {
+    let max_udp = handler.max_udp_payload();
+    let limit = size_limit(meta.protocol, req.edns, max_udp).saturating_sub(verified.tsig_len());
+    let sections = Sections {
+        authoritative: rcode == ResponseCode::NoError,
+        ..Sections::empty(rcode)
+    };
+    respond::write(
+        response,
+        &req.header,
+        Some(req.question),
+        sections,
+        req.edns,
+        max_udp,
+        limit,
+    );
 }
 
 /// RFC 8945 5.2: the request verified, or `None` with the error reply

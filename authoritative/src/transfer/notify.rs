@@ -22,9 +22,9 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dnslab_transport::{Reply, RequestMeta};
+use dnslab_transport::RequestMeta;
 use dnslab_tsig::Verified;
-use dnslab_wire::{size_limit, Request, OPCODE_NOTIFY};
+use dnslab_wire::{Request, OPCODE_NOTIFY};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, Record, RecordType};
 use hickory_proto::serialize::binary::BinDecodable;
@@ -35,7 +35,6 @@ use super::client::{udp_exchange, Outgoing};
 use super::encode::Section;
 use super::Transfers;
 use crate::config::{Remote, Role};
-use crate::respond::{self, Sections};
 
 /// Attempts of one NOTIFY, the first included.
 const ATTEMPTS: u32 = 5;
@@ -53,35 +52,9 @@ pub(crate) struct NotifyJob {
     pub targets: Vec<Remote>,
 }
 
-/// Answers a NOTIFY request.
+/// The RCODE of the answer to a NOTIFY request (RFC 1996 4.7), after
+/// waking the zone's refresh when it is one to act on.
 pub(super) fn answer(
-    transfers: &Transfers,
-    server: &str,
-    req: &Request<'_>,
-    verified: &Verified,
-    meta: &RequestMeta,
-    max_udp: u16,
-    response: &mut Vec<u8>,
-) -> Reply {
-    let rcode = decide(transfers, server, req, verified, meta);
-    let limit = size_limit(meta.protocol, req.edns, max_udp) - verified.tsig_len();
-    let sections = Sections {
-        authoritative: rcode == ResponseCode::NoError,
-        ..Sections::empty(rcode)
-    };
-    respond::write(
-        response,
-        &req.header,
-        Some(req.question),
-        sections,
-        req.edns,
-        max_udp,
-        limit,
-    );
-    Reply::Send
-}
-
-fn decide(
     transfers: &Transfers,
     server: &str,
     req: &Request<'_>,

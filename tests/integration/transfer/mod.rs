@@ -74,6 +74,26 @@ pub fn served_serial(server: SocketAddr, zone: &str) -> Option<u32> {
     reply.answers.first().and_then(Transfer::soa_serial)
 }
 
+/// Polls `server` every 100 ms, up to `within`, until its answer to
+/// `zone`'s SOA has `rcode` (an expiring zone's SERVFAIL); whether it did.
+pub fn wait_for_rcode(
+    server: SocketAddr,
+    zone: &str,
+    rcode: ResponseCode,
+    within: std::time::Duration,
+) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        let ask = crate::common::Ask::new(zone, RecordType::SOA);
+        let reply = crate::common::udp_message(server, &ask.to_message(), TIMEOUT);
+        if reply.is_some_and(|r| r.metadata.response_code == rcode) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
 /// Polls `server` every 50 ms, up to `within`, until `zone`'s serial is
 /// `serial`; whether it got there.
 pub fn wait_for_serial(

@@ -17,7 +17,7 @@ use crate::common::{name, section, udp_message, ScratchDir, ServedAuth, TIMEOUT}
 /// authoritative, so that the copy it serves is the primary's zone.
 #[test]
 fn axfr_sends_every_record_between_two_soas() {
-    let data = ScratchDir::new("axfr_sends_every_record_");
+    let data = ScratchDir::new("axfr-sends-every-record-betw");
     let server = ServedAuth::from_config(config(
         vec![primary(&example_com(), "example.com.", &["127.0.0.0/8"])],
         &data.join("server1"),
@@ -47,13 +47,12 @@ fn axfr_sends_every_record_between_two_soas() {
 /// and last, every record exactly once.
 #[test]
 fn axfr_of_a_big_zone_comes_in_many_messages() {
-    let data = ScratchDir::new("axfr_of_a_big_zone_comes");
     let dir = ScratchDir::new("axfr-big");
     let path = dir.join("big.test.zone");
     write_big_zone(&path, "big.test.", 7, 100_000);
     let server = ServedAuth::from_config(config(
         vec![primary(&path, "big.test.", &["127.0.0.1"])],
-        &data.join("server2"),
+        &dir.join("server2"),
     ));
     let transfer = tcp_transfer(
         server.addr,
@@ -85,7 +84,7 @@ fn axfr_of_a_big_zone_comes_in_many_messages() {
 /// wrong server learns why.
 #[test]
 fn transfers_are_refused_where_they_are_not_allowed() {
-    let data = ScratchDir::new("transfers_are_refused_wh");
+    let data = ScratchDir::new("transfers-are-refused-where-");
     let server = ServedAuth::from_config(config(
         vec![
             primary(&example_com(), "example.com.", &["192.0.2.0/24"]),
@@ -127,7 +126,7 @@ fn transfers_are_refused_where_they_are_not_allowed() {
 /// too (BIND's answer: "ask again over TCP"); over TCP it gets the zone.
 #[test]
 fn ixfr_gets_the_soa_alone_when_current_or_over_udp() {
-    let data = ScratchDir::new("ixfr_gets_the_soa_alone_");
+    let data = ScratchDir::new("ixfr-gets-the-soa-alone-when");
     let server = ServedAuth::from_config(config(
         vec![primary(&example_com(), "example.com.", &["127.0.0.1"])],
         &data.join("server4"),
@@ -170,13 +169,12 @@ fn ixfr_gets_the_soa_alone_when_current_or_over_udp() {
 /// stream holds the version it started with).
 #[test]
 fn a_transfer_is_one_version_while_a_reload_swaps_the_zone() {
-    let data = ScratchDir::new("a_transfer_is_one_versio");
     let dir = ScratchDir::new("axfr-reload");
     let path = dir.join("big.test.zone");
     write_big_zone(&path, "big.test.", 1, 60_000);
     let server = ServedAuth::from_config(config(
         vec![primary(&path, "big.test.", &["127.0.0.1"])],
-        &data.join("server5"),
+        &dir.join("server5"),
     ));
     let request = transfer_request("big.test.", RecordType::AXFR, None);
     let mut stream = std::net::TcpStream::connect_timeout(&server.addr, TIMEOUT).expect("connect");
@@ -216,7 +214,7 @@ fn a_transfer_is_one_version_while_a_reload_swaps_the_zone() {
 /// SOA is FORMERR.
 #[test]
 fn notify_is_answered_for_primary_and_unknown_zones() {
-    let data = ScratchDir::new("notify_is_answered_for_p");
+    let data = ScratchDir::new("notify-is-answered-for-prima");
     let server = ServedAuth::from_config(config(
         vec![primary(&example_com(), "example.com.", &[])],
         &data.join("server6"),

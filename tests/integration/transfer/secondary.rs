@@ -1,6 +1,7 @@
 //! dnslab as a secondary of another dnslab: the copy follows the primary
 //! by NOTIFY and by its timers, and stops being served when it expires.
 
+use std::path::Path;
 use std::time::Duration;
 
 use hickory_proto::op::ResponseCode;
@@ -15,6 +16,51 @@ use crate::common::{udp, Ask, ScratchDir, ServedAuth};
 /// NOTIFY, on a loaded two-core machine.
 const FOLLOW: Duration = Duration::from_secs(10);
 
+/// A primary serving the file `path` as `origin` (transfers allowed to
+/// 127.0.0.1) that NOTIFYs its secondary, and that secondary, both
+/// running their tasks, each with a data directory under `data`; with
+/// `serve_on`, the secondary lets 127.0.0.1 transfer its copy too.
+struct Pair {
+    primary: ServedAuth,
+    copy: ServedAuth,
+    /// The secondary's configuration, to start it again.
+    copy_config: dnslab_authoritative::AuthConfig,
+}
+
+fn pair(data: &Path, path: &Path, origin: &str, serve_on: bool) -> Pair {
+    let (primary_server, primary_addr) = bound();
+    let (secondary_server, secondary_addr) = bound();
+    let mut primary_zone = primary(path, origin, &["127.0.0.1"]);
+    primary_zone.notify = vec![dnslab_authoritative::Remote {
+        addr: secondary_addr,
+        key: None,
+    }];
+    let primary = ServedAuth::with_tasks(
+        config(vec![primary_zone], &data.join("primary")),
+        primary_server,
+    );
+    let mut copy_zone = secondary(origin, &[primary_addr]);
+    if serve_on {
+        copy_zone.allow_transfer = vec!["127.0.0.1".parse().expect("rule")];
+    }
+    let copy_config = config(vec![copy_zone], &data.join("secondary"));
+    let copy = ServedAuth::with_tasks(copy_config.clone(), secondary_server);
+    Pair {
+        primary,
+        copy,
+        copy_config,
+    }
+}
+
+/// A zone file for `origin` at `serial` with an A record for each of `hosts`.
+fn zone_text(origin: &str, serial: u32, hosts: &[&str]) -> String {
+    let mut text = apex(origin, serial);
+    for host in hosts {
+        text.push_str(&format!("{host} IN A 192.0.2.1\n"));
+    }
+    text
+}
+
 /// The story of RFC 1996: a secondary copies example.test from its
 /// primary at start; the operator edits the primary's file (serial 2, a
 /// new name) and reloads; the primary sends NOTIFY, and the secondary,
@@ -22,32 +68,10 @@ const FOLLOW: Duration = Duration::from_secs(10);
 /// seconds. Names the primary serves, the secondary serves the same.
 #[test]
 fn a_secondary_copies_its_primary_and_follows_its_notify() {
-    let data = ScratchDir::new("a_secondary_copies_its_p");
-    let dir = ScratchDir::new("secondary-notify");
-    let path = dir.join("example.test.zone");
-    std::fs::write(
-        &path,
-        format!("{}www IN A 192.0.2.1\n", apex("example.test.", 1)),
-    )
-    .unwrap();
-    let (secondary_server, secondary_addr) = bound();
-    let (primary_server, primary_addr) = bound();
-    let mut primary_zone = primary(&path, "example.test.", &["127.0.0.1"]);
-    primary_zone.notify = vec![dnslab_authoritative::Remote {
-        addr: secondary_addr,
-        key: None,
-    }];
-    let primary = ServedAuth::with_tasks(
-        config(vec![primary_zone], &data.join("server1")),
-        primary_server,
-    );
-    let copy = ServedAuth::with_tasks(
-        config(
-            vec![secondary("example.test.", &[primary_addr])],
-            &data.join("server2"),
-        ),
-        secondary_server,
-    );
+    let data = ScratchDir::new("secondary-notify");
+    let path = data.join("example.test.zone");
+    std::fs::write(&path, zone_text("example.test.", 1, &["www"])).unwrap();
+    let Pair { primary, copy, .. } = pair(&data, &path, "example.test.", false);
     assert!(
         wait_for_serial(copy.addr, "example.test.", 1, FOLLOW),
         "the first copy"
@@ -56,14 +80,7 @@ fn a_secondary_copies_its_primary_and_follows_its_notify() {
     assert!(www.metadata.authoritative);
     assert_eq!(www.answers.len(), 1);
 
-    std::fs::write(
-        &path,
-        format!(
-            "{}www IN A 192.0.2.1\nnew IN A 192.0.2.2\n",
-            apex("example.test.", 2)
-        ),
-    )
-    .unwrap();
+    std::fs::write(&path, zone_text("example.test.", 2, &["www", "new"])).unwrap();
     primary.auth.reload().expect("reload");
     assert!(
         wait_for_serial(copy.addr, "example.test.", 2, FOLLOW),
@@ -80,7 +97,6 @@ fn a_secondary_copies_its_primary_and_follows_its_notify() {
 /// stale data is worse than none.
 #[test]
 fn a_secondary_refreshes_on_its_timer_and_expires_without_its_primary() {
-    let data = ScratchDir::new("a_secondary_refreshes_on");
     let dir = ScratchDir::new("secondary-timers");
     let path = dir.join("timers.test.zone");
     let zone = |serial| apex_with_timers("timers.test.", serial, [1, 1, 3]);
@@ -90,14 +106,14 @@ fn a_secondary_refreshes_on_its_timer_and_expires_without_its_primary() {
     let primary = ServedAuth::with_tasks(
         config(
             vec![primary(&path, "timers.test.", &["127.0.0.1"])],
-            &data.join("server3"),
+            &dir.join("server3"),
         ),
         primary_server,
     );
     let copy = ServedAuth::with_tasks(
         config(
             vec![secondary("timers.test.", &[primary_addr])],
-            &data.join("server4"),
+            &dir.join("server4"),
         ),
         secondary_server,
     );
@@ -113,26 +129,15 @@ fn a_secondary_refreshes_on_its_timer_and_expires_without_its_primary() {
     // Still served right after the primary went away...
     assert_eq!(served_serial(copy.addr, "timers.test."), Some(2));
     // ...then expired.
-    let deadline = std::time::Instant::now() + FOLLOW;
-    let mut rcode = ResponseCode::NoError;
-    while std::time::Instant::now() < deadline && rcode != ResponseCode::ServFail {
-        std::thread::sleep(Duration::from_millis(100));
-        rcode = udp(copy.addr, &Ask::new("timers.test.", RecordType::SOA))
-            .metadata
-            .response_code;
-    }
-    assert_eq!(
-        rcode,
-        ResponseCode::ServFail,
-        "the expired zone answers SERVFAIL"
-    );
+    let expired = super::wait_for_rcode(copy.addr, "timers.test.", ResponseCode::ServFail, FOLLOW);
+    assert!(expired, "the expired zone answers SERVFAIL");
 }
 
 /// A secondary that has never reached its primary has nothing to serve:
 /// SERVFAIL (not REFUSED, which would say the zone is not its own).
 #[test]
 fn a_secondary_without_a_copy_answers_servfail() {
-    let data = ScratchDir::new("a_secondary_without_a_co");
+    let data = ScratchDir::new("a-secondary-without-a-copy-a");
     let (secondary_server, _) = bound();
     // Nothing listens on port 9 of 127.0.0.1.
     let nowhere = "127.0.0.1:9".parse().unwrap();
@@ -155,41 +160,18 @@ fn a_secondary_without_a_copy_answers_servfail() {
 fn a_secondary_serves_its_saved_copy_after_a_restart() {
     let data = ScratchDir::new("secondary-copy");
     let path = data.join("copy.test.zone");
-    std::fs::write(
-        &path,
-        format!("{}www IN A 192.0.2.1\n", apex("copy.test.", 1)),
-    )
-    .unwrap();
-    let (primary_server, primary_addr) = bound();
-    let (secondary_server, secondary_addr) = bound();
-    let mut primary_zone = primary(&path, "copy.test.", &["127.0.0.1"]);
-    primary_zone.notify = vec![dnslab_authoritative::Remote {
-        addr: secondary_addr,
-        key: None,
-    }];
-    let primary = ServedAuth::with_tasks(
-        config(vec![primary_zone], &data.join("primary")),
-        primary_server,
-    );
-    let mut copy_zone = secondary("copy.test.", &[primary_addr]);
-    copy_zone.allow_transfer = vec!["127.0.0.1".parse().unwrap()];
-    let copy_config = || config(vec![copy_zone.clone()], &data.join("secondary"));
-    let copy = ServedAuth::with_tasks(copy_config(), secondary_server);
+    std::fs::write(&path, zone_text("copy.test.", 1, &["www"])).unwrap();
+    let Pair {
+        primary,
+        copy,
+        copy_config,
+    } = pair(&data, &path, "copy.test.", true);
     assert!(wait_for_serial(copy.addr, "copy.test.", 1, FOLLOW));
-    std::fs::write(
-        &path,
-        format!(
-            "{}www IN A 192.0.2.1\nnew IN A 192.0.2.2\n",
-            apex("copy.test.", 2)
-        ),
-    )
-    .unwrap();
+    std::fs::write(&path, zone_text("copy.test.", 2, &["www", "new"])).unwrap();
     primary.auth.reload().expect("reload");
     assert!(wait_for_serial(copy.addr, "copy.test.", 2, FOLLOW));
-    let ixfr = super::tcp_transfer(
-        copy.addr,
-        &super::transfer_request("copy.test.", RecordType::IXFR, Some(1)),
-    );
+    let request = super::transfer_request("copy.test.", RecordType::IXFR, Some(1));
+    let ixfr = super::tcp_transfer(copy.addr, &request);
     let serials: Vec<u32> = ixfr
         .records
         .iter()
@@ -204,7 +186,7 @@ fn a_secondary_serves_its_saved_copy_after_a_restart() {
     drop(primary);
 
     let (restarted_server, _) = bound();
-    let restarted = ServedAuth::with_tasks(copy_config(), restarted_server);
+    let restarted = ServedAuth::with_tasks(copy_config, restarted_server);
     assert_eq!(
         served_serial(restarted.addr, "copy.test."),
         Some(2),
@@ -222,29 +204,10 @@ fn a_secondary_serves_its_saved_copy_after_a_restart() {
 fn a_secondary_follows_a_serial_that_wraps_around() {
     let data = ScratchDir::new("secondary-wrap");
     let path = data.join("wrap.test.zone");
-    let zone =
-        |serial: u32, host: &str| format!("{}{host} IN A 192.0.2.1\n", apex("wrap.test.", serial));
-    std::fs::write(&path, zone(u32::MAX, "before")).unwrap();
-    let (primary_server, primary_addr) = bound();
-    let (secondary_server, secondary_addr) = bound();
-    let mut primary_zone = primary(&path, "wrap.test.", &["127.0.0.1"]);
-    primary_zone.notify = vec![dnslab_authoritative::Remote {
-        addr: secondary_addr,
-        key: None,
-    }];
-    let primary = ServedAuth::with_tasks(
-        config(vec![primary_zone], &data.join("primary")),
-        primary_server,
-    );
-    let copy = ServedAuth::with_tasks(
-        config(
-            vec![secondary("wrap.test.", &[primary_addr])],
-            &data.join("secondary"),
-        ),
-        secondary_server,
-    );
+    std::fs::write(&path, zone_text("wrap.test.", u32::MAX, &["before"])).unwrap();
+    let Pair { primary, copy, .. } = pair(&data, &path, "wrap.test.", false);
     assert!(wait_for_serial(copy.addr, "wrap.test.", u32::MAX, FOLLOW));
-    std::fs::write(&path, zone(1, "after")).unwrap();
+    std::fs::write(&path, zone_text("wrap.test.", 1, &["after"])).unwrap();
     primary.auth.reload().expect("reload");
     assert!(
         wait_for_serial(copy.addr, "wrap.test.", 1, FOLLOW),
@@ -253,7 +216,7 @@ fn a_secondary_follows_a_serial_that_wraps_around() {
     let after = udp(copy.addr, &Ask::new("after.wrap.test.", RecordType::A));
     assert_eq!(after.answers.len(), 1);
 
-    std::fs::write(&path, zone(0x8000_0002, "behind")).unwrap();
+    std::fs::write(&path, zone_text("wrap.test.", 0x8000_0002, &["behind"])).unwrap();
     primary.auth.reload().expect("reload");
     assert_eq!(served_serial(primary.addr, "wrap.test."), Some(0x8000_0002));
     std::thread::sleep(Duration::from_secs(2));

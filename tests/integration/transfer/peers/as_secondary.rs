@@ -12,7 +12,8 @@ use hickory_proto::rr::RecordType;
 use super::{free_addr, DnslabChild, Kind, Peer, PeerZone, Role, PATIENCE};
 use crate::common::{name, section, udp, Ask, ScratchDir};
 use crate::transfer::{
-    apex_with_timers, served_serial, tcp_transfer, transfer_request, wait_for_serial,
+    apex_with_timers, served_serial, tcp_transfer, transfer_request, wait_for_rcode,
+    wait_for_serial,
 };
 
 /// How long a change may take to reach dnslab: NOTIFY, or a 1 s refresh.
@@ -139,20 +140,13 @@ fn dnslab_copies_peer(kind: Kind) {
         "the saved copy, at once"
     );
     assert_eq!(served_serial(restarted.addr, "polled.test."), Some(2));
-    let deadline = std::time::Instant::now() + FOLLOW;
-    let mut rcode = ResponseCode::NoError;
-    while std::time::Instant::now() < deadline && rcode != ResponseCode::ServFail {
-        std::thread::sleep(Duration::from_millis(200));
-        rcode = udp(restarted.addr, &Ask::new("polled.test.", RecordType::SOA))
-            .metadata
-            .response_code;
-    }
-    assert_eq!(
-        rcode,
+    let expired = wait_for_rcode(
+        restarted.addr,
+        "polled.test.",
         ResponseCode::ServFail,
-        "polled.test. expired; log:\n{}",
-        restarted.log()
+        FOLLOW,
     );
+    assert!(expired, "polled.test. expired; log:\n{}", restarted.log());
     assert_eq!(
         served_serial(restarted.addr, "notified.test."),
         Some(2),

@@ -45,6 +45,25 @@ fn answers(addr: SocketAddr) -> Option<()> {
     udp_message(addr, &query, Duration::from_millis(200)).map(|_: Message| ())
 }
 
+/// Starts `command` with its output in `log`, and waits until it answers
+/// on `addr`; panics with the logs of `dir` if it never does.
+fn start_logged(command: &mut Command, log: &Path, addr: SocketAddr, dir: &Path) -> Daemon {
+    let out = std::fs::File::create(log).expect("create log");
+    command
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("clone log"))
+        .stderr(out);
+    let mut daemon = Daemon::spawn(command);
+    let up = daemon.process.poll(PATIENCE, || answers(addr));
+    assert!(
+        up.is_some(),
+        "{:?} did not start; its logs:\n{}",
+        command.get_program(),
+        read_logs(dir)
+    );
+    daemon
+}
+
 /// `dnslab auth` as a child process, its log in its scratch directory.
 pub struct DnslabChild {
     pub addr: SocketAddr,
@@ -57,22 +76,12 @@ impl DnslabChild {
     /// until it answers.
     pub fn start(dir: &Path, addr: SocketAddr, args: &[String]) -> DnslabChild {
         let log = dir.join("dnslab.log");
-        let out = std::fs::File::create(&log).expect("create log");
         let mut command = crate::common::dnslab();
         command
             .args(["auth", "--listen", &addr.to_string(), "--udp-workers", "1"])
             .args(args)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("clone log"))
-            .stderr(out);
-        let mut daemon = Daemon::spawn(&mut command);
-        let up = daemon.process.poll(PATIENCE, || answers(addr));
-        assert!(
-            up.is_some(),
-            "dnslab did not start; its log:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
+            .env("RUST_LOG", "info");
+        let daemon = start_logged(&mut command, &log, addr, dir);
         DnslabChild { addr, daemon, log }
     }
 
@@ -158,18 +167,7 @@ impl Peer {
             Kind::Nsd => command.arg("-d").arg("-c").arg(&conf),
             Kind::Bind => command.arg("-f").arg("-c").arg(&conf),
         };
-        let out = std::fs::File::create(dir.join("stdout.log")).expect("create log");
-        command
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("clone log"))
-            .stderr(out);
-        let mut daemon = Daemon::spawn(&mut command);
-        let up = daemon.process.poll(PATIENCE, || answers(addr));
-        assert!(
-            up.is_some(),
-            "{kind:?} did not start; its logs:\n{}",
-            read_logs(dir)
-        );
+        let daemon = start_logged(&mut command, &dir.join("stdout.log"), addr, dir);
         Some(Peer {
             addr,
             daemon,
