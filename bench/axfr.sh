@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# bench/axfr.sh -- AXFR of a 1,000,000-record zone from dnslab, NSD and Knot
+# to the same client, one transfer each, side by side: wall time, client
+# CPU and server CPU, and the ratios dnslab/NSD and dnslab/Knot.
+#
+# The zone is bench/bigzone.sh's (the lab's big.lab., generated once in
+# $LAB_RUN_DIR/big/).  Each server is started on 127.0.0.25:PORT with one
+# worker, unpinned, loads the zone (the lab's wait_answer on hostN), then
+# one AXFR is taken by CLIENT (kdig by default; dig with CLIENT=dig), its
+# output thrown away, and the server is stopped by PID.  Per server:
+#   wall_s      the client's wall time, connect to last message,
+#   client_cpu  the client's user + system CPU seconds (the same client
+#               for every server: its parsing is most of the work),
+#   server_cpu  the server's CPU seconds over the transfer (clock ticks of
+#               its process tree before and after, 10 ms resolution),
+#   records     what the client counted (1,000,004: SOA twice),
+# then the ratios (below 1: dnslab is faster / cheaper).  The target is a
+# wall time no worse than the fastest peer's.
+#
+# The peers' configurations are the lab's (start_nsd, start_knot: one
+# server process / one worker, no journal) plus the one line each needs to
+# allow the transfer (NSD provide-xfr, Knot an ACL); dnslab runs with
+# --allow-transfer and a data directory of its own.
+# Raw output: $RESULTS_DIR/axfr.txt.
+# Env: RECORDS [1000000] PORT [53] CLIENT [kdig], plus bench/lib.sh's.
+# Time: about 3 x (load + transfer + 2 s), well under a minute.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+RECORDS=${RECORDS:-1000000}
+PORT=${PORT:-53}
+CLIENT=${CLIENT:-kdig}
+LOAD_TIMEOUT=${LOAD_TIMEOUT:-300}
+addr=127.0.0.25
+impls="dnslab nsd knot"
+command -v nsd >/dev/null && command -v knotd >/dev/null && command -v kdig >/dev/null || lab_install nsd knot knot-dnsutils
+bench_build
+
+mkdir -p "$RUN_DIR/big"
+zf="$RUN_DIR/big/big.lab.zone"
+if [ ! -s "$zf" ] || [ "$(head -1 "$zf")" != "; $RECORDS records" ]; then
+    log "generating $zf with $RECORDS A records"
+    awk -v n="$RECORDS" 'BEGIN {
+        print "; " n " records"
+        print "$ORIGIN big.lab."; print "$TTL 3600"
+        print "@ IN SOA ns.big.lab. hostmaster.big.lab. 2024010101 7200 3600 1209600 300"
+        print "@ IN NS ns"; print "ns IN A 127.0.0.23"
+        for (i = 1; i <= n; i++) printf "host%d IN A 10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
+    }' > "$zf"
+fi
+last="host$RECORDS.big.lab."
+
+# start_server IMPL: the server on $addr:$PORT serving the zone, transfers
+# allowed to 127.0.0.0/8.
+start_server() {
+    local name="axfr-$1" d="$RUN_DIR/axfr-$1"
+    case "$1" in
+        dnslab)
+            rm -rf "$d"; mkdir -p "$d"
+            lab_spawn "$name" "$DNSLAB" auth --listen "$addr:$PORT" --udp-workers 1 \
+                --zone "big.lab.=$zf" --allow-transfer 127.0.0.0/8 --data-dir "$d/data" >/dev/null ;;
+        nsd)
+            NSD_SERVERS=1 start_nsd "$name" "$addr" "$PORT" "big.lab.=$zf"
+            lab_stop "$name"
+            echo "    provide-xfr: 127.0.0.0/8 NOKEY" >> "$d/nsd.conf"
+            lab_spawn "$name" nsd -d -c "$d/nsd.conf" >/dev/null ;;
+        knot)
+            KNOT_WORKERS=1 start_knot "$name" "$addr" "$PORT" "big.lab.=$zf"
+            lab_stop "$name"
+            sed -i -e 's|^zone:$|acl:\n  - id: transfer\n    address: 127.0.0.0/8\n    action: transfer\nzone:|' \
+                -e 's|^    file: "\(.*\)"$|    file: "\1"\n    acl: transfer|' "$d/knot.conf"
+            lab_spawn "$name" knotd -c "$d/knot.conf" >/dev/null ;;
+    esac
+}
+
+cleanup() { for i in $impls; do lab_stop "axfr-$i"; done; }
+trap cleanup EXIT
+
+out="$RESULTS_DIR/axfr.txt"
+{
+    echo "# bench/axfr.sh $(date -u +%FT%TZ) records=$RECORDS file=$(du -h "$zf" | cut -f1) client=$CLIENT $(nproc) cores"
+    echo "# $("$DNSLAB" --version) | $(nsd -v 2>&1 | head -1) | $(knotd -V 2>&1 | head -1) | $($CLIENT -v 2>&1 | head -1)"
+    printf '%-7s %8s %11s %11s %9s %8s\n' impl wall_s client_cpu server_cpu records messages
+} | tee "$out"
+
+hz=$(getconf CLK_TCK)
+for i in $impls; do
+    sync; lab_wait_quiet
+    start_server "$i"
+    pid=$(lab_pid "axfr-$i")
+    if ! wait_answer "$addr" "$PORT" "$last" A "$LOAD_TIMEOUT" norec >/dev/null; then
+        log "$i did not answer $last within $LOAD_TIMEOUT s; see $RUN_DIR/axfr-$i.out"
+        lab_stop "axfr-$i"; continue
+    fi
+    sleep 1
+    t0=$(lab_cpu_ticks "$pid")
+    stats=$(mktemp)
+    # GNU time's format: wall, user, system; the client's own summary last.
+    /usr/bin/time -f "TIME %e %U %S" -o "$stats" "$CLIENT" "@$addr" -p "$PORT" big.lab. AXFR > "$RUN_DIR/axfr-$i.client" 2>&1 || true
+    t1=$(lab_cpu_ticks "$pid")
+    records=$(grep -v '^;' "$RUN_DIR/axfr-$i.client" | grep -c 'IN' || true)
+    messages=$(grep -oE '[0-9]+ messages' "$RUN_DIR/axfr-$i.client" | grep -oE '[0-9]+' | tail -1 || true)
+    read -r _ wall user sys < <(grep '^TIME' "$stats")
+    rm -f "$stats"
+    awk -v i="$i" -v w="$wall" -v u="$user" -v s="$sys" -v a="$t0" -v b="$t1" -v hz="$hz" -v r="$records" -v m="${messages:-?}" \
+        'BEGIN { printf "%-7s %8.2f %11.2f %11.2f %9d %8s\n", i, w, u + s, (b - a) / hz, r, m }' | tee -a "$out"
+    lab_stop "axfr-$i"
+done
+
+col() { awk -v i="$1" -v c="$2" '$1 == i { print $c }' "$out"; }
+{
+    echo "# ratios (below 1: dnslab is faster / cheaper)"
+    printf '%-12s %8s %11s %11s\n' ratio wall_s client_cpu server_cpu
+    for peer in nsd knot; do
+        printf '%-12s %8s %11s %11s\n' "dnslab/$peer" \
+            "$(ratio "$(col dnslab 2)" "$(col "$peer" 2)")" "$(ratio "$(col dnslab 3)" "$(col "$peer" 3)")" \
+            "$(ratio "$(col dnslab 4)" "$(col "$peer" 4)")"
+    done
+} | tee -a "$out"
+lab_sanitize "$out"
