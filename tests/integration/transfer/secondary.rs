@@ -226,3 +226,58 @@ fn a_secondary_follows_a_serial_that_wraps_around() {
         "a serial behind is not followed"
     );
 }
+
+/// RFC 1996 3.10: a NOTIFY is a hint that costs the secondary an SOA
+/// query, so only the zone's primaries may send one (by address), or a
+/// server holding one of its keys. Anyone else is REFUSED, and nothing is
+/// asked of the primary.
+#[test]
+fn notify_to_a_secondary_is_accepted_from_its_primaries_or_signed() {
+    use dnslab_tsig::{sign_request, unix_now, Key};
+    use hickory_proto::op::{Message, MessageType, OpCode, Query};
+    use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
+
+    let data = ScratchDir::new("secondary-notify-acl");
+    let (server, _) = bound();
+    // The primary is on 127.0.0.2 (nothing listens there): a NOTIFY from
+    // 127.0.0.1 is not from it.
+    let far = "127.0.0.2:9".parse().unwrap();
+    let key = Key::from_text("xfr", "hmac-sha256", super::peers::KEY_SECRET).expect("key");
+    let config = dnslab_authoritative::AuthConfig {
+        keys: [key.clone()].into_iter().collect(),
+        ..config(
+            vec![secondary("acl.test.", &[far])],
+            &data.join("secondary"),
+        )
+    };
+    let copy = ServedAuth::with_tasks(config, server);
+    let notify = || {
+        let mut msg = Message::new(rand::random(), MessageType::Query, OpCode::Notify);
+        msg.metadata.authoritative = true;
+        msg.add_query(Query::query(
+            crate::common::name("acl.test."),
+            RecordType::SOA,
+        ));
+        msg.to_bytes().expect("encode")
+    };
+    let rcode = |bytes: &[u8]| {
+        let reply =
+            crate::common::udp_raw(copy.addr, bytes, crate::common::TIMEOUT).expect("an answer");
+        Message::from_bytes(&reply)
+            .expect("decode")
+            .metadata
+            .response_code
+    };
+    assert_eq!(
+        rcode(&notify()),
+        ResponseCode::Refused,
+        "unsigned, not from the primary"
+    );
+    let mut signed = notify();
+    sign_request(&mut signed, &key, unix_now()).expect("sign");
+    assert_eq!(
+        rcode(&signed),
+        ResponseCode::NoError,
+        "signed with a key of ours"
+    );
+}

@@ -15,8 +15,9 @@ use crate::transfer::{tcp_transfer, transfer_request, wait_for_serial, write_big
 /// The serial of the shipped example.com.
 const SERIAL: u32 = 2026112201;
 
-/// The story: an operator runs dnslab as the primary of example.com and of
-/// a 100,000-record zone, transfers allowed only with the key `xfr`, and
+/// The story: an operator runs dnslab as the primary of the shipped
+/// example.com and example.net and of a 100,000-record zone, transfers
+/// allowed only with the key `xfr`, and
 /// `peer` as its secondary. The peer copies both zones (the big one takes
 /// many messages, each signed); what it serves is what the zone files say.
 /// An unsigned transfer request to dnslab is REFUSED. Then the operator
@@ -36,6 +37,10 @@ fn peer_copies_dnslab_and_follows_by_ixfr(kind: Kind) {
         dnslab_addr,
         &[
             format!("--zone=example.com.={}", example.display()),
+            format!(
+                "--zone=example.net.={}",
+                repo_path("zones/example.net.zone").display()
+            ),
             format!("--zone=big.test.={}", big.display()),
             "--allow-transfer=key:xfr".into(),
             format!("--notify=key:xfr@{peer_addr}"),
@@ -48,6 +53,11 @@ fn peer_copies_dnslab_and_follows_by_ixfr(kind: Kind) {
     let zones = [
         PeerZone {
             origin: "example.com.",
+            file: None,
+            notify: None,
+        },
+        PeerZone {
+            origin: "example.net.",
             file: None,
             notify: None,
         },
@@ -65,6 +75,7 @@ fn peer_copies_dnslab_and_follows_by_ixfr(kind: Kind) {
         return;
     };
     let copied = wait_for_serial(peer.addr, "example.com.", SERIAL, PATIENCE)
+        && wait_for_serial(peer.addr, "example.net.", SERIAL, PATIENCE)
         && wait_for_serial(peer.addr, "big.test.", 1, PATIENCE);
     assert!(
         copied,
@@ -85,6 +96,22 @@ fn peer_copies_dnslab_and_follows_by_ixfr(kind: Kind) {
         copy.lines(),
         section(&expected),
         "{kind:?}'s copy of example.com"
+    );
+    let net = read_file(
+        &repo_path("zones/example.net.zone"),
+        Some(&name("example.net.")),
+    )
+    .expect("zone file");
+    let mut expected: Vec<_> = net.records.iter().map(|r| r.record.clone()).collect();
+    expected.dedup();
+    let net_copy = tcp_transfer(
+        peer.addr,
+        &transfer_request("example.net.", RecordType::AXFR, None),
+    );
+    assert_eq!(
+        net_copy.lines(),
+        section(&expected),
+        "{kind:?}'s copy of example.net"
     );
     let big_copy = tcp_transfer(
         peer.addr,
