@@ -85,7 +85,7 @@ trap cleanup EXIT
 out="$RESULTS_DIR/axfr.txt"
 {
     echo "# bench/axfr.sh $(date -u +%FT%TZ) records=$RECORDS file=$(du -h "$zf" | cut -f1) client=$CLIENT $(nproc) cores"
-    echo "# $("$DNSLAB" --version) | $(nsd -v 2>&1 | head -1) | $(knotd -V 2>&1 | head -1) | $("$CLIENT" -V 2>&1 | head -1)"
+    echo "# $("$DNSLAB" --version) | $(nsd -v 2>&1 | head -1) | $(knotd -V 2>&1 | head -1) | $(if [ "$CLIENT" = dig ]; then dig -v 2>&1; else "$CLIENT" -V 2>&1; fi | head -1)"
     printf '%-7s %-4s %8s %11s %11s %9s %8s\n' impl run wall_s client_cpu server_cpu records messages
 } | tee "$out"
 
@@ -109,8 +109,10 @@ for r in $(seq "$RUNS"); do
         /usr/bin/time -f "TIME %e %U %S" -o "$stats" "$CLIENT" "@$(addr_of "$i")" -p "$PORT" big.lab. AXFR > "$RUN_DIR/axfr-$i.client" 2>&1 || true
         t1=$(lab_cpu_ticks "$pid")
         records=$(grep -v '^;' "$RUN_DIR/axfr-$i.client" | grep -c 'IN' || true)
-        messages=$(grep -oE '[0-9]+ messages' "$RUN_DIR/axfr-$i.client" | grep -oE '[0-9]+' | tail -1 || true)
-        read -r _ wall user sys < <(grep '^TIME' "$stats")
+        # kdig: "(1645 messages, ...)"; dig: "(messages 1645, ...)"
+        messages=$(grep -oE '[0-9]+ messages|messages [0-9]+' "$RUN_DIR/axfr-$i.client" | grep -oE '[0-9]+' | tail -1 || true)
+        wall=nan user=0 sys=0
+        read -r _ wall user sys < <(grep '^TIME' "$stats") || log "$i: no timing from $CLIENT: $(cat "$stats")"
         rm -f "$stats"
         awk -v i="$i" -v r="$r" -v w="$wall" -v u="$user" -v s="$sys" -v a="$t0" -v b="$t1" -v hz="$hz" -v n="$records" -v m="${messages:-?}" \
             'BEGIN { printf "%-7s %-4s %8.2f %11.2f %11.2f %9d %8s\n", i, r, w, u + s, (b - a) / hz, n, m }' | tee -a "$out"
