@@ -41,18 +41,8 @@ addr_of() { case "$1" in dnslab) echo 127.0.0.25 ;; nsd) echo 127.0.0.26 ;; knot
 command -v nsd >/dev/null && command -v knotd >/dev/null && command -v kdig >/dev/null || lab_install nsd knot knot-dnsutils
 bench_build
 
-mkdir -p "$RUN_DIR/big"
-zf="$RUN_DIR/big/big.lab.zone"
-if [ ! -s "$zf" ] || [ "$(head -1 "$zf")" != "; $RECORDS records" ]; then
-    log "generating $zf with $RECORDS A records"
-    awk -v n="$RECORDS" 'BEGIN {
-        print "; " n " records"
-        print "$ORIGIN big.lab."; print "$TTL 3600"
-        print "@ IN SOA ns.big.lab. hostmaster.big.lab. 2024010101 7200 3600 1209600 300"
-        print "@ IN NS ns"; print "ns IN A 127.0.0.23"
-        for (i = 1; i <= n; i++) printf "host%d IN A 10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
-    }' > "$zf"
-fi
+big_zone "$RECORDS"
+zf=$BIG_ZONE
 last="host$RECORDS.big.lab."
 
 # start_server IMPL: the server on $addr:$PORT serving the zone, transfers
