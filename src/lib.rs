@@ -5,6 +5,11 @@
 //!   built-in default hierarchy, and running one.
 //! - [`live`]: the servers seen live: the web server's backends, the walk
 //!   on the terminal, the query counters.
+//! - [`config`]: the authoritative server's configuration, from YAML
+//!   (`dnslab auth --config`) or from flags, into one validated form.
+//! - [`yaml`]: what both YAML formats share (lines of keys, places).
 
+pub mod config;
 pub mod live;
 pub mod topology;
+pub mod yaml;

@@ -27,23 +27,56 @@ use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use tracing::{debug, error};
 
-use dnslab_wire::{check_request, size_limit, Policy, Rejection, Request, Verdict};
+use dnslab_wire::{
+    check_request, size_limit, Policy, Rejection, Request, Verdict, OPCODE_QUERY, QTYPE_AXFR,
+    QTYPE_IXFR,
+};
 
 use crate::dnssec::records_with_dnssec;
 use crate::lookup::lookup;
 use crate::prepared::{AnswerKind, PreparedAnswer};
 use crate::respond::{self, Fit, Sections};
 use crate::server::{AuthOptions, Snapshot};
+use crate::transfer::{self, Transfers};
 
 /// Answers queries from whatever snapshot is current; cheap to share.
 pub(crate) struct AuthHandler {
     snapshot: Arc<ArcSwap<Snapshot>>,
     options: AuthOptions,
+    /// Transfers, NOTIFY and TSIG: every request but a plain query.
+    transfers: Arc<Transfers>,
 }
 
 impl AuthHandler {
-    pub(crate) fn new(snapshot: Arc<ArcSwap<Snapshot>>, options: AuthOptions) -> AuthHandler {
-        AuthHandler { snapshot, options }
+    pub(crate) fn new(
+        snapshot: Arc<ArcSwap<Snapshot>>,
+        options: AuthOptions,
+        transfers: Arc<Transfers>,
+    ) -> AuthHandler {
+        AuthHandler {
+            snapshot,
+            options,
+            transfers,
+        }
+    }
+
+    pub(crate) fn transfers(&self) -> &Transfers {
+        &self.transfers
+    }
+
+    /// The snapshot current now.
+    pub(crate) fn snapshot(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+        self.snapshot.load()
+    }
+
+    pub(crate) fn max_udp_payload(&self) -> u16 {
+        self.options.max_udp_payload
+    }
+
+    /// The server's name for logs (its address when it has none), as the
+    /// query log shows it.
+    pub(crate) fn server_label(&self, meta: &RequestMeta) -> String {
+        ServerLabel(self.options.server_name.as_deref(), meta.local).to_string()
     }
 
     /// Answers a rejected request with its RCODE and no records, echoing
@@ -102,6 +135,11 @@ impl AuthHandler {
             let qtype = RecordType::from(req.qtype);
             let qname = Name::from_bytes(req.lowercase_name());
             match qname {
+                // A secondary zone without data (not yet transferred, or
+                // expired): SERVFAIL, as from BIND.
+                Ok(qname) if snapshot.unavailable(&qname) => {
+                    PreparedAnswer::error(ResponseCode::ServFail)
+                }
                 // The prepared sections point into the question by offset,
                 // so hickory must encode the name exactly as it came.
                 Ok(qname) if qname.to_bytes().is_ok_and(|w| w == req.lowercase_name()) => {
@@ -166,15 +204,41 @@ impl Handler for AuthHandler {
                 request,
                 authoritative,
             } => (request, authoritative),
+            Verdict::Reply(rejection) if rejection.request.as_ref().is_some_and(|r| r.signed) => {
+                let reject = |response: &mut Vec<u8>| self.reject(&rejection, meta, response);
+                return transfer::sign_rejection(&self.transfers, request, meta, response, reject);
+            }
             Verdict::Reply(rejection) => return self.reject(&rejection, meta, response),
             Verdict::Drop(error) => {
                 self.log_bad_query(&error, meta);
                 return Reply::Drop;
             }
         };
+        // Signed requests, transfers and NOTIFY: off the hot path.
+        if req.signed
+            || req.header.opcode != OPCODE_QUERY
+            || matches!(req.qtype, QTYPE_AXFR | QTYPE_IXFR)
+        {
+            return transfer::serve(self, request, &req, authoritative, meta, response);
+        }
+        self.answer(&req, authoritative, meta, response, 0)
+    }
+}
+
+impl AuthHandler {
+    /// Answers a query from the prepared answers, leaving `reserve` octets
+    /// free below the size limit (for a TSIG record to come).
+    pub(crate) fn answer(
+        &self,
+        req: &Request<'_>,
+        authoritative: bool,
+        meta: &RequestMeta,
+        response: &mut Vec<u8>,
+        reserve: usize,
+    ) -> Reply {
         let max_udp = self.options.max_udp_payload;
-        let limit = size_limit(meta.protocol, req.edns, max_udp);
-        let prepared = self.prepared(&req);
+        let limit = size_limit(meta.protocol, req.edns, max_udp).saturating_sub(reserve);
+        let prepared = self.prepared(req);
         let mut sections = prepared.sections();
         // QCLASS ANY gets the IN data, but not as authoritative
         // (`Policy::AUTHORITATIVE`).
@@ -189,7 +253,7 @@ impl Handler for AuthHandler {
             limit,
         );
         if self.options.log_queries {
-            self.log_query(&req, meta, &prepared.kind, fit);
+            self.log_query(req, meta, &prepared.kind, fit);
         }
         Reply::Send
     }

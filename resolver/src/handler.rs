@@ -389,6 +389,7 @@ mod tests {
             Reply::Send => (Some(Message::from_bytes(&out).unwrap()), false),
             Reply::Drop => (None, false),
             Reply::Deferred(_) => (None, true),
+            Reply::Stream(_) => panic!("the resolver answers no request with a stream"),
         }
     }
 

@@ -1,6 +1,8 @@
 //! `dnslab up`: checks a topology (the built-in default hierarchy when no
 //! file is given), starts every server and the resolver in this process,
-//! prints what runs where and what to dig, and stops on Ctrl-C or SIGTERM.
+//! prints what runs where and what to dig, reloads every zone file on
+//! SIGHUP (secondaries follow by NOTIFY and IXFR), and stops on Ctrl-C or
+//! SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,6 +11,8 @@ use std::process::ExitCode;
 use dnslab::live::printer;
 use dnslab::topology::default::{DefaultTopology, EXAMPLES};
 use dnslab::topology::{self, Hierarchy, Topology};
+use tokio::signal::unix::{signal, SignalKind};
+use tracing::info;
 
 #[derive(clap::Args, Debug)]
 pub struct UpArgs {
@@ -132,6 +136,21 @@ pub fn run(args: UpArgs) -> ExitCode {
         let printer = (!quiet).then(|| printer::spawn(&hierarchy.bus));
         let (stop_web, web_stopped) = tokio::sync::watch::channel(false);
         let web = web.map(|web| web.spawn(web_stopped));
+        // SIGHUP: every server re-reads its zone files; primaries with a
+        // new serial NOTIFY their secondaries, which follow.
+        let reloader = hierarchy.reloader();
+        match signal(SignalKind::hangup()) {
+            Ok(mut hangup) => {
+                tokio::spawn(async move {
+                    while hangup.recv().await.is_some() {
+                        info!("SIGHUP: reloading every server's zones");
+                        let reloader = reloader.clone();
+                        let _ = tokio::task::spawn_blocking(move || reloader.reload()).await;
+                    }
+                });
+            }
+            Err(e) => eprintln!("dnslab up: cannot install the SIGHUP handler (no reload): {e}"),
+        }
         stop.await;
         eprintln!("dnslab up: stopping");
         if let Some(printer) = printer {

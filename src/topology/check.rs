@@ -432,6 +432,7 @@ mod tests {
                             origin: name(z),
                             path: PathBuf::from(z),
                             line: i + 1,
+                            secondary_of: None,
                         })
                         .collect(),
                     line: i + 1,

@@ -8,6 +8,9 @@
 //!   zone data (lame delegations, missing or disagreeing glue).
 //! - [`default`]: the built-in hierarchy of `zones/default/`, compiled in.
 //! - [`run`]: starting every server and the resolver, and stopping them.
+//! - [`transfers`]: zones copied between servers (`secondary_of`): each
+//!   server's transfer and NOTIFY configuration, and their data
+//!   directories.
 //! - [`problem`]: what can be wrong, as [`Problem`]s naming file and line.
 //!
 //! Neighbours: `dnslab_authoritative` serves each server's zones,
@@ -19,6 +22,7 @@ pub mod default;
 pub mod problem;
 pub mod run;
 pub mod spec;
+pub mod transfers;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -26,7 +30,7 @@ use std::path::{Path, PathBuf};
 use hickory_proto::rr::Name;
 
 pub use problem::{Place, Problem, ProblemKind, Problems};
-pub use run::{start, Hierarchy, RunningServer, StartError};
+pub use run::{start, Hierarchy, Reloader, RunningServer, StartError};
 
 /// A parsed topology whose per-entry rules hold (see [`load`] for the
 /// whole-topology check).
@@ -55,13 +59,18 @@ pub struct Server {
     pub address_line: usize,
 }
 
-/// One zone a server serves, from one master file.
+/// One zone a server serves: from a master file, or copied from another
+/// server of the topology.
 #[derive(Clone, Debug)]
 pub struct ZoneFile {
     pub origin: Name,
+    /// The master file the zone's data comes from: the server's own, or
+    /// for a secondary its primary's (what the checks read).
     pub path: PathBuf,
-    /// Line of its `file:` key in the YAML file.
+    /// Line of its `file:` key (a secondary's `zone:` key) in the YAML file.
     pub line: usize,
+    /// The server it is copied from (`secondary_of`), for a secondary.
+    pub secondary_of: Option<Name>,
 }
 
 impl Topology {

@@ -16,7 +16,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use dnslab_authoritative::{AuthOptions, AuthServer, LoadErrors, ZoneSource};
+use dnslab_authoritative::{AuthOptions, AuthServer, BackgroundTasks, LoadErrors};
 use dnslab_resolver::events::EventBus;
 use dnslab_resolver::{Resolver, ResolverConfig};
 use dnslab_transport::{Handler, Server, ServerConfig, TransportError};
@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::info;
 
+use super::transfers::{self, DataRoot};
 use super::Topology;
 use crate::live::{AuthBackend, AuthEntry, Counted, ResolverBackend, ServerCounters};
 
@@ -85,6 +86,11 @@ pub struct Hierarchy {
     pub bus: Arc<EventBus>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<Result<(), TransportError>>,
+    /// Every authoritative server, for reload.
+    auths: Vec<AuthServer>,
+    /// NOTIFY out and secondaries' refresh, stopped with the hierarchy.
+    _background: Vec<BackgroundTasks>,
+    _data_root: DataRoot,
 }
 
 impl Hierarchy {
@@ -116,6 +122,12 @@ impl Hierarchy {
             .with_auth(Arc::new(AuthBackend::new(servers)))
     }
 
+    /// What reloads every server's zones, to keep beside a running
+    /// hierarchy (SIGHUP in `dnslab up`).
+    pub fn reloader(&self) -> Reloader {
+        Reloader(self.auths.clone())
+    }
+
     /// Tells every server to stop and waits until all have; returns the
     /// first error a server ended with.
     pub async fn stop(mut self) -> Result<(), TransportError> {
@@ -132,6 +144,22 @@ impl Hierarchy {
     }
 }
 
+/// Reloads the zones of every server of a hierarchy; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Reloader(Vec<AuthServer>);
+
+impl Reloader {
+    /// Re-reads every primary zone's master file on every server (the
+    /// servers announce new serials to their secondaries, which follow).
+    /// Blocks while files are read: call it off the async workers.
+    pub fn reload(&self) {
+        for auth in &self.0 {
+            // Each failure is logged by reload() itself.
+            let _ = auth.reload();
+        }
+    }
+}
+
 /// UDP worker threads per authoritative server: a lab hierarchy has a
 /// dozen servers on a laptop, each seeing a handful of queries, so one
 /// thread each keeps the process small. The resolver keeps the default.
@@ -143,16 +171,9 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
     if topology.port == 0 {
         return Err(StartError::PortZero);
     }
+    let data_root = DataRoot::new();
     let mut ready: Vec<(Server, Arc<dyn Handler>, RunningServer)> = Vec::new();
     for server in &topology.servers {
-        let sources = server
-            .zones
-            .iter()
-            .map(|z| ZoneSource {
-                origin: Some(z.origin.clone()),
-                path: z.path.clone(),
-            })
-            .collect();
         let options = AuthOptions {
             // At debug level (the walk printer shows the lookups): built
             // only when that level is on for the servers' query lines.
@@ -160,7 +181,8 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
             server_name: Some(server.name.to_string()),
             ..AuthOptions::default()
         };
-        let auth = AuthServer::load(sources, options).map_err(|errors| StartError::Zones {
+        let config = transfers::auth_config(topology, server, options, &data_root);
+        let auth = AuthServer::new(config).map_err(|errors| StartError::Zones {
             server: server.name.clone(),
             errors,
         })?;
@@ -207,15 +229,20 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
     };
     let mut tasks = JoinSet::new();
     let mut servers = Vec::new();
+    let mut auths = Vec::new();
     for (bound, handler, running) in ready {
         let zones: Vec<String> = running.zones.iter().map(ToString::to_string).collect();
         info!(server = %running.name, address = %running.address, zones = %zones.join(" "), "serving");
         tasks.spawn(bound.run(handler, on_stop()));
+        auths.push(running.auth.clone());
         servers.push(running);
     }
     info!(address = %resolver_addr, hints = topology.root_hints().len(), "resolver serving");
     let handler = Counted::wrap(resolver.handler(), resolver_counters.clone());
     tasks.spawn(resolver_server.run(handler, on_stop()));
+    // Every server listens now: NOTIFY and the first transfers can go.
+    let background = auths.iter().map(AuthServer::spawn_tasks).collect();
+    wait_for_secondaries(topology, &auths).await;
 
     Ok(Hierarchy {
         servers,
@@ -225,12 +252,36 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
         bus,
         stop,
         tasks,
+        auths,
+        _background: background,
+        _data_root: data_root,
     })
 }
 
 /// Whether the servers' per-query lines (debug level) would be shown.
 fn query_lines_enabled() -> bool {
     tracing::enabled!(target: "dnslab_authoritative::handler", tracing::Level::DEBUG)
+}
+
+/// How long start-up waits for every secondary's first copy.
+const FIRST_COPIES: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Waits, up to [`FIRST_COPIES`], until every secondary zone has its
+/// first copy, so that the hierarchy answers from every server once
+/// started; a secondary that is still empty answers SERVFAIL meanwhile.
+async fn wait_for_secondaries(topology: &Topology, auths: &[AuthServer]) {
+    let deadline = tokio::time::Instant::now() + FIRST_COPIES;
+    let pending = || {
+        topology.servers.iter().zip(auths).any(|(server, auth)| {
+            server
+                .zones
+                .iter()
+                .any(|zone| zone.secondary_of.is_some() && auth.zone(&zone.origin).is_none())
+        })
+    };
+    while pending() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Binds one server, naming it in the error.

@@ -16,6 +16,8 @@ mod live;
 mod readme;
 /// The recursive resolver over a hierarchy of dnslab servers.
 mod resolver;
+/// Zone transfers, NOTIFY and TSIG: dnslab as primary and secondary.
+mod transfer;
 /// `dnslab up`: topologies and the built-in default hierarchy.
 mod up;
 /// Zone files: what loads, what is rejected and with which line.

@@ -13,7 +13,7 @@ use std::time::Duration;
 use dnslab::topology::default::DefaultTopology;
 use dnslab::topology::{self, Hierarchy, Topology};
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::RecordType;
+use hickory_proto::rr::{RData, RecordType};
 
 use crate::common::{
     assert_recursive_header, dig, dnslab, lines, on_a_random_port, random_port, repo_path,
@@ -68,6 +68,40 @@ fn assert_one_problem(name: &str, file: &Path, line: usize, words: &[&str]) {
             problems[0]
         );
     }
+}
+
+/// A secondary names its primary by server name (`secondary_of`); a name
+/// that is no server of the topology is reported at the zone's line,
+/// naming both, before anything starts.
+#[test]
+fn a_secondary_of_an_unknown_server_is_reported_at_its_line() {
+    let file = fixture("secondary-of-unknown.yaml");
+    let line = line_of(&file, "secondary_of", 0);
+    assert_one_problem(
+        "secondary-of-unknown.yaml",
+        &file,
+        line,
+        &[
+            "ns2.example.com.",
+            "ns1.exmaple.com.",
+            "no server of the topology",
+        ],
+    );
+}
+
+/// A primary must serve the zone it is asked to copy out: org. is no
+/// zone of a.gtld.test., so the secondary could never get it. A zone
+/// copied as it should be (com., the root) raises nothing.
+#[test]
+fn a_secondary_of_a_server_without_the_zone_is_reported() {
+    let file = fixture("secondary.yaml");
+    let line = line_of(&file, "zone: org.", 0);
+    assert_one_problem(
+        "secondary.yaml",
+        &file,
+        line,
+        &["org.", "a.gtld.test.", "does not serve org."],
+    );
 }
 
 /// The fixture all the broken ones are variations of loads clean, so each
@@ -359,6 +393,48 @@ impl Drop for RunningDefault {
             }
         }
     }
+}
+
+/// RFC 1996 in the lab: dns2.networkutopia.com is a secondary of dns1.
+/// It serves dns1's copy from the start; after the zone file is edited
+/// (serial + 1, a new name) and the hierarchy reloaded (`dnslab up` on
+/// SIGHUP), dns1 sends NOTIFY and dns2 serves the new name within
+/// seconds, through the resolver too.
+#[test]
+fn a_secondary_of_the_default_hierarchy_follows_its_primary_after_a_reload() {
+    let running = RunningDefault::start();
+    let dns2 = running.server("127.0.0.12");
+    let soa = |server| udp(server, &Ask::new("networkutopia.com.", RecordType::SOA));
+    let before = soa(dns2);
+    assert!(
+        before.metadata.authoritative,
+        "dns2 serves its copy from the start"
+    );
+    let RData::SOA(old) = &before.answers[0].data else {
+        panic!("an SOA")
+    };
+    let serial = old.serial;
+    let path = running._files.dir().join("networkutopia.com.zone");
+    let text = std::fs::read_to_string(&path).expect("zone file");
+    let text = text.replacen(&serial.to_string(), &(serial + 1).to_string(), 1);
+    std::fs::write(&path, format!("{text}blog IN A 192.0.2.77\n")).expect("write zone");
+    running.hierarchy().reloader().reload();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut followed = false;
+    while !followed && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        followed =
+            matches!(&soa(dns2).answers[0].data, RData::SOA(new) if new.serial == serial + 1);
+    }
+    assert!(followed, "dns2 took serial {}", serial + 1);
+    let blog = udp(dns2, &Ask::new("blog.networkutopia.com.", RecordType::A));
+    assert_eq!(blog.answers.len(), 1);
+    assert_answer(
+        &running,
+        "blog.networkutopia.com.",
+        RecordType::A,
+        &["blog.networkutopia.com. A 192.0.2.77"],
+    );
 }
 
 /// Asks the resolver with RD=1 and checks what every answer through a

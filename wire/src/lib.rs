@@ -14,6 +14,7 @@
 //!   record that says so.
 //! - `name`: [`WireName`], the lowercased wire-form name both servers look
 //!   things up by, and the canonical order of RFC 4034.
+//! - `cidr`: address prefixes for access lists ([`Cidr`]).
 //! - `text`: names as people type them ([`absolute_name`]).
 //! - `dname`: DNAME RDATA and substitution (RFC 6672).
 //! - `striped`: counters each worker thread writes on cache lines of its
@@ -22,6 +23,7 @@
 //!   the network ([`KeyHasher`]) and the one hand-rolled hasher ([`Fnv`]).
 
 mod check;
+mod cidr;
 mod dname;
 mod edns;
 mod lru;
@@ -30,7 +32,8 @@ mod request;
 mod striped;
 mod text;
 
-pub use check::{check_request, Policy, Reason, Rejection, Verdict, QTYPE_AXFR, QTYPE_IXFR};
+pub use check::{check_request, Policy, Reason, Rejection, Verdict};
+pub use cidr::{Cidr, CidrError};
 pub use dname::{dname_rdata, dname_target, substitute_dname};
 pub use edns::{
     opt_record, size_limit, CLASSIC_UDP_LIMIT, DEFAULT_MAX_UDP_PAYLOAD, OPT_LEN, TCP_LIMIT,
@@ -40,8 +43,10 @@ pub use name::{
     canonical_cmp, push_name, NameError, WireLabels, WireName, KEY_SUFFIX_LEN, MAX_NAME_LEN,
 };
 pub use request::{
-    find_edns, parse_request, read_header, skip_name, u16_at, EdnsQuery, Malformed, ParseError,
-    Request, RequestHeader, CLASS_ANY, CLASS_IN, HEADER_LEN, OPCODE_QUERY, TYPE_OPT,
+    find_edns, parse_request, read_header, records_allowed, skip_name, skip_records, u16_at,
+    EdnsQuery, Malformed, Opcodes, ParseError, Request, RequestHeader, CLASS_ANY, CLASS_IN,
+    HEADER_LEN, OPCODE_NOTIFY, OPCODE_QUERY, OPCODE_UPDATE, QTYPE_AXFR, QTYPE_IXFR, TYPE_OPT,
+    TYPE_TSIG,
 };
 pub use striped::{Striped, STRIPES};
 pub use text::{absolute_name, escaped_name, for_each_byte};
