@@ -33,18 +33,8 @@ bench_build
 export AUTH_CMD="$DNSLAB auth --listen {addr}:{port} {zones}"
 export NSD_SERVERS=1 KNOT_WORKERS=1 SERVER_CPUS= POLL_S=0.05
 
-mkdir -p "$RUN_DIR/big"
-zf="$RUN_DIR/big/big.lab.zone"
-if [ ! -s "$zf" ] || [ "$(head -1 "$zf")" != "; $RECORDS records" ]; then
-    log "generating $zf with $RECORDS A records"
-    awk -v n="$RECORDS" 'BEGIN {
-        print "; " n " records"
-        print "$ORIGIN big.lab."; print "$TTL 3600"
-        print "@ IN SOA ns.big.lab. hostmaster.big.lab. 2024010101 7200 3600 1209600 300"
-        print "@ IN NS ns"; print "ns IN A 127.0.0.23"
-        for (i = 1; i <= n; i++) printf "host%d IN A 10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
-    }' > "$zf"
-fi
+big_zone "$RECORDS"
+zf=$BIG_ZONE
 last="host$RECORDS.big.lab."
 
 cleanup() { for i in $impls; do lab_stop "big-$i"; done; }

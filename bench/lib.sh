@@ -65,3 +65,22 @@ bench_lab_down() {
     [ -n "${BENCH_STARTED_LAB:-}" ] && "$LAB_DIR/down-peers.sh" >&2
     return 0
 }
+
+# big_zone RECORDS: generates, once, the lab's large zone (the file the lab's
+# bench-bigzone.sh writes: big.lab. with SOA, NS and host1..hostN A
+# records; 28 MB for 1M) in $RUN_DIR/big/ and sets BIG_ZONE to its path.
+big_zone() {
+    local records=$1
+    mkdir -p "$RUN_DIR/big"
+    BIG_ZONE="$RUN_DIR/big/big.lab.zone"
+    if [ ! -s "$BIG_ZONE" ] || [ "$(head -1 "$BIG_ZONE")" != "; $records records" ]; then
+        log "generating $BIG_ZONE with $records A records"
+        awk -v n="$records" 'BEGIN {
+            print "; " n " records"
+            print "$ORIGIN big.lab."; print "$TTL 3600"
+            print "@ IN SOA ns.big.lab. hostmaster.big.lab. 2024010101 7200 3600 1209600 300"
+            print "@ IN NS ns"; print "ns IN A 127.0.0.23"
+            for (i = 1; i <= n; i++) printf "host%d IN A 10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
+        }' > "$BIG_ZONE"
+    fi
+}

@@ -7,9 +7,17 @@
 //! cargo run --release --example probe -- miss     # Resolver::resolve, fresh names
 //! cargo run --release --example probe -- served   # the same over UDP through the transport
 //! cargo run --release --example probe -- hit      # the handler answering one cached name
+//! cargo run --release --example probe -- hit web  # the same with the web server on
 //! ```
 //!
 //! `PROBE_N` sets how many fresh names the miss probes resolve (20,000).
+//!
+//! With `web` after the probe's name, the resolver runs as `dnslab up`
+//! and `resolver --web` run it: lookups published on an event bus (which
+//! nobody watches: no page is open), every answer counted
+//! (`dnslab::live::Counted`), and the web server serving on loopback; so
+//! the pairs `hit` / `hit web` and `served` / `served web` show what the
+//! live view costs a query while nobody looks (`bench/web-cost.sh`).
 //!
 //! The miss probes: one authoritative server (the real one, on its own UDP
 //! thread) serves a root zone with a wildcard; the root hints point at it,
@@ -20,9 +28,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use std::sync::Arc;
+
+use dnslab::live::{Counted, ResolverBackend, ServerCounters};
 use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
+use dnslab_resolver::events::EventBus;
 use dnslab_resolver::{Resolver, ResolverConfig};
-use dnslab_transport::{Protocol, Reply, RequestMeta, Server, ServerConfig};
+use dnslab_transport::{Handler, Protocol, Reply, RequestMeta, Server, ServerConfig};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
@@ -112,10 +124,13 @@ struct Probe {
     _auth_rt: tokio::runtime::Runtime,
     auth_tids: Vec<String>,
     resolver: Resolver,
+    /// What the transport calls: the resolver's handler, counted when the
+    /// web server is on.
+    handler: Arc<dyn Handler>,
 }
 
 impl Probe {
-    fn start(tag: &str) -> Probe {
+    fn start(tag: &str, web: bool) -> Probe {
         // As `dnslab resolver` logs (info), so that spans and events cost
         // what they cost there; the lines themselves go nowhere.
         let _ = tracing_subscriber::fmt()
@@ -126,7 +141,7 @@ impl Probe {
         let dir = std::env::temp_dir().join(format!("dnslab-{tag}-probe-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let (port, _auth_rt, auth_tids) = start_auth(&dir);
-        let resolver = Resolver::new(ResolverConfig {
+        let config = ResolverConfig {
             root_hints: vec![(
                 Name::from_ascii("ns.probe.").unwrap(),
                 IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -134,13 +149,34 @@ impl Probe {
             upstream_port: port,
             cache_size: 4 * n,
             ..ResolverConfig::default()
-        });
+        };
+        let (resolver, handler) = if web {
+            // As `dnslab resolver --web` runs it, on the auth server's
+            // runtime (its threads' CPU is not the resolver's).
+            let bus = Arc::new(EventBus::default());
+            let resolver = Resolver::with_events(config, bus.clone());
+            let counters = Arc::new(ServerCounters::default());
+            let handler = Counted::wrap(resolver.handler(), counters.clone());
+            let listening = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 53);
+            let backend = ResolverBackend::new(resolver.clone(), listening, counters);
+            let web = dnslab_web::Web::new(bus).with_resolver(Arc::new(backend));
+            let listener = _auth_rt
+                .block_on(dnslab::live::bind_web("127.0.0.1:0".parse().unwrap()))
+                .unwrap();
+            _auth_rt.spawn(dnslab_web::serve(listener, web, std::future::pending()));
+            (resolver, handler)
+        } else {
+            let resolver = Resolver::new(config);
+            let handler = resolver.handler();
+            (resolver, handler)
+        };
         Probe {
             n,
             dir,
             _auth_rt,
             auth_tids,
             resolver,
+            handler,
         }
     }
 }
@@ -161,8 +197,8 @@ fn name(i: usize) -> Name {
 
 /// Cache misses through [`Resolver::resolve`], 100 in flight: the
 /// resolver's own CPU per miss, without the transport.
-fn miss_probe() {
-    let probe = Probe::start("miss");
+fn miss_probe(web: bool) {
+    let probe = Probe::start("miss", web);
     let (n, inflight, auth_tids, resolver) = (
         probe.n,
         INFLIGHT,
@@ -215,8 +251,8 @@ fn miss_probe() {
 /// The same through the whole server: a client thread keeps 100 questions
 /// in flight over UDP to a resolver on the shared transport. The client's
 /// CPU is subtracted as well as the auth server's.
-fn served_miss_probe() {
-    let probe = Probe::start("served");
+fn served_miss_probe(web: bool) {
+    let probe = Probe::start("served", web);
     let (n, inflight, auth_tids, resolver) = (
         probe.n,
         INFLIGHT,
@@ -231,7 +267,7 @@ fn served_miss_probe() {
         .enable_all()
         .build()
         .unwrap();
-    rt.spawn(server.run(resolver.handler(), std::future::pending()));
+    rt.spawn(server.run(probe.handler.clone(), std::future::pending()));
     rt.block_on(resolver.resolve(name(0), RecordType::A))
         .unwrap();
 
@@ -294,9 +330,9 @@ fn served_miss_probe() {
 /// UDP worker calls it (no sockets, one thread): the in-process cost of a
 /// cache hit, encoded answer included. The first question is a miss,
 /// resolved from the probe's auth server; then 1,000 warm-up hits.
-fn hit_probe() {
-    let probe = Probe::start("hit");
-    let handler = probe.resolver.handler();
+fn hit_probe(web: bool) {
+    let probe = Probe::start("hit", web);
+    let handler = probe.handler.clone();
     let mut query = Message::new(0x1234, MessageType::Query, OpCode::Query);
     query.metadata.recursion_desired = true;
     query.add_query(Query::query(name(0), RecordType::A));
@@ -333,12 +369,22 @@ fn hit_probe() {
 }
 
 fn main() -> ExitCode {
+    let web = match std::env::args().nth(2).as_deref() {
+        None => false,
+        Some("web") => true,
+        Some(other) => {
+            eprintln!("probe: {other:?}: only `web` may follow the probe's name");
+            return ExitCode::from(2);
+        }
+    };
     match std::env::args().nth(1).as_deref() {
-        Some("miss") => miss_probe(),
-        Some("served") => served_miss_probe(),
-        Some("hit") => hit_probe(),
+        Some("miss") => miss_probe(web),
+        Some("served") => served_miss_probe(web),
+        Some("hit") => hit_probe(web),
         _ => {
-            eprintln!("usage: probe miss|served|hit (PROBE_N=20000 names for the miss probes)");
+            eprintln!(
+                "usage: probe miss|served|hit [web] (PROBE_N=20000 names for the miss probes)"
+            );
             return ExitCode::from(2);
         }
     }

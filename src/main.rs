@@ -35,6 +35,8 @@ enum Command {
     Auth(cmd::auth::AuthArgs),
     /// Check master files as named-checkzone does.
     Check(cmd::check::CheckArgs),
+    /// Control a running dnslab over its web port (status, flush, reload...).
+    Ctl(cmd::ctl::CtlArgs),
     /// Run the recursive resolver.
     Resolver(cmd::resolver::ResolverArgs),
     /// Resolve one name from the root, printing every step.
@@ -45,10 +47,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cmd::init_logging();
+    let directives: &[&str] = match &cli.command {
+        Command::Auth(args) if args.log_queries() => &[cmd::auth::QUERY_LINES],
+        _ => &[],
+    };
+    cmd::init_logging(directives);
     match cli.command {
         Command::Auth(args) => cmd::auth::run(args),
         Command::Check(args) => cmd::check::run(args),
+        Command::Ctl(args) => cmd::ctl::run(args),
         Command::Resolver(args) => cmd::resolver::run(args),
         Command::Trace(args) => cmd::trace::run(args),
         Command::Up(args) => cmd::up::run(args),

@@ -108,6 +108,7 @@ impl DataDir {
         Ok(dir)
     }
 
+    #[allow(dead_code)] // for dynamic UPDATE's zone-flush (issue 16)
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }

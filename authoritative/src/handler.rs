@@ -8,8 +8,10 @@
 //! ([`crate::prepared`]) into the response ([`crate::respond`]). The common
 //! case takes one lock-free snapshot load, one shard lock, and allocates
 //! nothing; for the same reason there is no `#[instrument]` span per query
-//! (a span costs more than the answer) and the query log is one event,
-//! formatted only when `log_queries` is on.
+//! (a span costs more than the answer) and the query log is one event at
+//! debug level (`dnslab up` shows walks instead; `dnslab auth
+//! --log-queries` turns the level on), formatted only when `log_queries`
+//! is on.
 //!
 //! Before the prepared answer, the query's view is chosen
 //! ([`crate::views`]; one branch when no zone has views) from its source
@@ -29,25 +31,58 @@ use dnslab_transport::{Handler, Reply, RequestMeta};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
-use tracing::{debug, error, info};
+use tracing::{debug, error};
 
-use dnslab_wire::{check_request, size_limit, ClientSubnet, Policy, Rejection, Request, Verdict};
+use dnslab_wire::{
+    check_request, size_limit, ClientSubnet, Policy, Rejection, Request, Verdict, OPCODE_QUERY,
+    QTYPE_AXFR, QTYPE_IXFR,
+};
 
 use crate::dnssec::records_with_dnssec;
 use crate::lookup::{lookup, ResponseRecords};
 use crate::prepared::{AnswerKind, PreparedAnswer};
 use crate::respond::{self, Fit, Sections};
 use crate::server::{AuthOptions, Snapshot};
+use crate::transfer::{self, Transfers};
 
 /// Answers queries from whatever snapshot is current; cheap to share.
 pub(crate) struct AuthHandler {
     snapshot: Arc<ArcSwap<Snapshot>>,
     options: AuthOptions,
+    /// Transfers, NOTIFY and TSIG: every request but a plain query.
+    transfers: Arc<Transfers>,
 }
 
 impl AuthHandler {
-    pub(crate) fn new(snapshot: Arc<ArcSwap<Snapshot>>, options: AuthOptions) -> AuthHandler {
-        AuthHandler { snapshot, options }
+    pub(crate) fn new(
+        snapshot: Arc<ArcSwap<Snapshot>>,
+        options: AuthOptions,
+        transfers: Arc<Transfers>,
+    ) -> AuthHandler {
+        AuthHandler {
+            snapshot,
+            options,
+            transfers,
+        }
+    }
+
+    pub(crate) fn transfers(&self) -> &Transfers {
+        &self.transfers
+    }
+
+    /// The snapshot current now.
+    pub(crate) fn snapshot(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+        self.snapshot.load()
+    }
+
+    pub(crate) fn max_udp_payload(&self) -> u16 {
+        self.options.max_udp_payload
+    }
+
+    /// The server's name for logs (its address when it has none), as the
+    /// query log shows it.
+    pub(crate) fn server_label(&self, meta: &RequestMeta) -> String {
+        ServerLabel(self.options.server_name.as_deref(), meta.local).to_string()
     }
 
     /// Answers a rejected request with its RCODE and no records, echoing
@@ -88,12 +123,12 @@ impl AuthHandler {
     }
 
     /// A request that is not a readable query: logged with what is wrong,
-    /// at info when queries are logged.
+    /// with the server and protocol when queries are logged.
     fn log_bad_query(&self, error: &dyn std::fmt::Display, meta: &RequestMeta) {
         if self.options.log_queries {
             let server = ServerLabel(self.options.server_name.as_deref(), meta.local);
             let protocol = meta.protocol;
-            info!(%server, client = %meta.peer, ?protocol, %error, "bad query");
+            debug!(%server, client = %meta.peer, ?protocol, %error, "bad query");
         } else {
             debug!(client = %meta.peer, %error, "bad query");
         }
@@ -124,12 +159,17 @@ impl AuthHandler {
     }
 
     /// The prepared answer to `req` in `view` from `snapshot`, built on
-    /// the first query for its (name, type, view).
+    /// the first query for its (name, type, DO, view).
     fn prepared(&self, snapshot: &Snapshot, req: &Request<'_>, view: u8) -> Arc<PreparedAnswer> {
         snapshot.prepared.get_or_build(req.key(), || {
             let qtype = RecordType::from(req.qtype);
             let qname = Name::from_bytes(req.lowercase_name());
             match qname {
+                // A secondary zone without data (not yet transferred, or
+                // expired): SERVFAIL, as from BIND.
+                Ok(qname) if snapshot.unavailable(&qname) => {
+                    PreparedAnswer::error(ResponseCode::ServFail)
+                }
                 // The prepared sections point into the question by offset,
                 // so hickory must encode the name exactly as it came.
                 Ok(qname) if qname.to_bytes().is_ok_and(|w| w == req.lowercase_name()) => {
@@ -164,8 +204,8 @@ impl AuthHandler {
         })
     }
 
-    /// One line per query; `view` names the view that answered when the
-    /// server has views (`-` for an answer from the zones' own data).
+    /// One debug line per query; `view` names the view that answered when
+    /// the server has views (`-` for an answer from the zones' own data).
     fn log_query(
         &self,
         req: &Request<'_>,
@@ -180,11 +220,11 @@ impl AuthHandler {
         let qtype = RecordType::from(req.qtype);
         let protocol = meta.protocol;
         match view {
-            Some(view) => info!(
+            Some(view) => debug!(
                 %server, client = %meta.peer, ?protocol, %qname, %qtype, %outcome, view = %view,
                 truncated, "query"
             ),
-            None => info!(
+            None => debug!(
                 %server, client = %meta.peer, ?protocol, %qname, %qtype, %outcome, truncated,
                 "query"
             ),
@@ -233,23 +273,59 @@ impl std::fmt::Display for ServerLabel<'_> {
 
 impl Handler for AuthHandler {
     fn handle(&self, request: &[u8], meta: &RequestMeta, response: &mut Vec<u8>) -> Reply {
-        let (mut req, authoritative) = match check_request(request, &Policy::AUTHORITATIVE) {
+        let (req, authoritative) = match check_request(request, &Policy::AUTHORITATIVE) {
             Verdict::Answer {
                 request,
                 authoritative,
             } => (request, authoritative),
+            Verdict::Reply(rejection) if rejection.request.as_ref().is_some_and(|r| r.signed) => {
+                let reject = |response: &mut Vec<u8>| self.reject(&rejection, meta, response);
+                return transfer::sign_rejection(&self.transfers, request, meta, response, reject);
+            }
             Verdict::Reply(rejection) => return self.reject(&rejection, meta, response),
             Verdict::Drop(error) => {
                 self.log_bad_query(&error, meta);
                 return Reply::Drop;
             }
         };
+        // Signed requests, transfers and NOTIFY: off the hot path.
+        if req.signed
+            || req.header.opcode != OPCODE_QUERY
+            || matches!(req.qtype, QTYPE_AXFR | QTYPE_IXFR)
+        {
+            return transfer::serve(self, request, &req, authoritative, meta, response);
+        }
+        self.answer(&req, authoritative, meta, response, 0)
+    }
+}
+
+impl AuthHandler {
+    /// Answers a query from the prepared answers, leaving `reserve` octets
+    /// free below the size limit (for a TSIG record to come).
+    pub(crate) fn answer(
+        &self,
+        req: &Request<'_>,
+        authoritative: bool,
+        meta: &RequestMeta,
+        response: &mut Vec<u8>,
+        reserve: usize,
+    ) -> Reply {
         let max_udp = self.options.max_udp_payload;
-        let limit = size_limit(meta.protocol, req.edns, max_udp);
+        let limit = size_limit(meta.protocol, req.edns, max_udp).saturating_sub(reserve);
         let snapshot = self.snapshot.load();
-        let client = self.client(&snapshot, &req, meta.peer.ip());
-        req.set_view(client.view);
-        let prepared = self.prepared(&snapshot, &req, client.view);
+        let client = self.client(&snapshot, req, meta.peer.ip());
+        // A view's answers are kept under a key of their own.
+        let in_view;
+        let keyed = match client.view {
+            0 => req,
+            view => {
+                let mut viewed = req.clone();
+                viewed.set_view(view);
+                in_view = viewed;
+                &in_view
+            }
+        };
+        let prepared = self.prepared(&snapshot, keyed, client.view);
         let mut sections = prepared.sections();
         // QCLASS ANY gets the IN data, but not as authoritative
         // (`Policy::AUTHORITATIVE`).
@@ -279,7 +355,7 @@ impl Handler for AuthHandler {
                 true => snapshot.views.name(client.view),
                 false => "-",
             });
-            self.log_query(&req, meta, &prepared.kind, fit, view);
+            self.log_query(req, meta, &prepared.kind, fit, view);
         }
         Reply::Send
     }

@@ -1,5 +1,6 @@
 //! The authoritative server: zones loaded from RFC 1035 master files and
-//! answered as RFC 1034 4.3.2 says.
+//! answered as RFC 1034 4.3.2 says; zones copied between servers (AXFR,
+//! IXFR, NOTIFY) with TSIG.
 //!
 //! The modules, along a query's path:
 //! - `zone`: reading master files (`reader`), checking zones as
@@ -17,27 +18,33 @@
 //!   each rotation of their RRsets (load distribution), `respond`
 //!   writes the response (EDNS, truncation), `handler` ties them into a
 //!   [`dnslab_transport::Handler`];
-//! - `server`: [`AuthServer`], the zone files, their snapshot and reload;
+//! - `server`: [`AuthServer`], its zones (primaries from files, secondaries
+//!   from their primaries), their snapshot, reload and the replacement of
+//!   one zone;
+//! - `config`: what the server is told to do ([`AuthConfig`]), validated;
+//! - `transfer`: zone transfers out, NOTIFY in and out, the secondaries'
+//!   refresh, TSIG on every request that carries it, and what transfers
+//!   keep in the data directory;
 //! - state that survives a restart: `data_dir` (the `--data-dir`
 //!   directory, files replaced atomically), `journal` (each zone's
 //!   changes, durable before they are acknowledged), with `zone`'s
 //!   changesets (`diff`), serial arithmetic (`serial`), records in wire
-//!   form (`wire`) and master files written back (`writer`). The server
-//!   does not use these yet: zone transfers and dynamic UPDATE will.
+//!   form (`wire`) and master files written back (`writer`).
 //!
 //! The modules are private; what other crates use is re-exported below,
 //! and nothing else is public (`unreachable_pub` keeps the rest
-//! `pub(crate)`): the server and its options, and for `dnslab check`,
-//! `dnslab up` and the tests, reading and checking master files without
-//! serving them.
+//! `pub(crate)`): the server, its options and configuration, and for
+//! `dnslab check`, `dnslab up` and the tests, reading and checking master
+//! files without serving them.
 
 #![warn(unreachable_pub)]
 
-#[allow(dead_code)] // not wired into the server yet (see above)
+mod config;
 mod data_dir;
 mod dnssec;
 mod handler;
-#[allow(dead_code, unused_imports)] // not wired into the server yet (see above)
+// Parts of the journal serve dynamic UPDATE (issue 16), not used yet.
+#[allow(dead_code, unused_imports)]
 mod journal;
 mod lookup;
 mod prepared;
@@ -45,13 +52,19 @@ mod respond;
 mod server;
 #[cfg(test)]
 mod temp_dir;
+mod transfer;
 mod views;
 mod zone;
 
 // Serving zones.
 pub use server::{
-    AuthOptions, AuthServer, LoadErrors, LoadFailure, LoadedZone, ReloadSummary, ServedZone,
+    AuthOptions, AuthServer, BackgroundTasks, LoadErrors, LoadFailure, LoadedZone, ReloadSummary,
     ZoneSource, ZoneSourceError,
+};
+// What the server is told to do.
+pub use config::{
+    allowed, AccessRule, AuthConfig, Remote, RemoteSpec, Role, SyntaxError, TransferLimits,
+    ZoneConfig, DEFAULT_DATA_DIR, DNS_PORT,
 };
 // Answers by who asks.
 pub use views::{check_views, View, ViewData, ViewError, ViewProblem, ViewRecords};

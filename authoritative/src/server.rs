@@ -1,29 +1,43 @@
-//! The authoritative server as a value: which zone files it serves, the
-//! current immutable snapshot of them, and atomic reload.
+//! The authoritative server as a value: its zones, each with a state of
+//! its own (a primary read from a master file, a secondary copied from its
+//! primaries), the immutable snapshot the request path reads, and the
+//! changes that replace it: a reload of every master file, or a new
+//! version of one zone.
 //!
 //! [`AuthServer`] is a cheap handle (an `Arc`). Its snapshot (the
-//! [`Catalog`] plus the prepared answers built from it) sits behind an
-//! `ArcSwap`: workers load it without a lock, and [`AuthServer::reload`]
-//! builds a complete new one before swapping it in, so a query sees either
-//! all old zones or all new ones, and a failed reload changes nothing.
+//! [`Catalog`] of the zones that have data, the prepared answers built
+//! from it, and the zones that have none) sits behind an `ArcSwap`:
+//! workers load it without a lock, and every change builds a complete new
+//! snapshot before swapping it in, so a query sees either the old zones or
+//! the new ones, and a failed reload changes nothing. Changes themselves
+//! are serialised by one lock on the table of zones (never held across an
+//! `.await`), so a reload and a transfer cannot interleave their swaps;
+//! a change to one zone drops the prepared answers of all (they are
+//! rebuilt on demand). A primary's views (`crate::views`) are loaded and
+//! reloaded with its master file, and the snapshot holds their table.
+//!
 //! Neighbours: [`crate::zone`] loads files, [`crate::handler`] answers
-//! from the snapshot, the `dnslab` binary and tests plug
+//! from the snapshot, [`crate::transfer`] serves and runs transfers and
+//! NOTIFY over the same zones; the `dnslab` binary and tests plug
 //! [`AuthServer::handler`] into a `dnslab_transport::Server`.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use dnslab_transport::Handler;
-use dnslab_wire::{absolute_name, RrsetOrder, DEFAULT_MAX_UDP_PAYLOAD};
+use dnslab_wire::{absolute_name, RrsetOrder, WireName, DEFAULT_MAX_UDP_PAYLOAD};
 use hickory_proto::rr::{Name, RData};
 use tracing::{error, info, warn};
 
+use crate::config::{AuthConfig, Role, ZoneConfig};
 use crate::handler::AuthHandler;
 use crate::prepared::PreparedCache;
-use crate::views::{load_view, LoadedView, View, ViewError, ViewSet, ZoneViews};
+use crate::transfer::{History, HistoryError, Transfers};
+use crate::views::{load_view, LoadedView, ViewError, ViewSet, ZoneViews};
 use crate::zone::{self, Catalog, CatalogError, Zone, ZoneSummary};
 
 /// Prepared answers kept per snapshot. Enough for every name of a typical
@@ -88,34 +102,11 @@ impl fmt::Display for ZoneSource {
     }
 }
 
-/// One zone to serve: where its data comes from, and how it is answered
-/// beyond the data (what a configuration file can say of a zone).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServedZone {
-    pub source: ZoneSource,
-    /// The order of its RRsets' records in answers; the server's
-    /// ([`AuthOptions::rrset_order`]) when `None`.
-    pub rrset_order: Option<RrsetOrder>,
-    /// Answers chosen by who asks; none: every client sees the zone's own
-    /// data.
-    pub views: Vec<View>,
-}
-
-impl From<ZoneSource> for ServedZone {
-    fn from(source: ZoneSource) -> ServedZone {
-        ServedZone {
-            source,
-            rrset_order: None,
-            views: Vec::new(),
-        }
-    }
-}
-
 /// How the server answers, beyond its zones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthOptions {
-    /// One info line per query (server, client, question, outcome), so
-    /// `dnslab up` can show a resolution walking the hierarchy.
+    /// One debug line per query (server, client, question, outcome):
+    /// what each server of `dnslab up` saw, beside the walk it prints.
     pub log_queries: bool,
     /// The name shown in query logs; the local address when `None`.
     pub server_name: Option<String>,
@@ -158,6 +149,17 @@ pub enum LoadFailure {
     Catalog(CatalogError),
     /// A zone's views cannot be served.
     View(ViewError),
+    /// The data directory, a zone's journal or a secondary's copy cannot
+    /// be used (the message names the file).
+    History(String),
+    /// A master file now names another zone than the one it was first
+    /// loaded as (its `$ORIGIN` or SOA owner changed): the server keeps
+    /// serving zones by name, so the old one stays.
+    OriginChanged {
+        source: ZoneSource,
+        was: Name,
+        now: Name,
+    },
 }
 
 impl fmt::Display for LoadFailure {
@@ -166,7 +168,19 @@ impl fmt::Display for LoadFailure {
             LoadFailure::Zone { error, .. } => write!(f, "{error}"),
             LoadFailure::Catalog(error) => write!(f, "{error}"),
             LoadFailure::View(error) => write!(f, "{error}"),
+            LoadFailure::History(error) => write!(f, "{error}"),
+            LoadFailure::OriginChanged { source, was, now } => write!(
+                f,
+                "{}: the file now holds zone {now}, loaded before as {was}; restart the server to serve it under its new name",
+                source.path.display()
+            ),
         }
+    }
+}
+
+impl From<HistoryError> for LoadFailure {
+    fn from(error: HistoryError) -> LoadFailure {
+        LoadFailure::History(error.to_string())
     }
 }
 
@@ -204,18 +218,55 @@ pub struct ReloadSummary {
 }
 
 /// The zones being served and the answers prepared from them. Replaced as
-/// a whole on reload, never modified.
+/// a whole on every change, never modified.
 pub(crate) struct Snapshot {
-    /// Every zone with its own data.
     pub(crate) catalog: Catalog,
     pub(crate) prepared: PreparedCache,
+    /// Zones configured but without data: a secondary before its first
+    /// transfer, or expired. Names in them are answered SERVFAIL, as BIND
+    /// answers for an expired zone, rather than REFUSED or with the
+    /// parent zone's referral. Lowercased wire names.
+    unavailable: Vec<Box<[u8]>>,
     /// The zones' views, and the catalog of each (empty without views).
     pub(crate) views: ViewSet,
     /// The zones that order their RRsets otherwise than the server.
-    pub(crate) orders: Vec<(Name, RrsetOrder)>,
+    orders: Vec<(Name, RrsetOrder)>,
 }
 
 impl Snapshot {
+    /// The snapshot of `zones` as `config` serves them: their RRset
+    /// orders, and the views of those with data.
+    fn new(zones: &[Slot], config: &AuthConfig) -> Result<Snapshot, Box<LoadFailure>> {
+        let served: Vec<Arc<Zone>> = zones.iter().filter_map(|slot| slot.zone.clone()).collect();
+        let unavailable = zones
+            .iter()
+            .filter(|slot| slot.zone.is_none())
+            .map(|slot| Box::from(WireName::new(&slot.origin).bytes()))
+            .collect();
+        let with_views = zones
+            .iter()
+            .filter(|slot| slot.zone.is_some() && !slot.views.is_empty())
+            .map(|slot| ZoneViews {
+                origin: slot.origin.clone(),
+                views: slot.views.clone(),
+            })
+            .collect();
+        let orders = zones
+            .iter()
+            .filter_map(|slot| {
+                let order = config.zones.get(slot.config)?.rrset_order?;
+                Some((slot.origin.clone(), order))
+            })
+            .collect();
+        Ok(Snapshot {
+            views: ViewSet::new(&served, with_views).map_err(|e| Box::new(LoadFailure::View(e)))?,
+            catalog: Catalog::new(served).map_err(|e| Box::new(LoadFailure::Catalog(e)))?,
+            prepared: PreparedCache::new(PREPARED_ENTRIES, PREPARED_BYTES),
+            unavailable,
+            orders,
+        })
+    }
+
     /// The order of the RRsets of an answer from `zone` (the zone of its
     /// question); `default` for other zones and for no zone.
     pub(crate) fn rrset_order(&self, zone: Option<&Zone>, default: RrsetOrder) -> RrsetOrder {
@@ -226,17 +277,56 @@ impl Snapshot {
         })
         .map_or(default, |&(_, order)| order)
     }
+
+    /// Whether the most specific zone configured for `qname` has no data
+    /// to answer with.
+    pub(crate) fn unavailable(&self, qname: &Name) -> bool {
+        if self.unavailable.is_empty() {
+            return false;
+        }
+        let wire = WireName::new(qname);
+        let served = self
+            .catalog
+            .find(qname)
+            .map_or(0, |zone| WireName::new(zone.origin()).labels() + 1);
+        (served..=wire.labels()).any(|labels| {
+            let ancestor = wire.ancestor(labels);
+            self.unavailable.iter().any(|origin| **origin == *ancestor)
+        })
+    }
+
+    /// The zone named exactly `origin`, if it is served with data.
+    pub(crate) fn zone(&self, origin: &Name) -> Option<&Arc<Zone>> {
+        self.catalog
+            .find(origin)
+            .filter(|zone| zone.origin() == origin)
+    }
+}
+
+/// One configured zone as it stands now.
+struct Slot {
+    /// Index into the configuration's zones.
+    config: usize,
+    /// The zone's name: configured, or read from its master file.
+    origin: Name,
+    /// What is served; `None` for a secondary without data.
+    zone: Option<Arc<Zone>>,
+    /// A primary's views, loaded with its master file.
+    views: Vec<LoadedView>,
+    /// A secondary's saved copy at start: when a primary last answered.
+    contact: Option<Instant>,
 }
 
 struct Shared {
-    sources: Vec<ServedZone>,
-    options: AuthOptions,
+    config: Arc<AuthConfig>,
     snapshot: Arc<ArcSwap<Snapshot>>,
-    /// Serialises reloads, so two SIGHUPs cannot interleave their swaps.
-    reloading: Mutex<()>,
+    /// Every configured zone, in configuration order: the writer side.
+    /// Locked while a new snapshot is built and stored.
+    zones: Mutex<Vec<Slot>>,
+    transfers: Arc<Transfers>,
 }
 
-/// An authoritative server over a fixed list of zone files; a cheap handle.
+/// An authoritative server over its configured zones; a cheap handle.
 #[derive(Clone)]
 pub struct AuthServer {
     shared: Arc<Shared>,
@@ -245,154 +335,360 @@ pub struct AuthServer {
 impl fmt::Debug for AuthServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthServer")
-            .field("sources", &self.shared.sources)
-            .field("options", &self.shared.options)
+            .field("zones", &self.zones())
+            .field("options", &self.shared.config.options)
             .finish_non_exhaustive()
     }
 }
 
 impl AuthServer {
-    /// Loads every zone; fails, listing every problem, if any zone fails.
+    /// Serves the master files `sources`, and nothing else (no transfers,
+    /// no NOTIFY); fails, listing every problem, if any zone fails.
     pub fn load(sources: Vec<ZoneSource>, options: AuthOptions) -> Result<AuthServer, LoadErrors> {
-        AuthServer::load_zones(sources.into_iter().map(ServedZone::from).collect(), options)
+        AuthServer::new(AuthConfig::primaries(sources, options))
     }
 
-    /// [`AuthServer::load`] for zones with an order or views of their own.
-    pub fn load_zones(
-        sources: Vec<ServedZone>,
-        options: AuthOptions,
-    ) -> Result<AuthServer, LoadErrors> {
-        let (snapshot, summary) = build_snapshot(&sources)?;
-        log_loaded(&summary, "zone loaded");
+    /// Loads every primary zone's master file; secondary zones start
+    /// without data until their first transfer. Fails, listing every
+    /// problem, if any master file fails. Transfers in and NOTIFY out run
+    /// once [`AuthServer::spawn_tasks`] has started them.
+    pub fn new(config: AuthConfig) -> Result<AuthServer, LoadErrors> {
+        let mut history = match config.uses_data_dir() {
+            true => Some(History::open(&config.data_dir).map_err(|e| LoadErrors(vec![e.into()]))?),
+            false => None,
+        };
+        let mut slots = Vec::with_capacity(config.zones.len());
+        let mut failures = Vec::new();
+        for (at, zone_config) in config.zones.iter().enumerate() {
+            let loaded =
+                load_zone(zone_config, history.as_mut()).and_then(|(origin, zone, contact)| {
+                    let views = load_views(zone_config, &origin)?;
+                    Ok(Slot {
+                        config: at,
+                        origin,
+                        zone: zone.map(Arc::new),
+                        views,
+                        contact,
+                    })
+                });
+            match loaded {
+                Ok(slot) => slots.push(slot),
+                Err(failure) => failures.push(*failure),
+            }
+        }
+        if !failures.is_empty() {
+            return Err(LoadErrors(failures));
+        }
+        let snapshot = Snapshot::new(&slots, &config).map_err(|e| LoadErrors(vec![*e]))?;
+        log_loaded(&summary(&slots), "zone loaded");
+        let config = Arc::new(config);
+        let origins = slots.iter().map(|s| (s.origin.clone(), s.config)).collect();
+        let transfers = Arc::new(Transfers::new(Arc::clone(&config), origins, history));
         Ok(AuthServer {
             shared: Arc::new(Shared {
-                sources,
-                options,
+                config,
                 snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
-                reloading: Mutex::new(()),
+                zones: Mutex::new(slots),
+                transfers,
             }),
         })
     }
 
-    /// Re-reads every zone file and swaps them all in at once. On any
-    /// failure nothing changes: the old zones keep serving, and the error
-    /// is logged and returned.
+    /// Re-reads every primary zone's master file and swaps them all in at
+    /// once; secondary zones are left as they are. On any failure nothing
+    /// changes: the old zones keep serving, and the error is logged and
+    /// returned. Zones whose serial changed are announced to their
+    /// secondaries (NOTIFY).
     pub fn reload(&self) -> Result<ReloadSummary, LoadErrors> {
-        let _serialised = self
-            .shared
-            .reloading
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match build_snapshot(&self.shared.sources) {
-            Ok((snapshot, summary)) => {
-                self.shared.snapshot.store(Arc::new(snapshot));
-                log_loaded(&summary, "zone reloaded");
-                Ok(summary)
-            }
-            Err(errors) => {
-                error!(%errors, "reload failed; the previous zones keep serving");
-                Err(errors)
+        let mut zones = self.lock_zones();
+        let mut failures = Vec::new();
+        let mut loaded = Vec::new();
+        for (at, slot) in zones.iter().enumerate() {
+            let zone_config = &self.shared.config.zones[slot.config];
+            let Role::Primary(source) = &zone_config.role else {
+                continue;
+            };
+            let views = load_views(zone_config, &slot.origin);
+            match (load_primary(source), views) {
+                (Ok(zone), _) if zone.origin() != &slot.origin => {
+                    failures.push(LoadFailure::OriginChanged {
+                        source: source.clone(),
+                        was: slot.origin.clone(),
+                        now: zone.origin().clone(),
+                    })
+                }
+                (Ok(zone), Ok(views)) => loaded.push((at, zone, views)),
+                (Err(failure), _) | (_, Err(failure)) => failures.push(*failure),
             }
         }
+        if !failures.is_empty() {
+            let errors = LoadErrors(failures);
+            error!(%errors, "reload failed; the previous zones keep serving");
+            return Err(errors);
+        }
+        let mut changed = Vec::new();
+        for (at, zone, views) in loaded {
+            let slot = &mut zones[at];
+            slot.views = views;
+            if let Some(old) = slot.zone.as_deref() {
+                if serial(old) != serial(&zone) {
+                    changed.push(Arc::clone(&zone));
+                    // Kept before the new version is served: an IXFR that
+                    // sees it finds its difference.
+                    self.shared.transfers.record_step(old, &zone);
+                }
+            }
+            slot.zone = Some(zone);
+        }
+        match Snapshot::new(&zones, &self.shared.config) {
+            Ok(snapshot) => self.shared.snapshot.store(Arc::new(snapshot)),
+            Err(e) => {
+                let errors = LoadErrors(vec![*e]);
+                error!(%errors, "reload failed; the previous zones keep serving");
+                return Err(errors);
+            }
+        }
+        let summary = summary(&zones);
+        drop(zones);
+        log_loaded(&summary, "zone reloaded");
+        for zone in changed {
+            self.shared.transfers.zone_changed(&zone);
+        }
+        Ok(summary)
+    }
+
+    /// Serves `zone` (a new version from a transfer), or nothing for the
+    /// zone `origin` (expired), in place of what it served; the other
+    /// zones are untouched. `false` when `origin` is not a configured zone
+    /// or the zone cannot be served beside the others.
+    pub(crate) fn replace_zone(&self, origin: &Name, zone: Option<Arc<Zone>>) -> bool {
+        let mut zones = self.lock_zones();
+        let Some(at) = zones.iter().position(|slot| slot.origin == *origin) else {
+            return false;
+        };
+        let previous = std::mem::replace(&mut zones[at].zone, zone);
+        match Snapshot::new(&zones, &self.shared.config) {
+            Ok(snapshot) => {
+                self.shared.snapshot.store(Arc::new(snapshot));
+                true
+            }
+            Err(e) => {
+                error!(zone = %origin, error = %e, "cannot serve the new version; the old one stays");
+                zones[at].zone = previous;
+                false
+            }
+        }
+    }
+
+    fn lock_zones(&self) -> MutexGuard<'_, Vec<Slot>> {
+        self.shared
+            .zones
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The request handler to give a `dnslab_transport::Server`.
     pub fn handler(&self) -> Arc<dyn Handler> {
         Arc::new(AuthHandler::new(
             Arc::clone(&self.shared.snapshot),
-            self.shared.options.clone(),
+            self.shared.config.options.clone(),
+            Arc::clone(&self.shared.transfers),
         ))
     }
 
-    pub fn options(&self) -> &AuthOptions {
-        &self.shared.options
-    }
-
-    /// The origins of the zones currently served.
-    pub fn zones(&self) -> Vec<Name> {
+    /// The origins and SOA serials of the zones served now (the web
+    /// server's status and `dnslab_zone_serial`).
+    pub fn zone_serials(&self) -> Vec<(Name, u32)> {
         let snapshot = self.shared.snapshot.load();
-        snapshot
-            .catalog
-            .zones()
-            .iter()
-            .map(|z| z.origin().clone())
+        self.zones()
+            .into_iter()
+            .filter_map(|origin| {
+                let served = snapshot.zone(&origin)?;
+                Some((origin, serial(served)))
+            })
             .collect()
     }
+
+    pub fn options(&self) -> &AuthOptions {
+        &self.shared.config.options
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.shared.config
+    }
+
+    /// The origins of every configured zone, served or not.
+    pub fn zones(&self) -> Vec<Name> {
+        self.lock_zones()
+            .iter()
+            .map(|slot| slot.origin.clone())
+            .collect()
+    }
+
+    /// The version of `origin` served now, if any.
+    pub fn zone(&self, origin: &Name) -> Option<Arc<Zone>> {
+        self.shared.snapshot.load().zone(origin).cloned()
+    }
+
+    pub(crate) fn transfers(&self) -> &Arc<Transfers> {
+        &self.shared.transfers
+    }
+
+    /// Starts, on the current tokio runtime, what runs beside the request
+    /// path: the NOTIFY sender, which first announces every zone that has
+    /// NOTIFY targets (as BIND and Knot do when they load a zone, so that
+    /// secondaries started earlier catch up), and one refresh task per
+    /// secondary zone. Everything stops when the returned handle is
+    /// dropped.
+    pub fn spawn_tasks(&self) -> BackgroundTasks {
+        let mut tasks = tokio::task::JoinSet::new();
+        let (sender, jobs) = tokio::sync::mpsc::unbounded_channel();
+        self.shared.transfers.set_notifier(sender);
+        let config = &self.shared.config;
+        tasks.spawn(crate::transfer::run_notifier(
+            jobs,
+            config.source_address,
+            config.options.server_name.clone(),
+        ));
+        let zones: Vec<Arc<Zone>> = self
+            .lock_zones()
+            .iter()
+            .filter_map(|slot| slot.zone.clone())
+            .collect();
+        for zone in zones {
+            self.shared.transfers.zone_changed(&zone);
+        }
+        let server_name = config
+            .options
+            .server_name
+            .clone()
+            .unwrap_or_else(|| "-".into());
+        let contacts: std::collections::HashMap<Name, Instant> = self
+            .lock_zones()
+            .iter()
+            .filter_map(|slot| Some((slot.origin.clone(), slot.contact?)))
+            .collect();
+        for zone_config in &config.zones {
+            let Role::Secondary { origin, primaries } = &zone_config.role else {
+                continue;
+            };
+            let Some(waker) = self.shared.transfers.refresh_waker(origin) else {
+                continue;
+            };
+            let secondary = crate::transfer::Secondary {
+                server: self.clone(),
+                origin: origin.clone(),
+                primaries: primaries.clone(),
+                waker: Arc::clone(waker),
+                limits: config.limits.clone(),
+                transfers_in: Arc::clone(self.shared.transfers.incoming()),
+                source: config.source_address,
+                server_name: server_name.clone(),
+                last_contact: contacts.get(origin).copied(),
+            };
+            tasks.spawn(secondary.run());
+        }
+        BackgroundTasks { _tasks: tasks }
+    }
 }
 
-/// Loads every zone, and every view of each, into a new snapshot,
-/// collecting every failure.
-fn build_snapshot(sources: &[ServedZone]) -> Result<(Snapshot, ReloadSummary), LoadErrors> {
-    let mut zones = Vec::with_capacity(sources.len());
-    let mut with_views = Vec::new();
-    let mut orders = Vec::new();
-    let mut failures = Vec::new();
-    for served in sources {
-        let source = &served.source;
-        let zone = match zone::load_zone(&source.path, source.origin.as_ref()) {
-            Ok(zone) => Arc::new(zone),
-            Err(error) => {
-                failures.push(LoadFailure::Zone {
+/// The tasks [`AuthServer::spawn_tasks`] started; dropping this stops them.
+#[derive(Debug)]
+pub struct BackgroundTasks {
+    _tasks: tokio::task::JoinSet<()>,
+}
+
+/// One configured zone at start: its name, what to serve (a primary's
+/// file, a secondary's saved copy; either rebuilt with its journal), and
+/// for a secondary when a primary last answered.
+fn load_zone(
+    config: &ZoneConfig,
+    history: Option<&mut History>,
+) -> Result<(Name, Option<Zone>, Option<Instant>), Box<LoadFailure>> {
+    let history_failure = |error: HistoryError| Box::new(LoadFailure::from(error));
+    match (&config.role, history) {
+        (Role::Primary(source), history) => {
+            let zone = zone::load_zone(&source.path, source.origin.as_ref()).map_err(|error| {
+                Box::new(LoadFailure::Zone {
                     source: source.clone(),
                     error,
-                });
-                continue;
-            }
-        };
-        let origin = zone.origin().clone();
-        let mut views = Vec::with_capacity(served.views.len());
-        for view in &served.views {
-            match load_view(&origin, &source.path, view) {
-                Ok(variant) => views.push(LoadedView {
-                    name: view.name.clone(),
-                    clients: view.clients.clone(),
-                    zone: Arc::new(variant),
-                }),
-                Err(error) => failures.push(LoadFailure::View(error)),
-            }
+                })
+            })?;
+            let origin = zone.origin().clone();
+            let zone = match history {
+                Some(history) if config.keeps_history() => history
+                    .open_zone(&origin, Some(zone))
+                    .map_err(history_failure)?,
+                _ => Some(zone),
+            };
+            Ok((origin, zone, None))
         }
-        if !views.is_empty() {
-            with_views.push(ZoneViews {
-                origin: origin.clone(),
-                views,
-            });
+        (Role::Secondary { origin, .. }, Some(history)) => {
+            let (zone, age) = history.load_copy(origin).map_err(history_failure)?;
+            let contact = age.and_then(|age| Instant::now().checked_sub(age));
+            Ok((origin.clone(), zone, contact))
         }
-        if let Some(order) = served.rrset_order {
-            orders.push((origin, order));
-        }
-        zones.push(zone);
+        (Role::Secondary { origin, .. }, None) => Ok((origin.clone(), None, None)),
     }
-    if !failures.is_empty() {
-        return Err(LoadErrors(failures));
-    }
-    let summary = ReloadSummary {
-        zones: zones.iter().map(|z| loaded_zone(z)).collect(),
-    };
-    let views =
-        ViewSet::new(&zones, with_views).map_err(|e| LoadErrors(vec![LoadFailure::View(e)]))?;
-    let catalog = Catalog::new(zones).map_err(|e| LoadErrors(vec![LoadFailure::Catalog(e)]))?;
-    let snapshot = Snapshot {
-        catalog,
-        prepared: PreparedCache::new(PREPARED_ENTRIES, PREPARED_BYTES),
-        views,
-        orders,
-    };
-    Ok((snapshot, summary))
 }
 
-fn loaded_zone(zone: &Zone) -> LoadedZone {
-    let serial = match &zone.soa().data {
+/// A primary's views, each built from its own data (a master file, or the
+/// zone's with RRsets replaced). A secondary has none: its configuration
+/// refuses them (a view's records would replace what transfers bring).
+fn load_views(config: &ZoneConfig, origin: &Name) -> Result<Vec<LoadedView>, Box<LoadFailure>> {
+    let Role::Primary(source) = &config.role else {
+        return Ok(Vec::new());
+    };
+    config
+        .views
+        .iter()
+        .map(|view| {
+            let zone = load_view(origin, &source.path, view)
+                .map_err(|e| Box::new(LoadFailure::View(e)))?;
+            Ok(LoadedView {
+                name: view.name.clone(),
+                clients: view.clients.clone(),
+                zone: Arc::new(zone),
+            })
+        })
+        .collect()
+}
+
+/// Reads, checks and builds one master file.
+fn load_primary(source: &ZoneSource) -> Result<Arc<Zone>, Box<LoadFailure>> {
+    zone::load_zone(&source.path, source.origin.as_ref())
+        .map(Arc::new)
+        .map_err(|error| {
+            Box::new(LoadFailure::Zone {
+                source: source.clone(),
+                error,
+            })
+        })
+}
+
+/// The serial of the zone's SOA.
+pub(crate) fn serial(zone: &Zone) -> u32 {
+    match &zone.soa().data {
         RData::SOA(soa) => soa.serial,
         _ => 0,
-    };
-    LoadedZone {
-        origin: zone.origin().clone(),
-        serial,
-        summary: zone.summary(),
     }
 }
 
-fn log_loaded(summary: &ReloadSummary, message: &'static str) {
+fn summary(zones: &[Slot]) -> ReloadSummary {
+    ReloadSummary {
+        zones: zones
+            .iter()
+            .filter_map(|slot| slot.zone.as_deref())
+            .map(|zone| LoadedZone {
+                origin: zone.origin().clone(),
+                serial: serial(zone),
+                summary: zone.summary(),
+            })
+            .collect(),
+    }
+}
+
+pub(crate) fn log_loaded(summary: &ReloadSummary, message: &'static str) {
     for zone in &summary.zones {
         info!(
             zone = %zone.origin,

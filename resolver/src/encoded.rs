@@ -171,6 +171,11 @@ impl EncodedAnswers {
         }
     }
 
+    /// Forgets every answer (after a cache flush).
+    pub(crate) fn clear(&self) {
+        self.answers.remove_if(|_| true);
+    }
+
     /// Entries held in all shards.
     #[cfg(test)]
     fn len(&self) -> usize {

@@ -99,6 +99,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::Name;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
@@ -226,6 +227,16 @@ impl Endpoint {
         }
     }
 
+    /// A requesting host that is not a network client: the web page's Ask
+    /// box ("web page"), `dnslab trace`.
+    pub fn named_client(name: &str) -> Endpoint {
+        Endpoint {
+            role: Role::Client,
+            name: name.to_string(),
+            addr: None,
+        }
+    }
+
     /// dnslab's resolver, at the address clients ask it on, when known.
     pub fn resolver(addr: Option<SocketAddr>) -> Endpoint {
         Endpoint {
@@ -265,11 +276,20 @@ impl fmt::Display for WalkEvent {
             self.detail.clone()
         };
         write!(f, "{step:>2}  {} -> {}   {what}", self.from, self.to)?;
-        if self.ms > 0.0 {
+        // Tenths, as dig prints; a cache hit takes hundredths.
+        if self.ms >= 0.1 {
             write!(f, "   {:.1} ms", self.ms)?;
+        } else if self.ms > 0.0 {
+            write!(f, "   {:.2} ms", self.ms)?;
         }
         Ok(())
     }
+}
+
+/// An RCODE as dig prints it ("NOERROR", "NXDOMAIN", "SERVFAIL"), the
+/// events' `rcode`.
+pub fn rcode_name(rcode: ResponseCode) -> String {
+    format!("{rcode:?}").to_uppercase()
 }
 
 /// Events kept for replay to reconnecting subscribers (`Last-Event-ID`):

@@ -10,6 +10,10 @@
 //! otherwise (the first hit, a miss) the question is decoded with hickory,
 //! the cache answers ([`crate::cache`]), and the first hit's response is
 //! kept encoded for the next ones.
+//! Every question answered from the cache counts as a hit, every other one
+//! as a miss ([`crate::metrics`]). While someone watches the bus, a hit is
+//! published as its two messages and a miss becomes a recorded lookup
+//! ([`crate::recorder`]); otherwise that costs one relaxed load.
 //! Queries with RD=0 are answered from the cache only, as Unbound does
 //! for clients allowed to snoop: a miss yields the cached CNAME chain (if
 //! any) and the closest cached delegation's NS set as a referral.
@@ -50,25 +54,22 @@ use dnslab_wire::{check_request, size_limit, ClientSubnet, Policy, Request, Verd
 
 use crate::cache::{CacheAnswer, Chain};
 use crate::encoded::{EncodedAnswers, Question};
+use crate::events::Endpoint;
 use crate::respond::Responder;
 use crate::upstream::EDNS_PAYLOAD;
 use crate::{acl, Resolution, Resolver};
+use tokio::time::Instant;
 
 pub(crate) struct ResolverHandler {
     resolver: Resolver,
-    /// Encoded answers to questions already answered from the cache.
-    encoded: EncodedAnswers,
     /// The cyclic order's count of answers written by the full path.
     rotations: AtomicU32,
 }
 
 impl ResolverHandler {
     pub(crate) fn new(resolver: Resolver) -> ResolverHandler {
-        let config = resolver.config();
-        let encoded = EncodedAnswers::new(config.cache_size, config.rrset_order);
         ResolverHandler {
             resolver,
-            encoded,
             rotations: AtomicU32::new(0),
         }
     }
@@ -82,6 +83,11 @@ impl ResolverHandler {
         }
         let sent = request.edns.and_then(|edns| edns.client_subnet);
         (Some(ClientSubnet::for_client(peer, sent)), sent.is_some())
+    }
+
+    /// Encoded answers to questions already answered from the cache.
+    fn encoded(&self) -> &EncodedAnswers {
+        &self.resolver.inner.encoded
     }
 
     /// The cache-hit fast path: copies an encoded answer, if there is one
@@ -107,7 +113,7 @@ impl ResolverHandler {
             dnssec_ok: request.edns.is_some_and(|edns| edns.dnssec_ok),
             limit: size_limit(meta.protocol, request.edns, EDNS_PAYLOAD),
         };
-        self.encoded.answer(&question, response)
+        self.encoded().answer(&question, response)
     }
 }
 
@@ -136,9 +142,16 @@ impl Handler for ResolverHandler {
             }
             Verdict::Drop(_) => return Reply::Drop,
         };
+        // One relaxed load: `Some` only while someone watches.
+        let watched = self.resolver.watch();
+        let counters = &self.resolver.inner.counters;
         let (subnet, echo) = self.client_subnet(&request, meta.peer.ip());
         // A client's ECS option is echoed, which the kept answers do not.
         if !echo && self.answer_encoded(&request, meta, response) {
+            counters.hit();
+            if let Some(started) = watched {
+                self.publish_hit(started, decode_question(question), meta, None);
+            }
             return Reply::Send;
         }
         // Not kept encoded: the question, decoded, goes to the cache.
@@ -155,16 +168,25 @@ impl Handler for ResolverHandler {
         let mut chain = Chain::for_client(max_cnames, subnet);
         match cache.answer(&query.name, query.query_type, &mut chain) {
             Ok(CacheAnswer::Done(resolution)) => {
+                counters.hit();
                 // An answer tied to a client network is not everyone's.
                 if resolution.scope == 0 {
                     self.keep_encoded(request.key(), &query, &resolution, responder.ticket);
                 }
+                if let Some(started) = watched {
+                    self.publish_hit(started, Some(query), meta, Some(&resolution));
+                }
                 return responder.write(&resolution, response);
             }
             Ok(CacheAnswer::Miss(end)) if !header.recursion_desired => {
-                return responder.write(&cache.referral(chain, &end), response);
+                counters.miss();
+                let referral = cache.referral(chain, &end);
+                if let Some(started) = watched {
+                    self.publish_hit(started, Some(query), meta, Some(&referral));
+                }
+                return responder.write(&referral, response);
             }
-            Ok(CacheAnswer::Miss(_)) => {}
+            Ok(CacheAnswer::Miss(_)) => counters.miss(),
             Err(error) => {
                 debug!(qname = %query.name, %error, "cached chain unusable");
                 return responder.error(ResponseCode::ServFail, response);
@@ -176,9 +198,15 @@ impl Handler for ResolverHandler {
             query_type: qtype,
             ..
         } = query;
+        let recorder = watched.and_then(|started| {
+            let (client, us) = endpoints(meta);
+            resolver.recorder(started, client, us, &qname, qtype)
+        });
         Reply::Deferred(Box::pin(async move {
             let mut out = Vec::new();
-            match resolver.resolve_for(qname.clone(), qtype, subnet).await {
+            let resolved =
+                resolver.resolve_recorded(qname.clone(), qtype, subnet, recorder.as_ref());
+            match resolved.await {
                 Ok(resolution) => responder.write(&resolution, &mut out),
                 Err(error) => {
                     debug!(%qname, ?qtype, %error, "resolution failed");
@@ -190,12 +218,56 @@ impl Handler for ResolverHandler {
     }
 }
 
+/// The requesting host and the resolver, as the events name them.
+fn endpoints(meta: &RequestMeta) -> (Endpoint, Endpoint) {
+    (
+        Endpoint::client(meta.peer),
+        Endpoint::resolver(Some(meta.local)),
+    )
+}
+
 /// The question as sent (name in the client's case), decoded by hickory.
 fn decode_question(question: Option<&[u8]>) -> Option<Query> {
     Query::from_bytes(question?).ok()
 }
 
 impl ResolverHandler {
+    /// Publishes a question answered from the cache: the client's query
+    /// and the cache's answer (with the TTL left), the two messages of the
+    /// textbook's repeated lookup. Only while someone watches: the
+    /// encoded path answered without the records, so they are read again.
+    #[cold]
+    fn publish_hit(
+        &self,
+        started: Instant,
+        query: Option<Query>,
+        meta: &RequestMeta,
+        resolution: Option<&Resolution>,
+    ) {
+        let Some(query) = query else { return };
+        let mut chain = Chain::new(self.resolver.config().limits.max_cname_chain);
+        let resolution =
+            match resolution {
+                Some(resolution) => resolution.clone(),
+                None => match self.resolver.inner.cache.answer(
+                    &query.name,
+                    query.query_type,
+                    &mut chain,
+                ) {
+                    Ok(CacheAnswer::Done(resolution)) => resolution,
+                    // Expired between the two reads: nothing left to show.
+                    _ => return,
+                },
+            };
+        let (client, us) = endpoints(meta);
+        let recorder = self
+            .resolver
+            .recorder(started, client, us, &query.name, query.query_type);
+        if let Some(recorder) = recorder {
+            recorder.finish(&Ok(resolution), false);
+        }
+    }
+
     /// Encodes `resolution` as the answer to the lowercased question, with
     /// no OPT and no size limit, in each rotation of its RRsets, and keeps
     /// it for the fast path, whose first hit copies the rotation after the
@@ -223,7 +295,7 @@ impl ResolverHandler {
             }
         }
         let next = usize::try_from(written).unwrap_or(0).wrapping_add(1);
-        self.encoded.keep(key, &forms, next);
+        self.encoded().keep(key, &forms, next);
     }
 }
 
@@ -236,9 +308,10 @@ mod tests {
     use hickory_proto::op::{Edns, Message, MessageType};
     use hickory_proto::rr::rdata::{A, TXT};
     use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
-    use hickory_proto::serialize::binary::BinEncodable;
     use std::net::SocketAddr;
     use std::time::Duration;
+
+    use hickory_proto::serialize::binary::BinEncodable;
 
     fn handler() -> (Resolver, ResolverHandler) {
         handler_in(RrsetOrder::default())
@@ -280,6 +353,7 @@ mod tests {
             Reply::Send => (Some(Message::from_bytes(&out).unwrap()), false),
             Reply::Drop => (None, false),
             Reply::Deferred(_) => (None, true),
+            Reply::Stream(_) => panic!("the resolver answers no request with a stream"),
         }
     }
 

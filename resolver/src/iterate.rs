@@ -35,7 +35,8 @@ use tracing::{debug, instrument};
 
 use crate::cache::{tie, CacheAnswer, Chain, Delegation, Lookup};
 use crate::classify::{address, classify, Classified, Conclusion, Restart};
-use crate::trace::{Step, StepOutcome};
+use crate::metrics::Upstream;
+use crate::recorder::Recorder;
 use crate::{lock, upstream, Inner, Resolution, ResolveError};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -49,8 +50,9 @@ pub(crate) struct Walk<'a> {
     /// Name servers whose addresses are being looked up right now: asking
     /// for one of them again means the delegations depend on each other.
     pending: Mutex<Vec<Name>>,
-    /// Every exchange, when `dnslab trace` wants them.
-    steps: Option<&'a Mutex<Vec<Step>>>,
+    /// The lookup's messages, while someone watches or `dnslab trace`
+    /// asks (see [`crate::recorder`]).
+    recorder: Option<&'a Recorder>,
     /// The client network asked for (`--ecs`).
     client: Option<ClientSubnet>,
 }
@@ -70,14 +72,14 @@ struct Answered {
 }
 
 impl<'a> Walk<'a> {
-    pub(crate) fn new(inner: &'a Inner, steps: Option<&'a Mutex<Vec<Step>>>) -> Walk<'a> {
+    pub(crate) fn new(inner: &'a Inner, recorder: Option<&'a Recorder>) -> Walk<'a> {
         Walk {
             inner,
             queries: AtomicU32::new(0),
             referrals: AtomicU32::new(0),
             deadline: Instant::now() + inner.config.limits.total_time,
             pending: Mutex::new(Vec::new()),
-            steps,
+            recorder,
             client: None,
         }
     }
@@ -158,6 +160,9 @@ impl<'a> Walk<'a> {
             .unwrap_or_else(|| Delegation::root(&self.inner.config.root_hints));
         let mut minimise = self.inner.config.qname_minimisation;
         let mut labels = cut.zone.num_labels() + 1;
+        if let Some(recorder) = self.recorder {
+            self.record_spared(recorder, &cut);
+        }
         loop {
             let full = !minimise || labels >= qname.num_labels();
             let (ask_name, ask_type) = if full {
@@ -423,9 +428,12 @@ impl<'a> Walk<'a> {
         }
         self.inner.upstream_queries.fetch_add(1, Ordering::Relaxed);
         let addr = SocketAddr::new(ip, self.inner.config.upstream_port);
+        let endpoint = self
+            .recorder
+            .map(|r| r.query(zone, server, addr, question, depth));
         let subnet = self.client.as_ref();
         let result = upstream::exchange(&self.inner.sockets, addr, question, subnet, timeout).await;
-        let (classified, via_tcp, scope) = match result {
+        let (classified, exchange) = match result {
             Ok(exchange) => {
                 let classified = classify(
                     &exchange.response,
@@ -440,30 +448,49 @@ impl<'a> Walk<'a> {
                     _ => self.inner.servers.record_rtt(ip, exchange.rtt),
                 }
                 debug!(%server, %addr, qname = %question.name, qtype = ?question.query_type, outcome = ?classified, scope = exchange.scope, "upstream response");
-                (Ok(classified), exchange.via_tcp, exchange.scope)
+                (Ok(classified), Some(exchange))
             }
             Err(error) => {
                 self.inner.servers.record_failure(ip, now.elapsed());
                 debug!(%server, %addr, qname = %question.name, %error, "upstream failed");
-                (Err(error), false, 0)
+                (Err(error), None)
             }
         };
-        if let Some(steps) = self.steps {
-            lock(steps).push(Step {
-                server_name: server.clone(),
-                server: addr,
-                qname: question.name.clone(),
-                qtype: question.query_type,
-                zone: zone.clone(),
-                outcome: StepOutcome::new(&classified),
-                elapsed: now.elapsed(),
-                via_tcp,
-                depth,
-            });
+        self.inner
+            .counters
+            .upstream(addr, Upstream::of(&classified));
+        if let (Some(recorder), Some(endpoint)) = (self.recorder, endpoint) {
+            let ms = now.elapsed().as_secs_f64() * 1000.0;
+            recorder.response(endpoint, zone, question, &classified, exchange.as_ref(), ms);
         }
+        let scope = exchange.map_or(0, |exchange| exchange.scope);
         Ok(classified
             .ok()
             .map(|classified| Answered { classified, scope }))
+    }
+
+    /// The tiers above `cut` that this walk does not ask because their
+    /// delegations are cached: each cached cut up to the root's.
+    fn record_spared(&self, recorder: &Recorder, cut: &Delegation) {
+        if cut.zone.is_root() || recorder.asked_upstream() {
+            return;
+        }
+        let mut cuts = vec![cut.clone()];
+        let mut zone = cut.zone.base_name();
+        while !zone.is_root() {
+            let Some(above) = self.inner.cache.closest_delegation(&zone) else {
+                break;
+            };
+            zone = above.zone.base_name();
+            cuts.push(above);
+        }
+        cuts.reverse();
+        let config = &self.inner.config;
+        recorder.spared(
+            &Delegation::root(&config.root_hints),
+            &cuts,
+            config.upstream_port,
+        );
     }
 }
 

@@ -3,7 +3,10 @@
 //!
 //! What other crates use is re-exported here, and nothing else is public:
 //! [`Resolver`] (built from a [`ResolverConfig`], served to clients through
-//! [`Resolver::handler`] or asked directly with [`Resolver::resolve`]),
+//! [`Resolver::handler`] or asked directly with [`Resolver::resolve`];
+//! [`Resolver::with_events`] publishes its lookups on an
+//! [`events::EventBus`] while anyone watches, [`Resolver::flush`],
+//! [`Resolver::dump_cache`] and [`Resolver::metrics`] serve the control API),
 //! [`trace()`] for `dnslab trace`, the root hints ([`iana_root_hints`],
 //! [`parse_root_hints`]), the access list's [`Cidr`], and [`classify()`],
 //! the reading of one upstream response, for the fuzz target.
@@ -30,7 +33,11 @@
 //!   for a zone, and the order to ask them.
 //! - `hints`: root hints (named.root) and the built-in IANA set.
 //! - `acl`: which clients are served.
-//! - `trace`: one resolution recorded step by step, for `dnslab trace`.
+//! - `recorder`: one lookup as it happens, as the numbered messages of
+//!   [`events`], published while someone watches or collected for `trace`.
+//! - `metrics`: cache hits and misses, upstream queries, timeouts and lame
+//!   answers per server ([`ResolverMetrics`]).
+//! - `trace`: one resolution from an empty cache, recorded, for `dnslab trace`.
 //! - `error`: why a question could not be resolved ([`ResolveError`]).
 //! - [`events`]: the walk as numbered messages for the live page and
 //!   `trace --json`, and the bus that carries them (public: the web crate
@@ -48,6 +55,8 @@ pub mod events;
 mod handler;
 mod hints;
 mod iterate;
+mod metrics;
+mod recorder;
 mod respond;
 mod servers;
 mod sockets;
@@ -64,13 +73,18 @@ use dnslab_wire::{ClientSubnet, RrsetOrder};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, Record, RecordType};
 use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use events::{Endpoint, EventBus};
+use recorder::Recorder;
 
 pub use acl::{Cidr, CidrError};
-pub use cache::Delegation;
+pub use cache::{CacheLine, Delegation, Flush, Origin};
 pub use classify::{classify, Classified, Conclusion, Lame, Restart};
 pub use error::ResolveError;
 pub use hints::{iana_root_hints, parse_root_hints, HintsError};
-pub use trace::{trace, Step, StepOutcome, Trace};
+pub use metrics::{ResolverMetrics, UpstreamCounts, MAX_UPSTREAMS};
+pub use trace::{trace, Trace};
 
 /// Bounds on the work one client question may cause. Exceeding any of them
 /// ends the resolution with SERVFAIL instead of letting a hostile or broken
@@ -198,9 +212,16 @@ type Waiters = Vec<oneshot::Sender<Result<Resolution, ResolveError>>>;
 pub(crate) struct Inner {
     pub(crate) config: ResolverConfig,
     pub(crate) cache: cache::Cache,
+    /// Answers kept encoded for cache hits (see `encoded`), here and not
+    /// in each handler so that a flush empties them too.
+    pub(crate) encoded: encoded::EncodedAnswers,
     pub(crate) servers: servers::ServerStats,
     pub(crate) upstream_queries: AtomicU64,
+    pub(crate) counters: metrics::Counters,
     pub(crate) sockets: sockets::SocketPool,
+    /// Where lookups are published while someone watches; `None` for a
+    /// resolver nobody can watch.
+    pub(crate) events: Option<Arc<EventBus>>,
     /// Questions being resolved now; later identical questions wait for the
     /// first one instead of walking the tree again.
     inflight: Mutex<HashMap<InflightKey, Waiters>>,
@@ -215,15 +236,29 @@ pub struct Resolver {
 
 impl Resolver {
     pub fn new(config: ResolverConfig) -> Resolver {
+        Resolver::build(config, None)
+    }
+
+    /// A resolver whose lookups are published on `bus` while anyone
+    /// subscribes to it (the live page, `dnslab up`'s terminal).
+    pub fn with_events(config: ResolverConfig, bus: Arc<EventBus>) -> Resolver {
+        Resolver::build(config, Some(bus))
+    }
+
+    fn build(config: ResolverConfig, events: Option<Arc<EventBus>>) -> Resolver {
         let cache = cache::Cache::new(config.cache_size, config.min_ttl, config.max_ttl);
         let sockets = sockets::SocketPool::new(config.upstream_socket_uses, config.source_address);
+        let encoded = encoded::EncodedAnswers::new(config.cache_size, config.rrset_order);
         Resolver {
             inner: Arc::new(Inner {
                 config,
                 cache,
+                encoded,
                 servers: servers::ServerStats::default(),
                 upstream_queries: AtomicU64::new(0),
+                counters: metrics::Counters::default(),
                 sockets,
+                events,
                 inflight: Mutex::new(HashMap::new()),
             }),
         }
@@ -242,6 +277,75 @@ impl Resolver {
         }
     }
 
+    /// Removes cached data (and every answer kept encoded, which the next
+    /// hits encode again); returns how many cache entries went.
+    pub fn flush(&self, what: &Flush) -> usize {
+        let removed = self.inner.cache.flush(what);
+        self.inner.encoded.clear();
+        tracing::info!(?what, removed, "cache flushed");
+        removed
+    }
+
+    /// Every cached record with the time it has left and where it came
+    /// from, as master-file lines.
+    pub fn dump_cache(&self) -> Vec<CacheLine> {
+        self.inner.cache.dump()
+    }
+
+    /// Cache hits and misses, and the upstream servers' counts.
+    pub fn metrics(&self) -> ResolverMetrics {
+        self.inner.counters.snapshot()
+    }
+
+    /// The bus lookups are published on, if any.
+    pub fn events(&self) -> Option<&Arc<EventBus>> {
+        self.inner.events.as_ref()
+    }
+
+    /// A recorder for a lookup starting now, when someone watches: one
+    /// relaxed load when nobody does.
+    #[inline]
+    pub(crate) fn watch(&self) -> Option<Instant> {
+        let watched = self.inner.events.as_ref().is_some_and(|bus| bus.watched());
+        watched.then(Instant::now)
+    }
+
+    /// A recorder publishing the lookup `client` asks, started at
+    /// `started` ([`Resolver::watch`]).
+    pub(crate) fn recorder(
+        &self,
+        started: Instant,
+        client: Endpoint,
+        resolver: Endpoint,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Option<Recorder> {
+        let bus = self.inner.events.clone()?;
+        let sink = recorder::Sink::Bus(bus);
+        Some(Recorder::start(
+            sink, client, resolver, name, rtype, started,
+        ))
+    }
+
+    /// Resolves one question for `client` as [`Resolver::resolve`] does,
+    /// publishing its messages while anyone watches; returns the lookup id
+    /// they carry, when they were published.
+    pub async fn resolve_for(
+        &self,
+        client: Endpoint,
+        mut name: Name,
+        rtype: RecordType,
+    ) -> (Result<Resolution, ResolveError>, Option<u64>) {
+        name.set_fqdn(true);
+        let recorder = self.watch().and_then(|started| {
+            self.recorder(started, client, Endpoint::resolver(None), &name, rtype)
+        });
+        let result = self
+            .resolve_recorded(name, rtype, None, recorder.as_ref())
+            .await;
+        (result, recorder.map(|recorder| recorder.lookup()))
+    }
+
     /// The transport handler serving this resolver to clients.
     pub fn handler(&self) -> Arc<dyn dnslab_transport::Handler> {
         Arc::new(handler::ResolverHandler::new(self.clone()))
@@ -250,20 +354,23 @@ impl Resolver {
     /// Resolves one question (class IN). Identical questions in flight at
     /// the same time share one resolution.
     pub async fn resolve(&self, name: Name, rtype: RecordType) -> Result<Resolution, ResolveError> {
-        self.resolve_for(name, rtype, None).await
+        self.resolve_recorded(name, rtype, None, None).await
     }
 
-    /// [`Resolver::resolve`] for a client network: with `--ecs`, sent
-    /// upstream and used to find answers tied to it (RFC 7871).
-    pub async fn resolve_for(
+    /// [`Resolver::resolve`] for the client network `subnet` (with
+    /// `--ecs`: sent upstream, and used to find the answers tied to it,
+    /// RFC 7871), its messages given to `recorder`, which ends with the
+    /// answer to the client.
+    pub(crate) async fn resolve_recorded(
         &self,
         mut name: Name,
         rtype: RecordType,
-        client: Option<ClientSubnet>,
+        subnet: Option<ClientSubnet>,
+        recorder: Option<&Recorder>,
     ) -> Result<Resolution, ResolveError> {
         // Names are absolute on the wire; "example.com" means "example.com.".
         name.set_fqdn(true);
-        let key = (name.to_lowercase(), rtype, client);
+        let key = (name.to_lowercase(), rtype, subnet);
         let waiter = {
             let mut inflight = lock(&self.inner.inflight);
             match inflight.get_mut(&key) {
@@ -279,7 +386,11 @@ impl Resolver {
             }
         };
         if let Some(rx) = waiter {
-            return rx.await.unwrap_or(Err(ResolveError::Abandoned));
+            let result = rx.await.unwrap_or(Err(ResolveError::Abandoned));
+            if let Some(recorder) = recorder {
+                recorder.finish(&result, true);
+            }
+            return result;
         }
         // If this future is dropped mid-way, the guard removes the entry;
         // the waiters' receivers then fail and they answer SERVFAIL.
@@ -287,11 +398,14 @@ impl Resolver {
             inner: &self.inner,
             key: Some(key),
         };
-        let result = iterate::Walk::new(&self.inner, None)
-            .for_client(client)
+        let result = iterate::Walk::new(&self.inner, recorder)
+            .for_client(subnet)
             .resolve(&name, rtype)
             .await;
         guard.finish(&result);
+        if let Some(recorder) = recorder {
+            recorder.finish(&result, false);
+        }
         result
     }
 }

@@ -11,14 +11,22 @@ use tracing::{error, info};
 
 pub mod auth;
 pub mod check;
+pub mod ctl;
 pub mod resolver;
 pub mod trace;
 pub mod up;
 
 /// Structured logs to stderr; `RUST_LOG` overrides the default `info`.
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+/// `extra` directives come on top of either (`dnslab auth --log-queries`
+/// turns on the servers' debug-level query lines).
+pub fn init_logging(extra: &[&str]) {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for directive in extra {
+        if let Ok(directive) = directive.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -70,18 +78,74 @@ pub fn block_on(command: &str, serve: impl Future<Output = ExitCode>) -> ExitCod
     }
 }
 
-/// Serves `handler` on `server` until Ctrl-C or SIGTERM, then shuts down
-/// cleanly: success, or failure with one line on stderr.
+/// The web server of a subcommand (`--web`), its port bound.
+pub struct WebServer {
+    listener: tokio::net::TcpListener,
+    web: dnslab_web::Web,
+}
+
+impl WebServer {
+    /// Binds `addr` for `web`; failure with one line on stderr (a port in
+    /// use says so, and what to do).
+    pub async fn bind(
+        command: &str,
+        addr: SocketAddr,
+        web: dnslab_web::Web,
+    ) -> Result<WebServer, ExitCode> {
+        match dnslab::live::bind_web(addr).await {
+            Ok(listener) => Ok(WebServer { listener, web }),
+            Err(e) => {
+                eprintln!("dnslab {command}: {e}");
+                Err(ExitCode::FAILURE)
+            }
+        }
+    }
+
+    /// The page's address, as printed for a person to open.
+    pub fn url(&self) -> String {
+        match self.listener.local_addr() {
+            Ok(addr) => format!("http://{addr}/"),
+            Err(_) => "(the web server's address is unknown)".to_string(),
+        }
+    }
+
+    /// Serves until `stop` turns true (or its sender goes).
+    pub fn spawn(
+        self,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<Result<(), dnslab_web::WebError>> {
+        tokio::spawn(dnslab_web::serve(self.listener, self.web, async move {
+            let _ = stop.wait_for(|&stop| stop).await;
+        }))
+    }
+}
+
+/// Serves `handler` on `server` (and the web server, if any) until Ctrl-C
+/// or SIGTERM, then shuts down cleanly: success, or failure with one line
+/// on stderr.
 pub async fn serve_until_stopped(
     command: &str,
     server: Server,
     handler: Arc<dyn Handler>,
+    web: Option<WebServer>,
 ) -> ExitCode {
     let shutdown = match stop_signal(command) {
         Ok(shutdown) => shutdown,
         Err(code) => return code,
     };
-    match server.run(handler, shutdown).await {
+    let (stop_web, web_stopped) = tokio::sync::watch::channel(false);
+    let web = web.map(|web| {
+        info!(url = %web.url(), "web page, /metrics and the control API");
+        web.spawn(web_stopped)
+    });
+    let served = server.run(handler, shutdown).await;
+    let _ = stop_web.send(true);
+    if let Some(web) = web {
+        if let Ok(Err(e)) = web.await {
+            error!(%e, "web server stopped");
+        }
+    }
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!(%e, "server stopped");

@@ -1,12 +1,15 @@
 //! `dnslab resolver`: the recursive resolver on the shared transport,
 //! until Ctrl-C or SIGTERM.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use dnslab::live::{Counted, ResolverBackend, ServerCounters};
 use dnslab_resolver::{iana_root_hints, parse_root_hints, Cidr, Resolver, ResolverConfig};
 use dnslab_transport::ServerConfig;
+use dnslab_web::{EventBus, Web};
 use dnslab_wire::RrsetOrder;
 use hickory_proto::rr::Name;
 use tracing::info;
@@ -86,6 +89,10 @@ pub struct ResolverArgs {
     /// choice.
     #[arg(long, value_name = "ADDR")]
     query_source: Option<IpAddr>,
+    /// Serve the live page of the walk, /metrics and the control API
+    /// (`dnslab ctl`) on this address; off by default.
+    #[arg(long, value_name = "ADDR:PORT")]
+    web: Option<SocketAddr>,
 }
 
 pub fn run(args: ResolverArgs) -> ExitCode {
@@ -115,13 +122,33 @@ pub fn run(args: ResolverArgs) -> ExitCode {
         config.allow = args.allow;
     }
     let server_config = args.listen.server_config();
-    super::block_on("resolver", serve(Resolver::new(config), server_config))
+    let web = args.web;
+    super::block_on("resolver", serve(config, server_config, web))
 }
 
-async fn serve(resolver: Resolver, config: ServerConfig) -> ExitCode {
-    let server = match super::bind("resolver", config) {
+async fn serve(
+    config: ResolverConfig,
+    server_config: ServerConfig,
+    web: Option<SocketAddr>,
+) -> ExitCode {
+    let server = match super::bind("resolver", server_config) {
         Ok(server) => server,
         Err(code) => return code,
+    };
+    let counters = Arc::new(ServerCounters::default());
+    let (resolver, web) = match web {
+        Some(addr) => {
+            let bus = Arc::new(EventBus::default());
+            let resolver = Resolver::with_events(config, bus.clone());
+            let listening = server.local_addrs().first().copied().unwrap_or(addr);
+            let backend = ResolverBackend::new(resolver.clone(), listening, counters.clone());
+            let web = Web::new(bus).with_resolver(Arc::new(backend));
+            match super::WebServer::bind("resolver", addr, web).await {
+                Ok(web) => (resolver, Some(web)),
+                Err(code) => return code,
+            }
+        }
+        None => (Resolver::new(config), None),
     };
     let config = resolver.config();
     info!(
@@ -133,5 +160,10 @@ async fn serve(resolver: Resolver, config: ServerConfig) -> ExitCode {
         ecs = config.ecs,
         "resolver serving"
     );
-    super::serve_until_stopped("resolver", server, resolver.handler()).await
+    // Answers are counted only when /metrics can show them.
+    let handler = match web {
+        Some(_) => Counted::wrap(resolver.handler(), counters),
+        None => resolver.handler(),
+    };
+    super::serve_until_stopped("resolver", server, handler, web).await
 }

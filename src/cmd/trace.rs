@@ -4,11 +4,10 @@
 use std::process::ExitCode;
 use std::str::FromStr;
 
-use dnslab_resolver::{trace, Step, StepOutcome, Trace};
+use dnslab_resolver::events::{rcode_name, Kind, Role};
+use dnslab_resolver::{trace, Trace};
 use dnslab_wire::absolute_name;
-use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
-use serde_json::json;
 
 use super::resolver::UpstreamArgs;
 
@@ -21,7 +20,8 @@ pub struct TraceArgs {
     rtype: String,
     #[command(flatten)]
     upstream: UpstreamArgs,
-    /// One JSON object per line: each step, then the result.
+    /// One JSON object per line: each message of the walk, as the live
+    /// page's events (`/api/events`), the answer last.
     #[arg(long)]
     json: bool,
 }
@@ -77,11 +77,12 @@ pub fn run(args: TraceArgs) -> ExitCode {
 
 fn print_text(name: &Name, rtype: RecordType, traced: &Trace) {
     println!("; dnslab trace {name} {rtype}");
-    for step in &traced.steps {
-        println!("{step}");
-        if let StepOutcome::Answer { records } = &step.outcome {
-            for record in records {
-                println!("{}{record}", "  ".repeat(step.depth as usize + 1));
+    for event in &traced.events {
+        println!("{event}");
+        // What the servers answered; the client's answer is printed below.
+        if event.kind == Kind::Answer && event.to.role == Role::Resolver {
+            for record in &event.records {
+                println!("      {record}");
             }
         }
     }
@@ -98,52 +99,13 @@ fn print_text(name: &Name, rtype: RecordType, traced: &Trace) {
     println!(";; {} queries sent", traced.queries);
 }
 
-fn step_json(step: &Step) -> serde_json::Value {
-    let mut value = json!({
-        "server_name": step.server_name.to_string(),
-        "server": step.server.to_string(),
-        "qname": step.qname.to_string(),
-        "qtype": step.qtype.to_string(),
-        "zone": step.zone.to_string(),
-        "kind": step.outcome.kind(),
-        "detail": step.outcome.to_string(),
-        "ms": step.elapsed.as_secs_f64() * 1000.0,
-        "tcp": step.via_tcp,
-        "depth": step.depth,
-    });
-    match &step.outcome {
-        StepOutcome::Referral { zone, servers } => {
-            value["referral_zone"] = json!(zone.to_string());
-            value["servers"] = json!(servers.iter().map(Name::to_string).collect::<Vec<_>>());
-        }
-        StepOutcome::Answer { records } => {
-            value["records"] = json!(records.iter().map(ToString::to_string).collect::<Vec<_>>());
-        }
-        StepOutcome::Cname { target } => value["target"] = json!(target.to_string()),
-        _ => {}
-    }
-    value
-}
-
+/// One walk event per line, the schema of `/api/events`; the last one is
+/// the answer (its `records` the answer and authority sections).
 fn print_json(traced: &Trace) {
-    for step in &traced.steps {
-        println!("{}", step_json(step));
-    }
-    let result = match &traced.result {
-        Ok(resolution) => json!({
-            "result": rcode_name(resolution.rcode),
-            "answers": resolution.answers.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "authorities": resolution.authorities.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "queries": traced.queries,
-        }),
-        Err(error) => {
-            json!({ "result": "SERVFAIL", "error": error.to_string(), "queries": traced.queries })
+    for event in &traced.events {
+        match serde_json::to_string(event) {
+            Ok(line) => println!("{line}"),
+            Err(e) => eprintln!("dnslab trace: cannot write an event as JSON: {e}"),
         }
-    };
-    println!("{result}");
-}
-
-/// The rcode as dig prints it (NOERROR, NXDOMAIN, SERVFAIL).
-fn rcode_name(rcode: ResponseCode) -> String {
-    format!("{rcode:?}").to_uppercase()
+    }
 }

@@ -1,14 +1,19 @@
 //! `dnslab up`: checks a topology (the built-in default hierarchy when no
 //! file is given), starts every server and the resolver in this process,
-//! prints what runs where and what to dig, and stops on Ctrl-C or SIGTERM.
+//! prints what runs where and what to dig, reloads every zone file on
+//! SIGHUP (secondaries follow by NOTIFY and IXFR), and stops on Ctrl-C or
+//! SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use dnslab::live::printer;
 use dnslab::topology::default::{DefaultTopology, EXAMPLES, EXAMPLES_EVERY_RESOLVER};
 use dnslab::topology::{self, Hierarchy, LocalResolver, Problems, Topology};
 use dnslab_wire::RrsetOrder;
+use tokio::signal::unix::{signal, SignalKind};
+use tracing::info;
 
 #[derive(clap::Args, Debug)]
 pub struct UpArgs {
@@ -24,7 +29,8 @@ pub struct UpArgs {
     /// 127.0.0.1:1053 and 127.0.1.1:1053; any more are added).
     #[arg(long, value_name = "ADDR:PORT")]
     pub resolver: Vec<SocketAddr>,
-    /// Log every query every server receives, one line each (the default).
+    /// Log every query every server receives, one line each at debug level
+    /// (RUST_LOG=debug shows them; the default, beside the walk).
     #[arg(long, overrides_with = "no_log_queries")]
     pub log_queries: bool,
     /// Do not log queries.
@@ -33,6 +39,16 @@ pub struct UpArgs {
     /// Only check the topology: exit 0 when clean, 1 with every problem.
     #[arg(long)]
     pub check: bool,
+    /// Where to serve the live page of the walk, /metrics and the control
+    /// API (`dnslab ctl`).
+    #[arg(long, value_name = "ADDR:PORT", default_value = dnslab::live::DEFAULT_WEB)]
+    pub web: SocketAddr,
+    /// Serve no web page.
+    #[arg(long)]
+    pub no_web: bool,
+    /// Print nothing per lookup (the walk is printed by default).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 pub fn run(args: UpArgs) -> ExitCode {
@@ -98,6 +114,8 @@ pub fn run(args: UpArgs) -> ExitCode {
     if args.log_queries || args.no_log_queries {
         topology.log_queries = args.log_queries;
     }
+    let web = (!args.no_web).then_some(args.web);
+    let quiet = args.quiet;
     let examples: Vec<String> = match args.topology {
         None => EXAMPLES.iter().map(|e| e.to_string()).collect(),
         Some(_) => deepest_zone(&topology).into_iter().collect(),
@@ -126,9 +144,52 @@ pub fn run(args: UpArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        print_table(&hierarchy, &examples, &every);
+        let web = match web {
+            Some(addr) => match super::WebServer::bind("up", addr, hierarchy.web()).await {
+                Ok(web) => Some(web),
+                Err(code) => {
+                    let _ = hierarchy.stop().await;
+                    return code;
+                }
+            },
+            None => None,
+        };
+        print_table(
+            &hierarchy,
+            &examples,
+            &every,
+            web.as_ref().map(super::WebServer::url),
+        );
+        // The walk on the terminal: subscribed before any question can come.
+        let printer = (!quiet).then(|| printer::spawn(&hierarchy.bus));
+        let (stop_web, web_stopped) = tokio::sync::watch::channel(false);
+        let web = web.map(|web| web.spawn(web_stopped));
+        // SIGHUP: every server re-reads its zone files; primaries with a
+        // new serial NOTIFY their secondaries, which follow.
+        let reloader = hierarchy.reloader();
+        match signal(SignalKind::hangup()) {
+            Ok(mut hangup) => {
+                tokio::spawn(async move {
+                    while hangup.recv().await.is_some() {
+                        info!("SIGHUP: reloading every server's zones");
+                        let reloader = reloader.clone();
+                        let _ = tokio::task::spawn_blocking(move || reloader.reload()).await;
+                    }
+                });
+            }
+            Err(e) => eprintln!("dnslab up: cannot install the SIGHUP handler (no reload): {e}"),
+        }
         stop.await;
         eprintln!("dnslab up: stopping");
+        if let Some(printer) = printer {
+            printer.abort();
+        }
+        let _ = stop_web.send(true);
+        if let Some(web) = web {
+            if let Ok(Err(e)) = web.await {
+                eprintln!("dnslab up: {e}");
+            }
+        }
         match hierarchy.stop().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -150,7 +211,7 @@ fn deepest_zone(topology: &Topology) -> Option<String> {
         .map(|z| format!("{} SOA", z.origin))
 }
 
-fn print_table(hierarchy: &Hierarchy, examples: &[String], every: &[String]) {
+fn print_table(hierarchy: &Hierarchy, examples: &[String], every: &[String], url: Option<String>) {
     println!("{:<22} {:<28} ZONES", "ADDRESS", "SERVER");
     for server in &hierarchy.servers {
         let zones: Vec<String> = server.zones.iter().map(ToString::to_string).collect();
@@ -208,6 +269,9 @@ fn print_table(hierarchy: &Hierarchy, examples: &[String], every: &[String]) {
             let address = other.address;
             println!("  dig @{} -p {} {example}", address.ip(), address.port());
         }
+    }
+    if let Some(url) = url {
+        println!("Watch each lookup drawn as the textbook's figure: {url}");
     }
     println!("Ctrl-C stops every server.");
 }

@@ -461,6 +461,7 @@ mod tests {
                             origin: name(z),
                             path: PathBuf::from(z),
                             line: i + 1,
+                            secondary_of: None,
                             rrset_order: None,
                             views: Vec::new(),
                         })

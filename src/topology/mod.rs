@@ -4,12 +4,15 @@
 //!
 //! - [`spec`]: the YAML format (`deny_unknown_fields`) and its conversion
 //!   into a [`Topology`], with the line of every problem; beside it
-//!   `resolvers` (the local DNS servers, `resolver:` or `resolvers:`) and
-//!   `views` (a zone's `views:` and `rrset_order:`).
+//!   `resolvers` (the local DNS servers, `resolver:` or `resolvers:`); a
+//!   zone's `views:` and `rrset_order:` are `crate::views`'.
 //! - [`check`]: the whole-topology check of every delegation against the
 //!   zone data (lame delegations, missing or disagreeing glue).
 //! - [`default`]: the built-in hierarchy of `zones/default/`, compiled in.
 //! - [`run`]: starting every server and the resolver, and stopping them.
+//! - [`transfers`]: zones copied between servers (`secondary_of`): each
+//!   server's transfer and NOTIFY configuration, and their data
+//!   directories.
 //! - [`problem`]: what can be wrong, as [`Problem`]s naming file and line.
 //!
 //! Neighbours: `dnslab_authoritative` serves each server's zones,
@@ -22,7 +25,7 @@ pub mod problem;
 mod resolvers;
 pub mod run;
 pub mod spec;
-mod views;
+pub mod transfers;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -33,7 +36,7 @@ use hickory_proto::rr::Name;
 
 pub use problem::{Place, Problem, ProblemKind, Problems};
 pub use resolvers::check_resolvers;
-pub use run::{start, Hierarchy, RunningResolver, RunningServer, StartError};
+pub use run::{start, Hierarchy, Reloader, RunningResolver, RunningServer, StartError};
 
 /// A parsed topology whose per-entry rules hold (see [`load`] for the
 /// whole-topology check).
@@ -81,13 +84,18 @@ pub struct Server {
     pub address_line: usize,
 }
 
-/// One zone a server serves, from one master file.
+/// One zone a server serves: from a master file, or copied from another
+/// server of the topology.
 #[derive(Clone, Debug)]
 pub struct ZoneFile {
     pub origin: Name,
+    /// The master file the zone's data comes from: the server's own, or
+    /// for a secondary its primary's (what the checks read).
     pub path: PathBuf,
-    /// Line of its `file:` key in the YAML file.
+    /// Line of its `file:` key (a secondary's `zone:` key) in the YAML file.
     pub line: usize,
+    /// The server it is copied from (`secondary_of`), for a secondary.
+    pub secondary_of: Option<Name>,
     /// The order of its RRsets' records; the server's (cyclic) when `None`.
     pub rrset_order: Option<RrsetOrder>,
     /// Answers chosen by who asks, with the line of each view's `name:`.

@@ -7,19 +7,7 @@ use std::path::PathBuf;
 
 use hickory_proto::rr::Name;
 
-/// A line in a file: the YAML topology or a zone file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Place {
-    pub file: PathBuf,
-    /// 1-based, as editors count.
-    pub line: usize,
-}
-
-impl fmt::Display for Place {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file.display(), self.line)
-    }
-}
+pub use crate::yaml::Place;
 
 /// One broken rule, with the line to look at when it is known.
 #[derive(Clone, Debug)]
@@ -129,6 +117,28 @@ pub enum ProblemKind {
         path: PathBuf,
         reason: String,
     },
+    #[error("zone {zone} of server {server} needs either `file:` (a primary) or `secondary_of:` (a secondary){}", if *both { ", not both" } else { "" })]
+    FileOrSecondary {
+        server: Name,
+        zone: Name,
+        both: bool,
+    },
+    #[error("zone {zone} of server {server} is a secondary of {primary}, which is no server of the topology")]
+    UnknownPrimary {
+        server: Name,
+        zone: Name,
+        primary: Name,
+    },
+    #[error(
+        "zone {zone} of server {server} is a secondary of {primary}, which does not serve {zone}"
+    )]
+    PrimaryLacksZone {
+        server: Name,
+        zone: Name,
+        primary: Name,
+    },
+    #[error("zone {zone} of server {server}: its secondary_of chain loops and reaches no primary")]
+    SecondaryLoop { server: Name, zone: Name },
     /// The zone reader's or checker's message; it carries its own `file:line`.
     #[error("zone {zone}: {message}")]
     BadZone { zone: Name, message: String },

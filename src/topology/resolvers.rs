@@ -22,8 +22,9 @@ use serde::Deserialize;
 use serde_yaml::Value;
 
 use super::problem::{Place, Problem, ProblemKind};
-use super::spec::{Lines, DEFAULT_RESOLVER};
+use super::spec::DEFAULT_RESOLVER;
 use super::{LocalResolver, Topology};
+use crate::yaml::Lines;
 
 /// One resolver's section.
 #[derive(Debug, Default, Deserialize)]

@@ -5,6 +5,12 @@
 //! resolver's upstream queries leave from its own address, so servers
 //! that answer by who asks (views) tell the resolvers apart.
 //!
+//! The resolvers publish their lookups on one event bus (read by the live
+//! page and the terminal printer, see [`crate::live`]), and every server's
+//! answers are counted ([`crate::live::Counted`]); [`Hierarchy::web`] is
+//! the web server over all of them (its control API drives the first
+//! resolver).
+//!
 //! Every socket is bound before anything serves, so a port in use fails
 //! the whole start cleanly (the bound sockets are dropped with the error).
 //! Shutdown follows the transport: one `watch` flag tells every server to
@@ -13,7 +19,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use dnslab_authoritative::{AuthOptions, AuthServer, LoadErrors, ServedZone, ZoneSource};
+use dnslab_authoritative::{AuthOptions, AuthServer, BackgroundTasks, LoadErrors};
+use dnslab_resolver::events::EventBus;
 use dnslab_resolver::{Resolver, ResolverConfig};
 use dnslab_transport::{Handler, Server, ServerConfig, TransportError};
 use hickory_proto::rr::Name;
@@ -21,7 +28,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::info;
 
+use super::transfers::{self, DataRoot};
 use super::Topology;
+use crate::live::{AuthBackend, AuthEntry, Counted, ResolverBackend, ServerCounters};
 
 /// One authoritative server as started.
 #[derive(Clone, Debug)]
@@ -29,6 +38,9 @@ pub struct RunningServer {
     pub name: Name,
     pub address: SocketAddr,
     pub zones: Vec<Name>,
+    /// The server itself (zones, serials, reload).
+    pub auth: AuthServer,
+    pub counters: Arc<ServerCounters>,
 }
 
 /// One local DNS server as started.
@@ -39,6 +51,8 @@ pub struct RunningResolver {
     pub address: SocketAddr,
     /// The resolver itself, for its counters.
     pub resolver: Resolver,
+    /// Its answers, for /metrics.
+    counters: Arc<ServerCounters>,
 }
 
 /// Why the hierarchy could not start. Nothing is left running.
@@ -88,14 +102,51 @@ pub struct Hierarchy {
     /// Every local DNS server, the first one first.
     pub resolvers: Vec<RunningResolver>,
     resolver_handle: Resolver,
+    resolver_counters: Arc<ServerCounters>,
+    /// Where the resolvers publish their lookups.
+    pub bus: Arc<EventBus>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<Result<(), TransportError>>,
+    /// Every authoritative server, for reload.
+    auths: Vec<AuthServer>,
+    /// NOTIFY out and secondaries' refresh, stopped with the hierarchy.
+    _background: Vec<BackgroundTasks>,
+    _data_root: DataRoot,
 }
 
 impl Hierarchy {
     /// The first running resolver, for its counters.
     pub fn resolver(&self) -> &Resolver {
         &self.resolver_handle
+    }
+
+    /// The web server showing this hierarchy: the resolver's walks and
+    /// cache, every server's zones and counters.
+    pub fn web(&self) -> dnslab_web::Web {
+        let resolver = ResolverBackend::new(
+            self.resolver_handle.clone(),
+            self.resolver,
+            self.resolver_counters.clone(),
+        );
+        let servers = self
+            .servers
+            .iter()
+            .map(|server| AuthEntry {
+                name: server.name.to_string(),
+                listening: server.address,
+                server: server.auth.clone(),
+                counters: server.counters.clone(),
+            })
+            .collect();
+        dnslab_web::Web::new(self.bus.clone())
+            .with_resolver(Arc::new(resolver))
+            .with_auth(Arc::new(AuthBackend::new(servers)))
+    }
+
+    /// What reloads every server's zones, to keep beside a running
+    /// hierarchy (SIGHUP in `dnslab up`).
+    pub fn reloader(&self) -> Reloader {
+        Reloader(self.auths.clone())
     }
 
     /// Tells every server to stop and waits until all have; returns the
@@ -114,6 +165,22 @@ impl Hierarchy {
     }
 }
 
+/// Reloads the zones of every server of a hierarchy; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Reloader(Vec<AuthServer>);
+
+impl Reloader {
+    /// Re-reads every primary zone's master file on every server (the
+    /// servers announce new serials to their secondaries, which follow).
+    /// Blocks while files are read: call it off the async workers.
+    pub fn reload(&self) {
+        for auth in &self.0 {
+            // Each failure is logged by reload() itself.
+            let _ = auth.reload();
+        }
+    }
+}
+
 /// UDP worker threads per authoritative server: a lab hierarchy has a
 /// dozen servers on a laptop, each seeing a handful of queries, so one
 /// thread each keeps the process small. The resolver keeps the default.
@@ -125,27 +192,19 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
     if topology.port == 0 {
         return Err(StartError::PortZero);
     }
+    let data_root = DataRoot::new();
     let mut ready: Vec<(Server, Arc<dyn Handler>, RunningServer)> = Vec::new();
     for server in &topology.servers {
-        let zones = server
-            .zones
-            .iter()
-            .map(|z| ServedZone {
-                source: ZoneSource {
-                    origin: Some(z.origin.clone()),
-                    path: z.path.clone(),
-                },
-                rrset_order: z.rrset_order,
-                views: z.views.iter().map(|(view, _)| view.clone()).collect(),
-            })
-            .collect();
         let options = AuthOptions {
-            log_queries: topology.log_queries,
+            // At debug level (the walk printer shows the lookups): built
+            // only when that level is on for the servers' query lines.
+            log_queries: topology.log_queries && query_lines_enabled(),
             server_name: Some(server.name.to_string()),
             ecs: server.ecs,
             ..AuthOptions::default()
         };
-        let auth = AuthServer::load_zones(zones, options).map_err(|errors| StartError::Zones {
+        let config = transfers::auth_config(topology, server, options, &data_root);
+        let auth = AuthServer::new(config).map_err(|errors| StartError::Zones {
             server: server.name.clone(),
             errors,
         })?;
@@ -153,24 +212,32 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
         let mut config = ServerConfig::new(vec![address]);
         config.udp_workers = SERVER_UDP_WORKERS;
         let bound = bind(config, || format!("server {} ({address})", server.name))?;
+        let counters = Arc::new(ServerCounters::default());
+        let handler = Counted::wrap(auth.handler(), counters.clone());
         let running = RunningServer {
             name: server.name.clone(),
             address: bound.local_addrs().first().copied().unwrap_or(address),
             zones: server.zones.iter().map(|z| z.origin.clone()).collect(),
+            auth,
+            counters,
         };
-        ready.push((bound, auth.handler(), running));
+        ready.push((bound, handler, running));
     }
 
+    let bus = Arc::new(EventBus::default());
     let mut resolvers = Vec::new();
     for local in &topology.resolvers {
-        let resolver = Resolver::new(ResolverConfig {
+        let config = ResolverConfig {
             root_hints: topology.root_hints(),
             upstream_port: topology.port,
             rrset_order: local.rrset_order,
             ecs: local.ecs,
             source_address: Some(local.address.ip()),
             ..ResolverConfig::default()
-        });
+        };
+        // Every resolver publishes on the one bus: the page shows both
+        // ISPs' lookups, each from its own address.
+        let resolver = Resolver::with_events(config, bus.clone());
         let bound = bind(ServerConfig::new(vec![local.address]), || {
             format!("resolver {} ({})", local.name, local.address)
         })?;
@@ -182,13 +249,16 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
                 .copied()
                 .unwrap_or(local.address),
             resolver,
+            counters: Arc::new(ServerCounters::default()),
         };
         resolvers.push((bound, running));
     }
     let Some((_, first)) = resolvers.first() else {
         return Err(StartError::NoResolver);
     };
-    let (resolver_addr, resolver_handle) = (first.address, first.resolver.clone());
+    let resolver_addr = first.address;
+    let resolver_handle = first.resolver.clone();
+    let resolver_counters = first.counters.clone();
 
     let (stop, stopped) = watch::channel(false);
     let on_stop = move || {
@@ -200,27 +270,64 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
     };
     let mut tasks = JoinSet::new();
     let mut servers = Vec::new();
+    let mut auths = Vec::new();
     for (bound, handler, running) in ready {
         let zones: Vec<String> = running.zones.iter().map(ToString::to_string).collect();
         info!(server = %running.name, address = %running.address, zones = %zones.join(" "), "serving");
         tasks.spawn(bound.run(handler, on_stop()));
+        auths.push(running.auth.clone());
         servers.push(running);
     }
     let mut running_resolvers = Vec::new();
     for (bound, running) in resolvers {
         info!(resolver = %running.name, address = %running.address, hints = topology.root_hints().len(), "resolver serving");
-        tasks.spawn(bound.run(running.resolver.handler(), on_stop()));
+        let handler = Counted::wrap(running.resolver.handler(), running.counters.clone());
+        tasks.spawn(bound.run(handler, on_stop()));
         running_resolvers.push(running);
     }
+    // Every server listens now: NOTIFY and the first transfers can go.
+    let background = auths.iter().map(AuthServer::spawn_tasks).collect();
+    wait_for_secondaries(topology, &auths).await;
 
     Ok(Hierarchy {
         servers,
         resolver: resolver_addr,
         resolvers: running_resolvers,
         resolver_handle,
+        resolver_counters,
+        bus,
         stop,
         tasks,
+        auths,
+        _background: background,
+        _data_root: data_root,
     })
+}
+
+/// Whether the servers' per-query lines (debug level) would be shown.
+fn query_lines_enabled() -> bool {
+    tracing::enabled!(target: "dnslab_authoritative::handler", tracing::Level::DEBUG)
+}
+
+/// How long start-up waits for every secondary's first copy.
+const FIRST_COPIES: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Waits, up to [`FIRST_COPIES`], until every secondary zone has its
+/// first copy, so that the hierarchy answers from every server once
+/// started; a secondary that is still empty answers SERVFAIL meanwhile.
+async fn wait_for_secondaries(topology: &Topology, auths: &[AuthServer]) {
+    let deadline = tokio::time::Instant::now() + FIRST_COPIES;
+    let pending = || {
+        topology.servers.iter().zip(auths).any(|(server, auth)| {
+            server
+                .zones
+                .iter()
+                .any(|zone| zone.secondary_of.is_some() && auth.zone(&zone.origin).is_none())
+        })
+    };
+    while pending() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Binds one server, naming it in the error.

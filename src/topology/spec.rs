@@ -9,15 +9,16 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use dnslab_wire::absolute_name;
 use hickory_proto::rr::Name;
 use serde::Deserialize;
 
 use super::problem::{Place, Problem, ProblemKind};
-use super::views::{self, ViewSpec};
 use super::{resolvers, Server, Topology, ZoneFile};
+use crate::views::{ViewSpec, SECONDARY_VIEWS};
+use crate::yaml::Lines;
 
 /// The port every server of the hierarchy listens on when the file does not
 /// say: unprivileged, so `dnslab up` works without root, and clear of 53.
@@ -65,11 +66,14 @@ struct ServerSpec {
 #[serde(deny_unknown_fields)]
 struct ZoneSpec {
     zone: String,
-    /// Relative to the topology file.
-    file: String,
-    /// fixed, cyclic (the default) or random (see `super::views`).
+    /// A primary's master file, relative to the topology file.
+    file: Option<String>,
+    /// A secondary: the server it copies the zone from (AXFR, IXFR,
+    /// NOTIFY), which must serve the zone itself.
+    secondary_of: Option<String>,
+    /// fixed, cyclic (the default) or random (see `crate::views`).
     rrset_order: Option<String>,
-    /// Answers chosen by who asks (see `super::views`).
+    /// Answers chosen by who asks, a primary's (see `crate::views`).
     #[serde(default)]
     views: Vec<ViewSpec>,
 }
@@ -156,7 +160,6 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
         let mut zones: Vec<ZoneFile> = Vec::new();
         for zone in &raw.zones {
             let zone_line = line_of("zone", &zone.zone);
-            let file_line = line_of("file", &zone.file);
             let origin = match parse_name("zone", &zone.zone) {
                 Ok(origin) => origin,
                 Err(kind) => {
@@ -173,37 +176,86 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
                     },
                 ));
             }
-            let path = base.join(&zone.file);
-            if let Err(e) = std::fs::metadata(&path).and_then(|m| {
-                if m.is_file() {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::other("not a regular file"))
+            let source = match (&zone.file, &zone.secondary_of) {
+                (Some(file), None) => {
+                    let file_line = line_of("file", file);
+                    let path = base.join(file);
+                    if let Err(e) = std::fs::metadata(&path).and_then(|m| {
+                        if m.is_file() {
+                            Ok(())
+                        } else {
+                            Err(std::io::Error::other("not a regular file"))
+                        }
+                    }) {
+                        problems.push(Problem::new(
+                            at(file_line),
+                            ProblemKind::MissingZoneFile {
+                                server: name.clone(),
+                                zone: origin.clone(),
+                                path: path.clone(),
+                                reason: e.to_string(),
+                            },
+                        ));
+                    }
+                    (path, None, file_line)
                 }
-            }) {
-                problems.push(Problem::new(
-                    at(file_line),
-                    ProblemKind::MissingZoneFile {
-                        server: name.clone(),
-                        zone: origin.clone(),
-                        path: path.clone(),
-                        reason: e.to_string(),
-                    },
-                ));
+                (None, Some(primary)) => match parse_name("secondary_of", primary) {
+                    Ok(primary) => (PathBuf::new(), Some(primary), zone_line),
+                    Err(kind) => {
+                        problems.push(Problem::new(at(zone_line), *kind));
+                        continue;
+                    }
+                },
+                (file, _) => {
+                    problems.push(Problem::new(
+                        at(zone_line),
+                        ProblemKind::FileOrSecondary {
+                            server: name.clone(),
+                            zone: origin.clone(),
+                            both: file.is_some(),
+                        },
+                    ));
+                    continue;
+                }
+            };
+            let (path, secondary_of, line) = source;
+            let rrset_order = match zone.rrset_order.as_deref().map(str::parse) {
+                None => None,
+                Some(Ok(order)) => Some(order),
+                Some(Err(error)) => {
+                    let line = zone
+                        .rrset_order
+                        .as_deref()
+                        .and_then(|o| line_of("rrset_order", o));
+                    let kind = ProblemKind::BadRrsetOrder(format!("{error}"));
+                    problems.push(Problem::new(at(line), kind));
+                    None
+                }
+            };
+            let mut views = Vec::new();
+            for spec in &zone.views {
+                let line = line_of("name", &spec.name);
+                let view = match secondary_of {
+                    Some(_) => Err(SECONDARY_VIEWS.to_string()),
+                    None => spec.view(base),
+                };
+                match view {
+                    Ok(view) => views.push((view, line.unwrap_or(0))),
+                    Err(reason) => problems.push(Problem::new(
+                        at(line),
+                        ProblemKind::BadView {
+                            zone: origin.clone(),
+                            view: spec.name.clone(),
+                            reason,
+                        },
+                    )),
+                }
             }
-            let rrset_order = views::rrset_order(
-                zone.rrset_order.as_deref(),
-                zone.rrset_order
-                    .as_deref()
-                    .and_then(|o| line_of("rrset_order", o)),
-                &at,
-                &mut problems,
-            );
-            let views = views::views(&zone.views, &origin, base, &mut line_of, &at, &mut problems);
             zones.push(ZoneFile {
                 origin,
                 path,
-                line: file_line.unwrap_or(0),
+                line: line.unwrap_or(0),
+                secondary_of,
                 rrset_order,
                 views,
             });
@@ -219,6 +271,7 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
     }
 
     check_unique(&servers, source, &mut problems);
+    resolve_primaries(&mut servers, source, &mut problems);
     if !servers
         .iter()
         .any(|s| s.zones.iter().any(|z| z.origin.is_root()))
@@ -276,6 +329,75 @@ fn check_unique(servers: &[Server], source: &Path, problems: &mut Vec<Problem>) 
     }
 }
 
+/// Gives each secondary zone the master file of the server it copies
+/// from (following a chain of secondaries to the primary), so that the
+/// checks read the data it will serve; reports a `secondary_of` that names
+/// no server, a server without the zone, or a loop.
+fn resolve_primaries(servers: &mut [Server], source: &Path, problems: &mut Vec<Problem>) {
+    let at = |line: usize| {
+        Some(Place {
+            file: source.to_path_buf(),
+            line,
+        })
+    };
+    let mut resolved = Vec::new();
+    for (s, server) in servers.iter().enumerate() {
+        for (z, zone) in server.zones.iter().enumerate() {
+            let Some(mut primary) = zone.secondary_of.clone() else {
+                continue;
+            };
+            let mut hops = 0;
+            let path = loop {
+                let Some(upstream) = servers.iter().find(|other| other.name == primary) else {
+                    problems.push(Problem::new(
+                        at(zone.line),
+                        ProblemKind::UnknownPrimary {
+                            server: server.name.clone(),
+                            zone: zone.origin.clone(),
+                            primary,
+                        },
+                    ));
+                    break None;
+                };
+                let Some(copy) = upstream.zones.iter().find(|z| z.origin == zone.origin) else {
+                    problems.push(Problem::new(
+                        at(zone.line),
+                        ProblemKind::PrimaryLacksZone {
+                            server: server.name.clone(),
+                            zone: zone.origin.clone(),
+                            primary,
+                        },
+                    ));
+                    break None;
+                };
+                match &copy.secondary_of {
+                    None => break Some(copy.path.clone()),
+                    Some(next) if hops < servers.len() => {
+                        primary = next.clone();
+                        hops += 1;
+                    }
+                    Some(_) => {
+                        problems.push(Problem::new(
+                            at(zone.line),
+                            ProblemKind::SecondaryLoop {
+                                server: server.name.clone(),
+                                zone: zone.origin.clone(),
+                            },
+                        ));
+                        break None;
+                    }
+                }
+            };
+            if let Some(path) = path {
+                resolved.push((s, z, path));
+            }
+        }
+    }
+    for (s, z, path) in resolved {
+        servers[s].zones[z].path = path;
+    }
+}
+
 /// Topology names are always absolute: `com` and `com.` are the same zone.
 /// (The error is boxed: a `ProblemKind` holds several names.)
 pub fn parse_name(what: &'static str, value: &str) -> Result<Name, Box<ProblemKind>> {
@@ -288,81 +410,9 @@ pub fn parse_name(what: &'static str, value: &str) -> Result<Name, Box<ProblemKi
     })
 }
 
-/// The `key: value` pairs of a YAML text with their line numbers, in both
-/// block (`key: value`) and flow (`{ key: value, ... }`) style.
-pub(super) struct Lines<'a> {
-    pairs: Vec<(&'a str, &'a str, usize)>,
-    /// Every line, without its comment, for list items (no key).
-    text: Vec<&'a str>,
-}
-
-impl<'a> Lines<'a> {
-    fn new(text: &'a str) -> Self {
-        let mut pairs = Vec::new();
-        let mut lines = Vec::new();
-        for (index, line) in text.lines().enumerate() {
-            let line = line.split(" #").next().unwrap_or_default();
-            let line = if line.trim_start().starts_with('#') {
-                ""
-            } else {
-                line
-            };
-            lines.push(line);
-            for piece in line.split(['{', '}', ',']) {
-                let piece = piece.trim().trim_start_matches("- ").trim();
-                if let Some((key, value)) = piece.split_once(':') {
-                    let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
-                    pairs.push((key.trim(), value, index + 1));
-                }
-            }
-        }
-        Lines { pairs, text: lines }
-    }
-
-    /// The line of the `nth` (0-based) occurrence of `key: value`.
-    pub(super) fn find(&self, key: &str, value: &str, nth: usize) -> Option<usize> {
-        self.pairs
-            .iter()
-            .filter(|(k, v, _)| *k == key && *v == value)
-            .nth(nth)
-            .map(|(_, _, line)| *line)
-    }
-
-    /// The line of the first `key:`, whatever its value.
-    pub(super) fn find_key(&self, key: &str) -> Option<usize> {
-        self.pairs
-            .iter()
-            .find(|(k, _, _)| *k == key)
-            .map(|(_, _, line)| *line)
-    }
-
-    /// The line of the `nth` line containing `needle` outside comments:
-    /// for list items, which have no key.
-    pub(super) fn containing(&self, needle: &str, nth: usize) -> Option<usize> {
-        self.text
-            .iter()
-            .enumerate()
-            .filter(|(_, line)| line.contains(needle))
-            .nth(nth)
-            .map(|(index, _)| index + 1)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lines_finds_block_and_flow_pairs_by_occurrence() {
-        let text = "port: 5300\nservers:\n  - name: a.\n    zones:\n      - { zone: ., file: root.zone }\n  - name: a.  # again\n";
-        let lines = Lines::new(text);
-        assert_eq!(lines.find("port", "5300", 0), Some(1));
-        assert_eq!(lines.find("name", "a.", 0), Some(3));
-        assert_eq!(lines.find("name", "a.", 1), Some(6));
-        assert_eq!(lines.find("file", "root.zone", 0), Some(5));
-        assert_eq!(lines.find("zone", ".", 0), Some(5));
-        assert_eq!(lines.find("name", "a.", 2), None);
-    }
 
     #[test]
     fn names_are_absolute() {

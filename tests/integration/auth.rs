@@ -411,9 +411,10 @@ fn other_classes_are_refused() {
     assert_eq!(sections(&reply), [NONE, NONE, NONE]);
 }
 
-/// Zone transfers are not offered: AXFR and IXFR are REFUSED (NSD's
-/// default without `provide-xfr`), with the question echoed. Other
-/// non-data types (OPT, MAILA) are NODATA, as Knot answers them.
+/// Zone transfers are offered only to the clients a zone's
+/// `allow_transfer` lists, none by default (NSD's and Knot's default): AXFR
+/// and IXFR are REFUSED, with the question echoed. Other non-data types
+/// (OPT, MAILA) are NODATA, as Knot answers them.
 #[test]
 fn transfers_are_refused_and_other_meta_types_are_nodata() {
     let server = example_server();
@@ -429,20 +430,26 @@ fn transfers_are_refused_and_other_meta_types_are_nodata() {
     }
 }
 
-/// RFC 1035 4.1.1: opcodes other than QUERY (here NOTIFY and UPDATE) get
-/// NOTIMP, with the opcode and ID echoed; with an OPT record when the query
-/// had one (RFC 6891 6.1.1, as from Knot).
+/// RFC 1035 4.1.1: opcodes other than QUERY and NOTIFY (here UPDATE and
+/// STATUS) get NOTIMP, with the opcode and ID echoed; with an OPT record
+/// when the query had one (RFC 6891 6.1.1, as from Knot). RD and CD are
+/// not echoed: BIND clears every flag of a request it cannot handle, and
+/// nothing was recursed or checked.
 #[test]
 fn other_opcodes_are_not_implemented() {
     let server = example_server();
-    for opcode in [OpCode::Notify, OpCode::Update] {
+    for opcode in [OpCode::Update, OpCode::Status] {
         for edns in [None, Some(1232)] {
             let mut ask = Ask::new("example.com.", RecordType::SOA);
             ask.edns = edns;
             let mut query = ask.to_message();
             query.metadata.op_code = opcode;
+            query.metadata.recursion_desired = true;
+            query.metadata.checking_disabled = true;
             let reply = udp_message(server.addr, &query, TIMEOUT).expect("an answer");
             assert_eq!(flags(&reply), with(ResponseCode::NotImp, false));
+            assert!(!reply.metadata.recursion_desired, "{opcode:?} RD cleared");
+            assert!(!reply.metadata.checking_disabled, "{opcode:?} CD cleared");
             assert_eq!(reply.metadata.op_code, opcode);
             assert_eq!(sections(&reply), [NONE, NONE, NONE]);
             assert_eq!(reply.edns.is_some(), edns.is_some(), "{opcode:?} OPT");

@@ -9,12 +9,17 @@ mod auth;
 mod hostile;
 /// Interoperability with dig and differential answers against Knot/NSD.
 mod interop;
+/// The live view of `dnslab up`: walk events over HTTP, replay, resync,
+/// `/metrics`.
+mod live;
 /// The README's commands, run as a new user types them.
 mod readme;
 /// The recursive resolver over a hierarchy of dnslab servers.
 mod resolver;
 /// Load distribution and answers by who asks: rotation, views, ECS.
 mod stories;
+/// Zone transfers, NOTIFY and TSIG: dnslab as primary and secondary.
+mod transfer;
 /// `dnslab up`: topologies and the built-in default hierarchy.
 mod up;
 /// Zone files: what loads, what is rejected and with which line.

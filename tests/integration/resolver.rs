@@ -1024,15 +1024,8 @@ fn trace_records_each_minimised_step() {
         .runtime
         .block_on(trace(config, name("www.example.com."), RecordType::A));
     let steps: Vec<(String, String, &str)> = traced
-        .steps
-        .iter()
-        .map(|s| {
-            (
-                s.server_name.to_string(),
-                s.qname.to_string(),
-                s.outcome.kind(),
-            )
-        })
+        .responses()
+        .map(|e| (e.from.name.clone(), e.qname.clone(), e.kind.as_str()))
         .collect();
     assert_eq!(steps.len(), 3, "{steps:?}");
     assert_eq!(steps[0], ("ns.root.".into(), "com.".into(), "referral"));
@@ -1042,7 +1035,14 @@ fn trace_records_each_minimised_step() {
     );
     assert_eq!(steps[2].1, "www.example.com.");
     assert_eq!(steps[2].2, "answer");
-    assert_eq!(traced.steps[0].server, server_addr(1, lab().port));
+    let numbers: Vec<u32> = traced.events.iter().map(|e| e.step).collect();
+    assert_eq!(
+        numbers,
+        (1..=8).collect::<Vec<_>>(),
+        "question, 3 exchanges, answer"
+    );
+    let root = server_addr(1, lab().port).to_string();
+    assert_eq!(traced.events[1].to.addr.as_deref(), Some(root.as_str()));
     assert_eq!(traced.queries, 3);
     let resolution = traced.result.expect("resolves");
     assert_eq!(section_without_ttl(&resolution.answers), [WWW_EXAMPLE]);
@@ -1081,20 +1081,34 @@ fn trace_command_prints_json_lines() {
         .lines()
         .map(|line| serde_json::from_str(line).expect("JSON line"))
         .collect();
+    // The schema of the live page's events: the question, four
+    // exchanges (query, response), the answer.
     let kinds: Vec<&str> = lines.iter().filter_map(|l| l["kind"].as_str()).collect();
-    assert_eq!(kinds, ["referral", "referral", "referral", "answer"]);
-    assert_eq!(lines[0]["server"], format!("127.0.53.1:{}", lab.port));
-    assert_eq!(lines[2]["referral_zone"], "cs.umass.edu.");
-    let result = &lines[4];
-    assert_eq!(result["result"], "NOERROR");
-    assert_eq!(result["queries"], 4);
-    let answers = result["answers"].as_array().expect("answers");
-    assert_eq!(answers.len(), 1);
+    assert_eq!(
+        kinds,
+        [
+            "query", "query", "referral", "query", "referral", "query", "referral", "query",
+            "answer", "answer"
+        ]
+    );
+    let steps: Vec<u64> = lines.iter().filter_map(|l| l["step"].as_u64()).collect();
+    assert_eq!(steps, (1..=10).collect::<Vec<_>>());
+    assert_eq!(lines[1]["to"]["addr"], format!("127.0.53.1:{}", lab.port));
+    assert_eq!(lines[1]["to"]["role"], "root");
+    assert_eq!(
+        lines[6]["detail"],
+        "referral to cs.umass.edu. (ns.cs.umass.edu.)"
+    );
+    let answer = &lines[9];
+    assert_eq!(answer["rcode"], "NOERROR");
+    assert_eq!(answer["to"]["role"], "client");
+    let records = answer["records"].as_array().expect("records");
+    assert_eq!(records.len(), 1);
     assert!(
-        answers[0]
+        records[0]
             .as_str()
             .is_some_and(|a| a.contains("192.0.2.30")),
-        "{answers:?}"
+        "{records:?}"
     );
 }
 

@@ -2,7 +2,8 @@
 //! distribution (every multi-record RRset rotates, in the authoritative
 //! server and in the resolver's answers from its cache, `rotation`), and
 //! answers that depend on who asks (a zone's views chosen by the asking
-//! resolver's address or by EDNS Client Subnet, `views`).
+//! resolver's address or by EDNS Client Subnet, `views`), both as the
+//! configuration of `dnslab auth --config` gives them (`auth_config`).
 //!
 //! A small hierarchy runs in-process on 127.0.55.x, one random port: the
 //! root (127.0.55.1), and 127.0.55.2 serving `test.` and `cdn.test.`,
@@ -14,7 +15,7 @@ use std::fs;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use dnslab_authoritative::{
-    AuthOptions, AuthServer, ServedZone, View, ViewData, ViewRecords, ZoneSource,
+    AuthConfig, AuthOptions, AuthServer, View, ViewData, ViewRecords, ZoneConfig, ZoneSource,
 };
 use dnslab_resolver::{Resolver, ResolverConfig};
 use dnslab_transport::{Server, ServerConfig, TransportError};
@@ -24,9 +25,10 @@ use hickory_proto::rr::{RData, RecordType};
 use tokio::runtime::Runtime;
 
 use crate::common::{
-    name, on_a_random_port, serve, test_runtime, udp_from, Ask, Running, ScratchDir,
+    name, on_a_random_port, serve, test_runtime, udp_from, Ask, Running, ScratchDir, ServedAuth,
 };
 
+mod auth_config;
 mod rotation;
 mod views;
 
@@ -113,7 +115,7 @@ impl Zones {
 
     /// `cdn.test.` with its three views: east and lab as records replacing
     /// a1105's, west as a master file of its own.
-    fn cdn(&self) -> ServedZone {
+    fn cdn(&self) -> ZoneConfig {
         let records = |address: &str| {
             ViewData::Records(vec![ViewRecords {
                 owner: "a1105".to_string(),
@@ -125,9 +127,7 @@ impl Zones {
             clients: vec![prefix.parse().expect("prefix")],
             data,
         };
-        ServedZone {
-            source: self.source("cdn.test.", "cdn.zone"),
-            rrset_order: None,
+        ZoneConfig {
             views: vec![
                 view("east", "127.0.0.0/24", records(EAST_A)),
                 view(
@@ -137,17 +137,35 @@ impl Zones {
                 ),
                 view("lab", "127.0.0.0/16", records(LAB_A)),
             ],
+            ..ZoneConfig::primary(self.source("cdn.test.", "cdn.zone"))
+        }
+    }
+
+    /// `test.`, in `order` (the server's when `None`).
+    fn test(&self, order: Option<RrsetOrder>) -> ZoneConfig {
+        ZoneConfig {
+            rrset_order: order,
+            ..ZoneConfig::primary(self.source("test.", "test.zone"))
         }
     }
 
     /// The zones of 127.0.55.2: `test.` (in `order`) and `cdn.test.`.
-    fn cdn_server(&self, order: Option<RrsetOrder>) -> Vec<ServedZone> {
-        let test = ServedZone {
-            rrset_order: order,
-            ..ServedZone::from(self.source("test.", "test.zone"))
-        };
-        vec![test, self.cdn()]
+    fn cdn_server(&self, order: Option<RrsetOrder>) -> Vec<ZoneConfig> {
+        vec![self.test(order), self.cdn()]
     }
+}
+
+/// The configuration of a server of `zones` answering with `options`.
+fn config(zones: Vec<ZoneConfig>, options: AuthOptions) -> AuthConfig {
+    AuthConfig {
+        zones,
+        ..AuthConfig::primaries(Vec::new(), options)
+    }
+}
+
+/// A server of `zones` on 127.0.0.1 (port 0), answering with `options`.
+fn served(zones: Vec<ZoneConfig>, options: AuthOptions) -> ServedAuth {
+    ServedAuth::from_config(config(zones, options))
 }
 
 /// The story's hierarchy on one random port.
@@ -162,7 +180,7 @@ impl Lab {
     /// setting) and `test.` in `order` (the server's when `None`).
     fn start(options: AuthOptions, order: Option<RrsetOrder>) -> Lab {
         let zones = Zones::write();
-        let root = vec![ServedZone::from(zones.source(".", "root.zone"))];
+        let root = vec![ZoneConfig::primary(zones.source(".", "root.zone"))];
         let servers = [
             (1, root, AuthOptions::default()),
             (2, zones.cdn_server(order), options),
@@ -170,8 +188,8 @@ impl Lab {
         let (port, bound) = on_a_random_port("the stories' hierarchy", |port| {
             let mut bound = Vec::new();
             for (last, served, options) in &servers {
-                let auth =
-                    AuthServer::load_zones(served.clone(), options.clone()).expect("zones load");
+                let config = config(served.clone(), options.clone());
+                let auth = AuthServer::new(config).expect("zones load");
                 let mut config = ServerConfig::new(vec![server(*last, port)]);
                 config.udp_workers = 1;
                 match Server::bind(config) {

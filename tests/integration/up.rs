@@ -13,7 +13,7 @@ use std::time::Duration;
 use dnslab::topology::default::DefaultTopology;
 use dnslab::topology::{self, Hierarchy, RunningResolver, Topology};
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::RecordType;
+use hickory_proto::rr::{RData, RecordType};
 
 use crate::common::{
     assert_recursive_header, dig, dnslab, lines, on_a_random_port, random_port, repo_path,
@@ -84,6 +84,40 @@ fn resolvers_sharing_an_address_are_reported_at_the_second() {
             "ISP in the east",
             "share the address 127.0.0.1",
         ],
+    );
+}
+
+/// A secondary names its primary by server name (`secondary_of`); a name
+/// that is no server of the topology is reported at the zone's line,
+/// naming both, before anything starts.
+#[test]
+fn a_secondary_of_an_unknown_server_is_reported_at_its_line() {
+    let file = fixture("secondary-of-unknown.yaml");
+    let line = line_of(&file, "secondary_of", 0);
+    assert_one_problem(
+        "secondary-of-unknown.yaml",
+        &file,
+        line,
+        &[
+            "ns2.example.com.",
+            "ns1.exmaple.com.",
+            "no server of the topology",
+        ],
+    );
+}
+
+/// A primary must serve the zone it is asked to copy out: org. is no
+/// zone of a.gtld.test., so the secondary could never get it. A zone
+/// copied as it should be (com., the root) raises nothing.
+#[test]
+fn a_secondary_of_a_server_without_the_zone_is_reported() {
+    let file = fixture("secondary.yaml");
+    let line = line_of(&file, "zone: org.", 0);
+    assert_one_problem(
+        "secondary.yaml",
+        &file,
+        line,
+        &["org.", "a.gtld.test.", "does not serve org."],
     );
 }
 
@@ -320,9 +354,9 @@ fn default_topology_validates_clean() {
 
 /// The default hierarchy running on a random shared port, its resolver on
 /// an ephemeral port of 127.0.0.1. The runtime lives as long as the value.
-struct RunningDefault {
+pub(crate) struct RunningDefault {
     hierarchy: Option<Hierarchy>,
-    runtime: tokio::runtime::Runtime,
+    pub(crate) runtime: tokio::runtime::Runtime,
     _files: DefaultTopology,
 }
 
@@ -330,7 +364,7 @@ impl RunningDefault {
     /// The servers use the default's fixed 127.0.0.x addresses, so tests
     /// starting it concurrently differ by port: pick a random high one and
     /// try another when it is taken.
-    fn start() -> RunningDefault {
+    pub(crate) fn start() -> RunningDefault {
         let files = DefaultTopology::write().expect("write default topology");
         let mut topology: Topology =
             topology::load(&files.path()).unwrap_or_else(|p| panic!("{p}"));
@@ -354,12 +388,12 @@ impl RunningDefault {
         }
     }
 
-    fn hierarchy(&self) -> &Hierarchy {
+    pub(crate) fn hierarchy(&self) -> &Hierarchy {
         self.hierarchy.as_ref().expect("running")
     }
 
     /// The first local DNS server, the ISP in the east.
-    fn resolver(&self) -> SocketAddr {
+    pub(crate) fn resolver(&self) -> SocketAddr {
         self.hierarchy().resolver
     }
 
@@ -393,6 +427,48 @@ impl Drop for RunningDefault {
             }
         }
     }
+}
+
+/// RFC 1996 in the lab: dns2.networkutopia.com is a secondary of dns1.
+/// It serves dns1's copy from the start; after the zone file is edited
+/// (serial + 1, a new name) and the hierarchy reloaded (`dnslab up` on
+/// SIGHUP), dns1 sends NOTIFY and dns2 serves the new name within
+/// seconds, through the resolver too.
+#[test]
+fn a_secondary_of_the_default_hierarchy_follows_its_primary_after_a_reload() {
+    let running = RunningDefault::start();
+    let dns2 = running.server("127.0.0.12");
+    let soa = |server| udp(server, &Ask::new("networkutopia.com.", RecordType::SOA));
+    let before = soa(dns2);
+    assert!(
+        before.metadata.authoritative,
+        "dns2 serves its copy from the start"
+    );
+    let RData::SOA(old) = &before.answers[0].data else {
+        panic!("an SOA")
+    };
+    let serial = old.serial;
+    let path = running._files.dir().join("networkutopia.com.zone");
+    let text = std::fs::read_to_string(&path).expect("zone file");
+    let text = text.replacen(&serial.to_string(), &(serial + 1).to_string(), 1);
+    std::fs::write(&path, format!("{text}blog IN A 192.0.2.77\n")).expect("write zone");
+    running.hierarchy().reloader().reload();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut followed = false;
+    while !followed && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        followed =
+            matches!(&soa(dns2).answers[0].data, RData::SOA(new) if new.serial == serial + 1);
+    }
+    assert!(followed, "dns2 took serial {}", serial + 1);
+    let blog = udp(dns2, &Ask::new("blog.networkutopia.com.", RecordType::A));
+    assert_eq!(blog.answers.len(), 1);
+    assert_answer(
+        &running,
+        "blog.networkutopia.com.",
+        RecordType::A,
+        &["blog.networkutopia.com. A 192.0.2.77"],
+    );
 }
 
 /// Asks the resolver with RD=1 and checks what every answer through a
@@ -749,26 +825,46 @@ fn dig_through_the_resolver_and_at_each_level_of_the_default_hierarchy() {
 // The binary
 // ---------------------------------------------------------------------------
 
-/// The query log (one line per query at each server) shows the walk of
-/// gaia.cs.umass.edu in order: a root, edu., umass.edu., cs.umass.edu.
-fn assert_walk_logged(stderr: &str) {
-    let plain = strip_ansi(stderr);
-    let servers: Vec<&str> = plain
+/// The walk printed on the terminal: the ten numbered messages of
+/// gaia.cs.umass.edu, a root, edu., umass.edu. and cs.umass.edu. asked in
+/// that order, and the answer.
+fn assert_walk_printed(stdout: &str) {
+    let plain = strip_ansi(stdout);
+    let walk: Vec<&str> = plain
         .lines()
-        .filter(|line| line.contains(": query ") && line.contains("edu. "))
-        .filter_map(|line| {
-            line.split_whitespace()
-                .find_map(|word| word.strip_prefix("server="))
-        })
+        .skip_while(|line| !line.contains("127.0.0.1 -> resolver   gaia.cs.umass.edu. A"))
+        .take(10)
         .collect();
-    assert_eq!(servers.len(), 4, "four queries in the log:\n{plain}");
+    assert_eq!(walk.len(), 10, "ten messages printed:\n{plain}");
+    let asked: Vec<&str> = walk
+        .iter()
+        .filter(|line| line.contains("resolver -> "))
+        .filter_map(|line| line.split("resolver -> ").nth(1)?.split_whitespace().next())
+        .collect();
+    assert_eq!(asked.len(), 5, "{walk:#?}");
     assert!(
-        servers[0].ends_with(".root-servers.lab."),
-        "a root first: {servers:?}"
+        asked[0].ends_with(".root-servers.lab."),
+        "a root first: {asked:?}"
     );
     assert_eq!(
-        servers[1..],
-        ["a.edu-servers.lab.", "dns.umass.edu.", "dns.cs.umass.edu."]
+        asked[1..],
+        [
+            "a.edu-servers.lab.",
+            "dns.umass.edu.",
+            "dns.cs.umass.edu.",
+            "127.0.0.1"
+        ]
+    );
+    for (n, line) in walk.iter().enumerate() {
+        assert!(
+            line.trim_start().starts_with(&(n + 1).to_string()),
+            "{line}"
+        );
+    }
+    assert!(
+        walk[2].contains("referral to edu. (a.edu-servers.lab.)"),
+        "{}",
+        walk[2]
     );
 }
 
@@ -819,8 +915,8 @@ fn binary_check_accepts_the_default_and_rejects_a_lame_delegation() {
 }
 
 /// `dnslab up --port P` as a user runs it: it starts, answers through its
-/// resolver, logs the queries of the walk in order, and stops cleanly on
-/// SIGTERM.
+/// resolver, prints the walk as numbered messages and the page's URL, and
+/// stops cleanly on SIGTERM.
 #[test]
 fn binary_up_serves_the_default_until_sigterm() {
     let query = Ask::new("gaia.cs.umass.edu.", RecordType::A)
@@ -839,7 +935,12 @@ fn binary_up_serves_the_default_until_sigterm() {
                     &resolver.to_string(),
                     "--resolver",
                     &west.to_string(),
+                    // The README's 8053 is the README test's.
+                    "--web",
+                    "127.0.0.1:0",
                 ])
+                // The servers' query lines (debug), for the view's.
+                .env("RUST_LOG", "info,dnslab_authoritative::handler=debug")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped()),
         );
@@ -893,6 +994,11 @@ fn binary_up_serves_the_default_until_sigterm() {
         )),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("http://127.0.0.1:"),
+        "the page's URL: {stdout}"
+    );
+    assert_walk_printed(&stdout);
     for row in [
         format!("127.0.1.1:{}", resolver.port()),
         "ISP in the west".to_string(),
@@ -900,9 +1006,8 @@ fn binary_up_serves_the_default_until_sigterm() {
     ] {
         assert!(stdout.contains(&row), "{row:?} in {stdout}");
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_walk_logged(&stderr);
     // ns.kingcdn.net's query log names the view that answered the west.
+    let stderr = String::from_utf8_lossy(&output.stderr);
     let view_logged = strip_ansi(&stderr).lines().any(|line| {
         line.contains("server=ns.kingcdn.net.")
             && line.contains("client=127.0.1.1:")

@@ -5,8 +5,9 @@
 //!
 //! The files live in tests/data/zonefiles/{valid,broken}/. Four broken
 //! files break rules `named-checkzone` lets through (out-of-zone data, data
-//! below a delegation or a DNAME, missing glue with `-i local`); for those
-//! only dnslab's verdict is asserted.
+//! below a delegation or a DNAME, missing glue): dnslab reports them as
+//! warnings and loads the zone, as BIND does, so that a secondary serves
+//! whatever a primary sends that BIND would serve.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -523,13 +524,23 @@ fn cname_at_the_apex_is_a_problem() {
     assert_bind_rejects("broken/cname-at-apex.zone");
 }
 
+/// What BIND loads with a warning or silently, dnslab loads with a warning:
+/// the zone is served, the warning logged (and printed by `dnslab check`),
+/// and `named-checkzone` accepts the file too.
+fn assert_loads_with_warning(rel: &str) {
+    let zone = dnslab_authoritative::load_zone(&data_dir().join(rel), Some(&name("example.com.")))
+        .unwrap_or_else(|e| panic!("{rel} does not load: {e}"));
+    assert!(!zone.warnings().is_empty(), "{rel}: no warning");
+    assert!(zone.warnings().iter().all(|w| w.kind.is_warning()));
+    assert_bind_accepts(rel);
+}
+
 /// A record whose owner is outside the zone (www.example.org. in
 /// example.com.) could never be served authoritatively and may be a
-/// forgotten origin; dnslab reports it at its line, naming the apex.
-/// `named-checkzone` only ignores such a record, so only dnslab's verdict
-/// is asserted.
+/// forgotten origin: dnslab warns at its line, naming the apex, and loads
+/// the zone without it, as BIND does ("ignoring out-of-zone data").
 #[test]
-fn out_of_zone_data_is_a_problem() {
+fn out_of_zone_data_is_a_warning_and_left_out() {
     assert_eq!(
         problems("broken/out-of-zone.zone"),
         [(
@@ -540,11 +551,14 @@ fn out_of_zone_data_is_a_problem() {
             }
         )]
     );
+    assert_loads_with_warning("broken/out-of-zone.zone");
 }
 
-/// Glue (the A of the cut's name server) is fine below a cut; a TXT is not.
+/// Glue (the A of the cut's name server) is fine below a cut; a TXT there
+/// is occluded by the delegation: warned about, loaded (BIND loads it
+/// without a word), never answered.
 #[test]
-fn data_below_a_delegation_other_than_glue_is_a_problem() {
+fn data_below_a_delegation_other_than_glue_is_a_warning() {
     assert_eq!(
         problems("broken/below-delegation.zone"),
         [(
@@ -556,16 +570,17 @@ fn data_below_a_delegation_other_than_glue_is_a_problem() {
             }
         )]
     );
+    assert_loads_with_warning("broken/below-delegation.zone");
 }
 
 /// A delegation to a name server inside the delegated zone
 /// (ns.sub.example.com. for sub.example.com.) cannot be followed without
 /// its address as glue: finding the server's address would need an answer
-/// from that very server. The problem is reported at
-/// the NS line, naming the cut and the server. `named-checkzone -i local`
-/// lets it through, so only dnslab's verdict is asserted.
+/// from that very server. named-checkzone warns ("has no REQUIRED GLUE")
+/// and loads the zone; so does dnslab, at the NS line, naming the cut and
+/// the server.
 #[test]
-fn an_in_bailiwick_name_server_without_glue_is_a_problem() {
+fn an_in_bailiwick_name_server_without_glue_is_a_warning() {
     assert_eq!(
         problems("broken/missing-glue.zone"),
         [(
@@ -577,11 +592,13 @@ fn an_in_bailiwick_name_server_without_glue_is_a_problem() {
             }
         )]
     );
+    assert_loads_with_warning("broken/missing-glue.zone");
 }
 
-/// RFC 6672 2.3: a DNAME owner has no descendants in the zone.
+/// RFC 6672 2.3: a DNAME owner has no descendants in the zone; one there
+/// is occluded: warned about, loaded (as by BIND), never answered.
 #[test]
-fn data_below_a_dname_is_a_problem() {
+fn data_below_a_dname_is_a_warning() {
     assert_eq!(
         problems("broken/below-dname.zone"),
         [(
@@ -593,6 +610,36 @@ fn data_below_a_dname_is_a_problem() {
             }
         )]
     );
+    assert_loads_with_warning("broken/below-dname.zone");
+}
+
+/// RFC 1034 6.1's own EDU zone: the apex's name server C.ISI.EDU lies
+/// below the ISI.EDU delegation, without glue. named-checkzone loads it
+/// with a warning; a secondary of such a zone must serve it as BIND does,
+/// so dnslab loads it too, and answers for it.
+#[test]
+fn the_rfc_1034_edu_zone_loads_with_a_warning() {
+    let path = data_dir().join("valid/rfc1034-edu.zone");
+    let zone = dnslab_authoritative::load_zone(&path, Some(&name("EDU.")))
+        .unwrap_or_else(|e| panic!("the EDU zone does not load: {e}"));
+    let warned: Vec<String> = zone.warnings().iter().map(|w| w.kind.to_string()).collect();
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.contains("C.ISI.EDU.") && w.contains("ISI.EDU.")),
+        "{warned:?}"
+    );
+    if let Some(program) = require("named-checkzone", "bind9-utils") {
+        let output = Command::new(program)
+            .args(["-i", "local", "EDU"])
+            .arg(&path)
+            .output()
+            .expect("run named-checkzone");
+        assert!(
+            output.status.success(),
+            "named-checkzone loads it: {output:?}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------

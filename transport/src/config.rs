@@ -26,6 +26,14 @@ pub struct ServerConfig {
     /// a client trickling bytes cannot hold a slot (RFC 7766 6.2.3 suggests
     /// an idle timeout of seconds).
     pub tcp_idle_timeout: Duration,
+    /// The longest a multi-message response (a zone transfer,
+    /// [`crate::Reply::Stream`]) may take to write; past it the connection
+    /// is closed. Each message must also be written within
+    /// `tcp_idle_timeout`, so a client that stops reading is cut off
+    /// sooner; this bounds one that reads, but too slowly to ever finish
+    /// (BIND's `max-transfer-time-out` is two hours; a lab's zones take
+    /// seconds).
+    pub tcp_stream_timeout: Duration,
     /// Deferred queries in flight on one TCP connection; when reached, the
     /// connection stops reading until one completes (RFC 7766 6.2.1.1 lets
     /// answers return out of order; this bounds the memory one client uses).
@@ -58,6 +66,7 @@ impl Default for ServerConfig {
             udp_workers: std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
             tcp_max_connections: 1024,
             tcp_idle_timeout: Duration::from_secs(10),
+            tcp_stream_timeout: Duration::from_secs(600),
             tcp_max_pipelined: 32,
             udp_recv_buffer: 4 * 1024 * 1024,
             max_deferred: 10_000,

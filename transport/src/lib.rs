@@ -73,6 +73,20 @@ pub struct RequestMeta {
 /// bytes it yields, if any.
 pub type Deferred = Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send + 'static>>;
 
+/// The messages of one multi-message response (a zone transfer, RFC 5936
+/// 2.2), produced one at a time as the connection writes them.
+///
+/// The transport asks for the next message only once the previous one has
+/// been written to the socket, so a slow reader holds one message in the
+/// server's memory, never the whole response (a million-record zone is
+/// tens of megabytes). Producing a message must not block: it runs on the
+/// connection's task.
+pub trait MessageStream: Send + 'static {
+    /// Writes the next message into `out`, which is empty; `false` when the
+    /// response is complete (then `out` is not sent).
+    fn next_message(&mut self, out: &mut Vec<u8>) -> bool;
+}
+
 /// What a handler did with one request.
 pub enum Reply {
     /// The response is in the buffer passed to [`Handler::handle`]: send it.
@@ -81,6 +95,11 @@ pub enum Reply {
     Drop,
     /// The answer needs more work: run the future and send what it yields.
     Deferred(Deferred),
+    /// A response of several messages, for TCP (RFC 5936 4.2: zone
+    /// transfers only over TCP). The buffer passed to the handler is not
+    /// sent. Over UDP only the first message would be sent; handlers do not
+    /// return one there.
+    Stream(Box<dyn MessageStream>),
 }
 
 /// Turns one DNS request into a response. Called on the receiving worker

@@ -1,6 +1,9 @@
 //! TCP (RFC 7766): the accept loop, and one task per connection that reads
 //! length-prefixed messages (RFC 1035 4.2.2), answers each as it completes,
-//! and closes idle or stalled connections.
+//! and closes idle or stalled connections. A multi-message answer (a zone
+//! transfer, [`crate::Reply::Stream`]) is written message by message, each
+//! produced only once the previous one is written, within
+//! `tcp_stream_timeout` in all.
 //!
 //! Connection cap: when `tcp_max_connections` are open (over all
 //! addresses), each address's accept loop holds the one connection it has
@@ -23,7 +26,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use tracing::{debug, warn};
 
 use crate::server::Shared;
-use crate::{Protocol, Reply, RequestMeta};
+use crate::{MessageStream, Protocol, Reply, RequestMeta};
 
 /// The length prefix of every message on a DNS TCP stream.
 const PREFIX: usize = 2;
@@ -85,6 +88,9 @@ enum Closed {
     /// A write did not complete within `tcp_idle_timeout`: the client does
     /// not read its answers.
     WriteStalled,
+    /// A multi-message response was not written within
+    /// `tcp_stream_timeout`: the client reads too slowly to ever finish.
+    StreamTooSlow,
     Shutdown,
     Io(io::Error),
 }
@@ -96,6 +102,7 @@ impl std::fmt::Display for Closed {
             Closed::Idle => f.write_str("idle timeout"),
             Closed::ZeroLength => f.write_str("zero-length message"),
             Closed::WriteStalled => f.write_str("peer does not read its answers"),
+            Closed::StreamTooSlow => f.write_str("peer reads a multi-message answer too slowly"),
             Closed::Shutdown => f.write_str("server shutting down"),
             Closed::Io(e) => write!(f, "{e}"),
         }
@@ -253,6 +260,7 @@ impl<'a> Connection<'a> {
             match reply {
                 Reply::Send => self.send(Outgoing::Response).await?,
                 Reply::Drop => {}
+                Reply::Stream(stream) => self.send_stream(stream).await?,
                 Reply::Deferred(future) => {
                     // The server-wide cap: wait for a slot rather than drop
                     // the query, since a TCP client will not retry.
@@ -316,6 +324,27 @@ impl<'a> Connection<'a> {
         }
         self.touch();
         Ok(())
+    }
+}
+
+impl Connection<'_> {
+    /// Writes every message of a multi-message response in order, asking
+    /// for each only once the previous one is written (the backpressure of
+    /// [`crate::MessageStream`]). Nothing else is read or sent meanwhile:
+    /// RFC 7766 6.2.1.1 lets answers come in any order, and those of
+    /// queries pipelined behind a transfer follow it.
+    async fn send_stream(&mut self, mut stream: Box<dyn MessageStream>) -> Result<(), Closed> {
+        let limit = Instant::now() + self.shared.config.tcp_stream_timeout;
+        loop {
+            self.response.clear();
+            if !stream.next_message(&mut self.response) {
+                return Ok(());
+            }
+            tokio::select! {
+                sent = self.send(Outgoing::Response) => sent?,
+                () = sleep_until(limit) => return Err(Closed::StreamTooSlow),
+            }
+        }
     }
 }
 

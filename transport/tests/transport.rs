@@ -5,7 +5,9 @@
 //! `E` echo the request inline, `D` drop it, `L` echo it later (a
 //! [`Reply::Deferred`] that sleeps for the second byte × 10 ms), `U` echo
 //! it later after a round trip through a UDP socket of its own (as a
-//! resolver's upstream query), `N` defer forever, `P` panic.
+//! resolver's upstream query), `N` defer forever, `P` panic, `S` answer
+//! with a stream of messages (a zone transfer: `S`, a 4-octet count, a
+//! 2-octet size; each message is `S`, its 4-octet index and padding).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dnslab_transport::{
-    Handler, Protocol, Reply, RequestMeta, Server, ServerConfig, TransportError,
+    Handler, MessageStream, Protocol, Reply, RequestMeta, Server, ServerConfig, TransportError,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -29,6 +31,38 @@ const PROMPTLY: Duration = Duration::from_secs(5);
 struct Toy {
     /// Requests seen, to check what reached the handler.
     calls: AtomicUsize,
+    /// Messages produced by `S` streams, to check the backpressure.
+    streamed: Arc<AtomicUsize>,
+}
+
+/// The `S` command's stream: `count` messages of `size` octets.
+struct Counted {
+    next: u32,
+    count: u32,
+    size: usize,
+    produced: Arc<AtomicUsize>,
+}
+
+impl MessageStream for Counted {
+    fn next_message(&mut self, out: &mut Vec<u8>) -> bool {
+        if self.next == self.count {
+            return false;
+        }
+        out.push(b'S');
+        out.extend_from_slice(&self.next.to_be_bytes());
+        out.resize(self.size.max(5), b'.');
+        self.next += 1;
+        self.produced.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+}
+
+/// The request asking for a stream of `count` messages of `size` octets.
+fn stream_request(count: u32, size: u16) -> Vec<u8> {
+    let mut request = vec![b'S'];
+    request.extend_from_slice(&count.to_be_bytes());
+    request.extend_from_slice(&size.to_be_bytes());
+    request
 }
 
 impl Handler for Toy {
@@ -68,6 +102,19 @@ impl Handler for Toy {
                 }))
             }
             Some(b'N') => Reply::Deferred(Box::pin(std::future::pending())),
+            Some(b'S') => {
+                let field = |at: usize, len: usize| {
+                    request
+                        .get(at..at + len)
+                        .map_or(0, |b| b.iter().fold(0u32, |n, &o| n << 8 | u32::from(o)))
+                };
+                Reply::Stream(Box::new(Counted {
+                    next: 0,
+                    count: field(1, 4),
+                    size: field(5, 2) as usize,
+                    produced: Arc::clone(&self.streamed),
+                }))
+            }
             Some(b'P') => panic!("toy handler asked to panic"),
             _ => Reply::Drop,
         }
@@ -586,5 +633,131 @@ async fn udp_burst_from_many_clients_gets_every_answer_to_its_sender() {
         rounds.sort_unstable();
         assert_eq!(rounds, (0..20).collect::<Vec<u8>>());
     }
+    server.stop().await;
+}
+
+/// A zone transfer is one request answered by many messages (RFC 5936
+/// 2.2): every message arrives framed and in order, and a query pipelined
+/// behind the transfer is answered once it is complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_stream_sends_every_message_in_order_then_the_next_answer() {
+    let server = start(config());
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let mut both = framed(&stream_request(50, 1000));
+    both.extend(framed(b"Eafter"));
+    stream.write_all(&both).await.unwrap();
+    for index in 0..50u32 {
+        let message = tcp_read(&mut stream).await.expect("a message");
+        assert_eq!(message.len(), 1000);
+        assert_eq!(
+            &message[..5],
+            &[&[b'S'][..], &index.to_be_bytes()].concat()[..]
+        );
+    }
+    assert_eq!(tcp_read(&mut stream).await.expect("the echo"), b"Eaftert");
+    server.stop().await;
+}
+
+/// A client that asks for a transfer and does not read must not make the
+/// server produce (and hold) the whole response: messages are produced as
+/// the socket takes them, so what is produced stops at what the socket
+/// buffers hold; then the idle timeout closes the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_stream_to_a_client_that_does_not_read_is_held_back_then_closed() {
+    let server = start(with(config(), |c| {
+        c.tcp_idle_timeout = Duration::from_millis(500)
+    }));
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    // 10,000 messages of 60,000 octets: 600 MB.
+    stream
+        .write_all(&framed(&stream_request(10_000, 60_000)))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let produced = server.handler.streamed.load(Ordering::Relaxed);
+    // Loopback socket buffers hold a few megabytes: ~100 messages at most.
+    assert!(
+        produced > 0 && produced < 200,
+        "{produced} messages produced"
+    );
+    // The write stalls, and the connection is closed after the timeout.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = server.handler.streamed.load(Ordering::Relaxed);
+    assert!(after < 200, "{after} messages produced");
+    let mut buf = vec![0u8; 1 << 20];
+    let closed = timeout(PROMPTLY, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return true,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    assert!(closed, "the stalled connection is closed");
+    server.stop().await;
+}
+
+/// A client that reads, but too slowly to ever finish, is cut off after
+/// the stream timeout even though each write completes within the idle
+/// timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_stream_read_too_slowly_is_cut_off_after_the_stream_timeout() {
+    let server = start(with(config(), |c| {
+        c.tcp_idle_timeout = Duration::from_secs(5);
+        c.tcp_stream_timeout = Duration::from_millis(700);
+    }));
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(&framed(&stream_request(u32::MAX, 100)))
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    // About 1.3 MB/s: the socket buffers fill, then each write waits for
+    // the client; what was buffered is still delivered before the close.
+    let mut buf = vec![0u8; 65_536];
+    let closed = loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        match timeout(PROMPTLY, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Ok(Ok(_)) => {}
+            Err(_) => break false,
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            break false;
+        }
+    };
+    assert!(closed, "cut off");
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(600), "{elapsed:?}");
+    let produced = server.handler.streamed.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(server.handler.streamed.load(Ordering::Relaxed), produced);
+    server.stop().await;
+}
+
+/// A stream over UDP (a handler's mistake) sends its first message only:
+/// a datagram carries one message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_stream_sends_only_its_first_message() {
+    let server = start(config());
+    let client = udp_client().await;
+    let first = udp_ask(&client, server.addr, &stream_request(3, 20)).await;
+    assert_eq!(&first[..5], b"S\0\0\0\0");
+    assert_no_more_datagrams(&client).await;
+    server.stop().await;
+}
+
+/// Shutdown does not wait for a transfer in progress to finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_a_stream_in_progress() {
+    let server = start(config());
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(&framed(&stream_request(u32::MAX, 1000)))
+        .await
+        .unwrap();
+    assert!(tcp_read(&mut stream).await.is_some());
     server.stop().await;
 }

@@ -1,25 +1,17 @@
-//! The few reads of RFC 1035 wire format that TSIG needs: header counts,
-//! skipping names and records, and reading the key name out of the TSIG
-//! record. Every read is bounds-checked (`get`) and returns `None` past the
-//! end of the message, so network input can never make it panic.
+//! The reads of RFC 1035 wire format that TSIG needs beyond those every
+//! server shares in `dnslab-wire` (header fields, [`skip_name`]): section
+//! counts, records, names that must not be compressed, and the key name in
+//! canonical form. Every read is bounds-checked (`get`) and returns `None`
+//! past the end of the message, so network input can never make it panic.
 //!
-//! This is deliberately the only file of the crate that walks messages, so
-//! that it can be swapped for the workspace's shared wire helpers.
+//! This is the only file of the crate that walks messages.
 
-/// RFC 1035 4.1.1: the fixed header.
-pub const HEADER_LEN: usize = 12;
+pub use dnslab_wire::{skip_name, u16_at, CLASS_ANY, HEADER_LEN, MAX_NAME_LEN};
+
 /// RFC 8945 4.2: the TSIG RR type.
-pub const TYPE_TSIG: u16 = 250;
-/// RFC 1035 3.2.5: QCLASS ANY, the class of every TSIG record (RFC 8945 4.2).
-pub const CLASS_ANY: u16 = 255;
+pub const TYPE_TSIG: u16 = dnslab_wire::TYPE_TSIG;
 /// Offset of ARCOUNT in the header.
 pub const ARCOUNT_AT: usize = 10;
-/// RFC 1035 2.3.4: a name is at most 255 octets in wire form.
-const MAX_NAME_LEN: usize = 255;
-
-pub fn u16_at(msg: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*msg.get(at)?, *msg.get(at + 1)?]))
-}
 
 pub fn u32_at(msg: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(msg.get(at..at + 4)?.try_into().ok()?))
@@ -60,30 +52,15 @@ pub fn set_arcount(msg: &mut [u8], count: u16) -> Option<()> {
     Some(())
 }
 
-/// The offset just after the name that starts at `at`: after its root
-/// label, or after the first compression pointer (RFC 1035 4.1.4).
-pub fn skip_name(msg: &[u8], at: usize) -> Option<usize> {
-    walk_name(msg, at, true)
-}
-
 /// The offset just after a name that must not be compressed (RFC 3597 4,
-/// RFC 8945 4.2's algorithm name); `None` at a compression pointer.
-pub fn skip_uncompressed_name(msg: &[u8], at: usize) -> Option<usize> {
-    walk_name(msg, at, false)
-}
-
-fn walk_name(msg: &[u8], mut at: usize, allow_pointer: bool) -> Option<usize> {
+/// RFC 8945 4.2's algorithm name); `None` at a compression pointer or a
+/// reserved label type (RFC 6891 5).
+pub fn skip_uncompressed_name(msg: &[u8], mut at: usize) -> Option<usize> {
     loop {
         let len = *msg.get(at)?;
         match len & 0xC0 {
             0x00 if len == 0 => return Some(at + 1),
             0x00 => at += 1 + usize::from(len),
-            0xC0 if allow_pointer => {
-                msg.get(at + 1)?;
-                return Some(at + 2);
-            }
-            // A forbidden pointer, or the reserved types 0x40 and 0x80
-            // (RFC 6891 5).
             _ => return None,
         }
     }

@@ -20,6 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::MetricsSnapshot;
 
+/// What [`ResolverControl::flush`] removes, and one line of
+/// [`ResolverControl::dump_cache`]: the resolver's own types.
+pub use dnslab_resolver::{CacheLine, Flush, Origin};
+
 /// A boxed future, so that the traits stay usable as `dyn`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -55,19 +59,6 @@ pub trait AuthControl: Send + Sync + 'static {
     fn fill_metrics(&self, snapshot: &mut MetricsSnapshot);
 }
 
-/// What [`ResolverControl::flush`] removes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Flush {
-    /// The whole cache (records, negative answers, delegations).
-    All,
-    /// Everything cached at this name, any type.
-    Name(Name),
-    /// One RRset (or the negative answer for it).
-    RRset(Name, RecordType),
-    /// Everything at and below this name, delegations included.
-    Zone(Name),
-}
-
 /// The result of [`ResolverControl::ask`], as `/api/ask` returns it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Asked {
@@ -84,29 +75,6 @@ pub struct Asked {
     pub ms: f64,
     /// Why the resolution failed (SERVFAIL), in words.
     pub error: Option<String>,
-}
-
-/// One cached record for `dump-cache`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CacheLine {
-    /// A master-file line whose TTL is the TTL left.
-    pub line: String,
-    pub ttl_left: u32,
-    pub origin: Origin,
-}
-
-/// Where a cached record came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Origin {
-    /// The answer section of an authoritative response.
-    Answer,
-    /// The NS records of a referral (a delegation).
-    Referral,
-    /// Addresses of name servers from a referral's additional section.
-    Glue,
-    /// An NXDOMAIN or NODATA answer (stored with its SOA).
-    Negative,
 }
 
 /// One zone on one server.

@@ -5,20 +5,24 @@
 //! in this order:
 //! 1. fewer than 12 octets, or QR=1: no response at all (RFC 1035 4.1.1;
 //!    answering a response invites reflection loops between servers);
-//! 2. an opcode other than QUERY: NOTIMP, header only (RFC 1035 4.1.1);
+//! 2. an opcode the [`Policy`] does not answer: NOTIMP, header only, every
+//!    flag but the opcode cleared (RFC 1035 4.1.1; as BIND answers);
 //! 3. not one well-formed question (QDCOUNT other than 1, records in the
-//!    answer or authority section, a truncated or compressed question
-//!    name, two OPT records, OPT options cut short, a malformed ECS
-//!    option...): FORMERR, header only (RFC 1035 4.1.1, RFC 9619, RFC 6891
-//!    6.1.1, RFC 7871 7.2.1). An ECS option is checked whether or not the
-//!    server acts on it (`--ecs`), as BIND checks it: a broken client
-//!    learns of its bug either way;
+//!    answer or authority section of a plain query, a truncated or
+//!    compressed question name, two OPT records, OPT options cut short, a
+//!    malformed ECS option...): FORMERR, header only (RFC 1035 4.1.1, RFC
+//!    9619, RFC 6891 6.1.1, RFC 7871 7.2.1). An ECS option is checked
+//!    whether or not the server acts on it (`--ecs`), as BIND checks it: a
+//!    broken client learns of its bug either way;
 //! 4. an EDNS version other than 0: BADVERS (RFC 6891 6.1.3);
 //! 5. a class other than IN and ANY: REFUSED, as from NSD, Knot and
 //!    Unbound (only class IN data is held or resolved);
 //! 6. AXFR and IXFR: REFUSED where the [`Policy`] says so.
 //!
-//! Everything else is a question to answer. Error responses carry an OPT
+//! Everything else is a request to answer: a question, or (where the
+//! policy lets them through) a zone transfer or a NOTIFY, whose own rules
+//! (TSIG, access lists, TCP only) belong to the server that answers them.
+//! Error responses carry an OPT
 //! record when the request had one that can be found (RFC 6891 6.1.1),
 //! FORMERR and NOTIMP included.
 //!
@@ -33,18 +37,15 @@ use std::fmt;
 use hickory_proto::op::ResponseCode;
 
 use crate::request::{
-    find_edns, parse_request, EdnsQuery, Malformed, ParseError, Request, RequestHeader, CLASS_ANY,
-    CLASS_IN,
+    find_edns, parse_request, EdnsQuery, Malformed, Opcodes, ParseError, Request, RequestHeader,
+    CLASS_ANY, CLASS_IN, OPCODE_NOTIFY, QTYPE_AXFR, QTYPE_IXFR,
 };
-
-/// RFC 1995: incremental zone transfer.
-pub const QTYPE_IXFR: u16 = 251;
-/// RFC 5936: full zone transfer.
-pub const QTYPE_AXFR: u16 = 252;
 
 /// Where the two servers differ in what they do with a readable query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
+    /// The kinds of request answered; others get NOTIMP.
+    pub opcodes: Opcodes,
     /// Refuse AXFR and IXFR with REFUSED. (Other meta and obsolete types,
     /// OPT, MAILA and the like, are questions like any other: NODATA from
     /// the authoritative lookup, as from Knot.)
@@ -56,12 +57,14 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The authoritative server: no zone transfers are offered (NSD's
-    /// default); QCLASS ANY gets the IN data without AA, as from NSD (Knot
-    /// sets AA): holding no other class, the server cannot vouch for "any"
-    /// (RFC 6895 3.2).
+    /// The authoritative server: queries, zone transfers and NOTIFY, whose
+    /// access rules it applies itself (no transfer is allowed unless
+    /// configured, NSD's and Knot's default); QCLASS ANY gets the IN data
+    /// without AA, as from NSD (Knot sets AA): holding no other class, the
+    /// server cannot vouch for "any" (RFC 6895 3.2).
     pub const AUTHORITATIVE: Policy = Policy {
-        refuse_zone_transfers: true,
+        opcodes: Opcodes::QUERY.with(OPCODE_NOTIFY),
+        refuse_zone_transfers: false,
         class_any_not_authoritative: true,
     };
 
@@ -69,6 +72,7 @@ impl Policy {
     /// through a resolver (BIND refuses them likewise); its answers never
     /// carry AA, for any class.
     pub const RESOLVER: Policy = Policy {
+        opcodes: Opcodes::QUERY,
         refuse_zone_transfers: true,
         class_any_not_authoritative: false,
     };
@@ -117,10 +121,9 @@ impl<'a> Rejection<'a> {
 /// The rule a rejected request breaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
-    /// RFC 1035 4.1.1: an opcode this server does not implement (NOTIFY,
-    /// UPDATE, ...): NOTIMP, "does not support the requested kind of
-    /// query". (Without configuration NSD says REFUSED and Knot NOTAUTH;
-    /// NOTIMP tells the sender that no configuration will help.)
+    /// RFC 1035 4.1.1: an opcode this server does not implement (UPDATE,
+    /// or NOTIFY to the resolver, ...): NOTIMP, "does not support the
+    /// requested kind of query".
     NotImplemented { opcode: u8 },
     /// Not one well-formed question: FORMERR.
     Malformed(Malformed),
@@ -157,13 +160,20 @@ impl fmt::Display for Reason {
 
 /// Applies the rules of this module, in their order, to `msg`.
 pub fn check_request<'a>(msg: &'a [u8], policy: &Policy) -> Verdict<'a> {
-    let request = match parse_request(msg) {
+    let request = match parse_request(msg, policy.opcodes) {
         Ok(request) => request,
         Err(error) => {
             let (header, reason) = match error {
                 ParseError::ShortHeader(_) | ParseError::NotAQuery => return Verdict::Drop(error),
+                // BIND answers an opcode it does not know with every flag
+                // cleared but QR and the opcode: RD and CD are not echoed,
+                // since nothing was recursed or checked.
                 ParseError::NotImplemented(header) => (
-                    header,
+                    RequestHeader {
+                        recursion_desired: false,
+                        checking_disabled: false,
+                        ..header
+                    },
                     Reason::NotImplemented {
                         opcode: header.opcode,
                     },
@@ -228,7 +238,7 @@ mod tests {
 
     #[test]
     fn each_rule_gives_its_rcode_in_order() {
-        let auth = &Policy::AUTHORITATIVE;
+        let auth = &Policy::RESOLVER;
         let cases = [
             (query(0, 1, 1, CLASS_IN, None), Some(ResponseCode::NoError)),
             (
@@ -236,6 +246,7 @@ mod tests {
                 Some(ResponseCode::BADVERS),
             ),
             (query(4, 1, 6, CLASS_IN, None), Some(ResponseCode::NotImp)),
+            (query(5, 1, 6, CLASS_IN, None), Some(ResponseCode::NotImp)),
             (query(0, 2, 1, CLASS_IN, None), Some(ResponseCode::FormErr)),
             // The question count is checked before the EDNS version.
             (
@@ -277,6 +288,38 @@ mod tests {
         assert_eq!(notimp.question(), None);
         assert_eq!(notimp.edns.map(|e| e.udp_size), Some(1024));
         assert_eq!(notimp.header.id, 0xABCD);
+    }
+
+    #[test]
+    fn the_authoritative_policy_lets_transfers_and_notify_through() {
+        let auth = &Policy::AUTHORITATIVE;
+        for msg in [
+            query(0, 1, QTYPE_AXFR, CLASS_IN, None),
+            query(0, 1, QTYPE_IXFR, CLASS_IN, None),
+            query(OPCODE_NOTIFY, 1, 6, CLASS_IN, None),
+        ] {
+            assert_eq!(rcode(&msg, auth), Some(ResponseCode::NoError), "{msg:02x?}");
+        }
+        // UPDATE (RFC 2136) is not answered yet.
+        assert_eq!(
+            rcode(&query(5, 1, 6, CLASS_IN, None), auth),
+            Some(ResponseCode::NotImp)
+        );
+    }
+
+    /// BIND clears every flag of a NOTIMP reply but the opcode; copying RD
+    /// and CD back would claim a recursion or a check that never happened.
+    #[test]
+    fn not_implemented_clears_rd_and_cd() {
+        let mut update = query(5, 1, 6, CLASS_IN, None);
+        update[2] |= 0x01; // RD
+        update[3] |= 0x10; // CD
+        let Verdict::Reply(notimp) = check_request(&update, &Policy::AUTHORITATIVE) else {
+            panic!("not implemented");
+        };
+        assert_eq!(notimp.rcode(), ResponseCode::NotImp);
+        assert!(!notimp.header.recursion_desired && !notimp.header.checking_disabled);
+        assert_eq!(notimp.header.opcode, 5);
     }
 
     #[test]

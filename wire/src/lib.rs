@@ -21,6 +21,8 @@
 //!   distribution: [`RrsetOrder`], fixed, cyclic or random).
 //! - `text`: names as people type them ([`absolute_name`]).
 //! - `dname`: DNAME RDATA and substitution (RFC 6672).
+//! - `striped`: counters each worker thread writes on cache lines of its
+//!   own ([`Striped`]), for the metrics.
 //! - `lru`: the one sharded LRU ([`ShardedLru`]), the hash for keys from
 //!   the network ([`KeyHasher`]) and the one hand-rolled hasher ([`Fnv`]).
 
@@ -33,9 +35,10 @@ mod lru;
 mod name;
 mod order;
 mod request;
+mod striped;
 mod text;
 
-pub use check::{check_request, Policy, Reason, Rejection, Verdict, QTYPE_AXFR, QTYPE_IXFR};
+pub use check::{check_request, Policy, Reason, Rejection, Verdict};
 pub use cidr::{Cidr, CidrError};
 pub use dname::{dname_rdata, dname_target, substitute_dname};
 pub use ecs::{truncate, ClientSubnet, EcsError, ECS_IPV4_PREFIX, ECS_IPV6_PREFIX, OPTION_ECS};
@@ -49,7 +52,10 @@ pub use name::{
 };
 pub use order::{rotate_rrsets, RrsetOrder, RrsetOrderError, MAX_ROTATIONS};
 pub use request::{
-    find_edns, parse_request, read_header, skip_name, u16_at, EdnsQuery, Malformed, ParseError,
-    Request, RequestHeader, CLASS_ANY, CLASS_IN, HEADER_LEN, OPCODE_QUERY, TYPE_OPT,
+    find_edns, parse_request, read_header, records_allowed, skip_name, skip_records, u16_at,
+    EdnsQuery, Malformed, Opcodes, ParseError, Request, RequestHeader, CLASS_ANY, CLASS_IN,
+    HEADER_LEN, OPCODE_NOTIFY, OPCODE_QUERY, OPCODE_UPDATE, QTYPE_AXFR, QTYPE_IXFR, TYPE_OPT,
+    TYPE_TSIG,
 };
+pub use striped::{Striped, STRIPES};
 pub use text::{absolute_name, escaped_name, for_each_byte};

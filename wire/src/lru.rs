@@ -169,6 +169,38 @@ impl<V: Cached> ShardedLru<V> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Visits every entry, one shard locked at a time, leaving the LRU
+    /// order as it is (for an operator's dump, not for the query path).
+    pub fn for_each(&self, mut visit: impl FnMut(&V)) {
+        for shard in self.shards.iter() {
+            for (_, value) in lock(shard).entries.iter() {
+                visit(value);
+            }
+        }
+    }
+
+    /// Removes the entries `remove` picks, one shard locked at a time;
+    /// returns how many went.
+    pub fn remove_if(&self, mut remove: impl FnMut(&V) -> bool) -> usize {
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            let mut shard = lock(shard);
+            let picked: Vec<u64> = shard
+                .entries
+                .iter()
+                .filter(|(_, value)| remove(value))
+                .map(|(hash, _)| *hash)
+                .collect();
+            for hash in picked {
+                if let Some(old) = shard.entries.pop(&hash) {
+                    shard.bytes -= old.weight();
+                    removed += 1;
+                }
+            }
+        }
+        removed
+    }
 }
 
 impl<V: Cached> Shard<V> {
@@ -285,6 +317,21 @@ mod tests {
         assert_eq!(cache.slot(b"www").get(), None, "the stored key is checked");
         assert_eq!(cache.slot(b"www").remove(), None);
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn entries_are_visited_and_removed_by_a_predicate() {
+        let cache = ShardedLru::new(10, 3);
+        for (key, weight) in [("a", 1), ("b", 2), ("c", 3)] {
+            cache.put(entry(key, weight));
+        }
+        let mut seen = Vec::new();
+        cache.for_each(|e| seen.push(e.1));
+        seen.sort();
+        assert_eq!(seen, [1, 2, 3]);
+        assert_eq!(cache.remove_if(|e| e.1 >= 2), 2);
+        assert_eq!(cache.len(), 1);
+        assert!(cache.slot(b"a").get().is_some());
     }
 
     #[test]

@@ -22,12 +22,41 @@ use crate::name::{NameError, WireName};
 pub const HEADER_LEN: usize = 12;
 /// RFC 6891 6.1.1: the OPT pseudo-record type.
 pub const TYPE_OPT: u16 = 41;
+/// RFC 8945 4.2: the TSIG pseudo-record type.
+pub const TYPE_TSIG: u16 = 250;
 /// RFC 1035 3.2.4: the Internet class.
 pub const CLASS_IN: u16 = 1;
 /// RFC 1035 3.2.5: QCLASS `*`, any class.
 pub const CLASS_ANY: u16 = 255;
 /// RFC 1035 4.1.1: OPCODE 0, a standard query.
 pub const OPCODE_QUERY: u8 = 0;
+/// RFC 1996: OPCODE 4, NOTIFY.
+pub const OPCODE_NOTIFY: u8 = 4;
+/// RFC 2136: OPCODE 5, UPDATE.
+pub const OPCODE_UPDATE: u8 = 5;
+/// RFC 1995: incremental zone transfer.
+pub const QTYPE_IXFR: u16 = 251;
+/// RFC 5936: full zone transfer.
+pub const QTYPE_AXFR: u16 = 252;
+
+/// A set of opcodes, one bit each: the kinds of request a server answers
+/// (RFC 1035 4.1.1's "kind of query"); the others get NOTIMP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Opcodes(u16);
+
+impl Opcodes {
+    /// Standard queries only.
+    pub const QUERY: Opcodes = Opcodes(1 << OPCODE_QUERY);
+
+    /// This set and `opcode`.
+    pub const fn with(self, opcode: u8) -> Opcodes {
+        Opcodes(self.0 | 1 << (opcode & 0x0F))
+    }
+
+    pub const fn contains(self, opcode: u8) -> bool {
+        self.0 & 1 << (opcode & 0x0F) != 0
+    }
+}
 
 /// The header fields a response must echo (RFC 1035 4.1.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +92,16 @@ pub struct Request<'a> {
     pub qtype: u16,
     pub qclass: u16,
     pub edns: Option<EdnsQuery>,
+    /// A TSIG record ends the additional section (RFC 8945 4.2): the
+    /// request must be verified before it is answered, and the answer
+    /// signed; it is never answered as if unsigned.
+    pub signed: bool,
+    /// Records in the answer and authority sections, which only some kinds
+    /// of request carry (see [`records_allowed`]): a NOTIFY's SOA (RFC 1996
+    /// 3.7), an IXFR's SOA of the client's version (RFC 1995 3), an
+    /// UPDATE's prerequisites and updates (RFC 2136 2.4, 2.5).
+    pub ancount: u16,
+    pub nscount: u16,
     /// The lowercased question name, followed by the qtype and the DO bit
     /// (answers with DNSSEC records differ), and by the view when a server
     /// sets one ([`Request::set_view`]): the lookup key of prepared
@@ -101,10 +140,9 @@ pub enum ParseError {
     /// QR=1: never answer a response, or two servers could loop forever
     /// (reflection).
     NotAQuery,
-    /// RFC 1035 4.1.1: an opcode this server does not implement (NOTIFY,
-    /// UPDATE, ...); answered with NOTIMP, "does not support the requested
-    /// kind of query". (Without configuration NSD says REFUSED and Knot
-    /// NOTAUTH; NOTIMP tells the sender that no configuration will help.)
+    /// RFC 1035 4.1.1: an opcode this server does not implement (UPDATE
+    /// for the resolver, ...); answered with NOTIMP, "does not support the
+    /// requested kind of query".
     NotImplemented(RequestHeader),
     /// The header is readable but the rest is not a well-formed query:
     /// answered with FORMERR.
@@ -116,8 +154,11 @@ pub enum ParseError {
 pub enum Malformed {
     /// Only one question per query is answerable (RFC 9619).
     QuestionCount(u16),
-    /// A query carries no answer or authority records (RFC 1035 4.1.1).
+    /// A query carries no answer or authority records (RFC 1035 4.1.1),
+    /// except where [`records_allowed`] says.
     RecordsInQuery,
+    /// The message ends inside the answer or authority section.
+    TruncatedRecords,
     /// The message ends inside the question.
     TruncatedQuestion,
     /// A compression pointer or reserved label type in the question name.
@@ -157,6 +198,9 @@ impl fmt::Display for Malformed {
             Malformed::QuestionCount(n) => write!(f, "QDCOUNT is {n}, expected 1"),
             Malformed::RecordsInQuery => write!(f, "ANCOUNT or NSCOUNT is not 0"),
             Malformed::TruncatedQuestion => write!(f, "message ends inside the question"),
+            Malformed::TruncatedRecords => {
+                write!(f, "message ends inside the answer or authority section")
+            }
             Malformed::LabelType(b) => {
                 write!(f, "label type {:#04x} in the question name", b & 0xC0)
             }
@@ -206,14 +250,16 @@ pub fn read_header(msg: &[u8]) -> Option<RequestHeader> {
     })
 }
 
-/// Parses a query (RFC 1035 4.1) far enough to answer it.
-pub fn parse_request(msg: &[u8]) -> Result<Request<'_>, ParseError> {
+/// Parses a request (RFC 1035 4.1) far enough to answer it: a query, or
+/// another kind of request in `opcodes` (whose sections are judged by the
+/// code that answers it).
+pub fn parse_request(msg: &[u8], opcodes: Opcodes) -> Result<Request<'_>, ParseError> {
     let header = read_header(msg).ok_or(ParseError::ShortHeader(msg.len()))?;
     let flags = u16_at(msg, 2).unwrap_or_default();
     if flags & 0x8000 != 0 {
         return Err(ParseError::NotAQuery);
     }
-    if header.opcode != OPCODE_QUERY {
+    if !opcodes.contains(header.opcode) {
         return Err(ParseError::NotImplemented(header));
     }
     let malformed = |why| ParseError::Malformed(header, why);
@@ -221,9 +267,6 @@ pub fn parse_request(msg: &[u8]) -> Result<Request<'_>, ParseError> {
     let (qdcount, ancount, nscount, arcount) = (count(4), count(6), count(8), count(10));
     if qdcount != 1 {
         return Err(malformed(Malformed::QuestionCount(qdcount)));
-    }
-    if ancount != 0 || nscount != 0 {
-        return Err(malformed(Malformed::RecordsInQuery));
     }
 
     let (mut name, name_end) = WireName::read(msg, HEADER_LEN).map_err(|e| malformed(e.into()))?;
@@ -233,7 +276,14 @@ pub fn parse_request(msg: &[u8]) -> Result<Request<'_>, ParseError> {
     let question = msg
         .get(HEADER_LEN..question_end)
         .ok_or(malformed(Malformed::TruncatedQuestion))?;
-    let edns = read_additionals(msg, question_end, arcount, Options::Checked).map_err(malformed)?;
+    if (ancount != 0 || nscount != 0) && !records_allowed(header.opcode, qtype) {
+        return Err(malformed(Malformed::RecordsInQuery));
+    }
+    let additional_at = skip_records(msg, question_end, u32::from(ancount) + u32::from(nscount))
+        .ok_or(malformed(Malformed::TruncatedRecords))?;
+    let additionals =
+        read_additionals(msg, additional_at, arcount, Options::Checked).map_err(malformed)?;
+    let edns = additionals.edns;
     let [qtype_hi, qtype_lo] = qtype.to_be_bytes();
     name.set_suffix(&[
         qtype_hi,
@@ -246,8 +296,34 @@ pub fn parse_request(msg: &[u8]) -> Result<Request<'_>, ParseError> {
         qtype,
         qclass,
         edns,
+        signed: additionals.signed,
+        ancount,
+        nscount,
         name,
     })
+}
+
+/// Which requests carry records besides the question and the additional
+/// section: an IXFR query its client's SOA in the authority section (RFC
+/// 1995 3), a NOTIFY the zone's new SOA in the answer section (RFC 1996
+/// 3.7), an UPDATE its prerequisites and updates (RFC 2136 2). A plain
+/// query carries none (RFC 1035 4.1.1).
+pub fn records_allowed(opcode: u8, qtype: u16) -> bool {
+    match opcode {
+        OPCODE_QUERY => qtype == QTYPE_IXFR,
+        OPCODE_NOTIFY | OPCODE_UPDATE => true,
+        _ => false,
+    }
+}
+
+/// The offset after `count` records starting at `at`, if they all lie
+/// within the message.
+pub fn skip_records(msg: &[u8], mut at: usize, count: u32) -> Option<usize> {
+    for _ in 0..count {
+        at = skip_name(msg, at)?;
+        at += 10 + usize::from(u16_at(msg, at + 8)?);
+    }
+    (at <= msg.len()).then_some(at)
 }
 
 /// The OPT record of a query that [`parse_request`] rejects, if the message can be
@@ -261,36 +337,39 @@ pub fn find_edns(msg: &[u8]) -> Option<EdnsQuery> {
     for _ in 0..questions {
         pos = skip_name(msg, pos)? + 4;
     }
-    for _ in 0..u32::from(answers) + u32::from(authority) {
-        pos = skip_name(msg, pos)?;
-        pos += 10 + usize::from(u16_at(msg, pos + 8)?);
-    }
-    if pos > msg.len() {
-        return None;
-    }
+    let pos = skip_records(msg, pos, u32::from(answers) + u32::from(authority))?;
     read_additionals(msg, pos, additional, Options::Ignored)
-        .ok()
-        .flatten()
+        .ok()?
+        .edns
 }
 
-/// Whether the OPT record's options are read (a query to answer) or not
-/// (the OPT record of a query already rejected, only to echo its size).
+/// Whether the OPT record's options are read (a request to answer) or not
+/// (the OPT record of a request already rejected, only to echo its size).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Options {
     Checked,
     Ignored,
 }
 
-/// Walks the additional section for the OPT record (RFC 6891 6.1). Other
-/// records (TSIG, ...) are skipped: this server verifies no signatures.
-/// Bytes after the last counted record are ignored, as NSD does.
+/// What the additional section holds that a server acts on before
+/// answering.
+struct Additionals {
+    edns: Option<EdnsQuery>,
+    signed: bool,
+}
+
+/// Walks the additional section for the OPT record (RFC 6891 6.1) and a
+/// TSIG record (RFC 8945 4.2), which `dnslab-tsig` verifies; other records
+/// are skipped. Bytes after the last counted record are ignored, as NSD
+/// does.
 fn read_additionals(
     msg: &[u8],
     mut pos: usize,
     count: u16,
     options: Options,
-) -> Result<Option<EdnsQuery>, Malformed> {
+) -> Result<Additionals, Malformed> {
     let mut edns = None;
+    let mut signed = false;
     for _ in 0..count {
         let owner_is_root = msg.get(pos) == Some(&0);
         pos = skip_name(msg, pos).ok_or(Malformed::TruncatedAdditional)?;
@@ -304,6 +383,9 @@ fn read_additionals(
         let rdata = msg
             .get(rdata_at..pos)
             .ok_or(Malformed::TruncatedAdditional)?;
+        if rtype == TYPE_TSIG {
+            signed = true;
+        }
         if rtype != TYPE_OPT {
             continue;
         }
@@ -325,7 +407,7 @@ fn read_additionals(
             client_subnet,
         });
     }
-    Ok(edns)
+    Ok(Additionals { edns, signed })
 }
 
 /// Reads the options of an OPT record (RFC 6891 6.1.2: OPTION-CODE,
@@ -405,6 +487,10 @@ mod tests {
         o
     }
 
+    fn parse_request_q(msg: &[u8]) -> Result<Request<'_>, ParseError> {
+        parse_request(msg, Opcodes::QUERY)
+    }
+
     #[test]
     fn find_edns_reads_the_opt_record_of_a_rejected_query() {
         // No question, an OPT record (FORMERR).
@@ -452,7 +538,7 @@ mod tests {
     #[test]
     fn question_is_lowercased_in_the_key_and_echoed_as_sent() {
         let msg = query(0x0100, [1, 0, 0, 0], &["WwW", "Example", "COM"], 1);
-        let req = parse_request(&msg).expect("parses");
+        let req = parse_request_q(&msg).expect("parses");
         assert_eq!(req.question, &msg[12..]);
         assert_eq!(req.lowercase_name(), b"\x03www\x07example\x03com\x00");
         assert_eq!(req.key(), b"\x03www\x07example\x03com\x00\x00\x01\x00");
@@ -473,7 +559,7 @@ mod tests {
     fn opt_record_fields_are_read() {
         let mut msg = query(0, [1, 0, 0, 1], &["a"], 1);
         msg.extend(opt(4096, 1, true));
-        let edns = parse_request(&msg).expect("parses").edns;
+        let edns = parse_request_q(&msg).expect("parses").edns;
         assert_eq!(
             edns,
             Some(EdnsQuery {
@@ -488,17 +574,19 @@ mod tests {
     #[test]
     fn unanswerable_packets_are_dropped() {
         assert_eq!(
-            parse_request(&[0; 5]).unwrap_err(),
+            parse_request_q(&[0; 5]).unwrap_err(),
             ParseError::ShortHeader(5)
         );
         let msg = query(0x8000, [1, 0, 0, 0], &["a"], 1);
-        assert_eq!(parse_request(&msg).unwrap_err(), ParseError::NotAQuery);
+        assert_eq!(parse_request_q(&msg).unwrap_err(), ParseError::NotAQuery);
     }
 
     #[test]
-    fn other_opcodes_are_not_implemented() {
+    fn opcodes_outside_the_set_are_not_implemented() {
         let msg = query(4 << 11, [1, 0, 0, 0], &["a"], 6);
-        assert!(matches!(parse_request(&msg), Err(ParseError::NotImplemented(h)) if h.opcode == 4));
+        assert!(
+            matches!(parse_request_q(&msg), Err(ParseError::NotImplemented(h)) if h.opcode == 4)
+        );
     }
 
     #[test]
@@ -522,13 +610,13 @@ mod tests {
         ];
         for (msg, why) in cases {
             assert!(
-                matches!(parse_request(&msg), Err(ParseError::Malformed(_, w)) if w == why),
+                matches!(parse_request_q(&msg), Err(ParseError::Malformed(_, w)) if w == why),
                 "{why}"
             );
         }
         let short = query(0, [1, 0, 0, 0], &["abc"], 1);
         for cut in 13..short.len() {
-            let got = parse_request(&short[..cut]);
+            let got = parse_request_q(&short[..cut]);
             assert!(
                 matches!(
                     got,
@@ -540,21 +628,21 @@ mod tests {
         let mut pointer = query(0, [1, 0, 0, 0], &[], 1);
         pointer.splice(12..13, [0xC0, 0x0C]);
         assert!(matches!(
-            parse_request(&pointer),
+            parse_request_q(&pointer),
             Err(ParseError::Malformed(_, Malformed::LabelType(0xC0)))
         ));
         let mut two_opts = query(0, [1, 0, 0, 2], &["a"], 1);
         two_opts.extend(opt(1232, 0, false));
         two_opts.extend(opt(1232, 0, false));
         assert!(matches!(
-            parse_request(&two_opts),
+            parse_request_q(&two_opts),
             Err(ParseError::Malformed(_, Malformed::DuplicateOpt))
         ));
         let mut opt_named = query(0, [1, 0, 0, 1], &["a"], 1);
         opt_named.extend([1, b'x', 0]);
         opt_named.extend(&opt(1232, 0, false)[1..]);
         assert!(matches!(
-            parse_request(&opt_named),
+            parse_request_q(&opt_named),
             Err(ParseError::Malformed(_, Malformed::OptNotAtRoot))
         ));
     }
@@ -581,7 +669,7 @@ mod tests {
         let ecs = [0, 8, 0, 7, 0, 1, 24, 0, 198, 51, 100];
         let both: Vec<u8> = cookie.iter().chain(&ecs).copied().collect();
         let req = with_options(plain(), &both);
-        let subnet = parse_request(&req)
+        let subnet = parse_request_q(&req)
             .expect("parses")
             .edns
             .and_then(|e| e.client_subnet)
@@ -608,12 +696,64 @@ mod tests {
         for (options, why) in cases {
             let req = with_options(plain(), options);
             assert!(
-                matches!(parse_request(&req), Err(ParseError::Malformed(_, w)) if w == why),
+                matches!(parse_request_q(&req), Err(ParseError::Malformed(_, w)) if w == why),
                 "{why}: {:?}",
-                parse_request(&req)
+                parse_request_q(&req)
             );
             assert_eq!(find_edns(&req).map(|e| e.udp_size), Some(1232), "{why}");
         }
+    }
+
+    /// An SOA record for the root, as an IXFR's authority or a NOTIFY's
+    /// answer section carries one.
+    fn soa_record() -> Vec<u8> {
+        let mut rr = vec![0, 0, 6, 0, 1, 0, 0, 0, 60, 0, 22, 0, 0];
+        rr.extend_from_slice(&[0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1]);
+        rr
+    }
+
+    #[test]
+    fn ixfr_and_notify_may_carry_an_soa_but_a_plain_query_may_not() {
+        let notify_opcodes = Opcodes::QUERY.with(OPCODE_NOTIFY);
+        let mut ixfr = query(0, [1, 0, 1, 1], &["a"], QTYPE_IXFR);
+        ixfr.extend(soa_record());
+        ixfr.extend(opt(1232, 0, false));
+        let req = parse_request(&ixfr, Opcodes::QUERY).expect("an IXFR with its SOA");
+        assert_eq!((req.nscount, req.ancount), (1, 0));
+        assert_eq!(
+            req.edns.map(|e| e.udp_size),
+            Some(1232),
+            "OPT after the SOA"
+        );
+        let mut notify = query(u16::from(OPCODE_NOTIFY) << 11, [1, 1, 0, 0], &["a"], 6);
+        notify.extend(soa_record());
+        let req = parse_request(&notify, notify_opcodes).expect("a NOTIFY with its SOA");
+        assert_eq!(req.ancount, 1);
+        assert!(matches!(
+            parse_request(&notify, Opcodes::QUERY),
+            Err(ParseError::NotImplemented(_))
+        ));
+        let mut a_query = query(0, [1, 0, 1, 0], &["a"], 1);
+        a_query.extend(soa_record());
+        assert!(matches!(
+            parse_request_q(&a_query),
+            Err(ParseError::Malformed(_, Malformed::RecordsInQuery))
+        ));
+        let short = &ixfr[..ixfr.len() - 20];
+        assert!(matches!(
+            parse_request_q(short),
+            Err(ParseError::Malformed(_, Malformed::TruncatedRecords))
+        ));
+    }
+
+    #[test]
+    fn a_tsig_record_marks_the_request_signed() {
+        let mut signed = query(0, [1, 0, 0, 1], &["a"], 1);
+        // Key name `k.`, type TSIG, class ANY, TTL 0, 4 octets of RDATA.
+        signed.extend([1, b'k', 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
+        assert!(parse_request_q(&signed).expect("parses").signed);
+        let unsigned = query(0, [1, 0, 0, 0], &["a"], 1);
+        assert!(!parse_request_q(&unsigned).expect("parses").signed);
     }
 
     #[test]
@@ -627,7 +767,10 @@ mod tests {
         ];
         let msg = query(0, [1, 0, 0, 0], &labels, 1);
         assert_eq!(
-            parse_request(&msg).expect("parses").lowercase_name().len(),
+            parse_request_q(&msg)
+                .expect("parses")
+                .lowercase_name()
+                .len(),
             255
         );
     }

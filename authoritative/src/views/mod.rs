@@ -136,6 +136,7 @@ pub(crate) struct ZoneViews {
     pub(crate) views: Vec<LoadedView>,
 }
 
+#[derive(Clone)]
 pub(crate) struct LoadedView {
     pub(crate) name: String,
     pub(crate) clients: Vec<Cidr>,

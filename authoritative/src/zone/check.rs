@@ -2,16 +2,26 @@
 //! file ([`super::reader`]) make a zone that can be served.
 //!
 //! Every rule is one [`ProblemKind`] variant naming it; every problem points
-//! at the record (file and line) that breaks the rule. The store refuses a
-//! zone with problems, and `dnslab check` prints them.
+//! at the record (file and line) that breaks the rule. `dnslab check`
+//! prints them all.
 //!
-//! Choices where named-checkzone is lenient or silent:
-//! - out-of-zone records and data occluded by a cut or a DNAME are errors
-//!   (BIND ignores the first and serves around the others);
-//! - glue is an A/AAAA whose owner is the target of any NS record of the
-//!   zone, so sibling glue (a server of one delegation living below
-//!   another) is accepted;
-//! - at a cut, NS, DS, NSEC, RRSIG and glue are allowed, nothing else.
+//! Errors and warnings are as BIND classifies them, since a secondary must
+//! serve whatever a primary sends that BIND would serve: what
+//! named-checkzone refuses is an error, and the store refuses the zone;
+//! what it accepts, with a warning or silently, is a warning
+//! ([`ProblemKind::is_warning`]) and the zone loads:
+//! - an out-of-zone record ("ignoring out-of-zone data"): left out;
+//! - data occluded by a cut or a DNAME (loaded by BIND without a word):
+//!   kept, and never answered, since the lookup stops at the cut or the
+//!   DNAME (it is sent in zone transfers, as BIND sends it);
+//! - a name server below a cut without glue ("has no REQUIRED GLUE"), the
+//!   apex's included, as for RFC 1034 6.1's own EDU zone (C.ISI.EDU below
+//!   the ISI.EDU cut).
+//!
+//! Other choices: glue is an A/AAAA whose owner is the target of any NS
+//! record of the zone, so sibling glue (a server of one delegation living
+//! below another) is accepted; at a cut, NS, DS, NSEC, RRSIG and glue are
+//! expected, anything else is occluded.
 //!
 //! The checks run in two passes over the records so that a million-record
 //! zone costs one or two hash lookups a record, not a sort: the first
@@ -37,11 +47,31 @@ pub struct Problem {
 }
 
 impl fmt::Display for Problem {
+    /// `file:line: name: what`, with `warning: ` before the name for a
+    /// warning (as `dnslab check` prints reader warnings).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let warning = if self.kind.is_warning() {
+            "warning: "
+        } else {
+            ""
+        };
         match &self.location {
-            Some(loc) => write!(f, "{loc}: {}: {}", self.name, self.kind),
-            None => write!(f, "{}: {}", self.name, self.kind),
+            Some(loc) => write!(f, "{loc}: {warning}{}: {}", self.name, self.kind),
+            None => write!(f, "{warning}{}: {}", self.name, self.kind),
         }
+    }
+}
+
+impl ProblemKind {
+    /// BIND loads a zone with this (see the module doc); the zone loads.
+    pub fn is_warning(&self) -> bool {
+        matches!(
+            self,
+            ProblemKind::OutOfZone { .. }
+                | ProblemKind::BelowDelegation { .. }
+                | ProblemKind::BelowDname { .. }
+                | ProblemKind::MissingGlue { .. }
+        )
     }
 }
 

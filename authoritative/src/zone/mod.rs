@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use hickory_proto::rr::{Name, Record};
 
-pub(crate) use store::{Catalog, Node, RRset};
+pub(crate) use store::{Catalog, Node, RDataRef, RRset};
 pub use store::{CatalogError, Zone, ZoneSummary};
 
 /// Where a record came from, so every problem can be reported as
@@ -115,7 +115,11 @@ pub fn load_zone(path: &Path, origin: Option<&Name>) -> Result<Zone, ZoneFileErr
     for warning in &built.warnings {
         tracing::warn!(%warning, "zone file accepted with a warning");
     }
-    built.zone.map_err(ZoneFileError::Invalid)
+    let zone = built.zone.map_err(ZoneFileError::Invalid)?;
+    for warning in zone.warnings() {
+        tracing::warn!(%warning, "zone file accepted with a warning");
+    }
+    Ok(zone)
 }
 
 #[cfg(test)]

@@ -56,6 +56,7 @@ mod node;
 pub(crate) use catalog::Catalog;
 pub use catalog::CatalogError;
 pub(crate) use compact::CompactRecords;
+pub(crate) use compact::RDataRef;
 pub(crate) use dnslab_wire::WireName;
 pub(crate) use node::{Node, RRset};
 
@@ -102,6 +103,8 @@ pub struct Zone {
     /// NSEC chain of a zone signed with NSEC, for denial proofs.
     nsec_chain: Vec<u32>,
     summary: ZoneSummary,
+    /// What the checks found that BIND loads a zone with (usually none).
+    warnings: Vec<Problem>,
 }
 
 impl fmt::Debug for Zone {
@@ -115,8 +118,9 @@ impl fmt::Debug for Zone {
 
 impl Zone {
     /// Builds the zone `origin` from `records` once `check::check_zone`
-    /// found no problem: it is the checker that rejects out-of-zone
-    /// records, a missing SOA and the like, with their file and line.
+    /// found no error: it is the checker that rejects a missing SOA and
+    /// the like, with their file and line; warnings are kept
+    /// ([`Zone::warnings`]) and out-of-zone records left out.
     pub fn from_records(origin: Name, records: Vec<SourcedRecord>) -> Result<Zone, Vec<Problem>> {
         Self::from_compact(origin, CompactRecords::from(records))
     }
@@ -127,9 +131,10 @@ impl Zone {
         records: CompactRecords,
     ) -> Result<Zone, Vec<Problem>> {
         let problems = check::check_zone(&origin, records.iter());
-        if !problems.is_empty() {
+        if problems.iter().any(|p| !p.kind.is_warning()) {
             return Err(problems);
         }
+        let warnings = problems;
         let apex_soa = records
             .iter()
             .find(|r| r.record_type == RecordType::SOA && r.owner == origin);
@@ -155,6 +160,7 @@ impl Zone {
             nsec3: Nsec3Chain::default(),
             nsec_chain: Vec::new(),
             summary: ZoneSummary::default(),
+            warnings,
             soa,
             origin_labels: origin.iter().count(),
             origin,
@@ -299,9 +305,9 @@ impl Zone {
         at.map(|&at| self.view(at as usize))
     }
 
-    /// The NSEC3 records, which are not in the name tree (see the field).
-    #[cfg(test)]
-    fn nsec3_records(&self) -> &[Record] {
+    /// The NSEC3 records, which are not in the name tree (see the field);
+    /// zone transfers send them after the nodes.
+    pub(crate) fn nsec3_records(&self) -> &[Record] {
         self.nsec3.records()
     }
 
@@ -312,6 +318,12 @@ impl Zone {
 
     pub fn summary(&self) -> ZoneSummary {
         self.summary
+    }
+
+    /// The checks' warnings: the zone loaded with them (see
+    /// [`check::ProblemKind::is_warning`]).
+    pub fn warnings(&self) -> &[Problem] {
+        &self.warnings
     }
 
     /// Every record of the zone: the apex SOA first, then by owner name in
@@ -359,6 +371,12 @@ impl Zone {
             records
         });
         std::iter::once(self.soa.clone()).chain(rest)
+    }
+
+    /// The `at`-th node in the order of [`Zone::nodes`]: a cursor that
+    /// outlives a borrow, for a transfer sent message by message.
+    pub(crate) fn node_at(&self, at: usize) -> Option<Node<'_>> {
+        (at < self.nodes.len()).then(|| self.view(at))
     }
 
     /// Every node, parents before children, otherwise in file order.
@@ -495,11 +513,35 @@ mod tests {
         let origin = name("example.");
         let recs = records(
             &origin,
-            &format!("{SOA}\nwww.example.org. 300 IN A 192.0.2.1"),
+            &format!("{SOA}\nwww 300 IN CNAME a.example.\nwww 300 IN A 192.0.2.1"),
         );
         let problems = Zone::from_records(origin.clone(), recs).unwrap_err();
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert_eq!(problems[0].kind, ProblemKind::OutOfZone { apex: origin });
-        assert_eq!(problems[0].location.as_ref().map(|l| l.line), Some(3));
+        assert_eq!(
+            problems[0].kind,
+            ProblemKind::CnameAndOtherData(RecordType::A)
+        );
+        assert_eq!(problems[0].location.as_ref().map(|l| l.line), Some(4));
+    }
+
+    /// BIND loads a zone with an out-of-zone record ("ignoring out-of-zone
+    /// data"): so does the store, without the record, with a warning.
+    #[test]
+    fn a_zone_with_warnings_is_built_without_its_out_of_zone_records() {
+        let origin = name("example.");
+        let recs = records(
+            &origin,
+            &format!("{SOA}\nwww.example.org. 300 IN A 192.0.2.1"),
+        );
+        let zone = Zone::from_records(origin.clone(), recs).unwrap();
+        let warnings = zone.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].kind, ProblemKind::OutOfZone { apex: origin });
+        assert_eq!(warnings[0].location.as_ref().map(|l| l.line), Some(3));
+        assert!(warnings[0]
+            .to_string()
+            .contains(": warning: www.example.org."));
+        assert!(zone.node(&name("www.example.org.")).is_none());
+        assert_eq!(zone.summary().records, 2);
     }
 }

@@ -48,7 +48,6 @@ pub(crate) struct Chain {
 
 impl Chain {
     /// The chain of an answer for no client network in particular.
-    #[cfg(test)]
     pub(crate) fn new(max_cnames: u32) -> Chain {
         Chain::for_client(max_cnames, None)
     }

@@ -20,6 +20,8 @@
 //!   the referral an RD=0 question gets, and what a conclusion from
 //!   upstream leaves in the cache and gives the client. The handler (hits)
 //!   and the walk (misses) both answer through it.
+//! - `control`: what an operator does: flush by name, RRset or zone, and
+//!   dump every entry ([`CacheLine`]).
 //! - `tailored`: with `--ecs`, the answers that hold for one client
 //!   network only (RFC 7871 7.3), in the same LRU under longer keys.
 
@@ -36,10 +38,12 @@ use tokio::time::Instant;
 use crate::lock;
 
 mod answer;
+mod control;
 mod delegation;
 mod tailored;
 
 pub(crate) use answer::{CacheAnswer, Chain};
+pub use control::{CacheLine, Flush, Origin};
 pub use delegation::Delegation;
 pub(crate) use tailored::tie;
 

@@ -79,6 +79,24 @@ pub fn run_tool(tool: &str, args: &[String]) -> Option<String> {
     Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
+/// Runs `tool @ADDR -p PORT ARGS...` (dig, kdig) and returns what it
+/// printed, stdout then stderr, whatever its exit status (both exit
+/// non-zero on some TSIG failures, which a test reads from the output);
+/// `None` when it is not installed (a failure in CI). `ARGS` should bound
+/// the wait (`+time=5`).
+pub fn tool_output(tool: &str, package: &str, server: SocketAddr, args: &[&str]) -> Option<String> {
+    let program = require(tool, package)?;
+    let output = Command::new(program)
+        .arg(format!("@{}", server.ip()))
+        .args(["-p", &server.port().to_string()])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {tool}: {e}"));
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    Some(text)
+}
+
 /// Runs `dig @ADDR -p PORT +time=5 +tries=1 ARGS...` and returns what it
 /// prints, as [`run_tool`] does. dig's own timeout bounds the wait.
 pub fn dig(server: SocketAddr, args: &[&str]) -> Option<String> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use dnslab_authoritative::{AuthOptions, AuthServer, ServedZone, ZoneSource};
+use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
 use dnslab_transport::{Handler, Server, ServerConfig};
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use tokio::sync::oneshot;
@@ -32,13 +32,24 @@ pub fn loopback_config() -> ServerConfig {
 /// Binds `config` and serves `handler` on a runtime of its own.
 pub fn serve(handler: Arc<dyn Handler>, config: ServerConfig) -> Running {
     let server = Server::bind(config).expect("bind test server");
+    serve_bound(server, handler, None)
+}
+
+/// Serves `handler` on `server`, already bound, on a runtime of its own;
+/// with `auth`, its transfer and NOTIFY tasks run there too.
+pub fn serve_bound(server: Server, handler: Arc<dyn Handler>, auth: Option<AuthServer>) -> Running {
     let addr = server.local_addrs()[0];
     let (stop, stopped) = oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
         test_runtime()
-            .block_on(server.run(handler, async move {
-                let _ = stopped.await;
-            }))
+            .block_on(async move {
+                let _tasks = auth.map(|auth| auth.spawn_tasks());
+                server
+                    .run(handler, async move {
+                        let _ = stopped.await;
+                    })
+                    .await
+            })
             .expect("server stops cleanly");
     });
     Running {
@@ -84,17 +95,30 @@ impl ServedAuth {
         options: AuthOptions,
         config: ServerConfig,
     ) -> ServedAuth {
-        let zones = sources.into_iter().map(ServedZone::from).collect();
-        ServedAuth::served(zones, options, config)
+        let auth = AuthServer::load(sources, options).expect("zones load");
+        ServedAuth::serve(auth, config)
     }
 
-    /// Zones with orders or views of their own.
-    pub fn served(
-        zones: Vec<ServedZone>,
-        options: AuthOptions,
-        config: ServerConfig,
-    ) -> ServedAuth {
-        let auth = AuthServer::load_zones(zones, options).expect("zones load");
+    /// A server built from a whole configuration (transfer rules, keys).
+    pub fn from_config(config: dnslab_authoritative::AuthConfig) -> ServedAuth {
+        let auth = AuthServer::new(config).expect("zones load");
+        ServedAuth::serve(auth, loopback_config())
+    }
+
+    /// A server from a whole configuration on `server`, already bound (so
+    /// that its address could go into another server's configuration),
+    /// with its transfer and NOTIFY tasks running.
+    pub fn with_tasks(config: dnslab_authoritative::AuthConfig, server: Server) -> ServedAuth {
+        let auth = AuthServer::new(config).expect("zones load");
+        let running = serve_bound(server, auth.handler(), Some(auth.clone()));
+        ServedAuth {
+            addr: running.addr,
+            auth,
+            _running: running,
+        }
+    }
+
+    fn serve(auth: AuthServer, config: ServerConfig) -> ServedAuth {
         let running = serve(auth.handler(), config);
         ServedAuth {
             addr: running.addr,

@@ -4,82 +4,17 @@
 
 use std::fmt;
 use std::fs;
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
 use super::ZoneFile;
-use crate::common::{self, Ask, Process, ScratchDir};
-
-/// A child process and everything it forked (NSD forks twice), stopped by
-/// PID on drop: TERM, up to 10 s for the whole tree to exit, then KILL
-/// (the [`Process`] inside kills and reaps the child itself last).
-struct Daemon {
-    process: Process,
-}
-
-impl Daemon {
-    /// PIDs of the process and all its descendants, from /proc.
-    fn tree(pid: u32) -> Vec<u32> {
-        let mut pids = vec![pid];
-        let mut i = 0;
-        while let Some(&p) = pids.get(i) {
-            if let Ok(tasks) = fs::read_dir(format!("/proc/{p}/task")) {
-                for task in tasks.flatten() {
-                    let children =
-                        fs::read_to_string(task.path().join("children")).unwrap_or_default();
-                    pids.extend(
-                        children
-                            .split_whitespace()
-                            .filter_map(|c| c.parse::<u32>().ok()),
-                    );
-                }
-            }
-            i += 1;
-        }
-        pids
-    }
-
-    /// True while the process exists and is not a zombie.
-    fn running(pid: u32) -> bool {
-        match fs::read_to_string(format!("/proc/{pid}/status")) {
-            Ok(status) => !status
-                .lines()
-                .any(|l| l.starts_with("State:") && l.contains('Z')),
-            Err(_) => false,
-        }
-    }
-
-    fn signal(pid: u32, signal: &str) {
-        let _ = Command::new("kill")
-            .args([signal, &pid.to_string()])
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let tree = Daemon::tree(self.process.id());
-        Daemon::signal(self.process.id(), "-TERM");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let _ = self.process.child().try_wait(); // reap our direct child
-            if !tree.iter().any(|&p| Daemon::running(p)) || Instant::now() > deadline {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        for &pid in tree.iter().filter(|&&p| Daemon::running(p)) {
-            Daemon::signal(pid, "-KILL");
-        }
-    }
-}
+use crate::common::{self, free_port, read_logs, Ask, Daemon, ScratchDir};
 
 /// The DNS servers this module runs side by side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,19 +43,6 @@ pub(super) struct Server {
     _dir: ScratchDir,
 }
 
-/// A port that is free for both UDP and TCP on 127.0.0.1 right now. The
-/// server binds it a moment later; if someone else took it meanwhile the
-/// server fails to start and `Server::start` tries another one.
-fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp port 0");
-        let port = udp.local_addr().expect("local addr").port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 impl Server {
     /// Starts `kind` on 127.0.0.1 serving `zones`, and waits until it answers
     /// SOA of the first zone authoritatively. Panics with the server's log if
@@ -136,9 +58,7 @@ impl Server {
             let out = fs::File::create(&log).expect("create log file");
             let err = out.try_clone().expect("clone log file");
             command.stdin(Stdio::null()).stdout(out).stderr(err);
-            let mut daemon = Daemon {
-                process: Process::spawn(&mut command),
-            };
+            let mut daemon = Daemon::spawn(&mut command);
             if wait_ready(&mut daemon, addr, &zones[0].origin) {
                 return Server {
                     kind,
@@ -240,24 +160,6 @@ fn with_zones(mut conf: String, zones: &[ZoneFile], entry: &str) -> String {
         );
     }
     conf
-}
-
-/// Every log file in a server's scratch dir, for a failure message.
-fn read_logs(dir: &Path) -> String {
-    let mut text = String::new();
-    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "log") {
-            let body = fs::read_to_string(&path).unwrap_or_default();
-            let tail: Vec<&str> = body.lines().rev().take(30).collect();
-            text.push_str(&format!("--- {}\n", path.display()));
-            for line in tail.into_iter().rev() {
-                text.push_str(line);
-                text.push('\n');
-            }
-        }
-    }
-    text
 }
 
 /// Polls SOA of `origin` until an authoritative NOERROR answer arrives

@@ -5,13 +5,13 @@
 
 use std::net::SocketAddr;
 
-use dnslab_authoritative::{AuthOptions, ServedZone};
+use dnslab_authoritative::AuthOptions;
 use dnslab_wire::RrsetOrder;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
-use super::{addresses, Lab, Zones, EAST};
-use crate::common::{loopback_config, tcp, udp, Ask, ServedAuth};
+use super::{addresses, served, Lab, Zones, EAST};
+use crate::common::{tcp, udp, Ask};
 
 const REPLICAS: [&str; 3] = ["192.0.2.1", "192.0.2.2", "192.0.2.3"];
 
@@ -69,7 +69,7 @@ fn the_authoritative_server_rotates_in_each_order_over_udp_and_tcp() {
             rrset_order: order,
             ..AuthOptions::default()
         };
-        ServedAuth::served(zones.cdn_server(None), options, loopback_config())
+        served(zones.cdn_server(None), options)
     };
     let cyclic = firsts(serve(RrsetOrder::Cyclic).addr, false, 4);
     assert_takes_turns(&cyclic);
@@ -90,11 +90,7 @@ fn a_zones_order_overrides_the_servers() {
             rrset_order: server,
             ..AuthOptions::default()
         };
-        let test = ServedZone {
-            rrset_order: Some(zone),
-            ..ServedZone::from(zones.source("test.", "test.zone"))
-        };
-        ServedAuth::served(vec![test], options, loopback_config())
+        served(vec![zones.test(Some(zone))], options)
     };
     let fixed = firsts(serve(RrsetOrder::Cyclic, RrsetOrder::Fixed).addr, false, 3);
     assert_eq!(fixed, [REPLICAS[0]; 6]);

@@ -11,9 +11,10 @@ use hickory_proto::rr::RecordType;
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
 use super::{
-    addresses, ask_from, ip, Lab, Zones, EAST, EAST_A, LAB, LAB_A, NOBODY_A, NOWHERE, WEST, WEST_A,
+    addresses, ask_from, ip, served, Lab, Zones, EAST, EAST_A, LAB, LAB_A, NOBODY_A, NOWHERE, WEST,
+    WEST_A,
 };
-use crate::common::{loopback_config, udp_from, udp_raw_from, Ask, ServedAuth, TIMEOUT};
+use crate::common::{udp_from, udp_raw_from, Ask, TIMEOUT};
 
 /// `qname` A with an ECS option for `network`/`source` (no RD: asked of
 /// the authoritative server) or with RD for a resolver.
@@ -104,7 +105,7 @@ fn two_resolvers_get_two_answers_and_keep_them() {
 #[test]
 fn ecs_chooses_the_view_and_comes_back_with_its_scope_when_on() {
     let zones = Zones::write();
-    let off = ServedAuth::served(vec![zones.cdn()], AuthOptions::default(), loopback_config());
+    let off = served(vec![zones.cdn()], AuthOptions::default());
     let reply = udp_from(
         ip(EAST),
         off.addr,
@@ -119,7 +120,7 @@ fn ecs_chooses_the_view_and_comes_back_with_its_scope_when_on() {
         ecs: true,
         ..AuthOptions::default()
     };
-    let on = ServedAuth::served(zones.cdn_server(None), options, loopback_config());
+    let on = served(zones.cdn_server(None), options);
     let ask = |qname: &str, network: &str, source: u8| {
         let reply = udp_from(
             ip(EAST),

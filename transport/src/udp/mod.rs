@@ -196,6 +196,12 @@ impl Worker {
                 Ok(Reply::Send) => self.outbox.queue(peer),
                 Ok(Reply::Drop) => {}
                 Ok(Reply::Deferred(future)) => self.defer(future, peer),
+                // A TCP answer (see `Reply::Stream`): one datagram at most.
+                Ok(Reply::Stream(mut stream)) => {
+                    if stream.next_message(self.outbox.buffer()) {
+                        self.outbox.queue(peer);
+                    }
+                }
                 Err(_) => error!(client = %peer, "handler panicked; request dropped"),
             }
         }

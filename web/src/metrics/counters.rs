@@ -1,8 +1,7 @@
 //! Counters cheap enough for the query path: one relaxed atomic add per
-//! event, no lock, no allocation, no formatting. They depend on nothing
-//! but `std`, so the servers can hold them (or a crate both servers share
-//! can), and [`super::MetricsSnapshot`] is filled from them when `/metrics`
-//! is read.
+//! event, on cache lines the counting thread keeps to itself
+//! ([`dnslab_wire::Striped`]), no lock, no allocation, no formatting; and
+//! [`super::MetricsSnapshot`] is filled from them when `/metrics` is read.
 //!
 //! Label values are folded into fixed sets here ([`TYPES`], [`RCODES`]),
 //! which is what keeps every label's cardinality bounded.
@@ -10,6 +9,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use dnslab_wire::Striped;
 use serde::Serialize;
 
 use super::QueryCount;
@@ -66,27 +66,33 @@ const N_TYPES: usize = TYPES.len() + 1;
 const N_RCODES: usize = RCODES.len() + 1;
 const N_PROTOS: usize = 2;
 
-/// Queries by protocol, type and rcode, for one server (or one worker
-/// thread of it: counters shared by every core bounce one cache line
-/// between them, so a busy server keeps one per worker and adds them all
-/// into the snapshot).
+/// Queries by protocol, type and rcode, for one server: one array of
+/// counters per stripe (counters shared by every core would bounce their
+/// cache lines between the workers on every query), added up when read.
 pub struct QueryCounters {
-    counts: Box<[AtomicU64]>,
+    counts: Striped<Box<[AtomicU64]>>,
 }
 
 impl Default for QueryCounters {
     fn default() -> Self {
         QueryCounters {
-            counts: (0..N_PROTOS * N_TYPES * N_RCODES)
-                .map(|_| AtomicU64::new(0))
-                .collect(),
+            counts: Striped::new(|| {
+                (0..N_PROTOS * N_TYPES * N_RCODES)
+                    .map(|_| AtomicU64::new(0))
+                    .collect()
+            }),
         }
     }
 }
 
 impl std::fmt::Debug for QueryCounters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let total: u64 = self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+        let total: u64 = self
+            .counts
+            .iter()
+            .flat_map(|counts| counts.iter())
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum();
         f.debug_struct("QueryCounters")
             .field("total", &total)
             .finish()
@@ -103,7 +109,7 @@ impl QueryCounters {
             .unwrap_or(TYPES.len());
         let r = usize::from(rcode).min(RCODES.len());
         let index = (proto as usize * N_TYPES + t) * N_RCODES + r;
-        if let Some(counter) = self.counts.get(index) {
+        if let Some(counter) = self.counts.local().get(index) {
             counter.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -111,8 +117,13 @@ impl QueryCounters {
     /// Adds every non-zero count to `out`, labelled with `server`, merging
     /// with what another worker's counters already put there.
     pub fn add_to(&self, server: &str, out: &mut Vec<QueryCount>) {
-        for (index, counter) in self.counts.iter().enumerate() {
-            let count = counter.load(Ordering::Relaxed);
+        for index in 0..N_PROTOS * N_TYPES * N_RCODES {
+            let count: u64 = self
+                .counts
+                .iter()
+                .filter_map(|counts| counts.get(index))
+                .map(|counter| counter.load(Ordering::Relaxed))
+                .sum();
             if count == 0 {
                 continue;
             }
@@ -141,9 +152,10 @@ impl QueryCounters {
     }
 }
 
-/// Upper bounds of the resolution-time buckets, in nanoseconds: a cache
-/// hit (tens of microseconds), a walk on loopback (about a millisecond),
-/// a walk on the Internet (tens to hundreds), and timeouts (seconds).
+/// Upper bounds of the resolution-time buckets, in nanoseconds: a walk
+/// that finds most of its answer cached (tens of microseconds), a walk on
+/// loopback (about a millisecond), a walk on the Internet (tens to
+/// hundreds), and timeouts (seconds).
 const BOUNDS_NS: [u64; 16] = [
     50_000,
     100_000,

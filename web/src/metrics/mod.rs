@@ -62,7 +62,8 @@ pub struct CacheCounts {
     pub server: String,
     /// Client questions answered from the cache.
     pub hits: u64,
-    /// Client questions that needed a walk.
+    /// Client questions the cache could not answer whole: walked, or
+    /// (RD=0) answered with what the cache had.
     pub misses: u64,
     /// RRsets and negative answers held now.
     pub rrsets: u64,
@@ -82,7 +83,8 @@ pub struct UpstreamCounts {
     pub lame: u64,
 }
 
-/// How long client questions took to resolve, at one server.
+/// How long client questions that needed a walk took, at one server
+/// (cache hits are counted, not timed).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ResolutionTimes {
     pub server: String,

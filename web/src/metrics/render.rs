@@ -42,7 +42,7 @@ pub fn render(snapshot: &MetricsSnapshot) -> String {
             ),
             (
                 "dnslab_cache_misses_total",
-                "Client questions the resolver had to walk the hierarchy for.",
+                "Client questions the resolver's cache could not answer whole (walked, or with RD=0 answered with what it had).",
                 |c| c.misses,
             ),
         ],
@@ -91,7 +91,7 @@ pub fn render(snapshot: &MetricsSnapshot) -> String {
     out.family(
         "dnslab_resolution_duration_seconds",
         "histogram",
-        "Time from a client's question to the resolver's answer.",
+        "Time from a client's question to the resolver's answer, for questions that needed a walk (cache hits are counted, not timed).",
     );
     for times in &s.resolution {
         let h = &times.histogram;

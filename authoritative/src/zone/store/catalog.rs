@@ -47,10 +47,6 @@ impl Catalog {
             .find_map(|labels| self.index.get(wire.ancestor(labels)))
             .map(|&at| &self.zones[at])
     }
-
-    pub(crate) fn zones(&self) -> &[Arc<Zone>] {
-        &self.zones
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::BinDecodable;
 use smallvec::SmallVec;
 
-use super::compact::StoredRData;
+use super::compact::{RDataRef, StoredRData};
 
 /// The records of one (name, type): one TTL, no duplicates.
 #[derive(Clone, Debug)]
@@ -19,6 +19,10 @@ pub(crate) struct RRset {
 
 impl RRset {
     /// The TTL of the whole set: the first record's in the file.
+    pub(crate) fn record_type(&self) -> RecordType {
+        self.record_type
+    }
+
     pub(crate) fn ttl(&self) -> u32 {
         self.ttl
     }
@@ -30,6 +34,12 @@ impl RRset {
     /// The RDATA of each record, in file order.
     pub(crate) fn rdatas(&self) -> impl Iterator<Item = RData> + '_ {
         self.rdatas.iter().map(StoredRData::to_rdata)
+    }
+
+    /// The `at`-th record's RDATA as stored, without a copy (zone
+    /// transfers).
+    pub(crate) fn rdata_ref(&self, at: usize) -> Option<RDataRef<'_>> {
+        self.rdatas.get(at).map(StoredRData::as_ref)
     }
 
     /// Borrowed RDATA of the non-address types (NS, CNAME, DNAME, SOA, MX,
@@ -111,6 +121,11 @@ impl<'z> Node<'z> {
     pub(crate) fn name(&self) -> Name {
         // The arena holds only names this store encoded from a `Name`.
         Name::from_bytes(self.wire).unwrap_or_default()
+    }
+
+    /// The name in wire form, as spelled in the file.
+    pub(crate) fn wire(&self) -> &'z [u8] {
+        self.wire
     }
 
     /// Every RRset at the name, in the order their types first appeared.
