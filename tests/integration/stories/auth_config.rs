@@ -3,6 +3,8 @@
 //! `rrset_order:` and `ecs:`, each mistake at its line, and a served
 //! configuration answering by who asks.
 
+use std::path::Path;
+
 use dnslab_authoritative::AuthServer;
 use hickory_proto::rr::RecordType;
 
@@ -61,6 +63,20 @@ fn a_configuration_serves_views_and_orders() {
     assert_eq!(firsts, ["192.0.2.1", "192.0.2.2", "192.0.2.3"], "cyclic");
 }
 
+/// Writes `text` to `path` and runs `dnslab check --config` on it: whether
+/// it passed, and what it printed (the path shown as `auth.yaml`).
+fn check(path: &Path, text: &str) -> (bool, String) {
+    std::fs::write(path, text).expect("write config");
+    let output = dnslab()
+        .args(["check", "--config"])
+        .arg(path)
+        .output()
+        .expect("run dnslab check");
+    let shown = path.display().to_string();
+    let out = String::from_utf8_lossy(&output.stdout).replace(&shown, "auth.yaml");
+    (output.status.success(), out)
+}
+
 /// `dnslab check --config` reports a bad order, a view of a secondary, a
 /// view with both a file and records, and a view whose records do not
 /// read, each at its line.
@@ -84,15 +100,8 @@ fn dnslab_check_reports_each_views_mistake_at_its_line() {
 ";
     let broken = text(extra).replace(&format!("a1105: [A {EAST_A}]"), "a1105: [A not-an-address]");
     let path = zones.0.join("auth.yaml");
-    std::fs::write(&path, &broken).expect("write config");
-    let output = dnslab()
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .expect("run dnslab check");
-    assert!(!output.status.success());
-    let shown = path.display().to_string();
-    let out = String::from_utf8_lossy(&output.stdout).replace(&shown, "auth.yaml");
+    let (ok, out) = check(&path, &broken);
+    assert!(!ok);
     let line = |needle: &str| {
         broken
             .lines()
@@ -118,14 +127,8 @@ fn dnslab_check_reports_each_views_mistake_at_its_line() {
     }
     // Fixed, the file checks; its bad record is then the views' problem.
     let fixed = text("").replace(&format!("a1105: [A {EAST_A}]"), "a1105: [A not-an-address]");
-    std::fs::write(&path, &fixed).expect("write config");
-    let output = dnslab()
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .expect("run dnslab check");
-    assert!(!output.status.success());
-    let out = String::from_utf8_lossy(&output.stdout);
+    let (ok, out) = check(&path, &fixed);
+    assert!(!ok);
     assert!(
         out.contains("zone cdn.test.: view east: records at a1105: \"A not-an-address\""),
         "{out}"
