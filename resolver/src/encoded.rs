@@ -23,7 +23,8 @@
 use std::time::Duration;
 
 use dnslab_wire::{opt_record, skip_name, u16_at, Cached, ShardedLru, HEADER_LEN, OPT_LEN, SHARDS};
-use tokio::time::Instant;
+
+use crate::clock::{Clock, Stamp};
 
 /// The encoded answer and authority sections of one cached response.
 ///
@@ -43,8 +44,8 @@ struct EncodedAnswer {
     nscount: u16,
     /// Hits since the entry was last moved to the front of the LRU order.
     hits: u8,
-    stored: Instant,
-    expires: Instant,
+    stored: Stamp,
+    expires: Stamp,
 }
 
 /// Bytes per TTL field in [`EncodedAnswer::data`].
@@ -102,6 +103,8 @@ impl Cached for EncodedAnswer {
 /// across `.await`.
 pub(crate) struct EncodedAnswers {
     answers: ShardedLru<EncodedAnswer>,
+    /// The cache's clock: an entry expires when its records do.
+    clock: Clock,
 }
 
 /// What the hit path needs from the request, already parsed.
@@ -123,13 +126,14 @@ pub(crate) struct Question<'a> {
 
 impl EncodedAnswers {
     /// At most about `size` entries in all (at least one per shard).
-    pub(crate) fn new(size: usize) -> EncodedAnswers {
-        EncodedAnswers::with_shards(size, SHARDS)
+    pub(crate) fn new(size: usize, clock: Clock) -> EncodedAnswers {
+        EncodedAnswers::with_shards(size, SHARDS, clock)
     }
 
-    fn with_shards(size: usize, shards: usize) -> EncodedAnswers {
+    fn with_shards(size: usize, shards: usize, clock: Clock) -> EncodedAnswers {
         EncodedAnswers {
             answers: ShardedLru::new(size, shards),
+            clock,
         }
     }
 
@@ -143,7 +147,7 @@ impl EncodedAnswers {
     /// answer fits in `question.limit`; `false` (and `out` unspecified)
     /// otherwise, for the full path to answer.
     pub(crate) fn answer(&self, question: &Question<'_>, out: &mut Vec<u8>) -> bool {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut slot = self.answers.slot(question.key);
         let Some(encoded) = slot.peek() else {
             return false;
@@ -190,8 +194,7 @@ impl EncodedAnswers {
         out.extend_from_slice(question.question);
         let at = out.len();
         out.extend_from_slice(sections);
-        let elapsed =
-            u32::try_from(now.duration_since(encoded.stored).as_secs()).unwrap_or(u32::MAX);
+        let elapsed = u32::try_from(encoded.stored.until(now).as_secs()).unwrap_or(u32::MAX);
         for (offset, ttl) in encoded.ttls() {
             if let Some(field) = out.get_mut(at + offset..at + offset + 4) {
                 field.copy_from_slice(&ttl.saturating_sub(elapsed).to_be_bytes());
@@ -213,7 +216,7 @@ impl EncodedAnswers {
     /// `key`. Responses whose records would not stay cached (no records, a
     /// zero TTL) or that cannot be walked are not kept.
     pub(crate) fn keep(&self, key: &[u8], response: &[u8]) {
-        if let Some(encoded) = walk(key, response) {
+        if let Some(encoded) = walk(key, response, self.clock.now()) {
             self.answers.put(encoded);
         }
     }
@@ -222,7 +225,7 @@ impl EncodedAnswers {
 /// Finds the sections and TTL fields of an encoded response (RFC 1035
 /// 4.1.3: name, type, class, TTL, RDLENGTH, RDATA) and builds the entry
 /// for `key`.
-fn walk(key: &[u8], response: &[u8]) -> Option<EncodedAnswer> {
+fn walk(key: &[u8], response: &[u8], now: Stamp) -> Option<EncodedAnswer> {
     let rcode = response.get(3)? & 0x0F;
     let ancount = u16_at(response, 6)?;
     let nscount = u16_at(response, 8)?;
@@ -250,7 +253,6 @@ fn walk(key: &[u8], response: &[u8]) -> Option<EncodedAnswer> {
         data.extend_from_slice(&offset.to_be_bytes());
         data.extend_from_slice(&ttl.to_be_bytes());
     }
-    let now = Instant::now();
     Some(EncodedAnswer {
         data: data.into_boxed_slice(),
         key_len: u16::try_from(key.len()).ok()?,
@@ -260,7 +262,7 @@ fn walk(key: &[u8], response: &[u8]) -> Option<EncodedAnswer> {
         nscount,
         hits: 0,
         stored: now,
-        expires: now + Duration::from_secs(u64::from(shortest)),
+        expires: now.after(Duration::from_secs(u64::from(shortest))),
     })
 }
 
@@ -308,7 +310,7 @@ mod tests {
 
     #[test]
     fn a_hit_copies_the_sections_behind_the_question_as_asked() {
-        let answers = EncodedAnswers::new(10);
+        let answers = EncodedAnswers::new(10, Clock::frozen());
         let www = key("www.example");
         answers.keep(&www, &response(300));
         let out = ask(&answers, &www).expect("kept");
@@ -320,18 +322,18 @@ mod tests {
 
     #[test]
     fn an_entry_for_another_key_under_the_same_hash_is_a_miss() {
-        let answers = EncodedAnswers::new(10);
+        let answers = EncodedAnswers::new(10, Clock::frozen());
         let (www, ftp) = (key("www.example"), key("ftp.example"));
         assert_eq!(ask(&answers, &www), None);
         // Two keys sharing a hash: store ftp's entry where www's goes.
-        let entry = walk(&ftp, &response(300)).expect("walkable");
+        let entry = walk(&ftp, &response(300), Stamp::default()).expect("walkable");
         answers.answers.slot(&www).put(entry);
         assert_eq!(ask(&answers, &www), None, "the stored key is checked");
     }
 
     #[test]
     fn responses_that_would_not_stay_cached_are_not_kept() {
-        let answers = EncodedAnswers::new(10);
+        let answers = EncodedAnswers::new(10, Clock::frozen());
         answers.keep(&key("www.example"), &response(0));
         assert_eq!(answers.len(), 0);
         let mut trailing = response(300);
@@ -342,7 +344,7 @@ mod tests {
 
     #[test]
     fn an_entry_hit_often_survives_newer_ones_and_one_not_hit_is_evicted() {
-        let answers = EncodedAnswers::with_shards(2, 1);
+        let answers = EncodedAnswers::with_shards(2, 1, Clock::frozen());
         let (a, b, c) = (key("a.example"), key("b.example"), key("c.example"));
         answers.keep(&a, &response(300));
         answers.keep(&b, &response(300));
@@ -356,16 +358,16 @@ mod tests {
         assert_eq!(answers.len(), 2);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn ttls_count_down_and_the_entry_expires_with_its_shortest() {
-        let answers = EncodedAnswers::new(10);
+    #[test]
+    fn ttls_count_down_and_the_entry_expires_with_its_shortest() {
+        let answers = EncodedAnswers::new(10, Clock::frozen());
         let www = key("www.example");
         answers.keep(&www, &response(100));
-        tokio::time::advance(Duration::from_secs(40)).await;
+        answers.clock.jump_forward(Duration::from_secs(40));
         let out = ask(&answers, &www).expect("still live");
         let ttl = &out[out.len() - 10..out.len() - 6];
         assert_eq!(ttl, 60u32.to_be_bytes());
-        tokio::time::advance(Duration::from_secs(60)).await;
+        answers.clock.jump_forward(Duration::from_secs(60));
         assert_eq!(ask(&answers, &www), None);
         assert_eq!(answers.len(), 0, "the expired entry was dropped");
     }

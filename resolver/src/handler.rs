@@ -60,7 +60,8 @@ pub(crate) struct ResolverHandler {
 
 impl ResolverHandler {
     pub(crate) fn new(resolver: Resolver) -> ResolverHandler {
-        let encoded = EncodedAnswers::new(resolver.config().cache_size);
+        let config = resolver.config();
+        let encoded = EncodedAnswers::new(config.cache_size, config.clock.clone());
         ResolverHandler { resolver, encoded }
     }
 
@@ -284,6 +285,7 @@ mod tests {
     fn handler() -> (Resolver, ResolverHandler) {
         let resolver = Resolver::new(ResolverConfig {
             root_hints: Vec::new(),
+            clock: crate::Clock::frozen(),
             ..ResolverConfig::default()
         });
         (resolver.clone(), ResolverHandler::new(resolver))
@@ -538,8 +540,8 @@ mod tests {
     /// second is copied from it and must be the same bytes (but for the
     /// ID), for plain and EDNS queries, in the client's case; then the TTLs
     /// count down, and the entry dies with the shortest one.
-    #[tokio::test(start_paused = true)]
-    async fn encoded_hit_matches_the_full_encoder_and_counts_down() {
+    #[test]
+    fn encoded_hit_matches_the_full_encoder_and_counts_down() {
         let (resolver, handler) = handler();
         let cname = Record::from_rdata(
             Name::from_ascii("web.example.com.").unwrap(),
@@ -599,7 +601,10 @@ mod tests {
         assert_eq!(fast.queries, mixed.queries, "question echoed as asked");
         let full = Message::from_bytes(&full_path_bytes(&resolver, &mixed)).unwrap();
         assert_eq!((fast.metadata, fast.answers), (full.metadata, full.answers));
-        tokio::time::advance(Duration::from_secs(40)).await;
+        resolver
+            .config()
+            .clock
+            .jump_forward(Duration::from_secs(40));
         let request = query("web.example.com.", RecordType::A, false);
         let (Some(msg), false) = run(&handler, &request.to_bytes().unwrap(), &udp) else {
             panic!("an encoded hit is sent inline");
@@ -607,7 +612,10 @@ mod tests {
         assert!(!msg.metadata.recursion_desired && msg.metadata.recursion_available);
         let ttls: Vec<u32> = msg.answers.iter().map(|r| r.ttl).collect();
         assert_eq!(ttls, vec![60, 260, 260], "TTLs count down");
-        tokio::time::advance(Duration::from_secs(60)).await;
+        resolver
+            .config()
+            .clock
+            .jump_forward(Duration::from_secs(60));
         let (Some(msg), false) = run(&handler, &request.to_bytes().unwrap(), &udp) else {
             panic!("answered from the RRset cache");
         };

@@ -16,6 +16,20 @@
 //! the cut, an answer or NODATA means "no cut here, add a label", an
 //! NXDOMAIN ends everything (RFC 8020: nothing exists below), and a server
 //! that only errs on the minimised name is asked the full name instead.
+//!
+//! Where the configuration says so (`zones`), a question is forwarded to
+//! recursive servers instead of walked, or its walk starts at a stub
+//! zone's servers instead of the root.
+//!
+//! A server may have two sets of addresses: the parent's glue and the
+//! child zone's own A/AAAA records. Both are asked, fastest first by the
+//! RTTs `servers` keeps, so when one fails the other is tried before the
+//! zone is given up, and the RTTs remember which worked. Glue the cache
+//! holds for a server from another delegation counts as known, so a
+//! lookup of its address that runs into a broken zone does not lose it;
+//! and a server known only from glue outside the zone is looked up (its
+//! child-side address) when everything else has failed. Addresses `reach`
+//! refuses are skipped as failed servers.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -29,9 +43,10 @@ use tokio::time::{timeout_at, Instant};
 use tracing::{debug, instrument};
 
 use crate::cache::{CacheAnswer, Chain, Delegation, Lookup};
-use crate::classify::{address, classify, Classified, Conclusion, Restart};
+use crate::classify::{address, apex_servers, classify, Classified, Conclusion, Lame, Restart};
 use crate::trace::{Step, StepOutcome};
-use crate::{lock, upstream, Inner, Resolution, ResolveError};
+use crate::zones::{configured_for, Configured};
+use crate::{lock, upstream, Inner, Resolution, ResolveError, ZoneServers};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -126,11 +141,20 @@ impl<'a> Walk<'a> {
         } else {
             qname.clone()
         };
-        let mut cut = self
-            .inner
-            .cache
-            .closest_delegation(&above)
-            .unwrap_or_else(|| Delegation::root(&self.inner.config.root_hints));
+        let config = &self.inner.config;
+        let cached = self.inner.cache.closest_delegation(&above);
+        let mut cut = match configured_for(&config.forward_zones, &config.stub_zones, &above) {
+            Some(Configured::Forward(zone)) => {
+                return self.forward(zone, qname, qtype, depth).await
+            }
+            // A cut cached below the stub zone (learned from its servers)
+            // is closer; the stub replaces anything above it.
+            Some(Configured::Stub(stub)) => match cached {
+                Some(cut) if cut.zone.num_labels() > stub.zone.num_labels() => cut,
+                _ => Delegation::stub(stub),
+            },
+            None => cached.unwrap_or_else(|| Delegation::root(&config.root_hints)),
+        };
         let mut minimise = self.inner.config.qname_minimisation;
         let mut labels = cut.zone.num_labels() + 1;
         loop {
@@ -235,28 +259,26 @@ impl<'a> Walk<'a> {
     ) -> Result<Classified, ResolveError> {
         let question = Query::query(qname.clone(), qtype);
         let (mut candidates, mut unresolved) = self.known_addresses(cut);
-        let mut tried: Vec<IpAddr> = Vec::new();
+        let mut tried: Vec<SocketAddr> = Vec::new();
         let mut lame = None;
         loop {
-            let ordered = self
-                .inner
-                .servers
-                .order(&cut.zone, candidates, |(_, ip)| *ip);
-            for (server, ip) in ordered {
-                if tried.contains(&ip) {
+            for (server, addr) in std::mem::take(&mut candidates) {
+                if tried.contains(&addr) {
                     continue;
                 }
-                tried.push(ip);
-                match self.ask(&server, ip, &question, &cut.zone, depth).await? {
+                tried.push(addr);
+                if !self.may_ask(&server, addr, &cut.zone) {
+                    continue;
+                }
+                match self.ask(&server, addr, &question, &cut.zone, depth).await? {
                     Some(Classified::Lame(reason)) => {
-                        debug!(%server, %ip, zone = %cut.zone, ?reason, "lame server");
+                        debug!(%server, %addr, zone = %cut.zone, ?reason, "lame server");
                         lame = Some(reason);
                     }
                     Some(classified) => return Ok(classified),
                     None => {}
                 }
             }
-            candidates = Vec::new();
             while candidates.is_empty() {
                 let Some(server) = unresolved.pop() else {
                     return match lame {
@@ -271,7 +293,10 @@ impl<'a> Walk<'a> {
                 };
                 match self.server_addresses(&server, depth).await {
                     Ok(ips) => {
-                        candidates = ips.into_iter().map(|ip| (server.clone(), ip)).collect()
+                        let found = ips
+                            .into_iter()
+                            .map(|ip| (server.clone(), self.upstream(ip)));
+                        candidates = self.order(&cut.zone, found.collect());
                     }
                     Err(error) if error.is_budget() => return Err(error),
                     Err(error) => debug!(%server, %error, "no address for name server"),
@@ -280,28 +305,130 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Addresses for the servers of `cut` from glue and the cache, and the
-    /// servers for which neither has one.
-    fn known_addresses(&self, cut: &Delegation) -> (Vec<(Name, IpAddr)>, Vec<Name>) {
-        let mut known = Vec::new();
-        let mut unresolved = Vec::new();
-        for server in &cut.servers {
-            let before = known.len();
-            known.extend(cut.glue.iter().filter(|(name, _)| name == server).cloned());
-            if known.len() == before {
-                for rtype in [RecordType::A, RecordType::AAAA] {
-                    if let Lookup::Hit(records) = self.inner.cache.lookup(server, rtype) {
-                        known.extend(addresses(&records).map(|ip| (server.clone(), ip)));
-                    }
-                }
-            }
-            if known.len() == before {
-                unresolved.push(server.clone());
+    /// Whether `reach` lets the walk ask `addr`; a refusal is logged and
+    /// counts as a server that failed.
+    fn may_ask(&self, server: &Name, addr: SocketAddr, zone: &Name) -> bool {
+        match self.inner.reach.check(addr.ip()) {
+            Ok(()) => true,
+            Err(refusal) => {
+                debug!(%server, %addr, %zone, %refusal, "not asking this address");
+                false
             }
         }
-        // Popped from the end: keep the zone's order of preference.
-        unresolved.reverse();
-        (known, unresolved)
+    }
+
+    /// `candidates` for `zone`, best first (see `servers`).
+    fn order(&self, zone: &Name, candidates: Vec<(Name, SocketAddr)>) -> Vec<(Name, SocketAddr)> {
+        self.inner
+            .servers
+            .order(zone, candidates, |(_, addr)| addr.ip())
+    }
+
+    /// The walk's address for a server at `ip`.
+    fn upstream(&self, ip: IpAddr) -> SocketAddr {
+        SocketAddr::new(ip, self.inner.config.upstream_port)
+    }
+
+    /// The addresses to ask for `cut`, best first: a stub zone's configured
+    /// servers; or, for each server (the child's set before the parent's
+    /// fallback), its glue (the parent side), its addresses in the cache
+    /// (the child side) and, without glue here, the glue cached for it
+    /// from another cut. Also, in the order to look them up (popped from
+    /// the end): the servers with no known address, then those known only
+    /// from glue whose names lie outside the zone (their own zone may give
+    /// another address when the glue is stale).
+    fn known_addresses(&self, cut: &Delegation) -> (Vec<(Name, SocketAddr)>, Vec<Name>) {
+        if !cut.stub.is_empty() {
+            let stub = cut.stub.iter().map(|addr| (cut.zone.clone(), *addr));
+            return (self.order(&cut.zone, stub.collect()), Vec::new());
+        }
+        let cache = &self.inner.cache;
+        let mut ordered = Vec::new();
+        let mut glueless = Vec::new();
+        let mut parent_only = Vec::new();
+        for servers in [&cut.servers, &cut.fallback] {
+            let mut known: Vec<(Name, SocketAddr)> = Vec::new();
+            for server in servers {
+                let mut ips: Vec<IpAddr> = cut
+                    .glue
+                    .iter()
+                    .filter(|(name, _)| name == server)
+                    .map(|(_, ip)| *ip)
+                    .collect();
+                let parent_side = ips.len();
+                for rtype in [RecordType::A, RecordType::AAAA] {
+                    if let Lookup::Hit(records) = cache.lookup(server, rtype) {
+                        ips.extend(addresses(&records));
+                    }
+                }
+                let child_side = ips.len() - parent_side;
+                if parent_side == 0 {
+                    ips.extend(cache.glue_for(server));
+                }
+                ips.sort_unstable();
+                ips.dedup();
+                if ips.is_empty() {
+                    glueless.push(server.clone());
+                } else if child_side == 0 && !cut.zone.zone_of(server) {
+                    parent_only.push(server.clone());
+                }
+                known.extend(
+                    ips.into_iter()
+                        .map(|ip| (server.clone(), self.upstream(ip))),
+                );
+            }
+            ordered.extend(self.order(&cut.zone, known));
+        }
+        glueless.extend(parent_only);
+        glueless.reverse();
+        (ordered, glueless)
+    }
+
+    /// The recursive servers of a forward zone, best first, asked with
+    /// RD=1 until one gives a usable response: what it concludes (or a
+    /// CNAME chain leaving the zone, to restart from) is the walk's end.
+    /// Its answer is read as a server's for the forward zone is, records
+    /// outside the zone dropped; a referral is lame (it does not recurse).
+    async fn forward(
+        &self,
+        zone: &ZoneServers,
+        qname: &Name,
+        qtype: RecordType,
+        depth: u32,
+    ) -> Result<WalkEnd, ResolveError> {
+        let question = Query::query(qname.clone(), qtype);
+        let forwarders = zone.servers.iter().map(|addr| (zone.zone.clone(), *addr));
+        let mut asked = false;
+        let mut lame = None;
+        for (server, addr) in self.order(&zone.zone, forwarders.collect()) {
+            if !self.may_ask(&server, addr, &zone.zone) {
+                continue;
+            }
+            asked = true;
+            match self
+                .ask(&server, addr, &question, &zone.zone, depth)
+                .await?
+            {
+                Some(Classified::Conclusion(conclusion)) => {
+                    return Ok(WalkEnd::Conclusion(conclusion))
+                }
+                Some(Classified::Restart(restart)) => return Ok(WalkEnd::Restart(restart)),
+                Some(Classified::Lame(reason)) => {
+                    debug!(%addr, zone = %zone.zone, ?reason, "lame forwarder");
+                    lame = Some(reason);
+                }
+                Some(Classified::Referral(_)) | None => {}
+            }
+        }
+        let zone = zone.zone.clone();
+        Err(match lame {
+            Some(reason) => ResolveError::LameDelegation {
+                zone,
+                reason: reason.to_string(),
+            },
+            None if !asked => ResolveError::NoServerAddress { zone },
+            None => ResolveError::NoServerAnswered { zone },
+        })
     }
 
     /// Resolves a glueless name server's addresses (RFC 1034 5.3.3 step 3:
@@ -336,23 +463,30 @@ impl<'a> Walk<'a> {
         result
     }
 
-    /// The A, else the AAAA addresses of `server`. When neither has any,
-    /// the error is the A lookup's unless it merely found no address.
+    /// The A, else the AAAA addresses of `server`, of the families
+    /// `reach` looks up. When neither has any, the error is the A lookup's
+    /// unless it merely found no address.
     async fn addresses_of(&self, server: &Name, depth: u32) -> Result<Vec<IpAddr>, ResolveError> {
-        let v4_error = match self
-            .resolve_at_depth(server, RecordType::A, depth + 1)
-            .await
-        {
-            Ok(v4) => {
-                let found: Vec<IpAddr> = addresses(&v4.answers).collect();
-                if !found.is_empty() {
-                    return Ok(found);
+        let reach = &self.inner.reach;
+        let mut v4_error = None;
+        if reach.looks_up_ipv4() {
+            match self
+                .resolve_at_depth(server, RecordType::A, depth + 1)
+                .await
+            {
+                Ok(v4) => {
+                    let found: Vec<IpAddr> = addresses(&v4.answers).collect();
+                    if !found.is_empty() {
+                        return Ok(found);
+                    }
                 }
-                None
+                Err(error) if error.is_budget() => return Err(error),
+                Err(error) => v4_error = Some(error),
             }
-            Err(error) if error.is_budget() => return Err(error),
-            Err(error) => Some(error),
-        };
+        }
+        if !reach.looks_up_ipv6() {
+            return v4_error.map_or(Ok(Vec::new()), Err);
+        }
         let v6 = self
             .resolve_at_depth(server, RecordType::AAAA, depth + 1)
             .await?;
@@ -364,10 +498,11 @@ impl<'a> Walk<'a> {
     }
 
     /// One exchange with one server. `Ok(None)` if it did not answer.
+    /// A forwarder (an address of a forward zone) is asked with RD=1.
     async fn ask(
         &self,
         server: &Name,
-        ip: IpAddr,
+        addr: SocketAddr,
         question: &Query,
         zone: &Name,
         depth: u32,
@@ -389,16 +524,26 @@ impl<'a> Walk<'a> {
             });
         }
         self.inner.upstream_queries.fetch_add(1, Ordering::Relaxed);
-        let addr = SocketAddr::new(ip, self.inner.config.upstream_port);
-        let result = upstream::exchange(&self.inner.sockets, addr, question, timeout).await;
+        let ip = addr.ip();
+        let forwarding = self.is_forwarder(zone, addr);
+        let result =
+            upstream::exchange(&self.inner.sockets, addr, question, forwarding, timeout).await;
         let (classified, via_tcp) = match result {
             Ok(exchange) => {
-                let classified = classify(
+                let mut classified = classify(
                     &exchange.response,
                     &question.name,
                     question.query_type,
                     zone,
                 );
+                if forwarding && matches!(classified, Classified::Referral(_)) {
+                    classified = Classified::Lame(Lame::NotRecursive);
+                }
+                if let (Classified::Conclusion(_) | Classified::Restart(_), Some((child, ttl))) =
+                    (&classified, apex_servers(&exchange.response, zone))
+                {
+                    self.inner.cache.adopt_child_servers(zone, child, ttl);
+                }
                 // Only a usable response measures the server; a lame one
                 // is a failure of it for this zone (see `servers`).
                 match classified {
@@ -428,6 +573,18 @@ impl<'a> Walk<'a> {
             });
         }
         Ok(classified.ok())
+    }
+}
+
+impl Walk<'_> {
+    /// Whether `addr` is a forwarder of the forward zone `zone` (asked
+    /// with RD=1).
+    fn is_forwarder(&self, zone: &Name, addr: SocketAddr) -> bool {
+        let forward = &self.inner.config.forward_zones;
+        !forward.is_empty()
+            && forward
+                .iter()
+                .any(|f| f.zone == *zone && f.servers.contains(&addr))
     }
 }
 

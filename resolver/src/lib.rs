@@ -26,6 +26,12 @@
 //! - `servers`: smoothed RTT per server address, the servers known as lame
 //!   for a zone, and the order to ask them.
 //! - `hints`: root hints (named.root) and the built-in IANA set.
+//! - `zones`: forward and stub zones ([`ZoneServers`]), where configured
+//!   servers replace the walk from the root.
+//! - `reach`: which upstream addresses are never asked (loopback learned
+//!   from the network, unspecified, broadcast) and the address families.
+//! - `clock`: cache time ([`Clock`]), CLOCK_BOOTTIME so that TTLs count
+//!   suspended time; injectable, so tests jump it forward.
 //! - `acl`: which clients are served.
 //! - `trace`: one resolution recorded step by step, for `dnslab trace`.
 //! - `error`: why a question could not be resolved ([`ResolveError`]).
@@ -39,16 +45,19 @@
 mod acl;
 mod cache;
 mod classify;
+mod clock;
 mod encoded;
 mod error;
 pub mod events;
 mod handler;
 mod hints;
 mod iterate;
+mod reach;
 mod servers;
 mod sockets;
 mod trace;
 mod upstream;
+mod zones;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -63,9 +72,14 @@ use tokio::sync::oneshot;
 pub use acl::{Cidr, CidrError};
 pub use cache::Delegation;
 pub use classify::{classify, Classified, Conclusion, Lame, Restart};
+pub use clock::Clock;
 pub use error::ResolveError;
 pub use hints::{iana_root_hints, parse_root_hints, HintsError};
+pub use reach::UpstreamLoopback;
 pub use trace::{trace, Step, StepOutcome, Trace};
+pub use zones::{
+    parse_server, parse_zone, ZoneServers, ZoneServersError, DEFAULT_ZONE_SERVER_PORT,
+};
 
 /// Bounds on the work one client question may cause. Exceeding any of them
 /// ends the resolution with SERVFAIL instead of letting a hostile or broken
@@ -113,10 +127,12 @@ pub struct ResolverConfig {
     pub upstream_port: u16,
     /// Entries in each of the RRset and delegation caches.
     pub cache_size: usize,
-    /// TTLs below this are raised before caching (seconds).
+    /// TTLs below this are raised before caching (seconds), negative
+    /// answers' included; a negative answer without an SOA is cached for
+    /// this long (and not at all when it is 0).
     pub min_ttl: u32,
-    /// TTLs above this are lowered before caching (seconds); also caps
-    /// negative TTLs.
+    /// TTLs above this are lowered before caching (seconds), negative
+    /// answers' included.
     pub max_ttl: u32,
     /// RFC 9156: reveal to each server only the labels it needs.
     pub qname_minimisation: bool,
@@ -127,6 +143,21 @@ pub struct ResolverConfig {
     /// (see `sockets`): 1, the default, gives every query a fresh random
     /// source port (RFC 5452); more saves CPU per cache miss.
     pub upstream_socket_uses: u32,
+    /// Whether loopback addresses learned from referrals, glue and
+    /// name-server lookups are asked (see `reach`).
+    pub upstream_loopback: UpstreamLoopback,
+    /// Ask IPv4 servers and look up name servers' A records (Unbound's
+    /// `do-ip4`).
+    pub ipv4_upstream: bool,
+    /// Ask IPv6 servers (when the host has an IPv6 route) and look up name
+    /// servers' AAAA records (Unbound's `do-ip6`).
+    pub ipv6_upstream: bool,
+    /// Zones whose questions go to recursive servers with RD=1.
+    pub forward_zones: Vec<ZoneServers>,
+    /// Zones whose walk starts at these authoritative servers.
+    pub stub_zones: Vec<ZoneServers>,
+    /// Cache time; clones share it, so a test keeps one to jump forward.
+    pub clock: Clock,
 }
 
 impl Default for ResolverConfig {
@@ -141,6 +172,12 @@ impl Default for ResolverConfig {
             allow: acl::private_networks(),
             limits: Limits::default(),
             upstream_socket_uses: 1,
+            upstream_loopback: UpstreamLoopback::Auto,
+            ipv4_upstream: true,
+            ipv6_upstream: true,
+            forward_zones: Vec::new(),
+            stub_zones: Vec::new(),
+            clock: Clock::new(),
         }
     }
 }
@@ -176,6 +213,8 @@ pub(crate) struct Inner {
     pub(crate) servers: servers::ServerStats,
     pub(crate) upstream_queries: AtomicU64,
     pub(crate) sockets: sockets::SocketPool,
+    /// Which upstream addresses may be asked.
+    pub(crate) reach: reach::Reach,
     /// Questions being resolved now; later identical questions wait for the
     /// first one instead of walking the tree again.
     inflight: Mutex<HashMap<InflightKey, Waiters>>,
@@ -190,10 +229,17 @@ pub struct Resolver {
 
 impl Resolver {
     pub fn new(config: ResolverConfig) -> Resolver {
-        let cache = cache::Cache::new(config.cache_size, config.min_ttl, config.max_ttl);
+        let cache = cache::Cache::new(
+            config.cache_size,
+            config.min_ttl,
+            config.max_ttl,
+            config.clock.clone(),
+        );
         let sockets = sockets::SocketPool::new(config.upstream_socket_uses);
+        let reach = reach::Reach::new(&config);
         Resolver {
             inner: Arc::new(Inner {
+                reach,
                 config,
                 cache,
                 servers: servers::ServerStats::default(),

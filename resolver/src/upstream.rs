@@ -2,7 +2,7 @@
 //!
 //! Each query gets a random ID and a socket of its own from
 //! [`crate::sockets`] (a random ephemeral source port, reused only towards
-//! the same server), RD=0 and EDNS0 with a
+//! the same server), RD=0 (RD=1 to a forwarder) and EDNS0 with a
 //! 1232-byte payload (the DNS Flag Day 2020 size that avoids IP
 //! fragmentation). A response counts only if it comes from the server's
 //! address and port and matches the ID and the question (RFC 5452 9.1);
@@ -58,21 +58,26 @@ pub(crate) enum UpstreamError {
     Encode { server: SocketAddr, reason: String },
 }
 
-/// Asks `server` one question, waiting at most `timeout` in total.
+/// Asks `server` one question, waiting at most `timeout` in total; with
+/// RD=1 when `recursion_desired` (a forwarder, see `zones`).
 pub(crate) async fn exchange(
     sockets: &SocketPool,
     server: SocketAddr,
     question: &Query,
+    recursion_desired: bool,
     timeout: Duration,
 ) -> Result<Exchange, UpstreamError> {
     let started = Instant::now();
     let deadline = started + timeout;
-    let response = timeout_at(deadline, udp_exchange(sockets, server, question))
-        .await
-        .map_err(|_| UpstreamError::Timeout {
-            server,
-            waited: timeout,
-        })??;
+    let response = timeout_at(
+        deadline,
+        udp_exchange(sockets, server, question, recursion_desired),
+    )
+    .await
+    .map_err(|_| UpstreamError::Timeout {
+        server,
+        waited: timeout,
+    })??;
     if !response.metadata.truncation {
         return Ok(Exchange {
             response,
@@ -81,7 +86,7 @@ pub(crate) async fn exchange(
         });
     }
     debug!(%server, qname = %question.name, "truncated, retrying over TCP");
-    let response = timeout_at(deadline, tcp_exchange(server, question))
+    let response = timeout_at(deadline, tcp_exchange(server, question, recursion_desired))
         .await
         .map_err(|_| UpstreamError::Timeout {
             server,
@@ -94,10 +99,14 @@ pub(crate) async fn exchange(
     })
 }
 
-fn query_bytes(server: SocketAddr, question: &Query) -> Result<(u16, Vec<u8>), UpstreamError> {
+fn query_bytes(
+    server: SocketAddr,
+    question: &Query,
+    recursion_desired: bool,
+) -> Result<(u16, Vec<u8>), UpstreamError> {
     let id: u16 = rand::random();
     let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
-    msg.metadata.recursion_desired = false;
+    msg.metadata.recursion_desired = recursion_desired;
     msg.add_query(question.clone());
     let mut edns = Edns::new();
     edns.set_max_payload(EDNS_PAYLOAD);
@@ -125,8 +134,9 @@ async fn udp_exchange(
     sockets: &SocketPool,
     server: SocketAddr,
     question: &Query,
+    recursion_desired: bool,
 ) -> Result<Message, UpstreamError> {
-    let (id, bytes) = query_bytes(server, question)?;
+    let (id, bytes) = query_bytes(server, question, recursion_desired)?;
     let conn = sockets.take(server).map_err(|source| UpstreamError::Io {
         server,
         protocol: "UDP",
@@ -156,9 +166,13 @@ async fn udp_exchange(
     }
 }
 
-async fn tcp_exchange(server: SocketAddr, question: &Query) -> Result<Message, UpstreamError> {
+async fn tcp_exchange(
+    server: SocketAddr,
+    question: &Query,
+    recursion_desired: bool,
+) -> Result<Message, UpstreamError> {
     let io_err = |e| unreachable_or(server, "TCP", e);
-    let (id, bytes) = query_bytes(server, question)?;
+    let (id, bytes) = query_bytes(server, question, recursion_desired)?;
     let mut stream = TcpStream::connect(server).await.map_err(io_err)?;
     let len = u16::try_from(bytes.len()).map_err(|_| UpstreamError::Encode {
         server,
@@ -205,7 +219,7 @@ mod tests {
     /// One exchange that must succeed, on a pool of its own.
     async fn ask(server: SocketAddr) -> Exchange {
         let sockets = SocketPool::default();
-        exchange(&sockets, server, &question(), Duration::from_secs(5))
+        exchange(&sockets, server, &question(), false, Duration::from_secs(5))
             .await
             .unwrap()
     }
@@ -322,6 +336,7 @@ mod tests {
             &sockets,
             silent.local_addr().unwrap(),
             &question(),
+            false,
             Duration::from_millis(200),
         )
         .await;
@@ -334,7 +349,7 @@ mod tests {
         let dead = silent.local_addr().unwrap();
         drop(silent);
         let started = std::time::Instant::now();
-        let result = exchange(&sockets, dead, &question(), Duration::from_secs(10)).await;
+        let result = exchange(&sockets, dead, &question(), false, Duration::from_secs(10)).await;
         assert!(
             matches!(result, Err(UpstreamError::Unreachable { .. })),
             "{result:?}"
