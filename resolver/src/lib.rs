@@ -77,9 +77,7 @@ pub use error::ResolveError;
 pub use hints::{iana_root_hints, parse_root_hints, HintsError};
 pub use reach::UpstreamLoopback;
 pub use trace::{trace, Step, StepOutcome, Trace};
-pub use zones::{
-    parse_server, parse_zone, ZoneServers, ZoneServersError, DEFAULT_ZONE_SERVER_PORT,
-};
+pub use zones::{ZoneServers, ZoneServersError, DEFAULT_ZONE_SERVER_PORT};
 
 /// Bounds on the work one client question may cause. Exceeding any of them
 /// ends the resolution with SERVFAIL instead of letting a hostile or broken

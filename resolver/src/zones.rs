@@ -45,8 +45,14 @@ pub enum ZoneServersError {
 }
 
 impl ZoneServers {
-    /// Reads `NAME=ADDR[:PORT],...`.
+    /// Reads `NAME=ADDR[:PORT],...`, port 53 where none is given.
     pub fn parse(text: &str) -> Result<ZoneServers, ZoneServersError> {
+        ZoneServers::parse_with_port(text, DEFAULT_ZONE_SERVER_PORT)
+    }
+
+    /// Reads `NAME=ADDR[:PORT],...`, `port` where none is given (`dnslab
+    /// up`'s topology gives its servers' port).
+    pub fn parse_with_port(text: &str, port: u16) -> Result<ZoneServers, ZoneServersError> {
         let (zone, servers) = text
             .split_once('=')
             .ok_or_else(|| ZoneServersError::NoEquals(text.to_string()))?;
@@ -55,7 +61,7 @@ impl ZoneServers {
             .split(',')
             .map(str::trim)
             .filter(|server| !server.is_empty())
-            .map(parse_server)
+            .map(|server| parse_server(server, port))
             .collect::<Result<Vec<_>, _>>()?;
         if servers.is_empty() {
             return Err(ZoneServersError::NoServers(zone.to_string()));
@@ -73,7 +79,7 @@ impl FromStr for ZoneServers {
 }
 
 /// A zone name, absolute whether or not it ends in a dot.
-pub fn parse_zone(text: &str) -> Result<Name, ZoneServersError> {
+fn parse_zone(text: &str) -> Result<Name, ZoneServersError> {
     let mut name =
         Name::from_ascii(text).map_err(|_| ZoneServersError::BadName(text.to_string()))?;
     if text.is_empty() {
@@ -83,13 +89,13 @@ pub fn parse_zone(text: &str) -> Result<Name, ZoneServersError> {
     Ok(name.to_lowercase())
 }
 
-/// `ADDR`, `ADDR:PORT` or `[V6]:PORT`; port 53 when none is given.
-pub fn parse_server(text: &str) -> Result<SocketAddr, ZoneServersError> {
+/// `ADDR`, `ADDR:PORT` or `[V6]:PORT`; `port` when none is given.
+fn parse_server(text: &str, port: u16) -> Result<SocketAddr, ZoneServersError> {
     if let Ok(addr) = text.parse::<SocketAddr>() {
         return Ok(addr);
     }
     text.parse::<IpAddr>()
-        .map(|ip| SocketAddr::new(ip, DEFAULT_ZONE_SERVER_PORT))
+        .map(|ip| SocketAddr::new(ip, port))
         .map_err(|_| ZoneServersError::BadServer(text.to_string()))
 }
 
@@ -145,6 +151,12 @@ mod tests {
             ]
         );
         assert_eq!(ZoneServers::parse(".=::1").unwrap().zone, Name::root());
+        assert_eq!(
+            ZoneServers::parse_with_port("lab.test=127.0.0.9", 5300)
+                .unwrap()
+                .servers,
+            vec!["127.0.0.9:5300".parse().unwrap()]
+        );
         assert_eq!(
             ZoneServers::parse("corp.example"),
             Err(ZoneServersError::NoEquals("corp.example".into()))

@@ -438,6 +438,8 @@ mod tests {
                     address_line: i + 1,
                 })
                 .collect(),
+            forward_zones: Vec::new(),
+            stub_zones: Vec::new(),
         }
     }
 

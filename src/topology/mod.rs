@@ -41,6 +41,10 @@ pub struct Topology {
     /// One log line per query at every server.
     pub log_queries: bool,
     pub servers: Vec<Server>,
+    /// The resolver's forward zones (its section's `forward_zones`).
+    pub forward_zones: Vec<dnslab_resolver::ZoneServers>,
+    /// The resolver's stub zones (its section's `stub_zones`).
+    pub stub_zones: Vec<dnslab_resolver::ZoneServers>,
 }
 
 /// One authoritative server of the hierarchy.

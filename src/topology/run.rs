@@ -141,6 +141,8 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
     let resolver = Resolver::new(ResolverConfig {
         root_hints: topology.root_hints(),
         upstream_port: topology.port,
+        forward_zones: topology.forward_zones.clone(),
+        stub_zones: topology.stub_zones.clone(),
         ..ResolverConfig::default()
     });
     let resolver_server = bind(ServerConfig::new(vec![topology.resolver]), || {

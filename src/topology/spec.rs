@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
+use dnslab_resolver::ZoneServers;
 use dnslab_wire::absolute_name;
 use hickory_proto::rr::Name;
 use serde::Deserialize;
@@ -37,11 +38,31 @@ struct TopologySpec {
     version: Option<u32>,
     /// The one port shared by every server (each has its own address).
     port: Option<u16>,
-    /// ADDRESS:PORT of the recursive resolver.
-    resolver: Option<String>,
+    /// The recursive resolver: ADDRESS:PORT, or its section
+    /// ([`ResolverSpec`]), read after the rest so that a mistake in it is
+    /// named (an untagged enum would only say that nothing matched).
+    resolver: Option<serde_yaml::Value>,
     /// Log every query every server receives (default: on).
     log_queries: Option<bool>,
     servers: Vec<ServerSpec>,
+}
+
+/// The resolver's section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolverSpec {
+    /// ADDRESS:PORT where it listens (default 127.0.0.1:1053).
+    address: Option<String>,
+    /// `NAME=ADDR[:PORT],...`: questions at or below NAME go to these
+    /// recursive servers with RD=1 (as `--forward-zone`). PORT defaults to
+    /// the topology's `port`.
+    #[serde(default)]
+    forward_zones: Vec<String>,
+    /// `NAME=ADDR[:PORT],...`: the walk for names at or below NAME starts
+    /// at these authoritative servers (as `--stub-zone`). PORT defaults to
+    /// the topology's `port`.
+    #[serde(default)]
+    stub_zones: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,14 +117,45 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
             ProblemKind::PortZero,
         ));
     }
-    let resolver_text = spec.resolver.as_deref().unwrap_or(DEFAULT_RESOLVER);
+    let section = match spec.resolver {
+        None => ResolverSpec::default(),
+        Some(serde_yaml::Value::String(address)) => ResolverSpec {
+            address: Some(address),
+            ..ResolverSpec::default()
+        },
+        Some(value) => serde_yaml::from_value(value).unwrap_or_else(|e| {
+            problems.push(Problem::new(
+                at(lines.find_key("resolver")),
+                ProblemKind::Yaml(format!("resolver: {e}")),
+            ));
+            ResolverSpec::default()
+        }),
+    };
+    let resolver_text = section.address.as_deref().unwrap_or(DEFAULT_RESOLVER);
     let resolver = resolver_text.parse::<SocketAddr>().unwrap_or_else(|_| {
         problems.push(Problem::new(
-            at(lines.find("resolver", resolver_text, 0)),
+            at(lines
+                .find("resolver", resolver_text, 0)
+                .or_else(|| lines.find("address", resolver_text, 0))),
             ProblemKind::BadResolverAddress(resolver_text.to_string()),
         ));
         SocketAddr::from(([127, 0, 0, 1], 1053))
     });
+    let mut zone_servers = |entries: &[String]| -> Vec<ZoneServers> {
+        let mut parsed = Vec::new();
+        for entry in entries {
+            match ZoneServers::parse_with_port(entry, port) {
+                Ok(zone) => parsed.push(zone),
+                Err(error) => problems.push(Problem::new(
+                    at(line_containing(text, entry)),
+                    ProblemKind::BadResolverZone(error.to_string()),
+                )),
+            }
+        }
+        parsed
+    };
+    let forward_zones = zone_servers(&section.forward_zones);
+    let stub_zones = zone_servers(&section.stub_zones);
 
     // Counts how often each (key, value) was seen, so that the n-th server
     // with a repeated value finds its own line, not the first one's.
@@ -230,7 +282,17 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
         resolver,
         log_queries: spec.log_queries.unwrap_or(true),
         servers,
+        forward_zones,
+        stub_zones,
     })
+}
+
+/// The 1-based line of the first line of `text` containing `needle`: for
+/// list items, which [`Lines`] (`key: value` pairs) does not hold.
+fn line_containing(text: &str, needle: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| line.contains(needle))
+        .map(|index| index + 1)
 }
 
 /// Two servers cannot share an address (they share the port) and should
@@ -409,6 +471,48 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(
             found[0].starts_with("1: no server serves the root zone"),
+            "{found:?}"
+        );
+    }
+
+    /// The resolver's section: where it listens, and its forward and stub
+    /// zones, whose port defaults to the topology's.
+    #[test]
+    fn the_resolver_section_gives_forward_and_stub_zones() {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
+        let text = format!(
+            "port: 5301\nresolver:\n  address: 127.0.0.1:1054\n  forward_zones: [\"corp.example=127.0.0.1:5353,127.0.0.2\"]\n  stub_zones:\n    - lab.test=127.0.0.9\n{ROOT}"
+        );
+        let topology = parse(&text, &source).unwrap();
+        assert_eq!(topology.resolver.to_string(), "127.0.0.1:1054");
+        let addrs = |zones: &[ZoneServers]| -> Vec<String> {
+            zones
+                .iter()
+                .flat_map(|z| z.servers.iter().map(move |a| format!("{} {a}", z.zone)))
+                .collect()
+        };
+        assert_eq!(
+            addrs(&topology.forward_zones),
+            [
+                "corp.example. 127.0.0.1:5353",
+                "corp.example. 127.0.0.2:5301"
+            ]
+        );
+        assert_eq!(addrs(&topology.stub_zones), ["lab.test. 127.0.0.9:5301"]);
+    }
+
+    #[test]
+    fn a_bad_resolver_zone_and_an_unknown_key_are_reported_at_their_lines() {
+        let text = format!("resolver:\n  stub_zones:\n    - lab.test=nowhere\n{ROOT}");
+        assert_eq!(
+            problems(&text),
+            ["3: resolver zone: \"nowhere\" is not an address, ADDR:PORT or [V6]:PORT"]
+        );
+        let text = format!("resolver:\n  forwarders: []\n{ROOT}");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("1: resolver: unknown field `forwarders`"),
             "{found:?}"
         );
     }
