@@ -63,6 +63,17 @@ pub(crate) struct Walk<'a> {
     steps: Option<&'a Mutex<Vec<Step>>>,
 }
 
+/// One [`Walk::ask_zone`]: the question, and what asking has found so far.
+struct Asking<'c> {
+    cut: &'c Delegation,
+    question: Query,
+    depth: u32,
+    /// Every address asked or refused, each once.
+    tried: Vec<SocketAddr>,
+    /// Why the last lame server was lame.
+    lame: Option<Lame>,
+}
+
 /// How the walk for one name ends: with what its servers concluded, or
 /// with a chain to follow from elsewhere.
 enum WalkEnd {
@@ -249,7 +260,9 @@ impl<'a> Walk<'a> {
     /// Asks the servers of `cut`, best first, until one gives a usable
     /// response. Returns [`Classified::Lame`] if every server that answered was
     /// lame. Servers without a known address are looked up only when the
-    /// ones with addresses have all failed (RFC 1034 5.3.3 step 3).
+    /// ones with addresses have all failed (RFC 1034 5.3.3 step 3), and
+    /// the parent's servers that the child's NS set dropped only when the
+    /// child's have all failed (see [`Delegation`]).
     async fn ask_zone(
         &self,
         cut: &Delegation,
@@ -257,52 +270,86 @@ impl<'a> Walk<'a> {
         qtype: RecordType,
         depth: u32,
     ) -> Result<Classified, ResolveError> {
-        let question = Query::query(qname.clone(), qtype);
-        let (mut candidates, mut unresolved) = self.known_addresses(cut);
-        let mut tried: Vec<SocketAddr> = Vec::new();
-        let mut lame = None;
-        loop {
-            for (server, addr) in std::mem::take(&mut candidates) {
-                if tried.contains(&addr) {
-                    continue;
-                }
-                tried.push(addr);
-                if !self.may_ask(&server, addr, &cut.zone) {
-                    continue;
-                }
-                match self.ask(&server, addr, &question, &cut.zone, depth).await? {
-                    Some(Classified::Lame(reason)) => {
-                        debug!(%server, %addr, zone = %cut.zone, ?reason, "lame server");
-                        lame = Some(reason);
-                    }
-                    Some(classified) => return Ok(classified),
-                    None => {}
-                }
+        let mut asking = Asking {
+            cut,
+            question: Query::query(qname.clone(), qtype),
+            depth,
+            tried: Vec::new(),
+            lame: None,
+        };
+        if !cut.stub.is_empty() {
+            let stub = cut.stub.iter().map(|addr| (cut.zone.clone(), *addr));
+            if let Some(usable) = self.ask_each(&mut asking, stub.collect()).await? {
+                return Ok(usable);
             }
-            while candidates.is_empty() {
-                let Some(server) = unresolved.pop() else {
-                    return match lame {
-                        Some(reason) => Ok(Classified::Lame(reason)),
-                        None if tried.is_empty() => Err(ResolveError::NoServerAddress {
-                            zone: cut.zone.clone(),
-                        }),
-                        None => Err(ResolveError::NoServerAnswered {
-                            zone: cut.zone.clone(),
-                        }),
-                    };
-                };
-                match self.server_addresses(&server, depth).await {
-                    Ok(ips) => {
-                        let found = ips
-                            .into_iter()
-                            .map(|ip| (server.clone(), self.upstream(ip)));
-                        candidates = self.order(&cut.zone, found.collect());
-                    }
+        }
+        for servers in [&cut.servers, &cut.fallback] {
+            let (known, unresolved) = self.known_addresses(cut, servers);
+            if let Some(usable) = self.ask_each(&mut asking, known).await? {
+                return Ok(usable);
+            }
+            for server in unresolved {
+                let mut ips = match self.server_addresses(&server, depth).await {
+                    Ok(ips) => ips,
                     Err(error) if error.is_budget() => return Err(error),
-                    Err(error) => debug!(%server, %error, "no address for name server"),
+                    Err(error) => {
+                        debug!(%server, %error, "no address for name server");
+                        Vec::new()
+                    }
+                };
+                // The parent's glue for it, which the lookup's walk may
+                // have just cached: kept even when the lookup failed.
+                ips.extend(self.inner.cache.glue_for(&server));
+                ips.sort_unstable();
+                ips.dedup();
+                let found = ips
+                    .into_iter()
+                    .map(|ip| (server.clone(), self.upstream(ip)));
+                if let Some(usable) = self.ask_each(&mut asking, found.collect()).await? {
+                    return Ok(usable);
                 }
             }
         }
+        match asking.lame {
+            Some(reason) => Ok(Classified::Lame(reason)),
+            None if asking.tried.is_empty() => Err(ResolveError::NoServerAddress {
+                zone: cut.zone.clone(),
+            }),
+            None => Err(ResolveError::NoServerAnswered {
+                zone: cut.zone.clone(),
+            }),
+        }
+    }
+
+    /// Asks `candidates`, best first, skipping addresses already tried
+    /// and those `reach` refuses; the first usable response, if any.
+    async fn ask_each(
+        &self,
+        asking: &mut Asking<'_>,
+        candidates: Vec<(Name, SocketAddr)>,
+    ) -> Result<Option<Classified>, ResolveError> {
+        let zone = &asking.cut.zone;
+        for (server, addr) in self.order(zone, candidates) {
+            if asking.tried.contains(&addr) {
+                continue;
+            }
+            asking.tried.push(addr);
+            if !self.may_ask(&server, addr, zone) {
+                continue;
+            }
+            match self
+                .ask(&server, addr, &asking.question, zone, asking.depth)
+                .await?
+            {
+                Some(Classified::Lame(reason)) => {
+                    debug!(%server, %addr, %zone, ?reason, "lame server");
+                    asking.lame = Some(reason);
+                }
+                Some(classified) => return Ok(Some(classified)),
+                None => {}
+            }
+        }
+        Ok(None)
     }
 
     /// Whether `reach` lets the walk ask `addr`; a refusal is logged and
@@ -329,66 +376,60 @@ impl<'a> Walk<'a> {
         SocketAddr::new(ip, self.inner.config.upstream_port)
     }
 
-    /// The addresses to ask for `cut`, best first: a stub zone's configured
-    /// servers; or, for each server (the child's set before the parent's
-    /// fallback), its glue (the parent side), its addresses in the cache
-    /// (the child side) and, without glue here, the glue cached for it
-    /// from another cut. Also, in the order to look them up (popped from
-    /// the end): the servers with no known address, then those known only
-    /// from glue whose names lie outside the zone (their own zone may give
-    /// another address when the glue is stale).
-    fn known_addresses(&self, cut: &Delegation) -> (Vec<(Name, SocketAddr)>, Vec<Name>) {
-        if !cut.stub.is_empty() {
-            let stub = cut.stub.iter().map(|addr| (cut.zone.clone(), *addr));
-            return (self.order(&cut.zone, stub.collect()), Vec::new());
-        }
+    /// The addresses known for `servers` of `cut`: for each, its glue
+    /// (the parent side), its addresses in the cache (the child side) and,
+    /// without glue here, the glue cached for it from another cut. Also,
+    /// in the order to look them up: the servers with no known address,
+    /// then those known only from glue whose names lie outside the zone
+    /// (their own zone may give another address when the glue is stale).
+    fn known_addresses(
+        &self,
+        cut: &Delegation,
+        servers: &[Name],
+    ) -> (Vec<(Name, SocketAddr)>, Vec<Name>) {
         let cache = &self.inner.cache;
-        let mut ordered = Vec::new();
+        let mut known = Vec::new();
         let mut glueless = Vec::new();
         let mut parent_only = Vec::new();
-        for servers in [&cut.servers, &cut.fallback] {
-            let mut known: Vec<(Name, SocketAddr)> = Vec::new();
-            for server in servers {
-                let mut ips: Vec<IpAddr> = cut
-                    .glue
-                    .iter()
-                    .filter(|(name, _)| name == server)
-                    .map(|(_, ip)| *ip)
-                    .collect();
-                let parent_side = ips.len();
-                for rtype in [RecordType::A, RecordType::AAAA] {
-                    if let Lookup::Hit(records) = cache.lookup(server, rtype) {
-                        ips.extend(addresses(&records));
-                    }
+        for server in servers {
+            let mut ips: Vec<IpAddr> = cut
+                .glue
+                .iter()
+                .filter(|(name, _)| name == server)
+                .map(|(_, ip)| *ip)
+                .collect();
+            let parent_side = ips.len();
+            for rtype in [RecordType::A, RecordType::AAAA] {
+                if let Lookup::Hit(records) = cache.lookup(server, rtype) {
+                    ips.extend(addresses(&records));
                 }
-                let child_side = ips.len() - parent_side;
-                if parent_side == 0 {
-                    ips.extend(cache.glue_for(server));
-                }
-                ips.sort_unstable();
-                ips.dedup();
-                if ips.is_empty() {
-                    glueless.push(server.clone());
-                } else if child_side == 0 && !cut.zone.zone_of(server) {
-                    parent_only.push(server.clone());
-                }
-                known.extend(
-                    ips.into_iter()
-                        .map(|ip| (server.clone(), self.upstream(ip))),
-                );
             }
-            ordered.extend(self.order(&cut.zone, known));
+            let child_side = ips.len() - parent_side;
+            if parent_side == 0 {
+                ips.extend(cache.glue_for(server));
+            }
+            ips.sort_unstable();
+            ips.dedup();
+            if ips.is_empty() {
+                glueless.push(server.clone());
+            } else if child_side == 0 && !cut.zone.zone_of(server) {
+                parent_only.push(server.clone());
+            }
+            known.extend(
+                ips.into_iter()
+                    .map(|ip| (server.clone(), self.upstream(ip))),
+            );
         }
         glueless.extend(parent_only);
-        glueless.reverse();
-        (ordered, glueless)
+        (known, glueless)
     }
 
-    /// The recursive servers of a forward zone, best first, asked with
-    /// RD=1 until one gives a usable response: what it concludes (or a
-    /// CNAME chain leaving the zone, to restart from) is the walk's end.
-    /// Its answer is read as a server's for the forward zone is, records
-    /// outside the zone dropped; a referral is lame (it does not recurse).
+    /// The recursive servers of a forward zone, asked as a stub zone's
+    /// are (best first, until one gives a usable response) but with RD=1
+    /// (see [`Walk::ask`]): what one concludes, or a CNAME chain leaving
+    /// the zone to restart from, is the walk's end. Its answer is read as
+    /// a server's for the forward zone is, records outside the zone
+    /// dropped; a referral is lame (it does not recurse).
     async fn forward(
         &self,
         zone: &ZoneServers,
@@ -396,38 +437,18 @@ impl<'a> Walk<'a> {
         qtype: RecordType,
         depth: u32,
     ) -> Result<WalkEnd, ResolveError> {
-        let question = Query::query(qname.clone(), qtype);
-        let forwarders = zone.servers.iter().map(|addr| (zone.zone.clone(), *addr));
-        let mut asked = false;
-        let mut lame = None;
-        for (server, addr) in self.order(&zone.zone, forwarders.collect()) {
-            if !self.may_ask(&server, addr, &zone.zone) {
-                continue;
-            }
-            asked = true;
-            match self
-                .ask(&server, addr, &question, &zone.zone, depth)
-                .await?
-            {
-                Some(Classified::Conclusion(conclusion)) => {
-                    return Ok(WalkEnd::Conclusion(conclusion))
-                }
-                Some(Classified::Restart(restart)) => return Ok(WalkEnd::Restart(restart)),
-                Some(Classified::Lame(reason)) => {
-                    debug!(%addr, zone = %zone.zone, ?reason, "lame forwarder");
-                    lame = Some(reason);
-                }
-                Some(Classified::Referral(_)) | None => {}
-            }
-        }
-        let zone = zone.zone.clone();
-        Err(match lame {
-            Some(reason) => ResolveError::LameDelegation {
-                zone,
-                reason: reason.to_string(),
-            },
-            None if !asked => ResolveError::NoServerAddress { zone },
-            None => ResolveError::NoServerAnswered { zone },
+        let reason = match self
+            .ask_zone(&Delegation::stub(zone), qname, qtype, depth)
+            .await?
+        {
+            Classified::Conclusion(conclusion) => return Ok(WalkEnd::Conclusion(conclusion)),
+            Classified::Restart(restart) => return Ok(WalkEnd::Restart(restart)),
+            Classified::Lame(reason) => reason,
+            Classified::Referral(_) => Lame::NotRecursive,
+        };
+        Err(ResolveError::LameDelegation {
+            zone: zone.zone.clone(),
+            reason: reason.to_string(),
         })
     }
 

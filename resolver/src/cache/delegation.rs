@@ -59,7 +59,6 @@ impl Delegation {
     pub(crate) fn stub(zone: &crate::ZoneServers) -> Delegation {
         Delegation {
             zone: zone.zone.clone(),
-            servers: vec![zone.zone.clone()],
             stub: zone.servers.clone(),
             ..Delegation::default()
         }
