@@ -174,28 +174,25 @@ pub fn classify(response: &Message, qname: &Name, qtype: RecordType, zone: &Name
 
 /// The zone's own NS set (the child's, as opposed to the parent's in a
 /// referral) when an authoritative response for `zone` carries it in its
-/// answer or authority section, with its TTL.
-pub(crate) fn apex_servers(response: &Message, zone: &Name) -> Option<(Vec<Name>, u32)> {
+/// answer or authority section, with its TTL. Borrowed: most of the time
+/// it is the set the cache holds already, and nothing need be copied.
+pub(crate) fn apex_servers<'m>(response: &'m Message, zone: &Name) -> Option<(Vec<&'m Name>, u32)> {
     if !response.metadata.authoritative {
         return None;
     }
-    let ns: Vec<&Record> = response
-        .answers
-        .iter()
-        .chain(&response.authorities)
-        .filter(|r| r.name == *zone && r.dns_class == DNSClass::IN)
-        .filter(|r| matches!(r.data, RData::NS(_)))
-        .collect();
-    let ttl = ns.iter().map(|r| r.ttl).min()?;
-    let mut servers: Vec<Name> = Vec::new();
-    for record in ns {
+    let mut servers: Vec<&Name> = Vec::new();
+    let mut ttl = u32::MAX;
+    for record in response.answers.iter().chain(&response.authorities) {
         if let RData::NS(server) = &record.data {
-            if !servers.contains(&server.0) {
-                servers.push(server.0.clone());
+            if record.name == *zone && record.dns_class == DNSClass::IN {
+                ttl = ttl.min(record.ttl);
+                if !servers.contains(&&server.0) {
+                    servers.push(&server.0);
+                }
             }
         }
     }
-    Some((servers, ttl))
+    (!servers.is_empty()).then_some((servers, ttl))
 }
 
 /// The DNAME among `records` that synthesised the CNAME `owner` ->
@@ -473,7 +470,7 @@ mod tests {
         );
         assert_eq!(
             apex_servers(&apex, &n("EXAMPLE.com.")),
-            Some((vec![n("ns1.example.com.")], 3600))
+            Some((vec![&n("ns1.example.com.")], 3600))
         );
         apex.metadata.authoritative = false;
         assert_eq!(apex_servers(&apex, &n("example.com.")), None, "AA=0");

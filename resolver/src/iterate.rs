@@ -518,6 +518,16 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// Whether `addr` is a forwarder of the forward zone `zone` (asked
+    /// with RD=1).
+    fn is_forwarder(&self, zone: &Name, addr: SocketAddr) -> bool {
+        let forward = &self.inner.config.forward_zones;
+        !forward.is_empty()
+            && forward
+                .iter()
+                .any(|f| f.zone == *zone && f.servers.contains(&addr))
+    }
+
     /// One exchange with one server. `Ok(None)` if it did not answer.
     /// A forwarder (an address of a forward zone) is asked with RD=1.
     async fn ask(
@@ -560,10 +570,14 @@ impl<'a> Walk<'a> {
                 if forwarding && matches!(classified, Classified::Referral(_)) {
                     classified = Classified::Lame(Lame::NotRecursive);
                 }
-                if let (Classified::Conclusion(_) | Classified::Restart(_), Some((child, ttl))) =
-                    (&classified, apex_servers(&exchange.response, zone))
-                {
-                    self.inner.cache.adopt_child_servers(zone, child, ttl);
+                // The child's own NS set, when an answer carries it.
+                if matches!(
+                    classified,
+                    Classified::Conclusion(_) | Classified::Restart(_)
+                ) {
+                    if let Some((child, ttl)) = apex_servers(&exchange.response, zone) {
+                        self.inner.cache.adopt_child_servers(zone, &child, ttl);
+                    }
                 }
                 // Only a usable response measures the server; a lame one
                 // is a failure of it for this zone (see `servers`).
@@ -594,18 +608,6 @@ impl<'a> Walk<'a> {
             });
         }
         Ok(classified.ok())
-    }
-}
-
-impl Walk<'_> {
-    /// Whether `addr` is a forwarder of the forward zone `zone` (asked
-    /// with RD=1).
-    fn is_forwarder(&self, zone: &Name, addr: SocketAddr) -> bool {
-        let forward = &self.inner.config.forward_zones;
-        !forward.is_empty()
-            && forward
-                .iter()
-                .any(|f| f.zone == *zone && f.servers.contains(&addr))
     }
 }
 

@@ -661,6 +661,15 @@ fn picky_reply(query: &Message, reply: &mut Message) -> Option<()> {
     Some(())
 }
 
+/// A configuration rooted in the lab's root server.
+fn lab_config() -> ResolverConfig {
+    ResolverConfig {
+        root_hints: vec![(name("ns.root."), IpAddr::V4(Ipv4Addr::new(127, 0, 53, 1)))],
+        upstream_port: lab().port,
+        ..ResolverConfig::default()
+    }
+}
+
 /// A resolver with an empty cache serving on 127.0.0.1 port 0.
 struct TestResolver {
     addr: SocketAddr,
@@ -674,11 +683,7 @@ impl TestResolver {
     }
 
     fn with(adjust: impl FnOnce(&mut ResolverConfig)) -> TestResolver {
-        let mut config = ResolverConfig {
-            root_hints: vec![(name("ns.root."), IpAddr::V4(Ipv4Addr::new(127, 0, 53, 1)))],
-            upstream_port: lab().port,
-            ..ResolverConfig::default()
-        };
+        let mut config = lab_config();
         adjust(&mut config);
         let resolver = Resolver::new(config);
         let running = serve(resolver.handler(), loopback_config());
@@ -1244,11 +1249,7 @@ fn identical_questions_in_flight_share_one_walk() {
 /// only `com.`, com only `example.com.`, and example.com the full name.
 #[test]
 fn trace_records_each_minimised_step() {
-    let config = ResolverConfig {
-        root_hints: vec![(name("ns.root."), IpAddr::V4(Ipv4Addr::new(127, 0, 53, 1)))],
-        upstream_port: lab().port,
-        ..ResolverConfig::default()
-    };
+    let config = lab_config();
     let traced = lab()
         .runtime
         .block_on(trace(config, name("www.example.com."), RecordType::A));

@@ -33,8 +33,8 @@ pub struct Delegation {
     pub ttl: u32,
     /// Servers the parent listed that the child's NS set does not.
     pub fallback: Vec<Name>,
-    /// A stub zone's configured servers, with their ports: asked instead
-    /// of looking for `servers`' addresses (see `zones`).
+    /// A stub (or forward) zone's configured servers, with their ports:
+    /// asked before `servers`, which such a cut leaves empty (see `zones`).
     pub stub: Vec<SocketAddr>,
 }
 
@@ -55,7 +55,8 @@ impl Delegation {
         }
     }
 
-    /// A stub zone's cut: its configured servers; never cached.
+    /// A stub zone's cut: its configured servers; never cached. A forward
+    /// zone's servers are asked through one too (with RD=1).
     pub(crate) fn stub(zone: &crate::ZoneServers) -> Delegation {
         Delegation {
             zone: zone.zone.clone(),
@@ -82,33 +83,35 @@ impl Cache {
 
     /// The child's NS set for `zone`, from an authoritative answer of one
     /// of its servers: it replaces the cached parent's set, whose other
-    /// servers become the fallback (see [`Delegation`]). Nothing changes
-    /// when the cut is not cached or the sets are already the same.
-    pub(crate) fn adopt_child_servers(&self, zone: &Name, child: Vec<Name>, ttl: u32) {
-        let Some(mut cut) = self
-            .closest_delegation(zone)
-            .filter(|cut| cut.zone == *zone)
-        else {
+    /// servers become the fallback (see [`Delegation`]), for the child's
+    /// TTL. Nothing changes when the cut is not cached or the sets are
+    /// already the same, the usual case: that costs a lock and a compare,
+    /// nothing is cloned (servers that put their NS set in every answer's
+    /// authority section, as NSD does, pass here on every cache miss).
+    pub(crate) fn adopt_child_servers(&self, zone: &Name, child: &[&Name], ttl: u32) {
+        let now = self.clock.now();
+        let ttl = self.clamp(ttl);
+        let key = WireName::new(zone);
+        let mut delegations = lock(&self.delegations);
+        let Some(cut) = delegations.peek_mut(key.bytes()) else {
             return;
         };
-        let same =
-            child.len() == cut.servers.len() && child.iter().all(|s| cut.servers.contains(s));
-        if same || child.is_empty() {
+        let servers = &cut.value.servers;
+        let same = child.len() == servers.len() && child.iter().all(|s| servers.contains(s));
+        if same || child.is_empty() || cut.expires <= now || ttl == 0 {
             return;
         }
-        let mut fallback: Vec<Name> = cut
-            .servers
-            .iter()
-            .chain(&cut.fallback)
-            .filter(|server| !child.contains(server))
-            .cloned()
-            .collect();
-        fallback.dedup();
+        let delegation = &mut cut.value;
+        let mut fallback: Vec<Name> = Vec::new();
+        for server in delegation.servers.iter().chain(&delegation.fallback) {
+            if !child.contains(&server) && !fallback.contains(server) {
+                fallback.push(server.clone());
+            }
+        }
         tracing::debug!(%zone, ?child, ?fallback, "the child's NS set replaces the parent's");
-        cut.servers = child;
-        cut.fallback = fallback;
-        cut.ttl = ttl;
-        self.store_delegation(&cut);
+        delegation.servers = child.iter().map(|&server| server.clone()).collect();
+        delegation.fallback = fallback;
+        cut.expires = now.after(Duration::from_secs(u64::from(ttl)));
     }
 
     /// The addresses the parent gave for `server` in the closest cached

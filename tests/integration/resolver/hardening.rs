@@ -13,8 +13,8 @@ use hickory_proto::op::ResponseCode::{NXDomain, NoError, ServFail};
 use hickory_proto::rr::RecordType;
 
 use super::{
-    lab, server_addr, TestResolver, AA_UPWARD, BAD_REFERRER, CATCHER, EXAMPLE_SOA, MOVED_NS,
-    OLD_NS, VICTIM, WWW_CS, WWW_EXAMPLE,
+    lab, lab_config, server_addr, TestResolver, AA_UPWARD, BAD_REFERRER, CATCHER, EXAMPLE_SOA,
+    MOVED_NS, OLD_NS, VICTIM, WWW_CS, WWW_EXAMPLE,
 };
 use crate::common::{name, section_without_ttl, udp, Ask};
 
@@ -41,13 +41,10 @@ fn asked(config: ResolverConfig, qname: &str, qtype: RecordType) -> Vec<(IpAddr,
         .collect()
 }
 
-/// A configuration rooted in the lab, as [`TestResolver`] builds it.
-fn lab_config() -> ResolverConfig {
-    ResolverConfig {
-        root_hints: vec![(name("ns.root."), IpAddr::V4(Ipv4Addr::new(127, 0, 53, 1)))],
-        upstream_port: lab().port,
-        ..ResolverConfig::default()
-    }
+/// Root hints that lead nowhere (nothing listens at 127.0.53.22): what
+/// forward and stub zones must do without.
+fn dead_root_hints() -> Vec<(hickory_proto::rr::Name, IpAddr)> {
+    vec![(name("ns.root."), IpAddr::V4(Ipv4Addr::new(127, 0, 53, 22)))]
 }
 
 // Parent side and child side.
@@ -407,7 +404,7 @@ fn questions_are_forwarded_to_a_recursive_resolver() {
     let r = TestResolver::with(|c| {
         c.forward_zones = vec![zone_at(".", &[dead, upstream.addr])];
         // Not the lab's root: forwarding must not need it.
-        c.root_hints = vec![(name("ns.root."), IpAddr::V4(Ipv4Addr::new(127, 0, 53, 22)))];
+        c.root_hints = dead_root_hints();
     });
     r.expect(
         "www.example.com.",
@@ -461,7 +458,7 @@ fn only_the_forward_zone_is_forwarded() {
 #[test]
 fn a_stub_zone_starts_the_walk_at_its_servers() {
     let r = TestResolver::with(|c| {
-        c.root_hints = vec![(name("ns.root."), IpAddr::V4(Ipv4Addr::new(127, 0, 53, 22)))];
+        c.root_hints = dead_root_hints();
         c.stub_zones = vec![
             zone_at("example.com.", &[lab_server(4)]),
             zone_at("umass.edu.", &[lab_server(6)]),
