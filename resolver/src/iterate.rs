@@ -328,6 +328,9 @@ impl<'a> Walk<'a> {
         asking: &mut Asking<'_>,
         candidates: Vec<(Name, SocketAddr)>,
     ) -> Result<Option<Classified>, ResolveError> {
+        if candidates.is_empty() {
+            return Ok(None);
+        }
         let zone = &asking.cut.zone;
         for (server, addr) in self.order(zone, candidates) {
             if asking.tried.contains(&addr) {
@@ -399,11 +402,7 @@ impl<'a> Walk<'a> {
                 .map(|(_, ip)| *ip)
                 .collect();
             let parent_side = ips.len();
-            for rtype in [RecordType::A, RecordType::AAAA] {
-                if let Lookup::Hit(records) = cache.lookup(server, rtype) {
-                    ips.extend(addresses(&records));
-                }
-            }
+            ips.extend(cache.addresses(server));
             let child_side = ips.len() - parent_side;
             if parent_side == 0 {
                 ips.extend(cache.glue_for(server));

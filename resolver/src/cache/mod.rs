@@ -22,6 +22,7 @@
 //!   upstream leaves in the cache and gives the client. The handler (hits)
 //!   and the walk (misses) both answer through it.
 
+use std::net::IpAddr;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -226,6 +227,29 @@ impl Cache {
             }
         }
         Lookup::Miss
+    }
+
+    /// The addresses cached for a name server (its A and AAAA RRsets, the
+    /// child side), for the walk: two map lookups, no CNAME or NXDOMAIN
+    /// entry consulted (a server's name is not followed through either),
+    /// and nothing cloned but the addresses.
+    pub(crate) fn addresses(&self, server: &Name) -> Vec<IpAddr> {
+        let now = self.clock.now();
+        let mut wire = WireName::new(server);
+        let mut found = Vec::new();
+        for rtype in [RecordType::A, RecordType::AAAA] {
+            let mut slot = self.rrsets.slot(wire.key_with(&type_suffix(rtype)));
+            let Some(stored) = slot.get() else {
+                continue;
+            };
+            if now.until(stored.timed.expires).is_zero() {
+                continue;
+            }
+            if let Entry::RRset(records) = &stored.timed.value {
+                found.extend(records.iter().filter_map(crate::classify::address));
+            }
+        }
+        found
     }
 
     /// Stores records as RRsets grouped by owner and type; each set lives
@@ -504,6 +528,28 @@ mod tests {
             cache.lookup(&n("high.example.com."), RecordType::A),
             Lookup::NoData { soa: Some(proof) } if proof.ttl == 30
         ));
+    }
+
+    #[test]
+    fn a_servers_addresses_are_its_a_and_aaaa_rrsets_until_they_expire() {
+        let cache = Cache::new(100, 0, 86400, clock());
+        let ns = n("ns.example.com.");
+        assert!(cache.addresses(&ns).is_empty());
+        let v6 = Record::from_rdata(
+            ns.clone(),
+            20,
+            RData::AAAA(hickory_proto::rr::rdata::AAAA::new(
+                0x2001, 0xdb8, 0, 0, 0, 0, 0, 1,
+            )),
+        );
+        cache.store_records(&[a("ns.example.com.", 10, 1), a("ns.example.com.", 10, 2), v6]);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            cache.addresses(&n("NS.example.com.")),
+            [ip("192.0.2.1"), ip("192.0.2.2"), ip("2001:db8::1")]
+        );
+        cache.clock.jump_forward(Duration::from_secs(10));
+        assert_eq!(cache.addresses(&ns), [ip("2001:db8::1")]);
     }
 
     #[test]
