@@ -124,8 +124,17 @@ fn the_childs_ns_set_replaces_the_parents() {
         &["movedns.com. NS ns2.movedns.com."],
         &[],
     );
+    // The new server's address, which its zone's old servers (the
+    // parent's, the fallback now) give; the old one may be asked here.
+    r.expect(
+        "ns2.movedns.com.",
+        RecordType::A,
+        NoError,
+        &["ns2.movedns.com. A 127.0.53.41"],
+        &[],
+    );
     let hits = &lab().hits;
-    let old = hits.at(OLD_NS);
+    let (old, moved) = (hits.at(OLD_NS), hits.at(MOVED_NS));
     // RD=0: the cached delegation's NS set is the child's now.
     let referral = udp(r.addr, &Ask::new("x.movedns.com.", RecordType::A));
     assert_eq!(
@@ -143,7 +152,7 @@ fn the_childs_ns_set_replaces_the_parents() {
         );
     }
     assert_eq!(
-        hits.at(MOVED_NS),
+        hits.at(MOVED_NS) - moved,
         4,
         "every later question went to the new server"
     );
@@ -396,7 +405,10 @@ fn negative_answers_are_clamped_to_the_configured_bounds() {
 /// A corporate resolver forwards everything (`.`) to another recursive
 /// resolver, here a dnslab one iterating over the lab: one RD=1 query per
 /// question, the other resolver does the walk, and CNAME chains across
-/// zones come back whole. A dead forwarder listed first is failed over.
+/// zones come back whole. A dead forwarder beside it (nothing listens)
+/// is failed over, and once it has failed it sinks below the live one
+/// (servers are tried in RTT order, unmeasured ones in random order), so
+/// it costs one query at most.
 #[test]
 fn questions_are_forwarded_to_a_recursive_resolver() {
     let upstream = TestResolver::new();
@@ -413,20 +425,24 @@ fn questions_are_forwarded_to_a_recursive_resolver() {
         &[WWW_EXAMPLE],
         &[],
     );
-    let (_, cost) = r.expect(
+    r.expect(
         "alias.example.com.",
         RecordType::A,
         NoError,
         &[super::ALIAS, WWW_CS],
         &[],
     );
-    assert_eq!(cost, 1, "one question to the forwarder");
     r.expect(
         "nosuch.example.com.",
         RecordType::A,
         NXDomain,
         &[],
         &[EXAMPLE_SOA],
+    );
+    let sent = r.queries();
+    assert!(
+        (3..=4).contains(&sent),
+        "one query per question, and the dead forwarder once at most: {sent}"
     );
     assert!(upstream.queries() >= 3, "the other resolver walked");
 }
