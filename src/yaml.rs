@@ -63,9 +63,15 @@ impl<'a> Lines<'a> {
 
     /// The line of the first `key:`, whatever its value.
     pub fn find_key(&self, key: &str) -> Option<usize> {
+        self.find_key_from(key, 0)
+    }
+
+    /// The line of the first `key:` at or below line `from`: a key of the
+    /// section that starts there.
+    pub fn find_key_from(&self, key: &str, from: usize) -> Option<usize> {
         self.pairs
             .iter()
-            .find(|(k, _, _)| *k == key)
+            .find(|(k, _, line)| *k == key && *line >= from)
             .map(|(_, _, line)| *line)
     }
 

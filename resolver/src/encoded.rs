@@ -32,7 +32,8 @@ use dnslab_wire::{
     opt_record, skip_name, u16_at, Cached, RrsetOrder, ShardedLru, HEADER_LEN, OPT_LEN, SHARDS,
 };
 use smallvec::SmallVec;
-use tokio::time::Instant;
+
+use crate::clock::{Clock, Stamp};
 
 /// The encoded answer and authority sections of one cached response, in
 /// each rotation of its RRsets.
@@ -56,8 +57,8 @@ struct EncodedAnswer {
     hits: u8,
     /// The rotation the next hit copies, in the cyclic order.
     turn: u8,
-    stored: Instant,
-    expires: Instant,
+    stored: Stamp,
+    expires: Stamp,
 }
 
 /// One rotation's share of [`EncodedAnswer::data`].
@@ -138,6 +139,8 @@ pub(crate) struct EncodedAnswers {
     answers: ShardedLru<EncodedAnswer>,
     /// Which rotation of an entry each hit copies.
     order: RrsetOrder,
+    /// The cache's clock: an entry expires when its records do.
+    clock: Clock,
 }
 
 /// What the hit path needs from the request, already parsed.
@@ -159,15 +162,16 @@ pub(crate) struct Question<'a> {
 
 impl EncodedAnswers {
     /// At most about `size` entries in all (at least one per shard), whose
-    /// rotations are copied in `order`.
-    pub(crate) fn new(size: usize, order: RrsetOrder) -> EncodedAnswers {
-        EncodedAnswers::with_shards(size, SHARDS, order)
+    /// rotations are copied in `order`, timed on the cache's `clock`.
+    pub(crate) fn new(size: usize, order: RrsetOrder, clock: Clock) -> EncodedAnswers {
+        EncodedAnswers::with_shards(size, SHARDS, order, clock)
     }
 
-    fn with_shards(size: usize, shards: usize, order: RrsetOrder) -> EncodedAnswers {
+    fn with_shards(size: usize, shards: usize, order: RrsetOrder, clock: Clock) -> EncodedAnswers {
         EncodedAnswers {
             answers: ShardedLru::new(size, shards),
             order,
+            clock,
         }
     }
 
@@ -186,7 +190,7 @@ impl EncodedAnswers {
     /// answer fits in `question.limit`; `false` (and `out` unspecified)
     /// otherwise, for the full path to answer.
     pub(crate) fn answer(&self, question: &Question<'_>, out: &mut Vec<u8>) -> bool {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut slot = self.answers.slot(question.key);
         let Some(encoded) = slot.peek() else {
             return false;
@@ -243,8 +247,7 @@ impl EncodedAnswers {
         out.extend_from_slice(question.question);
         let at = out.len();
         out.extend_from_slice(sections);
-        let elapsed =
-            u32::try_from(now.duration_since(encoded.stored).as_secs()).unwrap_or(u32::MAX);
+        let elapsed = u32::try_from(encoded.stored.until(now).as_secs()).unwrap_or(u32::MAX);
         for (offset, ttl) in ttls {
             if let Some(field) = out.get_mut(at + offset..at + offset + 4) {
                 field.copy_from_slice(&ttl.saturating_sub(elapsed).to_be_bytes());
@@ -269,7 +272,7 @@ impl EncodedAnswers {
     /// `next` is the rotation the first hit copies in the cyclic order
     /// (the one after the answer that was just written).
     pub(crate) fn keep(&self, key: &[u8], responses: &[Vec<u8>], next: usize) {
-        if let Some(mut encoded) = build(key, responses) {
+        if let Some(mut encoded) = build(key, responses, self.clock.now()) {
             let turn = next % encoded.forms.len().max(1);
             encoded.turn = u8::try_from(turn).unwrap_or(0);
             self.answers.put(encoded);
@@ -317,8 +320,9 @@ fn walk(response: &[u8]) -> Option<Walked<'_>> {
     })
 }
 
-/// The entry for `key` from the rotations `responses` of one answer.
-fn build(key: &[u8], responses: &[Vec<u8>]) -> Option<EncodedAnswer> {
+/// The entry for `key` from the rotations `responses` of one answer,
+/// stored `now`.
+fn build(key: &[u8], responses: &[Vec<u8>], now: Stamp) -> Option<EncodedAnswer> {
     let walked: Vec<Walked<'_>> = responses.iter().map(|r| walk(r)).collect::<Option<_>>()?;
     let first = walked.first()?;
     let same = |w: &Walked<'_>| {
@@ -352,7 +356,6 @@ fn build(key: &[u8], responses: &[Vec<u8>]) -> Option<EncodedAnswer> {
             ttls: u16::try_from(form.ttls.len()).ok()?,
         });
     }
-    let now = Instant::now();
     Some(EncodedAnswer {
         data: data.into_boxed_slice(),
         key_len: u16::try_from(key.len()).ok()?,
@@ -363,7 +366,7 @@ fn build(key: &[u8], responses: &[Vec<u8>]) -> Option<EncodedAnswer> {
         hits: 0,
         turn: 0,
         stored: now,
-        expires: now + Duration::from_secs(u64::from(shortest)),
+        expires: now.after(Duration::from_secs(u64::from(shortest))),
     })
 }
 
@@ -411,7 +414,7 @@ mod tests {
 
     #[test]
     fn a_hit_copies_the_sections_behind_the_question_as_asked() {
-        let answers = EncodedAnswers::new(10, RrsetOrder::Cyclic);
+        let answers = EncodedAnswers::new(10, RrsetOrder::Cyclic, Clock::frozen());
         let www = key("www.example");
         answers.keep(&www, &[response(300)], 0);
         let out = ask(&answers, &www).expect("kept");
@@ -423,18 +426,18 @@ mod tests {
 
     #[test]
     fn an_entry_for_another_key_under_the_same_hash_is_a_miss() {
-        let answers = EncodedAnswers::new(10, RrsetOrder::Cyclic);
+        let answers = EncodedAnswers::new(10, RrsetOrder::Cyclic, Clock::frozen());
         let (www, ftp) = (key("www.example"), key("ftp.example"));
         assert_eq!(ask(&answers, &www), None);
         // Two keys sharing a hash: store ftp's entry where www's goes.
-        let entry = build(&ftp, &[response(300)]).expect("walkable");
+        let entry = build(&ftp, &[response(300)], Stamp::default()).expect("walkable");
         answers.answers.slot(&www).put(entry);
         assert_eq!(ask(&answers, &www), None, "the stored key is checked");
     }
 
     #[test]
     fn responses_that_would_not_stay_cached_are_not_kept() {
-        let answers = EncodedAnswers::new(10, RrsetOrder::Cyclic);
+        let answers = EncodedAnswers::new(10, RrsetOrder::Cyclic, Clock::frozen());
         answers.keep(&key("www.example"), &[response(0)], 0);
         assert_eq!(answers.len(), 0);
         let mut trailing = response(300);
@@ -446,7 +449,7 @@ mod tests {
 
     #[test]
     fn an_entry_hit_often_survives_newer_ones_and_one_not_hit_is_evicted() {
-        let answers = EncodedAnswers::with_shards(2, 1, RrsetOrder::Cyclic);
+        let answers = EncodedAnswers::with_shards(2, 1, RrsetOrder::Cyclic, Clock::frozen());
         let (a, b, c) = (key("a.example"), key("b.example"), key("c.example"));
         answers.keep(&a, &[response(300)], 0);
         answers.keep(&b, &[response(300)], 0);
@@ -460,16 +463,16 @@ mod tests {
         assert_eq!(answers.len(), 2);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn ttls_count_down_and_the_entry_expires_with_its_shortest() {
-        let answers = EncodedAnswers::new(10, RrsetOrder::Cyclic);
+    #[test]
+    fn ttls_count_down_and_the_entry_expires_with_its_shortest() {
+        let answers = EncodedAnswers::new(10, RrsetOrder::Cyclic, Clock::frozen());
         let www = key("www.example");
         answers.keep(&www, &[response(100)], 0);
-        tokio::time::advance(Duration::from_secs(40)).await;
+        answers.clock.jump_forward(Duration::from_secs(40));
         let out = ask(&answers, &www).expect("still live");
         let ttl = &out[out.len() - 10..out.len() - 6];
         assert_eq!(ttl, 60u32.to_be_bytes());
-        tokio::time::advance(Duration::from_secs(60)).await;
+        answers.clock.jump_forward(Duration::from_secs(60));
         assert_eq!(ask(&answers, &www), None);
         assert_eq!(answers.len(), 0, "the expired entry was dropped");
     }
@@ -487,10 +490,10 @@ mod tests {
                 .map(|_| *ask(answers, &www).expect("kept").last().unwrap())
                 .collect()
         };
-        let cyclic = EncodedAnswers::new(10, RrsetOrder::Cyclic);
+        let cyclic = EncodedAnswers::new(10, RrsetOrder::Cyclic, Clock::frozen());
         cyclic.keep(&www, &[response(300), second.clone()], 0);
         assert_eq!(last_octets(&cyclic, 5), [1, 2, 1, 2, 1]);
-        let random = EncodedAnswers::new(10, RrsetOrder::Random);
+        let random = EncodedAnswers::new(10, RrsetOrder::Random, Clock::frozen());
         random.keep(&www, &[response(300), second], 0);
         let seen = last_octets(&random, 64);
         assert!(seen.contains(&1) && seen.contains(&2), "{seen:?}");

@@ -321,6 +321,7 @@ mod tests {
         let resolver = Resolver::new(ResolverConfig {
             root_hints: Vec::new(),
             rrset_order,
+            clock: crate::Clock::frozen(),
             ..ResolverConfig::default()
         });
         (resolver.clone(), ResolverHandler::new(resolver))
@@ -577,8 +578,8 @@ mod tests {
     /// ID), for plain and EDNS queries, in the client's case; then the TTLs
     /// count down, and the entry dies with the shortest one. (In the fixed
     /// order, so that every answer is the full encoder's first.)
-    #[tokio::test(start_paused = true)]
-    async fn encoded_hit_matches_the_full_encoder_and_counts_down() {
+    #[test]
+    fn encoded_hit_matches_the_full_encoder_and_counts_down() {
         let (resolver, handler) = handler_in(RrsetOrder::Fixed);
         let cname = Record::from_rdata(
             Name::from_ascii("web.example.com.").unwrap(),
@@ -638,7 +639,10 @@ mod tests {
         assert_eq!(fast.queries, mixed.queries, "question echoed as asked");
         let full = Message::from_bytes(&full_path_bytes(&resolver, &mixed)).unwrap();
         assert_eq!((fast.metadata, fast.answers), (full.metadata, full.answers));
-        tokio::time::advance(Duration::from_secs(40)).await;
+        resolver
+            .config()
+            .clock
+            .jump_forward(Duration::from_secs(40));
         let request = query("web.example.com.", RecordType::A, false);
         let (Some(msg), false) = run(&handler, &request.to_bytes().unwrap(), &udp) else {
             panic!("an encoded hit is sent inline");
@@ -646,7 +650,10 @@ mod tests {
         assert!(!msg.metadata.recursion_desired && msg.metadata.recursion_available);
         let ttls: Vec<u32> = msg.answers.iter().map(|r| r.ttl).collect();
         assert_eq!(ttls, vec![60, 260, 260], "TTLs count down");
-        tokio::time::advance(Duration::from_secs(60)).await;
+        resolver
+            .config()
+            .clock
+            .jump_forward(Duration::from_secs(60));
         let (Some(msg), false) = run(&handler, &request.to_bytes().unwrap(), &udp) else {
             panic!("answered from the RRset cache");
         };

@@ -32,6 +32,12 @@
 //! - `servers`: smoothed RTT per server address, the servers known as lame
 //!   for a zone, and the order to ask them.
 //! - `hints`: root hints (named.root) and the built-in IANA set.
+//! - `zones`: forward and stub zones ([`ZoneServers`]), where configured
+//!   servers replace the walk from the root.
+//! - `reach`: which upstream addresses are never asked (loopback learned
+//!   from the network, unspecified, broadcast) and the address families.
+//! - `clock`: cache time ([`Clock`]), CLOCK_BOOTTIME so that TTLs count
+//!   suspended time; injectable, so tests jump it forward.
 //! - `acl`: which clients are served.
 //! - `recorder`: one lookup as it happens, as the numbered messages of
 //!   [`events`], published while someone watches or collected for `trace`.
@@ -49,6 +55,7 @@
 mod acl;
 mod cache;
 mod classify;
+mod clock;
 mod encoded;
 mod error;
 pub mod events;
@@ -56,12 +63,14 @@ mod handler;
 mod hints;
 mod iterate;
 mod metrics;
+mod reach;
 mod recorder;
 mod respond;
 mod servers;
 mod sockets;
 mod trace;
 mod upstream;
+mod zones;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -81,10 +90,13 @@ use recorder::Recorder;
 pub use acl::{Cidr, CidrError};
 pub use cache::{CacheLine, Delegation, Flush, Origin};
 pub use classify::{classify, Classified, Conclusion, Lame, Restart};
+pub use clock::Clock;
 pub use error::ResolveError;
 pub use hints::{iana_root_hints, parse_root_hints, HintsError};
 pub use metrics::{ResolverMetrics, UpstreamCounts, MAX_UPSTREAMS};
+pub use reach::UpstreamLoopback;
 pub use trace::{trace, Trace};
+pub use zones::{ZoneServers, ZoneServersError, DEFAULT_ZONE_SERVER_PORT};
 
 /// Bounds on the work one client question may cause. Exceeding any of them
 /// ends the resolution with SERVFAIL instead of letting a hostile or broken
@@ -132,10 +144,12 @@ pub struct ResolverConfig {
     pub upstream_port: u16,
     /// Entries in each of the RRset and delegation caches.
     pub cache_size: usize,
-    /// TTLs below this are raised before caching (seconds).
+    /// TTLs below this are raised before caching (seconds), negative
+    /// answers' included; a negative answer without an SOA is cached for
+    /// this long (and not at all when it is 0).
     pub min_ttl: u32,
-    /// TTLs above this are lowered before caching (seconds); also caps
-    /// negative TTLs.
+    /// TTLs above this are lowered before caching (seconds), negative
+    /// answers' included.
     pub max_ttl: u32,
     /// RFC 9156: reveal to each server only the labels it needs.
     pub qname_minimisation: bool,
@@ -158,6 +172,21 @@ pub struct ResolverConfig {
     /// so that servers see this resolver's own address; the system's
     /// choice when `None`.
     pub source_address: Option<IpAddr>,
+    /// Whether loopback addresses learned from referrals, glue and
+    /// name-server lookups are asked (see `reach`).
+    pub upstream_loopback: UpstreamLoopback,
+    /// Ask IPv4 servers and look up name servers' A records (Unbound's
+    /// `do-ip4`).
+    pub ipv4_upstream: bool,
+    /// Ask IPv6 servers (when the host has an IPv6 route) and look up name
+    /// servers' AAAA records (Unbound's `do-ip6`).
+    pub ipv6_upstream: bool,
+    /// Zones whose questions go to recursive servers with RD=1.
+    pub forward_zones: Vec<ZoneServers>,
+    /// Zones whose walk starts at these authoritative servers.
+    pub stub_zones: Vec<ZoneServers>,
+    /// Cache time; clones share it, so a test keeps one to jump forward.
+    pub clock: Clock,
 }
 
 impl Default for ResolverConfig {
@@ -175,6 +204,12 @@ impl Default for ResolverConfig {
             rrset_order: RrsetOrder::default(),
             ecs: false,
             source_address: None,
+            upstream_loopback: UpstreamLoopback::Auto,
+            ipv4_upstream: true,
+            ipv6_upstream: true,
+            forward_zones: Vec::new(),
+            stub_zones: Vec::new(),
+            clock: Clock::new(),
         }
     }
 }
@@ -222,6 +257,8 @@ pub(crate) struct Inner {
     /// Where lookups are published while someone watches; `None` for a
     /// resolver nobody can watch.
     pub(crate) events: Option<Arc<EventBus>>,
+    /// Which upstream addresses may be asked.
+    pub(crate) reach: reach::Reach,
     /// Questions being resolved now; later identical questions wait for the
     /// first one instead of walking the tree again.
     inflight: Mutex<HashMap<InflightKey, Waiters>>,
@@ -246,11 +283,22 @@ impl Resolver {
     }
 
     fn build(config: ResolverConfig, events: Option<Arc<EventBus>>) -> Resolver {
-        let cache = cache::Cache::new(config.cache_size, config.min_ttl, config.max_ttl);
+        let cache = cache::Cache::new(
+            config.cache_size,
+            config.min_ttl,
+            config.max_ttl,
+            config.clock.clone(),
+        );
         let sockets = sockets::SocketPool::new(config.upstream_socket_uses, config.source_address);
-        let encoded = encoded::EncodedAnswers::new(config.cache_size, config.rrset_order);
+        let encoded = encoded::EncodedAnswers::new(
+            config.cache_size,
+            config.rrset_order,
+            config.clock.clone(),
+        );
+        let reach = reach::Reach::new(&config);
         Resolver {
             inner: Arc::new(Inner {
+                reach,
                 config,
                 cache,
                 encoded,

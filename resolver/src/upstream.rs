@@ -2,7 +2,7 @@
 //!
 //! Each query gets a random ID and a socket of its own from
 //! [`crate::sockets`] (a random ephemeral source port, reused only towards
-//! the same server), RD=0 and EDNS0 with a
+//! the same server), RD=0 (RD=1 to a forwarder) and EDNS0 with a
 //! 1232-byte payload (the DNS Flag Day 2020 size that avoids IP
 //! fragmentation). A response counts only if it comes from the server's
 //! address and port and matches the ID and the question (RFC 5452 9.1);
@@ -76,13 +76,15 @@ pub(crate) enum UpstreamError {
     },
 }
 
-/// Asks `server` one question, with the ECS option `subnet` when given,
-/// waiting at most `timeout` in total.
+/// Asks `server` one question, with the ECS option `subnet` when given
+/// and RD=1 when `recursion_desired` (a forwarder, see `zones`), waiting
+/// at most `timeout` in total.
 pub(crate) async fn exchange(
     sockets: &SocketPool,
     server: SocketAddr,
     question: &Query,
     subnet: Option<&ClientSubnet>,
+    recursion_desired: bool,
     timeout: Duration,
 ) -> Result<Exchange, UpstreamError> {
     let started = Instant::now();
@@ -91,7 +93,11 @@ pub(crate) async fn exchange(
         server,
         waited: timeout,
     };
-    let asked = Asked { question, subnet };
+    let asked = Asked {
+        question,
+        subnet,
+        recursion_desired,
+    };
     let mut response = timeout_at(deadline, udp_exchange(sockets, server, &asked))
         .await
         .map_err(timed_out)??;
@@ -111,10 +117,12 @@ pub(crate) async fn exchange(
     })
 }
 
-/// What is asked of one server: the question, and the client network.
+/// What is asked of one server: the question, the client network, and
+/// whether it should recurse (a forwarder).
 struct Asked<'a> {
     question: &'a Query,
     subnet: Option<&'a ClientSubnet>,
+    recursion_desired: bool,
 }
 
 /// RFC 7871 7.3: the scope of `response` to a query that carried
@@ -149,7 +157,7 @@ fn scope(
 fn query_bytes(server: SocketAddr, query: &Asked<'_>) -> Result<(u16, Vec<u8>), UpstreamError> {
     let id: u16 = rand::random();
     let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
-    msg.metadata.recursion_desired = false;
+    msg.metadata.recursion_desired = query.recursion_desired;
     msg.add_query(query.question.clone());
     let mut edns = Edns::new();
     edns.set_max_payload(EDNS_PAYLOAD);
@@ -282,9 +290,16 @@ mod tests {
     /// One exchange that must succeed, on a pool of its own.
     async fn ask(server: SocketAddr) -> Exchange {
         let sockets = SocketPool::default();
-        exchange(&sockets, server, &question(), None, Duration::from_secs(5))
-            .await
-            .unwrap()
+        exchange(
+            &sockets,
+            server,
+            &question(),
+            None,
+            false,
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap()
     }
 
     fn reply_to(query: &Message, last: u8) -> Message {
@@ -400,6 +415,7 @@ mod tests {
             silent.local_addr().unwrap(),
             &question(),
             None,
+            false,
             Duration::from_millis(200),
         )
         .await;
@@ -412,7 +428,15 @@ mod tests {
         let dead = silent.local_addr().unwrap();
         drop(silent);
         let started = std::time::Instant::now();
-        let result = exchange(&sockets, dead, &question(), None, Duration::from_secs(10)).await;
+        let result = exchange(
+            &sockets,
+            dead,
+            &question(),
+            None,
+            false,
+            Duration::from_secs(10),
+        )
+        .await;
         assert!(
             matches!(result, Err(UpstreamError::Unreachable { .. })),
             "{result:?}"
@@ -471,6 +495,7 @@ mod tests {
                 addr,
                 &question,
                 Some(&subnet),
+                false,
                 Duration::from_secs(5),
             )
         };

@@ -92,6 +92,8 @@ pub fn run(args: UpArgs) -> ExitCode {
                 address: *address,
                 ecs: false,
                 rrset_order: RrsetOrder::default(),
+                forward_zones: Vec::new(),
+                stub_zones: Vec::new(),
                 line: 0,
             }),
         }

@@ -66,6 +66,12 @@ pub struct LocalResolver {
     pub ecs: bool,
     /// The order of RRsets in its answers (`--rrset-order`).
     pub rrset_order: RrsetOrder,
+    /// Questions it forwards to recursive servers (its section's
+    /// `forward_zones`, `--forward-zone`).
+    pub forward_zones: Vec<dnslab_resolver::ZoneServers>,
+    /// Zones whose walk starts at configured servers (its section's
+    /// `stub_zones`, `--stub-zone`).
+    pub stub_zones: Vec<dnslab_resolver::ZoneServers>,
     /// Line of its entry in the YAML file.
     pub line: usize,
 }

@@ -67,6 +67,9 @@ pub enum ProblemKind {
     BadAddress { what: &'static str, value: String },
     #[error("the resolver address `{0}` is not ADDRESS:PORT (e.g. 127.0.0.1:1053)")]
     BadResolverAddress(String),
+    /// A forward or stub zone of the resolver's section.
+    #[error("resolver zone: {0}")]
+    BadResolverZone(String),
     #[error("this is topology format version {0}; this dnslab reads version 1")]
     UnsupportedVersion(u32),
     #[error("port 0 cannot be shared by the servers; choose a port such as 5300")]

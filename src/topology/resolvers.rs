@@ -5,7 +5,10 @@
 //! ```yaml
 //! resolvers:
 //!   - { name: ISP in the east, address: 127.0.0.1:1053 }
-//!   - { name: ISP in the west, address: 127.0.1.1:1053, ecs: false }
+//!   - name: ISP in the west
+//!     address: 127.0.1.1:1053
+//!     ecs: false
+//!     stub_zones: [cs.umass.edu=127.0.0.14]
 //! ```
 //!
 //! A single `resolver: 127.0.0.1:1053` is the one-item list, so older
@@ -17,6 +20,7 @@
 
 use std::net::SocketAddr;
 
+use dnslab_resolver::ZoneServers;
 use dnslab_wire::RrsetOrder;
 use serde::Deserialize;
 use serde_yaml::Value;
@@ -39,13 +43,26 @@ struct ResolverSpec {
     ecs: Option<bool>,
     /// fixed, cyclic (default) or random.
     rrset_order: Option<String>,
+    /// `NAME=ADDR[:PORT],...`: questions at or below NAME go to these
+    /// recursive servers with RD=1 (as `--forward-zone`). PORT defaults to
+    /// the topology's `port`.
+    #[serde(default)]
+    forward_zones: Vec<String>,
+    /// `NAME=ADDR[:PORT],...`: the walk for names at or below NAME starts
+    /// at these authoritative servers (as `--stub-zone`). PORT defaults to
+    /// the topology's `port`.
+    #[serde(default)]
+    stub_zones: Vec<String>,
 }
 
 /// `resolver:` or `resolvers:` as written, into the resolvers, with each
-/// problem at its line. Without either: one resolver at 127.0.0.1:1053.
+/// problem at its line; `port` is the topology's, for forward and stub
+/// servers written without one. Without either: one resolver at
+/// 127.0.0.1:1053.
 pub(super) fn parse(
     one: Option<Value>,
     list: Option<Vec<Value>>,
+    port: u16,
     lines: &Lines<'_>,
     at: &dyn Fn(Option<usize>) -> Option<Place>,
     problems: &mut Vec<Problem>,
@@ -74,6 +91,7 @@ pub(super) fn parse(
         (None, None) => vec![(Value::Null, "resolver".to_string())],
     };
     let mut seen = Vec::new();
+    let mut zones_seen = Vec::new();
     entries
         .into_iter()
         .filter_map(|(entry, default_name)| {
@@ -103,15 +121,49 @@ pub(super) fn parse(
                     RrsetOrder::default()
                 }
             };
+            let mut zones = |entries: &[String]| {
+                zone_servers(entries, port, &mut zones_seen, lines, at, problems)
+            };
+            let forward_zones = zones(&spec.forward_zones);
+            let stub_zones = zones(&spec.stub_zones);
             Some(LocalResolver {
                 name: spec.name.unwrap_or(default_name),
                 address,
                 ecs: spec.ecs.unwrap_or(false),
                 rrset_order,
+                forward_zones,
+                stub_zones,
                 line: line.unwrap_or(0),
             })
         })
         .collect()
+}
+
+/// A section's `forward_zones` or `stub_zones`, each entry
+/// `NAME=ADDR[:PORT],...` with `port` where none is given; a bad entry is
+/// a problem at its own line (the `nth` line holding its text, counted in
+/// `seen`, so that two resolvers' equal entries each find their own).
+fn zone_servers(
+    entries: &[String],
+    port: u16,
+    seen: &mut Vec<String>,
+    lines: &Lines<'_>,
+    at: &dyn Fn(Option<usize>) -> Option<Place>,
+    problems: &mut Vec<Problem>,
+) -> Vec<ZoneServers> {
+    let mut parsed = Vec::new();
+    for entry in entries {
+        let nth = seen.iter().filter(|e| *e == entry).count();
+        seen.push(entry.clone());
+        match ZoneServers::parse_with_port(entry, port) {
+            Ok(zone) => parsed.push(zone),
+            Err(error) => problems.push(Problem::new(
+                at(lines.containing(entry, nth)),
+                ProblemKind::BadResolverZone(error.to_string()),
+            )),
+        }
+    }
+    parsed
 }
 
 /// One entry: `ADDRESS:PORT`, or a section read after the rest so that a
@@ -132,7 +184,13 @@ fn section(
         value => match serde_yaml::from_value(value) {
             Ok(spec) => Some(spec),
             Err(e) => {
-                let line = lines.find_key("resolvers").or(lines.find_key("resolver"));
+                let e = e.to_string();
+                let start = lines.find_key("resolvers").or(lines.find_key("resolver"));
+                // serde_yaml names no line for a value: an unknown key is
+                // found below the section's start, anything else at it.
+                let line = unknown_field(&e)
+                    .and_then(|field| lines.find_key_from(field, start.unwrap_or(0)))
+                    .or(start);
                 problems.push(Problem::new(
                     at(line),
                     ProblemKind::Yaml(format!("resolver: {e}")),
@@ -141,6 +199,12 @@ fn section(
             }
         },
     }
+}
+
+/// The key serde's message `unknown field `KEY`, expected ...` names.
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split_once('`').map(|(field, _)| field)
 }
 
 /// The rules the resolvers of `topology` keep: loopback addresses, one

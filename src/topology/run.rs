@@ -233,6 +233,8 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
             rrset_order: local.rrset_order,
             ecs: local.ecs,
             source_address: Some(local.address.ip()),
+            forward_zones: local.forward_zones.clone(),
+            stub_zones: local.stub_zones.clone(),
             ..ResolverConfig::default()
         };
         // Every resolver publishes on the one bus: the page shows both

@@ -112,7 +112,14 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
             ProblemKind::PortZero,
         ));
     }
-    let resolvers = resolvers::parse(spec.resolver, spec.resolvers, &lines, &at, &mut problems);
+    let resolvers = resolvers::parse(
+        spec.resolver,
+        spec.resolvers,
+        port,
+        &lines,
+        &at,
+        &mut problems,
+    );
 
     // Counts how often each (key, value) was seen, so that the n-th server
     // with a repeated value finds its own line, not the first one's.
@@ -534,6 +541,98 @@ mod tests {
             problems(&both),
             ["2: give `resolver:` (one local DNS server) or `resolvers:` (a list), not both"]
         );
+    }
+
+    /// The resolver's section: where it listens, and its forward and stub
+    /// zones, whose port defaults to the topology's.
+    #[test]
+    fn the_resolver_section_gives_forward_and_stub_zones() {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
+        let text = format!(
+            "port: 5301\nresolver:\n  address: 127.0.0.1:1054\n  forward_zones: [\"corp.example=127.0.0.1:5353,127.0.0.2\"]\n  stub_zones:\n    - lab.test=127.0.0.9\n{ROOT}"
+        );
+        let topology = parse(&text, &source).unwrap();
+        let [resolver] = &topology.resolvers[..] else {
+            panic!("one resolver");
+        };
+        assert_eq!(resolver.address.to_string(), "127.0.0.1:1054");
+        assert_eq!(
+            zone_addrs(&resolver.forward_zones),
+            [
+                "corp.example. 127.0.0.1:5353",
+                "corp.example. 127.0.0.2:5301"
+            ]
+        );
+        assert_eq!(
+            zone_addrs(&resolver.stub_zones),
+            ["lab.test. 127.0.0.9:5301"]
+        );
+    }
+
+    /// Each entry of `resolvers:` takes its own forward and stub zones
+    /// beside its name, ECS and RRset order.
+    #[test]
+    fn each_of_the_resolvers_takes_its_own_zones() {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
+        let text = format!(
+            "resolvers:\n  - {{ name: east, address: 127.0.0.1:1053, stub_zones: [lab.test=127.0.0.9] }}\n  - name: west\n    address: 127.0.1.1:1053\n    ecs: true\n    rrset_order: fixed\n    forward_zones: [.=127.0.0.8:5353]\n{ROOT}"
+        );
+        let topology = parse(&text, &source).unwrap();
+        let [east, west] = &topology.resolvers[..] else {
+            panic!("two resolvers");
+        };
+        assert_eq!(
+            (
+                zone_addrs(&east.stub_zones),
+                zone_addrs(&east.forward_zones)
+            ),
+            (vec!["lab.test. 127.0.0.9:5300".to_string()], Vec::new())
+        );
+        assert_eq!(
+            (
+                zone_addrs(&west.forward_zones),
+                zone_addrs(&west.stub_zones)
+            ),
+            (vec![". 127.0.0.8:5353".to_string()], Vec::new())
+        );
+        assert!(west.ecs);
+        assert_eq!(west.rrset_order, dnslab_wire::RrsetOrder::Fixed);
+    }
+
+    /// Each zone's servers as `zone address` lines.
+    fn zone_addrs(zones: &[dnslab_resolver::ZoneServers]) -> Vec<String> {
+        zones
+            .iter()
+            .flat_map(|z| z.servers.iter().map(move |a| format!("{} {a}", z.zone)))
+            .collect()
+    }
+
+    #[test]
+    fn a_bad_resolver_zone_and_an_unknown_key_are_reported_at_their_lines() {
+        let text = format!("resolver:\n  stub_zones:\n    - lab.test=nowhere\n{ROOT}");
+        assert_eq!(
+            problems(&text),
+            ["3: resolver zone: \"nowhere\" is not an address, ADDR:PORT or [V6]:PORT"]
+        );
+        let text = format!(
+            "resolvers:\n  - 127.0.0.1:1053\n  - address: 127.0.1.1:1053\n    stub_zones: [lab.test=127.0.0.9]\n  - address: 127.0.2.1:1053\n    stub_zones: [lab.test=127.0.0.9, lab.test=nowhere]\n{ROOT}"
+        );
+        assert_eq!(
+            problems(&text),
+            ["6: resolver zone: \"nowhere\" is not an address, ADDR:PORT or [V6]:PORT"]
+        );
+        for (text, line) in [
+            ("resolver:\n  forwarders: []\n", 2),
+            (
+                "resolvers:\n  - 127.0.0.1:1053\n  - name: west\n    address: 127.0.1.1:1053\n    forwarders: []\n",
+                5,
+            ),
+        ] {
+            let found = problems(&format!("{text}{ROOT}"));
+            assert_eq!(found.len(), 1, "{found:?}");
+            let expected = format!("{line}: resolver: unknown field `forwarders`");
+            assert!(found[0].starts_with(&expected), "{found:?}");
+        }
     }
 
     /// `--check` wants each resolver on a loopback address of its own.

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use dnslab::topology::default::DefaultTopology;
 use dnslab::topology::{self, Hierarchy, RunningResolver, Topology};
+use dnslab_resolver::ZoneServers;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{RData, RecordType};
 
@@ -365,6 +366,12 @@ impl RunningDefault {
     /// starting it concurrently differ by port: pick a random high one and
     /// try another when it is taken.
     pub(crate) fn start() -> RunningDefault {
+        RunningDefault::start_with(|_| {})
+    }
+
+    /// [`start`](Self::start), with `adjust` applied to the topology once
+    /// its port is chosen.
+    fn start_with(adjust: impl Fn(&mut Topology)) -> RunningDefault {
         let files = DefaultTopology::write().expect("write default topology");
         let mut topology: Topology =
             topology::load(&files.path()).unwrap_or_else(|p| panic!("{p}"));
@@ -375,6 +382,7 @@ impl RunningDefault {
         let runtime = test_runtime();
         let hierarchy = on_a_random_port("the default hierarchy", |port| {
             topology.port = port;
+            adjust(&mut topology);
             match runtime.block_on(topology::start(&topology)) {
                 Ok(hierarchy) => Some(hierarchy),
                 Err(e) if e.is_addr_in_use() => None,
@@ -491,6 +499,30 @@ fn assert_answer(running: &RunningDefault, name: &str, qtype: RecordType, expect
         lines(expected),
         "answer for {name} {qtype}"
     );
+}
+
+/// The resolver's section of a topology gives it stub zones (and forward
+/// zones) as `--stub-zone` does: with cs.umass.edu a stub zone at its
+/// server (127.0.0.10), gaia.cs.umass.edu is one upstream query, not the
+/// walk from the root through edu and umass.edu.
+#[test]
+fn the_resolver_section_stub_zone_is_asked_directly() {
+    let running = RunningDefault::start_with(|topology| {
+        let text = format!("cs.umass.edu=127.0.0.10:{}", topology.port);
+        let stub = ZoneServers::parse(&text).expect("a stub zone");
+        for resolver in &mut topology.resolvers {
+            resolver.stub_zones = vec![stub.clone()];
+        }
+    });
+    let before = running.hierarchy().resolver().stats().upstream_queries;
+    assert_answer(
+        &running,
+        "gaia.cs.umass.edu.",
+        RecordType::A,
+        &["gaia.cs.umass.edu. A 192.0.2.12"],
+    );
+    let cost = running.hierarchy().resolver().stats().upstream_queries - before;
+    assert_eq!(cost, 1, "the stub server only");
 }
 
 /// Every story of zones/default/topology.yaml, answered through the

@@ -146,9 +146,9 @@ mod tests {
 
     /// Tied answers are found by clients of their network only, the
     /// longest network first; everyone's stay apart.
-    #[tokio::test(start_paused = true)]
-    async fn a_tied_answer_is_found_within_its_network_only() {
-        let cache = Cache::new(100, 0, 86400);
+    #[test]
+    fn a_tied_answer_is_found_within_its_network_only() {
+        let cache = Cache::new(100, 0, 86400, crate::Clock::frozen());
         let name = Name::from_ascii("cdn.example.").unwrap();
         assert!(cache
             .lookup_tied(&name, RecordType::A, ip("127.0.0.1"))
