@@ -302,6 +302,19 @@ mod tests {
         .unwrap()
     }
 
+    /// A UDP socket and a TCP listener on the same loopback port. The port
+    /// the kernel picks for UDP may be taken for TCP by another test running
+    /// at the same time, so a few ports are tried.
+    async fn udp_and_tcp_on_one_port() -> (UdpSocket, TcpListener) {
+        for _ in 0..16 {
+            let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            if let Ok(tcp) = TcpListener::bind(udp.local_addr().unwrap()).await {
+                return (udp, tcp);
+            }
+        }
+        panic!("no loopback port free for both UDP and TCP after 16 tries");
+    }
+
     fn reply_to(query: &Message, last: u8) -> Message {
         let mut reply = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
         reply.metadata.authoritative = true;
@@ -372,9 +385,8 @@ mod tests {
     /// port, and the TCP answer is the one returned.
     #[tokio::test]
     async fn truncated_answer_is_retried_over_tcp() {
-        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (udp, tcp) = udp_and_tcp_on_one_port().await;
         let addr = udp.local_addr().unwrap();
-        let tcp = TcpListener::bind(addr).await.unwrap();
         tokio::spawn(async move {
             let mut buf = vec![0u8; 4096];
             let (len, client) = udp.recv_from(&mut buf).await.unwrap();
