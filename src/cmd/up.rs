@@ -163,7 +163,14 @@ pub fn run(args: UpArgs) -> ExitCode {
             web.as_ref().map(super::WebServer::url),
         );
         // The walk on the terminal: subscribed before any question can come.
-        let printer = (!quiet).then(|| printer::spawn(&hierarchy.bus));
+        let printer = (!quiet).then(|| {
+            let names = hierarchy
+                .resolvers
+                .iter()
+                .map(|r| (r.address.to_string(), r.name.clone()))
+                .collect();
+            printer::spawn(&hierarchy.bus, names)
+        });
         let (stop_web, web_stopped) = tokio::sync::watch::channel(false);
         let web = web.map(|web| web.spawn(web_stopped));
         // SIGHUP: every server re-reads its zone files; primaries with a

@@ -918,6 +918,41 @@ fn strip_ansi(text: &str) -> String {
     plain
 }
 
+/// `dnslab up --quiet`, for a class where the terminal is projected next to
+/// the page: the table and the dig lines are printed, the lookups are
+/// answered, but no lookup is printed (neither walk nor cache hit).
+#[test]
+fn binary_up_quiet_prints_the_table_and_no_lookup() {
+    let (_port, resolver, mut up, reply) = start_default_up(&["--quiet"]);
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    // A second lookup, answered from the cache: not printed either.
+    let again = udp(
+        resolver,
+        &Ask::new("gaia.cs.umass.edu.", RecordType::A).rd(),
+    );
+    assert_eq!(
+        section_without_ttl(&again.answers),
+        ["gaia.cs.umass.edu. A 192.0.2.12"]
+    );
+    up.signal("-TERM");
+    let status = up.wait_exit(Duration::from_secs(10));
+    let output = up.output();
+    assert!(status.is_some_and(|s| s.success()), "{output:?}");
+    let stdout = strip_ansi(&String::from_utf8_lossy(&output.stdout));
+    assert!(
+        stdout.contains(&format!(
+            "dig @127.0.0.1 -p {} gaia.cs.umass.edu",
+            resolver.port()
+        )),
+        "the dig lines are printed: {stdout}"
+    );
+    let lookup_lines: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.contains(" -> ") || line.contains("asked of "))
+        .collect();
+    assert_eq!(lookup_lines, Vec::<&str>::new(), "{stdout}");
+}
+
 /// `dnslab up --check` as a user runs it: on the default it prints OK with
 /// the number of servers and exits 0; on a topology with a lame delegation
 /// it exits 1 and prints the problem with the zone file and line on
@@ -946,15 +981,15 @@ fn binary_check_accepts_the_default_and_rejects_a_lame_delegation() {
     assert!(stderr.contains("com.zone:"), "{stderr}");
 }
 
-/// `dnslab up --port P` as a user runs it: it starts, answers through its
-/// resolver, prints the walk as numbered messages and the page's URL, and
-/// stops cleanly on SIGTERM.
-#[test]
-fn binary_up_serves_the_default_until_sigterm() {
+/// The binary running the default hierarchy on random ports with `extra`
+/// arguments, once its resolver (the ISP in the east) has answered
+/// gaia.cs.umass.edu: the servers' port, that resolver, the process and
+/// the answer.
+fn start_default_up(extra: &[&str]) -> (u16, SocketAddr, Process, Message) {
     let query = Ask::new("gaia.cs.umass.edu.", RecordType::A)
         .rd()
         .to_message();
-    let (port, resolver, mut up, reply) = on_a_random_port("dnslab up", |port| {
+    on_a_random_port("dnslab up", |port| {
         let resolver = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), random_port());
         let west = SocketAddr::new(IpAddr::from([127, 0, 1, 1]), resolver.port());
         let mut up = Process::spawn(
@@ -971,6 +1006,7 @@ fn binary_up_serves_the_default_until_sigterm() {
                     "--web",
                     "127.0.0.1:0",
                 ])
+                .args(extra)
                 // The servers' query lines (debug), for the view's.
                 .env("RUST_LOG", "info,dnslab_authoritative::handler=debug")
                 .stdout(Stdio::piped())
@@ -989,7 +1025,16 @@ fn binary_up_serves_the_default_until_sigterm() {
             panic!("dnslab up did not answer: {stderr}");
         };
         Some((port, resolver, up, reply))
-    });
+    })
+}
+
+/// `dnslab up --port P` as a user runs it: it starts, answers through its
+/// resolver, prints the walk as numbered messages (each lookup under the
+/// name of the ISP's resolver it was asked of) and the page's URL, and
+/// stops cleanly on SIGTERM.
+#[test]
+fn binary_up_serves_the_default_until_sigterm() {
+    let (port, resolver, mut up, reply) = start_default_up(&[]);
     assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
     assert_recursive_header(&reply, "gaia.cs.umass.edu./A");
     assert_eq!(
@@ -1031,6 +1076,27 @@ fn binary_up_serves_the_default_until_sigterm() {
         "the page's URL: {stdout}"
     );
     assert_walk_printed(&stdout);
+    // Each lookup says whose it is: two local DNS servers print walks.
+    let plain = strip_ansi(&stdout);
+    let lines: Vec<&str> = plain.lines().collect();
+    for (asked_of, first_step) in [
+        (
+            format!("asked of ISP in the east (127.0.0.1:{})", resolver.port()),
+            "-> resolver   gaia.cs.umass.edu. A",
+        ),
+        (
+            format!("asked of ISP in the west (127.0.1.1:{})", resolver.port()),
+            "-> resolver   video.netcinema.com. A",
+        ),
+    ] {
+        let at = lines.iter().position(|line| line.contains(first_step));
+        let before = at.and_then(|at| lines.get(at.checked_sub(1)?));
+        assert_eq!(
+            before.map(|line| line.trim()),
+            Some(asked_of.as_str()),
+            "{plain}"
+        );
+    }
     for row in [
         format!("127.0.1.1:{}", resolver.port()),
         "ISP in the west".to_string(),
