@@ -10,9 +10,10 @@
 //! YAML ([`AccessRule`]: `CIDR`, `key:NAME`; [`RemoteSpec`]:
 //! `[key:NAME@]ADDR[:PORT]`) are parsed here so that both read them alike.
 //!
-//! Room is left for what comes next: per-zone UPDATE rules (issue 16) sit
-//! beside `allow_transfer` in [`ZoneConfig`]; views (issue 18) would hold
-//! several zone lists selected by client address.
+//! Per-zone UPDATE rules sit beside `allow_transfer` in [`ZoneConfig`],
+//! as their own [`UpdateConfig`] (defined with the updates, in
+//! `crate::update`); views (issue 18) would hold several zone lists
+//! selected by client address.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -26,6 +27,7 @@ use dnslab_wire::{absolute_name, Cidr};
 use hickory_proto::rr::Name;
 
 use crate::server::{AuthOptions, ZoneSource};
+use crate::update::UpdateConfig;
 
 /// The port DNS servers listen on when an address is given without one.
 pub const DNS_PORT: u16 = 53;
@@ -90,6 +92,9 @@ pub struct ZoneConfig {
     /// Who may transfer the zone; empty: nobody (NSD's and Knot's
     /// default; BIND allows anyone).
     pub allow_transfer: Vec<AccessRule>,
+    /// Who may change it by dynamic UPDATE, and when it is written back
+    /// to its file; default: no updates.
+    pub update: UpdateConfig,
 }
 
 impl ZoneConfig {
@@ -99,6 +104,7 @@ impl ZoneConfig {
             role: Role::Primary(source),
             notify: Vec::new(),
             allow_transfer: Vec::new(),
+            update: UpdateConfig::default(),
         }
     }
 
@@ -106,11 +112,14 @@ impl ZoneConfig {
         matches!(self.role, Role::Secondary { .. })
     }
 
-    /// Whether the zone keeps a history of its versions (for IXFR) in the
-    /// data directory: a secondary always (with its copy), a primary when
-    /// others copy it.
+    /// Whether the zone keeps a history of its versions in the data
+    /// directory: a secondary always (with its copy), a primary when
+    /// others copy it (for IXFR) or when it takes updates (its journal).
     pub fn keeps_history(&self) -> bool {
-        self.is_secondary() || !self.allow_transfer.is_empty() || !self.notify.is_empty()
+        self.is_secondary()
+            || !self.allow_transfer.is_empty()
+            || !self.notify.is_empty()
+            || self.update.enabled()
     }
 
     /// The zone's name, when the configuration gives it (a primary's may

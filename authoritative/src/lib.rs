@@ -40,8 +40,6 @@ mod config;
 mod data_dir;
 mod dnssec;
 mod handler;
-// Parts of the journal serve dynamic UPDATE (issue 16), not used yet.
-#[allow(dead_code, unused_imports)]
 mod journal;
 mod lookup;
 mod prepared;
@@ -50,6 +48,7 @@ mod server;
 #[cfg(test)]
 mod temp_dir;
 mod transfer;
+mod update;
 mod zone;
 
 // Serving zones.
@@ -62,6 +61,8 @@ pub use config::{
     allowed, AccessRule, AuthConfig, Remote, RemoteSpec, Role, SyntaxError, TransferLimits,
     ZoneConfig, DEFAULT_DATA_DIR, DNS_PORT,
 };
+// Dynamic updates: the rules of a zone, and writing it back to its file.
+pub use update::{FlushError, Flushed, NameMatch, Names, UpdateConfig, UpdateRule};
 // Master files: read, checked, built into a zone.
 pub use zone::check::{check_zone, CheckedRecord, Problem, ProblemKind};
 pub use zone::reader::{read_master_file, MasterFile, ReadError, ReadErrorKind, Warning};

@@ -23,7 +23,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
@@ -35,7 +35,8 @@ use tracing::{error, info, warn};
 use crate::config::{AuthConfig, Role, ZoneConfig};
 use crate::handler::AuthHandler;
 use crate::prepared::PreparedCache;
-use crate::transfer::{History, HistoryError, Transfers};
+use crate::transfer::{FileState, History, HistoryError, Transfers};
+use crate::update::{FlushError, Flushed, Updates};
 use crate::zone::{self, Catalog, CatalogError, Zone, ZoneSummary};
 
 /// Prepared answers kept per snapshot. Enough for every name of a typical
@@ -144,6 +145,15 @@ pub enum LoadFailure {
         was: Name,
         now: Name,
     },
+    /// The master file changed while updates it lacks are journaled:
+    /// taking it would drop them (see `crate::journal`'s replay), so the
+    /// zone keeps serving with its updates.
+    UnwrittenUpdates {
+        source: ZoneSource,
+        zone: Name,
+        file_serial: u32,
+        served_serial: u32,
+    },
 }
 
 impl fmt::Display for LoadFailure {
@@ -155,6 +165,16 @@ impl fmt::Display for LoadFailure {
             LoadFailure::OriginChanged { source, was, now } => write!(
                 f,
                 "{}: the file now holds zone {now}, loaded before as {was}; restart the server to serve it under its new name",
+                source.path.display()
+            ),
+            LoadFailure::UnwrittenUpdates {
+                source,
+                zone,
+                file_serial,
+                served_serial,
+            } => write!(
+                f,
+                "{}: the file (serial {file_serial}) changed while zone {zone} has dynamic updates it lacks (serial {served_serial} served): taking it would lose them. Put the file back, run `dnslab ctl zone-flush {zone}` (the file then holds every update), edit it with a serial above {served_serial}, and reload",
                 source.path.display()
             ),
         }
@@ -271,6 +291,29 @@ struct Shared {
     /// Locked while a new snapshot is built and stored.
     zones: Mutex<Vec<Slot>>,
     transfers: Arc<Transfers>,
+    /// The queues of the zones that take dynamic updates.
+    updates: Arc<Updates>,
+}
+
+/// A handle that does not keep the server alive: what a zone's update
+/// writer holds, so that dropping the last [`AuthServer`] stops it.
+#[derive(Clone)]
+pub(crate) struct WeakServer(Weak<Shared>);
+
+impl WeakServer {
+    pub(crate) fn upgrade(&self) -> Option<AuthServer> {
+        self.0.upgrade().map(|shared| AuthServer { shared })
+    }
+}
+
+/// Why [`AuthServer::commit_update`] did not serve a new version.
+#[derive(Debug)]
+pub(crate) enum CommitError {
+    /// The zone is no longer the version the changes were made to (a
+    /// reload replaced it): nothing was journaled.
+    Moved,
+    /// The journal could not make the changes durable: nothing served.
+    NotDurable(String),
 }
 
 /// An authoritative server over its configured zones; a cheap handle.
@@ -324,16 +367,19 @@ impl AuthServer {
             Snapshot::new(&slots).map_err(|e| LoadErrors(vec![LoadFailure::Catalog(e)]))?;
         log_loaded(&summary(&slots), "zone loaded");
         let config = Arc::new(config);
-        let origins = slots.iter().map(|s| (s.origin.clone(), s.config)).collect();
-        let transfers = Arc::new(Transfers::new(Arc::clone(&config), origins, history));
-        Ok(AuthServer {
-            shared: Arc::new(Shared {
+        let origins: Vec<(Name, usize)> =
+            slots.iter().map(|s| (s.origin.clone(), s.config)).collect();
+        let shared = Arc::new_cyclic(|weak| {
+            let updates = Updates::start(&WeakServer(weak.clone()), &config, &origins);
+            Shared {
+                transfers: Arc::new(Transfers::new(Arc::clone(&config), origins, history)),
                 config,
                 snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
                 zones: Mutex::new(slots),
-                transfers,
-            }),
-        })
+                updates: Arc::new(updates),
+            }
+        });
+        Ok(AuthServer { shared })
     }
 
     /// Re-reads every primary zone's master file and swaps them all in at
@@ -357,7 +403,24 @@ impl AuthServer {
                         now: zone.origin().clone(),
                     })
                 }
-                Ok(zone) => loaded.push((at, zone)),
+                Ok(zone) => match self.file_state(&slot.origin) {
+                    FileState::Current => loaded.push((at, zone)),
+                    // Updates are journaled that the file lacks: an
+                    // untouched file (its serial the one last written, or
+                    // the one served) leaves them serving; an edited one
+                    // would drop them.
+                    FileState::Behind { written } => {
+                        let (file, served) = (serial(&zone), slot.zone.as_deref().map(serial));
+                        if Some(file) != written && Some(file) != served {
+                            failures.push(LoadFailure::UnwrittenUpdates {
+                                source: source.clone(),
+                                zone: slot.origin.clone(),
+                                file_serial: file,
+                                served_serial: served.unwrap_or_default(),
+                            });
+                        }
+                    }
+                },
                 Err(failure) => failures.push(*failure),
             }
         }
@@ -419,6 +482,69 @@ impl AuthServer {
         }
     }
 
+    /// Serves `next`, a version of `origin` made from `base` by updates,
+    /// once `durable` has made its changes durable (the journal): both
+    /// under the lock on the zones, and only while `base` is still the
+    /// version served, so that no reload comes in between.
+    pub(crate) fn commit_update(
+        &self,
+        origin: &Name,
+        base: &Arc<Zone>,
+        next: Arc<Zone>,
+        durable: impl FnOnce() -> Result<(), String>,
+    ) -> Result<(), CommitError> {
+        let mut zones = self.lock_zones();
+        let Some(slot) = zones.iter_mut().find(|slot| slot.origin == *origin) else {
+            return Err(CommitError::Moved);
+        };
+        if !slot
+            .zone
+            .as_ref()
+            .is_some_and(|zone| Arc::ptr_eq(zone, base))
+        {
+            return Err(CommitError::Moved);
+        }
+        durable().map_err(CommitError::NotDurable)?;
+        slot.zone = Some(next);
+        match Snapshot::new(&zones) {
+            Ok(snapshot) => self.shared.snapshot.store(Arc::new(snapshot)),
+            // The set of origins did not change, so this cannot happen;
+            // the journal has the changes, and the next start serves them.
+            Err(e) => error!(zone = %origin, error = %e, "cannot serve the updated zone"),
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on `origin`'s configuration and version served now, with
+    /// the zones locked (nothing replaces it meanwhile); `None` when the
+    /// zone is not configured.
+    pub(crate) fn with_zone_locked<R>(
+        &self,
+        origin: &Name,
+        f: impl FnOnce(&ZoneConfig, Option<&Arc<Zone>>) -> R,
+    ) -> Option<R> {
+        let zones = self.lock_zones();
+        let slot = zones.iter().find(|slot| slot.origin == *origin)?;
+        Some(f(
+            &self.shared.config.zones[slot.config],
+            slot.zone.as_ref(),
+        ))
+    }
+
+    /// Writes the version of `origin` served now back to its master file
+    /// (`dnslab ctl zone-flush`); see `crate::update`'s `flush`. Blocks
+    /// while the file is written.
+    pub fn zone_flush(&self, origin: &Name) -> Result<Flushed, FlushError> {
+        crate::update::flush(self, origin)
+    }
+
+    fn file_state(&self, origin: &Name) -> FileState {
+        match &self.shared.transfers.history {
+            Some(history) => history.file_state(origin),
+            None => FileState::Current,
+        }
+    }
+
     fn lock_zones(&self) -> MutexGuard<'_, Vec<Slot>> {
         self.shared
             .zones
@@ -432,6 +558,7 @@ impl AuthServer {
             Arc::clone(&self.shared.snapshot),
             self.shared.config.options.clone(),
             Arc::clone(&self.shared.transfers),
+            Arc::clone(&self.shared.updates),
         ))
     }
 

@@ -8,7 +8,8 @@
 //! - every key named (by a remote, a `key:` rule or a `primaries`/`notify`
 //!   entry) is defined, in `keys` or a key file;
 //! - a `primaries`/`notify` entry is an address or the `id` of a remote;
-//! - at least one `listen` address (flags may give it instead).
+//! - at least one `listen` address (flags may give it instead);
+//! - a zone's update rules, as `update.rs` says.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
@@ -23,6 +24,7 @@ use dnslab_tsig::{Key, KeyRing};
 use dnslab_wire::absolute_name;
 
 use super::spec::{ConfigSpec, LimitsSpec, RemoteEntry, ZoneSpec, FORMAT_VERSION};
+use super::update::{update_config, Context};
 use super::{Origin, Problem, Problems, Setup};
 use crate::yaml::{Lines, Place};
 
@@ -69,8 +71,10 @@ impl Builder<'_> {
         let remotes = self.remotes(&spec.remotes, &keys);
         let mut zones = Vec::new();
         let mut seen = HashSet::new();
+        let insecure_updates = spec.insecure_updates.unwrap_or(false);
         for (nth, zone) in spec.zones.iter().enumerate() {
-            if let Some(config) = self.zone(zone, nth, &spec.zones, &remotes, &keys) {
+            let at = (nth, &spec.zones[..]);
+            if let Some(config) = self.zone(zone, at, &remotes, &keys, insecure_updates) {
                 if let Some(origin) = config.origin() {
                     if !seen.insert(origin.clone()) {
                         let line = self.zone_line(zone, nth, &spec.zones);
@@ -231,13 +235,14 @@ impl Builder<'_> {
             .and_then(|file| self.lines.find("file", file, same(|z| &z.file)))
     }
 
+    /// The zone `spec`, the `nth` of `all`.
     fn zone(
         &mut self,
         spec: &ZoneSpec,
-        nth: usize,
-        all: &[ZoneSpec],
+        (nth, all): (usize, &[ZoneSpec]),
         remotes: &[(&str, Remote)],
         keys: &KeyRing,
+        insecure_updates: bool,
     ) -> Option<ZoneConfig> {
         let line = self.zone_line(spec, nth, all);
         let shown = spec
@@ -314,6 +319,19 @@ impl Builder<'_> {
                 Err(e) => self.problem(line, format!("zone {shown}: allow_transfer: {e}")),
             }
         }
+        let (update, problems) = update_config(
+            spec,
+            &Context {
+                keys,
+                insecure_updates,
+                origin: origin.as_ref(),
+                secondary: !spec.primaries.is_empty(),
+                shown: &shown,
+            },
+        );
+        for problem in problems {
+            self.problem(line, problem);
+        }
         let role = match (&spec.file, spec.primaries.is_empty(), origin) {
             (Some(file), true, origin) => Role::Primary(ZoneSource {
                 origin,
@@ -340,6 +358,7 @@ impl Builder<'_> {
             role,
             notify,
             allow_transfer,
+            update,
         })
     }
 }

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use dnslab_authoritative::{
-    AccessRule, AuthConfig, AuthOptions, Remote, Role, TransferLimits, ZoneConfig, ZoneSource,
+    AccessRule, AuthConfig, AuthOptions, Remote, Role, TransferLimits, UpdateConfig, ZoneConfig,
+    ZoneSource,
 };
 use dnslab_tsig::KeyRing;
 
@@ -103,6 +104,7 @@ pub fn auth_config(
                     .iter()
                     .filter_map(|copy| copy.address.to_string().parse::<AccessRule>().ok())
                     .collect(),
+                update: UpdateConfig::default(),
             }
         })
         .collect();

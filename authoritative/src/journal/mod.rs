@@ -70,7 +70,9 @@ use format::{Payload, FRAME_HEADER};
 use scan::scan;
 
 pub(crate) use format::ChangeKind;
-pub(crate) use replay::{ReplayError, ReplayOutcome, Replayed};
+pub(crate) use replay::ReplayError;
+#[cfg(test)]
+pub(crate) use replay::ReplayOutcome;
 
 /// When the journal is compacted: past either limit, it is rewritten
 /// with the newest changesets that fit in half of each (so that a
@@ -288,15 +290,8 @@ impl Journal {
         Ok((journal, report))
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub(crate) fn zone(&self) -> &Name {
-        &self.zone
-    }
-
     /// The changesets, oldest first.
+    #[cfg(test)]
     pub(crate) fn entries(&self) -> &[EntryInfo] {
         &self.entries
     }
@@ -326,6 +321,7 @@ impl Journal {
     }
 
     /// How many times the journal was flushed to disk since it was opened.
+    #[cfg(test)]
     pub(crate) fn syncs(&self) -> u64 {
         self.syncs
     }

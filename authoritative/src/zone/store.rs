@@ -331,7 +331,6 @@ impl Zone {
     /// name's RRsets in the order their types were read. A stable order
     /// for what an AXFR sends between its SOAs (RFC 5936 2.2), what the
     /// zone writer writes, and a version for [`super::diff`].
-    #[allow(dead_code)] // for zone transfers and the zone writer, not wired yet
     pub(crate) fn records(&self) -> impl Iterator<Item = Record> + '_ {
         enum Owner {
             Node(usize),

@@ -55,6 +55,7 @@ pub fn secondary(origin: &str, primaries: &[SocketAddr]) -> ZoneConfig {
         },
         notify: Vec::new(),
         allow_transfer: Vec::new(),
+        update: Default::default(),
     }
 }
 
@@ -141,6 +142,7 @@ pub fn primary(path: &Path, origin: &str, allow: &[&str]) -> ZoneConfig {
             .iter()
             .map(|rule| rule.parse::<AccessRule>().expect("rule"))
             .collect(),
+        update: Default::default(),
     }
 }
 
