@@ -195,41 +195,42 @@ pub(crate) fn serve(
         };
         return refuse(ResponseCode::Refused, why, response);
     }
-    let Some(queue) = handler.updates().queue(zone) else {
+    let Some(queue) = handler.updates().queue(zone).cloned() else {
         return refuse(
             ResponseCode::ServFail,
             "the zone's writer is not running",
             response,
         );
     };
-    let (reply, answered) = oneshot::channel();
-    let records = message.len();
-    let job = Job {
-        message,
-        ip: client.ip,
-        verified: verified.clone(),
-        reply,
-    };
-    match queue.try_send(job) {
-        Ok(()) => {}
-        Err(TrySendError::Full(_)) => {
-            return refuse(ResponseCode::ServFail, "too many updates waiting", response)
-        }
-        Err(TrySendError::Disconnected(_)) => {
-            return refuse(
-                ResponseCode::ServFail,
-                "the zone's writer stopped",
-                response,
-            )
-        }
-    }
-    debug!(client = %meta.peer, records, "update queued");
     let verified = verified.clone();
     let peer = meta.peer;
+    // Queued from the deferred answer, not here: an answer the transport
+    // drops (its cap on answers in flight) never queues its update.
     Reply::Deferred(Box::pin(async move {
-        // A writer that went away (the server stopping) answers nothing
-        // durable: SERVFAIL, never NOERROR.
-        let rcode = answered.await.unwrap_or(ResponseCode::ServFail);
+        let (reply, answered) = oneshot::channel();
+        let records = message.len();
+        let job = Job {
+            message,
+            ip: peer.ip(),
+            verified: verified.clone(),
+            reply,
+        };
+        let rcode = match queue.try_send(job) {
+            Ok(()) => {
+                debug!(client = %peer, records, "update queued");
+                // A writer that went away (the server stopping) answers
+                // nothing durable: SERVFAIL, never NOERROR.
+                answered.await.unwrap_or(ResponseCode::ServFail)
+            }
+            Err(full_or_gone) => {
+                let why = match full_or_gone {
+                    TrySendError::Full(_) => "too many updates waiting",
+                    TrySendError::Disconnected(_) => "the zone's writer stopped",
+                };
+                info!(client = %peer, why, "update refused (SERVFAIL)");
+                ResponseCode::ServFail
+            }
+        };
         let mut response = Vec::new();
         echo.write(rcode, &mut response);
         match sign_response(&mut response, &verified, unix_now()) {

@@ -24,7 +24,7 @@ mod hostile;
 /// dnslab as a primary: AXFR, IXFR, access rules, NOTIFY in.
 mod out;
 /// NSD, Knot and BIND as dnslab's secondaries, and as its primaries.
-mod peers;
+pub mod peers;
 /// dnslab as a secondary of dnslab: transfer, NOTIFY, timers, expire.
 mod secondary;
 /// TSIG errors and signed answers as dig and kdig see them.
