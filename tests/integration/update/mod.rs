@@ -17,6 +17,8 @@ use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use crate::common::{name, require, udp, udp_raw, Ask, ScratchDir, ServedAuth, TIMEOUT};
 use crate::transfer::{config, primary};
 
+/// Update rules in the YAML configuration, validated and applied.
+mod config;
 /// Acknowledged updates survive restarts and SIGKILL; a torn journal loads.
 mod durability;
 /// Malformed, out-of-zone, oversized and flooding updates change nothing.
