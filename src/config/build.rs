@@ -320,7 +320,8 @@ impl Builder<'_> {
             }
         }
         let (update, problems) = update_config(
-            spec,
+            &spec.allow_update,
+            spec.zonefile_sync,
             &Context {
                 keys,
                 insecure_updates,

@@ -15,7 +15,7 @@
 
 mod build;
 pub mod spec;
-mod update;
+pub(crate) mod update;
 
 use std::fmt;
 use std::net::SocketAddr;

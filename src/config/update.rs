@@ -1,6 +1,7 @@
 //! A zone's dynamic update settings, from `allow_update` and
-//! `zonefile_sync` (or `--allow-update`, `--zonefile-sync`) to the
-//! library's `UpdateConfig`, with the rules beyond parsing:
+//! `zonefile_sync` (or `--allow-update`, `--zonefile-sync`; or a zone of a
+//! `dnslab up` topology) to the library's `UpdateConfig`, with the rules
+//! beyond parsing:
 //! - every key a rule names is defined;
 //! - a rule for unsigned updates (an address prefix without a key) names
 //!   loopback addresses only, unless `insecure_updates` (RFC 3007 3:
@@ -16,10 +17,10 @@ use dnslab_tsig::KeyRing;
 use dnslab_wire::absolute_name;
 use hickory_proto::rr::{Name, RecordType};
 
-use super::spec::{UpdateRuleSpec, ZoneSpec};
+use super::spec::UpdateRuleSpec;
 
 /// What [`update_config`] needs to know beside the zone's entry.
-pub(super) struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub keys: &'a KeyRing,
     pub insecure_updates: bool,
     /// The zone's name, when known (a primary's may come from its file).
@@ -29,16 +30,21 @@ pub(super) struct Context<'a> {
     pub shown: &'a str,
 }
 
-/// The zone's update settings, and every problem found (messages for the
-/// zone's line).
-pub(super) fn update_config(spec: &ZoneSpec, context: &Context<'_>) -> (UpdateConfig, Vec<String>) {
+/// The zone's update settings from its `allow_update` and
+/// `zonefile_sync`, and every problem found (messages for the zone's
+/// line).
+pub(crate) fn update_config(
+    allow_update: &[UpdateRuleSpec],
+    zonefile_sync: Option<u64>,
+    context: &Context<'_>,
+) -> (UpdateConfig, Vec<String>) {
     let shown = context.shown;
     let mut problems = Vec::new();
-    if context.secondary && (!spec.allow_update.is_empty() || spec.zonefile_sync.is_some()) {
+    if context.secondary && (!allow_update.is_empty() || zonefile_sync.is_some()) {
         problems.push(format!("zone {shown} is a secondary: it takes no updates (it answers NOTAUTH; give the rules to its primary)"));
     }
     let mut rules = Vec::new();
-    for rule in &spec.allow_update {
+    for rule in allow_update {
         match update_rule(rule, context) {
             Ok(rule) => rules.push(rule),
             Err(problem) => problems.push(format!("zone {shown}: allow_update: {problem}")),
@@ -46,7 +52,7 @@ pub(super) fn update_config(spec: &ZoneSpec, context: &Context<'_>) -> (UpdateCo
     }
     let config = UpdateConfig {
         rules,
-        zonefile_sync: spec.zonefile_sync.map(Duration::from_secs),
+        zonefile_sync: zonefile_sync.map(Duration::from_secs),
     };
     (config, problems)
 }

@@ -11,6 +11,8 @@
 //! - [`transfers`]: zones copied between servers (`secondary_of`): each
 //!   server's transfer and NOTIFY configuration, and their data
 //!   directories.
+//! - [`registrar`]: zones served but not delegated yet (`delegated:
+//!   false`), and the UPDATE that registers each with its parent.
 //! - [`problem`]: what can be wrong, as [`Problem`]s naming file and line.
 //!
 //! Neighbours: `dnslab_authoritative` serves each server's zones,
@@ -20,6 +22,7 @@
 pub mod check;
 pub mod default;
 pub mod problem;
+pub mod registrar;
 pub mod run;
 pub mod spec;
 pub mod transfers;
@@ -27,6 +30,8 @@ pub mod transfers;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use dnslab_authoritative::UpdateConfig;
+use dnslab_tsig::KeyRing;
 use hickory_proto::rr::Name;
 
 pub use problem::{Place, Problem, ProblemKind, Problems};
@@ -44,6 +49,8 @@ pub struct Topology {
     pub resolver: SocketAddr,
     /// One log line per query at every server.
     pub log_queries: bool,
+    /// TSIG keys every server knows (for `allow_update` rules).
+    pub keys: KeyRing,
     pub servers: Vec<Server>,
 }
 
@@ -71,6 +78,11 @@ pub struct ZoneFile {
     pub line: usize,
     /// The server it is copied from (`secondary_of`), for a secondary.
     pub secondary_of: Option<Name>,
+    /// Who may change it by dynamic UPDATE (a primary's).
+    pub update: UpdateConfig,
+    /// `false` for a zone its parent does not delegate yet (a registrar
+    /// will, by UPDATE: [`registrar`]).
+    pub delegated: bool,
 }
 
 impl Topology {

@@ -17,7 +17,10 @@ use serde::Deserialize;
 
 use super::problem::{Place, Problem, ProblemKind};
 use super::{Server, Topology, ZoneFile};
+use crate::config::spec::{KeySpec, UpdateRuleSpec};
+use crate::config::update::{update_config, Context};
 use crate::yaml::Lines;
+use dnslab_tsig::{Key, KeyRing};
 
 /// The port every server of the hierarchy listens on when the file does not
 /// say: unprivileged, so `dnslab up` works without root, and clear of 53.
@@ -42,6 +45,10 @@ struct TopologySpec {
     resolver: Option<String>,
     /// Log every query every server receives (default: on).
     log_queries: Option<bool>,
+    /// TSIG keys every server knows, for zones' `allow_update` rules
+    /// (`{ name, algorithm, secret }`, as in `dnslab auth --config`).
+    #[serde(default)]
+    keys: Vec<KeySpec>,
     servers: Vec<ServerSpec>,
 }
 
@@ -64,6 +71,13 @@ struct ZoneSpec {
     /// A secondary: the server it copies the zone from (AXFR, IXFR,
     /// NOTIFY), which must serve the zone itself.
     secondary_of: Option<String>,
+    /// Who may change a primary zone by dynamic UPDATE, as in `dnslab
+    /// auth --config` (`"key:NAME"`, or `{ who, names, match, types }`).
+    #[serde(default)]
+    allow_update: Vec<UpdateRuleSpec>,
+    /// `false`: served, but not delegated by its parent yet (a registrar
+    /// will, by UPDATE); the check then does not ask for a delegation.
+    delegated: Option<bool>,
 }
 
 /// Parses `text` (the contents of `source`) into a topology. Zone files are
@@ -119,6 +133,7 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
         line
     };
 
+    let keys = keys(&spec.keys, &lines, &at, &mut problems);
     let mut servers = Vec::new();
     for raw in &spec.servers {
         let name_line = line_of("name", &raw.name);
@@ -214,11 +229,27 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
                 }
             };
             let (path, secondary_of, line) = source;
+            let (update, messages) = update_config(
+                &zone.allow_update,
+                None,
+                &Context {
+                    keys: &keys,
+                    insecure_updates: false,
+                    origin: Some(&origin),
+                    secondary: secondary_of.is_some(),
+                    shown: &zone.zone,
+                },
+            );
+            for message in messages {
+                problems.push(Problem::new(at(zone_line), ProblemKind::Update(message)));
+            }
             zones.push(ZoneFile {
                 origin,
                 path,
                 line: line.unwrap_or(0),
                 secondary_of,
+                update,
+                delegated: zone.delegated.unwrap_or(true),
             });
         }
         servers.push(Server {
@@ -259,8 +290,34 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
         port,
         resolver,
         log_queries: spec.log_queries.unwrap_or(true),
+        keys,
         servers,
     })
+}
+
+/// The topology's TSIG keys; a bad one is a problem at its `name:` line.
+fn keys(
+    specs: &[KeySpec],
+    lines: &Lines<'_>,
+    at: &dyn Fn(Option<usize>) -> Option<Place>,
+    problems: &mut Vec<Problem>,
+) -> KeyRing {
+    let mut ring = KeyRing::new();
+    for spec in specs {
+        match Key::from_text(&spec.name, &spec.algorithm, &spec.secret) {
+            Ok(key) => {
+                ring.insert(key);
+            }
+            Err(e) => problems.push(Problem::new(
+                at(lines.find("name", &spec.name, 0)),
+                ProblemKind::BadKey {
+                    name: spec.name.clone(),
+                    reason: e.to_string(),
+                },
+            )),
+        }
+    }
+    ring
 }
 
 /// Two servers cannot share an address (they share the port) and should

@@ -13,10 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use dnslab_authoritative::{
-    AccessRule, AuthConfig, AuthOptions, Remote, Role, TransferLimits, UpdateConfig, ZoneConfig,
-    ZoneSource,
+    AccessRule, AuthConfig, AuthOptions, Remote, Role, TransferLimits, ZoneConfig, ZoneSource,
 };
-use dnslab_tsig::KeyRing;
 
 use super::{Server, Topology};
 
@@ -104,14 +102,14 @@ pub fn auth_config(
                     .iter()
                     .filter_map(|copy| copy.address.to_string().parse::<AccessRule>().ok())
                     .collect(),
-                update: UpdateConfig::default(),
+                update: zone.update.clone(),
             }
         })
         .collect();
     AuthConfig {
         options,
         zones,
-        keys: KeyRing::new(),
+        keys: topology.keys.clone(),
         data_dir: root
             .path()
             .join(server.name.to_string().trim_end_matches('.')),

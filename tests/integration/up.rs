@@ -307,14 +307,14 @@ fn non_loopback_server_address_is_rejected() {
 
 /// The built-in hierarchy (`zones/default/`, compiled into the binary) is
 /// what `dnslab up` runs without arguments, so it must pass every check a
-/// user's topology must pass: 14 servers on port 5300, and root hints
+/// user's topology must pass: 15 servers on port 5300, and root hints
 /// taken from the two servers of `.`. A change to the default's zones that
 /// breaks a delegation fails here first.
 #[test]
 fn default_topology_validates_clean() {
     let written = DefaultTopology::write().expect("write default topology");
     let topology = topology::load(&written.path()).unwrap_or_else(|p| panic!("{p}"));
-    assert_eq!(topology.servers.len(), 14);
+    assert_eq!(topology.servers.len(), 15);
     assert_eq!(topology.port, 5300);
     let hints: Vec<String> = topology
         .root_hints()
@@ -797,7 +797,7 @@ fn binary_check_accepts_the_default_and_rejects_a_lame_delegation() {
         .expect("run dnslab");
     assert!(ok.status.success(), "{ok:?}");
     assert!(
-        String::from_utf8_lossy(&ok.stdout).contains("OK (14 servers"),
+        String::from_utf8_lossy(&ok.stdout).contains("OK (15 servers"),
         "{ok:?}"
     );
 

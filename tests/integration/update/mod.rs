@@ -25,6 +25,8 @@ mod durability;
 mod hostile;
 /// NSD and Knot as secondaries follow the updates by IXFR.
 mod peers;
+/// The registrar's story through `dnslab up`.
+mod registrar;
 /// nsupdate and knsupdate: every prerequisite, update and refusal.
 mod tools;
 
