@@ -514,6 +514,59 @@ mod tests {
         );
     }
 
+    /// Keys and update rules are checked at their lines: a secret that
+    /// is not base64, a rule naming a key that is not defined, rules on a
+    /// secondary; a good rule becomes the zone's update configuration.
+    #[test]
+    fn keys_and_update_rules_are_checked_at_their_lines() {
+        let text = "keys:
+  - { name: registrar, algorithm: hmac-sha256, secret: \"not base64!\" }
+servers:
+  - name: a.root.
+    address: 127.0.0.2
+    zones:
+      - zone: .
+        file: root.zone
+        allow_update: [\"key:registrar\"]
+  - name: b.root.
+    address: 127.0.0.3
+    zones: [{ zone: ., secondary_of: a.root., allow_update: [127.0.0.1] }]
+";
+        let found = problems(text);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found[0].starts_with("2: key registrar: the secret is not valid base64"),
+            "{found:?}"
+        );
+        assert!(
+            found[1]
+                .starts_with("7: zone .: allow_update: `key:registrar`: no key named registrar."),
+            "{found:?}"
+        );
+        assert!(
+            found[2].starts_with("12: zone . is a secondary: it takes no updates"),
+            "{found:?}"
+        );
+        let good = "keys:
+  - { name: registrar, algorithm: hmac-sha256, secret: \"c2VjcmV0\" }
+servers:
+  - name: a.root.
+    address: 127.0.0.2
+    zones:
+      - { zone: ., file: root.zone, allow_update: [{ who: \"key:registrar\", names: [com.], match: below }] }
+";
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
+        let topology = parse(good, &source).unwrap();
+        let zone = &topology.servers[0].zones[0];
+        assert_eq!(zone.update.rules.len(), 1);
+        assert_eq!(
+            zone.update.rules[0].to_string(),
+            "key:registrar. below com."
+        );
+        assert!(zone.delegated);
+        assert_eq!(topology.keys.len(), 1);
+    }
+
     #[test]
     fn a_resolver_on_a_server_address_and_port_is_reported() {
         let text = format!("port: 5300\nresolver: 127.0.0.2:5300\n{ROOT}");

@@ -197,6 +197,33 @@ fn undelegated_zone_is_reported_at_its_yaml_line() {
     );
 }
 
+/// `delegated: false` says a zone waits for its registration; it is no
+/// problem then (the default's newstartup.com.), but it is one where the
+/// parent does delegate the zone: the mark would mislead the reader.
+#[test]
+fn a_zone_marked_not_delegated_must_not_be_delegated() {
+    let written = DefaultTopology::write().expect("write default topology");
+    let path = written.path();
+    let yaml = std::fs::read_to_string(&path).expect("topology");
+    let marked = yaml.replace(
+        "{ zone: enterprise.com., file: enterprise.com.zone }",
+        "{ zone: enterprise.com., file: enterprise.com.zone, delegated: false }",
+    );
+    assert_ne!(marked, yaml);
+    std::fs::write(&path, marked).expect("write topology");
+    let problems = topology::load(&path).expect_err("enterprise.com. is delegated");
+    assert_eq!(problems.0.len(), 1, "{problems}");
+    let problem = problems.0[0].to_string();
+    assert!(
+        problem.contains("zone enterprise.com. is marked `delegated: false`, but its parent zone com. delegates it"),
+        "{problem}"
+    );
+    assert!(
+        problem.starts_with(&format!("{}:", path.display())),
+        "{problem}"
+    );
+}
+
 /// A topology names a zone file that is not there (a typo, a file not yet
 /// written). `dnslab up` must refuse to start and point at the YAML line
 /// that names the file, not fail later with an I/O error from deep inside
