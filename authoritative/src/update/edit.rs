@@ -1,27 +1,29 @@
-//! A zone being changed by updates: its records indexed by name and type,
-//! changed one message at a time, each message's changes kept or undone
-//! as a whole (RFC 2136 3.4: "all or none"), and the difference each
-//! message made written out as a [`Changeset`] for the journal and IXFR.
+//! A zone being changed by a batch of updates: the version served, read
+//! where nothing changed, and an overlay of the names the batch changed,
+//! each copied whole from the zone on its first change. One message's
+//! changes are kept or undone as a whole (RFC 2136 3.4: "all or none"),
+//! and the difference each message made is written out as a
+//! [`Changeset`] for the journal, IXFR and the next version
+//! ([`Zone::patched`]).
 //!
-//! The served [`Zone`] is immutable; the writer ([`super::writer`]) builds
-//! a `ZoneEdit` from it for each batch of updates, applies the batch
-//! message by message, and builds the next version from
-//! [`ZoneEdit::records`] (where the checks of a load run again).
+//! Reading through the overlay keeps a batch's cost in proportion to what
+//! it changes, not to the zone's size; the zone itself is never copied
+//! here.
 //!
-//! Besides applying changes, it keeps what the checks of a load need to
-//! judge one message without reading the whole zone: which names are
-//! named by NS records, so that an update cannot leave an in-zone name
-//! server without an address ([`ZoneEdit::check`]). The other rules of
-//! the checks cannot be broken by an update that follows RFC 2136 3.4.2
-//! (CNAME and singleton types replace or are ignored, the SOA and the
-//! apex NS are protected), which `super::apply` makes sure of.
+//! Besides applying changes, [`ZoneEdit::check`] judges what a message
+//! changed by the rule of the checks of a load that an update can break
+//! while following RFC 2136 3.4.2: an in-zone name server keeps an
+//! address. (CNAME and singleton types replace or are ignored, the SOA and
+//! the apex NS are protected: `super::apply` makes sure of the rest.)
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use crate::zone::check::ProblemKind;
 use crate::zone::diff::Changeset;
+use crate::zone::Zone;
 
 /// One RRset as it stands: its type and its records' TTLs and data.
 /// Records keep their own TTLs (an RRSIG set's differ); adding to a set
@@ -38,11 +40,10 @@ impl EditSet {
     }
 }
 
-/// One owner name and its RRsets; an empty `rrsets` is a name that no
-/// longer owns anything.
+/// A name the batch changed: its spelling and every RRset it has now.
 #[derive(Clone, Debug)]
 struct EditNode {
-    /// As first spelled (in the zone, or by the update that created it).
+    /// As the zone spells it, or as the update that created it does.
     name: Name,
     rrsets: Vec<EditSet>,
 }
@@ -50,7 +51,7 @@ struct EditNode {
 /// An RRset as it was before the open message touched it.
 #[derive(Debug)]
 struct Saved {
-    node: usize,
+    name: Name,
     rtype: RecordType,
     before: Option<EditSet>,
 }
@@ -58,158 +59,117 @@ struct Saved {
 /// A zone's records, changed message by message.
 #[derive(Debug)]
 pub(crate) struct ZoneEdit {
-    origin: Name,
-    /// In the order the zone gave them, new names last.
-    nodes: Vec<EditNode>,
-    /// Case-insensitive, as `Name`'s `Hash` and `Eq` are.
-    index: HashMap<Name, usize>,
-    /// How many NS records name each target.
-    ns_targets: HashMap<Name, usize>,
+    base: Arc<Zone>,
+    /// The names changed so far (case-insensitive, as `Name`'s `Hash` and
+    /// `Eq` are); a name with no RRsets owns nothing now.
+    overlay: HashMap<Name, EditNode>,
     /// The RRsets the open message changed, each once, before its change.
     undo: Vec<Saved>,
 }
 
 impl ZoneEdit {
-    /// The zone `origin` made of `records` (its SOA among them).
-    pub(crate) fn new(origin: Name, records: impl IntoIterator<Item = Record>) -> ZoneEdit {
-        let mut edit = ZoneEdit {
-            origin,
-            nodes: Vec::new(),
-            index: HashMap::new(),
-            ns_targets: HashMap::new(),
+    /// The zone `base`, unchanged so far.
+    pub(crate) fn new(base: Arc<Zone>) -> ZoneEdit {
+        ZoneEdit {
+            base,
+            overlay: HashMap::new(),
             undo: Vec::new(),
-        };
-        for record in records {
-            let rtype = record.record_type();
-            let at = edit.node_or_insert(&record.name);
-            if let RData::NS(ns) = &record.data {
-                *edit.ns_targets.entry(ns.0.clone()).or_default() += 1;
-            }
-            let node = &mut edit.nodes[at];
-            match node.rrsets.iter_mut().find(|set| set.rtype == rtype) {
-                Some(set) if set.contains(&record.data) => {}
-                Some(set) => set.records.push((record.ttl, record.data)),
-                None => node.rrsets.push(EditSet {
-                    rtype,
-                    records: vec![(record.ttl, record.data)],
-                }),
-            }
         }
-        edit
     }
 
     pub(crate) fn origin(&self) -> &Name {
-        &self.origin
+        self.base.origin()
     }
 
     /// The apex SOA record.
     pub(crate) fn soa(&self) -> Option<Record> {
-        let set = self.rrset(&self.origin, RecordType::SOA)?;
+        let set = self.rrset(self.origin(), RecordType::SOA)?;
         let (ttl, data) = set.records.first()?;
-        Some(Record::from_rdata(self.origin.clone(), *ttl, data.clone()))
+        Some(Record::from_rdata(
+            self.origin().clone(),
+            *ttl,
+            data.clone(),
+        ))
+    }
+
+    /// The name's RRsets now: the overlay's, else the zone's.
+    fn sets_at(&self, name: &Name) -> Option<EditNode> {
+        if let Some(node) = self.overlay.get(name) {
+            return Some(node.clone());
+        }
+        let node = self.base.node(name)?;
+        let mut rrsets: Vec<EditSet> = Vec::new();
+        for set in node.rrsets() {
+            let records = set.rdatas().map(|data| (set.ttl(), data));
+            match rrsets.iter_mut().find(|s| s.rtype == set.record_type()) {
+                // RRSIGs: one stored RRset per TTL, one here.
+                Some(same) => same.records.extend(records),
+                None => rrsets.push(EditSet {
+                    rtype: set.record_type(),
+                    records: records.collect(),
+                }),
+            }
+        }
+        Some(EditNode {
+            name: node.name(),
+            rrsets,
+        })
     }
 
     /// RFC 2136 2.4.4 "name is in use": at least one record is owned by
     /// `name` (an empty non-terminal is not in use).
     pub(crate) fn name_in_use(&self, name: &Name) -> bool {
-        self.node(name).is_some_and(|node| !node.rrsets.is_empty())
+        match self.overlay.get(name) {
+            Some(node) => !node.rrsets.is_empty(),
+            None => self
+                .base
+                .node(name)
+                .is_some_and(|node| !node.rrsets().is_empty()),
+        }
     }
 
-    pub(crate) fn rrset(&self, name: &Name, rtype: RecordType) -> Option<&EditSet> {
-        self.node(name)?
+    pub(crate) fn rrset(&self, name: &Name, rtype: RecordType) -> Option<EditSet> {
+        self.sets_at(name)?
             .rrsets
-            .iter()
+            .into_iter()
             .find(|set| set.rtype == rtype)
     }
 
     /// The types of the RRsets at `name`.
     pub(crate) fn types_at(&self, name: &Name) -> Vec<RecordType> {
-        self.node(name)
+        self.sets_at(name)
             .map(|node| node.rrsets.iter().map(|set| set.rtype).collect())
             .unwrap_or_default()
-    }
-
-    fn node(&self, name: &Name) -> Option<&EditNode> {
-        self.index.get(name).map(|&at| &self.nodes[at])
-    }
-
-    fn node_or_insert(&mut self, name: &Name) -> usize {
-        if let Some(&at) = self.index.get(name) {
-            return at;
-        }
-        let at = self.nodes.len();
-        self.nodes.push(EditNode {
-            name: name.clone(),
-            rrsets: Vec::new(),
-        });
-        self.index.insert(name.clone(), at);
-        at
     }
 
     /// Replaces the RRset of type `rtype` at `name` with `set` (`None`
     /// deletes it), remembering the old one for [`ZoneEdit::rollback`]
     /// and [`ZoneEdit::commit`]. Every change goes through here.
     pub(crate) fn put(&mut self, name: &Name, rtype: RecordType, set: Option<EditSet>) {
-        let at = self.node_or_insert(name);
-        let node = &mut self.nodes[at];
+        if !self.overlay.contains_key(name) {
+            let node = self.sets_at(name).unwrap_or_else(|| EditNode {
+                name: name.clone(),
+                rrsets: Vec::new(),
+            });
+            self.overlay.insert(name.clone(), node);
+        }
+        let Some(node) = self.overlay.get_mut(name) else {
+            return;
+        };
         let position = node.rrsets.iter().position(|s| s.rtype == rtype);
         let before = position.map(|p| node.rrsets[p].clone());
         if !self
             .undo
             .iter()
-            .any(|saved| saved.node == at && saved.rtype == rtype)
+            .any(|saved| saved.name == *name && saved.rtype == rtype)
         {
             self.undo.push(Saved {
-                node: at,
+                name: name.clone(),
                 rtype,
-                before: before.clone(),
+                before,
             });
         }
-        self.install(at, rtype, position, before.as_ref(), set);
-    }
-
-    /// Stores `set` at node `at` in place of `old` (at `position`), and
-    /// keeps the NS targets counted.
-    fn install(
-        &mut self,
-        at: usize,
-        rtype: RecordType,
-        position: Option<usize>,
-        old: Option<&EditSet>,
-        set: Option<EditSet>,
-    ) {
-        if rtype == RecordType::NS {
-            let targets = |set: Option<&EditSet>| -> Vec<Name> {
-                set.map(|s| s.records.iter())
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(_, data)| match data {
-                        RData::NS(ns) => Some(ns.0.clone()),
-                        _ => None,
-                    })
-                    .collect()
-            };
-            for target in targets(old) {
-                if let Some(count) = self.ns_targets.get_mut(&target) {
-                    *count -= 1;
-                    if *count == 0 {
-                        self.ns_targets.remove(&target);
-                    }
-                }
-            }
-            for target in targets(set.as_ref()) {
-                *self.ns_targets.entry(target).or_default() += 1;
-            }
-        }
-        let node = &mut self.nodes[at];
-        match (position, set) {
-            (Some(p), Some(set)) => node.rrsets[p] = set,
-            (Some(p), None) => {
-                node.rrsets.remove(p);
-            }
-            (None, Some(set)) => node.rrsets.push(set),
-            (None, None) => {}
-        }
+        install(node, rtype, set);
     }
 
     /// Starts a message: nothing to undo yet.
@@ -220,16 +180,9 @@ impl ZoneEdit {
     /// Undoes every change since [`ZoneEdit::begin`].
     pub(crate) fn rollback(&mut self) {
         for saved in std::mem::take(&mut self.undo).into_iter().rev() {
-            let node = &self.nodes[saved.node];
-            let position = node.rrsets.iter().position(|s| s.rtype == saved.rtype);
-            let now = position.map(|p| node.rrsets[p].clone());
-            self.install(
-                saved.node,
-                saved.rtype,
-                position,
-                now.as_ref(),
-                saved.before,
-            );
+            if let Some(node) = self.overlay.get_mut(&saved.name) {
+                install(node, saved.rtype, saved.before);
+            }
         }
     }
 
@@ -239,7 +192,7 @@ impl ZoneEdit {
         self.undo
             .iter()
             .filter_map(|saved| {
-                let node = &self.nodes[saved.node];
+                let node = self.overlay.get(&saved.name)?;
                 let now = node.rrsets.iter().find(|s| s.rtype == saved.rtype);
                 let same = match (saved.before.as_ref(), now) {
                     (Some(before), Some(now)) => same_records(before, now),
@@ -297,70 +250,107 @@ impl ZoneEdit {
     }
 
     /// The rule of the checks of a load the open message breaks, if any:
-    /// an in-zone name server (not below a
-    /// zone cut, where glue is only recommended) must have an address.
-    /// Only names the message touched, and the name servers those names
-    /// serve or shelter, are judged: the zone was clean before it.
+    /// an in-zone name server (not below a zone cut, where glue is only
+    /// recommended) must have an address. Only names the message touched,
+    /// and the name servers those names serve or shelter, are judged: the
+    /// zone was clean before it. Every NS target of the zone is gathered
+    /// (one pass over it) only when an address or a cut went away.
     pub(crate) fn check(&self) -> Result<(), Box<ProblemKind>> {
         let mut targets: Vec<Name> = Vec::new();
-        for (name, rtype, before, _) in self.changes() {
+        let mut all_targets: Option<HashSet<Name>> = None;
+        for (name, rtype, before, now) in self.changes() {
             match rtype {
-                // New NS records need their targets addressed; a cut that
-                // went away leaves the names below it in the zone.
-                RecordType::NS => {
-                    if let Some(set) = self.rrset(name, RecordType::NS) {
-                        targets.extend(set.records.iter().filter_map(|(_, d)| match d {
-                            RData::NS(ns) => Some(ns.0.clone()),
-                            _ => None,
-                        }));
-                    }
-                    if before.is_some() && self.rrset(name, RecordType::NS).is_none() {
-                        targets.extend(self.ns_targets.keys().filter(|t| name.zone_of(t)).cloned());
-                    }
-                }
-                RecordType::A | RecordType::AAAA if self.ns_targets.contains_key(name) => {
+                // New NS records need their targets addressed.
+                RecordType::NS => targets.extend(ns_targets(now)),
+                RecordType::A | RecordType::AAAA => {}
+                _ => continue,
+            }
+            let cut_gone = rtype == RecordType::NS && before.is_some() && now.is_none();
+            let address_gone = rtype != RecordType::NS
+                && [RecordType::A, RecordType::AAAA]
+                    .iter()
+                    .all(|&t| self.rrset(name, t).is_none());
+            if cut_gone {
+                // The names below a cut that went away are in the zone now.
+                let all = all_targets.get_or_insert_with(|| self.every_ns_target());
+                targets.extend(all.iter().filter(|t| name.zone_of(t)).cloned());
+            }
+            if address_gone {
+                // A name that lost its addresses may be a name server.
+                let all = all_targets.get_or_insert_with(|| self.every_ns_target());
+                if all.contains(name) {
                     targets.push(name.clone());
                 }
-                _ => {}
             }
         }
         for target in targets {
             let addressed = [RecordType::A, RecordType::AAAA]
                 .iter()
                 .any(|&t| self.rrset(&target, t).is_some());
-            if self.origin.zone_of(&target) && !addressed && self.enclosing_cut(&target).is_none() {
+            if self.origin().zone_of(&target) && !addressed && self.enclosing_cut(&target).is_none()
+            {
                 return Err(Box::new(ProblemKind::NsWithoutAddress(target)));
             }
         }
         Ok(())
     }
 
+    /// Every name an NS record of the zone names, as the batch left it.
+    fn every_ns_target(&self) -> HashSet<Name> {
+        let mut targets = HashSet::new();
+        for at in 0.. {
+            let Some(node) = self.base.node_at(at) else {
+                break;
+            };
+            let Some(set) = node.rrset(RecordType::NS) else {
+                continue;
+            };
+            if self.overlay.contains_key(&node.name()) {
+                continue;
+            }
+            targets.extend(set.other_rdatas().filter_map(|data| match data {
+                RData::NS(ns) => Some(ns.0.clone()),
+                _ => None,
+            }));
+        }
+        for node in self.overlay.values() {
+            let ns = node.rrsets.iter().find(|s| s.rtype == RecordType::NS);
+            targets.extend(ns_targets(ns));
+        }
+        targets
+    }
+
     /// The zone cut at or above `name`, below the apex, if any.
     fn enclosing_cut(&self, name: &Name) -> Option<Name> {
-        let apex_labels = self.origin.num_labels();
+        let apex_labels = self.origin().num_labels();
         (apex_labels.saturating_add(1)..=name.num_labels())
             .rev()
             .map(|labels| name.trim_to(usize::from(labels)))
             .find(|ancestor| self.rrset(ancestor, RecordType::NS).is_some())
     }
+}
 
-    /// Every record, SOA first, for the next version of the zone.
-    pub(crate) fn records(&self) -> Vec<Record> {
-        let mut records: Vec<Record> = self.soa().into_iter().collect();
-        for node in &self.nodes {
-            for set in &node.rrsets {
-                if set.rtype == RecordType::SOA && node.name == self.origin {
-                    continue;
-                }
-                records.extend(
-                    set.records.iter().map(|(ttl, data)| {
-                        Record::from_rdata(node.name.clone(), *ttl, data.clone())
-                    }),
-                );
-            }
+/// Stores `set` as the RRset of type `rtype` of `node` (`None`: none).
+fn install(node: &mut EditNode, rtype: RecordType, set: Option<EditSet>) {
+    let position = node.rrsets.iter().position(|s| s.rtype == rtype);
+    match (position, set) {
+        (Some(p), Some(set)) => node.rrsets[p] = set,
+        (Some(p), None) => {
+            node.rrsets.remove(p);
         }
-        records
+        (None, Some(set)) => node.rrsets.push(set),
+        (None, None) => {}
     }
+}
+
+/// The names an NS RRset names.
+fn ns_targets(set: Option<&EditSet>) -> impl Iterator<Item = Name> + '_ {
+    set.into_iter()
+        .flat_map(|s| s.records.iter())
+        .filter_map(|(_, data)| match data {
+            RData::NS(ns) => Some(ns.0.clone()),
+            _ => None,
+        })
 }
 
 fn records_of(set: Option<&EditSet>) -> &[(u32, RData)] {

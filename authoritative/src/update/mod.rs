@@ -14,11 +14,14 @@
 //!    ([`Reply::Deferred`]), never blocking on a disk;
 //! 2. in the zone's writer (`writer`, one thread per zone that takes
 //!    updates): every update waiting is taken at once, applied in order
-//!    to one copy of the zone (`edit`, `apply`: RFC 2136 section 3), the
-//!    changesets appended to the journal with one flush to disk (group
-//!    commit), the new version swapped in whole (readers see the zone
-//!    before or after a batch, never half of one), then every client of
-//!    the batch answered, and the secondaries notified;
+//!    to the zone served, through an overlay of what they change (`edit`,
+//!    `apply`: RFC 2136 section 3), the next version made from their
+//!    changesets at the cost of what they change (`next`: the writer's
+//!    spare copy, patched in place), the changesets appended to the
+//!    journal with one flush to disk (group commit), the new version
+//!    swapped in whole (readers see the zone before or after a batch,
+//!    never half of one), then every client of the batch answered, and
+//!    the secondaries notified;
 //! 3. the journal is replayed over the master file at start
 //!    (`crate::journal`), and the zone is written back to its file by
 //!    `dnslab ctl zone-flush`, by `zonefile_sync`, or when the journal is
@@ -32,14 +35,16 @@
 //! full queue is SERVFAIL, as BIND answers past its `update-quota`.
 //!
 //! Modules: `message` (reading an UPDATE), `policy` (who may change what,
-//! the configuration), `edit` and `apply` (the RFC's rules on a copy of
-//! the zone), `writer` (the per-zone thread), `flush` (the zone written
+//! the configuration), `edit` and `apply` (the RFC's rules on the zone
+//! served, through an overlay), `next` (the next version, from the
+//! changesets), `writer` (the per-zone thread), `flush` (the zone written
 //! back to its master file).
 
 mod apply;
 mod edit;
 mod flush;
 mod message;
+mod next;
 mod policy;
 mod writer;
 

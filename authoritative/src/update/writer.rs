@@ -5,9 +5,12 @@
 //! [`super::QUEUE`]): while one batch is being flushed to disk, the next
 //! gathers, so sixteen clients in flight share one `fdatasync` where one
 //! client alone pays one each (the journal's group commit). For a batch:
-//! 1. a copy of the zone served now ([`ZoneEdit`]) takes the updates in
-//!    order, each whole or not at all (`super::apply`);
-//! 2. the next version is built from the copy, with the checks of a load;
+//! 1. the updates are applied in order to the zone served now, through
+//!    an overlay of the names they change ([`ZoneEdit`]), each whole or
+//!    not at all (`super::apply`), the rules of a load that an update can
+//!    break checked on what it changed;
+//! 2. the next version is made from their changesets (`super::next`: the
+//!    writer's spare copy of the zone, patched in place);
 //! 3. under the server's lock on its zones, if the zone is still the
 //!    version the batch started from (a reload may have replaced it: the
 //!    batch is then redone on the new one), the changesets are appended
@@ -17,9 +20,8 @@
 //!
 //! A crash before step 3's flush loses updates nobody was told were
 //! applied; after it, the journal has them and start-up replays them.
-//! Each version is built whole, so a batch costs time in proportion to
-//! the zone's size, not the batch's: a lab's zones take well under a
-//! millisecond, a zone of 100,000 records some tens.
+//! A batch costs time in proportion to what it changes, not to the
+//! zone's size (`super::next` says when it does not).
 //!
 //! Besides updates, the writer writes the zone back to its master file
 //! when `zonefile_sync` says (after the first unwritten update, that many
@@ -35,11 +37,12 @@ use dnslab_tsig::Verified;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::Name;
 use tokio::sync::oneshot;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::apply::apply;
 use super::edit::ZoneEdit;
 use super::message::UpdateMessage;
+use super::next::Versions;
 use super::policy::{Client, UpdateConfig};
 use crate::journal::ChangeKind;
 use crate::server::{AuthServer, CommitError, WeakServer};
@@ -65,6 +68,7 @@ pub(crate) struct Writer {
     origin: Name,
     config: UpdateConfig,
     jobs: Receiver<Job>,
+    versions: Versions,
 }
 
 impl Writer {
@@ -79,28 +83,39 @@ impl Writer {
             origin,
             config,
             jobs,
+            versions: Versions::default(),
         }
     }
 
     /// Runs until the server is gone (its queue closed).
-    pub(crate) fn run(self) {
+    pub(crate) fn run(mut self) {
         // When the first update not yet in the master file was applied.
         let mut unwritten: Option<Instant> = None;
         loop {
-            let first = match (self.config.zonefile_sync, unwritten) {
-                (Some(after), Some(since)) => {
-                    let wait = (since + after).saturating_duration_since(Instant::now());
-                    match self.jobs.recv_timeout(wait) {
-                        Ok(job) => Some(job),
-                        Err(RecvTimeoutError::Timeout) => None,
-                        Err(RecvTimeoutError::Disconnected) => return,
-                    }
-                }
-                _ => match self.jobs.recv() {
+            let sync_due = self
+                .config
+                .zonefile_sync
+                .zip(unwritten)
+                .map(|(after, since)| since + after);
+            let wake = sync_due
+                .into_iter()
+                .chain(self.versions.idle_deadline())
+                .min();
+            let first = match wake {
+                Some(at) => match self
+                    .jobs
+                    .recv_timeout(at.saturating_duration_since(Instant::now()))
+                {
+                    Ok(job) => Some(job),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                },
+                None => match self.jobs.recv() {
                     Ok(job) => Some(job),
                     Err(_) => return,
                 },
             };
+            self.versions.drop_if_idle();
             let Some(server) = self.server.upgrade() else {
                 return;
             };
@@ -136,29 +151,23 @@ impl Writer {
 
     /// Applies `batch`, makes it durable and serves it, then answers each
     /// client; whether the zone changed.
-    fn process(&self, server: &AuthServer, batch: Vec<Job>) -> bool {
+    fn process(&mut self, server: &AuthServer, batch: Vec<Job>) -> bool {
         for _ in 0..ATTEMPTS {
             let Some(base) = server.zone(&self.origin) else {
                 break;
             };
-            let (edit, outcomes, changesets) = self.apply_all(&base, &batch);
+            let (outcomes, changesets) = self.apply_all(&base, &batch);
             if changesets.is_empty() {
                 answer(batch, &outcomes);
                 return false;
             }
-            let label = format!("updates to {}", self.origin);
-            let next = match crate::transfer::secondary::build(
-                self.origin.clone(),
-                edit.records(),
-                label,
-            ) {
-                Ok(next) => Arc::new(next),
-                Err(problems) => {
-                    let first = problems
-                        .first()
-                        .map(ToString::to_string)
-                        .unwrap_or_default();
-                    error!(zone = %self.origin, problem = %first, "the updated zone fails the checks of a load; the batch is not applied (each update was checked: a bug)");
+            let next = match self.versions.next(&base, &changesets) {
+                Ok((next, made)) => {
+                    debug!(zone = %self.origin, ?made, updates = changesets.len(), "next version");
+                    Arc::new(next)
+                }
+                Err(reason) => {
+                    error!(zone = %self.origin, %reason, "the updated zone cannot be built; the batch is not applied (each update was checked: a bug)");
                     fail(batch);
                     return false;
                 }
@@ -175,6 +184,7 @@ impl Writer {
                     self.log(&batch, &outcomes);
                     answer(batch, &outcomes);
                     server.transfers().zone_changed(&next);
+                    self.versions.served(base, &next, changesets);
                     return true;
                 }
                 Err(CommitError::Moved) => continue,
@@ -190,11 +200,11 @@ impl Writer {
         false
     }
 
-    /// Every update of the batch applied in order to a copy of `base`:
-    /// the copy, each one's outcome, and the changesets of those that
-    /// changed it.
-    fn apply_all(&self, base: &Zone, batch: &[Job]) -> (ZoneEdit, Vec<Outcome>, Vec<Changeset>) {
-        let mut edit = ZoneEdit::new(self.origin.clone(), base.records());
+    /// Every update of the batch applied in order to `base` (through an
+    /// overlay of what they change): each one's outcome, and the
+    /// changesets of those that changed it.
+    fn apply_all(&self, base: &Arc<Zone>, batch: &[Job]) -> (Vec<Outcome>, Vec<Changeset>) {
+        let mut edit = ZoneEdit::new(Arc::clone(base));
         let mut changesets = Vec::new();
         let outcomes = batch
             .iter()
@@ -220,7 +230,7 @@ impl Writer {
                 }
             })
             .collect();
-        (edit, outcomes, changesets)
+        (outcomes, changesets)
     }
 
     /// One line per update that changed the zone, once it is served.

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use hickory_proto::rr::{Name, Record};
 
-pub(crate) use store::{Catalog, Node, RDataRef, RRset};
+pub(crate) use store::{Catalog, Node, PatchError, RDataRef, RRset};
 pub use store::{CatalogError, Zone, ZoneSummary};
 
 /// Where a record came from, so every problem can be reported as

@@ -8,9 +8,13 @@ use std::net::IpAddr;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
+use std::sync::Arc;
+
 use super::*;
+use crate::update::edit::EditSet;
 use crate::update::policy::{NameMatch, Names};
-use crate::zone::store::testing::{name, record, texts};
+use crate::zone::store::testing::{name, record, texts, zone};
+use crate::zone::Zone;
 
 const ZONE: &str = "
 @ 3600 IN SOA ns.example. admin.example. 10 7200 900 1209600 300
@@ -26,14 +30,46 @@ fn origin() -> Name {
     name("example.")
 }
 
-fn edit() -> ZoneEdit {
-    let origin = origin();
-    let records = ZONE
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| record(&origin, line))
-        .collect::<Vec<_>>();
-    ZoneEdit::new(origin, records)
+/// The zone as the writer holds it: a served version, the next built by
+/// patching it with each message's changeset.
+struct Edited {
+    zone: Arc<Zone>,
+}
+
+impl Edited {
+    fn from_text(origin: &str, text: &str) -> Edited {
+        Edited {
+            zone: Arc::new(zone(origin, text)),
+        }
+    }
+
+    /// `message` from `client` under `rules`, as one batch of one.
+    fn apply(
+        &mut self,
+        message: &UpdateMessage,
+        client: Client<'_>,
+        rules: &[UpdateRule],
+    ) -> Result<Option<Changeset>, UpdateError> {
+        let mut edit = ZoneEdit::new(Arc::clone(&self.zone));
+        let result = apply(&mut edit, message, client, rules);
+        if let Ok(Some(changeset)) = &result {
+            let next = self.zone.patched(std::slice::from_ref(changeset));
+            self.zone = Arc::new(next.expect("the changeset patches the zone"));
+        }
+        result
+    }
+
+    fn rrset(&self, name: &Name, rtype: RecordType) -> Option<EditSet> {
+        ZoneEdit::new(Arc::clone(&self.zone)).rrset(name, rtype)
+    }
+
+    fn soa(&self) -> Option<Record> {
+        ZoneEdit::new(Arc::clone(&self.zone)).soa()
+    }
+}
+
+fn edit() -> Edited {
+    Edited::from_text("example.", ZONE)
 }
 
 /// A record of the zone's class, as an add or a value-dependent
@@ -80,11 +116,11 @@ fn client() -> Client<'static> {
 
 /// Applies `updates` under `prerequisites` for anyone on loopback.
 fn run(
-    edit: &mut ZoneEdit,
+    edit: &mut Edited,
     prerequisites: Vec<Record>,
     updates: Vec<Record>,
 ) -> Result<Option<Changeset>, UpdateError> {
-    apply(edit, &message(prerequisites, updates), client(), &anyone())
+    edit.apply(&message(prerequisites, updates), client(), &anyone())
 }
 
 fn rcode(result: Result<Option<Changeset>, UpdateError>) -> ResponseCode {
@@ -95,8 +131,9 @@ fn rcode(result: Result<Option<Changeset>, UpdateError>) -> ResponseCode {
 }
 
 /// The zone as sorted lines (owners lowercased).
-fn lines(edit: &ZoneEdit) -> Vec<String> {
-    let mut lines: Vec<String> = texts(&edit.records())
+fn lines(edit: &Edited) -> Vec<String> {
+    let records: Vec<Record> = edit.zone.records().collect();
+    let mut lines: Vec<String> = texts(&records)
         .into_iter()
         .map(|l| l.to_lowercase())
         .collect();
@@ -104,7 +141,7 @@ fn lines(edit: &ZoneEdit) -> Vec<String> {
     lines
 }
 
-fn serial(edit: &ZoneEdit) -> u32 {
+fn serial(edit: &Edited) -> u32 {
     match edit.soa().map(|soa| soa.data) {
         Some(RData::SOA(soa)) => soa.serial,
         _ => 0,
@@ -439,16 +476,14 @@ fn a_key_changes_only_what_its_rule_grants() {
     };
     let mut edit = edit();
     let allowed = message(vec![], vec![rr("www 300 IN A 192.0.2.7")]);
-    assert!(apply(&mut edit, &allowed, signed, &rules)
-        .unwrap()
-        .is_some());
+    assert!(edit.apply(&allowed, signed, &rules).unwrap().is_some());
     for denied in [
         vec![rr("www 300 IN AAAA 2001:db8::1")],
         vec![rr("mail 300 IN A 192.0.2.7")],
         vec![empty("www.example.", RecordType::ANY, DNSClass::ANY)],
         vec![rr("www 300 IN A 192.0.2.8"), rr("web 300 IN A 192.0.2.8")],
     ] {
-        let result = apply(&mut edit, &message(vec![], denied), signed, &rules);
+        let result = edit.apply(&message(vec![], denied), signed, &rules);
         assert!(
             matches!(result, Err(UpdateError::Denied { .. })),
             "{result:?}"
@@ -461,13 +496,11 @@ fn a_key_changes_only_what_its_rule_grants() {
 /// 0 (RFC 1982; BIND skips 0 too).
 #[test]
 fn the_serial_wraps_past_zero() {
-    let origin = origin();
-    let records = [
-        "@ 3600 IN SOA ns.example. admin.example. 4294967295 7200 900 1209600 300",
-        "@ 3600 IN NS ns.example.net.",
-    ]
-    .map(|line| record(&origin, line));
-    let mut edit = ZoneEdit::new(origin, records);
+    let mut edit = Edited::from_text(
+        "example.",
+        "@ 3600 IN SOA ns.example. admin.example. 4294967295 7200 900 1209600 300\n\
+         @ 3600 IN NS ns.example.net.",
+    );
     let changeset = run(&mut edit, vec![], vec![rr("a 300 IN A 192.0.2.1")])
         .unwrap()
         .expect("a change");
