@@ -97,6 +97,24 @@ impl Default for JournalLimits {
     }
 }
 
+impl JournalLimits {
+    /// The limits for a zone of `records` records: the default, with room
+    /// for a changeset per ten records when that is more. Changesets the
+    /// zone's file lacks are only dropped once the zone is written back,
+    /// which costs the zone's size (some 1.4 s for 1,000,000 records, a
+    /// pause for the updates waiting): with room in proportion to the
+    /// zone, each update's share of the write-backs a full journal forces
+    /// stays the same whatever the zone's size, instead of a big zone
+    /// being rewritten every 1000 updates (`bench/README.md`, update.sh).
+    pub(crate) fn for_zone(records: usize) -> JournalLimits {
+        let default = JournalLimits::default();
+        JournalLimits {
+            max_changesets: default.max_changesets.max(records / 10),
+            ..default
+        }
+    }
+}
+
 /// One changeset in the journal, without its records.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct EntryInfo {

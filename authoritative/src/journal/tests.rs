@@ -684,3 +684,15 @@ fn a_process_killed_while_appending_loses_nothing_it_acknowledged() {
     }
     assert!(acknowledged > 1);
 }
+
+/// A big zone's journal holds a changeset per ten records before it asks
+/// for the zone to be written back; a small one's the default 1000.
+#[test]
+fn the_limit_on_changesets_grows_with_the_zone() {
+    let default = JournalLimits::default();
+    assert_eq!(JournalLimits::for_zone(3), default);
+    assert_eq!(JournalLimits::for_zone(10_000), default);
+    let big = JournalLimits::for_zone(1_000_000);
+    assert_eq!(big.max_changesets, 100_000);
+    assert_eq!(big.max_bytes, default.max_bytes);
+}

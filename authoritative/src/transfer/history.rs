@@ -94,7 +94,8 @@ impl History {
         served: Option<Zone>,
     ) -> Result<Option<Zone>, HistoryError> {
         let path = self.dir.journal_path(origin);
-        let (mut journal, report) = Journal::open(&path, origin, JournalLimits::default())?;
+        let records = served.as_ref().map_or(0, |zone| zone.summary().records);
+        let (mut journal, report) = Journal::open(&path, origin, JournalLimits::for_zone(records))?;
         if let Some(dropped) = &report.dropped {
             warn!(zone = %origin, %dropped, "the zone's journal had a damaged tail; the history before it is kept");
         }
