@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# bench/update.sh -- acknowledged dynamic updates per second (RFC 2136,
+# signed with TSIG) with durability on, dnslab and Knot side by side in one
+# run: one update at a time, and 16 in flight; medians over RUNS and the
+# ratios dnslab/knot (above 1: dnslab acknowledges more).
+#
+# Both servers serve the same zone from a fresh copy each run: bench.lab.
+# (SOA, NS, the name server's A) and N more A records (host1 ... hostN,
+# as bigzone.sh's), once for each N in SIZES, so that what a batch
+# costs on a big zone shows; on 127.0.0.30 (dnslab) and 127.0.0.31
+# (Knot), PORT, one UDP worker each, unpinned, their state on the same
+# disk (RUN_DIR):
+#   dnslab  --allow-update key:bench, its journal in a data directory:
+#           every update fdatasync'ed before it is answered, updates
+#           waiting together sharing one flush;
+#   Knot    an ACL with action update and the key, journal-content:
+#           changes (its LMDB journal, journal-db-mode robust: synced on
+#           every commit), zonefile-sync: -1 (the journal only, as dnslab).
+# The client is bench/update_load.rs for both (IN_FLIGHT threads, each with
+# its own UDP socket, sending one signed update and waiting for its answer
+# before the next; each update adds a name of its own). Per measurement:
+#   rate     acknowledged (NOERROR) updates per second,
+#   p50/p99  latency of an acknowledged update, ms,
+#   cpu_us   the server's CPU per acknowledged update (clock ticks of its
+#            process tree, 10 ms resolution),
+# plus refused and timed-out counts (both should be 0). Order: size by
+# size, run by run, server by server, each doing IN_FLIGHT 1 then 16, so
+# that the machine's drift is shared. Target: at least Knot's rate.
+# Raw output: $RESULTS_DIR/update.txt.
+# Env: PORT [53] RUNS [3] DURATION [5] FLIGHTS ["1 16"] SIZES ["0 1000000"]
+#      QUIET_WAIT [10] UPDATE_LOAD [the release build of the example],
+#      plus bench/lib.sh's.
+# Time: SIZES x RUNS x 2 servers x FLIGHTS x DURATION s, plus starts and
+# the big zone's loads (~3 min).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+PORT=${PORT:-53}
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-5}
+FLIGHTS=${FLIGHTS:-"1 16"}
+SIZES=${SIZES:-"0 1000000"}
+# the lab waits for a quiet machine before each measurement; not forever
+export QUIET_WAIT=${QUIET_WAIT:-10}
+impls="dnslab knot"
+addr_of() { case "$1" in dnslab) echo 127.0.0.30 ;; knot) echo 127.0.0.31 ;; esac; }
+SECRET="aW1lcnNpYmxlLXVwZGF0ZS1iZW5jaC1rZXktMzI4OTQ="
+KEY="hmac-sha256:bench:$SECRET"
+command -v knotd >/dev/null || lab_install knot
+bench_build
+LOAD="${UPDATE_LOAD:-${CARGO_TARGET_DIR:-$BENCH_ROOT/target}/release/examples/update_load}"
+if [ -z "${NO_BUILD:-}" ]; then
+    (cd "$BENCH_ROOT" && cargo build --release --example update_load >&2) || die "cannot build update_load"
+fi
+[ -x "$LOAD" ] || die "no update_load at $LOAD"
+
+# zone_file RECORDS: the zone with RECORDS host A records, serial 1,
+# generated once in $RUN_DIR/update-zones/
+zone_file() {
+    local f="$RUN_DIR/update-zones/bench.lab.$1.zone"
+    mkdir -p "$RUN_DIR/update-zones"
+    if [ ! -s "$f" ]; then
+        awk -v n="$1" 'BEGIN {
+            print "$ORIGIN bench.lab."; print "$TTL 300"
+            print "@   IN SOA ns.bench.lab. admin.bench.lab. 1 3600 600 86400 300"
+            print "@   IN NS  ns.bench.lab."; print "ns  IN A   127.0.0.53"
+            for (i = 1; i <= n; i++) printf "host%d IN A 10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
+        }' > "$f"
+    fi
+    echo "$f"
+}
+
+# start_server IMPL RECORDS: IMPL on its address with a fresh copy of the
+# zone of that size and fresh state.
+start_server() {
+    local name="update-$1" d="$RUN_DIR/update-$1" addr
+    addr=$(addr_of "$1")
+    rm -rf "$d"; mkdir -p "$d"
+    cp "$(zone_file "$2")" "$d/bench.lab.zone"
+    case "$1" in
+        dnslab)
+            printf 'key "bench" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' "$SECRET" > "$d/bench.key"
+            lab_spawn "$name" "$DNSLAB" auth --listen "$addr:$PORT" --udp-workers 1 \
+                --zone "bench.lab.=$d/bench.lab.zone" --tsig-key "$d/bench.key" \
+                --allow-update key:bench --data-dir "$d/data" >/dev/null ;;
+        knot)
+            cat > "$d/knot.conf" <<EOF
+server:
+    rundir: "$d"
+    listen: $addr@$PORT
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "$d"
+log:
+  - target: "$d/knot.log"
+    any: warning
+key:
+  - id: bench
+    algorithm: hmac-sha256
+    secret: $SECRET
+acl:
+  - id: update
+    address: 127.0.0.0/8
+    key: bench
+    action: update
+template:
+  - id: default
+    storage: "$d"
+    semantic-checks: off
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: changes
+zone:
+  - domain: bench.lab.
+    file: "$d/bench.lab.zone"
+    acl: update
+EOF
+            lab_spawn "$name" knotd -c "$d/knot.conf" >/dev/null ;;
+    esac
+}
+
+cleanup() { for i in $impls; do lab_stop "update-$i"; done; }
+trap cleanup EXIT
+
+out="$RESULTS_DIR/update.txt"
+{
+    echo "# bench/update.sh $(date -u +%FT%TZ) duration=${DURATION}s runs=$RUNS sizes=\"$SIZES\" $(nproc) cores, state on $(df --output=source "$RUN_DIR" | tail -1)"
+    echo "# $("$DNSLAB" --version) | $(knotd -V 2>&1 | head -1)"
+    printf '%-7s %8s %-4s %9s %9s %9s %9s %8s %8s %8s\n' impl records run in_flight rate p50_ms p99_ms cpu_us refused timeouts
+} | tee "$out"
+
+hz=$(getconf CLK_TCK)
+for size in $SIZES; do
+    zone_file "$size" >/dev/null
+    for r in $(seq "$RUNS"); do
+        for i in $impls; do
+            start_server "$i" "$size"
+            addr=$(addr_of "$i")
+            # the last name of the zone answers once all of it is loaded
+            last=ns.bench.lab.; [ "$size" -gt 0 ] && last="host$size.bench.lab."
+            if ! wait_answer "$addr" "$PORT" "$last" A 60 norec >/dev/null; then
+                log "$i did not answer; see $RUN_DIR/update-$i.out"
+                lab_stop "update-$i"
+                continue
+            fi
+            for flight in $FLIGHTS; do
+                lab_wait_quiet
+                pid=$(lab_pid "update-$i")
+                t0=$(lab_cpu_ticks "$pid")
+                line=$("$LOAD" "$addr:$PORT" bench.lab. "$KEY" "$flight" "$DURATION" "s$size-r$r-f$flight" | grep '^RESULT')
+                t1=$(lab_cpu_ticks "$pid")
+                val() { printf '%s\n' "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+                awk -v i="$i" -v n="$size" -v r="$r" -v f="$flight" -v rate="$(val rate)" -v p50="$(val p50_ms)" \
+                    -v p99="$(val p99_ms)" -v acked="$(val acked)" -v a="$t0" -v b="$t1" -v hz="$hz" \
+                    -v ref="$(val refused)" -v to="$(val timeouts)" \
+                    'BEGIN { cpu = acked > 0 ? (b - a) / hz * 1e6 / acked : 0
+                             printf "%-7s %8s %-4s %9s %9s %9s %9s %8.1f %8s %8s\n", i, n, r, f, rate, p50, p99, cpu, ref, to }' | tee -a "$out"
+            done
+            lab_stop "update-$i"
+        done
+    done
+done
+
+# column C's median over IMPL's runs on SIZE with IN_FLIGHT F
+med() { awk -v i="$1" -v n="$2" -v f="$3" -v c="$4" '$1 == i && $2 == n && $3 ~ /^[0-9]+$/ && $4 == f { print $c }' "$out" | median; }
+{
+    echo "# medians"
+    for size in $SIZES; do
+        for flight in $FLIGHTS; do
+            for i in $impls; do
+                printf '%-7s %8s %-4s %9s %9s %9s %9s %8s\n' "$i" "$size" med "$flight" "$(med "$i" "$size" "$flight" 5)" \
+                    "$(med "$i" "$size" "$flight" 6)" "$(med "$i" "$size" "$flight" 7)" "$(med "$i" "$size" "$flight" 8)"
+            done
+        done
+    done
+    echo "# ratios dnslab/knot (rate above 1: dnslab acknowledges more; latency and cpu below 1: dnslab is faster, cheaper)"
+    printf '%8s %-9s %9s %9s %9s %8s\n' records in_flight rate p50_ms p99_ms cpu_us
+    for size in $SIZES; do
+        for flight in $FLIGHTS; do
+            printf '%8s %-9s %9s %9s %9s %8s\n' "$size" "$flight" \
+                "$(ratio "$(med dnslab "$size" "$flight" 5)" "$(med knot "$size" "$flight" 5)")" \
+                "$(ratio "$(med dnslab "$size" "$flight" 6)" "$(med knot "$size" "$flight" 6)")" \
+                "$(ratio "$(med dnslab "$size" "$flight" 7)" "$(med knot "$size" "$flight" 7)")" \
+                "$(ratio "$(med dnslab "$size" "$flight" 8)" "$(med knot "$size" "$flight" 8)")"
+        done
+    done
+} | tee -a "$out"
+lab_sanitize "$out"
