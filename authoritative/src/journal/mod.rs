@@ -98,8 +98,9 @@ impl Default for JournalLimits {
 }
 
 impl JournalLimits {
-    /// The limits for a zone of `records` records: the default, with room
-    /// for a changeset per ten records when that is more. Changesets the
+    /// The limits for a zone of `records` records (when its journal is
+    /// opened, and as updates make it grow): the default, with room for a
+    /// changeset per ten records when that is more. Changesets the
     /// zone's file lacks are only dropped once the zone is written back,
     /// which costs the zone's size (some 1.4 s for 1,000,000 records, a
     /// pause for the updates waiting): with room in proportion to the
@@ -329,6 +330,14 @@ impl Journal {
     /// replayed at start, and writing the file back would record them.
     pub(crate) fn has_unflushed(&self) -> bool {
         self.first_unflushed() < self.entries.len()
+    }
+
+    /// From now on, `limits` (a zone grown by updates gets the room
+    /// [`JournalLimits::for_zone`] gives its new size); a journal within
+    /// them no longer asks for a write-back.
+    pub(crate) fn set_limits(&mut self, limits: JournalLimits) {
+        self.limits = limits;
+        self.needs_flush = self.needs_flush && self.over_limits();
     }
 
     /// Over its limits, with everything that may be dropped dropped: only

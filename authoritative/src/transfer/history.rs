@@ -249,6 +249,14 @@ impl History {
         }
     }
 
+    /// `zone` has `records` records now: its journal's limits follow
+    /// ([`JournalLimits::for_zone`]).
+    pub(crate) fn fit_limits(&self, zone: &Name, records: usize) {
+        if let Some(mut journal) = self.journal(zone) {
+            journal.set_limits(JournalLimits::for_zone(records));
+        }
+    }
+
     /// The zone's master file now holds version `serial` (zone-flush).
     pub(crate) fn mark_written(&self, zone: &Name, serial: u32) -> Result<(), HistoryError> {
         if let Some(mut journal) = self.journal(zone) {

@@ -184,6 +184,9 @@ impl Writer {
                     self.log(&batch, &outcomes);
                     answer(batch, &outcomes);
                     server.transfers().zone_changed(&next);
+                    if let Some(history) = history {
+                        history.fit_limits(&self.origin, next.summary().records);
+                    }
                     self.versions.served(base, &next, changesets);
                     return true;
                 }
