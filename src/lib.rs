@@ -7,9 +7,12 @@
 //!   on the terminal, the query counters.
 //! - [`config`]: the authoritative server's configuration, from YAML
 //!   (`dnslab auth --config`) or from flags, into one validated form.
+//! - [`views`]: a zone's views and RRset order as both YAML formats
+//!   write them.
 //! - [`yaml`]: what both YAML formats share (lines of keys, places).
 
 pub mod config;
 pub mod live;
 pub mod topology;
+pub mod views;
 pub mod yaml;

@@ -25,16 +25,22 @@ impl fmt::Display for Place {
 /// block (`key: value`) and flow (`{ key: value, ... }`) style.
 pub struct Lines<'a> {
     pairs: Vec<(&'a str, &'a str, usize)>,
+    /// Every line without its comment, for list items (they have no key).
+    text: Vec<&'a str>,
 }
 
 impl<'a> Lines<'a> {
     pub fn new(text: &'a str) -> Self {
         let mut pairs = Vec::new();
+        let mut lines = Vec::new();
         for (index, line) in text.lines().enumerate() {
             let line = line.split(" #").next().unwrap_or_default();
-            if line.trim_start().starts_with('#') {
-                continue;
-            }
+            let line = if line.trim_start().starts_with('#') {
+                ""
+            } else {
+                line
+            };
+            lines.push(line);
             for piece in line.split(['{', '}', ',']) {
                 let piece = piece.trim().trim_start_matches("- ").trim();
                 if let Some((key, value)) = piece.split_once(':') {
@@ -43,7 +49,7 @@ impl<'a> Lines<'a> {
                 }
             }
         }
-        Lines { pairs }
+        Lines { pairs, text: lines }
     }
 
     /// The line of the `nth` (0-based) occurrence of `key: value`.
@@ -57,10 +63,27 @@ impl<'a> Lines<'a> {
 
     /// The line of the first `key:`, whatever its value.
     pub fn find_key(&self, key: &str) -> Option<usize> {
+        self.find_key_from(key, 0)
+    }
+
+    /// The line of the first `key:` at or below line `from`: a key of the
+    /// section that starts there.
+    pub fn find_key_from(&self, key: &str, from: usize) -> Option<usize> {
         self.pairs
             .iter()
-            .find(|(k, _, _)| *k == key)
+            .find(|(k, _, line)| *k == key && *line >= from)
             .map(|(_, _, line)| *line)
+    }
+
+    /// The line of the `nth` (0-based) line containing `needle` outside
+    /// comments: for list items, which have no key.
+    pub fn containing(&self, needle: &str, nth: usize) -> Option<usize> {
+        self.text
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| line.contains(needle))
+            .nth(nth)
+            .map(|(index, _)| index + 1)
     }
 }
 

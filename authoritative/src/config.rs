@@ -10,10 +10,11 @@
 //! YAML ([`AccessRule`]: `CIDR`, `key:NAME`; [`RemoteSpec`]:
 //! `[key:NAME@]ADDR[:PORT]`) are parsed here so that both read them alike.
 //!
-//! Per-zone UPDATE rules sit beside `allow_transfer` in [`ZoneConfig`],
-//! as their own [`UpdateConfig`] (defined with the updates, in
-//! `crate::update`); views (issue 18) would hold several zone lists
-//! selected by client address.
+//! A zone also says how it is answered beyond its data: the order of its
+//! RRsets' records and its views (answers chosen by who asks), and who
+//! may change it by dynamic UPDATE: its rules sit beside `allow_transfer`
+//! in [`ZoneConfig`], as their own [`UpdateConfig`] (defined with the
+//! updates, in `crate::update`).
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -23,11 +24,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dnslab_tsig::{Key, KeyRing};
-use dnslab_wire::{absolute_name, Cidr};
+use dnslab_wire::{absolute_name, Cidr, RrsetOrder};
 use hickory_proto::rr::Name;
 
 use crate::server::{AuthOptions, ZoneSource};
 use crate::update::UpdateConfig;
+use crate::views::View;
 
 /// The port DNS servers listen on when an address is given without one.
 pub const DNS_PORT: u16 = 53;
@@ -95,16 +97,27 @@ pub struct ZoneConfig {
     /// Who may change it by dynamic UPDATE, and when it is written back
     /// to its file; default: no updates.
     pub update: UpdateConfig,
+    /// The order of its RRsets' records in answers; the server's
+    /// ([`AuthOptions::rrset_order`]) when `None`.
+    pub rrset_order: Option<RrsetOrder>,
+    /// Answers chosen by who asks (`crate::views`); none: every client
+    /// sees the zone's own data. A primary's only: a view replaces what
+    /// its master file holds, and a secondary's data comes by transfer.
+    /// A transfer gives the zone's own data, never a view's.
+    pub views: Vec<View>,
 }
 
 impl ZoneConfig {
-    /// A primary zone with no transfer rules.
+    /// A primary zone with no transfer or update rules, in the server's
+    /// RRset order, without views.
     pub fn primary(source: ZoneSource) -> ZoneConfig {
         ZoneConfig {
             role: Role::Primary(source),
             notify: Vec::new(),
             allow_transfer: Vec::new(),
             update: UpdateConfig::default(),
+            rrset_order: None,
+            views: Vec::new(),
         }
     }
 

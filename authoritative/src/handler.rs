@@ -13,10 +13,16 @@
 //! --log-queries` turns the level on), formatted only when `log_queries`
 //! is on.
 //!
+//! Before the prepared answer, the query's view is chosen
+//! ([`crate::views`]; one branch when no zone has views) from its source
+//! address or, with `--ecs`, its EDNS Client Subnet, and it is part of the
+//! answer's key; the prepared answer picks the rotation of its RRsets
+//! (load distribution). The query log names the view when there are some.
+//!
 //! Neighbours: the transport calls it on its workers;
 //! [`crate::server::AuthServer`] creates it and swaps the snapshot it reads.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -28,12 +34,12 @@ use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use tracing::{debug, error};
 
 use dnslab_wire::{
-    check_request, size_limit, Policy, Rejection, Request, Verdict, OPCODE_QUERY, QTYPE_AXFR,
-    QTYPE_IXFR,
+    check_request, size_limit, ClientSubnet, Policy, Rejection, Request, Verdict, OPCODE_QUERY,
+    QTYPE_AXFR, QTYPE_IXFR,
 };
 
 use crate::dnssec::records_with_dnssec;
-use crate::lookup::lookup;
+use crate::lookup::{lookup, ResponseRecords};
 use crate::prepared::{AnswerKind, PreparedAnswer};
 use crate::respond::{self, Fit, Sections};
 use crate::server::{AuthOptions, Snapshot};
@@ -107,6 +113,7 @@ impl AuthHandler {
             question,
             sections,
             rejection.edns,
+            None,
             max_udp,
             limit,
         );
@@ -116,7 +123,7 @@ impl AuthHandler {
                     ResponseCode::Refused => AnswerKind::Refused,
                     rcode => AnswerKind::Error(rcode),
                 };
-                self.log_query(req, meta, &kind, Fit::Complete);
+                self.log_query(req, meta, &kind, Fit::Complete, None);
             }
             Some(_) => {}
             None => self.log_bad_query(&rejection.reason, meta),
@@ -136,10 +143,33 @@ impl AuthHandler {
         }
     }
 
-    /// The prepared answer to `req` from the current snapshot, built on
-    /// the first query for its (name, type).
-    fn prepared(&self, req: &Request<'_>) -> Arc<PreparedAnswer> {
-        let snapshot = self.snapshot.load();
+    /// The view `req` is answered from, and the client network of its ECS
+    /// option when the server acts on ECS (RFC 7871 7.2.1). The view is
+    /// chosen by that network when it has one: an option with SOURCE
+    /// PREFIX-LENGTH 0 asks that no client address be used (RFC 7871
+    /// 7.1.2), and the query's source address chooses then, as it does
+    /// without the option.
+    fn client(&self, snapshot: &Snapshot, req: &Request<'_>, peer: IpAddr) -> Client {
+        let subnet = match self.options.ecs {
+            true => req.edns.and_then(|edns| edns.client_subnet),
+            false => None,
+        };
+        if snapshot.views.is_empty() {
+            return Client { view: 0, subnet };
+        }
+        let address = match subnet {
+            Some(subnet) if subnet.source() > 0 => subnet.addr(),
+            _ => peer,
+        };
+        Client {
+            view: snapshot.views.select(address),
+            subnet,
+        }
+    }
+
+    /// The prepared answer to `req` in `view` from `snapshot`, built on
+    /// the first query for its (name, type, DO, view).
+    fn prepared(&self, snapshot: &Snapshot, req: &Request<'_>, view: u8) -> Arc<PreparedAnswer> {
         snapshot.prepared.get_or_build(req.key(), || {
             let qtype = RecordType::from(req.qtype);
             let qname = Name::from_bytes(req.lowercase_name());
@@ -156,21 +186,26 @@ impl AuthHandler {
                     // worker: that name gets SERVFAIL (cached like any
                     // answer until the next reload) and the error is logged.
                     let dnssec_ok = req.edns.is_some_and(|edns| edns.dnssec_ok);
+                    let catalog = snapshot.views.catalog(view, &snapshot.catalog);
                     let looked_up = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        let found = lookup(&snapshot.catalog, &qname, qtype);
+                        let found = lookup(catalog, &qname, qtype);
                         let kind = AnswerKind::of(&found);
+                        let order = snapshot.rrset_order(found.zone(), self.options.rrset_order);
                         let records = if dnssec_ok {
-                            records_with_dnssec(&snapshot.catalog, found)
+                            records_with_dnssec(catalog, found)
                         } else {
                             found.into_records()
                         };
-                        (records, kind)
+                        (records, kind, order)
                     }));
-                    let Ok((records, kind)) = looked_up else {
+                    let Ok((records, kind, order)) = looked_up else {
                         error!(%qname, ?qtype, "lookup panicked; answering SERVFAIL");
                         return PreparedAnswer::error(ResponseCode::ServFail);
                     };
-                    PreparedAnswer::build(&qname, qtype, records, kind)
+                    let by_view = depends_on_view(snapshot, &qname, &records);
+                    let mut prepared = PreparedAnswer::build(&qname, qtype, records, kind, order);
+                    prepared.by_view = by_view;
+                    prepared
                 }
                 // Labels hickory cannot represent; nothing in a zone has them.
                 _ => PreparedAnswer::error(ResponseCode::FormErr),
@@ -178,20 +213,59 @@ impl AuthHandler {
         })
     }
 
-    fn log_query(&self, req: &Request<'_>, meta: &RequestMeta, outcome: &AnswerKind, fit: Fit) {
+    /// One debug line per query; `view` names the view that answered when
+    /// the server has views (`-` for an answer from the zones' own data).
+    fn log_query(
+        &self,
+        req: &Request<'_>,
+        meta: &RequestMeta,
+        outcome: &AnswerKind,
+        fit: Fit,
+        view: Option<&str>,
+    ) {
         let qname = Name::from_bytes(req.question).map_or_else(|_| "?".into(), |n| n.to_string());
         let server = ServerLabel(self.options.server_name.as_deref(), meta.local);
-        debug!(
-            %server,
-            client = %meta.peer,
-            protocol = ?meta.protocol,
-            %qname,
-            qtype = %RecordType::from(req.qtype),
-            %outcome,
-            truncated = fit == Fit::Truncated,
-            "query"
-        );
+        let truncated = fit == Fit::Truncated;
+        let qtype = RecordType::from(req.qtype);
+        let protocol = meta.protocol;
+        match view {
+            Some(view) => debug!(
+                %server, client = %meta.peer, ?protocol, %qname, %qtype, %outcome, view = %view,
+                truncated, "query"
+            ),
+            None => debug!(
+                %server, client = %meta.peer, ?protocol, %qname, %qtype, %outcome, truncated,
+                "query"
+            ),
+        }
     }
+}
+
+/// Who a query is answered for: its view, and the ECS option to echo.
+struct Client {
+    view: u8,
+    subnet: Option<ClientSubnet>,
+}
+
+/// Whether the answer `records` to `qname` depends on the view: the
+/// question or one of its records lies in a zone that has views (RFC
+/// 7871 7.2.1: an answer that does not depend on the client's network
+/// has SCOPE PREFIX-LENGTH 0, so that resolvers cache it for everyone).
+fn depends_on_view(snapshot: &Snapshot, qname: &Name, records: &ResponseRecords) -> bool {
+    if snapshot.views.is_empty() {
+        return false;
+    }
+    let in_views = |name: &Name| {
+        snapshot
+            .catalog
+            .find(name)
+            .is_some_and(|zone| snapshot.views.has_views(zone.origin()))
+    };
+    in_views(qname)
+        || [&records.answers, &records.authority, &records.additionals]
+            .into_iter()
+            .flatten()
+            .any(|record| in_views(&record.name))
 }
 
 /// The server's name in logs, or its address when it was given none.
@@ -247,22 +321,50 @@ impl AuthHandler {
     ) -> Reply {
         let max_udp = self.options.max_udp_payload;
         let limit = size_limit(meta.protocol, req.edns, max_udp).saturating_sub(reserve);
-        let prepared = self.prepared(req);
+        let snapshot = self.snapshot.load();
+        let client = self.client(&snapshot, req, meta.peer.ip());
+        // A view's answers are kept under a key of their own.
+        let in_view;
+        let keyed = match client.view {
+            0 => req,
+            view => {
+                let mut viewed = req.clone();
+                viewed.set_view(view);
+                in_view = viewed;
+                &in_view
+            }
+        };
+        let prepared = self.prepared(&snapshot, keyed, client.view);
         let mut sections = prepared.sections();
         // QCLASS ANY gets the IN data, but not as authoritative
         // (`Policy::AUTHORITATIVE`).
         sections.authoritative &= authoritative;
+        // RFC 7871 7.2.1: the query's network echoed, with the bits of it
+        // that chose the answer (none when the answer is everyone's).
+        let subnet = client.subnet.map(|subnet| {
+            let scope = match prepared.by_view && subnet.source() > 0 {
+                true => snapshot.views.scope(subnet.addr()),
+                false => 0,
+            };
+            subnet.with_scope(scope)
+        });
         let fit = respond::write(
             response,
             &req.header,
             Some(req.question),
             sections,
             req.edns,
+            subnet.as_ref(),
             max_udp,
             limit,
         );
         if self.options.log_queries {
-            self.log_query(req, meta, &prepared.kind, fit);
+            // `-`: the answer is the zones' own data, whoever asks.
+            let view = (!snapshot.views.is_empty()).then(|| match prepared.by_view {
+                true => snapshot.views.name(client.view),
+                false => "-",
+            });
+            self.log_query(req, meta, &prepared.kind, fit, view);
         }
         Reply::Send
     }

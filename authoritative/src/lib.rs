@@ -11,8 +11,11 @@
 //!   on the way, each with the node it came from);
 //! - `dnssec`: that outcome written out with signatures and denial proofs,
 //!   for queries with DO;
+//! - `views`: answers chosen by who asks (a zone's views, the client's
+//!   address or its EDNS Client Subnet), each view a catalog of its own;
 //! - the request path: `dnslab_wire` reads and checks a query off the wire,
-//!   `prepared` holds the encoded answers per (name, type), `respond`
+//!   `prepared` holds the encoded answers per (name, type, DO, view), in
+//!   each rotation of their RRsets (load distribution), `respond`
 //!   writes the response (EDNS, truncation), `handler` ties them into a
 //!   [`dnslab_transport::Handler`];
 //! - `server`: [`AuthServer`], its zones (primaries from files, secondaries
@@ -49,6 +52,7 @@ mod server;
 mod temp_dir;
 mod transfer;
 mod update;
+mod views;
 mod zone;
 
 // Serving zones.
@@ -63,6 +67,8 @@ pub use config::{
 };
 // Dynamic updates: the rules of a zone, and writing it back to its file.
 pub use update::{FlushError, Flushed, NameMatch, Names, UpdateConfig, UpdateRule};
+// Answers by who asks.
+pub use views::{check_views, View, ViewData, ViewError, ViewProblem, ViewRecords};
 // Master files: read, checked, built into a zone.
 pub use zone::check::{check_zone, CheckedRecord, Problem, ProblemKind};
 pub use zone::reader::{read_master_file, MasterFile, ReadError, ReadErrorKind, Warning};

@@ -7,7 +7,9 @@
 //! `dnslab_wire` supplies the parsed query, [`crate::prepared`] the encoded
 //! sections.
 
-use dnslab_wire::{opt_record, EdnsQuery, RequestHeader, HEADER_LEN, OPT_LEN, TCP_LIMIT};
+use dnslab_wire::{
+    opt_len, push_opt_record, ClientSubnet, EdnsQuery, RequestHeader, HEADER_LEN, TCP_LIMIT,
+};
 use hickory_proto::op::ResponseCode;
 
 /// The sections of a response after the question, already encoded with
@@ -45,20 +47,24 @@ pub(crate) enum Fit {
 ///
 /// `question` is the question as sent, or `None` when it could not be read.
 /// An OPT record is added iff the query had one (RFC 6891 7), advertising
-/// `max_udp_payload` and carrying the high bits of the RCODE. If the
-/// response exceeds `limit`, it is cut back to header + question + OPT with
-/// TC=1, as NSD and Knot do: the client retries over TCP for all of it.
+/// `max_udp_payload` and carrying the high bits of the RCODE, and the ECS
+/// option `subnet` when the answer was chosen for a client network (RFC
+/// 7871 7.2.1). If the response exceeds `limit`, it is cut back to the
+/// header, question and OPT with TC=1, as NSD and Knot do: the client
+/// retries over TCP for all of it.
+#[allow(clippy::too_many_arguments)] // each is one field of the response
 pub(crate) fn write(
     buf: &mut Vec<u8>,
     header: &RequestHeader,
     question: Option<&[u8]>,
     sections: Sections<'_>,
     edns: Option<EdnsQuery>,
+    subnet: Option<&ClientSubnet>,
     max_udp_payload: u16,
     limit: usize,
 ) -> Fit {
     let question = question.unwrap_or_default();
-    let opt_len = if edns.is_some() { OPT_LEN } else { 0 };
+    let opt_len = if edns.is_some() { opt_len(subnet) } else { 0 };
     let full_len = HEADER_LEN + question.len() + sections.body.len() + opt_len;
     let fit = if full_len <= limit.min(TCP_LIMIT) {
         Fit::Complete
@@ -90,11 +96,13 @@ pub(crate) fn write(
     buf.extend_from_slice(question);
     buf.extend_from_slice(body);
     if let Some(edns) = edns {
-        buf.extend_from_slice(&opt_record(
+        push_opt_record(
+            buf,
             max_udp_payload,
             sections.rcode.high(),
             edns.dnssec_ok,
-        ));
+            subnet,
+        );
     }
     fit
 }
@@ -116,6 +124,7 @@ mod tests {
         udp_size: 4096,
         version: 0,
         dnssec_ok: true,
+        client_subnet: None,
     };
 
     /// Writes `sections` for QUESTION with EDNS, into a 512-byte limit.
@@ -127,6 +136,7 @@ mod tests {
             Some(QUESTION),
             sections,
             Some(EDNS),
+            None,
             1232,
             512,
         );
@@ -158,7 +168,10 @@ mod tests {
         };
         let (fit, buf) = write_512(sections);
         assert_eq!(fit, Fit::Truncated);
-        assert_eq!(buf.len(), HEADER_LEN + QUESTION.len() + OPT_LEN);
+        assert_eq!(
+            buf.len(),
+            HEADER_LEN + QUESTION.len() + dnslab_wire::OPT_LEN
+        );
         assert_eq!(&buf[2..4], &[0x87, 0x00], "QR AA TC RD");
         assert_eq!(&buf[4..12], &[0, 1, 0, 0, 0, 0, 0, 1]);
     }

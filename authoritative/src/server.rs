@@ -13,7 +13,8 @@
 //! are serialised by one lock on the table of zones (never held across an
 //! `.await`), so a reload and a transfer cannot interleave their swaps;
 //! a change to one zone drops the prepared answers of all (they are
-//! rebuilt on demand).
+//! rebuilt on demand). A primary's views (`crate::views`) are loaded and
+//! reloaded with its master file, and the snapshot holds their table.
 //!
 //! Neighbours: [`crate::zone`] loads files, [`crate::handler`] answers
 //! from the snapshot, [`crate::transfer`] serves and runs transfers and
@@ -28,7 +29,7 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use dnslab_transport::Handler;
-use dnslab_wire::{absolute_name, WireName, DEFAULT_MAX_UDP_PAYLOAD};
+use dnslab_wire::{absolute_name, RrsetOrder, WireName, DEFAULT_MAX_UDP_PAYLOAD};
 use hickory_proto::rr::{Name, RData};
 use tracing::{error, info, warn};
 
@@ -37,6 +38,7 @@ use crate::handler::AuthHandler;
 use crate::prepared::PreparedCache;
 use crate::transfer::{FileState, History, HistoryError, Transfers};
 use crate::update::{FlushError, Flushed, Updates};
+use crate::views::{load_view, LoadedView, ViewError, ViewSet, ZoneViews};
 use crate::zone::{self, Catalog, CatalogError, Zone, ZoneSummary};
 
 /// Prepared answers kept per snapshot. Enough for every name of a typical
@@ -112,6 +114,16 @@ pub struct AuthOptions {
     /// The largest UDP response, and the size advertised in OPT (RFC 6891
     /// 6.2.5). Values below 512 are read as 512.
     pub max_udp_payload: u16,
+    /// The order of the records of each RRset in answers, for zones that
+    /// do not choose their own (`--rrset-order`; cyclic by default, as in
+    /// BIND: load distribution).
+    pub rrset_order: RrsetOrder,
+    /// RFC 7871: a query's EDNS Client Subnet option, when it has one,
+    /// chooses the view instead of the query's source address, and the
+    /// answer carries the option with its scope (`--ecs`). Off by default:
+    /// the option gives away part of the address of the client behind a
+    /// resolver, and ECS multiplies the answers resolvers cache.
+    pub ecs: bool,
 }
 
 impl Default for AuthOptions {
@@ -120,6 +132,8 @@ impl Default for AuthOptions {
             log_queries: false,
             server_name: None,
             max_udp_payload: DEFAULT_MAX_UDP_PAYLOAD,
+            rrset_order: RrsetOrder::default(),
+            ecs: false,
         }
     }
 }
@@ -134,6 +148,8 @@ pub enum LoadFailure {
     },
     /// The zones load but cannot be served together.
     Catalog(CatalogError),
+    /// A zone's views cannot be served.
+    View(ViewError),
     /// The data directory, a zone's journal or a secondary's copy cannot
     /// be used (the message names the file).
     History(String),
@@ -161,6 +177,7 @@ impl fmt::Display for LoadFailure {
         match self {
             LoadFailure::Zone { error, .. } => write!(f, "{error}"),
             LoadFailure::Catalog(error) => write!(f, "{error}"),
+            LoadFailure::View(error) => write!(f, "{error}"),
             LoadFailure::History(error) => write!(f, "{error}"),
             LoadFailure::OriginChanged { source, was, now } => write!(
                 f,
@@ -230,21 +247,55 @@ pub(crate) struct Snapshot {
     /// answers for an expired zone, rather than REFUSED or with the
     /// parent zone's referral. Lowercased wire names.
     unavailable: Vec<Box<[u8]>>,
+    /// The zones' views, and the catalog of each (empty without views).
+    pub(crate) views: ViewSet,
+    /// The zones that order their RRsets otherwise than the server.
+    orders: Vec<(Name, RrsetOrder)>,
 }
 
 impl Snapshot {
-    fn new(zones: &[Slot]) -> Result<Snapshot, CatalogError> {
-        let served = zones.iter().filter_map(|slot| slot.zone.clone()).collect();
+    /// The snapshot of `zones` as `config` serves them: their RRset
+    /// orders, and the views of those with data.
+    fn new(zones: &[Slot], config: &AuthConfig) -> Result<Snapshot, Box<LoadFailure>> {
+        let served: Vec<Arc<Zone>> = zones.iter().filter_map(|slot| slot.zone.clone()).collect();
         let unavailable = zones
             .iter()
             .filter(|slot| slot.zone.is_none())
             .map(|slot| Box::from(WireName::new(&slot.origin).bytes()))
             .collect();
+        let with_views = zones
+            .iter()
+            .filter(|slot| slot.zone.is_some() && !slot.views.is_empty())
+            .map(|slot| ZoneViews {
+                origin: slot.origin.clone(),
+                views: slot.views.clone(),
+            })
+            .collect();
+        let orders = zones
+            .iter()
+            .filter_map(|slot| {
+                let order = config.zones.get(slot.config)?.rrset_order?;
+                Some((slot.origin.clone(), order))
+            })
+            .collect();
         Ok(Snapshot {
-            catalog: Catalog::new(served)?,
+            views: ViewSet::new(&served, with_views).map_err(|e| Box::new(LoadFailure::View(e)))?,
+            catalog: Catalog::new(served).map_err(|e| Box::new(LoadFailure::Catalog(e)))?,
             prepared: PreparedCache::new(PREPARED_ENTRIES, PREPARED_BYTES),
             unavailable,
+            orders,
         })
+    }
+
+    /// The order of the RRsets of an answer from `zone` (the zone of its
+    /// question); `default` for other zones and for no zone.
+    pub(crate) fn rrset_order(&self, zone: Option<&Zone>, default: RrsetOrder) -> RrsetOrder {
+        zone.and_then(|zone| {
+            self.orders
+                .iter()
+                .find(|(origin, _)| origin == zone.origin())
+        })
+        .map_or(default, |&(_, order)| order)
     }
 
     /// Whether the most specific zone configured for `qname` has no data
@@ -280,6 +331,8 @@ struct Slot {
     origin: Name,
     /// What is served; `None` for a secondary without data.
     zone: Option<Arc<Zone>>,
+    /// A primary's views, loaded with its master file.
+    views: Vec<LoadedView>,
     /// A secondary's saved copy at start: when a primary last answered.
     contact: Option<Instant>,
 }
@@ -350,21 +403,26 @@ impl AuthServer {
         let mut slots = Vec::with_capacity(config.zones.len());
         let mut failures = Vec::new();
         for (at, zone_config) in config.zones.iter().enumerate() {
-            match load_zone(zone_config, history.as_mut()) {
-                Ok((origin, zone, contact)) => slots.push(Slot {
-                    config: at,
-                    origin,
-                    zone: zone.map(Arc::new),
-                    contact,
-                }),
+            let loaded =
+                load_zone(zone_config, history.as_mut()).and_then(|(origin, zone, contact)| {
+                    let views = load_views(zone_config, &origin)?;
+                    Ok(Slot {
+                        config: at,
+                        origin,
+                        zone: zone.map(Arc::new),
+                        views,
+                        contact,
+                    })
+                });
+            match loaded {
+                Ok(slot) => slots.push(slot),
                 Err(failure) => failures.push(*failure),
             }
         }
         if !failures.is_empty() {
             return Err(LoadErrors(failures));
         }
-        let snapshot =
-            Snapshot::new(&slots).map_err(|e| LoadErrors(vec![LoadFailure::Catalog(e)]))?;
+        let snapshot = Snapshot::new(&slots, &config).map_err(|e| LoadErrors(vec![*e]))?;
         log_loaded(&summary(&slots), "zone loaded");
         let config = Arc::new(config);
         let origins: Vec<(Name, usize)> =
@@ -392,22 +450,25 @@ impl AuthServer {
         let mut failures = Vec::new();
         let mut loaded = Vec::new();
         for (at, slot) in zones.iter().enumerate() {
-            let Role::Primary(source) = &self.shared.config.zones[slot.config].role else {
+            let zone_config = &self.shared.config.zones[slot.config];
+            let Role::Primary(source) = &zone_config.role else {
                 continue;
             };
-            match load_primary(source) {
-                Ok(zone) if zone.origin() != &slot.origin => {
+            let views = load_views(zone_config, &slot.origin);
+            match (load_primary(source), views) {
+                (Ok(zone), _) if zone.origin() != &slot.origin => {
                     failures.push(LoadFailure::OriginChanged {
                         source: source.clone(),
                         was: slot.origin.clone(),
                         now: zone.origin().clone(),
                     })
                 }
-                Ok(zone) => match self.file_state(&slot.origin) {
-                    FileState::Current => loaded.push((at, zone)),
+                (Ok(zone), Ok(views)) => match self.file_state(&slot.origin) {
+                    FileState::Current => loaded.push((at, zone, views)),
                     // Updates are journaled that the file lacks: an
                     // untouched file (its serial the one last written, or
-                    // the one served) leaves them serving; an edited one
+                    // the one served) leaves them serving (the zone's
+                    // views are reloaded beside them); an edited one
                     // would drop them.
                     FileState::Behind { written } => {
                         let (file, served) = (serial(&zone), slot.zone.as_deref().map(serial));
@@ -418,10 +479,12 @@ impl AuthServer {
                                 file_serial: file,
                                 served_serial: served.unwrap_or_default(),
                             });
+                        } else if let Some(served) = &slot.zone {
+                            loaded.push((at, Arc::clone(served), views));
                         }
                     }
                 },
-                Err(failure) => failures.push(*failure),
+                (Err(failure), _) | (_, Err(failure)) => failures.push(*failure),
             }
         }
         if !failures.is_empty() {
@@ -430,8 +493,9 @@ impl AuthServer {
             return Err(errors);
         }
         let mut changed = Vec::new();
-        for (at, zone) in loaded {
+        for (at, zone, views) in loaded {
             let slot = &mut zones[at];
+            slot.views = views;
             if let Some(old) = slot.zone.as_deref() {
                 if serial(old) != serial(&zone) {
                     changed.push(Arc::clone(&zone));
@@ -442,10 +506,10 @@ impl AuthServer {
             }
             slot.zone = Some(zone);
         }
-        match Snapshot::new(&zones) {
+        match Snapshot::new(&zones, &self.shared.config) {
             Ok(snapshot) => self.shared.snapshot.store(Arc::new(snapshot)),
             Err(e) => {
-                let errors = LoadErrors(vec![LoadFailure::Catalog(e)]);
+                let errors = LoadErrors(vec![*e]);
                 error!(%errors, "reload failed; the previous zones keep serving");
                 return Err(errors);
             }
@@ -469,7 +533,7 @@ impl AuthServer {
             return false;
         };
         let previous = std::mem::replace(&mut zones[at].zone, zone);
-        match Snapshot::new(&zones) {
+        match Snapshot::new(&zones, &self.shared.config) {
             Ok(snapshot) => {
                 self.shared.snapshot.store(Arc::new(snapshot));
                 true
@@ -506,7 +570,7 @@ impl AuthServer {
         }
         durable().map_err(CommitError::NotDurable)?;
         slot.zone = Some(next);
-        match Snapshot::new(&zones) {
+        match Snapshot::new(&zones, &self.shared.config) {
             Ok(snapshot) => self.shared.snapshot.store(Arc::new(snapshot)),
             // The set of origins did not change, so this cannot happen;
             // the journal has the changes, and the next start serves them.
@@ -696,6 +760,28 @@ fn load_zone(
         }
         (Role::Secondary { origin, .. }, None) => Ok((origin.clone(), None, None)),
     }
+}
+
+/// A primary's views, each built from its own data (a master file, or the
+/// zone's with RRsets replaced). A secondary has none: its configuration
+/// refuses them (a view's records would replace what transfers bring).
+fn load_views(config: &ZoneConfig, origin: &Name) -> Result<Vec<LoadedView>, Box<LoadFailure>> {
+    let Role::Primary(source) = &config.role else {
+        return Ok(Vec::new());
+    };
+    config
+        .views
+        .iter()
+        .map(|view| {
+            let zone = load_view(origin, &source.path, view)
+                .map_err(|e| Box::new(LoadFailure::View(e)))?;
+            Ok(LoadedView {
+                name: view.name.clone(),
+                clients: view.clients.clone(),
+                zone: Arc::new(zone),
+            })
+        })
+        .collect()
 }
 
 /// Reads, checks and builds one master file.

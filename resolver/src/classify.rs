@@ -56,9 +56,14 @@ pub enum Lame {
     /// No answer, no referral, and not authoritative.
     #[error("no answer, no referral and not authoritative: it does not serve the zone")]
     NotAuthoritative,
-    /// A referral to a zone that is not below the zone asked about.
+    /// A referral to a zone that is not below the zone asked about, with
+    /// or without AA=1.
     #[error("referred upwards or sideways, to {zone}")]
     UpwardReferral { zone: Name },
+    /// A forwarder (asked with RD=1) answered with a referral: it does
+    /// not recurse for us.
+    #[error("a forwarder answered with a referral: it does not recurse")]
+    NotRecursive,
 }
 
 /// What one upstream response means for the question asked.
@@ -136,14 +141,22 @@ pub fn classify(response: &Message, qname: &Name, qtype: RecordType, zone: &Name
             Ok(delegation) if chain.is_empty() => Classified::Referral(delegation),
             // The chain leads into a child zone: ask from the top for it.
             Ok(_) => restart(chain, current),
-            Err(lame) if response.metadata.authoritative => {
-                // An authoritative NODATA that carries the apex NS set.
-                debug!(?lame, "ignoring NS records in an authoritative answer");
+            // An authoritative NODATA that carries the zone's own apex NS
+            // set, or an SOA, beside NS records.
+            Err(Lame::UpwardReferral { zone: cut })
+                if response.metadata.authoritative && (cut == *zone || soa.is_some()) =>
+            {
+                debug!(%cut, "ignoring NS records in an authoritative answer");
                 Classified::Conclusion(Conclusion::NoData {
                     records: chain,
                     soa,
                 })
             }
+            // AA=1 does not make a referral upwards or sideways (the
+            // root's or a parent's NS set, no SOA) an answer: that is how
+            // a server that does not serve the zone answers, and taking it
+            // for NODATA would hide the name's records behind a lame
+            // server. Unbound and Knot Resolver try the next server too.
             Err(lame) => Classified::Lame(lame),
         };
     }
@@ -157,6 +170,29 @@ pub fn classify(response: &Message, qname: &Name, qtype: RecordType, zone: &Name
         return restart(chain, current);
     }
     Classified::Lame(Lame::NotAuthoritative)
+}
+
+/// The zone's own NS set (the child's, as opposed to the parent's in a
+/// referral) when an authoritative response for `zone` carries it in its
+/// answer or authority section, with its TTL. Borrowed: most of the time
+/// it is the set the cache holds already, and nothing need be copied.
+pub(crate) fn apex_servers<'m>(response: &'m Message, zone: &Name) -> Option<(Vec<&'m Name>, u32)> {
+    if !response.metadata.authoritative {
+        return None;
+    }
+    let mut servers: Vec<&Name> = Vec::new();
+    let mut ttl = u32::MAX;
+    for record in response.answers.iter().chain(&response.authorities) {
+        if let RData::NS(server) = &record.data {
+            if record.name == *zone && record.dns_class == DNSClass::IN {
+                ttl = ttl.min(record.ttl);
+                if !servers.contains(&&server.0) {
+                    servers.push(&server.0);
+                }
+            }
+        }
+    }
+    (!servers.is_empty()).then_some((servers, ttl))
 }
 
 /// The DNAME among `records` that synthesised the CNAME `owner` ->
@@ -229,6 +265,7 @@ fn referral(
         servers,
         glue,
         ttl,
+        ..Delegation::default()
     }))
 }
 
@@ -364,6 +401,7 @@ mod tests {
                 servers: vec![n("ns1.example.com."), n("ns.other.net.")],
                 glue: vec![(n("ns1.example.com."), "127.0.53.3".parse().unwrap())],
                 ttl: 3600,
+                ..Delegation::default()
             })
         );
     }
@@ -392,6 +430,92 @@ mod tests {
             run(&side, "www.example.com.", RecordType::A, "com."),
             Classified::Lame(Lame::UpwardReferral { .. })
         ));
+    }
+
+    /// A server that does not serve the zone but claims authority, and
+    /// answers with the root's NS set (upwards) or a sibling's: lame, not
+    /// NODATA. The zone's own apex NS set, or an SOA, beside AA=1 is NODATA.
+    #[test]
+    fn an_authoritative_referral_upwards_is_lame_and_the_apex_ns_set_is_nodata() {
+        for (cut, server) in [
+            (".", "a.root-servers.net."),
+            ("example.org.", "ns.example.org."),
+        ] {
+            let mut msg = response(
+                "www.example.com.",
+                RecordType::A,
+                ResponseCode::NoError,
+                true,
+            );
+            msg.add_authority(ns(cut, server));
+            assert_eq!(
+                run(&msg, "www.example.com.", RecordType::A, "example.com."),
+                Classified::Lame(Lame::UpwardReferral { zone: n(cut) }),
+                "{cut}"
+            );
+        }
+        let mut apex = response(
+            "www.example.com.",
+            RecordType::MX,
+            ResponseCode::NoError,
+            true,
+        );
+        apex.add_authority(ns("example.com.", "ns1.example.com."));
+        assert_eq!(
+            run(&apex, "www.example.com.", RecordType::MX, "example.com."),
+            Classified::Conclusion(Conclusion::NoData {
+                records: vec![],
+                soa: None
+            })
+        );
+        assert_eq!(
+            apex_servers(&apex, &n("EXAMPLE.com.")),
+            Some((vec![&n("ns1.example.com.")], 3600))
+        );
+        apex.metadata.authoritative = false;
+        assert_eq!(apex_servers(&apex, &n("example.com.")), None, "AA=0");
+    }
+
+    /// Records that neither answer the question nor lead to it (an A
+    /// record for an AAAA question) are dropped, and the response is
+    /// judged by what remains: an authoritative NODATA, not a lame server.
+    #[test]
+    fn off_type_answers_are_noise() {
+        let mut msg = response(
+            "www.example.com.",
+            RecordType::AAAA,
+            ResponseCode::NoError,
+            true,
+        );
+        msg.add_answer(a("www.example.com.", [192, 0, 2, 1]));
+        msg.add_authority(soa("example.com."));
+        assert_eq!(
+            run(&msg, "www.example.com.", RecordType::AAAA, "example.com."),
+            Classified::Conclusion(Conclusion::NoData {
+                records: vec![],
+                soa: Some(soa("example.com."))
+            })
+        );
+        let mut both = response(
+            "www.example.com.",
+            RecordType::A,
+            ResponseCode::NoError,
+            true,
+        );
+        both.add_answer(Record::from_rdata(
+            n("www.example.com."),
+            300,
+            RData::AAAA(hickory_proto::rr::rdata::AAAA::new(
+                0x2001, 0xdb8, 0, 0, 0, 0, 0, 1,
+            )),
+        ));
+        both.add_answer(a("www.example.com.", [192, 0, 2, 1]));
+        assert_eq!(
+            run(&both, "www.example.com.", RecordType::A, "example.com."),
+            Classified::Conclusion(Conclusion::Answer {
+                records: vec![a("www.example.com.", [192, 0, 2, 1])]
+            })
+        );
     }
 
     #[test]

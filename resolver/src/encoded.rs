@@ -14,6 +14,12 @@
 //! client's name has the same length whatever its case, so compression
 //! pointers into it stay valid when the question is echoed as asked.
 //!
+//! An answer with RRsets of several records is kept in each rotation of
+//! them (load distribution, `--rrset-order`): a hit copies the next one in
+//! turn (cyclic) or one at random, so answers rotate without encoding per
+//! hit. Answers tied to a client network (`--ecs`) are not kept here: the
+//! key holds no network.
+//!
 //! Neighbours: [`crate::handler`] reads requests with the wire-level
 //! parser both servers share ([`dnslab_wire::check_request`]) and builds
 //! entries from the responses its full encoder writes; [`crate::cache`]
@@ -22,29 +28,50 @@
 
 use std::time::Duration;
 
-use dnslab_wire::{opt_record, skip_name, u16_at, Cached, ShardedLru, HEADER_LEN, OPT_LEN, SHARDS};
-use tokio::time::Instant;
+use dnslab_wire::{
+    opt_record, skip_name, u16_at, Cached, RrsetOrder, ShardedLru, HEADER_LEN, OPT_LEN, SHARDS,
+};
+use smallvec::SmallVec;
 
-/// The encoded answer and authority sections of one cached response.
+use crate::clock::{Clock, Stamp};
+
+/// The encoded answer and authority sections of one cached response, in
+/// each rotation of its RRsets.
 ///
 /// Everything a hit reads is in `data`, one allocation: the key (to check
-/// that the entry found under a hash is this question's), the sections and
-/// the TTL fields' offsets. A hit then reads the map, the entry and `data`,
-/// not also a boxed key and two vectors.
+/// that the entry found under a hash is this question's), then each
+/// rotation's sections and TTL fields' offsets. A hit then reads the map,
+/// the entry and `data`, not also a boxed key and two vectors.
 struct EncodedAnswer {
-    /// The key, then the sections, then [`TTL_ENTRY`] bytes per TTL field
-    /// (its offset in the sections, u16, and the TTL it held, u32).
+    /// The key, then per rotation the sections and [`TTL_ENTRY`] bytes per
+    /// TTL field (its offset in the sections, u16, and the TTL it held, u32).
     data: Box<[u8]>,
     key_len: u16,
-    sections_len: u16,
+    /// The size of each rotation in `data`: one without rotations.
+    forms: SmallVec<[Form; 1]>,
     /// The low four bits of the response's flags (RCODE).
     rcode: u8,
     ancount: u16,
     nscount: u16,
     /// Hits since the entry was last moved to the front of the LRU order.
     hits: u8,
-    stored: Instant,
-    expires: Instant,
+    /// The rotation the next hit copies, in the cyclic order.
+    turn: u8,
+    stored: Stamp,
+    expires: Stamp,
+}
+
+/// One rotation's share of [`EncodedAnswer::data`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Form {
+    sections_len: u16,
+    ttls: u16,
+}
+
+impl Form {
+    fn len(self) -> usize {
+        usize::from(self.sections_len) + TTL_ENTRY * usize::from(self.ttls)
+    }
 }
 
 /// Bytes per TTL field in [`EncodedAnswer::data`].
@@ -58,25 +85,33 @@ const TTL_ENTRY: usize = 6;
 const HITS_PER_PROMOTION: u8 = 8;
 
 impl EncodedAnswer {
-    fn sections(&self) -> &[u8] {
-        let start = usize::from(self.key_len);
-        self.data
-            .get(start..start + usize::from(self.sections_len))
-            .unwrap_or_default()
-    }
-
-    /// (offset in the sections, TTL when stored) of each TTL field.
-    fn ttls(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
-        let start = usize::from(self.key_len) + usize::from(self.sections_len);
-        self.data
-            .get(start..)
+    /// Rotation `at`: its sections, and (offset in the sections, TTL when
+    /// stored) of each TTL field.
+    fn form(&self, at: usize) -> (&[u8], impl Iterator<Item = (usize, u32)> + '_) {
+        let start = usize::from(self.key_len)
+            + self
+                .forms
+                .iter()
+                .take(at)
+                .map(|form| form.len())
+                .sum::<usize>();
+        let form = self.forms.get(at).copied().unwrap_or(Form {
+            sections_len: 0,
+            ttls: 0,
+        });
+        let sections_end = start + usize::from(form.sections_len);
+        let sections = self.data.get(start..sections_end).unwrap_or_default();
+        let ttls = self
+            .data
+            .get(sections_end..start + form.len())
             .unwrap_or_default()
             .chunks_exact(TTL_ENTRY)
             .map(|entry| {
                 let offset = u16::from_be_bytes([entry[0], entry[1]]);
                 let ttl = u32::from_be_bytes([entry[2], entry[3], entry[4], entry[5]]);
                 (usize::from(offset), ttl)
-            })
+            });
+        (sections, ttls)
     }
 }
 
@@ -102,6 +137,10 @@ impl Cached for EncodedAnswer {
 /// across `.await`.
 pub(crate) struct EncodedAnswers {
     answers: ShardedLru<EncodedAnswer>,
+    /// Which rotation of an entry each hit copies.
+    order: RrsetOrder,
+    /// The cache's clock: an entry expires when its records do.
+    clock: Clock,
 }
 
 /// What the hit path needs from the request, already parsed.
@@ -122,14 +161,17 @@ pub(crate) struct Question<'a> {
 }
 
 impl EncodedAnswers {
-    /// At most about `size` entries in all (at least one per shard).
-    pub(crate) fn new(size: usize) -> EncodedAnswers {
-        EncodedAnswers::with_shards(size, SHARDS)
+    /// At most about `size` entries in all (at least one per shard), whose
+    /// rotations are copied in `order`, timed on the cache's `clock`.
+    pub(crate) fn new(size: usize, order: RrsetOrder, clock: Clock) -> EncodedAnswers {
+        EncodedAnswers::with_shards(size, SHARDS, order, clock)
     }
 
-    fn with_shards(size: usize, shards: usize) -> EncodedAnswers {
+    fn with_shards(size: usize, shards: usize, order: RrsetOrder, clock: Clock) -> EncodedAnswers {
         EncodedAnswers {
             answers: ShardedLru::new(size, shards),
+            order,
+            clock,
         }
     }
 
@@ -148,7 +190,7 @@ impl EncodedAnswers {
     /// answer fits in `question.limit`; `false` (and `out` unspecified)
     /// otherwise, for the full path to answer.
     pub(crate) fn answer(&self, question: &Question<'_>, out: &mut Vec<u8>) -> bool {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut slot = self.answers.slot(question.key);
         let Some(encoded) = slot.peek() else {
             return false;
@@ -157,7 +199,17 @@ impl EncodedAnswers {
             slot.remove();
             return false;
         }
-        let sections = encoded.sections();
+        let rotations = encoded.forms.len();
+        let at = match self.order {
+            _ if rotations <= 1 => 0,
+            RrsetOrder::Random => rand::random_range(0..rotations),
+            RrsetOrder::Cyclic | RrsetOrder::Fixed => {
+                let at = usize::from(encoded.turn) % rotations;
+                encoded.turn = u8::try_from((at + 1) % rotations).unwrap_or(0);
+                at
+            }
+        };
+        let (sections, ttls) = encoded.form(at);
         let opt_len = if question.edns.is_some() { OPT_LEN } else { 0 };
         let len = HEADER_LEN + question.question.len() + sections.len() + opt_len;
         if len > question.limit {
@@ -195,9 +247,8 @@ impl EncodedAnswers {
         out.extend_from_slice(question.question);
         let at = out.len();
         out.extend_from_slice(sections);
-        let elapsed =
-            u32::try_from(now.duration_since(encoded.stored).as_secs()).unwrap_or(u32::MAX);
-        for (offset, ttl) in encoded.ttls() {
+        let elapsed = u32::try_from(encoded.stored.until(now).as_secs()).unwrap_or(u32::MAX);
+        for (offset, ttl) in ttls {
             if let Some(field) = out.get_mut(at + offset..at + offset + 4) {
                 field.copy_from_slice(&ttl.saturating_sub(elapsed).to_be_bytes());
             }
@@ -213,21 +264,35 @@ impl EncodedAnswers {
         true
     }
 
-    /// Keeps the answer and authority sections of `response` (a complete
-    /// response with a lowercased question and no additional section) for
-    /// `key`. Responses whose records would not stay cached (no records, a
-    /// zero TTL) or that cannot be walked are not kept.
-    pub(crate) fn keep(&self, key: &[u8], response: &[u8]) {
-        if let Some(encoded) = walk(key, response) {
+    /// Keeps the answer and authority sections of `responses` (complete
+    /// responses with a lowercased question and no additional section:
+    /// the rotations of one answer) for `key`. Responses whose records
+    /// would not stay cached (no records, a zero TTL), that cannot be
+    /// walked or whose rotations differ in more than order are not kept.
+    /// `next` is the rotation the first hit copies in the cyclic order
+    /// (the one after the answer that was just written).
+    pub(crate) fn keep(&self, key: &[u8], responses: &[Vec<u8>], next: usize) {
+        if let Some(mut encoded) = build(key, responses, self.clock.now()) {
+            let turn = next % encoded.forms.len().max(1);
+            encoded.turn = u8::try_from(turn).unwrap_or(0);
             self.answers.put(encoded);
         }
     }
 }
 
+/// One walked response: its header fields, sections and TTL fields.
+struct Walked<'a> {
+    rcode: u8,
+    ancount: u16,
+    nscount: u16,
+    sections: &'a [u8],
+    /// (offset in the sections, TTL) of each TTL field.
+    ttls: Vec<(u16, u32)>,
+}
+
 /// Finds the sections and TTL fields of an encoded response (RFC 1035
-/// 4.1.3: name, type, class, TTL, RDLENGTH, RDATA) and builds the entry
-/// for `key`.
-fn walk(key: &[u8], response: &[u8]) -> Option<EncodedAnswer> {
+/// 4.1.3: name, type, class, TTL, RDLENGTH, RDATA).
+fn walk(response: &[u8]) -> Option<Walked<'_>> {
     let rcode = response.get(3)? & 0x0F;
     let ancount = u16_at(response, 6)?;
     let nscount = u16_at(response, 8)?;
@@ -246,26 +311,62 @@ fn walk(key: &[u8], response: &[u8]) -> Option<EncodedAnswer> {
     if pos != response.len() {
         return None;
     }
-    let sections = response.get(start..pos)?;
-    let shortest = ttls.iter().map(|&(_, ttl)| ttl).min().filter(|&t| t > 0)?;
-    let mut data = Vec::with_capacity(key.len() + sections.len() + TTL_ENTRY * ttls.len());
-    data.extend_from_slice(key);
-    data.extend_from_slice(sections);
-    for (offset, ttl) in ttls {
-        data.extend_from_slice(&offset.to_be_bytes());
-        data.extend_from_slice(&ttl.to_be_bytes());
-    }
-    let now = Instant::now();
-    Some(EncodedAnswer {
-        data: data.into_boxed_slice(),
-        key_len: u16::try_from(key.len()).ok()?,
-        sections_len: u16::try_from(sections.len()).ok()?,
+    Some(Walked {
         rcode,
         ancount,
         nscount,
+        sections: response.get(start..pos)?,
+        ttls,
+    })
+}
+
+/// The entry for `key` from the rotations `responses` of one answer,
+/// stored `now`.
+fn build(key: &[u8], responses: &[Vec<u8>], now: Stamp) -> Option<EncodedAnswer> {
+    let walked: Vec<Walked<'_>> = responses.iter().map(|r| walk(r)).collect::<Option<_>>()?;
+    let first = walked.first()?;
+    let same = |w: &Walked<'_>| {
+        (w.rcode, w.ancount, w.nscount, w.ttls.len())
+            == (first.rcode, first.ancount, first.nscount, first.ttls.len())
+    };
+    if !walked.iter().all(same) {
+        return None;
+    }
+    let shortest = first
+        .ttls
+        .iter()
+        .map(|&(_, ttl)| ttl)
+        .min()
+        .filter(|&t| t > 0)?;
+    let size: usize = walked
+        .iter()
+        .map(|w| w.sections.len() + TTL_ENTRY * w.ttls.len())
+        .sum();
+    let mut data = Vec::with_capacity(key.len() + size);
+    data.extend_from_slice(key);
+    let mut forms = SmallVec::new();
+    for form in &walked {
+        data.extend_from_slice(form.sections);
+        for (offset, ttl) in &form.ttls {
+            data.extend_from_slice(&offset.to_be_bytes());
+            data.extend_from_slice(&ttl.to_be_bytes());
+        }
+        forms.push(Form {
+            sections_len: u16::try_from(form.sections.len()).ok()?,
+            ttls: u16::try_from(form.ttls.len()).ok()?,
+        });
+    }
+    Some(EncodedAnswer {
+        data: data.into_boxed_slice(),
+        key_len: u16::try_from(key.len()).ok()?,
+        forms,
+        rcode: first.rcode,
+        ancount: first.ancount,
+        nscount: first.nscount,
         hits: 0,
+        turn: 0,
         stored: now,
-        expires: now + Duration::from_secs(u64::from(shortest)),
+        expires: now.after(Duration::from_secs(u64::from(shortest))),
     })
 }
 
@@ -313,9 +414,9 @@ mod tests {
 
     #[test]
     fn a_hit_copies_the_sections_behind_the_question_as_asked() {
-        let answers = EncodedAnswers::new(10);
+        let answers = EncodedAnswers::new(10, RrsetOrder::Cyclic, Clock::frozen());
         let www = key("www.example");
-        answers.keep(&www, &response(300));
+        answers.keep(&www, &[response(300)], 0);
         let out = ask(&answers, &www).expect("kept");
         let mut expected = vec![0, 7, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
         expected.extend_from_slice(b"\x03WWW\x07example\x00\x00\x01\x00\x01");
@@ -325,53 +426,76 @@ mod tests {
 
     #[test]
     fn an_entry_for_another_key_under_the_same_hash_is_a_miss() {
-        let answers = EncodedAnswers::new(10);
+        let answers = EncodedAnswers::new(10, RrsetOrder::Cyclic, Clock::frozen());
         let (www, ftp) = (key("www.example"), key("ftp.example"));
         assert_eq!(ask(&answers, &www), None);
         // Two keys sharing a hash: store ftp's entry where www's goes.
-        let entry = walk(&ftp, &response(300)).expect("walkable");
+        let entry = build(&ftp, &[response(300)], Stamp::default()).expect("walkable");
         answers.answers.slot(&www).put(entry);
         assert_eq!(ask(&answers, &www), None, "the stored key is checked");
     }
 
     #[test]
     fn responses_that_would_not_stay_cached_are_not_kept() {
-        let answers = EncodedAnswers::new(10);
-        answers.keep(&key("www.example"), &response(0));
+        let answers = EncodedAnswers::new(10, RrsetOrder::Cyclic, Clock::frozen());
+        answers.keep(&key("www.example"), &[response(0)], 0);
         assert_eq!(answers.len(), 0);
         let mut trailing = response(300);
         trailing.push(0);
-        answers.keep(&key("www.example"), &trailing);
+        answers.keep(&key("www.example"), &[trailing.clone()], 0);
+        answers.keep(&key("www.example"), &[response(300), trailing], 0);
         assert_eq!(answers.len(), 0);
     }
 
     #[test]
     fn an_entry_hit_often_survives_newer_ones_and_one_not_hit_is_evicted() {
-        let answers = EncodedAnswers::with_shards(2, 1);
+        let answers = EncodedAnswers::with_shards(2, 1, RrsetOrder::Cyclic, Clock::frozen());
         let (a, b, c) = (key("a.example"), key("b.example"), key("c.example"));
-        answers.keep(&a, &response(300));
-        answers.keep(&b, &response(300));
+        answers.keep(&a, &[response(300)], 0);
+        answers.keep(&b, &[response(300)], 0);
         for _ in 0..HITS_PER_PROMOTION {
             assert!(ask(&answers, &a).is_some());
         }
-        answers.keep(&c, &response(300));
+        answers.keep(&c, &[response(300)], 0);
         assert!(ask(&answers, &a).is_some(), "the popular entry stays");
         assert!(ask(&answers, &b).is_none(), "the least recently used goes");
         assert!(ask(&answers, &c).is_some());
         assert_eq!(answers.len(), 2);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn ttls_count_down_and_the_entry_expires_with_its_shortest() {
-        let answers = EncodedAnswers::new(10);
+    #[test]
+    fn ttls_count_down_and_the_entry_expires_with_its_shortest() {
+        let answers = EncodedAnswers::new(10, RrsetOrder::Cyclic, Clock::frozen());
         let www = key("www.example");
-        answers.keep(&www, &response(100));
-        tokio::time::advance(Duration::from_secs(40)).await;
+        answers.keep(&www, &[response(100)], 0);
+        answers.clock.jump_forward(Duration::from_secs(40));
         let out = ask(&answers, &www).expect("still live");
         let ttl = &out[out.len() - 10..out.len() - 6];
         assert_eq!(ttl, 60u32.to_be_bytes());
-        tokio::time::advance(Duration::from_secs(60)).await;
+        answers.clock.jump_forward(Duration::from_secs(60));
         assert_eq!(ask(&answers, &www), None);
         assert_eq!(answers.len(), 0, "the expired entry was dropped");
+    }
+
+    /// Load distribution: an entry kept in two rotations is copied in
+    /// turn (cyclic) or either at random.
+    #[test]
+    fn rotations_are_copied_in_turn_or_at_random() {
+        let mut second = response(300);
+        let last = second.len() - 1;
+        second[last] = 2;
+        let www = key("www.example");
+        let last_octets = |answers: &EncodedAnswers, n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| *ask(answers, &www).expect("kept").last().unwrap())
+                .collect()
+        };
+        let cyclic = EncodedAnswers::new(10, RrsetOrder::Cyclic, Clock::frozen());
+        cyclic.keep(&www, &[response(300), second.clone()], 0);
+        assert_eq!(last_octets(&cyclic, 5), [1, 2, 1, 2, 1]);
+        let random = EncodedAnswers::new(10, RrsetOrder::Random, Clock::frozen());
+        random.keep(&www, &[response(300), second], 0);
+        let seen = last_octets(&random, 64);
+        assert!(seen.contains(&1) && seen.contains(&2), "{seen:?}");
     }
 }

@@ -43,6 +43,15 @@
 //! dns.umass.edu: delegations to edu., umass.edu. and cs.umass.edu. cached),
 //! steps 2 and 3 with dns.cs.umass.edu, step 4 the answer.
 //!
+//! Forward and stub zones (`--forward-zone`, `--stub-zone`) are not the
+//! cache's doing: a walk that starts at a stub zone's configured servers
+//! gets no tier event for the tiers above the stub zone (a delegation
+//! cached below it is spared from the stub zone's server, as above from
+//! the root), and a query to a stub zone's server or a forwarder says so
+//! in its `detail` ("gaia.cs.umass.edu. A (a configured server of the
+//! stub zone cs.umass.edu.)", "... (forwarded with RD=1 for the forward
+//! zone .)").
+//!
 //! # Fields
 //!
 //! - `qname`, `qtype`: the question in this message, as sent (minimised

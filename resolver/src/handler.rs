@@ -42,29 +42,47 @@
 //! and for CHAOS and AXFR, NOTIMP, FORMERR, BADVERS, silence for responses
 //! and short packets) are as before.
 
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::serialize::binary::{BinDecodable, BinEncodable, BinEncoder};
+use std::net::IpAddr;
+use std::sync::atomic::AtomicU32;
+
+use hickory_proto::op::{OpCode, Query, ResponseCode};
+use hickory_proto::serialize::binary::BinDecodable;
 use tracing::debug;
 
-use dnslab_transport::{Handler, Protocol, Reply, RequestMeta};
-use dnslab_wire::{
-    check_request, size_limit, EdnsQuery, Policy, Request, RequestHeader, Verdict, CLASS_IN,
-};
+use dnslab_transport::{Handler, Reply, RequestMeta};
+use dnslab_wire::{check_request, size_limit, ClientSubnet, Policy, Request, Verdict, CLASS_IN};
 
 use crate::cache::{CacheAnswer, Chain};
 use crate::encoded::{EncodedAnswers, Question};
 use crate::events::Endpoint;
+use crate::respond::Responder;
 use crate::upstream::EDNS_PAYLOAD;
 use crate::{acl, Resolution, Resolver};
 use tokio::time::Instant;
 
 pub(crate) struct ResolverHandler {
     resolver: Resolver,
+    /// The cyclic order's count of answers written by the full path.
+    rotations: AtomicU32,
 }
 
 impl ResolverHandler {
     pub(crate) fn new(resolver: Resolver) -> ResolverHandler {
-        ResolverHandler { resolver }
+        ResolverHandler {
+            resolver,
+            rotations: AtomicU32::new(0),
+        }
+    }
+
+    /// With `--ecs`, the network asked for on behalf of the client at
+    /// `peer` (RFC 7871 7.1.1; the client's own option when it sent one,
+    /// 7.1.3), and whether the client sent one, to echo in the answer.
+    fn client_subnet(&self, request: &Request<'_>, peer: IpAddr) -> (Option<ClientSubnet>, bool) {
+        if !self.resolver.config().ecs {
+            return (None, false);
+        }
+        let sent = request.edns.and_then(|edns| edns.client_subnet);
+        (Some(ClientSubnet::for_client(peer, sent)), sent.is_some())
     }
 
     /// Encoded answers to questions already answered from the cache.
@@ -127,7 +145,9 @@ impl Handler for ResolverHandler {
         // One relaxed load: `Some` only while someone watches.
         let watched = self.resolver.watch();
         let counters = &self.resolver.inner.counters;
-        if self.answer_encoded(&request, meta, response) {
+        let (subnet, echo) = self.client_subnet(&request, meta.peer.ip());
+        // A client's ECS option is echoed, which the kept answers do not.
+        if !echo && self.answer_encoded(&request, meta, response) {
             counters.hit();
             if let Some(started) = watched {
                 self.publish_hit(started, decode_question(question), meta, None);
@@ -139,13 +159,20 @@ impl Handler for ResolverHandler {
             let responder = Responder::new(&header, None, edns, meta.protocol);
             return responder.error(ResponseCode::FormErr, response);
         };
-        let responder = Responder::new(&header, Some(query.clone()), edns, meta.protocol);
+        let order = self.resolver.config().rrset_order;
+        let responder = Responder::new(&header, Some(query.clone()), edns, meta.protocol)
+            .echo(subnet.filter(|_| echo))
+            .rotated(order, &self.rotations);
         let cache = &self.resolver.inner.cache;
-        let mut chain = Chain::new(self.resolver.config().limits.max_cname_chain);
+        let max_cnames = self.resolver.config().limits.max_cname_chain;
+        let mut chain = Chain::for_client(max_cnames, subnet);
         match cache.answer(&query.name, query.query_type, &mut chain) {
             Ok(CacheAnswer::Done(resolution)) => {
                 counters.hit();
-                self.keep_encoded(request.key(), &query, &resolution);
+                // An answer tied to a client network is not everyone's.
+                if resolution.scope == 0 {
+                    self.keep_encoded(request.key(), &query, &resolution, responder.ticket);
+                }
                 if let Some(started) = watched {
                     self.publish_hit(started, Some(query), meta, Some(&resolution));
                 }
@@ -177,7 +204,8 @@ impl Handler for ResolverHandler {
         });
         Reply::Deferred(Box::pin(async move {
             let mut out = Vec::new();
-            let resolved = resolver.resolve_recorded(qname.clone(), qtype, recorder.as_ref());
+            let resolved =
+                resolver.resolve_recorded(qname.clone(), qtype, subnet, recorder.as_ref());
             match resolved.await {
                 Ok(resolution) => responder.write(&resolution, &mut out),
                 Err(error) => {
@@ -241,106 +269,33 @@ impl ResolverHandler {
     }
 
     /// Encodes `resolution` as the answer to the lowercased question, with
-    /// no OPT and no size limit, and keeps it for the fast path.
-    fn keep_encoded(&self, key: &[u8], query: &Query, resolution: &Resolution) {
+    /// no OPT and no size limit, in each rotation of its RRsets, and keeps
+    /// it for the fast path, whose first hit copies the rotation after the
+    /// one of ticket `written`.
+    fn keep_encoded(&self, key: &[u8], query: &Query, resolution: &Resolution, written: u32) {
         let mut lowercase = query.clone();
         lowercase.name = lowercase.name.to_lowercase();
-        let responder = Responder {
-            id: 0,
-            op_code: OpCode::Query,
-            recursion_desired: false,
-            checking_disabled: false,
-            query: Some(lowercase),
-            edns: None,
-            limit: usize::from(u16::MAX),
-        };
-        let mut encoded = Vec::new();
-        if let Reply::Send = responder.write(resolution, &mut encoded) {
-            self.encoded().keep(key, &encoded);
+        let rotations = Responder::rotations(self.resolver.config().rrset_order, resolution);
+        let mut forms = Vec::with_capacity(rotations);
+        for ticket in 0..rotations {
+            let responder = Responder {
+                id: 0,
+                op_code: OpCode::Query,
+                recursion_desired: false,
+                checking_disabled: false,
+                query: Some(lowercase.clone()),
+                edns: None,
+                subnet: None,
+                limit: usize::from(u16::MAX),
+                ticket: u32::try_from(ticket).unwrap_or(0),
+            };
+            let mut encoded = Vec::new();
+            if let Reply::Send = responder.write(resolution, &mut encoded) {
+                forms.push(encoded);
+            }
         }
-    }
-}
-
-/// Writes the responses to one request, from what they need of it, owned
-/// so that a deferred resolution can carry it.
-struct Responder {
-    id: u16,
-    op_code: OpCode,
-    recursion_desired: bool,
-    /// CD, copied from the query (RFC 4035 3.2.2).
-    checking_disabled: bool,
-    query: Option<Query>,
-    /// An OPT record in the response (the query had one), with the query's
-    /// DO bit (RFC 3225 3).
-    edns: Option<bool>,
-    /// Largest response that fits ([`dnslab_wire::size_limit`]: RFC 1035
-    /// 4.2.1, 512 without EDNS; RFC 6891 6.2.5, the client's payload size,
-    /// at least 512, at most ours).
-    limit: usize,
-}
-
-impl Responder {
-    fn new(
-        header: &RequestHeader,
-        query: Option<Query>,
-        edns: Option<EdnsQuery>,
-        protocol: Protocol,
-    ) -> Responder {
-        Responder {
-            id: header.id,
-            op_code: OpCode::from_u8(header.opcode),
-            recursion_desired: header.recursion_desired,
-            checking_disabled: header.checking_disabled,
-            query,
-            edns: edns.map(|edns| edns.dnssec_ok),
-            limit: size_limit(protocol, edns, EDNS_PAYLOAD),
-        }
-    }
-
-    fn message(&self, rcode: ResponseCode) -> Message {
-        let mut msg = Message::new(self.id, MessageType::Response, self.op_code);
-        msg.metadata.recursion_desired = self.recursion_desired;
-        msg.metadata.recursion_available = true;
-        msg.metadata.checking_disabled = self.checking_disabled;
-        msg.metadata.response_code = rcode;
-        if let Some(query) = &self.query {
-            msg.add_query(query.clone());
-        }
-        if let Some(dnssec_ok) = self.edns {
-            let mut edns = Edns::new();
-            edns.set_max_payload(EDNS_PAYLOAD);
-            edns.set_dnssec_ok(dnssec_ok);
-            msg.set_edns(edns);
-        }
-        msg
-    }
-
-    fn error(&self, rcode: ResponseCode, out: &mut Vec<u8>) -> Reply {
-        encode(&self.message(rcode), self.limit, out)
-    }
-
-    fn write(&self, resolution: &Resolution, out: &mut Vec<u8>) -> Reply {
-        let mut msg = self.message(resolution.rcode);
-        msg.add_answers(resolution.answers.iter().cloned());
-        msg.add_authorities(resolution.authorities.iter().cloned());
-        encode(&msg, self.limit, out)
-    }
-}
-
-/// Encodes `msg` into `out`; if it exceeds `limit`, sends the header and
-/// question with TC=1 instead so the client retries over TCP.
-fn encode(msg: &Message, limit: usize, out: &mut Vec<u8>) -> Reply {
-    out.clear();
-    if msg.emit(&mut BinEncoder::new(out)).is_ok() && out.len() <= limit {
-        return Reply::Send;
-    }
-    out.clear();
-    match msg.truncate().emit(&mut BinEncoder::new(out)) {
-        Ok(()) => Reply::Send,
-        Err(error) => {
-            debug!(%error, "could not encode a response");
-            Reply::Drop
-        }
+        let next = usize::try_from(written).unwrap_or(0).wrapping_add(1);
+        self.encoded().keep(key, &forms, next);
     }
 }
 
@@ -348,15 +303,25 @@ fn encode(msg: &Message, limit: usize, out: &mut Vec<u8>) -> Reply {
 mod tests {
     use super::*;
     use crate::ResolverConfig;
-    use dnslab_transport::RequestMeta;
+    use dnslab_transport::{Protocol, RequestMeta};
+    use dnslab_wire::RrsetOrder;
+    use hickory_proto::op::{Edns, Message, MessageType};
     use hickory_proto::rr::rdata::{A, TXT};
     use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
     use std::net::SocketAddr;
     use std::time::Duration;
 
+    use hickory_proto::serialize::binary::BinEncodable;
+
     fn handler() -> (Resolver, ResolverHandler) {
+        handler_in(RrsetOrder::default())
+    }
+
+    fn handler_in(rrset_order: RrsetOrder) -> (Resolver, ResolverHandler) {
         let resolver = Resolver::new(ResolverConfig {
             root_hints: Vec::new(),
+            rrset_order,
+            clock: crate::Clock::frozen(),
             ..ResolverConfig::default()
         });
         (resolver.clone(), ResolverHandler::new(resolver))
@@ -611,10 +576,11 @@ mod tests {
     /// The first hit goes the full way and keeps the answer encoded; the
     /// second is copied from it and must be the same bytes (but for the
     /// ID), for plain and EDNS queries, in the client's case; then the TTLs
-    /// count down, and the entry dies with the shortest one.
-    #[tokio::test(start_paused = true)]
-    async fn encoded_hit_matches_the_full_encoder_and_counts_down() {
-        let (resolver, handler) = handler();
+    /// count down, and the entry dies with the shortest one. (In the fixed
+    /// order, so that every answer is the full encoder's first.)
+    #[test]
+    fn encoded_hit_matches_the_full_encoder_and_counts_down() {
+        let (resolver, handler) = handler_in(RrsetOrder::Fixed);
         let cname = Record::from_rdata(
             Name::from_ascii("web.example.com.").unwrap(),
             100,
@@ -673,7 +639,10 @@ mod tests {
         assert_eq!(fast.queries, mixed.queries, "question echoed as asked");
         let full = Message::from_bytes(&full_path_bytes(&resolver, &mixed)).unwrap();
         assert_eq!((fast.metadata, fast.answers), (full.metadata, full.answers));
-        tokio::time::advance(Duration::from_secs(40)).await;
+        resolver
+            .config()
+            .clock
+            .jump_forward(Duration::from_secs(40));
         let request = query("web.example.com.", RecordType::A, false);
         let (Some(msg), false) = run(&handler, &request.to_bytes().unwrap(), &udp) else {
             panic!("an encoded hit is sent inline");
@@ -681,7 +650,10 @@ mod tests {
         assert!(!msg.metadata.recursion_desired && msg.metadata.recursion_available);
         let ttls: Vec<u32> = msg.answers.iter().map(|r| r.ttl).collect();
         assert_eq!(ttls, vec![60, 260, 260], "TTLs count down");
-        tokio::time::advance(Duration::from_secs(60)).await;
+        resolver
+            .config()
+            .clock
+            .jump_forward(Duration::from_secs(60));
         let (Some(msg), false) = run(&handler, &request.to_bytes().unwrap(), &udp) else {
             panic!("answered from the RRset cache");
         };
@@ -718,5 +690,74 @@ mod tests {
         };
         assert!(!tcp.metadata.truncation);
         assert_eq!(tcp.answers.len(), 20);
+    }
+
+    /// The first address of each of `n` answers to `name` A over UDP.
+    fn first_addresses(handler: &ResolverHandler, name: &str, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                let msg = answer_inline(handler, &query(name, RecordType::A, true));
+                let a = msg
+                    .answers
+                    .iter()
+                    .find(|r| r.record_type() == RecordType::A);
+                a.map(|r| r.data.to_string()).unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Unbound's rrset-roundrobin: answers from the cache rotate the
+    /// RRset, the full path's first answer and the kept encodings taking
+    /// turns alike (cyclic), at random (random), or not at all (fixed);
+    /// behind a CNAME too.
+    #[test]
+    fn cached_rrsets_rotate_in_the_configured_order() {
+        let store = |resolver: &Resolver| {
+            let www = Name::from_ascii("www.example.com.").unwrap();
+            let records: Vec<Record> = (1..=3)
+                .map(|i| Record::from_rdata(www.clone(), 300, RData::A(A::new(192, 0, 2, i))))
+                .collect();
+            resolver.inner.cache.store_records(&records);
+            resolver.inner.cache.store_records(&[Record::from_rdata(
+                Name::from_ascii("web.example.com.").unwrap(),
+                300,
+                RData::CNAME(hickory_proto::rr::rdata::CNAME(www)),
+            )]);
+        };
+        let (resolver, cyclic) = handler_in(RrsetOrder::Cyclic);
+        store(&resolver);
+        let firsts = first_addresses(&cyclic, "www.example.com.", 7);
+        assert_eq!(
+            firsts,
+            [
+                "192.0.2.1",
+                "192.0.2.2",
+                "192.0.2.3",
+                "192.0.2.1",
+                "192.0.2.2",
+                "192.0.2.3",
+                "192.0.2.1"
+            ]
+        );
+        // Another question starts where the answers' count is, then takes
+        // turns as well.
+        let behind_cname = first_addresses(&cyclic, "web.example.com.", 4);
+        let cycle = ["192.0.2.1", "192.0.2.2", "192.0.2.3"];
+        for pair in behind_cname.windows(2) {
+            let at = cycle.iter().position(|a| *a == pair[0]).unwrap();
+            assert_eq!(pair[1], cycle[(at + 1) % 3], "{behind_cname:?}");
+        }
+        let (resolver, fixed) = handler_in(RrsetOrder::Fixed);
+        store(&resolver);
+        assert_eq!(
+            first_addresses(&fixed, "www.example.com.", 3),
+            ["192.0.2.1"; 3]
+        );
+        let (resolver, random) = handler_in(RrsetOrder::Random);
+        store(&resolver);
+        let firsts = first_addresses(&random, "www.example.com.", 60);
+        for address in ["192.0.2.1", "192.0.2.2", "192.0.2.3"] {
+            assert!(firsts.iter().any(|a| a == address), "{address} never first");
+        }
     }
 }

@@ -14,7 +14,10 @@
 //! The modules, private, are cut along the path of one client question:
 //! - `handler`: the [`dnslab_transport::Handler`]; cache hits are answered
 //!   on the receiving worker, misses become a deferred resolution.
-//! - `encoded`: answers kept encoded for cache hits, TTLs patched per hit.
+//! - `encoded`: answers kept encoded for cache hits, TTLs patched per hit,
+//!   in each rotation of their RRsets (load distribution).
+//! - `respond`: responses written with hickory's encoder (the full path
+//!   and the kept answers), their RRsets rotated, the client's ECS echoed.
 //! - `cache`: RRsets, negative answers (RFC 2308) and zone cuts
 //!   ([`Delegation`]), bounded LRU; and answering from them, the one place
 //!   that does it, for the handler and the walk alike.
@@ -29,6 +32,12 @@
 //! - `servers`: smoothed RTT per server address, the servers known as lame
 //!   for a zone, and the order to ask them.
 //! - `hints`: root hints (named.root) and the built-in IANA set.
+//! - `zones`: forward and stub zones ([`ZoneServers`]), where configured
+//!   servers replace the walk from the root.
+//! - `reach`: which upstream addresses are never asked (loopback learned
+//!   from the network, unspecified, broadcast) and the address families.
+//! - `clock`: cache time ([`Clock`]), CLOCK_BOOTTIME so that TTLs count
+//!   suspended time; injectable, so tests jump it forward.
 //! - `acl`: which clients are served.
 //! - `recorder`: one lookup as it happens, as the numbered messages of
 //!   [`events`], published while someone watches or collected for `trace`.
@@ -46,6 +55,7 @@
 mod acl;
 mod cache;
 mod classify;
+mod clock;
 mod encoded;
 mod error;
 pub mod events;
@@ -53,11 +63,14 @@ mod handler;
 mod hints;
 mod iterate;
 mod metrics;
+mod reach;
 mod recorder;
+mod respond;
 mod servers;
 mod sockets;
 mod trace;
 mod upstream;
+mod zones;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -65,6 +78,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dnslab_wire::{ClientSubnet, RrsetOrder};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, Record, RecordType};
 use tokio::sync::oneshot;
@@ -76,10 +90,13 @@ use recorder::Recorder;
 pub use acl::{Cidr, CidrError};
 pub use cache::{CacheLine, Delegation, Flush, Origin};
 pub use classify::{classify, Classified, Conclusion, Lame, Restart};
+pub use clock::Clock;
 pub use error::ResolveError;
 pub use hints::{iana_root_hints, parse_root_hints, HintsError};
 pub use metrics::{ResolverMetrics, UpstreamCounts, MAX_UPSTREAMS};
+pub use reach::UpstreamLoopback;
 pub use trace::{trace, Trace};
+pub use zones::{ZoneServers, ZoneServersError, DEFAULT_ZONE_SERVER_PORT};
 
 /// Bounds on the work one client question may cause. Exceeding any of them
 /// ends the resolution with SERVFAIL instead of letting a hostile or broken
@@ -127,10 +144,12 @@ pub struct ResolverConfig {
     pub upstream_port: u16,
     /// Entries in each of the RRset and delegation caches.
     pub cache_size: usize,
-    /// TTLs below this are raised before caching (seconds).
+    /// TTLs below this are raised before caching (seconds), negative
+    /// answers' included; a negative answer without an SOA is cached for
+    /// this long (and not at all when it is 0).
     pub min_ttl: u32,
-    /// TTLs above this are lowered before caching (seconds); also caps
-    /// negative TTLs.
+    /// TTLs above this are lowered before caching (seconds), negative
+    /// answers' included.
     pub max_ttl: u32,
     /// RFC 9156: reveal to each server only the labels it needs.
     pub qname_minimisation: bool,
@@ -141,6 +160,33 @@ pub struct ResolverConfig {
     /// (see `sockets`): 1, the default, gives every query a fresh random
     /// source port (RFC 5452); more saves CPU per cache miss.
     pub upstream_socket_uses: u32,
+    /// The order of the records of each RRset in answers to clients
+    /// (Unbound's `rrset-roundrobin`, as `--rrset-order`); cyclic by
+    /// default.
+    pub rrset_order: RrsetOrder,
+    /// RFC 7871: send each client's network (/24, /56) upstream, and cache
+    /// answers by the network their scope says they hold for. Off by
+    /// default: it tells every server part of the client's address.
+    pub ecs: bool,
+    /// The address upstream queries leave from (BIND's `query-source`),
+    /// so that servers see this resolver's own address; the system's
+    /// choice when `None`.
+    pub source_address: Option<IpAddr>,
+    /// Whether loopback addresses learned from referrals, glue and
+    /// name-server lookups are asked (see `reach`).
+    pub upstream_loopback: UpstreamLoopback,
+    /// Ask IPv4 servers and look up name servers' A records (Unbound's
+    /// `do-ip4`).
+    pub ipv4_upstream: bool,
+    /// Ask IPv6 servers (when the host has an IPv6 route) and look up name
+    /// servers' AAAA records (Unbound's `do-ip6`).
+    pub ipv6_upstream: bool,
+    /// Zones whose questions go to recursive servers with RD=1.
+    pub forward_zones: Vec<ZoneServers>,
+    /// Zones whose walk starts at these authoritative servers.
+    pub stub_zones: Vec<ZoneServers>,
+    /// Cache time; clones share it, so a test keeps one to jump forward.
+    pub clock: Clock,
 }
 
 impl Default for ResolverConfig {
@@ -155,6 +201,15 @@ impl Default for ResolverConfig {
             allow: acl::private_networks(),
             limits: Limits::default(),
             upstream_socket_uses: 1,
+            rrset_order: RrsetOrder::default(),
+            ecs: false,
+            source_address: None,
+            upstream_loopback: UpstreamLoopback::Auto,
+            ipv4_upstream: true,
+            ipv6_upstream: true,
+            forward_zones: Vec::new(),
+            stub_zones: Vec::new(),
+            clock: Clock::new(),
         }
     }
 }
@@ -179,9 +234,14 @@ pub struct Resolution {
     pub answers: Vec<Record>,
     /// The SOA proving a negative answer, when one was seen.
     pub authorities: Vec<Record>,
+    /// RFC 7871: the leading bits of the client's network that the answer
+    /// holds for; 0 when it holds for everyone (always, without `--ecs`).
+    pub scope: u8,
 }
 
-type InflightKey = (Name, RecordType);
+/// A question in flight: identical ones share one resolution; with
+/// `--ecs`, only for the same client network.
+type InflightKey = (Name, RecordType, Option<ClientSubnet>);
 type Waiters = Vec<oneshot::Sender<Result<Resolution, ResolveError>>>;
 
 pub(crate) struct Inner {
@@ -197,6 +257,8 @@ pub(crate) struct Inner {
     /// Where lookups are published while someone watches; `None` for a
     /// resolver nobody can watch.
     pub(crate) events: Option<Arc<EventBus>>,
+    /// Which upstream addresses may be asked.
+    pub(crate) reach: reach::Reach,
     /// Questions being resolved now; later identical questions wait for the
     /// first one instead of walking the tree again.
     inflight: Mutex<HashMap<InflightKey, Waiters>>,
@@ -221,11 +283,22 @@ impl Resolver {
     }
 
     fn build(config: ResolverConfig, events: Option<Arc<EventBus>>) -> Resolver {
-        let cache = cache::Cache::new(config.cache_size, config.min_ttl, config.max_ttl);
-        let sockets = sockets::SocketPool::new(config.upstream_socket_uses);
-        let encoded = encoded::EncodedAnswers::new(config.cache_size);
+        let cache = cache::Cache::new(
+            config.cache_size,
+            config.min_ttl,
+            config.max_ttl,
+            config.clock.clone(),
+        );
+        let sockets = sockets::SocketPool::new(config.upstream_socket_uses, config.source_address);
+        let encoded = encoded::EncodedAnswers::new(
+            config.cache_size,
+            config.rrset_order,
+            config.clock.clone(),
+        );
+        let reach = reach::Reach::new(&config);
         Resolver {
             inner: Arc::new(Inner {
+                reach,
                 config,
                 cache,
                 encoded,
@@ -315,7 +388,9 @@ impl Resolver {
         let recorder = self.watch().and_then(|started| {
             self.recorder(started, client, Endpoint::resolver(None), &name, rtype)
         });
-        let result = self.resolve_recorded(name, rtype, recorder.as_ref()).await;
+        let result = self
+            .resolve_recorded(name, rtype, None, recorder.as_ref())
+            .await;
         (result, recorder.map(|recorder| recorder.lookup()))
     }
 
@@ -327,20 +402,23 @@ impl Resolver {
     /// Resolves one question (class IN). Identical questions in flight at
     /// the same time share one resolution.
     pub async fn resolve(&self, name: Name, rtype: RecordType) -> Result<Resolution, ResolveError> {
-        self.resolve_recorded(name, rtype, None).await
+        self.resolve_recorded(name, rtype, None, None).await
     }
 
-    /// [`Resolver::resolve`], its messages given to `recorder`, which
-    /// ends with the answer to the client.
+    /// [`Resolver::resolve`] for the client network `subnet` (with
+    /// `--ecs`: sent upstream, and used to find the answers tied to it,
+    /// RFC 7871), its messages given to `recorder`, which ends with the
+    /// answer to the client.
     pub(crate) async fn resolve_recorded(
         &self,
         mut name: Name,
         rtype: RecordType,
+        subnet: Option<ClientSubnet>,
         recorder: Option<&Recorder>,
     ) -> Result<Resolution, ResolveError> {
         // Names are absolute on the wire; "example.com" means "example.com.".
         name.set_fqdn(true);
-        let key = (name.to_lowercase(), rtype);
+        let key = (name.to_lowercase(), rtype, subnet);
         let waiter = {
             let mut inflight = lock(&self.inner.inflight);
             match inflight.get_mut(&key) {
@@ -369,6 +447,7 @@ impl Resolver {
             key: Some(key),
         };
         let result = iterate::Walk::new(&self.inner, recorder)
+            .for_client(subnet)
             .resolve(&name, rtype)
             .await;
         guard.finish(&result);

@@ -10,7 +10,8 @@
 //! module doc of [`crate::events`] says: step 1 is the client's question
 //! (sent when the recorder is made), each upstream exchange takes the next
 //! two, and [`Recorder::finish`] the last; tiers spared by a cached
-//! delegation take step 0.
+//! delegation take step 0. A query to a server the configuration names
+//! (a forwarder, a stub zone's server) says so in its detail ([`Via`]).
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -141,9 +142,10 @@ impl Recorder {
     }
 
     /// The resolver's query to `server` at `addr`, an authority for
-    /// `zone`; returns the server as the events name it. `depth` above 0
-    /// means the query looks up a glueless name server's address, which
-    /// its detail says.
+    /// `zone` (or its forwarder); returns the server as the events name
+    /// it. `depth` above 0 means the query looks up a glueless name
+    /// server's address, which its detail says, as it says a server the
+    /// configuration names (`via`).
     pub(crate) fn query(
         &self,
         zone: &Name,
@@ -151,14 +153,26 @@ impl Recorder {
         addr: SocketAddr,
         question: &Query,
         depth: u32,
+        via: Via,
     ) -> Endpoint {
         let endpoint = Endpoint::server(zone, server, Some(addr));
         let mut event = self.event(self.resolver.clone(), endpoint.clone(), Kind::Query);
         event.qname = question.name.to_string();
         event.qtype = question.query_type.to_string();
         event.zone = Some(zone.to_string());
-        if depth > 0 {
-            event.detail = format!("{} {} (a name server's address)", event.qname, event.qtype);
+        let configured = match via {
+            Via::Walk => None,
+            Via::Stub => Some(format!("a configured server of the stub zone {zone}")),
+            Via::Forwarder => Some(format!("forwarded with RD=1 for the forward zone {zone}")),
+        };
+        let notes: Vec<String> = (depth > 0)
+            .then(|| "a name server's address".to_string())
+            .into_iter()
+            .chain(configured)
+            .collect();
+        if !notes.is_empty() {
+            let notes = notes.join("; ");
+            event.detail = format!("{} {} ({notes})", event.qname, event.qtype);
         }
         self.emit(event);
         endpoint
@@ -214,20 +228,19 @@ impl Recorder {
     }
 
     /// The tiers a walk starting at the cached `cuts` does not ask: each
-    /// cut is the delegation its parent tier (the root for the first)
-    /// would have given. Recorded only before any server was asked, as
-    /// the textbook's figure has them (step 0, right after step 1).
-    pub(crate) fn spared(&self, root: &Delegation, cuts: &[Delegation], upstream_port: u16) {
+    /// cut is the delegation its parent tier (`top` for the first: the
+    /// root, or the stub zone the walk starts from) would have given.
+    /// Recorded only before any server was asked, as the textbook's
+    /// figure has them (step 0, right after step 1).
+    pub(crate) fn spared(&self, top: &Delegation, cuts: &[Delegation], upstream_port: u16) {
         if self.asked_upstream() {
             return;
         }
-        let mut parent = root;
+        let mut parent = top;
         for cut in cuts {
-            let server = parent.servers.first().map(|name| {
-                let ip = parent.glue.iter().find(|(n, _)| n == name).map(|g| g.1);
-                Endpoint::server(&parent.zone, name, ip.map(|ip| (ip, upstream_port).into()))
-            });
-            let Some(server) = server else { break };
+            let Some(server) = first_server(parent, upstream_port) else {
+                break;
+            };
             let event = WalkEvent {
                 lookup: self.lookup,
                 step: 0,
@@ -303,6 +316,32 @@ impl Recorder {
         event.records = records;
         self.emit(event);
     }
+}
+
+/// How a server came to be asked: found by the walk, or named by the
+/// configuration (which its query's detail says).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// The walk found it: the hints, a referral, the cache.
+    Walk,
+    /// A server configured for a stub zone (`--stub-zone`).
+    Stub,
+    /// A recursive server configured for a forward zone
+    /// (`--forward-zone`), asked with RD=1.
+    Forwarder,
+}
+
+/// The server a tier's query would have gone to: its first server, at
+/// its glue address when known, or a stub zone's first configured server
+/// (named by the zone, as the walk names it).
+fn first_server(cut: &Delegation, upstream_port: u16) -> Option<Endpoint> {
+    if let Some(addr) = cut.stub.first() {
+        return Some(Endpoint::server(&cut.zone, &cut.zone, Some(*addr)));
+    }
+    let name = cut.servers.first()?;
+    let ip = cut.glue.iter().find(|(n, _)| n == name).map(|g| g.1);
+    let addr = ip.map(|ip| SocketAddr::new(ip, upstream_port));
+    Some(Endpoint::server(&cut.zone, name, addr))
 }
 
 /// The kind and words of one classified response.

@@ -26,11 +26,17 @@
 //!
 //! Sockets are registered with the tokio runtime that created them, so the
 //! pool is keyed by runtime as well as by server.
+//!
+//! A pool may have a source address (BIND's `query-source`): every socket,
+//! UDP here and TCP in `upstream`, is bound to it before it connects, so
+//! that authoritative servers see this resolver's own address (two local
+//! DNS servers on one machine, each on its own loopback address, are two
+//! clients to a CDN's server).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -72,12 +78,14 @@ pub(crate) struct SocketPool {
     idle: Mutex<Idle>,
     /// Queries one socket carries (1 = a new random port per query).
     max_uses: u32,
+    /// The address sockets are bound to; the system's choice when `None`.
+    source: Option<IpAddr>,
 }
 
 impl Default for SocketPool {
     /// A fresh random source port for every query.
     fn default() -> Self {
-        SocketPool::new(1)
+        SocketPool::new(1, None)
     }
 }
 
@@ -89,12 +97,21 @@ struct Idle {
 
 impl SocketPool {
     /// A pool whose sockets carry up to `max_uses` queries each (clamped
-    /// to 1..=[`MAX_USES`]).
-    pub(crate) fn new(max_uses: u32) -> SocketPool {
+    /// to 1..=[`MAX_USES`]), bound to `source` when given.
+    pub(crate) fn new(max_uses: u32, source: Option<IpAddr>) -> SocketPool {
         SocketPool {
             idle: Mutex::default(),
             max_uses: max_uses.clamp(1, MAX_USES),
+            source,
         }
+    }
+
+    /// The source address of a socket towards `server`: the pool's, when
+    /// it has one of the server's family.
+    pub(crate) fn source_for(&self, server: SocketAddr) -> Option<SocketAddr> {
+        self.source
+            .filter(|source| source.is_ipv4() == server.is_ipv4())
+            .map(|source| SocketAddr::new(source, 0))
     }
 
     /// A socket connected to `server`: an idle one if there is one still
@@ -109,7 +126,7 @@ impl SocketPool {
                 });
             }
         }
-        let socket = connect_new(server)?;
+        let socket = connect_new(server, self.source_for(server))?;
         Ok(Connected {
             socket,
             born: Instant::now(),
@@ -152,12 +169,14 @@ impl SocketPool {
 /// A new non-blocking UDP socket connected to `server`, registered with the
 /// current runtime.
 ///
-/// Not bound first: connecting an unbound socket makes the kernel bind it
-/// to a random free ephemeral port, the very code path `bind` to port 0
-/// takes, and saves a system call on every upstream query. Connecting
-/// lets the kernel report ICMP port unreachable (a dead server fails at
-/// once instead of timing out) and drop datagrams from other sources.
-fn connect_new(server: SocketAddr) -> io::Result<UdpSocket> {
+/// Not bound first without a `source`: connecting an unbound socket makes
+/// the kernel bind it to a random free ephemeral port, the very code path
+/// `bind` to port 0 takes, and saves a system call on every upstream
+/// query. With a `source` (port 0) the kernel picks the port the same way.
+/// Connecting lets the kernel report ICMP port unreachable (a dead server
+/// fails at once instead of timing out) and drop datagrams from other
+/// sources.
+fn connect_new(server: SocketAddr, source: Option<SocketAddr>) -> io::Result<UdpSocket> {
     // Created non-blocking (and close-on-exec) in the one call.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let kind = Type::DGRAM.nonblocking();
@@ -166,6 +185,9 @@ fn connect_new(server: SocketAddr) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(server), kind, Some(Protocol::UDP))?;
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     socket.set_nonblocking(true)?;
+    if let Some(source) = source {
+        socket.bind(&source.into())?;
+    }
     socket.connect(&server.into())?;
     UdpSocket::from_std(socket.into())
 }
@@ -215,7 +237,7 @@ mod tests {
     /// worn out.
     #[tokio::test(start_paused = true)]
     async fn sockets_are_reused_per_server_until_worn_out() {
-        let pool = SocketPool::new(MAX_USES);
+        let pool = SocketPool::new(MAX_USES, None);
         let a: SocketAddr = "127.0.0.1:9".parse().unwrap();
         let b: SocketAddr = "127.0.0.2:9".parse().unwrap();
         let first = pool.take(a).unwrap();

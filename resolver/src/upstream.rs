@@ -2,21 +2,29 @@
 //!
 //! Each query gets a random ID and a socket of its own from
 //! [`crate::sockets`] (a random ephemeral source port, reused only towards
-//! the same server), RD=0 and EDNS0 with a
+//! the same server), RD=0 (RD=1 to a forwarder) and EDNS0 with a
 //! 1232-byte payload (the DNS Flag Day 2020 size that avoids IP
 //! fragmentation). A response counts only if it comes from the server's
 //! address and port and matches the ID and the question (RFC 5452 9.1);
 //! anything else is logged and ignored while we keep waiting. A truncated
 //! response (TC=1) is retried over TCP (RFC 1035 4.2.2, RFC 7766).
+//!
+//! With `--ecs` the query carries the client's network (RFC 7871 7.1.1),
+//! and the response's option must echo it (7.3: FAMILY, SOURCE
+//! PREFIX-LENGTH and ADDRESS), else the response is dropped as not ours;
+//! its SCOPE PREFIX-LENGTH (0 without an option) says for which network
+//! the answer may be cached.
 
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use dnslab_wire::ClientSubnet;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::rr::rdata::opt::{self, EdnsCode, EdnsOption};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{timeout_at, Instant};
 use tracing::debug;
 
@@ -32,6 +40,10 @@ pub(crate) struct Exchange {
     pub rtt: Duration,
     /// The UDP answer was truncated and this one came over TCP.
     pub via_tcp: bool,
+    /// RFC 7871 7.3.1: the leading bits of the client's network the answer
+    /// covers (its SCOPE PREFIX-LENGTH, at most the SOURCE we sent); 0,
+    /// for every client, when the response has no ECS option.
+    pub scope: u8,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,51 +68,103 @@ pub(crate) enum UpstreamError {
     TcpMismatch { server: SocketAddr },
     #[error("could not encode a query for {server}: {reason}")]
     Encode { server: SocketAddr, reason: String },
+    #[error("{server} answered for the client network {got}, not for the {sent} asked about")]
+    SubnetMismatch {
+        server: SocketAddr,
+        sent: ClientSubnet,
+        got: String,
+    },
 }
 
-/// Asks `server` one question, waiting at most `timeout` in total.
+/// Asks `server` one question, with the ECS option `subnet` when given
+/// and RD=1 when `recursion_desired` (a forwarder, see `zones`), waiting
+/// at most `timeout` in total.
 pub(crate) async fn exchange(
     sockets: &SocketPool,
     server: SocketAddr,
     question: &Query,
+    subnet: Option<&ClientSubnet>,
+    recursion_desired: bool,
     timeout: Duration,
 ) -> Result<Exchange, UpstreamError> {
     let started = Instant::now();
     let deadline = started + timeout;
-    let response = timeout_at(deadline, udp_exchange(sockets, server, question))
+    let timed_out = |_| UpstreamError::Timeout {
+        server,
+        waited: timeout,
+    };
+    let asked = Asked {
+        question,
+        subnet,
+        recursion_desired,
+    };
+    let mut response = timeout_at(deadline, udp_exchange(sockets, server, &asked))
         .await
-        .map_err(|_| UpstreamError::Timeout {
-            server,
-            waited: timeout,
-        })??;
-    if !response.metadata.truncation {
-        return Ok(Exchange {
-            response,
-            rtt: started.elapsed(),
-            via_tcp: false,
-        });
+        .map_err(timed_out)??;
+    let via_tcp = response.metadata.truncation;
+    if via_tcp {
+        debug!(%server, qname = %question.name, "truncated, retrying over TCP");
+        response = timeout_at(deadline, tcp_exchange(sockets, server, &asked))
+            .await
+            .map_err(timed_out)??;
     }
-    debug!(%server, qname = %question.name, "truncated, retrying over TCP");
-    let response = timeout_at(deadline, tcp_exchange(server, question))
-        .await
-        .map_err(|_| UpstreamError::Timeout {
-            server,
-            waited: timeout,
-        })??;
+    let scope = scope(server, &response, subnet)?;
     Ok(Exchange {
         response,
         rtt: started.elapsed(),
-        via_tcp: true,
+        via_tcp,
+        scope,
     })
 }
 
-fn query_bytes(server: SocketAddr, question: &Query) -> Result<(u16, Vec<u8>), UpstreamError> {
+/// What is asked of one server: the question, the client network, and
+/// whether it should recurse (a forwarder).
+struct Asked<'a> {
+    question: &'a Query,
+    subnet: Option<&'a ClientSubnet>,
+    recursion_desired: bool,
+}
+
+/// RFC 7871 7.3: the scope of `response` to a query that carried
+/// `sent`. An option that does not echo FAMILY, SOURCE PREFIX-LENGTH and
+/// ADDRESS drops the response; a SCOPE longer than the SOURCE covers only
+/// the SOURCE's bits (7.3.1). A response without the option, or to a
+/// query without one, covers every client.
+fn scope(
+    server: SocketAddr,
+    response: &Message,
+    sent: Option<&ClientSubnet>,
+) -> Result<u8, UpstreamError> {
+    let (Some(sent), Some(EdnsOption::Subnet(got))) = (
+        sent,
+        response
+            .edns
+            .as_ref()
+            .and_then(|edns| edns.option(EdnsCode::Subnet)),
+    ) else {
+        return Ok(0);
+    };
+    if got.addr() != sent.addr() || got.source_prefix() != sent.source() {
+        return Err(UpstreamError::SubnetMismatch {
+            server,
+            sent: *sent,
+            got: format!("{}/{}", got.addr(), got.source_prefix()),
+        });
+    }
+    Ok(got.scope_prefix().min(sent.source()))
+}
+
+fn query_bytes(server: SocketAddr, query: &Asked<'_>) -> Result<(u16, Vec<u8>), UpstreamError> {
     let id: u16 = rand::random();
     let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
-    msg.metadata.recursion_desired = false;
-    msg.add_query(question.clone());
+    msg.metadata.recursion_desired = query.recursion_desired;
+    msg.add_query(query.question.clone());
     let mut edns = Edns::new();
     edns.set_max_payload(EDNS_PAYLOAD);
+    if let Some(subnet) = query.subnet {
+        let option = opt::ClientSubnet::new(subnet.addr(), subnet.source(), 0);
+        edns.options_mut().insert(EdnsOption::Subnet(option));
+    }
     msg.set_edns(edns);
     let bytes = msg.to_bytes().map_err(|e| UpstreamError::Encode {
         server,
@@ -124,9 +188,10 @@ pub(crate) fn matches(response: &Message, id: u16, question: &Query) -> bool {
 async fn udp_exchange(
     sockets: &SocketPool,
     server: SocketAddr,
-    question: &Query,
+    query: &Asked<'_>,
 ) -> Result<Message, UpstreamError> {
-    let (id, bytes) = query_bytes(server, question)?;
+    let question = query.question;
+    let (id, bytes) = query_bytes(server, query)?;
     let conn = sockets.take(server).map_err(|source| UpstreamError::Io {
         server,
         protocol: "UDP",
@@ -156,10 +221,17 @@ async fn udp_exchange(
     }
 }
 
-async fn tcp_exchange(server: SocketAddr, question: &Query) -> Result<Message, UpstreamError> {
+async fn tcp_exchange(
+    sockets: &SocketPool,
+    server: SocketAddr,
+    query: &Asked<'_>,
+) -> Result<Message, UpstreamError> {
     let io_err = |e| unreachable_or(server, "TCP", e);
-    let (id, bytes) = query_bytes(server, question)?;
-    let mut stream = TcpStream::connect(server).await.map_err(io_err)?;
+    let question = query.question;
+    let (id, bytes) = query_bytes(server, query)?;
+    let mut stream = tcp_connect(server, sockets.source_for(server))
+        .await
+        .map_err(io_err)?;
     let len = u16::try_from(bytes.len()).map_err(|_| UpstreamError::Encode {
         server,
         reason: "query longer than 65535 bytes".into(),
@@ -176,6 +248,19 @@ async fn tcp_exchange(server: SocketAddr, question: &Query) -> Result<Message, U
         Ok(response) if matches(&response, id, question) => Ok(response),
         _ => Err(UpstreamError::TcpMismatch { server }),
     }
+}
+
+/// A TCP connection to `server`, from `source` when given.
+async fn tcp_connect(server: SocketAddr, source: Option<SocketAddr>) -> io::Result<TcpStream> {
+    let Some(source) = source else {
+        return TcpStream::connect(server).await;
+    };
+    let socket = match server {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.bind(source)?;
+    socket.connect(server).await
 }
 
 fn unreachable_or(server: SocketAddr, protocol: &'static str, source: io::Error) -> UpstreamError {
@@ -205,9 +290,29 @@ mod tests {
     /// One exchange that must succeed, on a pool of its own.
     async fn ask(server: SocketAddr) -> Exchange {
         let sockets = SocketPool::default();
-        exchange(&sockets, server, &question(), Duration::from_secs(5))
-            .await
-            .unwrap()
+        exchange(
+            &sockets,
+            server,
+            &question(),
+            None,
+            false,
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// A UDP socket and a TCP listener on the same loopback port. The port
+    /// the kernel picks for UDP may be taken for TCP by another test running
+    /// at the same time, so a few ports are tried.
+    async fn udp_and_tcp_on_one_port() -> (UdpSocket, TcpListener) {
+        for _ in 0..16 {
+            let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            if let Ok(tcp) = TcpListener::bind(udp.local_addr().unwrap()).await {
+                return (udp, tcp);
+            }
+        }
+        panic!("no loopback port free for both UDP and TCP after 16 tries");
     }
 
     fn reply_to(query: &Message, last: u8) -> Message {
@@ -280,9 +385,8 @@ mod tests {
     /// port, and the TCP answer is the one returned.
     #[tokio::test]
     async fn truncated_answer_is_retried_over_tcp() {
-        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (udp, tcp) = udp_and_tcp_on_one_port().await;
         let addr = udp.local_addr().unwrap();
-        let tcp = TcpListener::bind(addr).await.unwrap();
         tokio::spawn(async move {
             let mut buf = vec![0u8; 4096];
             let (len, client) = udp.recv_from(&mut buf).await.unwrap();
@@ -322,6 +426,8 @@ mod tests {
             &sockets,
             silent.local_addr().unwrap(),
             &question(),
+            None,
+            false,
             Duration::from_millis(200),
         )
         .await;
@@ -334,7 +440,15 @@ mod tests {
         let dead = silent.local_addr().unwrap();
         drop(silent);
         let started = std::time::Instant::now();
-        let result = exchange(&sockets, dead, &question(), Duration::from_secs(10)).await;
+        let result = exchange(
+            &sockets,
+            dead,
+            &question(),
+            None,
+            false,
+            Duration::from_secs(10),
+        )
+        .await;
         assert!(
             matches!(result, Err(UpstreamError::Unreachable { .. })),
             "{result:?}"
@@ -342,5 +456,76 @@ mod tests {
         // The ICMP port unreachable ends the wait, not the timeout (a
         // receive that waits only for readability misses it).
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    /// RFC 7871 7.3: the query carries the client's network from the
+    /// resolver's own source address; the response's scope is read,
+    /// capped at the source sent (7.3.1); a response for another network
+    /// is dropped; one without the option covers everyone.
+    #[tokio::test]
+    async fn the_client_network_goes_up_and_its_scope_comes_back() {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        // Each reply: the scope to answer with, or another network, or none.
+        let replies: [Option<(&str, u8, u8)>; 3] = [
+            Some(("127.0.1.0", 24, 32)),
+            Some(("127.0.2.0", 24, 24)),
+            None,
+        ];
+        let responder = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for reply in replies {
+                let mut buf = vec![0u8; 2048];
+                let (len, client) = server.recv_from(&mut buf).await.unwrap();
+                let query = Message::from_bytes(&buf[..len]).unwrap();
+                let sent = query
+                    .edns
+                    .as_ref()
+                    .and_then(|e| e.option(EdnsCode::Subnet))
+                    .cloned();
+                seen.push((client.ip(), sent));
+                let mut response = reply_to(&query, 1);
+                let mut edns = Edns::new();
+                if let Some((net, source, scope)) = reply {
+                    let echoed = opt::ClientSubnet::new(net.parse().unwrap(), source, scope);
+                    edns.options_mut().insert(EdnsOption::Subnet(echoed));
+                }
+                response.set_edns(edns);
+                server
+                    .send_to(&response.to_bytes().unwrap(), client)
+                    .await
+                    .unwrap();
+            }
+            seen
+        });
+        let sockets = SocketPool::new(1, Some("127.0.0.7".parse().unwrap()));
+        let subnet = ClientSubnet::for_client("127.0.1.9".parse().unwrap(), None);
+        let question = question();
+        let ask = || {
+            exchange(
+                &sockets,
+                addr,
+                &question,
+                Some(&subnet),
+                false,
+                Duration::from_secs(5),
+            )
+        };
+        assert_eq!(
+            ask().await.unwrap().scope,
+            24,
+            "32 is capped at the 24 sent"
+        );
+        assert!(matches!(
+            ask().await,
+            Err(UpstreamError::SubnetMismatch { .. })
+        ));
+        assert_eq!(ask().await.unwrap().scope, 0, "no option: everyone's");
+        let seen = responder.await.unwrap();
+        let expected = opt::ClientSubnet::new("127.0.1.0".parse().unwrap(), 24, 0);
+        for (source, sent) in seen {
+            assert_eq!(source.to_string(), "127.0.0.7", "the pool's source address");
+            assert_eq!(sent, Some(EdnsOption::Subnet(expected)));
+        }
     }
 }

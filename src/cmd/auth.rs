@@ -21,6 +21,7 @@ use dnslab_authoritative::DEFAULT_DATA_DIR;
 use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
 use dnslab_transport::ServerConfig;
 use dnslab_web::{EventBus, Web};
+use dnslab_wire::RrsetOrder;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 
@@ -85,6 +86,16 @@ pub struct AuthArgs {
     #[arg(long, value_name = "N", default_value_t = AuthOptions::default().max_udp_payload,
           value_parser = clap::value_parser!(u16).range(512..))]
     max_udp_payload: u16,
+    /// The order of the records of each RRset in answers: fixed (the zone
+    /// file's), cyclic (one further on each answer; the default) or
+    /// random. With --config, it replaces the file's server-wide order.
+    #[arg(long, value_name = "ORDER")]
+    rrset_order: Option<RrsetOrder>,
+    /// Choose views (a zone's answers by who asks, from --config) by a
+    /// query's EDNS Client Subnet option (RFC 7871) and answer with its
+    /// scope; without it the option is ignored.
+    #[arg(long)]
+    ecs: bool,
 }
 
 /// The log directive that shows the query lines (at debug level).
@@ -116,6 +127,10 @@ pub fn run(args: AuthArgs) -> ExitCode {
         setup.udp_workers = args.udp_workers;
     }
     setup.auth.options.log_queries |= args.log_queries;
+    setup.auth.options.ecs |= args.ecs;
+    if let Some(order) = args.rrset_order {
+        setup.auth.options.rrset_order = order;
+    }
     let auth = match AuthServer::new(setup.auth) {
         Ok(auth) => auth,
         Err(errors) => {
@@ -150,6 +165,7 @@ fn from_flags(args: &AuthArgs) -> Result<Setup, config::Problems> {
                 false => Vec::new(),
             },
             zonefile_sync: args.zonefile_sync.filter(|_| primary),
+            ..ZoneSpec::default()
         }
     };
     let path = |path: &Path| path.display().to_string();

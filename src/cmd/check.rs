@@ -2,12 +2,12 @@
 //! through the same reader, checker and store the server loads zones with,
 //! so a file that passes here loads there; with `--config FILE`, the
 //! configuration of `dnslab auth --config` as the server validates it, and
-//! every primary zone's file it names.
+//! every primary zone's file it names, with its views' data.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use dnslab_authoritative::{read_and_build, Role, ZoneSource};
+use dnslab_authoritative::{check_views, read_and_build, Role, ZoneSource};
 use dnslab_wire::absolute_name;
 use hickory_proto::rr::Name;
 
@@ -35,7 +35,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     }
     for source in &args.zones {
         let origin = source.origin.as_ref().or(args.origin.as_ref());
-        ok &= check_file(&source.path, origin);
+        ok &= check_file(&source.path, origin).is_some();
     }
     if ok {
         ExitCode::SUCCESS
@@ -60,7 +60,14 @@ fn check_config(path: &Path) -> bool {
         match &zone.role {
             Role::Primary(source) => {
                 primaries += 1;
-                ok &= check_file(&source.path, source.origin.as_ref());
+                let Some(origin) = check_file(&source.path, source.origin.as_ref()) else {
+                    ok = false;
+                    continue;
+                };
+                for error in check_views(&origin, &source.path, &zone.views) {
+                    println!("{error}");
+                    ok = false;
+                }
             }
             Role::Secondary { .. } => secondaries += 1,
         }
@@ -73,12 +80,14 @@ fn check_config(path: &Path) -> bool {
     ok
 }
 
-fn check_file(path: &Path, origin: Option<&Name>) -> bool {
+/// Checks one master file, printing what is wrong or a summary; the
+/// zone's name when it is good.
+fn check_file(path: &Path, origin: Option<&Name>) -> Option<Name> {
     let built = match read_and_build(path, origin) {
         Ok(built) => built,
         Err(e) => {
             println!("{e}");
-            return false;
+            return None;
         }
     };
     for warning in &built.warnings {
@@ -105,13 +114,13 @@ fn check_file(path: &Path, origin: Option<&Name>) -> bool {
                     summary.signatures
                 );
             }
-            true
+            Some(origin)
         }
         Err(problems) => {
             for problem in &problems {
                 println!("{problem}");
             }
-            false
+            None
         }
     }
 }

@@ -7,9 +7,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use dnslab::live::{Counted, ResolverBackend, ServerCounters};
-use dnslab_resolver::{iana_root_hints, parse_root_hints, Cidr, Resolver, ResolverConfig};
+use dnslab_resolver::{
+    iana_root_hints, parse_root_hints, Cidr, Resolver, ResolverConfig, UpstreamLoopback,
+    ZoneServers,
+};
 use dnslab_transport::ServerConfig;
 use dnslab_web::{EventBus, Web};
+use dnslab_wire::RrsetOrder;
 use hickory_proto::rr::Name;
 use tracing::info;
 
@@ -23,15 +27,56 @@ pub struct UpstreamArgs {
     /// loopback uses an unprivileged one).
     #[arg(long, value_name = "PORT", default_value_t = 53)]
     upstream_port: u16,
+    /// Send every question at or below NAME to these recursive servers
+    /// with RD=1 (repeatable; `.` forwards everything). PORT is 53 unless
+    /// given; an IPv6 address with a port is written [ADDR]:PORT.
+    #[arg(long, value_name = "NAME=ADDR[:PORT],...")]
+    forward_zone: Vec<ZoneServers>,
+    /// Start the walk for names at or below NAME at these authoritative
+    /// servers instead of the root (repeatable).
+    #[arg(long, value_name = "NAME=ADDR[:PORT],...")]
+    stub_zone: Vec<ZoneServers>,
+    /// Whether loopback addresses learned from referrals, glue and name
+    /// server lookups are asked; by default only when every root hint is
+    /// loopback (a lab).
+    #[arg(long, value_name = "POLICY")]
+    upstream_loopback: Option<LoopbackPolicy>,
+    /// Never ask IPv6 servers, nor look up name servers' AAAA records.
+    #[arg(long)]
+    no_ipv6_upstream: bool,
+    /// Never ask IPv4 servers, nor look up name servers' A records.
+    #[arg(long)]
+    no_ipv4_upstream: bool,
+}
+
+/// `--upstream-loopback`'s values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum LoopbackPolicy {
+    Allow,
+    Deny,
 }
 
 impl UpstreamArgs {
-    /// The default configuration with these hints and port, or the line
-    /// to print when the hints file cannot be used.
+    /// The default configuration with these hints, port and upstream
+    /// rules, or the line to print when they cannot be used.
     pub fn config(&self) -> Result<ResolverConfig, String> {
+        if self.no_ipv4_upstream && self.no_ipv6_upstream {
+            return Err(
+                "--no-ipv4-upstream and --no-ipv6-upstream leave no server to ask".to_string(),
+            );
+        }
         Ok(ResolverConfig {
             root_hints: self.root_hints()?,
             upstream_port: self.upstream_port,
+            forward_zones: self.forward_zone.clone(),
+            stub_zones: self.stub_zone.clone(),
+            upstream_loopback: match self.upstream_loopback {
+                None => UpstreamLoopback::Auto,
+                Some(LoopbackPolicy::Allow) => UpstreamLoopback::Allow,
+                Some(LoopbackPolicy::Deny) => UpstreamLoopback::Deny,
+            },
+            ipv4_upstream: !self.no_ipv4_upstream,
+            ipv6_upstream: !self.no_ipv6_upstream,
             ..ResolverConfig::default()
         })
     }
@@ -55,10 +100,12 @@ pub struct ResolverArgs {
     /// RRsets (and, separately, delegations) kept in the cache.
     #[arg(long, value_name = "N", default_value_t = ResolverConfig::default().cache_size)]
     cache_size: usize,
-    /// Cached TTLs below this are raised (seconds).
+    /// Cached TTLs below this are raised (seconds), negative answers'
+    /// too; a negative answer without an SOA is cached this long.
     #[arg(long, value_name = "S", default_value_t = ResolverConfig::default().min_ttl)]
     min_ttl: u32,
-    /// Cached TTLs above this are lowered (seconds).
+    /// Cached TTLs above this are lowered (seconds), negative answers'
+    /// too.
     #[arg(long, value_name = "S", default_value_t = ResolverConfig::default().max_ttl)]
     max_ttl: u32,
     /// Send every server the full question (RFC 9156 off).
@@ -74,6 +121,20 @@ pub struct ResolverArgs {
     /// private networks. Others get REFUSED.
     #[arg(long, value_name = "CIDR")]
     allow: Vec<Cidr>,
+    /// The order of the records of each RRset in answers: fixed (as the
+    /// server gave them), cyclic (one further on each answer, as
+    /// Unbound's rrset-roundrobin) or random.
+    #[arg(long, value_name = "ORDER", default_value_t = RrsetOrder::default())]
+    rrset_order: RrsetOrder,
+    /// Send each client's network upstream (EDNS Client Subnet, RFC 7871:
+    /// /24 or /56) and cache answers by the network they hold for.
+    #[arg(long)]
+    ecs: bool,
+    /// The address upstream queries leave from (BIND's query-source), so
+    /// that servers see this resolver's address; default: the system's
+    /// choice.
+    #[arg(long, value_name = "ADDR")]
+    query_source: Option<IpAddr>,
     /// Serve the live page of the walk, /metrics and the control API
     /// (`dnslab ctl`) on this address; off by default.
     #[arg(long, value_name = "ADDR:PORT")]
@@ -100,6 +161,9 @@ pub fn run(args: ResolverArgs) -> ExitCode {
     config.max_ttl = args.max_ttl;
     config.qname_minimisation = !args.no_qname_minimisation;
     config.upstream_socket_uses = args.upstream_socket_uses;
+    config.rrset_order = args.rrset_order;
+    config.ecs = args.ecs;
+    config.source_address = args.query_source;
     if !args.allow.is_empty() {
         config.allow = args.allow;
     }
@@ -138,6 +202,10 @@ async fn serve(
         root_servers = config.root_hints.len(),
         upstream_port = config.upstream_port,
         qname_minimisation = config.qname_minimisation,
+        rrset_order = %config.rrset_order,
+        ecs = config.ecs,
+        forward_zones = config.forward_zones.len(),
+        stub_zones = config.stub_zones.len(),
         "resolver serving"
     );
     // Answers are counted only when /metrics can show them.

@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use dnslab::live::printer;
-use dnslab::topology::default::{DefaultTopology, EXAMPLES};
+use dnslab::topology::default::{DefaultTopology, EXAMPLES, EXAMPLES_EVERY_RESOLVER};
 use dnslab::topology::registrar::Registration;
-use dnslab::topology::{self, Hierarchy, Topology};
+use dnslab::topology::{self, Hierarchy, LocalResolver, Problems, Topology};
+use dnslab_wire::RrsetOrder;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 
@@ -25,10 +26,11 @@ pub struct UpArgs {
     /// file; default 5300). 53 needs root.
     #[arg(long)]
     pub port: Option<u16>,
-    /// Where the resolver listens, ADDRESS:PORT (overrides the file;
-    /// default 127.0.0.1:1053).
+    /// Where a local DNS server listens, ADDRESS:PORT (repeatable: the
+    /// n-th replaces the n-th resolver of the file, the built-in one's
+    /// 127.0.0.1:1053 and 127.0.1.1:1053; any more are added).
     #[arg(long, value_name = "ADDR:PORT")]
-    pub resolver: Option<SocketAddr>,
+    pub resolver: Vec<SocketAddr>,
     /// Log every query every server receives, one line each at debug level
     /// (RUST_LOG=debug shows them; the default, beside the walk).
     #[arg(long, overrides_with = "no_log_queries")]
@@ -80,20 +82,38 @@ pub fn run(args: UpArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if args.check {
-        let zones: usize = topology.servers.iter().map(|s| s.zones.len()).sum();
-        println!(
-            "{shown}: OK ({} servers, {zones} zones, every delegation checked)",
-            topology.servers.len()
-        );
-        return ExitCode::SUCCESS;
-    }
     if let Some(port) = args.port {
         // Port 0 is refused by `topology::start`.
         topology.port = port;
     }
-    if let Some(resolver) = args.resolver {
-        topology.resolver = resolver;
+    for (at, address) in args.resolver.iter().enumerate() {
+        match topology.resolvers.get_mut(at) {
+            Some(resolver) => resolver.address = *address,
+            None => topology.resolvers.push(LocalResolver {
+                name: format!("resolver {}", at + 1),
+                address: *address,
+                ecs: false,
+                rrset_order: RrsetOrder::default(),
+                forward_zones: Vec::new(),
+                stub_zones: Vec::new(),
+                line: 0,
+            }),
+        }
+    }
+    let overridden = topology::check_resolvers(&topology);
+    if !overridden.is_empty() {
+        let problems = Problems(overridden);
+        eprintln!("dnslab up: the resolvers as given:\n{problems}");
+        return ExitCode::FAILURE;
+    }
+    if args.check {
+        let zones: usize = topology.servers.iter().map(|s| s.zones.len()).sum();
+        println!(
+            "{shown}: OK ({} servers, {zones} zones, {} resolvers; every delegation checked)",
+            topology.servers.len(),
+            topology.resolvers.len()
+        );
+        return ExitCode::SUCCESS;
     }
     if args.log_queries || args.no_log_queries {
         topology.log_queries = args.log_queries;
@@ -104,6 +124,15 @@ pub fn run(args: UpArgs) -> ExitCode {
     let examples: Vec<String> = match args.topology {
         None => EXAMPLES.iter().map(|e| e.to_string()).collect(),
         Some(_) => deepest_zone(&topology).into_iter().collect(),
+    };
+    // What to ask every other local DNS server too: the CDN's story for
+    // the built-in topology (each ISP gets its own cluster).
+    let every: Vec<String> = match args.topology {
+        None => EXAMPLES_EVERY_RESOLVER
+            .iter()
+            .map(|e| e.to_string())
+            .collect(),
+        Some(_) => examples.iter().take(1).cloned().collect(),
     };
 
     super::block_on("up", async {
@@ -131,11 +160,18 @@ pub fn run(args: UpArgs) -> ExitCode {
             None => None,
         };
         let url = web.as_ref().map(super::WebServer::url);
-        print_table(&hierarchy, &examples, url.clone());
+        print_table(&hierarchy, &examples, &every, url.clone());
         print_registrations(&hierarchy, &registrations, url.as_deref());
         println!("Ctrl-C stops every server.");
         // The walk on the terminal: subscribed before any question can come.
-        let printer = (!quiet).then(|| printer::spawn(&hierarchy.bus));
+        let printer = (!quiet).then(|| {
+            let names = hierarchy
+                .resolvers
+                .iter()
+                .map(|r| (r.address.to_string(), r.name.clone()))
+                .collect();
+            printer::spawn(&hierarchy.bus, names)
+        });
         let (stop_web, web_stopped) = tokio::sync::watch::channel(false);
         let web = web.map(|web| web.spawn(web_stopped));
         // SIGHUP: every server re-reads its zone files; primaries with a
@@ -185,7 +221,7 @@ fn deepest_zone(topology: &Topology) -> Option<String> {
         .map(|z| format!("{} SOA", z.origin))
 }
 
-fn print_table(hierarchy: &Hierarchy, examples: &[String], url: Option<String>) {
+fn print_table(hierarchy: &Hierarchy, examples: &[String], every: &[String], url: Option<String>) {
     println!("{:<22} {:<28} ZONES", "ADDRESS", "SERVER");
     for server in &hierarchy.servers {
         let zones: Vec<String> = server.zones.iter().map(ToString::to_string).collect();
@@ -197,14 +233,20 @@ fn print_table(hierarchy: &Hierarchy, examples: &[String], url: Option<String>) 
             zones.join(" ")
         );
     }
+    for local in &hierarchy.resolvers {
+        println!(
+            "{:<22} {:<28} (local DNS server: a recursive resolver with its own cache)",
+            local.address.to_string(),
+            local.name
+        );
+    }
     let resolver = hierarchy.resolver;
-    println!(
-        "{:<22} {:<28} (recursive resolver)",
-        resolver.to_string(),
-        "resolver"
-    );
     println!();
-    println!("Ask the resolver:");
+    let first = hierarchy
+        .resolvers
+        .first()
+        .map_or("resolver", |r| r.name.as_str());
+    println!("Ask the {first}:");
     for example in examples {
         println!("  dig @{} -p {} {example}", resolver.ip(), resolver.port());
     }
@@ -226,6 +268,16 @@ fn print_table(hierarchy: &Hierarchy, examples: &[String], url: Option<String>) 
                 root.address.ip(),
                 root.address.port()
             );
+        }
+    }
+    for other in hierarchy.resolvers.iter().skip(1) {
+        println!(
+            "Ask the {} too (its own cache, its own address):",
+            other.name
+        );
+        for example in every {
+            let address = other.address;
+            println!("  dig @{} -p {} {example}", address.ip(), address.port());
         }
     }
     if let Some(url) = url {

@@ -9,7 +9,10 @@
 //!   entry) is defined, in `keys` or a key file;
 //! - a `primaries`/`notify` entry is an address or the `id` of a remote;
 //! - at least one `listen` address (flags may give it instead);
-//! - a zone's update rules, as `update.rs` says.
+//! - a zone's update rules, as `update.rs` says;
+//! - an `rrset_order` is fixed, cyclic or random; views are a primary's,
+//!   each with its prefixes and either `file` or `records` (whether their
+//!   data load is the zones' check, at start or `dnslab check --config`).
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
@@ -21,11 +24,12 @@ use dnslab_authoritative::{
 };
 use dnslab_authoritative::{AuthConfig, AuthOptions, ZoneSource};
 use dnslab_tsig::{Key, KeyRing};
-use dnslab_wire::absolute_name;
+use dnslab_wire::{absolute_name, RrsetOrder};
 
 use super::spec::{ConfigSpec, LimitsSpec, RemoteEntry, ZoneSpec, FORMAT_VERSION};
 use super::update::{update_config, Context};
 use super::{Origin, Problem, Problems, Setup};
+use crate::views::SECONDARY_VIEWS;
 use crate::yaml::{Lines, Place};
 
 /// Validates `spec` (read from `origin`) into a [`Setup`], or every
@@ -114,12 +118,15 @@ impl Builder<'_> {
             None => AuthOptions::default().max_udp_payload,
         };
         let data_dir = spec.data_dir.as_deref().unwrap_or(DEFAULT_DATA_DIR);
+        let rrset_order = self.rrset_order(spec.rrset_order.as_deref(), None);
         Some(Setup {
             auth: AuthConfig {
                 options: AuthOptions {
                     log_queries: spec.log_queries.unwrap_or(false),
                     server_name: None,
                     max_udp_payload,
+                    rrset_order: rrset_order.unwrap_or_default(),
+                    ecs: spec.ecs.unwrap_or(false),
                 },
                 zones,
                 keys,
@@ -355,12 +362,48 @@ impl Builder<'_> {
                 return None;
             }
         };
+        let rrset_order = self.rrset_order(spec.rrset_order.as_deref(), Some(&shown));
+        let mut views = Vec::new();
+        for view in &spec.views {
+            let line = self.lines.find("name", &view.name, 0).or(line);
+            let built = match &role {
+                Role::Primary(_) => view.view(&self.origin.base),
+                Role::Secondary { .. } => Err(SECONDARY_VIEWS.to_string()),
+            };
+            match built {
+                Ok(built) => views.push(built),
+                Err(reason) => {
+                    let message = format!("zone {shown}, view {}: {reason}", view.name);
+                    self.problem(line, message);
+                }
+            }
+        }
         Some(ZoneConfig {
             role,
             notify,
             allow_transfer,
             update,
+            rrset_order,
+            views,
         })
+    }
+
+    /// An `rrset_order:` (the server's, or zone `zone`'s), or a problem at
+    /// its line.
+    fn rrset_order(&mut self, text: Option<&str>, zone: Option<&str>) -> Option<RrsetOrder> {
+        let text = text?;
+        match text.parse::<RrsetOrder>() {
+            Ok(order) => Some(order),
+            Err(error) => {
+                let line = self.lines.find("rrset_order", text, 0);
+                let message = match zone {
+                    Some(zone) => format!("zone {zone}: {error}"),
+                    None => error.to_string(),
+                };
+                self.problem(line, message);
+                None
+            }
+        }
     }
 }
 

@@ -9,6 +9,8 @@
 
 use serde::Deserialize;
 
+use crate::views::ViewSpec;
+
 /// The format's only version.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -27,6 +29,12 @@ pub struct ConfigSpec {
     pub log_queries: Option<bool>,
     /// The largest UDP response and the EDNS size advertised (>= 512).
     pub max_udp_payload: Option<u16>,
+    /// The order of each RRset's records in answers, for zones that do not
+    /// say: fixed, cyclic (the default) or random.
+    pub rrset_order: Option<String>,
+    /// Choose views by a query's EDNS Client Subnet (RFC 7871) and answer
+    /// with its scope; default off.
+    pub ecs: Option<bool>,
     /// Where secondary copies and transfer history are kept (default
     /// `./dnslab-data`); relative to the configuration file.
     pub data_dir: Option<String>,
@@ -124,6 +132,11 @@ pub struct ZoneSpec {
     /// file (0: after every update); default: only by `dnslab ctl
     /// zone-flush`. The journal keeps every update durable meanwhile.
     pub zonefile_sync: Option<u64>,
+    /// fixed, cyclic or random; the server's `rrset_order` by default.
+    pub rrset_order: Option<String>,
+    /// Answers chosen by who asks, a primary's (see `crate::views`).
+    #[serde(default)]
+    pub views: Vec<ViewSpec>,
 }
 
 /// One update rule: who, as `allow_transfer` writes it, for the whole

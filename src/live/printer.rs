@@ -7,24 +7,43 @@
 //!  3  a.root-servers.lab. -> resolver   referral to edu. (a.edu-servers.lab.)   0.3 ms
 //! ```
 //!
+//! When `up` runs several local DNS servers (the two ISPs), each lookup
+//! starts with a line naming the one it was asked of:
+//!
+//! ```text
+//!    asked of ISP in the west (127.0.1.1:1053)
+//!  1  127.0.0.1 -> resolver   video.netcinema.com. A
+//! ```
+//!
 //! It is one more subscriber of the resolver's event bus, like an open
 //! page: while it runs, events are built for every lookup. It never slows
 //! the resolver: when the terminal falls behind, the bus resyncs it and it
 //! says how many messages it skipped.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 
 use dnslab_resolver::events::{Delivery, EventBus, Role, Subscription};
 
 /// Subscribes now (so that no lookup after this call is missed) and
-/// returns the task that prints until the bus goes away.
-pub fn spawn(bus: &Arc<EventBus>) -> tokio::task::JoinHandle<()> {
+/// returns the task that prints until the bus goes away. `resolvers` maps
+/// each local DNS server's address ("127.0.1.1:1053") to its name; with
+/// more than one, every lookup says whose it is.
+pub fn spawn(
+    bus: &Arc<EventBus>,
+    resolvers: HashMap<String, String>,
+) -> tokio::task::JoinHandle<()> {
     let subscription = bus.subscribe(None);
-    tokio::spawn(print(subscription))
+    let names = if resolvers.len() > 1 {
+        resolvers
+    } else {
+        HashMap::new()
+    };
+    tokio::spawn(print(subscription, names))
 }
 
-async fn print(mut subscription: Subscription) {
+async fn print(mut subscription: Subscription, resolvers: HashMap<String, String>) {
     while let Some(delivery) = subscription.next().await {
         let mut out = std::io::stdout().lock();
         // A closed stdout (a pipe to `head`) ends the printing, not `up`.
@@ -34,6 +53,10 @@ async fn print(mut subscription: Subscription) {
                 let mut text = String::new();
                 if event.step == 1 {
                     text.push('\n');
+                    let asked = event.to.addr.as_ref();
+                    if let Some((addr, name)) = asked.and_then(|a| resolvers.get_key_value(a)) {
+                        text.push_str(&format!("   asked of {name} ({addr})\n"));
+                    }
                 }
                 text.push_str(&event.to_string());
                 text.push('\n');

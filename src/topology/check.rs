@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use dnslab_authoritative::{read_master_file, SourcedRecord, Zone};
+use dnslab_authoritative::{
+    check_views as check_views_of, read_master_file, SourcedRecord, View, ViewError, Zone,
+};
 use hickory_proto::rr::{Name, RData};
 
 use super::problem::{AddressSource, Place, Problem, ProblemKind};
@@ -124,6 +126,33 @@ pub fn read_zones(topology: &Topology) -> (HashMap<PathBuf, ZoneFacts>, Vec<Prob
         }
     }
     (facts, problems)
+}
+
+/// The views of every zone: each view's data loaded and checked as the
+/// authoritative server will (a master file, or records replacing the
+/// zone's), and the views of a zone checked together (one name and one
+/// prefix per view); each problem at the line of the view's `name:`.
+pub fn check_views(topology: &Topology) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for zone in topology.servers.iter().flat_map(|s| &s.zones) {
+        let Some(&(_, first_line)) = zone.views.first() else {
+            continue;
+        };
+        let views: Vec<View> = zone.views.iter().map(|(view, _)| view.clone()).collect();
+        for error in check_views_of(&zone.origin, &zone.path, &views) {
+            let line = match &error {
+                ViewError::Zone { problem, .. } => zone
+                    .views
+                    .iter()
+                    .find(|(view, _)| view.name == problem.view())
+                    .map_or(first_line, |&(_, line)| line),
+                _ => first_line,
+            };
+            let place = Some(topology.place(line));
+            problems.push(Problem::new(place, ProblemKind::Views(error.to_string())));
+        }
+    }
+    problems
 }
 
 /// One zone file through the reader and into the zone store, which runs
@@ -432,7 +461,7 @@ mod tests {
         Topology {
             source: PathBuf::from("t.yaml"),
             port: 5300,
-            resolver: "127.0.0.1:1053".parse().unwrap(),
+            resolvers: Vec::new(),
             log_queries: false,
             keys: Default::default(),
             servers: servers
@@ -450,8 +479,11 @@ mod tests {
                             secondary_of: None,
                             update: Default::default(),
                             delegated: true,
+                            rrset_order: None,
+                            views: Vec::new(),
                         })
                         .collect(),
+                    ecs: false,
                     line: i + 1,
                     address_line: i + 1,
                 })

@@ -78,6 +78,10 @@ pub const EXAMPLES: &[&str] = &[
     "anything.tea-shop.co.uk",
 ];
 
+/// What to ask each other local DNS server too: the CDN answers each ISP's
+/// resolver with its own cluster.
+pub const EXAMPLES_EVERY_RESOLVER: &[&str] = &["video.netcinema.com"];
+
 /// The default hierarchy written out to a temporary directory, removed
 /// again when this value is dropped.
 #[derive(Debug)]
@@ -128,11 +132,12 @@ mod tests {
     fn every_default_file_is_compiled_in_and_used() {
         let yaml = FILES[0].1;
         for (name, _) in &FILES[1..] {
-            let used = [" ", ",", "\n"].map(|end| format!("file: {name}{end}"));
-            assert!(
-                used.iter().any(|entry| yaml.contains(entry)),
-                "{name} is not in topology.yaml"
-            );
+            // Flow style (`file: x.zone }`, `file: x.zone, ...`) or block
+            // style (line end).
+            let used = [" ", ",", "\n"]
+                .iter()
+                .any(|after| yaml.contains(&format!("file: {name}{after}")));
+            assert!(used, "{name} is not in topology.yaml");
         }
         let on_disk = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/zones/default"))
             .unwrap()

@@ -3,7 +3,9 @@
 //! file and run on loopback in one process.
 //!
 //! - [`spec`]: the YAML format (`deny_unknown_fields`) and its conversion
-//!   into a [`Topology`], with the line of every problem.
+//!   into a [`Topology`], with the line of every problem; beside it
+//!   `resolvers` (the local DNS servers, `resolver:` or `resolvers:`); a
+//!   zone's `views:` and `rrset_order:` are `crate::views`'.
 //! - [`check`]: the whole-topology check of every delegation against the
 //!   zone data (lame delegations, missing or disagreeing glue).
 //! - [`default`]: the built-in hierarchy of `zones/default/`, compiled in.
@@ -23,6 +25,7 @@ pub mod check;
 pub mod default;
 pub mod problem;
 pub mod registrar;
+mod resolvers;
 pub mod run;
 pub mod spec;
 pub mod transfers;
@@ -31,11 +34,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use dnslab_authoritative::UpdateConfig;
+use dnslab_authoritative::View;
 use dnslab_tsig::KeyRing;
+use dnslab_wire::RrsetOrder;
 use hickory_proto::rr::Name;
 
 pub use problem::{Place, Problem, ProblemKind, Problems};
-pub use run::{start, Hierarchy, Reloader, RunningServer, StartError};
+pub use resolvers::check_resolvers;
+pub use run::{start, Hierarchy, Reloader, RunningResolver, RunningServer, StartError};
 
 /// A parsed topology whose per-entry rules hold (see [`load`] for the
 /// whole-topology check).
@@ -45,13 +51,36 @@ pub struct Topology {
     pub source: PathBuf,
     /// The port shared by every server of the hierarchy.
     pub port: u16,
-    /// Where the recursive resolver listens.
-    pub resolver: SocketAddr,
+    /// The local DNS servers (recursive resolvers), each with its own
+    /// cache and address: the textbook's ISPs. At least one.
+    pub resolvers: Vec<LocalResolver>,
     /// One log line per query at every server.
     pub log_queries: bool,
     /// TSIG keys every server knows (for `allow_update` rules).
     pub keys: KeyRing,
     pub servers: Vec<Server>,
+}
+
+/// One local DNS server of the hierarchy.
+#[derive(Clone, Debug)]
+pub struct LocalResolver {
+    /// Its name in `up`'s table, e.g. "ISP in the east".
+    pub name: String,
+    /// Where it listens; its upstream queries leave from this address
+    /// too, so that servers (a CDN's) tell the resolvers apart.
+    pub address: SocketAddr,
+    /// RFC 7871: send each client's network upstream (`--ecs`).
+    pub ecs: bool,
+    /// The order of RRsets in its answers (`--rrset-order`).
+    pub rrset_order: RrsetOrder,
+    /// Questions it forwards to recursive servers (its section's
+    /// `forward_zones`, `--forward-zone`).
+    pub forward_zones: Vec<dnslab_resolver::ZoneServers>,
+    /// Zones whose walk starts at configured servers (its section's
+    /// `stub_zones`, `--stub-zone`).
+    pub stub_zones: Vec<dnslab_resolver::ZoneServers>,
+    /// Line of its entry in the YAML file.
+    pub line: usize,
 }
 
 /// One authoritative server of the hierarchy.
@@ -61,6 +90,8 @@ pub struct Server {
     pub name: Name,
     pub address: IpAddr,
     pub zones: Vec<ZoneFile>,
+    /// RFC 7871: choose views by a query's EDNS Client Subnet (`--ecs`).
+    pub ecs: bool,
     /// Lines of its `name:` and `address:` keys in the YAML file.
     pub line: usize,
     pub address_line: usize,
@@ -83,6 +114,10 @@ pub struct ZoneFile {
     /// `false` for a zone its parent does not delegate yet (a registrar
     /// will, by UPDATE: [`registrar`]).
     pub delegated: bool,
+    /// The order of its RRsets' records; the server's (cyclic) when `None`.
+    pub rrset_order: Option<RrsetOrder>,
+    /// Answers chosen by who asks, with the line of each view's `name:`.
+    pub views: Vec<(View, usize)>,
 }
 
 impl Topology {
@@ -126,6 +161,7 @@ pub fn load(path: &Path) -> Result<Topology, Problems> {
     })?;
     let topology = spec::parse(&text, path).map_err(Problems)?;
     let (facts, mut problems) = check::read_zones(&topology);
+    problems.extend(check::check_views(&topology));
     problems.extend(check::check_delegations(&topology, &facts));
     if problems.is_empty() {
         Ok(topology)

@@ -67,6 +67,9 @@ pub enum ProblemKind {
     BadAddress { what: &'static str, value: String },
     #[error("the resolver address `{0}` is not ADDRESS:PORT (e.g. 127.0.0.1:1053)")]
     BadResolverAddress(String),
+    /// A forward or stub zone of the resolver's section.
+    #[error("resolver zone: {0}")]
+    BadResolverZone(String),
     #[error("this is topology format version {0}; this dnslab reads version 1")]
     UnsupportedVersion(u32),
     #[error("port 0 cannot be shared by the servers; choose a port such as 5300")]
@@ -84,6 +87,30 @@ pub enum ProblemKind {
     DuplicateName { server: Name, first_line: usize },
     #[error("the resolver listens on {0}, which a server of the hierarchy also uses")]
     ResolverClash(std::net::SocketAddr),
+    #[error("give `resolver:` (one local DNS server) or `resolvers:` (a list), not both")]
+    ResolverAndResolvers,
+    #[error("`resolvers:` is empty; list at least one local DNS server")]
+    NoResolver,
+    #[error("resolver {name} listens on {address}, which is not loopback: dnslab up only runs servers on 127.0.0.0/8 or ::1")]
+    ResolverNotLoopback { name: String, address: IpAddr },
+    #[error("resolvers {name} and {first} (line {first_line}) share the address {address}; each local DNS server needs its own, so that authoritative servers can tell them apart")]
+    ResolversShareAddress {
+        name: String,
+        first: String,
+        first_line: usize,
+        address: IpAddr,
+    },
+    #[error("{0}")]
+    BadRrsetOrder(String),
+    #[error("zone {zone}, view {view}: {reason}")]
+    BadView {
+        zone: Name,
+        view: String,
+        reason: String,
+    },
+    /// The authoritative server's message about a zone's views.
+    #[error("{0}")]
+    Views(String),
     #[error("server {server} serves zone {zone} twice")]
     DuplicateZone { server: Name, zone: Name },
     #[error("zone file {path} for zone {zone} (server {server}) does not exist or cannot be read: {reason}")]

@@ -1,12 +1,15 @@
 //! Running a [`Topology`]: one authoritative server per entry, each on its
-//! own address and the shared port, and the recursive resolver with root
-//! hints taken from the servers of the root zone, all on the caller's
-//! tokio runtime.
+//! own address and the shared port, and each local DNS server (recursive
+//! resolver, with a cache of its own) with root hints taken from the
+//! servers of the root zone, all on the caller's tokio runtime. A
+//! resolver's upstream queries leave from its own address, so servers
+//! that answer by who asks (views) tell the resolvers apart.
 //!
-//! The resolver publishes its lookups on an event bus (read by the live
+//! The resolvers publish their lookups on one event bus (read by the live
 //! page and the terminal printer, see [`crate::live`]), and every server's
 //! answers are counted ([`crate::live::Counted`]); [`Hierarchy::web`] is
-//! the web server over all of them.
+//! the web server over all of them (its control API drives the first
+//! resolver).
 //!
 //! Every socket is bound before anything serves, so a port in use fails
 //! the whole start cleanly (the bound sockets are dropped with the error).
@@ -42,6 +45,18 @@ pub struct RunningServer {
     pub counters: Arc<ServerCounters>,
 }
 
+/// One local DNS server as started.
+#[derive(Clone)]
+pub struct RunningResolver {
+    pub name: String,
+    /// Where it listens (port 0 in the topology is resolved).
+    pub address: SocketAddr,
+    /// The resolver itself, for its counters.
+    pub resolver: Resolver,
+    /// Its answers, for /metrics.
+    counters: Arc<ServerCounters>,
+}
+
 /// Why the hierarchy could not start. Nothing is left running.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -49,6 +64,9 @@ pub enum StartError {
     /// asks them all on one.
     #[error("the servers need one shared port; port 0 would give each its own")]
     PortZero,
+    /// A hierarchy needs a local DNS server to be asked through.
+    #[error("the topology has no resolver")]
+    NoResolver,
     /// A server's zones did not load (each line names `file:line`).
     #[error("server {server}: cannot load its zones:\n{errors}")]
     Zones { server: Name, errors: LoadErrors },
@@ -86,11 +104,14 @@ impl StartError {
 /// servers' tasks; `stop` ends them cleanly and waits.
 pub struct Hierarchy {
     pub servers: Vec<RunningServer>,
-    /// Where the resolver listens (port 0 in the topology is resolved).
+    /// Where the first local DNS server listens (port 0 in the topology
+    /// is resolved): the one `up`'s examples ask.
     pub resolver: SocketAddr,
+    /// Every local DNS server, the first one first.
+    pub resolvers: Vec<RunningResolver>,
     resolver_handle: Resolver,
     resolver_counters: Arc<ServerCounters>,
-    /// Where the resolver publishes its lookups.
+    /// Where the resolvers publish their lookups.
     pub bus: Arc<EventBus>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<Result<(), TransportError>>,
@@ -105,7 +126,7 @@ pub struct Hierarchy {
 }
 
 impl Hierarchy {
-    /// The running resolver, for its counters.
+    /// The first running resolver, for its counters.
     pub fn resolver(&self) -> &Resolver {
         &self.resolver_handle
     }
@@ -195,6 +216,7 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
             // only when that level is on for the servers' query lines.
             log_queries: topology.log_queries && query_lines_enabled(),
             server_name: Some(server.name.to_string()),
+            ecs: server.ecs,
             ..AuthOptions::default()
         };
         let config = transfers::auth_config(topology, server, options, &data_root);
@@ -219,21 +241,42 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
     }
 
     let bus = Arc::new(EventBus::default());
-    let config = ResolverConfig {
-        root_hints: topology.root_hints(),
-        upstream_port: topology.port,
-        ..ResolverConfig::default()
+    let mut resolvers = Vec::new();
+    for local in &topology.resolvers {
+        let config = ResolverConfig {
+            root_hints: topology.root_hints(),
+            upstream_port: topology.port,
+            rrset_order: local.rrset_order,
+            ecs: local.ecs,
+            source_address: Some(local.address.ip()),
+            forward_zones: local.forward_zones.clone(),
+            stub_zones: local.stub_zones.clone(),
+            ..ResolverConfig::default()
+        };
+        // Every resolver publishes on the one bus: the page shows both
+        // ISPs' lookups, each from its own address.
+        let resolver = Resolver::with_events(config, bus.clone());
+        let bound = bind(ServerConfig::new(vec![local.address]), || {
+            format!("resolver {} ({})", local.name, local.address)
+        })?;
+        let running = RunningResolver {
+            name: local.name.clone(),
+            address: bound
+                .local_addrs()
+                .first()
+                .copied()
+                .unwrap_or(local.address),
+            resolver,
+            counters: Arc::new(ServerCounters::default()),
+        };
+        resolvers.push((bound, running));
+    }
+    let Some((_, first)) = resolvers.first() else {
+        return Err(StartError::NoResolver);
     };
-    let resolver = Resolver::with_events(config, bus.clone());
-    let resolver_counters = Arc::new(ServerCounters::default());
-    let resolver_server = bind(ServerConfig::new(vec![topology.resolver]), || {
-        format!("resolver ({})", topology.resolver)
-    })?;
-    let resolver_addr = resolver_server
-        .local_addrs()
-        .first()
-        .copied()
-        .unwrap_or(topology.resolver);
+    let resolver_addr = first.address;
+    let resolver_handle = first.resolver.clone();
+    let resolver_counters = first.counters.clone();
 
     let (stop, stopped) = watch::channel(false);
     let on_stop = move || {
@@ -253,9 +296,13 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
         auths.push(running.auth.clone());
         servers.push(running);
     }
-    info!(address = %resolver_addr, hints = topology.root_hints().len(), "resolver serving");
-    let handler = Counted::wrap(resolver.handler(), resolver_counters.clone());
-    tasks.spawn(resolver_server.run(handler, on_stop()));
+    let mut running_resolvers = Vec::new();
+    for (bound, running) in resolvers {
+        info!(resolver = %running.name, address = %running.address, hints = topology.root_hints().len(), "resolver serving");
+        let handler = Counted::wrap(running.resolver.handler(), running.counters.clone());
+        tasks.spawn(bound.run(handler, on_stop()));
+        running_resolvers.push(running);
+    }
     // Every server listens now: NOTIFY and the first transfers can go.
     let background = auths.iter().map(AuthServer::spawn_tasks).collect();
     wait_for_secondaries(topology, &auths).await;
@@ -263,7 +310,8 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
     Ok(Hierarchy {
         servers,
         resolver: resolver_addr,
-        resolver_handle: resolver,
+        resolvers: running_resolvers,
+        resolver_handle,
         resolver_counters,
         bus,
         stop,

@@ -8,7 +8,7 @@
 //! offending entry by scanning the text, since serde_yaml 0.9 keeps no spans.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use dnslab_wire::absolute_name;
@@ -16,9 +16,10 @@ use hickory_proto::rr::Name;
 use serde::Deserialize;
 
 use super::problem::{Place, Problem, ProblemKind};
-use super::{Server, Topology, ZoneFile};
+use super::{resolvers, Server, Topology, ZoneFile};
 use crate::config::spec::{KeySpec, UpdateRuleSpec};
 use crate::config::update::{update_config, Context};
+use crate::views::{ViewSpec, SECONDARY_VIEWS};
 use crate::yaml::Lines;
 use dnslab_tsig::{Key, KeyRing};
 
@@ -41,8 +42,11 @@ struct TopologySpec {
     version: Option<u32>,
     /// The one port shared by every server (each has its own address).
     port: Option<u16>,
-    /// ADDRESS:PORT of the recursive resolver.
-    resolver: Option<String>,
+    /// The recursive resolver (the local DNS server): ADDRESS:PORT or its
+    /// section (see `super::resolvers`).
+    resolver: Option<serde_yaml::Value>,
+    /// Several local DNS servers, each ADDRESS:PORT or a section.
+    resolvers: Option<Vec<serde_yaml::Value>>,
     /// Log every query every server receives (default: on).
     log_queries: Option<bool>,
     /// TSIG keys every server knows, for zones' `allow_update` rules
@@ -59,6 +63,9 @@ struct ServerSpec {
     name: String,
     /// A loopback address of its own.
     address: String,
+    /// Choose views by a query's EDNS Client Subnet (RFC 7871; default
+    /// off, as `dnslab auth --ecs`).
+    ecs: Option<bool>,
     zones: Vec<ZoneSpec>,
 }
 
@@ -78,6 +85,11 @@ struct ZoneSpec {
     /// `false`: served, but not delegated by its parent yet (a registrar
     /// will, by UPDATE); the check then does not ask for a delegation.
     delegated: Option<bool>,
+    /// fixed, cyclic (the default) or random (see `crate::views`).
+    rrset_order: Option<String>,
+    /// Answers chosen by who asks, a primary's (see `crate::views`).
+    #[serde(default)]
+    views: Vec<ViewSpec>,
 }
 
 /// Parses `text` (the contents of `source`) into a topology. Zone files are
@@ -114,14 +126,14 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
             ProblemKind::PortZero,
         ));
     }
-    let resolver_text = spec.resolver.as_deref().unwrap_or(DEFAULT_RESOLVER);
-    let resolver = resolver_text.parse::<SocketAddr>().unwrap_or_else(|_| {
-        problems.push(Problem::new(
-            at(lines.find("resolver", resolver_text, 0)),
-            ProblemKind::BadResolverAddress(resolver_text.to_string()),
-        ));
-        SocketAddr::from(([127, 0, 0, 1], 1053))
-    });
+    let resolvers = resolvers::parse(
+        spec.resolver,
+        spec.resolvers,
+        port,
+        &lines,
+        &at,
+        &mut problems,
+    );
 
     // Counts how often each (key, value) was seen, so that the n-th server
     // with a repeated value finds its own line, not the first one's.
@@ -243,6 +255,38 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
             for message in messages {
                 problems.push(Problem::new(at(zone_line), ProblemKind::Update(message)));
             }
+            let rrset_order = match zone.rrset_order.as_deref().map(str::parse) {
+                None => None,
+                Some(Ok(order)) => Some(order),
+                Some(Err(error)) => {
+                    let line = zone
+                        .rrset_order
+                        .as_deref()
+                        .and_then(|o| line_of("rrset_order", o));
+                    let kind = ProblemKind::BadRrsetOrder(format!("{error}"));
+                    problems.push(Problem::new(at(line), kind));
+                    None
+                }
+            };
+            let mut views = Vec::new();
+            for spec in &zone.views {
+                let line = line_of("name", &spec.name);
+                let view = match secondary_of {
+                    Some(_) => Err(SECONDARY_VIEWS.to_string()),
+                    None => spec.view(base),
+                };
+                match view {
+                    Ok(view) => views.push((view, line.unwrap_or(0))),
+                    Err(reason) => problems.push(Problem::new(
+                        at(line),
+                        ProblemKind::BadView {
+                            zone: origin.clone(),
+                            view: spec.name.clone(),
+                            reason,
+                        },
+                    )),
+                }
+            }
             zones.push(ZoneFile {
                 origin,
                 path,
@@ -250,12 +294,15 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
                 secondary_of,
                 update,
                 delegated: zone.delegated.unwrap_or(true),
+                rrset_order,
+                views,
             });
         }
         servers.push(Server {
             name,
             address,
             zones,
+            ecs: raw.ecs.unwrap_or(false),
             line: name_line.unwrap_or(0),
             address_line: address_line.unwrap_or(0),
         });
@@ -272,27 +319,19 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
             ProblemKind::NoRootServer,
         ));
     }
-    if let Some(server) = servers
-        .iter()
-        .find(|s| s.address == resolver.ip() && port == resolver.port())
-    {
-        problems.push(Problem::new(
-            at(Some(server.address_line)),
-            ProblemKind::ResolverClash(resolver),
-        ));
-    }
-
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(Topology {
+    let topology = Topology {
         source: source.to_path_buf(),
         port,
-        resolver,
+        resolvers,
         log_queries: spec.log_queries.unwrap_or(true),
         keys,
         servers,
-    })
+    };
+    problems.extend(resolvers::check_resolvers(&topology));
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(topology)
 }
 
 /// The topology's TSIG keys; a bad one is a problem at its `name:` line.
@@ -468,7 +507,11 @@ mod tests {
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
         let topology = parse(ROOT, &source).unwrap();
         assert_eq!(topology.port, DEFAULT_PORT);
-        assert_eq!(topology.resolver.to_string(), DEFAULT_RESOLVER);
+        let [resolver] = &topology.resolvers[..] else {
+            panic!("one resolver by default");
+        };
+        assert_eq!(resolver.address.to_string(), DEFAULT_RESOLVER);
+        assert_eq!(resolver.name, "resolver");
         assert!(topology.log_queries);
         assert_eq!(topology.root_hints().len(), 1);
     }
@@ -573,6 +616,176 @@ servers:
         assert_eq!(
             problems(&text),
             ["5: the resolver listens on 127.0.0.2:5300, which a server of the hierarchy also uses"]
+        );
+    }
+
+    /// `resolvers:` lists the local DNS servers, each ADDRESS:PORT or a
+    /// section; a single `resolver:` still works, and not both.
+    #[test]
+    fn resolvers_are_a_list_of_addresses_or_sections() {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
+        let text = format!(
+            "resolvers:\n  - {{ name: ISP in the east, address: 127.0.0.1:1053 }}\n  - 127.0.1.1:1054\n  - name: lab\n    address: 127.0.2.1:1053\n    ecs: true\n    rrset_order: fixed\n{ROOT}"
+        );
+        let topology = parse(&text, &source).unwrap();
+        let seen: Vec<String> = topology
+            .resolvers
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {} {} {}",
+                    r.line, r.name, r.address, r.ecs, r.rrset_order
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                "2 ISP in the east 127.0.0.1:1053 false cyclic",
+                "3 resolver 2 127.0.1.1:1054 false cyclic",
+                "5 lab 127.0.2.1:1053 true fixed",
+            ]
+        );
+        let both = format!("resolver: 127.0.0.1:1053\nresolvers: [127.0.1.1:1053]\n{ROOT}");
+        assert_eq!(
+            problems(&both),
+            ["2: give `resolver:` (one local DNS server) or `resolvers:` (a list), not both"]
+        );
+    }
+
+    /// The resolver's section: where it listens, and its forward and stub
+    /// zones, whose port defaults to the topology's.
+    #[test]
+    fn the_resolver_section_gives_forward_and_stub_zones() {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
+        let text = format!(
+            "port: 5301\nresolver:\n  address: 127.0.0.1:1054\n  forward_zones: [\"corp.example=127.0.0.1:5353,127.0.0.2\"]\n  stub_zones:\n    - lab.test=127.0.0.9\n{ROOT}"
+        );
+        let topology = parse(&text, &source).unwrap();
+        let [resolver] = &topology.resolvers[..] else {
+            panic!("one resolver");
+        };
+        assert_eq!(resolver.address.to_string(), "127.0.0.1:1054");
+        assert_eq!(
+            zone_addrs(&resolver.forward_zones),
+            [
+                "corp.example. 127.0.0.1:5353",
+                "corp.example. 127.0.0.2:5301"
+            ]
+        );
+        assert_eq!(
+            zone_addrs(&resolver.stub_zones),
+            ["lab.test. 127.0.0.9:5301"]
+        );
+    }
+
+    /// Each entry of `resolvers:` takes its own forward and stub zones
+    /// beside its name, ECS and RRset order.
+    #[test]
+    fn each_of_the_resolvers_takes_its_own_zones() {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
+        let text = format!(
+            "resolvers:\n  - {{ name: east, address: 127.0.0.1:1053, stub_zones: [lab.test=127.0.0.9] }}\n  - name: west\n    address: 127.0.1.1:1053\n    ecs: true\n    rrset_order: fixed\n    forward_zones: [.=127.0.0.8:5353]\n{ROOT}"
+        );
+        let topology = parse(&text, &source).unwrap();
+        let [east, west] = &topology.resolvers[..] else {
+            panic!("two resolvers");
+        };
+        assert_eq!(
+            (
+                zone_addrs(&east.stub_zones),
+                zone_addrs(&east.forward_zones)
+            ),
+            (vec!["lab.test. 127.0.0.9:5300".to_string()], Vec::new())
+        );
+        assert_eq!(
+            (
+                zone_addrs(&west.forward_zones),
+                zone_addrs(&west.stub_zones)
+            ),
+            (vec![". 127.0.0.8:5353".to_string()], Vec::new())
+        );
+        assert!(west.ecs);
+        assert_eq!(west.rrset_order, dnslab_wire::RrsetOrder::Fixed);
+    }
+
+    /// Each zone's servers as `zone address` lines.
+    fn zone_addrs(zones: &[dnslab_resolver::ZoneServers]) -> Vec<String> {
+        zones
+            .iter()
+            .flat_map(|z| z.servers.iter().map(move |a| format!("{} {a}", z.zone)))
+            .collect()
+    }
+
+    #[test]
+    fn a_bad_resolver_zone_and_an_unknown_key_are_reported_at_their_lines() {
+        let text = format!("resolver:\n  stub_zones:\n    - lab.test=nowhere\n{ROOT}");
+        assert_eq!(
+            problems(&text),
+            ["3: resolver zone: \"nowhere\" is not an address, ADDR:PORT or [V6]:PORT"]
+        );
+        let text = format!(
+            "resolvers:\n  - 127.0.0.1:1053\n  - address: 127.0.1.1:1053\n    stub_zones: [lab.test=127.0.0.9]\n  - address: 127.0.2.1:1053\n    stub_zones: [lab.test=127.0.0.9, lab.test=nowhere]\n{ROOT}"
+        );
+        assert_eq!(
+            problems(&text),
+            ["6: resolver zone: \"nowhere\" is not an address, ADDR:PORT or [V6]:PORT"]
+        );
+        for (text, line) in [
+            ("resolver:\n  forwarders: []\n", 2),
+            (
+                "resolvers:\n  - 127.0.0.1:1053\n  - name: west\n    address: 127.0.1.1:1053\n    forwarders: []\n",
+                5,
+            ),
+        ] {
+            let found = problems(&format!("{text}{ROOT}"));
+            assert_eq!(found.len(), 1, "{found:?}");
+            let expected = format!("{line}: resolver: unknown field `forwarders`");
+            assert!(found[0].starts_with(&expected), "{found:?}");
+        }
+    }
+
+    /// `--check` wants each resolver on a loopback address of its own.
+    #[test]
+    fn resolvers_need_distinct_loopback_addresses() {
+        let text = format!(
+            "resolvers:\n  - {{ name: east, address: 127.0.0.1:1053 }}\n  - {{ name: west, address: 127.0.0.1:1054 }}\n  - {{ name: far, address: 192.0.2.1:1053 }}\n  - {{ name: odd, address: 127.0.3.1:1053, rrset_order: shuffled }}\n{ROOT}"
+        );
+        assert_eq!(
+            problems(&text),
+            [
+                "5: \"shuffled\" is not an RRset order: write fixed, cyclic or random",
+                "3: resolvers west and east (line 2) share the address 127.0.0.1; each local DNS server needs its own, so that authoritative servers can tell them apart",
+                "4: resolver far listens on 192.0.2.1, which is not loopback: dnslab up only runs servers on 127.0.0.0/8 or ::1",
+            ]
+        );
+    }
+
+    /// A zone's `rrset_order:` and `views:` (records or a file), and the
+    /// mistakes a view can have, each at its line.
+    #[test]
+    fn zones_take_an_rrset_order_and_views() {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
+        let server = "  - name: ns.kingcdn.net.\n    address: 127.0.0.15\n    ecs: true\n    zones:\n      - zone: kingcdn.com.\n        file: kingcdn.com.zone\n        rrset_order: random\n        views:\n";
+        let good = "          - name: east\n            clients: [127.0.0.0/24]\n            records:\n              a1105: [A 203.0.113.1]\n          - name: west\n            clients: [127.0.1.0/24, 10.0.0.0/8]\n            file: kingcdn.com.zone\n";
+        let topology = parse(&format!("{ROOT}{server}{good}"), &source).unwrap();
+        let cdn = &topology.servers[1];
+        assert!(cdn.ecs);
+        let zone = &cdn.zones[0];
+        assert_eq!(zone.rrset_order, Some(dnslab_wire::RrsetOrder::Random));
+        let views: Vec<String> = zone
+            .views
+            .iter()
+            .map(|(view, line)| format!("{line} {} {}", view.name, view.clients.len()))
+            .collect();
+        assert_eq!(views, ["13 east 1", "17 west 2"]);
+        let bad = "          - name: both\n            clients: [127.0.0.0/24]\n            file: kingcdn.com.zone\n            records: {}\n          - name: nowhere\n            clients: [127.0.0.0/33]\n            file: kingcdn.com.zone\n";
+        assert_eq!(
+            problems(&format!("{ROOT}{server}{bad}")),
+            [
+                "13: zone kingcdn.com., view both: give either `file:` or `records:`",
+                "17: zone kingcdn.com., view nowhere: prefix length 33 is too long for 127.0.0.0 (at most 32)",
+            ]
         );
     }
 }

@@ -103,6 +103,8 @@ pub fn auth_config(
                     .filter_map(|copy| copy.address.to_string().parse::<AccessRule>().ok())
                     .collect(),
                 update: zone.update.clone(),
+                rrset_order: zone.rrset_order,
+                views: zone.views.iter().map(|(view, _)| view.clone()).collect(),
             }
         })
         .collect();

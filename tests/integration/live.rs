@@ -422,10 +422,13 @@ pub(crate) fn start_up_binary() -> (Process, SocketAddr, SocketAddr) {
     on_a_random_port("dnslab up", |port| {
         let resolver = SocketAddr::from(([127, 0, 0, 1], random_port()));
         let web = SocketAddr::from(([127, 0, 0, 1], random_port()));
+        // The default's second local DNS server moves off 1053 too.
+        let west = SocketAddr::from(([127, 0, 1, 1], resolver.port()));
         let mut up = Process::spawn(
             dnslab()
                 .args(["up", "--port", &port.to_string()])
                 .args(["--resolver", &resolver.to_string()])
+                .args(["--resolver", &west.to_string()])
                 .args(["--web", &web.to_string()])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped()),
@@ -723,9 +726,11 @@ fn resolver_and_auth_serve_web_ports_and_a_taken_port_is_a_clear_error() {
     );
 
     // The auth server holds auth_web: `up` asked to serve its page there.
+    let resolver_port = random_port();
     let taken = dnslab()
         .args(["up", "--port", &random_port().to_string()])
-        .args(["--resolver", &format!("127.0.0.1:{}", random_port())])
+        .args(["--resolver", &format!("127.0.0.1:{resolver_port}")])
+        .args(["--resolver", &format!("127.0.1.1:{resolver_port}")])
         .args(["--web", &auth_web.to_string()])
         .output()
         .expect("run dnslab up");

@@ -16,6 +16,8 @@ mod live;
 mod readme;
 /// The recursive resolver over a hierarchy of dnslab servers.
 mod resolver;
+/// Load distribution and answers by who asks: rotation, views, ECS.
+mod stories;
 /// Zone transfers, NOTIFY and TSIG: dnslab as primary and secondary.
 mod transfer;
 /// `dnslab up`: topologies and the built-in default hierarchy.

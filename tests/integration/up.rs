@@ -11,7 +11,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use dnslab::topology::default::DefaultTopology;
-use dnslab::topology::{self, Hierarchy, Topology};
+use dnslab::topology::{self, Hierarchy, RunningResolver, Topology};
+use dnslab_resolver::ZoneServers;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{RData, RecordType};
 
@@ -70,6 +71,23 @@ fn assert_one_problem(name: &str, file: &Path, line: usize, words: &[&str]) {
     }
 }
 
+/// Two local DNS servers on one address: `--check` wants each on its own
+/// loopback address, or a CDN's server could not tell them apart.
+#[test]
+fn resolvers_sharing_an_address_are_reported_at_the_second() {
+    let yaml = fixture("resolvers-shared.yaml");
+    assert_one_problem(
+        "resolvers-shared.yaml",
+        &yaml,
+        line_of(&yaml, "ISP in the west", 0),
+        &[
+            "ISP in the west",
+            "ISP in the east",
+            "share the address 127.0.0.1",
+        ],
+    );
+}
+
 /// A secondary names its primary by server name (`secondary_of`); a name
 /// that is no server of the topology is reported at the zone's line,
 /// naming both, before anything starts.
@@ -111,7 +129,12 @@ fn good_fixture_topology_validates_clean() {
     let topology = topology::load(&fixture("good.yaml")).unwrap_or_else(|p| panic!("{p}"));
     assert_eq!(topology.servers.len(), 3);
     assert_eq!(topology.port, 5300);
-    assert_eq!(topology.resolver, "127.0.0.1:1053".parse().unwrap());
+    let addresses: Vec<String> = topology
+        .resolvers
+        .iter()
+        .map(|r| r.address.to_string())
+        .collect();
+    assert_eq!(addresses, ["127.0.0.1:1053"], "a single `resolver:`");
     assert!(
         topology.log_queries,
         "query logs are on unless the file says otherwise"
@@ -287,7 +310,7 @@ fn unknown_key_is_rejected_naming_the_key_and_line() {
         line_of(&yaml, "adress:", 0),
         &[
             "unknown field `adress`",
-            "expected one of `name`, `address`, `zones`",
+            "expected one of `name`, `address`, `ecs`, `zones`",
         ],
     );
 }
@@ -370,14 +393,23 @@ impl RunningDefault {
     /// starting it concurrently differ by port: pick a random high one and
     /// try another when it is taken.
     pub(crate) fn start() -> RunningDefault {
+        RunningDefault::start_with(|_| {})
+    }
+
+    /// [`start`](Self::start), with `adjust` applied to the topology once
+    /// its port is chosen.
+    fn start_with(adjust: impl Fn(&mut Topology)) -> RunningDefault {
         let files = DefaultTopology::write().expect("write default topology");
         let mut topology: Topology =
             topology::load(&files.path()).unwrap_or_else(|p| panic!("{p}"));
-        topology.resolver = "127.0.0.1:0".parse().unwrap();
+        for resolver in &mut topology.resolvers {
+            resolver.address.set_port(0);
+        }
         topology.log_queries = false;
         let runtime = test_runtime();
         let hierarchy = on_a_random_port("the default hierarchy", |port| {
             topology.port = port;
+            adjust(&mut topology);
             match runtime.block_on(topology::start(&topology)) {
                 Ok(hierarchy) => Some(hierarchy),
                 Err(e) if e.is_addr_in_use() => None,
@@ -395,8 +427,18 @@ impl RunningDefault {
         self.hierarchy.as_ref().expect("running")
     }
 
+    /// The first local DNS server, the ISP in the east.
     pub(crate) fn resolver(&self) -> SocketAddr {
         self.hierarchy().resolver
+    }
+
+    /// The local DNS server named `name`.
+    fn resolver_named(&self, name: &str) -> &RunningResolver {
+        let resolvers = &self.hierarchy().resolvers;
+        resolvers
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("no resolver {name}"))
     }
 
     fn port(&self) -> u16 {
@@ -484,6 +526,30 @@ fn assert_answer(running: &RunningDefault, name: &str, qtype: RecordType, expect
         lines(expected),
         "answer for {name} {qtype}"
     );
+}
+
+/// The resolver's section of a topology gives it stub zones (and forward
+/// zones) as `--stub-zone` does: with cs.umass.edu a stub zone at its
+/// server (127.0.0.10), gaia.cs.umass.edu is one upstream query, not the
+/// walk from the root through edu and umass.edu.
+#[test]
+fn the_resolver_section_stub_zone_is_asked_directly() {
+    let running = RunningDefault::start_with(|topology| {
+        let text = format!("cs.umass.edu=127.0.0.10:{}", topology.port);
+        let stub = ZoneServers::parse(&text).expect("a stub zone");
+        for resolver in &mut topology.resolvers {
+            resolver.stub_zones = vec![stub.clone()];
+        }
+    });
+    let before = running.hierarchy().resolver().stats().upstream_queries;
+    assert_answer(
+        &running,
+        "gaia.cs.umass.edu.",
+        RecordType::A,
+        &["gaia.cs.umass.edu. A 192.0.2.12"],
+    );
+    let cost = running.hierarchy().resolver().stats().upstream_queries - before;
+    assert_eq!(cost, 1, "the stub server only");
 }
 
 /// Every story of zones/default/topology.yaml, answered through the
@@ -581,6 +647,74 @@ fn default_hierarchy_answers_every_story_through_the_resolver() {
         .map(|r| format!("{} {}", r.name, r.record_type()))
         .collect();
     assert_eq!(soa, ["cs.umass.edu. SOA"]);
+}
+
+/// The textbook's CDN, as its figure shows it: two ISPs' local DNS servers
+/// ask for video.netcinema.com, follow the CNAME to the CDN's
+/// a1105.kingcdn.com, and the CDN's server answers each with the cluster
+/// near it, chosen by the resolver's own address (kingcdn.com's views).
+/// Each keeps its answer in a cache of its own: asked again, neither asks
+/// anyone.
+#[test]
+fn two_isps_get_two_cdn_clusters_each_from_its_own_cache() {
+    let running = RunningDefault::start();
+    let clusters = [
+        ("ISP in the east", ["203.0.113.105", "203.0.113.106"]),
+        ("ISP in the west", ["198.51.100.105", "198.51.100.106"]),
+    ];
+    for (isp, cluster) in clusters {
+        let local = running.resolver_named(isp);
+        let ask = || {
+            udp(
+                local.address,
+                &Ask::new("video.netcinema.com.", RecordType::A).rd(),
+            )
+        };
+        let reply = ask();
+        assert_recursive_header(&reply, isp);
+        let mut expected = vec!["video.netcinema.com. CNAME a1105.kingcdn.com.".to_string()];
+        expected.extend(cluster.iter().map(|a| format!("a1105.kingcdn.com. A {a}")));
+        expected.sort();
+        assert_eq!(section_without_ttl(&reply.answers), expected, "{isp}");
+        let asked = local.resolver.stats().upstream_queries;
+        assert!(asked > 0, "{isp} walked the hierarchy itself");
+        assert_eq!(section_without_ttl(&ask().answers), expected, "{isp} again");
+        assert_eq!(
+            local.resolver.stats().upstream_queries,
+            asked,
+            "{isp}'s cache"
+        );
+    }
+}
+
+/// Load distribution through a local DNS server: 30 digs for
+/// www.busy-site.org, and each of its three replicas comes first about a
+/// third of the time (the cache's answers take turns; the first comes
+/// from the authoritative server, which rotates too).
+#[test]
+fn thirty_digs_spread_over_the_three_replicas() {
+    let running = RunningDefault::start();
+    let mut first = std::collections::BTreeMap::<String, usize>::new();
+    for _ in 0..30 {
+        let Some(out) = dig(running.resolver(), &["+short", "www.busy-site.org"]) else {
+            return; // no dig: SKIPPED (a failure in CI)
+        };
+        let addresses: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            addresses.len(),
+            3,
+            "every answer holds every replica: {out}"
+        );
+        *first.entry(addresses[0].to_string()).or_default() += 1;
+    }
+    let replicas = ["203.0.113.10", "203.0.113.11", "203.0.113.12"];
+    assert_eq!(first.keys().collect::<Vec<_>>(), replicas, "{first:?}");
+    for (replica, times) in &first {
+        assert!(
+            (8..=12).contains(times),
+            "{replica} first {times} times of 30: {first:?}"
+        );
+    }
 }
 
 /// The textbook's "10 messages" case: a cold lookup of gaia.cs.umass.edu
@@ -811,6 +945,41 @@ fn strip_ansi(text: &str) -> String {
     plain
 }
 
+/// `dnslab up --quiet`, for a class where the terminal is projected next to
+/// the page: the table and the dig lines are printed, the lookups are
+/// answered, but no lookup is printed (neither walk nor cache hit).
+#[test]
+fn binary_up_quiet_prints_the_table_and_no_lookup() {
+    let (_port, resolver, mut up, reply) = start_default_up(&["--quiet"]);
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    // A second lookup, answered from the cache: not printed either.
+    let again = udp(
+        resolver,
+        &Ask::new("gaia.cs.umass.edu.", RecordType::A).rd(),
+    );
+    assert_eq!(
+        section_without_ttl(&again.answers),
+        ["gaia.cs.umass.edu. A 192.0.2.12"]
+    );
+    up.signal("-TERM");
+    let status = up.wait_exit(Duration::from_secs(10));
+    let output = up.output();
+    assert!(status.is_some_and(|s| s.success()), "{output:?}");
+    let stdout = strip_ansi(&String::from_utf8_lossy(&output.stdout));
+    assert!(
+        stdout.contains(&format!(
+            "dig @127.0.0.1 -p {} gaia.cs.umass.edu",
+            resolver.port()
+        )),
+        "the dig lines are printed: {stdout}"
+    );
+    let lookup_lines: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.contains(" -> ") || line.contains("asked of "))
+        .collect();
+    assert_eq!(lookup_lines, Vec::<&str>::new(), "{stdout}");
+}
+
 /// `dnslab up --check` as a user runs it: on the default it prints OK with
 /// the number of servers and exits 0; on a topology with a lame delegation
 /// it exits 1 and prints the problem with the zone file and line on
@@ -839,16 +1008,17 @@ fn binary_check_accepts_the_default_and_rejects_a_lame_delegation() {
     assert!(stderr.contains("com.zone:"), "{stderr}");
 }
 
-/// `dnslab up --port P` as a user runs it: it starts, answers through its
-/// resolver, prints the walk as numbered messages and the page's URL, and
-/// stops cleanly on SIGTERM.
-#[test]
-fn binary_up_serves_the_default_until_sigterm() {
+/// The binary running the default hierarchy on random ports with `extra`
+/// arguments, once its resolver (the ISP in the east) has answered
+/// gaia.cs.umass.edu: the servers' port, that resolver, the process and
+/// the answer.
+fn start_default_up(extra: &[&str]) -> (u16, SocketAddr, Process, Message) {
     let query = Ask::new("gaia.cs.umass.edu.", RecordType::A)
         .rd()
         .to_message();
-    let (port, resolver, mut up, reply) = on_a_random_port("dnslab up", |port| {
+    on_a_random_port("dnslab up", |port| {
         let resolver = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), random_port());
+        let west = SocketAddr::new(IpAddr::from([127, 0, 1, 1]), resolver.port());
         let mut up = Process::spawn(
             dnslab()
                 .args([
@@ -857,10 +1027,15 @@ fn binary_up_serves_the_default_until_sigterm() {
                     &port.to_string(),
                     "--resolver",
                     &resolver.to_string(),
+                    "--resolver",
+                    &west.to_string(),
                     // The README's 8053 is the README test's.
                     "--web",
                     "127.0.0.1:0",
                 ])
+                .args(extra)
+                // The servers' query lines (debug), for the view's.
+                .env("RUST_LOG", "info,dnslab_authoritative::handler=debug")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped()),
         );
@@ -877,12 +1052,32 @@ fn binary_up_serves_the_default_until_sigterm() {
             panic!("dnslab up did not answer: {stderr}");
         };
         Some((port, resolver, up, reply))
-    });
+    })
+}
+
+/// `dnslab up --port P` as a user runs it: it starts, answers through its
+/// resolver, prints the walk as numbered messages (each lookup under the
+/// name of the ISP's resolver it was asked of) and the page's URL, and
+/// stops cleanly on SIGTERM.
+#[test]
+fn binary_up_serves_the_default_until_sigterm() {
+    let (port, resolver, mut up, reply) = start_default_up(&[]);
     assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
     assert_recursive_header(&reply, "gaia.cs.umass.edu./A");
     assert_eq!(
         section_without_ttl(&reply.answers),
         ["gaia.cs.umass.edu. A 192.0.2.12"]
+    );
+    // The ISP in the west: its own resolver, the CDN's west cluster.
+    let west = SocketAddr::new(IpAddr::from([127, 0, 1, 1]), resolver.port());
+    let cdn = udp(west, &Ask::new("video.netcinema.com.", RecordType::A).rd());
+    assert_eq!(
+        section_without_ttl(&cdn.answers),
+        [
+            "a1105.kingcdn.com. A 198.51.100.105",
+            "a1105.kingcdn.com. A 198.51.100.106",
+            "video.netcinema.com. CNAME a1105.kingcdn.com.",
+        ]
     );
 
     up.signal("-TERM");
@@ -908,4 +1103,41 @@ fn binary_up_serves_the_default_until_sigterm() {
         "the page's URL: {stdout}"
     );
     assert_walk_printed(&stdout);
+    // Each lookup says whose it is: two local DNS servers print walks.
+    let plain = strip_ansi(&stdout);
+    let lines: Vec<&str> = plain.lines().collect();
+    for (asked_of, first_step) in [
+        (
+            format!("asked of ISP in the east (127.0.0.1:{})", resolver.port()),
+            "-> resolver   gaia.cs.umass.edu. A",
+        ),
+        (
+            format!("asked of ISP in the west (127.0.1.1:{})", resolver.port()),
+            "-> resolver   video.netcinema.com. A",
+        ),
+    ] {
+        let at = lines.iter().position(|line| line.contains(first_step));
+        let before = at.and_then(|at| lines.get(at.checked_sub(1)?));
+        assert_eq!(
+            before.map(|line| line.trim()),
+            Some(asked_of.as_str()),
+            "{plain}"
+        );
+    }
+    for row in [
+        format!("127.0.1.1:{}", resolver.port()),
+        "ISP in the west".to_string(),
+        format!("dig @127.0.1.1 -p {} video.netcinema.com", resolver.port()),
+    ] {
+        assert!(stdout.contains(&row), "{row:?} in {stdout}");
+    }
+    // ns.kingcdn.net's query log names the view that answered the west.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let view_logged = strip_ansi(&stderr).lines().any(|line| {
+        line.contains("server=ns.kingcdn.net.")
+            && line.contains("client=127.0.1.1:")
+            && line.contains("qname=a1105.kingcdn.com.")
+            && line.contains("view=west")
+    });
+    assert!(view_logged, "{stderr}");
 }

@@ -9,9 +9,12 @@
 //!    flag but the opcode cleared (RFC 1035 4.1.1; as BIND answers);
 //! 3. not one well-formed question (QDCOUNT other than 1, records in the
 //!    answer or authority section of a plain query, a truncated or
-//!    compressed question name, two OPT records, an UPDATE whose zone
-//!    section is not of type SOA...): FORMERR, header only (RFC 1035
-//!    4.1.1, RFC 9619, RFC 6891 6.1.1, RFC 2136 3.1.1);
+//!    compressed question name, two OPT records, OPT options cut short, a
+//!    malformed ECS option, an UPDATE whose zone section is not of type
+//!    SOA...): FORMERR, header only (RFC 1035 4.1.1, RFC 9619, RFC 6891
+//!    6.1.1, RFC 7871 7.2.1, RFC 2136 3.1.1). An ECS option is checked
+//!    whether or not the server acts on it (`--ecs`), as BIND checks it: a
+//!    broken client learns of its bug either way;
 //! 4. an EDNS version other than 0: BADVERS (RFC 6891 6.1.3);
 //! 5. a class other than IN and ANY: REFUSED, as from NSD, Knot and
 //!    Unbound (only class IN data is held or resolved);

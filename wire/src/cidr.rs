@@ -102,6 +102,24 @@ impl FromStr for Cidr {
     }
 }
 
+impl Cidr {
+    /// The prefix's address, as written.
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+
+    /// The prefix length in bits.
+    pub fn prefix_len(&self) -> u8 {
+        self.prefix
+    }
+
+    /// Whether every address of `other` is in this prefix (it is as long
+    /// or longer, and starts with this one).
+    pub fn covers(&self, other: &Cidr) -> bool {
+        self.prefix <= other.prefix && self.contains(other.addr)
+    }
+}
+
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.addr, self.prefix)

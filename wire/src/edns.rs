@@ -8,6 +8,7 @@
 
 use dnslab_transport::Protocol;
 
+use crate::ecs::ClientSubnet;
 use crate::request::{EdnsQuery, TYPE_OPT};
 
 /// RFC 1035 4.2.1: a UDP message without EDNS carries at most 512 octets.
@@ -55,6 +56,34 @@ pub fn opt_record(udp_payload: u16, extended_rcode: u8, dnssec_ok: bool) -> [u8;
     ]
 }
 
+/// Octets of a response's OPT record: [`OPT_LEN`], and the ECS option
+/// when there is one.
+pub fn opt_len(subnet: Option<&ClientSubnet>) -> usize {
+    OPT_LEN + subnet.map_or(0, ClientSubnet::option_len)
+}
+
+/// Appends a response's OPT record: [`opt_record`], carrying `subnet` as
+/// an ECS option when the answer was chosen for a client network (RFC
+/// 7871 7.2.1: the query's FAMILY, SOURCE PREFIX-LENGTH and ADDRESS, and
+/// the SCOPE PREFIX-LENGTH the answer covers).
+pub fn push_opt_record(
+    out: &mut Vec<u8>,
+    udp_payload: u16,
+    extended_rcode: u8,
+    dnssec_ok: bool,
+    subnet: Option<&ClientSubnet>,
+) {
+    let mut opt = opt_record(udp_payload, extended_rcode, dnssec_ok);
+    let Some(subnet) = subnet else {
+        out.extend_from_slice(&opt);
+        return;
+    };
+    let rdlen = u16::try_from(subnet.option_len()).unwrap_or(0);
+    opt[OPT_LEN - 2..].copy_from_slice(&rdlen.to_be_bytes());
+    out.extend_from_slice(&opt);
+    subnet.write_option(out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +92,7 @@ mod tests {
         udp_size: 4096,
         version: 0,
         dnssec_ok: true,
+        client_subnet: None,
     };
 
     #[test]
@@ -85,5 +115,20 @@ mod tests {
             [0, 0, 41, 0x04, 0xD0, 1, 0, 0x80, 0, 0, 0]
         );
         assert_eq!(opt_record(100, 0, false)[3..5], 512u16.to_be_bytes());
+    }
+
+    #[test]
+    fn opt_record_with_a_client_subnet() {
+        let subnet = ClientSubnet::parse(&[0, 1, 24, 0, 192, 0, 2]).unwrap();
+        let mut out = Vec::new();
+        push_opt_record(&mut out, 1232, 0, false, Some(&subnet.with_scope(24)));
+        let mut expected = opt_record(1232, 0, false).to_vec();
+        expected[OPT_LEN - 1] = 11;
+        expected.extend_from_slice(&[0, 8, 0, 7, 0, 1, 24, 24, 192, 0, 2]);
+        assert_eq!(out, expected);
+        assert_eq!(out.len(), opt_len(Some(&subnet)));
+        out.clear();
+        push_opt_record(&mut out, 1232, 0, true, None);
+        assert_eq!(out, opt_record(1232, 0, true));
     }
 }

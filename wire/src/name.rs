@@ -24,8 +24,9 @@ const MAX_LABEL_LEN: usize = 63;
 /// Labels a 255-octet name can have besides the root (one octet each).
 const MAX_LABELS: usize = 127;
 /// Octets a lookup key may carry after the name (see
-/// [`WireName::set_suffix`]): the type, and one flag octet.
-pub const KEY_SUFFIX_LEN: usize = 3;
+/// [`WireName::set_suffix`]): the type, a flag octet, and the view an
+/// answer was prepared for.
+pub const KEY_SUFFIX_LEN: usize = 4;
 
 /// A name in lowercased, uncompressed wire format, built on the stack,
 /// with room after it for a key suffix (a type, a flag).
@@ -183,7 +184,7 @@ impl WireName {
         let suffix = suffix.get(..KEY_SUFFIX_LEN).unwrap_or(suffix);
         let at = usize::from(self.len);
         self.bytes[at..at + suffix.len()].copy_from_slice(suffix);
-        // At most KEY_SUFFIX_LEN (3), so it fits a byte.
+        // At most KEY_SUFFIX_LEN (4), so it fits a byte.
         self.suffix = suffix.len() as u8;
     }
 

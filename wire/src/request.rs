@@ -15,6 +15,7 @@
 
 use std::fmt;
 
+use crate::ecs::{ClientSubnet, EcsError, OPTION_ECS};
 use crate::name::{NameError, WireName};
 
 /// RFC 1035 4.1.1: the fixed header.
@@ -79,6 +80,9 @@ pub struct EdnsQuery {
     pub version: u8,
     /// RFC 3225 3: the DO bit is copied into the response.
     pub dnssec_ok: bool,
+    /// RFC 7871: the client network the question is asked for, when the
+    /// OPT record carries an ECS option.
+    pub client_subnet: Option<ClientSubnet>,
 }
 
 /// A readable query with exactly one question.
@@ -102,7 +106,8 @@ pub struct Request<'a> {
     pub ancount: u16,
     pub nscount: u16,
     /// The lowercased question name, followed by the qtype and the DO bit
-    /// (answers with DNSSEC records differ): the lookup key of prepared
+    /// (answers with DNSSEC records differ), and by the view when a server
+    /// sets one ([`Request::set_view`]): the lookup key of prepared
     /// answers, built without allocating.
     name: WireName,
 }
@@ -116,6 +121,17 @@ impl Request<'_> {
     /// The lowercased question name in wire form.
     pub fn lowercase_name(&self) -> &[u8] {
         self.name.bytes()
+    }
+
+    /// Adds `view` to [`Request::key`], for a server whose answers depend
+    /// on who asks: each view's answers are kept apart. View 0, every
+    /// client's when there are no views, keeps the key as parsed.
+    pub fn set_view(&mut self, view: u8) {
+        if view != 0 {
+            let [qtype_hi, qtype_lo] = self.qtype.to_be_bytes();
+            let dnssec_ok = u8::from(self.edns.is_some_and(|e| e.dnssec_ok));
+            self.name.set_suffix(&[qtype_hi, qtype_lo, dnssec_ok, view]);
+        }
     }
 }
 
@@ -161,6 +177,10 @@ pub enum Malformed {
     /// RFC 2136 3.1.1: an UPDATE's zone section names a zone by its SOA
     /// type; any other ZTYPE is FORMERR.
     UpdateZoneType(u16),
+    /// RFC 6891 6.1.2: the OPT RDATA is not a list of whole options.
+    OptOptions,
+    /// RFC 7871 6 and 7.2.1: an ECS option that does not follow the rules.
+    ClientSubnet(EcsError),
 }
 
 impl fmt::Display for ParseError {
@@ -199,6 +219,8 @@ impl fmt::Display for Malformed {
             Malformed::UpdateZoneType(ztype) => {
                 write!(f, "UPDATE zone section of type {ztype}, not SOA")
             }
+            Malformed::OptOptions => write!(f, "OPT RDATA is not a list of whole options"),
+            Malformed::ClientSubnet(why) => write!(f, "{why}"),
         }
     }
 }
@@ -271,7 +293,8 @@ pub fn parse_request(msg: &[u8], opcodes: Opcodes) -> Result<Request<'_>, ParseE
     }
     let additional_at = skip_records(msg, question_end, u32::from(ancount) + u32::from(nscount))
         .ok_or(malformed(Malformed::TruncatedRecords))?;
-    let additionals = read_additionals(msg, additional_at, arcount).map_err(malformed)?;
+    let additionals =
+        read_additionals(msg, additional_at, arcount, Options::Checked).map_err(malformed)?;
     let edns = additionals.edns;
     let [qtype_hi, qtype_lo] = qtype.to_be_bytes();
     name.set_suffix(&[
@@ -327,7 +350,17 @@ pub fn find_edns(msg: &[u8]) -> Option<EdnsQuery> {
         pos = skip_name(msg, pos)? + 4;
     }
     let pos = skip_records(msg, pos, u32::from(answers) + u32::from(authority))?;
-    read_additionals(msg, pos, additional).ok()?.edns
+    read_additionals(msg, pos, additional, Options::Ignored)
+        .ok()?
+        .edns
+}
+
+/// Whether the OPT record's options are read (a request to answer) or not
+/// (the OPT record of a request already rejected, only to echo its size).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Options {
+    Checked,
+    Ignored,
 }
 
 /// What the additional section holds that a server acts on before
@@ -341,7 +374,12 @@ struct Additionals {
 /// TSIG record (RFC 8945 4.2), which `dnslab-tsig` verifies; other records
 /// are skipped. Bytes after the last counted record are ignored, as NSD
 /// does.
-fn read_additionals(msg: &[u8], mut pos: usize, count: u16) -> Result<Additionals, Malformed> {
+fn read_additionals(
+    msg: &[u8],
+    mut pos: usize,
+    count: u16,
+    options: Options,
+) -> Result<Additionals, Malformed> {
     let mut edns = None;
     let mut signed = false;
     for _ in 0..count {
@@ -352,10 +390,11 @@ fn read_additionals(msg: &[u8], mut pos: usize, count: u16) -> Result<Additional
         let ttl_hi = u16_at(msg, pos + 4).ok_or(Malformed::TruncatedAdditional)?;
         let ttl_lo = u16_at(msg, pos + 6).ok_or(Malformed::TruncatedAdditional)?;
         let rdlen = u16_at(msg, pos + 8).ok_or(Malformed::TruncatedAdditional)?;
-        pos += 10 + usize::from(rdlen);
-        if pos > msg.len() {
-            return Err(Malformed::TruncatedAdditional);
-        }
+        let rdata_at = pos + 10;
+        pos = rdata_at + usize::from(rdlen);
+        let rdata = msg
+            .get(rdata_at..pos)
+            .ok_or(Malformed::TruncatedAdditional)?;
         if rtype == TYPE_TSIG {
             signed = true;
         }
@@ -368,14 +407,52 @@ fn read_additionals(msg: &[u8], mut pos: usize, count: u16) -> Result<Additional
         if !owner_is_root {
             return Err(Malformed::OptNotAtRoot);
         }
+        let client_subnet = match options {
+            Options::Checked => read_options(rdata)?,
+            Options::Ignored => None,
+        };
         // RFC 6891 6.1.3: TTL = extended RCODE (8) | VERSION (8) | DO | Z.
         edns = Some(EdnsQuery {
             udp_size: class,
             version: (ttl_hi & 0xFF) as u8,
             dnssec_ok: ttl_lo & 0x8000 != 0,
+            client_subnet,
         });
     }
     Ok(Additionals { edns, signed })
+}
+
+/// Reads the options of an OPT record (RFC 6891 6.1.2: OPTION-CODE,
+/// OPTION-LENGTH, OPTION-DATA, one after another) for the one both
+/// servers act on, ECS (RFC 7871); the others are skipped, as options a
+/// server does not know are ignored (RFC 6891 6.1.2). A list that ends
+/// inside an option, two ECS options, or one that breaks RFC 7871 6 (or
+/// has a SCOPE other than 0, which queries must not) is malformed.
+fn read_options(mut rdata: &[u8]) -> Result<Option<ClientSubnet>, Malformed> {
+    let mut subnet = None;
+    while let [code_hi, code_lo, len_hi, len_lo, rest @ ..] = rdata {
+        let len = usize::from(u16::from_be_bytes([*len_hi, *len_lo]));
+        let data = rest.get(..len).ok_or(Malformed::OptOptions)?;
+        rdata = rest.get(len..).unwrap_or_default();
+        if u16::from_be_bytes([*code_hi, *code_lo]) != OPTION_ECS {
+            continue;
+        }
+        if subnet.is_some() {
+            return Err(Malformed::ClientSubnet(EcsError::Duplicate));
+        }
+        let parsed = ClientSubnet::parse(data).map_err(Malformed::ClientSubnet)?;
+        if parsed.scope() != 0 {
+            return Err(Malformed::ClientSubnet(EcsError::ScopeInQuery(
+                parsed.scope(),
+            )));
+        }
+        subnet = Some(parsed);
+    }
+    if rdata.is_empty() {
+        Ok(subnet)
+    } else {
+        Err(Malformed::OptOptions)
+    }
 }
 
 /// Returns the offset past a possibly compressed name, without following
@@ -395,6 +472,7 @@ pub fn skip_name(msg: &[u8], mut pos: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ecs::EcsError;
 
     /// A query for `name` (presentation labels) with the given counts.
     fn query(flags: u16, counts: [u16; 4], labels: &[&str], qtype: u16) -> Vec<u8> {
@@ -435,6 +513,7 @@ mod tests {
             udp_size: 1232,
             version: 0,
             dnssec_ok: true,
+            client_subnet: None,
         };
         assert_eq!(find_edns(&none), Some(found));
         // Two questions, then the OPT record.
@@ -475,6 +554,12 @@ mod tests {
         assert_eq!(req.question, &msg[12..]);
         assert_eq!(req.lowercase_name(), b"\x03www\x07example\x03com\x00");
         assert_eq!(req.key(), b"\x03www\x07example\x03com\x00\x00\x01\x00");
+        let mut in_view = req.clone();
+        in_view.set_view(2);
+        assert_eq!(
+            in_view.key(),
+            b"\x03www\x07example\x03com\x00\x00\x01\x00\x02"
+        );
         assert!(req.header.recursion_desired);
         assert_eq!(
             (req.header.id, req.qtype, req.qclass, req.edns),
@@ -492,7 +577,8 @@ mod tests {
             Some(EdnsQuery {
                 udp_size: 4096,
                 version: 1,
-                dnssec_ok: true
+                dnssec_ok: true,
+                client_subnet: None,
             })
         );
     }
@@ -571,6 +657,63 @@ mod tests {
             parse_request_q(&opt_named),
             Err(ParseError::Malformed(_, Malformed::OptNotAtRoot))
         ));
+    }
+
+    /// `msg` (a query with ARCOUNT 1) with an OPT record whose RDATA is
+    /// `options`.
+    fn with_options(mut msg: Vec<u8>, options: &[u8]) -> Vec<u8> {
+        let mut o = opt(1232, 0, false);
+        let len = u16::try_from(options.len()).unwrap();
+        o[9..11].copy_from_slice(&len.to_be_bytes());
+        o.extend_from_slice(options);
+        msg.extend(o);
+        msg
+    }
+
+    /// RFC 7871: the ECS option is read among others; a malformed one, a
+    /// second one, a SCOPE in a query and a list that ends inside an
+    /// option are FORMERR, while the OPT record is still found for the
+    /// error response (RFC 6891 6.1.1).
+    #[test]
+    fn the_client_subnet_option_is_read_or_rejected() {
+        let plain = || query(0, [1, 0, 0, 1], &["a"], 1);
+        let cookie = [0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+        let ecs = [0, 8, 0, 7, 0, 1, 24, 0, 198, 51, 100];
+        let both: Vec<u8> = cookie.iter().chain(&ecs).copied().collect();
+        let req = with_options(plain(), &both);
+        let subnet = parse_request_q(&req)
+            .expect("parses")
+            .edns
+            .and_then(|e| e.client_subnet)
+            .expect("ECS read");
+        assert_eq!(subnet.to_string(), "198.51.100.0/24/0");
+        let twice: Vec<u8> = ecs.iter().chain(&ecs).copied().collect();
+        let cases: [(&[u8], Malformed); 5] = [
+            (
+                &[0, 8, 0, 6, 0, 1, 24, 0, 198, 51],
+                Malformed::ClientSubnet(EcsError::AddressLength {
+                    got: 2,
+                    needed: 3,
+                    prefix: 24,
+                }),
+            ),
+            (
+                &[0, 8, 0, 7, 0, 1, 24, 24, 198, 51, 100],
+                Malformed::ClientSubnet(EcsError::ScopeInQuery(24)),
+            ),
+            (&twice, Malformed::ClientSubnet(EcsError::Duplicate)),
+            (&[0, 8, 0, 9, 0, 1, 24, 0], Malformed::OptOptions),
+            (&[0, 8, 0], Malformed::OptOptions),
+        ];
+        for (options, why) in cases {
+            let req = with_options(plain(), options);
+            assert!(
+                matches!(parse_request_q(&req), Err(ParseError::Malformed(_, w)) if w == why),
+                "{why}: {:?}",
+                parse_request_q(&req)
+            );
+            assert_eq!(find_edns(&req).map(|e| e.udp_size), Some(1232), "{why}");
+        }
     }
 
     /// An SOA record for the root, as an IXFR's authority or a NOTIFY's

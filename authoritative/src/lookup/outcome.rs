@@ -127,7 +127,7 @@ pub(crate) struct ResponseRecords {
     pub(crate) additionals: Vec<Record>,
 }
 
-impl Lookup<'_> {
+impl<'c> Lookup<'c> {
     /// NXDOMAIN and YXDOMAIN are the last name's (RFC 6604 2.1); REFUSED
     /// when no zone of ours holds QNAME; NOERROR otherwise.
     pub(crate) fn rcode(&self) -> ResponseCode {
@@ -136,6 +136,22 @@ impl Lookup<'_> {
             End::NxDomain { .. } => ResponseCode::NXDomain,
             End::YxDomain { .. } => ResponseCode::YXDomain,
             _ => ResponseCode::NoError,
+        }
+    }
+
+    /// The zone the question itself was answered from: its first alias
+    /// step's, else the end's; `None` when no zone of ours holds it.
+    pub(crate) fn zone(&self) -> Option<&'c Zone> {
+        if let Some(first) = self.aliases.first() {
+            return Some(first.zone);
+        }
+        match self.end {
+            End::Answer { zone, .. }
+            | End::NoData { zone, .. }
+            | End::NxDomain { zone, .. }
+            | End::Referral { zone, .. }
+            | End::YxDomain { zone, .. } => Some(zone),
+            End::Refused | End::OutOfZones | End::ChainStopped => None,
         }
     }
 

@@ -217,6 +217,7 @@ fn write_rcode(
         Some(req.question),
         sections,
         req.edns,
+        None,
         max_udp,
         limit,
     );

@@ -140,6 +140,7 @@ impl Echo {
             Some(&self.zone),
             Sections::empty(rcode),
             self.edns,
+            None,
             self.max_udp,
             self.limit,
         );

@@ -9,13 +9,18 @@
 //! conclude is stored, and handed to the client as the cache will give it
 //! from then on (TTLs clamped, the negative SOA's TTL capped), so that a
 //! fresh answer and a cached one read alike.
+//!
+//! With `--ecs`, the answer is for a client network: what is tied to it
+//! (`super::tailored`) is looked up first, a conclusion whose scope is not
+//! 0 is tied to it, and the answer remembers the longest network it used,
+//! the scope of the client's answer.
 
-use dnslab_wire::{dname_target, substitute_dname};
+use dnslab_wire::{dname_target, substitute_dname, Cidr, ClientSubnet};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::{CNAME, NS};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::{Cache, Lookup};
+use super::{tie, Cache, Lookup};
 use crate::classify::{synthesising_dname, Conclusion, Restart};
 use crate::{Resolution, ResolveError};
 
@@ -31,18 +36,38 @@ pub(crate) enum CacheAnswer {
 /// The CNAME chain of one answer, with the DNAMEs that synthesised its
 /// CNAMEs, as the client will get it: at most `max_cnames` CNAMEs
 /// (`limits.max_cname_chain`), and no target that is already an owner in
-/// the chain (a loop).
+/// the chain (a loop). With `--ecs`, also the client network the answer
+/// is for, and the longest network of it the answer's records were tied
+/// to.
 pub(crate) struct Chain {
     records: Vec<Record>,
     max_cnames: u32,
+    client: Option<ClientSubnet>,
+    scope: u8,
 }
 
 impl Chain {
+    /// The chain of an answer for no client network in particular.
     pub(crate) fn new(max_cnames: u32) -> Chain {
+        Chain::for_client(max_cnames, None)
+    }
+
+    /// The chain of an answer for the client network `client` (`--ecs`).
+    pub(crate) fn for_client(max_cnames: u32, client: Option<ClientSubnet>) -> Chain {
         Chain {
             records: Vec::new(),
             max_cnames,
+            client,
+            scope: 0,
         }
+    }
+
+    /// The network an answer of SCOPE PREFIX-LENGTH `scope` to this
+    /// chain's client holds for ([`tie`]), remembered as the answer's scope.
+    fn tie(&mut self, scope: u8) -> Option<Cidr> {
+        let network = tie(self.client.as_ref(), scope)?;
+        self.scope = self.scope.max(network.prefix_len());
+        Some(network)
     }
 
     /// Appends `records`, enforcing the length limit and refusing a CNAME
@@ -82,7 +107,7 @@ impl Cache {
     ) -> Result<CacheAnswer, ResolveError> {
         let mut current = qname.clone();
         loop {
-            let (rcode, soa) = match self.lookup(&current, qtype) {
+            let (rcode, soa) = match self.lookup_for(&current, qtype, chain) {
                 Lookup::Hit(records) => {
                     chain.records.extend(records);
                     (ResponseCode::NoError, None)
@@ -114,8 +139,21 @@ impl Cache {
                 rcode,
                 answers: std::mem::take(&mut chain.records),
                 authorities: soa.into_iter().collect(),
+                scope: chain.scope,
             }));
         }
+    }
+
+    /// What the cache holds about (`name`, `qtype`) for `chain`'s client:
+    /// what is tied to its network, else everyone's.
+    fn lookup_for(&self, name: &Name, qtype: RecordType, chain: &mut Chain) -> Lookup {
+        if let Some(client) = chain.client {
+            if let Some((found, len)) = self.lookup_tied(name, qtype, client.addr()) {
+                chain.scope = chain.scope.max(len);
+                return found;
+            }
+        }
+        self.lookup(name, qtype)
     }
 
     /// The answer to an RD=0 question the cache cannot answer whole, as
@@ -135,29 +173,42 @@ impl Cache {
             rcode: ResponseCode::NoError,
             answers: chain.records,
             authorities: referral.unwrap_or_default(),
+            scope: chain.scope,
         }
     }
 
-    /// Caches the chain of a restart and appends it to `chain` as the
-    /// client will get it; returns the name to ask about next.
-    pub(crate) fn follow(&self, restart: Restart, chain: &mut Chain) -> Result<Name, ResolveError> {
-        self.store_records(&restart.records);
+    /// Caches the chain of a restart (of SCOPE PREFIX-LENGTH `scope`) and
+    /// appends it to `chain` as the client will get it; returns the name
+    /// to ask about next.
+    pub(crate) fn follow(
+        &self,
+        restart: Restart,
+        scope: u8,
+        chain: &mut Chain,
+    ) -> Result<Name, ResolveError> {
+        match chain.tie(scope) {
+            Some(network) => self.store_tied_records(&restart.records, &network),
+            None => self.store_records(&restart.records),
+        }
         chain.extend(self.clamped(restart.records))?;
         Ok(restart.target)
     }
 
-    /// Caches what the servers concluded about (`qname`, `qtype`) and
-    /// returns the client's answer: `chain`, then the conclusion's records
-    /// with the TTLs the cache keeps them for, and the SOA of a negative
-    /// answer with its negative TTL.
+    /// Caches what the servers concluded about (`qname`, `qtype`), in a
+    /// response of SCOPE PREFIX-LENGTH `scope`, and returns the client's
+    /// answer: `chain`, then the conclusion's records with the TTLs the
+    /// cache keeps them for, and the SOA of a negative answer with its
+    /// negative TTL.
     pub(crate) fn conclude(
         &self,
         qname: &Name,
         qtype: RecordType,
         conclusion: Conclusion,
+        scope: u8,
         mut chain: Chain,
     ) -> Result<Resolution, ResolveError> {
-        let soa = self.store_conclusion(qname, qtype, &conclusion);
+        let network = chain.tie(scope);
+        let soa = self.store_conclusion(qname, qtype, &conclusion, network.as_ref());
         let (rcode, records) = match conclusion {
             Conclusion::Answer { records } | Conclusion::NoData { records, .. } => {
                 (ResponseCode::NoError, records)
@@ -169,33 +220,43 @@ impl Cache {
             rcode,
             answers: chain.records,
             authorities: soa.into_iter().collect(),
+            scope: chain.scope,
         })
     }
 
     /// Caches what the servers concluded about (`qname`, `qtype`): the
-    /// records, and a negative answer at the end of their CNAME chain.
-    /// Returns the SOA of a negative answer as clients should see it.
+    /// records, and a negative answer at the end of their CNAME chain;
+    /// for the client network `network` only, when given. Returns the SOA
+    /// of a negative answer as clients should see it.
     pub(crate) fn store_conclusion(
         &self,
         qname: &Name,
         qtype: RecordType,
         conclusion: &Conclusion,
+        network: Option<&Cidr>,
     ) -> Option<Record> {
+        let store = |records: &[Record]| match network {
+            Some(network) => self.store_tied_records(records, network),
+            None => self.store_records(records),
+        };
         let (records, nx, soa) = match conclusion {
             Conclusion::Answer { records } => {
-                self.store_records(records);
+                store(records);
                 return None;
             }
             Conclusion::NxDomain { records, soa } => (records, true, soa),
             Conclusion::NoData { records, soa } => (records, false, soa),
         };
-        self.store_records(records);
+        store(records);
         let end = records
             .iter()
             .rev()
             .find_map(cname_target)
             .unwrap_or_else(|| qname.clone());
-        self.store_negative(&end, qtype, nx, soa.clone())
+        match network {
+            Some(network) => self.store_tied_negative(&end, qtype, nx, soa.clone(), network),
+            None => self.store_negative(&end, qtype, nx, soa.clone()),
+        }
     }
 
     /// Records with the TTL the cache keeps them for, as a client should
@@ -270,9 +331,9 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn cache_follows_cached_cnames_to_the_answer_or_the_first_gap() {
-        let cache = Cache::new(100, 0, 86400);
+    #[test]
+    fn cache_follows_cached_cnames_to_the_answer_or_the_first_gap() {
+        let cache = Cache::new(100, 0, 86400, crate::Clock::frozen());
         let target = Record::from_rdata(n("c.example."), 300, RData::A(A::new(192, 0, 2, 3)));
         cache.store_records(&[
             cname("a.example.", "b.example."),

@@ -5,12 +5,12 @@
 //! the delegations) at a time.
 
 use dnslab_wire::WireName;
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::BinDecodable;
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
 
 use super::{type_suffix, Cache, Entry, Stored, NXDOMAIN_ANY_TYPE};
+use crate::clock::Stamp;
 use crate::lock;
 
 /// What to remove from the cache.
@@ -95,7 +95,7 @@ impl Cache {
     /// negative answers (their SOA, with a comment naming what they deny),
     /// and delegations (NS records, and their glue).
     pub(crate) fn dump(&self) -> Vec<CacheLine> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut lines = Vec::new();
         self.rrsets
             .for_each(|stored| lines.extend(stored_lines(stored, now)));
@@ -154,7 +154,7 @@ fn split_key(key: &[u8]) -> (&[u8], [u8; 2]) {
     )
 }
 
-fn stored_lines(stored: &Stored, now: Instant) -> Vec<CacheLine> {
+fn stored_lines(stored: &Stored, now: Stamp) -> Vec<CacheLine> {
     let Some((entry, left)) = stored.timed.live(now) else {
         return Vec::new();
     };
@@ -179,10 +179,12 @@ fn stored_lines(stored: &Stored, now: Instant) -> Vec<CacheLine> {
                 let rtype = RecordType::from(u16::from_be_bytes(rtype));
                 format!("NODATA {owner} {rtype}")
             };
-            let mut soa: Record = *soa;
-            soa.ttl = left;
-            let soa = match soa.data {
-                RData::SOA(_) => soa.to_string(),
+            // None came with it (cached for --min-ttl): the comment alone.
+            let soa = match soa.map(|soa| *soa) {
+                Some(mut soa) if matches!(soa.data, RData::SOA(_)) => {
+                    soa.ttl = left;
+                    soa.to_string()
+                }
                 _ => String::new(),
             };
             vec![CacheLine {
@@ -198,7 +200,9 @@ fn stored_lines(stored: &Stored, now: Instant) -> Vec<CacheLine> {
 mod tests {
     use super::*;
     use crate::cache::Delegation;
+    use crate::clock::Clock;
     use hickory_proto::rr::rdata::{A, SOA};
+    use hickory_proto::rr::Record;
 
     fn n(s: &str) -> Name {
         Name::from_ascii(s).unwrap()
@@ -211,7 +215,7 @@ mod tests {
     /// A cache with three names under cs.umass.edu., one beside it, a
     /// negative answer and two delegations.
     fn filled() -> Cache {
-        let cache = Cache::new(100, 0, 86400);
+        let cache = Cache::new(100, 0, 86400, Clock::frozen());
         cache.store_records(&[
             a("gaia.cs.umass.edu."),
             a("www.cs.umass.edu."),
@@ -227,15 +231,16 @@ mod tests {
                 servers: vec![n(&format!("dns.{zone}"))],
                 glue: vec![(n(&format!("dns.{zone}")), "127.0.0.9".parse().unwrap())],
                 ttl: 3600,
+                ..Delegation::default()
             });
         }
         cache
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn the_dump_lists_answers_negatives_referrals_and_glue() {
+    #[test]
+    fn the_dump_lists_answers_negatives_referrals_and_glue() {
         let cache = filled();
-        tokio::time::advance(std::time::Duration::from_secs(10)).await;
+        cache.clock.jump_forward(std::time::Duration::from_secs(10));
         let dump = cache.dump();
         let origins = |origin| dump.iter().filter(|l| l.origin == origin).count();
         assert_eq!(origins(Origin::Answer), 4);
@@ -253,8 +258,8 @@ mod tests {
         assert_eq!(negative.ttl_left, 50);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn flushes_remove_a_name_an_rrset_or_a_zone() {
+    #[test]
+    fn flushes_remove_a_name_an_rrset_or_a_zone() {
         let cache = filled();
         assert_eq!(
             cache.flush(&Flush::RRset(n("www.umass.edu."), RecordType::MX)),

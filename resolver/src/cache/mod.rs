@@ -2,7 +2,8 @@
 //! cuts, and the answers read from them.
 //!
 //! Entries are bounded in number (LRU) and expire by TTL, clamped between
-//! the configured minimum and maximum. The RRset cache is the one sharded
+//! the configured minimum and maximum, negative answers' too. TTLs count
+//! on [`Clock`] (CLOCK_BOOTTIME, so that time suspended counts). The RRset cache is the one sharded
 //! LRU ([`dnslab_wire::ShardedLru`]), so that workers answering cache hits
 //! rarely contend; every lock is a `std::sync::Mutex` held for a map
 //! operation only, never across `.await`. Names are keyed as
@@ -22,7 +23,10 @@
 //!   and the walk (misses) both answer through it.
 //! - `control`: what an operator does: flush by name, RRset or zone, and
 //!   dump every entry ([`CacheLine`]).
+//! - `tailored`: with `--ecs`, the answers that hold for one client
+//!   network only (RFC 7871 7.3), in the same LRU under longer keys.
 
+use std::net::IpAddr;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -31,17 +35,19 @@ use std::time::Duration;
 use dnslab_wire::{Cached, ShardedLru, WireName, SHARDS};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use lru::LruCache;
-use tokio::time::Instant;
 
+use crate::clock::{Clock, Stamp};
 use crate::lock;
 
 mod answer;
 mod control;
 mod delegation;
+mod tailored;
 
 pub(crate) use answer::{CacheAnswer, Chain};
 pub use control::{CacheLine, Flush, Origin};
 pub use delegation::Delegation;
+pub(crate) use tailored::tie;
 
 /// The key type under which an NXDOMAIN is kept: type 0 is reserved and
 /// never asked for, so it cannot collide with a real RRset.
@@ -52,9 +58,10 @@ fn type_suffix(rtype: RecordType) -> [u8; 2] {
     u16::from(rtype).to_be_bytes()
 }
 
-/// An RRset's key: the owner's [`WireName`] followed by the type, owned.
-/// The class is always IN: the resolver refuses other classes before it
-/// looks anything up.
+/// An RRset's key: the owner's [`WireName`] followed by the type, owned;
+/// then, for an answer tied to a client network, that network (see
+/// `tailored`). The class is always IN: the resolver refuses other
+/// classes before it looks anything up.
 type Key = Box<[u8]>;
 
 /// An entry of the RRset cache, with the key it is stored under.
@@ -73,23 +80,23 @@ impl Cached for Stored {
 enum Entry {
     RRset(Vec<Record>),
     /// RFC 2308: the name does not exist (`nx`) or has no such type; the SOA
-    /// is kept to prove it to clients.
+    /// is kept to prove it to clients (none came: cached for `min_ttl`).
     Negative {
         nx: bool,
-        soa: Box<Record>,
+        soa: Option<Box<Record>>,
     },
 }
 
 #[derive(Clone, Debug)]
 struct Timed<T> {
     value: T,
-    expires: Instant,
+    expires: Stamp,
 }
 
 impl<T: Clone> Timed<T> {
     /// The value and its remaining whole seconds, if not yet expired.
-    fn live(&self, now: Instant) -> Option<(T, u32)> {
-        let left = self.expires.checked_duration_since(now)?;
+    fn live(&self, now: Stamp) -> Option<(T, u32)> {
+        let left = now.until(self.expires);
         if left.is_zero() {
             return None;
         }
@@ -121,14 +128,17 @@ pub(crate) struct Cache {
     delegations: Mutex<LruCache<Box<[u8]>, Timed<Delegation>>>,
     min_ttl: u32,
     max_ttl: u32,
+    clock: Clock,
     /// Set once a DNAME has been stored: until then a miss need not look
     /// for one above the name (DNAMEs are rare, misses are not).
     holds_dnames: AtomicBool,
+    /// The network lengths of answers tied to a client network (`--ecs`).
+    tied: tailored::Lengths,
 }
 
 impl Cache {
     /// `size` entries of RRsets (spread over shards) and `size` delegations.
-    pub(crate) fn new(size: usize, min_ttl: u32, max_ttl: u32) -> Cache {
+    pub(crate) fn new(size: usize, min_ttl: u32, max_ttl: u32, clock: Clock) -> Cache {
         Cache {
             rrsets: ShardedLru::new(size, SHARDS),
             delegations: Mutex::new(LruCache::new(
@@ -136,7 +146,9 @@ impl Cache {
             )),
             min_ttl,
             max_ttl: max_ttl.max(min_ttl),
+            clock,
             holds_dnames: AtomicBool::new(false),
+            tied: tailored::Lengths::default(),
         }
     }
 
@@ -148,7 +160,7 @@ impl Cache {
         if !self.holds_dnames.load(Ordering::Relaxed) {
             return None;
         }
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut wire = WireName::new(name);
         wire.set_suffix(&type_suffix(RecordType::DNAME));
         let found = wire
@@ -167,7 +179,7 @@ impl Cache {
         (self.rrsets.len(), lock(&self.delegations).len())
     }
 
-    fn get(&self, key: &[u8], now: Instant) -> Option<(Entry, u32)> {
+    fn get(&self, key: &[u8], now: Stamp) -> Option<(Entry, u32)> {
         let mut slot = self.rrsets.slot(key);
         let live = slot.get()?.timed.live(now);
         if live.is_none() {
@@ -176,13 +188,13 @@ impl Cache {
         live
     }
 
-    fn put(&self, key: Key, entry: Entry, ttl: u32, now: Instant) {
+    fn put(&self, key: Key, entry: Entry, ttl: u32, now: Stamp) {
         if ttl == 0 {
             return;
         }
         let timed = Timed {
             value: entry,
-            expires: now + Duration::from_secs(u64::from(ttl)),
+            expires: now.after(Duration::from_secs(u64::from(ttl))),
         };
         self.rrsets.put(Stored { key, timed });
     }
@@ -193,10 +205,19 @@ impl Cache {
     }
 
     pub(crate) fn lookup(&self, name: &Name, rtype: RecordType) -> Lookup {
-        let now = Instant::now();
-        let negative = |nx: bool, mut soa: Box<Record>, left: u32| {
-            soa.ttl = left;
-            let soa = Some(*soa);
+        self.lookup_in(name, rtype, None)
+    }
+
+    /// [`Cache::lookup`] among the entries of one client network
+    /// (`tailored`: the network's key suffix), or the global ones.
+    fn lookup_in(&self, name: &Name, rtype: RecordType, network: Option<&[u8]>) -> Lookup {
+        let now = self.clock.now();
+        let negative = |nx: bool, soa: Option<Box<Record>>, left: u32| {
+            let soa = soa.map(|soa| {
+                let mut soa = *soa;
+                soa.ttl = left;
+                soa
+            });
             if nx {
                 Lookup::NxDomain { soa }
             } else {
@@ -204,20 +225,20 @@ impl Cache {
             }
         };
         let mut wire = WireName::new(name);
-        match self.get(wire.key_with(&type_suffix(rtype)), now) {
+        let mut get = |rtype| match network {
+            None => self.get(wire.key_with(&type_suffix(rtype)), now),
+            Some(network) => self.get(&key_in(&mut wire, rtype, Some(network)), now),
+        };
+        match get(rtype) {
             Some((Entry::RRset(records), left)) => return Lookup::Hit(with_ttl(records, left)),
             Some((Entry::Negative { nx, soa }, left)) => return negative(nx, soa, left),
             None => {}
         }
-        if let Some((Entry::Negative { nx, soa }, left)) =
-            self.get(wire.key_with(&type_suffix(NXDOMAIN_ANY_TYPE)), now)
-        {
+        if let Some((Entry::Negative { nx, soa }, left)) = get(NXDOMAIN_ANY_TYPE) {
             return negative(nx, soa, left);
         }
         if rtype != RecordType::CNAME {
-            if let Some((Entry::RRset(records), left)) =
-                self.get(wire.key_with(&type_suffix(RecordType::CNAME)), now)
-            {
+            if let Some((Entry::RRset(records), left)) = get(RecordType::CNAME) {
                 if let Some(cname) = with_ttl(records, left).into_iter().next() {
                     return Lookup::Cname(cname);
                 }
@@ -226,15 +247,47 @@ impl Cache {
         Lookup::Miss
     }
 
+    /// The addresses cached for a name server (its A and AAAA RRsets, the
+    /// child side), for the walk: two map lookups, no CNAME or NXDOMAIN
+    /// entry consulted (a server's name is not followed through either),
+    /// and nothing cloned but the addresses.
+    pub(crate) fn addresses(&self, server: &Name) -> Vec<IpAddr> {
+        let now = self.clock.now();
+        let mut wire = WireName::new(server);
+        let mut found = Vec::new();
+        for rtype in [RecordType::A, RecordType::AAAA] {
+            let mut slot = self.rrsets.slot(wire.key_with(&type_suffix(rtype)));
+            let Some(stored) = slot.get() else {
+                continue;
+            };
+            if now.until(stored.timed.expires).is_zero() {
+                continue;
+            }
+            if let Entry::RRset(records) = &stored.timed.value {
+                found.extend(records.iter().filter_map(crate::classify::address));
+            }
+        }
+        found
+    }
+
     /// Stores records as RRsets grouped by owner and type; each set lives
     /// for its smallest TTL (RFC 2181 5.2 says they should be equal).
     pub(crate) fn store_records(&self, records: &[Record]) {
-        let now = Instant::now();
+        self.store_records_in(records, None);
+    }
+
+    /// [`Cache::store_records`] for one client network (its key suffix),
+    /// or for everyone.
+    fn store_records_in(&self, records: &[Record], network: Option<&[u8]>) {
+        let now = self.clock.now();
         let keys: Vec<Key> = records
             .iter()
             .map(|record| {
-                let mut wire = WireName::new(&record.name);
-                Key::from(wire.key_with(&type_suffix(record.record_type())))
+                key_in(
+                    &mut WireName::new(&record.name),
+                    record.record_type(),
+                    network,
+                )
             })
             .collect();
         for (first, key) in keys.iter().enumerate() {
@@ -260,8 +313,12 @@ impl Cache {
     }
 
     /// RFC 2308 5: a negative answer is cached for the smaller of the SOA's
-    /// TTL and its MINIMUM field. Without an SOA it is not cached (RFC 2308
-    /// 5: "negative responses without SOA records SHOULD NOT be cached").
+    /// TTL and its MINIMUM field, clamped between `min_ttl` and `max_ttl`
+    /// as positive answers are. Without an SOA, RFC 2308 5 says "negative
+    /// responses without SOA records SHOULD NOT be cached": it is cached
+    /// only when `min_ttl` is set, and then for `min_ttl` (the operator
+    /// asked that nothing be asked again sooner; Unbound caches such an
+    /// answer too, for its own short time).
     /// NXDOMAIN is about the name, so it answers every type (RFC 2308 5:
     /// "a negative answer that resulted from a name error (NXDOMAIN) should
     /// be cached such that it can be retrieved and returned in response to
@@ -274,19 +331,44 @@ impl Cache {
         nx: bool,
         soa: Option<Record>,
     ) -> Option<Record> {
-        let mut soa = soa?;
-        let RData::SOA(data) = &soa.data else {
-            return None;
-        };
-        soa.ttl = soa.ttl.min(data.minimum).min(self.max_ttl);
+        self.store_negative_in(name, rtype, nx, soa, None)
+    }
+
+    /// [`Cache::store_negative`] for one client network, or for everyone.
+    fn store_negative_in(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        nx: bool,
+        soa: Option<Record>,
+        network: Option<&[u8]>,
+    ) -> Option<Record> {
+        let soa = soa.and_then(|mut soa| {
+            let RData::SOA(data) = &soa.data else {
+                return None;
+            };
+            soa.ttl = self.clamp(soa.ttl.min(data.minimum));
+            Some(soa)
+        });
+        let ttl = soa.as_ref().map_or(self.min_ttl, |soa| soa.ttl);
         let rtype = if nx { NXDOMAIN_ANY_TYPE } else { rtype };
         let entry = Entry::Negative {
             nx,
-            soa: Box::new(soa.clone()),
+            soa: soa.clone().map(Box::new),
         };
-        let key = Key::from(WireName::new(name).key_with(&type_suffix(rtype)));
-        self.put(key, entry, soa.ttl, Instant::now());
-        Some(soa)
+        let key = key_in(&mut WireName::new(name), rtype, network);
+        self.put(key, entry, ttl, self.clock.now());
+        soa
+    }
+}
+
+/// The key of the RRset (`name`, `rtype`), for one client network when
+/// `network` is its key suffix (see `tailored`), else for everyone.
+fn key_in(name: &mut WireName, rtype: RecordType, network: Option<&[u8]>) -> Key {
+    let key = name.key_with(&type_suffix(rtype));
+    match network {
+        None => Key::from(key),
+        Some(network) => [key, network].concat().into(),
     }
 }
 
@@ -304,6 +386,10 @@ mod tests {
 
     fn n(s: &str) -> Name {
         Name::from_ascii(s).unwrap()
+    }
+
+    fn clock() -> Clock {
+        Clock::frozen()
     }
 
     fn a(name: &str, ttl: u32, last: u8) -> Record {
@@ -325,7 +411,7 @@ mod tests {
 
     #[test]
     fn the_dname_above_a_name_is_found_at_its_nearest_proper_ancestor() {
-        let cache = Cache::new(100, 0, 86400);
+        let cache = Cache::new(100, 0, 86400, clock());
         let to = n("example.net.");
         let dname = Record::from_rdata(n("moved.example."), 300, dnslab_wire::dname_rdata(&to));
         assert_eq!(
@@ -343,9 +429,9 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn rrsets_expire_and_ttls_count_down() {
-        let cache = Cache::new(100, 0, 86400);
+    #[test]
+    fn rrsets_expire_and_ttls_count_down() {
+        let cache = Cache::new(100, 0, 86400, clock());
         cache.store_records(&[a("www.example.com.", 10, 1), a("WWW.example.com.", 20, 2)]);
         let Lookup::Hit(records) = cache.lookup(&n("www.Example.com."), RecordType::A) else {
             panic!("cached")
@@ -355,21 +441,21 @@ mod tests {
             records.iter().all(|r| r.ttl == 10),
             "the set lives for its smallest TTL"
         );
-        tokio::time::advance(Duration::from_secs(4)).await;
+        cache.clock.jump_forward(Duration::from_secs(4));
         let Lookup::Hit(records) = cache.lookup(&n("www.example.com."), RecordType::A) else {
             panic!("cached")
         };
         assert_eq!(records[0].ttl, 6);
-        tokio::time::advance(Duration::from_secs(6)).await;
+        cache.clock.jump_forward(Duration::from_secs(6));
         assert_eq!(
             cache.lookup(&n("www.example.com."), RecordType::A),
             Lookup::Miss
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn stored_sets_hold_no_spare_capacity() {
-        let cache = Cache::new(100, 0, 86400);
+    #[test]
+    fn stored_sets_hold_no_spare_capacity() {
+        let cache = Cache::new(100, 0, 86400, clock());
         cache.store_records(&[
             a("one.example.com.", 60, 1),
             a("two.example.com.", 60, 2),
@@ -394,9 +480,9 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn ttls_are_clamped() {
-        let cache = Cache::new(100, 30, 60);
+    #[test]
+    fn ttls_are_clamped() {
+        let cache = Cache::new(100, 30, 60, clock());
         cache.store_records(&[a("low.example.com.", 1, 1), a("high.example.com.", 3600, 2)]);
         let Lookup::Hit(low) = cache.lookup(&n("low.example.com."), RecordType::A) else {
             panic!()
@@ -407,9 +493,9 @@ mod tests {
         assert_eq!((low[0].ttl, high[0].ttl), (30, 60));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn negative_entries_use_the_soa_minimum() {
-        let cache = Cache::new(100, 0, 86400);
+    #[test]
+    fn negative_entries_use_the_soa_minimum() {
+        let cache = Cache::new(100, 0, 86400, clock());
         cache.store_negative(
             &n("nope.example.com."),
             RecordType::A,
@@ -435,16 +521,89 @@ mod tests {
             Lookup::Miss,
             "no SOA, no caching"
         );
-        tokio::time::advance(Duration::from_secs(5)).await;
+        cache.clock.jump_forward(Duration::from_secs(5));
         assert_eq!(
             cache.lookup(&n("nope.example.com."), RecordType::A),
             Lookup::Miss
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn cname_is_found_for_other_types() {
-        let cache = Cache::new(100, 0, 86400);
+    /// --min-ttl and --max-ttl bound negative answers as they bound
+    /// RRsets; a negative answer without an SOA lives for --min-ttl.
+    #[test]
+    fn negative_ttls_are_clamped_and_without_soa_last_min_ttl() {
+        let cache = Cache::new(100, 30, 60, clock());
+        let low = cache.store_negative(
+            &n("low.example.com."),
+            RecordType::A,
+            true,
+            Some(soa(600, 5)),
+        );
+        let high = cache.store_negative(
+            &n("high.example.com."),
+            RecordType::A,
+            false,
+            Some(soa(3600, 3600)),
+        );
+        assert_eq!(
+            (low.map(|s| s.ttl), high.map(|s| s.ttl)),
+            (Some(30), Some(60)),
+            "what the client is told"
+        );
+        assert_eq!(
+            cache.store_negative(&n("bare.example.com."), RecordType::MX, false, None),
+            None
+        );
+        assert_eq!(
+            cache.lookup(&n("bare.example.com."), RecordType::MX),
+            Lookup::NoData { soa: None }
+        );
+        cache.clock.jump_forward(Duration::from_secs(29));
+        assert!(matches!(
+            cache.lookup(&n("low.example.com."), RecordType::A),
+            Lookup::NxDomain { soa: Some(proof) } if proof.ttl == 1
+        ));
+        cache.clock.jump_forward(Duration::from_secs(1));
+        for name in ["low.example.com.", "bare.example.com."] {
+            for rtype in [RecordType::A, RecordType::MX] {
+                assert_eq!(
+                    cache.lookup(&n(name), rtype),
+                    Lookup::Miss,
+                    "{name} {rtype}"
+                );
+            }
+        }
+        assert!(matches!(
+            cache.lookup(&n("high.example.com."), RecordType::A),
+            Lookup::NoData { soa: Some(proof) } if proof.ttl == 30
+        ));
+    }
+
+    #[test]
+    fn a_servers_addresses_are_its_a_and_aaaa_rrsets_until_they_expire() {
+        let cache = Cache::new(100, 0, 86400, clock());
+        let ns = n("ns.example.com.");
+        assert!(cache.addresses(&ns).is_empty());
+        let v6 = Record::from_rdata(
+            ns.clone(),
+            20,
+            RData::AAAA(hickory_proto::rr::rdata::AAAA::new(
+                0x2001, 0xdb8, 0, 0, 0, 0, 0, 1,
+            )),
+        );
+        cache.store_records(&[a("ns.example.com.", 10, 1), a("ns.example.com.", 10, 2), v6]);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            cache.addresses(&n("NS.example.com.")),
+            [ip("192.0.2.1"), ip("192.0.2.2"), ip("2001:db8::1")]
+        );
+        cache.clock.jump_forward(Duration::from_secs(10));
+        assert_eq!(cache.addresses(&ns), [ip("2001:db8::1")]);
+    }
+
+    #[test]
+    fn cname_is_found_for_other_types() {
+        let cache = Cache::new(100, 0, 86400, clock());
         let cname = Record::from_rdata(
             n("www.example.com."),
             60,
@@ -461,14 +620,14 @@ mod tests {
         ));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn deepest_delegation_wins_and_size_is_bounded() {
-        let cache = Cache::new(2, 0, 86400);
+    #[test]
+    fn deepest_delegation_wins_and_size_is_bounded() {
+        let cache = Cache::new(2, 0, 86400, clock());
         let cut = |zone: &str| Delegation {
             zone: n(zone),
             servers: vec![n("ns.x.")],
-            glue: vec![],
             ttl: 100,
+            ..Delegation::default()
         };
         cache.store_delegation(&cut("com."));
         cache.store_delegation(&cut("example.com."));

@@ -3,7 +3,7 @@
 //! sorted lines so that they compare as sets.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
@@ -70,12 +70,22 @@ impl Ask {
 
 /// Sends raw bytes over UDP and returns the raw reply, or `None` on timeout.
 pub fn udp_raw(server: SocketAddr, bytes: &[u8], timeout: Duration) -> Option<Vec<u8>> {
-    let socket = UdpSocket::bind(if server.is_ipv4() {
-        "127.0.0.1:0"
-    } else {
-        "[::1]:0"
-    })
-    .expect("bind client socket");
+    let source = match server {
+        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+    };
+    udp_raw_from(source, server, bytes, timeout)
+}
+
+/// [`udp_raw`] from the address `source` (any of 127.0.0.0/8 on
+/// loopback): for servers that answer by who asks.
+pub fn udp_raw_from(
+    source: IpAddr,
+    server: SocketAddr,
+    bytes: &[u8],
+    timeout: Duration,
+) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind(SocketAddr::new(source, 0)).expect("bind client socket");
     socket.set_read_timeout(Some(timeout)).expect("set timeout");
     socket.send_to(bytes, server).expect("send");
     let mut buf = vec![0u8; 65535];
@@ -100,6 +110,16 @@ pub fn udp_message(server: SocketAddr, query: &Message, timeout: Duration) -> Op
 pub fn udp(server: SocketAddr, ask: &Ask) -> Message {
     udp_message(server, &ask.to_message(), TIMEOUT)
         .unwrap_or_else(|| panic!("no UDP answer from {server} to {ask:?}"))
+}
+
+/// [`udp`] for a whole message, sent from the address `source`.
+pub fn udp_from(source: IpAddr, server: SocketAddr, query: &Message) -> Message {
+    let bytes = query.to_bytes().expect("encode query");
+    let reply = udp_raw_from(source, server, &bytes, TIMEOUT)
+        .unwrap_or_else(|| panic!("no UDP answer from {server} to {source}"));
+    let msg = Message::from_bytes(&reply).expect("decode reply");
+    assert_eq!(msg.metadata.id, query.metadata.id, "reply ID matches");
+    msg
 }
 
 /// Checks the header every answer from a recursive resolver has: RA=1 (it

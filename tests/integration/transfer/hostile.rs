@@ -101,11 +101,23 @@ fn send_bytes(stream: &mut TcpStream, bytes: &[u8]) -> std::io::Result<()> {
     stream.write_all(&framed)
 }
 
+/// A UDP socket and a TCP listener on the same loopback port. The port the
+/// kernel picks for UDP may be taken for TCP by another test running at the
+/// same time, so a few ports are tried.
+fn udp_and_tcp_on_one_port() -> (UdpSocket, TcpListener) {
+    for _ in 0..16 {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        if let Ok(tcp) = TcpListener::bind(udp.local_addr().expect("addr")) {
+            return (udp, tcp);
+        }
+    }
+    panic!("no loopback port free for both UDP and TCP after 16 tries");
+}
+
 impl FakePrimary {
     fn start() -> FakePrimary {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let (udp, tcp) = udp_and_tcp_on_one_port();
         let addr = udp.local_addr().expect("addr");
-        let tcp = TcpListener::bind(addr).expect("bind tcp on the same port");
         udp.set_read_timeout(Some(Duration::from_millis(100)))
             .expect("timeout");
         tcp.set_nonblocking(true).expect("nonblocking");

@@ -56,6 +56,8 @@ pub fn secondary(origin: &str, primaries: &[SocketAddr]) -> ZoneConfig {
         notify: Vec::new(),
         allow_transfer: Vec::new(),
         update: Default::default(),
+        rrset_order: None,
+        views: Vec::new(),
     }
 }
 
@@ -143,6 +145,8 @@ pub fn primary(path: &Path, origin: &str, allow: &[&str]) -> ZoneConfig {
             .map(|rule| rule.parse::<AccessRule>().expect("rule"))
             .collect(),
         update: Default::default(),
+        rrset_order: None,
+        views: Vec::new(),
     }
 }
 
