@@ -19,7 +19,8 @@
 //! Neighbours: [`crate::zone`] loads files, [`crate::handler`] answers
 //! from the snapshot, [`crate::transfer`] serves and runs transfers and
 //! NOTIFY over the same zones; the `dnslab` binary and tests plug
-//! [`AuthServer::handler`] into a `dnslab_transport::Server`.
+//! [`AuthServer::handler`] into a `dnslab_transport::Server`. Loading a
+//! zone's data, and how a load fails, is `server/load.rs`.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -36,13 +37,18 @@ use tracing::{error, info, warn};
 use crate::config::{AuthConfig, Role, ZoneConfig};
 use crate::handler::AuthHandler;
 use crate::prepared::PreparedCache;
-use crate::transfer::{FileState, History, HistoryError, Transfers};
+use crate::transfer::{FileState, History, Transfers};
 use crate::update::{FlushError, Flushed, Updates};
-use crate::views::{load_view, LoadedView, ViewError, ViewSet, ZoneViews};
-use crate::zone::{self, Catalog, CatalogError, Zone, ZoneSummary};
+use crate::views::{LoadedView, ViewSet, ZoneViews};
+use crate::zone::{Catalog, Zone};
 
 /// Prepared answers kept per snapshot. Enough for every name of a typical
 /// zone times a few types; a flood of random names evicts, never grows.
+mod load;
+
+use load::{load_primary, load_views, load_zone};
+pub use load::{LoadErrors, LoadFailure, LoadedZone, ReloadSummary};
+
 const PREPARED_ENTRIES: usize = 65_536;
 /// Bytes of prepared answers kept per snapshot (most are under 200 bytes).
 const PREPARED_BYTES: usize = 64 * 1024 * 1024;
@@ -136,105 +142,6 @@ impl Default for AuthOptions {
             ecs: false,
         }
     }
-}
-
-/// Why one zone, or the set of zones, could not be loaded.
-#[derive(Debug)]
-pub enum LoadFailure {
-    /// A master file did not read or check; its `Display` names `file:line`.
-    Zone {
-        source: ZoneSource,
-        error: zone::ZoneFileError,
-    },
-    /// The zones load but cannot be served together.
-    Catalog(CatalogError),
-    /// A zone's views cannot be served.
-    View(ViewError),
-    /// The data directory, a zone's journal or a secondary's copy cannot
-    /// be used (the message names the file).
-    History(String),
-    /// A master file now names another zone than the one it was first
-    /// loaded as (its `$ORIGIN` or SOA owner changed): the server keeps
-    /// serving zones by name, so the old one stays.
-    OriginChanged {
-        source: ZoneSource,
-        was: Name,
-        now: Name,
-    },
-    /// The master file changed while updates it lacks are journaled:
-    /// taking it would drop them (see `crate::journal`'s replay), so the
-    /// zone keeps serving with its updates.
-    UnwrittenUpdates {
-        source: ZoneSource,
-        zone: Name,
-        file_serial: u32,
-        served_serial: u32,
-    },
-}
-
-impl fmt::Display for LoadFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LoadFailure::Zone { error, .. } => write!(f, "{error}"),
-            LoadFailure::Catalog(error) => write!(f, "{error}"),
-            LoadFailure::View(error) => write!(f, "{error}"),
-            LoadFailure::History(error) => write!(f, "{error}"),
-            LoadFailure::OriginChanged { source, was, now } => write!(
-                f,
-                "{}: the file now holds zone {now}, loaded before as {was}; restart the server to serve it under its new name",
-                source.path.display()
-            ),
-            LoadFailure::UnwrittenUpdates {
-                source,
-                zone,
-                file_serial,
-                served_serial,
-            } => write!(
-                f,
-                "{}: the file (serial {file_serial}) changed while zone {zone} has dynamic updates it lacks (serial {served_serial} served): taking it would lose them. Put the file back, run `dnslab ctl zone-flush {zone}` (the file then holds every update), edit it with a serial above {served_serial}, and reload",
-                source.path.display()
-            ),
-        }
-    }
-}
-
-impl From<HistoryError> for LoadFailure {
-    fn from(error: HistoryError) -> LoadFailure {
-        LoadFailure::History(error.to_string())
-    }
-}
-
-/// Every problem found while loading, one per line; nothing was served
-/// from this attempt.
-#[derive(Debug)]
-pub struct LoadErrors(pub Vec<LoadFailure>);
-
-impl fmt::Display for LoadErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, failure) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{failure}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for LoadErrors {}
-
-/// One zone as loaded, for the log and the caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LoadedZone {
-    pub origin: Name,
-    pub serial: u32,
-    pub summary: ZoneSummary,
-}
-
-/// What a successful load or reload now serves.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReloadSummary {
-    pub zones: Vec<LoadedZone>,
 }
 
 /// The zones being served and the answers prepared from them. Replaced as
@@ -726,74 +633,6 @@ impl AuthServer {
 #[derive(Debug)]
 pub struct BackgroundTasks {
     _tasks: tokio::task::JoinSet<()>,
-}
-
-/// One configured zone at start: its name, what to serve (a primary's
-/// file, a secondary's saved copy; either rebuilt with its journal), and
-/// for a secondary when a primary last answered.
-fn load_zone(
-    config: &ZoneConfig,
-    history: Option<&mut History>,
-) -> Result<(Name, Option<Zone>, Option<Instant>), Box<LoadFailure>> {
-    let history_failure = |error: HistoryError| Box::new(LoadFailure::from(error));
-    match (&config.role, history) {
-        (Role::Primary(source), history) => {
-            let zone = zone::load_zone(&source.path, source.origin.as_ref()).map_err(|error| {
-                Box::new(LoadFailure::Zone {
-                    source: source.clone(),
-                    error,
-                })
-            })?;
-            let origin = zone.origin().clone();
-            let zone = match history {
-                Some(history) if config.keeps_history() => history
-                    .open_zone(&origin, Some(zone))
-                    .map_err(history_failure)?,
-                _ => Some(zone),
-            };
-            Ok((origin, zone, None))
-        }
-        (Role::Secondary { origin, .. }, Some(history)) => {
-            let (zone, age) = history.load_copy(origin).map_err(history_failure)?;
-            let contact = age.and_then(|age| Instant::now().checked_sub(age));
-            Ok((origin.clone(), zone, contact))
-        }
-        (Role::Secondary { origin, .. }, None) => Ok((origin.clone(), None, None)),
-    }
-}
-
-/// A primary's views, each built from its own data (a master file, or the
-/// zone's with RRsets replaced). A secondary has none: its configuration
-/// refuses them (a view's records would replace what transfers bring).
-fn load_views(config: &ZoneConfig, origin: &Name) -> Result<Vec<LoadedView>, Box<LoadFailure>> {
-    let Role::Primary(source) = &config.role else {
-        return Ok(Vec::new());
-    };
-    config
-        .views
-        .iter()
-        .map(|view| {
-            let zone = load_view(origin, &source.path, view)
-                .map_err(|e| Box::new(LoadFailure::View(e)))?;
-            Ok(LoadedView {
-                name: view.name.clone(),
-                clients: view.clients.clone(),
-                zone: Arc::new(zone),
-            })
-        })
-        .collect()
-}
-
-/// Reads, checks and builds one master file.
-fn load_primary(source: &ZoneSource) -> Result<Arc<Zone>, Box<LoadFailure>> {
-    zone::load_zone(&source.path, source.origin.as_ref())
-        .map(Arc::new)
-        .map_err(|error| {
-            Box::new(LoadFailure::Zone {
-                source: source.clone(),
-                error,
-            })
-        })
 }
 
 /// The serial of the zone's SOA.
