@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use dnslab::topology::default::DefaultTopology;
@@ -1008,6 +1008,27 @@ fn binary_check_accepts_the_default_and_rejects_a_lame_delegation() {
     assert!(stderr.contains("com.zone:"), "{stderr}");
 }
 
+/// `dnslab up` with the servers on `port`, the ISP in the east's resolver
+/// on `resolver` and the west's on 127.0.1.1 at the same port (neither on
+/// the default 1053 another test may hold), the web page on a port of its
+/// own (the README's 8053 is the README test's).
+pub(crate) fn up_command(port: u16, resolver: SocketAddr) -> Command {
+    let west = SocketAddr::new(IpAddr::from([127, 0, 1, 1]), resolver.port());
+    let mut command = dnslab();
+    command.args([
+        "up",
+        "--port",
+        &port.to_string(),
+        "--resolver",
+        &resolver.to_string(),
+        "--resolver",
+        &west.to_string(),
+        "--web",
+        "127.0.0.1:0",
+    ]);
+    command
+}
+
 /// The binary running the default hierarchy on random ports with `extra`
 /// arguments, once its resolver (the ISP in the east) has answered
 /// gaia.cs.umass.edu: the servers' port, that resolver, the process and
@@ -1018,21 +1039,8 @@ fn start_default_up(extra: &[&str]) -> (u16, SocketAddr, Process, Message) {
         .to_message();
     on_a_random_port("dnslab up", |port| {
         let resolver = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), random_port());
-        let west = SocketAddr::new(IpAddr::from([127, 0, 1, 1]), resolver.port());
         let mut up = Process::spawn(
-            dnslab()
-                .args([
-                    "up",
-                    "--port",
-                    &port.to_string(),
-                    "--resolver",
-                    &resolver.to_string(),
-                    "--resolver",
-                    &west.to_string(),
-                    // The README's 8053 is the README test's.
-                    "--web",
-                    "127.0.0.1:0",
-                ])
+            up_command(port, resolver)
                 .args(extra)
                 // The servers' query lines (debug), for the view's.
                 .env("RUST_LOG", "info,dnslab_authoritative::handler=debug")

@@ -36,6 +36,20 @@ fn start(dir: &Path, extra: &[&str]) -> DnslabChild {
 }
 
 /// Every owner name of the zone, by AXFR.
+/// `dnslab ctl zone-flush` for the zone, through the web port `web`.
+fn zone_flush(web: SocketAddr) -> std::process::Output {
+    crate::common::dnslab()
+        .args([
+            "ctl",
+            "--server",
+            &format!("http://{web}"),
+            "zone-flush",
+            ZONE,
+        ])
+        .output()
+        .expect("dnslab ctl")
+}
+
 fn names(server: SocketAddr) -> HashSet<String> {
     let transfer = tcp_transfer(server, &transfer_request(ZONE, RecordType::AXFR, None));
     assert_eq!(transfer.rcode(), ResponseCode::NoError);
@@ -99,16 +113,7 @@ fn a_restart_keeps_every_update_and_zone_flush_writes_them_to_the_file() {
     let web = free_addr();
     drop(server);
     let server = start(&dir, &[&format!("--web={web}")]);
-    let out = crate::common::dnslab()
-        .args([
-            "ctl",
-            "--server",
-            &format!("http://{web}"),
-            "zone-flush",
-            ZONE,
-        ])
-        .output()
-        .expect("dnslab ctl");
+    let out = zone_flush(web);
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -166,16 +171,7 @@ fn a_file_edited_while_updates_are_journaled_is_refused_until_flushed() {
     );
 
     std::fs::write(&file, super::zone_text(1)).expect("put the file back");
-    let out = crate::common::dnslab()
-        .args([
-            "ctl",
-            "--server",
-            &format!("http://{web}"),
-            "zone-flush",
-            ZONE,
-        ])
-        .output()
-        .expect("dnslab ctl");
+    let out = zone_flush(web);
     assert!(out.status.success(), "{out:?}");
     let mut text = std::fs::read_to_string(&file).expect("flushed file");
     text = text.replace(" 2 3600 600 86400 300", " 10 3600 600 86400 300");

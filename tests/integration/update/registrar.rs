@@ -17,6 +17,7 @@ use crate::common::{
     dnslab, on_a_random_port, random_port, require, section_without_ttl, udp, udp_message, Ask,
     Process,
 };
+use crate::up::up_command;
 
 /// What `dnslab up` printed so far, read on a thread of its own.
 struct Printed(Arc<Mutex<String>>);
@@ -84,15 +85,7 @@ fn a_registrar_registers_newstartup_com_by_update_in_dnslab_up() {
     let (port, resolver, mut up, printed) = on_a_random_port("dnslab up", |port| {
         let resolver = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), random_port());
         let mut up = Process::spawn(
-            dnslab()
-                .args([
-                    "up",
-                    "--port",
-                    &port.to_string(),
-                    "--resolver",
-                    &resolver.to_string(),
-                ])
-                .args(["--web", "127.0.0.1:0"])
+            up_command(port, resolver)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null()),
         );
