@@ -13,9 +13,10 @@
 #   dnslab  --allow-update key:bench, its journal in a data directory:
 #           every update fdatasync'ed before it is answered, updates
 #           waiting together sharing one flush;
-#   Knot    an ACL with action update and the key, journal-content:
-#           changes (its LMDB journal, journal-db-mode robust: synced on
-#           every commit), zonefile-sync: -1 (the journal only, as dnslab).
+#   Knot    the lab's configuration (zonefile-sync: -1: no zone file
+#           written, as dnslab), with an ACL with action update and the
+#           key, and journal-content: changes (its LMDB journal, synced on
+#           every commit).
 # The client is bench/update_load.rs for both (IN_FLIGHT threads, each with
 # its own UDP socket, sending one signed update and waiting for its answer
 # before the next; each update adds a name of its own). Per measurement:
@@ -71,52 +72,26 @@ zone_file() {
 }
 
 # start_server IMPL RECORDS: IMPL on its address with a fresh copy of the
-# zone of that size and fresh state.
+# zone of that size and fresh state. Knot runs the lab's configuration
+# (start_knot, as bench/axfr.sh), plus what updates need: the key, an
+# ACL that lets it update the zone, and a journal that keeps changes.
 start_server() {
-    local name="update-$1" d="$RUN_DIR/update-$1" addr
+    local name="update-$1" d="$RUN_DIR/update-$1" zone="$RUN_DIR/update-$1.zone" addr
     addr=$(addr_of "$1")
-    rm -rf "$d"; mkdir -p "$d"
-    cp "$(zone_file "$2")" "$d/bench.lab.zone"
+    cp "$(zone_file "$2")" "$zone"
     case "$1" in
         dnslab)
+            rm -rf "$d"; mkdir -p "$d"
             printf 'key "bench" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' "$SECRET" > "$d/bench.key"
             lab_spawn "$name" "$DNSLAB" auth --listen "$addr:$PORT" --udp-workers 1 \
-                --zone "bench.lab.=$d/bench.lab.zone" --tsig-key "$d/bench.key" \
+                --zone "bench.lab.=$zone" --tsig-key "$d/bench.key" \
                 --allow-update key:bench --data-dir "$d/data" >/dev/null ;;
         knot)
-            cat > "$d/knot.conf" <<EOF
-server:
-    rundir: "$d"
-    listen: $addr@$PORT
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "$d"
-log:
-  - target: "$d/knot.log"
-    any: warning
-key:
-  - id: bench
-    algorithm: hmac-sha256
-    secret: $SECRET
-acl:
-  - id: update
-    address: 127.0.0.0/8
-    key: bench
-    action: update
-template:
-  - id: default
-    storage: "$d"
-    semantic-checks: off
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: changes
-zone:
-  - domain: bench.lab.
-    file: "$d/bench.lab.zone"
-    acl: update
-EOF
+            KNOT_WORKERS=1 start_knot "$name" "$addr" "$PORT" "bench.lab.=$zone"
+            lab_stop "$name"
+            sed -i -e 's|journal-content: none|journal-content: changes|' \
+                -e "s|^template:\$|key:\n  - id: bench\n    algorithm: hmac-sha256\n    secret: $SECRET\nacl:\n  - id: update\n    address: 127.0.0.0/8\n    key: bench\n    action: update\ntemplate:|" \
+                -e 's|^    file: "\(.*\)"$|    file: "\1"\n    acl: update|' "$d/knot.conf"
             lab_spawn "$name" knotd -c "$d/knot.conf" >/dev/null ;;
     esac
 }
