@@ -112,8 +112,8 @@ pub struct Zone {
     /// What the checks found that BIND loads a zone with (usually none).
     warnings: Vec<Problem>,
     /// How many indexed names sit directly below each node, by index in
-    /// `nodes`: empty until the zone is first patched (`patch.rs`), which
-    /// needs them to know when a name left empty goes.
+    /// `nodes`: empty until a patch first takes a name away (`patch.rs`),
+    /// which needs them to know whether its ancestors go too.
     children: Vec<u32>,
 }
 

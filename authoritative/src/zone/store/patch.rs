@@ -12,8 +12,10 @@
 //! taken out of the index, and so is each ancestor that this leaves
 //! empty, so that it is NXDOMAIN again, not NODATA. To know "nothing
 //! below it" without a scan, a patched zone counts each node's children;
-//! the counts are made on the first patch of a loaded zone (one pass over
-//! its nodes) and kept up to date from then on. The summary is kept up
+//! the counts are made the first time a name goes (one pass over the
+//! names: some 0.5 s for 1,000,000, paid once by each of the writer's two
+//! copies; updates that only add and replace never pay it) and kept up to
+//! date from then on. The summary is kept up
 //! to date the same way, from what each change did to its node; the NSEC
 //! chain is ordered again when NSEC records changed.
 //!
@@ -91,11 +93,10 @@ impl Zone {
         if changes().any(touches_nsec3) {
             return Err(PatchError::Nsec3);
         }
-        if self.children.is_empty() {
-            self.children = self.count_children();
-        }
-        // Each node touched, with what it counted for before.
-        let mut touched: HashMap<usize, Counted> = HashMap::new();
+        // Each node touched, with what it counted for before, and whether
+        // it owned records at some point (only such a node can go: an
+        // empty non-terminal made for a name below goes with that name).
+        let mut touched: HashMap<usize, (Counted, bool)> = HashMap::new();
         for changeset in changesets {
             let (Some(old_soa), Some(new_soa)) =
                 (changeset.removed.first(), changeset.added.first())
@@ -104,21 +105,27 @@ impl Zone {
             };
             for record in std::iter::once(old_soa).chain(changeset.removed.iter().skip(1)) {
                 let at = self.find_record_node(record)?;
-                touched.entry(at).or_insert_with(|| self.counted(at));
+                touched
+                    .entry(at)
+                    .or_insert_with(|| (self.counted(at), true))
+                    .1 = true;
                 self.remove_record(at, record)?;
             }
             for record in std::iter::once(new_soa).chain(changeset.added.iter().skip(1)) {
                 let at = self.node_for(record, &mut touched)?;
-                touched.entry(at).or_insert_with(|| self.counted(at));
+                touched
+                    .entry(at)
+                    .or_insert_with(|| (self.counted(at), true))
+                    .1 = true;
                 self.add_record(at, record)?;
             }
             self.soa = new_soa.clone();
         }
-        for (&at, before) in &touched {
-            if self.nodes[at].rrsets.is_empty() {
+        for (&at, &(before, owned)) in &touched {
+            let after = self.counted(at);
+            if owned && !after.name {
                 self.prune(at);
             }
-            let after = self.counted(at);
             let names = isize::from(after.name) - isize::from(before.name);
             let cuts = isize::from(after.cut) - isize::from(before.cut);
             self.summary.names = self.summary.names.saturating_add_signed(names);
@@ -200,7 +207,7 @@ impl Zone {
     fn node_for(
         &mut self,
         record: &Record,
-        touched: &mut HashMap<usize, Counted>,
+        touched: &mut HashMap<usize, (Counted, bool)>,
     ) -> Result<usize, PatchError> {
         let wire = WireName::new(&record.name);
         if wire.ancestor(self.origin_labels) != WireName::new(&self.origin).bytes() {
@@ -213,7 +220,7 @@ impl Zone {
             cut: false,
         };
         for new in before..self.nodes.len() {
-            touched.insert(new, nothing);
+            touched.insert(new, (nothing, false));
         }
         Ok(at)
     }
@@ -221,6 +228,9 @@ impl Zone {
     /// Takes the node at `at` out of the index if it owns nothing and has
     /// nothing below it, and then each ancestor this leaves so.
     fn prune(&mut self, mut at: usize) {
+        if self.children.is_empty() {
+            self.children = self.count_children();
+        }
         loop {
             let node = &self.nodes[at];
             let wire = WireName::from_wire(name_wire(&self.names, node));

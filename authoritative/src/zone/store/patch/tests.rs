@@ -372,3 +372,28 @@ fn random_updates_patched_in_place_build_the_same_zone() {
         }
     }
 }
+
+/// Updates that add and replace never count the zone's children (a pass
+/// over every name); the first that takes a name away does, and the
+/// counts follow from then on.
+#[test]
+fn children_are_counted_only_once_a_name_goes() {
+    let mut zone = super::super::testing::zone("example.", V1);
+    let v2 = V1.replace(" 1 7200", " 2 7200").replace(
+        "www 300 IN A 192.0.2.1",
+        "www 300 IN A 192.0.2.5\nnew.e 300 IN A 192.0.2.6",
+    );
+    zone.patch(&[change(V1, &v2)]).unwrap();
+    assert!(zone.children.is_empty());
+    let v3 = v2
+        .replace(" 2 7200", " 3 7200")
+        .replace("a.b.c 300 IN A 192.0.2.2\n", "");
+    zone.patch(&[change(&v2, &v3)]).unwrap();
+    assert_eq!(zone.children.len(), zone.nodes.len());
+    let v4 = v3
+        .replace(" 3 7200", " 4 7200")
+        .replace("x.b.c 300 IN TXT \"x\"\n", "y.b.c 300 IN TXT \"y\"\n");
+    zone.patch(&[change(&v3, &v4)]).unwrap();
+    assert_eq!(zone.children.len(), zone.nodes.len());
+    assert_same(&zone, &super::super::testing::zone("example.", &v4));
+}
