@@ -4,10 +4,10 @@
 # run: one update at a time, and 16 in flight; medians over RUNS and the
 # ratios dnslab/knot (above 1: dnslab acknowledges more).
 #
-# Both servers serve the same zone from a fresh copy each run: bench.lab.
-# (SOA, NS, the name server's A) and N more A records (host1 ... hostN,
-# as bigzone.sh's), once for each N in SIZES, so that what a batch
-# costs on a big zone shows; on 127.0.0.30 (dnslab) and 127.0.0.31
+# Both servers serve the same zone from a fresh copy each run, once for
+# each N in SIZES: bench.lab. (SOA, NS, the name server's A) for 0, else
+# bigzone.sh's big.lab. with N host records, so that what a batch costs
+# on a big zone shows; on 127.0.0.30 (dnslab) and 127.0.0.31
 # (Knot), PORT, one UDP worker each, unpinned, their state on the same
 # disk (RUN_DIR):
 #   dnslab  --allow-update key:bench, its journal in a data directory:
@@ -55,44 +55,45 @@ if [ -z "${NO_BUILD:-}" ]; then
 fi
 [ -x "$LOAD" ] || die "no update_load at $LOAD"
 
-# zone_file RECORDS: the zone with RECORDS host A records, serial 1,
-# generated once in $RUN_DIR/update-zones/
-zone_file() {
-    local f="$RUN_DIR/update-zones/bench.lab.$1.zone"
-    mkdir -p "$RUN_DIR/update-zones"
-    if [ ! -s "$f" ]; then
-        awk -v n="$1" 'BEGIN {
-            print "$ORIGIN bench.lab."; print "$TTL 300"
-            print "@   IN SOA ns.bench.lab. admin.bench.lab. 1 3600 600 86400 300"
-            print "@   IN NS  ns.bench.lab."; print "ns  IN A   127.0.0.53"
-            for (i = 1; i <= n; i++) printf "host%d IN A 10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
-        }' > "$f"
+# zone_of RECORDS: sets ZONE and ZONE_FILE: bench.lab. (SOA, NS and the
+# name server's A) for 0, else the lab's big.lab. with RECORDS host
+# records (bench/lib.sh's big_zone, the file bigzone.sh and axfr.sh load).
+zone_of() {
+    if [ "$1" -gt 0 ]; then
+        big_zone "$1"
+        ZONE=big.lab. ZONE_FILE=$BIG_ZONE
+        return
     fi
-    echo "$f"
+    ZONE=bench.lab. ZONE_FILE="$RUN_DIR/update-bench.lab.zone"
+    cat > "$ZONE_FILE" <<'EOF'
+$ORIGIN bench.lab.
+$TTL 300
+@   IN SOA ns.bench.lab. admin.bench.lab. 1 3600 600 86400 300
+@   IN NS  ns.bench.lab.
+ns  IN A   127.0.0.53
+EOF
 }
 
-# start_server IMPL RECORDS: IMPL on its address with a fresh copy of the
-# zone of that size and fresh state. Knot runs the lab's configuration
-# (start_knot, as bench/axfr.sh), plus what updates need: the key, an
-# ACL that lets it update the zone, and a journal that keeps changes.
+# start_server IMPL: IMPL on its address with a fresh copy of ZONE_FILE
+# and fresh state. Knot runs the lab's configuration (knot_edited), plus
+# what updates need: the key, an ACL that lets it update the zone, and a
+# journal that keeps changes.
 start_server() {
     local name="update-$1" d="$RUN_DIR/update-$1" zone="$RUN_DIR/update-$1.zone" addr
     addr=$(addr_of "$1")
-    cp "$(zone_file "$2")" "$zone"
+    cp "$ZONE_FILE" "$zone"
     case "$1" in
         dnslab)
             rm -rf "$d"; mkdir -p "$d"
             printf 'key "bench" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' "$SECRET" > "$d/bench.key"
             lab_spawn "$name" "$DNSLAB" auth --listen "$addr:$PORT" --udp-workers 1 \
-                --zone "bench.lab.=$zone" --tsig-key "$d/bench.key" \
+                --zone "$ZONE=$zone" --tsig-key "$d/bench.key" \
                 --allow-update key:bench --data-dir "$d/data" >/dev/null ;;
         knot)
-            KNOT_WORKERS=1 start_knot "$name" "$addr" "$PORT" "bench.lab.=$zone"
-            lab_stop "$name"
-            sed -i -e 's|journal-content: none|journal-content: changes|' \
-                -e "s|^template:\$|key:\n  - id: bench\n    algorithm: hmac-sha256\n    secret: $SECRET\nacl:\n  - id: update\n    address: 127.0.0.0/8\n    key: bench\n    action: update\ntemplate:|" \
-                -e 's|^    file: "\(.*\)"$|    file: "\1"\n    acl: update|' "$d/knot.conf"
-            lab_spawn "$name" knotd -c "$d/knot.conf" >/dev/null ;;
+            knot_edited "$name" "$addr" "$PORT" "$ZONE=$zone" \
+                's|journal-content: none|journal-content: changes|' \
+                "s|^template:\$|key:\n  - id: bench\n    algorithm: hmac-sha256\n    secret: $SECRET\nacl:\n  - id: update\n    address: 127.0.0.0/8\n    key: bench\n    action: update\ntemplate:|" \
+                's|^    file: "\(.*\)"$|    file: "\1"\n    acl: update|' ;;
     esac
 }
 
@@ -108,13 +109,13 @@ out="$RESULTS_DIR/update.txt"
 
 hz=$(getconf CLK_TCK)
 for size in $SIZES; do
-    zone_file "$size" >/dev/null
+    zone_of "$size"
     for r in $(seq "$RUNS"); do
         for i in $impls; do
-            start_server "$i" "$size"
+            start_server "$i"
             addr=$(addr_of "$i")
             # the last name of the zone answers once all of it is loaded
-            last=ns.bench.lab.; [ "$size" -gt 0 ] && last="host$size.bench.lab."
+            last=ns.$ZONE; [ "$size" -gt 0 ] && last="host$size.$ZONE"
             if ! wait_answer "$addr" "$PORT" "$last" A 60 norec >/dev/null; then
                 log "$i did not answer; see $RUN_DIR/update-$i.out"
                 lab_stop "update-$i"
@@ -124,7 +125,7 @@ for size in $SIZES; do
                 lab_wait_quiet
                 pid=$(lab_pid "update-$i")
                 t0=$(lab_cpu_ticks "$pid")
-                line=$("$LOAD" "$addr:$PORT" bench.lab. "$KEY" "$flight" "$DURATION" "s$size-r$r-f$flight" | grep '^RESULT')
+                line=$("$LOAD" "$addr:$PORT" "$ZONE" "$KEY" "$flight" "$DURATION" "s$size-r$r-f$flight" | grep '^RESULT')
                 t1=$(lab_cpu_ticks "$pid")
                 val() { printf '%s\n' "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
                 awk -v i="$i" -v n="$size" -v r="$r" -v f="$flight" -v rate="$(val rate)" -v p50="$(val p50_ms)" \
