@@ -61,11 +61,9 @@ start_server() {
             echo "    provide-xfr: 127.0.0.0/8 NOKEY" >> "$d/nsd.conf"
             lab_spawn "$name" nsd -d -c "$d/nsd.conf" >/dev/null ;;
         knot)
-            KNOT_WORKERS=1 start_knot "$name" "$addr" "$PORT" "big.lab.=$zf"
-            lab_stop "$name"
-            sed -i -e 's|^zone:$|acl:\n  - id: transfer\n    address: 127.0.0.0/8\n    action: transfer\nzone:|' \
-                -e 's|^    file: "\(.*\)"$|    file: "\1"\n    acl: transfer|' "$d/knot.conf"
-            lab_spawn "$name" knotd -c "$d/knot.conf" >/dev/null ;;
+            knot_edited "$name" "$addr" "$PORT" "big.lab.=$zf" \
+                's|^zone:$|acl:\n  - id: transfer\n    address: 127.0.0.0/8\n    action: transfer\nzone:|' \
+                's|^    file: "\(.*\)"$|    file: "\1"\n    acl: transfer|' ;;
     esac
 }
 

@@ -84,3 +84,17 @@ big_zone() {
         }' > "$BIG_ZONE"
     fi
 }
+
+# knot_edited NAME ADDR PORT ZONE=FILE SED_EXPR...: the lab's Knot
+# (start_knot, one worker) serving ZONE from FILE, its configuration
+# changed by the sed expressions (what a benchmark adds to the lab's: an
+# ACL, a key), and started again with it.
+knot_edited() {
+    local name=$1 addr=$2 port=$3 zone=$4 expr edits=()
+    shift 4
+    KNOT_WORKERS=1 start_knot "$name" "$addr" "$port" "$zone"
+    lab_stop "$name"
+    for expr in "$@"; do edits+=(-e "$expr"); done
+    sed -i "${edits[@]}" "$RUN_DIR/$name/knot.conf"
+    lab_spawn "$name" knotd -c "$RUN_DIR/$name/knot.conf" >/dev/null
+}

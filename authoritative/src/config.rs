@@ -11,9 +11,10 @@
 //! `[key:NAME@]ADDR[:PORT]`) are parsed here so that both read them alike.
 //!
 //! A zone also says how it is answered beyond its data: the order of its
-//! RRsets' records and its views (answers chosen by who asks). Room is
-//! left for per-zone UPDATE rules (issue 16) beside `allow_transfer` in
-//! [`ZoneConfig`].
+//! RRsets' records and its views (answers chosen by who asks), and who
+//! may change it by dynamic UPDATE: its rules sit beside `allow_transfer`
+//! in [`ZoneConfig`], as their own [`UpdateConfig`] (defined with the
+//! updates, in `crate::update`).
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -27,6 +28,7 @@ use dnslab_wire::{absolute_name, Cidr, RrsetOrder};
 use hickory_proto::rr::Name;
 
 use crate::server::{AuthOptions, ZoneSource};
+use crate::update::UpdateConfig;
 use crate::views::View;
 
 /// The port DNS servers listen on when an address is given without one.
@@ -92,6 +94,9 @@ pub struct ZoneConfig {
     /// Who may transfer the zone; empty: nobody (NSD's and Knot's
     /// default; BIND allows anyone).
     pub allow_transfer: Vec<AccessRule>,
+    /// Who may change it by dynamic UPDATE, and when it is written back
+    /// to its file; default: no updates.
+    pub update: UpdateConfig,
     /// The order of its RRsets' records in answers; the server's
     /// ([`AuthOptions::rrset_order`]) when `None`.
     pub rrset_order: Option<RrsetOrder>,
@@ -103,13 +108,14 @@ pub struct ZoneConfig {
 }
 
 impl ZoneConfig {
-    /// A primary zone with no transfer rules, in the server's RRset
-    /// order, without views.
+    /// A primary zone with no transfer or update rules, in the server's
+    /// RRset order, without views.
     pub fn primary(source: ZoneSource) -> ZoneConfig {
         ZoneConfig {
             role: Role::Primary(source),
             notify: Vec::new(),
             allow_transfer: Vec::new(),
+            update: UpdateConfig::default(),
             rrset_order: None,
             views: Vec::new(),
         }
@@ -119,11 +125,14 @@ impl ZoneConfig {
         matches!(self.role, Role::Secondary { .. })
     }
 
-    /// Whether the zone keeps a history of its versions (for IXFR) in the
-    /// data directory: a secondary always (with its copy), a primary when
-    /// others copy it.
+    /// Whether the zone keeps a history of its versions in the data
+    /// directory: a secondary always (with its copy), a primary when
+    /// others copy it (for IXFR) or when it takes updates (its journal).
     pub fn keeps_history(&self) -> bool {
-        self.is_secondary() || !self.allow_transfer.is_empty() || !self.notify.is_empty()
+        self.is_secondary()
+            || !self.allow_transfer.is_empty()
+            || !self.notify.is_empty()
+            || self.update.enabled()
     }
 
     /// The zone's name, when the configuration gives it (a primary's may

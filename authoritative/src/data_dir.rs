@@ -108,11 +108,6 @@ impl DataDir {
         Ok(dir)
     }
 
-    #[allow(dead_code)] // for dynamic UPDATE's zone-flush (issue 16)
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Where the journal of `zone` lives.
     pub(crate) fn journal_path(&self, zone: &Name) -> PathBuf {
         self.path.join(format!("{}.journal", zone_file_stem(zone)))

@@ -44,6 +44,7 @@ use crate::prepared::{AnswerKind, PreparedAnswer};
 use crate::respond::{self, Fit, Sections};
 use crate::server::{AuthOptions, Snapshot};
 use crate::transfer::{self, Transfers};
+use crate::update::Updates;
 
 /// Answers queries from whatever snapshot is current; cheap to share.
 pub(crate) struct AuthHandler {
@@ -51,6 +52,8 @@ pub(crate) struct AuthHandler {
     options: AuthOptions,
     /// Transfers, NOTIFY and TSIG: every request but a plain query.
     transfers: Arc<Transfers>,
+    /// Where UPDATEs wait for their zone's writer.
+    updates: Arc<Updates>,
 }
 
 impl AuthHandler {
@@ -58,16 +61,22 @@ impl AuthHandler {
         snapshot: Arc<ArcSwap<Snapshot>>,
         options: AuthOptions,
         transfers: Arc<Transfers>,
+        updates: Arc<Updates>,
     ) -> AuthHandler {
         AuthHandler {
             snapshot,
             options,
             transfers,
+            updates,
         }
     }
 
     pub(crate) fn transfers(&self) -> &Transfers {
         &self.transfers
+    }
+
+    pub(crate) fn updates(&self) -> &Updates {
+        &self.updates
     }
 
     /// The snapshot current now.
@@ -288,7 +297,7 @@ impl Handler for AuthHandler {
                 return Reply::Drop;
             }
         };
-        // Signed requests, transfers and NOTIFY: off the hot path.
+        // Signed requests, transfers, NOTIFY and UPDATE: off the hot path.
         if req.signed
             || req.header.opcode != OPCODE_QUERY
             || matches!(req.qtype, QTYPE_AXFR | QTYPE_IXFR)

@@ -43,8 +43,6 @@ mod config;
 mod data_dir;
 mod dnssec;
 mod handler;
-// Parts of the journal serve dynamic UPDATE (issue 16), not used yet.
-#[allow(dead_code, unused_imports)]
 mod journal;
 mod lookup;
 mod prepared;
@@ -53,6 +51,7 @@ mod server;
 #[cfg(test)]
 mod temp_dir;
 mod transfer;
+mod update;
 mod views;
 mod zone;
 
@@ -66,6 +65,8 @@ pub use config::{
     allowed, AccessRule, AuthConfig, Remote, RemoteSpec, Role, SyntaxError, TransferLimits,
     ZoneConfig, DEFAULT_DATA_DIR, DNS_PORT,
 };
+// Dynamic updates: the rules of a zone, and writing it back to its file.
+pub use update::{FlushError, Flushed, NameMatch, Names, UpdateConfig, UpdateRule};
 // Answers by who asks.
 pub use views::{check_views, View, ViewData, ViewError, ViewProblem, ViewRecords};
 // Master files: read, checked, built into a zone.

@@ -19,12 +19,13 @@
 //! Neighbours: [`crate::zone`] loads files, [`crate::handler`] answers
 //! from the snapshot, [`crate::transfer`] serves and runs transfers and
 //! NOTIFY over the same zones; the `dnslab` binary and tests plug
-//! [`AuthServer::handler`] into a `dnslab_transport::Server`.
+//! [`AuthServer::handler`] into a `dnslab_transport::Server`. Loading a
+//! zone's data, and how a load fails, is `server/load.rs`.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
@@ -36,12 +37,18 @@ use tracing::{error, info, warn};
 use crate::config::{AuthConfig, Role, ZoneConfig};
 use crate::handler::AuthHandler;
 use crate::prepared::PreparedCache;
-use crate::transfer::{History, HistoryError, Transfers};
-use crate::views::{load_view, LoadedView, ViewError, ViewSet, ZoneViews};
-use crate::zone::{self, Catalog, CatalogError, Zone, ZoneSummary};
+use crate::transfer::{FileState, History, Transfers};
+use crate::update::{FlushError, Flushed, Updates};
+use crate::views::{LoadedView, ViewSet, ZoneViews};
+use crate::zone::{Catalog, Zone};
 
 /// Prepared answers kept per snapshot. Enough for every name of a typical
 /// zone times a few types; a flood of random names evicts, never grows.
+mod load;
+
+use load::{load_primary, load_views, load_zone};
+pub use load::{LoadErrors, LoadFailure, LoadedZone, ReloadSummary};
+
 const PREPARED_ENTRIES: usize = 65_536;
 /// Bytes of prepared answers kept per snapshot (most are under 200 bytes).
 const PREPARED_BYTES: usize = 64 * 1024 * 1024;
@@ -135,86 +142,6 @@ impl Default for AuthOptions {
             ecs: false,
         }
     }
-}
-
-/// Why one zone, or the set of zones, could not be loaded.
-#[derive(Debug)]
-pub enum LoadFailure {
-    /// A master file did not read or check; its `Display` names `file:line`.
-    Zone {
-        source: ZoneSource,
-        error: zone::ZoneFileError,
-    },
-    /// The zones load but cannot be served together.
-    Catalog(CatalogError),
-    /// A zone's views cannot be served.
-    View(ViewError),
-    /// The data directory, a zone's journal or a secondary's copy cannot
-    /// be used (the message names the file).
-    History(String),
-    /// A master file now names another zone than the one it was first
-    /// loaded as (its `$ORIGIN` or SOA owner changed): the server keeps
-    /// serving zones by name, so the old one stays.
-    OriginChanged {
-        source: ZoneSource,
-        was: Name,
-        now: Name,
-    },
-}
-
-impl fmt::Display for LoadFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LoadFailure::Zone { error, .. } => write!(f, "{error}"),
-            LoadFailure::Catalog(error) => write!(f, "{error}"),
-            LoadFailure::View(error) => write!(f, "{error}"),
-            LoadFailure::History(error) => write!(f, "{error}"),
-            LoadFailure::OriginChanged { source, was, now } => write!(
-                f,
-                "{}: the file now holds zone {now}, loaded before as {was}; restart the server to serve it under its new name",
-                source.path.display()
-            ),
-        }
-    }
-}
-
-impl From<HistoryError> for LoadFailure {
-    fn from(error: HistoryError) -> LoadFailure {
-        LoadFailure::History(error.to_string())
-    }
-}
-
-/// Every problem found while loading, one per line; nothing was served
-/// from this attempt.
-#[derive(Debug)]
-pub struct LoadErrors(pub Vec<LoadFailure>);
-
-impl fmt::Display for LoadErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, failure) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{failure}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for LoadErrors {}
-
-/// One zone as loaded, for the log and the caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LoadedZone {
-    pub origin: Name,
-    pub serial: u32,
-    pub summary: ZoneSummary,
-}
-
-/// What a successful load or reload now serves.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReloadSummary {
-    pub zones: Vec<LoadedZone>,
 }
 
 /// The zones being served and the answers prepared from them. Replaced as
@@ -324,6 +251,29 @@ struct Shared {
     /// Locked while a new snapshot is built and stored.
     zones: Mutex<Vec<Slot>>,
     transfers: Arc<Transfers>,
+    /// The queues of the zones that take dynamic updates.
+    updates: Arc<Updates>,
+}
+
+/// A handle that does not keep the server alive: what a zone's update
+/// writer holds, so that dropping the last [`AuthServer`] stops it.
+#[derive(Clone)]
+pub(crate) struct WeakServer(Weak<Shared>);
+
+impl WeakServer {
+    pub(crate) fn upgrade(&self) -> Option<AuthServer> {
+        self.0.upgrade().map(|shared| AuthServer { shared })
+    }
+}
+
+/// Why [`AuthServer::commit_update`] did not serve a new version.
+#[derive(Debug)]
+pub(crate) enum CommitError {
+    /// The zone is no longer the version the changes were made to (a
+    /// reload replaced it): nothing was journaled.
+    Moved,
+    /// The journal could not make the changes durable: nothing served.
+    NotDurable(String),
 }
 
 /// An authoritative server over its configured zones; a cheap handle.
@@ -382,16 +332,19 @@ impl AuthServer {
         let snapshot = Snapshot::new(&slots, &config).map_err(|e| LoadErrors(vec![*e]))?;
         log_loaded(&summary(&slots), "zone loaded");
         let config = Arc::new(config);
-        let origins = slots.iter().map(|s| (s.origin.clone(), s.config)).collect();
-        let transfers = Arc::new(Transfers::new(Arc::clone(&config), origins, history));
-        Ok(AuthServer {
-            shared: Arc::new(Shared {
+        let origins: Vec<(Name, usize)> =
+            slots.iter().map(|s| (s.origin.clone(), s.config)).collect();
+        let shared = Arc::new_cyclic(|weak| {
+            let updates = Updates::start(&WeakServer(weak.clone()), &config, &origins);
+            Shared {
+                transfers: Arc::new(Transfers::new(Arc::clone(&config), origins, history)),
                 config,
                 snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
                 zones: Mutex::new(slots),
-                transfers,
-            }),
-        })
+                updates: Arc::new(updates),
+            }
+        });
+        Ok(AuthServer { shared })
     }
 
     /// Re-reads every primary zone's master file and swaps them all in at
@@ -417,7 +370,27 @@ impl AuthServer {
                         now: zone.origin().clone(),
                     })
                 }
-                (Ok(zone), Ok(views)) => loaded.push((at, zone, views)),
+                (Ok(zone), Ok(views)) => match self.file_state(&slot.origin) {
+                    FileState::Current => loaded.push((at, zone, views)),
+                    // Updates are journaled that the file lacks: an
+                    // untouched file (its serial the one last written, or
+                    // the one served) leaves them serving (the zone's
+                    // views are reloaded beside them); an edited one
+                    // would drop them.
+                    FileState::Behind { written } => {
+                        let (file, served) = (serial(&zone), slot.zone.as_deref().map(serial));
+                        if Some(file) != written && Some(file) != served {
+                            failures.push(LoadFailure::UnwrittenUpdates {
+                                source: source.clone(),
+                                zone: slot.origin.clone(),
+                                file_serial: file,
+                                served_serial: served.unwrap_or_default(),
+                            });
+                        } else if let Some(served) = &slot.zone {
+                            loaded.push((at, Arc::clone(served), views));
+                        }
+                    }
+                },
                 (Err(failure), _) | (_, Err(failure)) => failures.push(*failure),
             }
         }
@@ -480,6 +453,69 @@ impl AuthServer {
         }
     }
 
+    /// Serves `next`, a version of `origin` made from `base` by updates,
+    /// once `durable` has made its changes durable (the journal): both
+    /// under the lock on the zones, and only while `base` is still the
+    /// version served, so that no reload comes in between.
+    pub(crate) fn commit_update(
+        &self,
+        origin: &Name,
+        base: &Arc<Zone>,
+        next: Arc<Zone>,
+        durable: impl FnOnce() -> Result<(), String>,
+    ) -> Result<(), CommitError> {
+        let mut zones = self.lock_zones();
+        let Some(slot) = zones.iter_mut().find(|slot| slot.origin == *origin) else {
+            return Err(CommitError::Moved);
+        };
+        if !slot
+            .zone
+            .as_ref()
+            .is_some_and(|zone| Arc::ptr_eq(zone, base))
+        {
+            return Err(CommitError::Moved);
+        }
+        durable().map_err(CommitError::NotDurable)?;
+        slot.zone = Some(next);
+        match Snapshot::new(&zones, &self.shared.config) {
+            Ok(snapshot) => self.shared.snapshot.store(Arc::new(snapshot)),
+            // The set of origins did not change, so this cannot happen;
+            // the journal has the changes, and the next start serves them.
+            Err(e) => error!(zone = %origin, error = %e, "cannot serve the updated zone"),
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on `origin`'s configuration and version served now, with
+    /// the zones locked (nothing replaces it meanwhile); `None` when the
+    /// zone is not configured.
+    pub(crate) fn with_zone_locked<R>(
+        &self,
+        origin: &Name,
+        f: impl FnOnce(&ZoneConfig, Option<&Arc<Zone>>) -> R,
+    ) -> Option<R> {
+        let zones = self.lock_zones();
+        let slot = zones.iter().find(|slot| slot.origin == *origin)?;
+        Some(f(
+            &self.shared.config.zones[slot.config],
+            slot.zone.as_ref(),
+        ))
+    }
+
+    /// Writes the version of `origin` served now back to its master file
+    /// (`dnslab ctl zone-flush`); see `crate::update`'s `flush`. Blocks
+    /// while the file is written.
+    pub fn zone_flush(&self, origin: &Name) -> Result<Flushed, FlushError> {
+        crate::update::flush(self, origin)
+    }
+
+    fn file_state(&self, origin: &Name) -> FileState {
+        match &self.shared.transfers.history {
+            Some(history) => history.file_state(origin),
+            None => FileState::Current,
+        }
+    }
+
     fn lock_zones(&self) -> MutexGuard<'_, Vec<Slot>> {
         self.shared
             .zones
@@ -493,6 +529,7 @@ impl AuthServer {
             Arc::clone(&self.shared.snapshot),
             self.shared.config.options.clone(),
             Arc::clone(&self.shared.transfers),
+            Arc::clone(&self.shared.updates),
         ))
     }
 
@@ -596,74 +633,6 @@ impl AuthServer {
 #[derive(Debug)]
 pub struct BackgroundTasks {
     _tasks: tokio::task::JoinSet<()>,
-}
-
-/// One configured zone at start: its name, what to serve (a primary's
-/// file, a secondary's saved copy; either rebuilt with its journal), and
-/// for a secondary when a primary last answered.
-fn load_zone(
-    config: &ZoneConfig,
-    history: Option<&mut History>,
-) -> Result<(Name, Option<Zone>, Option<Instant>), Box<LoadFailure>> {
-    let history_failure = |error: HistoryError| Box::new(LoadFailure::from(error));
-    match (&config.role, history) {
-        (Role::Primary(source), history) => {
-            let zone = zone::load_zone(&source.path, source.origin.as_ref()).map_err(|error| {
-                Box::new(LoadFailure::Zone {
-                    source: source.clone(),
-                    error,
-                })
-            })?;
-            let origin = zone.origin().clone();
-            let zone = match history {
-                Some(history) if config.keeps_history() => history
-                    .open_zone(&origin, Some(zone))
-                    .map_err(history_failure)?,
-                _ => Some(zone),
-            };
-            Ok((origin, zone, None))
-        }
-        (Role::Secondary { origin, .. }, Some(history)) => {
-            let (zone, age) = history.load_copy(origin).map_err(history_failure)?;
-            let contact = age.and_then(|age| Instant::now().checked_sub(age));
-            Ok((origin.clone(), zone, contact))
-        }
-        (Role::Secondary { origin, .. }, None) => Ok((origin.clone(), None, None)),
-    }
-}
-
-/// A primary's views, each built from its own data (a master file, or the
-/// zone's with RRsets replaced). A secondary has none: its configuration
-/// refuses them (a view's records would replace what transfers bring).
-fn load_views(config: &ZoneConfig, origin: &Name) -> Result<Vec<LoadedView>, Box<LoadFailure>> {
-    let Role::Primary(source) = &config.role else {
-        return Ok(Vec::new());
-    };
-    config
-        .views
-        .iter()
-        .map(|view| {
-            let zone = load_view(origin, &source.path, view)
-                .map_err(|e| Box::new(LoadFailure::View(e)))?;
-            Ok(LoadedView {
-                name: view.name.clone(),
-                clients: view.clients.clone(),
-                zone: Arc::new(zone),
-            })
-        })
-        .collect()
-}
-
-/// Reads, checks and builds one master file.
-fn load_primary(source: &ZoneSource) -> Result<Arc<Zone>, Box<LoadFailure>> {
-    zone::load_zone(&source.path, source.origin.as_ref())
-        .map(Arc::new)
-        .map_err(|error| {
-            Box::new(LoadFailure::Zone {
-                source: source.clone(),
-                error,
-            })
-        })
 }
 
 /// The serial of the zone's SOA.

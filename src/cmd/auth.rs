@@ -1,19 +1,21 @@
 //! `dnslab auth`: serve zones authoritatively until Ctrl-C or SIGTERM:
 //! primaries from master files, secondaries copied from their primaries,
-//! with zone transfers, NOTIFY and TSIG. SIGHUP reloads every master file
-//! at once (the old zones keep serving if any file is broken).
+//! with zone transfers, NOTIFY, TSIG and dynamic updates. SIGHUP reloads
+//! every master file at once (the old zones keep serving if any file is
+//! broken).
 //!
 //! The flags are shorthand for the YAML configuration (`--config FILE`):
 //! both become one `ConfigSpec` and are validated alike
 //! (`dnslab::config`); `--allow-transfer` and `--notify` apply to every
-//! zone given by flags.
+//! zone given by flags, `--allow-update` and `--zonefile-sync` to every
+//! primary zone.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use dnslab::config::{self, ConfigSpec, Origin, Setup, ZoneSpec};
+use dnslab::config::{self, ConfigSpec, Origin, Setup, UpdateRuleSpec, ZoneSpec};
 use dnslab::live::{AuthBackend, AuthEntry, Counted, ServerCounters};
 use dnslab_authoritative::DEFAULT_DATA_DIR;
 use dnslab_authoritative::{AuthOptions, AuthServer, ZoneSource};
@@ -27,7 +29,7 @@ use tracing::info;
 pub struct AuthArgs {
     /// A YAML configuration (listen addresses, keys, remotes, zones with
     /// their transfer rules); instead of the flags below.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["zone", "secondary", "allow_transfer", "notify", "tsig_key", "data_dir"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["zone", "secondary", "allow_transfer", "notify", "tsig_key", "data_dir", "allow_update", "insecure_updates", "zonefile_sync"])]
     config: Option<PathBuf>,
     /// Address to serve on, UDP and TCP (repeatable), e.g. 127.0.0.1:5300.
     #[arg(long, value_name = "ADDR:PORT", required_unless_present = "config")]
@@ -53,6 +55,20 @@ pub struct AuthArgs {
     /// [key:KEY@]ADDR[:PORT] (repeatable).
     #[arg(long, value_name = "ADDR[:PORT]")]
     notify: Vec<String>,
+    /// Who may change every zone given by --zone by dynamic UPDATE
+    /// (RFC 2136): key:NAME (signed with that key, RFC 3007), CIDR
+    /// (unsigned, from those addresses: loopback only unless
+    /// --insecure-updates), or key:NAME@CIDR. Repeatable; default: nobody.
+    #[arg(long, value_name = "key:NAME|CIDR")]
+    allow_update: Vec<String>,
+    /// Allow --allow-update CIDR for addresses other than loopback.
+    #[arg(long)]
+    insecure_updates: bool,
+    /// Write a zone back to its master file this many seconds after an
+    /// update (0: after every update); default: only on `dnslab ctl
+    /// zone-flush`. The journal in --data-dir keeps updates durable.
+    #[arg(long, value_name = "SECONDS")]
+    zonefile_sync: Option<u64>,
     /// A BIND key file, as tsig-keygen writes it (repeatable).
     #[arg(long, value_name = "FILE")]
     tsig_key: Vec<PathBuf>,
@@ -131,15 +147,27 @@ pub fn run(args: AuthArgs) -> ExitCode {
 
 /// The flags as the configuration they are shorthand for.
 fn from_flags(args: &AuthArgs) -> Result<Setup, config::Problems> {
-    let every_zone =
-        |zone: Option<String>, file: Option<String>, primaries: Vec<String>| ZoneSpec {
+    let every_zone = |zone: Option<String>, file: Option<String>, primaries: Vec<String>| {
+        // Updates go to primaries only.
+        let primary = primaries.is_empty();
+        ZoneSpec {
             zone,
             file,
             primaries,
             notify: args.notify.clone(),
             allow_transfer: args.allow_transfer.clone(),
+            allow_update: match primary {
+                true => args
+                    .allow_update
+                    .iter()
+                    .map(|rule| UpdateRuleSpec::Who(rule.clone()))
+                    .collect(),
+                false => Vec::new(),
+            },
+            zonefile_sync: args.zonefile_sync.filter(|_| primary),
             ..ZoneSpec::default()
-        };
+        }
+    };
     let path = |path: &Path| path.display().to_string();
     let mut zones: Vec<ZoneSpec> = args
         .zone
@@ -185,6 +213,7 @@ fn from_flags(args: &AuthArgs) -> Result<Setup, config::Problems> {
         max_udp_payload: Some(args.max_udp_payload),
         data_dir: Some(path(&args.data_dir)),
         key_files: args.tsig_key.iter().map(|p| path(p)).collect(),
+        insecure_updates: Some(args.insecure_updates),
         zones,
         ..ConfigSpec::default()
     };

@@ -57,6 +57,8 @@ enum Show {
     Removed,
     /// Each zone reloaded, its serial, and why it failed if it did.
     Reloaded,
+    /// Each server's zone written back, its serial and file, or why not.
+    Flushed,
 }
 
 // One row per command, kept on one line each.
@@ -68,6 +70,7 @@ const COMMANDS: &[Command] = &[
     Command { name: "flush", args: &["NAME?", "TYPE?"], call: Call::Post("/api/flush"), show: Show::Removed, help: "the whole cache, one name, or one RRset" },
     Command { name: "flush-zone", args: &["NAME"], call: Call::Post("/api/flush-zone"), show: Show::Removed, help: "everything cached at and below NAME" },
     Command { name: "reload", args: &[], call: Call::Post("/api/reload"), show: Show::Reloaded, help: "every authoritative zone from its file" },
+    Command { name: "zone-flush", args: &["NAME"], call: Call::Post("/api/zone-flush"), show: Show::Flushed, help: "zone NAME, with its updates, written back to its file" },
 ];
 
 fn commands_help() -> String {
@@ -257,7 +260,7 @@ fn show(how: Show, answer: &Value) {
             println!(";; {} records", entries.len());
         }
         Show::Removed => println!("removed {} entries", answer["removed"]),
-        Show::Reloaded => {
+        Show::Reloaded | Show::Flushed => {
             for zone in answer["zones"]
                 .as_array()
                 .map(Vec::as_slice)
@@ -266,11 +269,18 @@ fn show(how: Show, answer: &Value) {
                 let (server, name, serial) = (&zone["server"], &zone["zone"], &zone["serial"]);
                 let server = server.as_str().unwrap_or_default();
                 let name = name.as_str().unwrap_or_default();
-                match zone["error"].as_str() {
-                    Some(error) => {
+                match (zone["error"].as_str(), how) {
+                    (Some(error), Show::Flushed) => {
+                        println!("{server} {name}: NOT written: {error}")
+                    }
+                    (Some(error), _) => {
                         println!("{server} {name} serial {serial}: NOT reloaded: {error}")
                     }
-                    None => println!("{server} {name} serial {serial}"),
+                    (None, Show::Flushed) => {
+                        let file = zone["file"].as_str().unwrap_or_default();
+                        println!("{server} {name} serial {serial} written to {file}")
+                    }
+                    (None, _) => println!("{server} {name} serial {serial}"),
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! `dnslab up`: checks a topology (the built-in default hierarchy when no
 //! file is given), starts every server and the resolver in this process,
-//! prints what runs where and what to dig, reloads every zone file on
+//! prints what runs where and what to dig (and, for a zone not yet
+//! delegated, the registrar's UPDATE), reloads every zone file on
 //! SIGHUP (secondaries follow by NOTIFY and IXFR), and stops on Ctrl-C or
 //! SIGTERM.
 
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 
 use dnslab::live::printer;
 use dnslab::topology::default::{DefaultTopology, EXAMPLES, EXAMPLES_EVERY_RESOLVER};
+use dnslab::topology::registrar::Registration;
 use dnslab::topology::{self, Hierarchy, LocalResolver, Problems, Topology};
 use dnslab_wire::RrsetOrder;
 use tokio::signal::unix::{signal, SignalKind};
@@ -118,6 +120,7 @@ pub fn run(args: UpArgs) -> ExitCode {
     }
     let web = (!args.no_web).then_some(args.web);
     let quiet = args.quiet;
+    let registrations = topology::registrar::registrations(&topology);
     let examples: Vec<String> = match args.topology {
         None => EXAMPLES.iter().map(|e| e.to_string()).collect(),
         Some(_) => deepest_zone(&topology).into_iter().collect(),
@@ -156,12 +159,10 @@ pub fn run(args: UpArgs) -> ExitCode {
             },
             None => None,
         };
-        print_table(
-            &hierarchy,
-            &examples,
-            &every,
-            web.as_ref().map(super::WebServer::url),
-        );
+        let url = web.as_ref().map(super::WebServer::url);
+        print_table(&hierarchy, &examples, &every, url.clone());
+        print_registrations(&hierarchy, &registrations, url.as_deref());
+        println!("Ctrl-C stops every server.");
         // The walk on the terminal: subscribed before any question can come.
         let printer = (!quiet).then(|| {
             let names = hierarchy
@@ -282,5 +283,54 @@ fn print_table(hierarchy: &Hierarchy, examples: &[String], every: &[String], url
     if let Some(url) = url {
         println!("Watch each lookup drawn as the textbook's figure: {url}");
     }
-    println!("Ctrl-C stops every server.");
+}
+
+/// The registrar's story, for each zone served but not yet delegated: the
+/// question that fails, the UPDATE that registers the zone with its
+/// parent (as an nsupdate script with its key file), and the question
+/// again.
+fn print_registrations(hierarchy: &Hierarchy, registrations: &[Registration], url: Option<&str>) {
+    let resolver = hierarchy.resolver;
+    for registration in registrations {
+        let Some((_, key_file)) = hierarchy
+            .key_files
+            .iter()
+            .find(|(name, _)| *name == registration.key)
+        else {
+            continue;
+        };
+        let ask = format!(
+            "dig @{} -p {} {}",
+            resolver.ip(),
+            resolver.port(),
+            registration.example
+        );
+        println!();
+        println!(
+            "Register {} with {}, as a registrar does (an UPDATE to the {} server, RFC 2136):",
+            registration.zone, registration.parent, registration.parent
+        );
+        println!("  {ask:<52} # NXDOMAIN: not delegated yet");
+        println!("  nsupdate -k {} <<'EOF'", key_file.display());
+        for line in registration.nsupdate_script().lines() {
+            println!("  {line}");
+        }
+        println!("  EOF");
+        match url {
+            Some(url) => {
+                let url = url.trim_end_matches('/');
+                let server = match url == format!("http://{}", dnslab::live::DEFAULT_WEB) {
+                    true => String::new(),
+                    false => format!(" --server {url}"),
+                };
+                let flush = format!("dnslab ctl{server} flush-zone {}", registration.zone);
+                println!("  {flush:<52} # the resolver forgets its NXDOMAIN");
+            }
+            None => println!("  (the resolver keeps its NXDOMAIN for the SOA's negative TTL)"),
+        }
+        println!(
+            "  {ask:<52} # found: {} now refers to its servers",
+            registration.parent
+        );
+    }
 }

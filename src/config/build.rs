@@ -9,6 +9,7 @@
 //!   entry) is defined, in `keys` or a key file;
 //! - a `primaries`/`notify` entry is an address or the `id` of a remote;
 //! - at least one `listen` address (flags may give it instead);
+//! - a zone's update rules, as `update.rs` says;
 //! - an `rrset_order` is fixed, cyclic or random; views are a primary's,
 //!   each with its prefixes and either `file` or `records` (whether their
 //!   data load is the zones' check, at start or `dnslab check --config`).
@@ -26,6 +27,7 @@ use dnslab_tsig::{Key, KeyRing};
 use dnslab_wire::{absolute_name, RrsetOrder};
 
 use super::spec::{ConfigSpec, LimitsSpec, RemoteEntry, ZoneSpec, FORMAT_VERSION};
+use super::update::{update_config, Context};
 use super::{Origin, Problem, Problems, Setup};
 use crate::views::SECONDARY_VIEWS;
 use crate::yaml::{Lines, Place};
@@ -73,8 +75,10 @@ impl Builder<'_> {
         let remotes = self.remotes(&spec.remotes, &keys);
         let mut zones = Vec::new();
         let mut seen = HashSet::new();
+        let insecure_updates = spec.insecure_updates.unwrap_or(false);
         for (nth, zone) in spec.zones.iter().enumerate() {
-            if let Some(config) = self.zone(zone, nth, &spec.zones, &remotes, &keys) {
+            let at = (nth, &spec.zones[..]);
+            if let Some(config) = self.zone(zone, at, &remotes, &keys, insecure_updates) {
                 if let Some(origin) = config.origin() {
                     if !seen.insert(origin.clone()) {
                         let line = self.zone_line(zone, nth, &spec.zones);
@@ -238,13 +242,14 @@ impl Builder<'_> {
             .and_then(|file| self.lines.find("file", file, same(|z| &z.file)))
     }
 
+    /// The zone `spec`, the `nth` of `all`.
     fn zone(
         &mut self,
         spec: &ZoneSpec,
-        nth: usize,
-        all: &[ZoneSpec],
+        (nth, all): (usize, &[ZoneSpec]),
         remotes: &[(&str, Remote)],
         keys: &KeyRing,
+        insecure_updates: bool,
     ) -> Option<ZoneConfig> {
         let line = self.zone_line(spec, nth, all);
         let shown = spec
@@ -321,6 +326,20 @@ impl Builder<'_> {
                 Err(e) => self.problem(line, format!("zone {shown}: allow_transfer: {e}")),
             }
         }
+        let (update, problems) = update_config(
+            &spec.allow_update,
+            spec.zonefile_sync,
+            &Context {
+                keys,
+                insecure_updates,
+                origin: origin.as_ref(),
+                secondary: !spec.primaries.is_empty(),
+                shown: &shown,
+            },
+        );
+        for problem in problems {
+            self.problem(line, problem);
+        }
         let role = match (&spec.file, spec.primaries.is_empty(), origin) {
             (Some(file), true, origin) => Role::Primary(ZoneSource {
                 origin,
@@ -363,6 +382,7 @@ impl Builder<'_> {
             role,
             notify,
             allow_transfer,
+            update,
             rrset_order,
             views,
         })

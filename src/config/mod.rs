@@ -10,10 +10,12 @@
 //! check --config FILE` runs the same validation.
 //!
 //! - `spec`: the file format (`deny_unknown_fields`).
-//! - `build`: the conversion and its rules.
+//! - `build`: the conversion and its rules; `update`: a zone's dynamic
+//!   update rules.
 
 mod build;
 pub mod spec;
+pub(crate) mod update;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -22,7 +24,7 @@ use std::path::{Path, PathBuf};
 use dnslab_authoritative::AuthConfig;
 
 pub use build::build;
-pub use spec::{ConfigSpec, ZoneSpec};
+pub use spec::{ConfigSpec, RuleSpec, UpdateRuleSpec, ZoneSpec};
 
 use crate::yaml::Place;
 

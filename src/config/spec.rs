@@ -53,6 +53,10 @@ pub struct ConfigSpec {
     pub remotes: Vec<RemoteEntry>,
     /// Bounds on transfer sessions.
     pub limits: Option<LimitsSpec>,
+    /// Allow `allow_update` rules for unsigned updates from addresses
+    /// other than loopback (anyone who can forge such an address can
+    /// then rewrite the zone). Default: off.
+    pub insecure_updates: Option<bool>,
     #[serde(default)]
     pub zones: Vec<ZoneSpec>,
 }
@@ -120,9 +124,74 @@ pub struct ZoneSpec {
     /// `key:NAME`, or `key:NAME@CIDR` for both. Default: nobody.
     #[serde(default)]
     pub allow_transfer: Vec<String>,
+    /// Who may change the zone by dynamic UPDATE, and what (see
+    /// [`UpdateRuleSpec`]). Default: nobody.
+    #[serde(default)]
+    pub allow_update: Vec<UpdateRuleSpec>,
+    /// Seconds after an update before the zone is written back to its
+    /// file (0: after every update); default: only by `dnslab ctl
+    /// zone-flush`. The journal keeps every update durable meanwhile.
+    pub zonefile_sync: Option<u64>,
     /// fixed, cyclic or random; the server's `rrset_order` by default.
     pub rrset_order: Option<String>,
     /// Answers chosen by who asks, a primary's (see `crate::views`).
     #[serde(default)]
     pub views: Vec<ViewSpec>,
+}
+
+/// One update rule: who, as `allow_transfer` writes it, for the whole
+/// zone (`"key:ddns"`, `"127.0.0.1"`), or a mapping that narrows what it
+/// may change:
+///
+/// ```yaml
+/// - who: "key:registrar"
+///   names: [com.]          # owner names, matched as `match` says
+///   match: below           # at-or-below (default), at, below
+///   types: [NS, A, AAAA, DS]   # default: every type
+/// ```
+#[derive(Clone, Debug)]
+pub enum UpdateRuleSpec {
+    Who(String),
+    Rule(RuleSpec),
+}
+
+/// The mapping form of [`UpdateRuleSpec`].
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub who: String,
+    #[serde(default)]
+    pub names: Vec<String>,
+    #[serde(rename = "match")]
+    pub how: Option<String>,
+    #[serde(default)]
+    pub types: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for UpdateRuleSpec {
+    /// A string or a mapping; the mapping keeps `deny_unknown_fields`'s
+    /// message (an untagged enum would only say that nothing matched).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UpdateRuleSpec;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("\"key:NAME\", an address prefix, or { who, names, match, types }")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<UpdateRuleSpec, E> {
+                Ok(UpdateRuleSpec::Who(text.to_string()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<UpdateRuleSpec, A::Error> {
+                let deserializer = serde::de::value::MapAccessDeserializer::new(map);
+                RuleSpec::deserialize(deserializer).map(UpdateRuleSpec::Rule)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }

@@ -1,5 +1,6 @@
 //! The authoritative servers behind the web server: their zones and
-//! serials, `dnslab ctl reload`, and their query counts in `/metrics`.
+//! serials, `dnslab ctl reload` and `zone-flush`, and their query counts
+//! in `/metrics`.
 //! One server for `dnslab auth --web`, every server of the hierarchy for
 //! `dnslab up`.
 
@@ -8,7 +9,8 @@ use std::sync::Arc;
 
 use dnslab_authoritative::AuthServer;
 use dnslab_web::metrics::MetricsSnapshot;
-use dnslab_web::{AuthControl, ZoneInfo, ZoneReload};
+use dnslab_web::{AuthControl, ZoneFlush, ZoneInfo, ZoneReload};
+use hickory_proto::rr::Name;
 
 use super::counted::ServerCounters;
 
@@ -70,6 +72,30 @@ impl AuthControl for AuthBackend {
             }
         }
         reloaded
+    }
+
+    fn zone_flush(&self, zone: &Name) -> Vec<ZoneFlush> {
+        self.servers
+            .iter()
+            .filter(|entry| entry.server.zones().contains(zone))
+            .map(|entry| {
+                let (serial, file, error) = match entry.server.zone_flush(zone) {
+                    Ok(flushed) => (
+                        flushed.serial,
+                        Some(flushed.file.display().to_string()),
+                        None,
+                    ),
+                    Err(error) => (0, None, Some(error.to_string())),
+                };
+                ZoneFlush {
+                    server: entry.name.clone(),
+                    zone: zone.to_string(),
+                    serial,
+                    file,
+                    error,
+                }
+            })
+            .collect()
     }
 
     fn fill_metrics(&self, snapshot: &mut MetricsSnapshot) {

@@ -274,13 +274,27 @@ fn check_delegated(
     let Some(parent) = parent else {
         return; // Only possible without a root zone, reported elsewhere.
     };
-    if parent.cut_above(child).is_none() {
+    let entry = zone
+        .servers
+        .first()
+        .and_then(|s| s.zones.iter().find(|z| z.origin == *child));
+    let line = entry.map(|z| z.line);
+    let delegated = parent.cut_above(child).is_some();
+    // `delegated: false`: served, waiting for a registrar's UPDATE.
+    if entry.is_some_and(|z| !z.delegated) {
+        if delegated {
+            problems.push(Problem::new(
+                line.map(|line| topology.place(line)),
+                ProblemKind::AlreadyDelegated {
+                    child: child.clone(),
+                    parent: parent.origin.clone(),
+                },
+            ));
+        }
+        return;
+    }
+    if !delegated {
         let servers: Vec<String> = zone.servers.iter().map(|s| s.name.to_string()).collect();
-        let line = zone
-            .servers
-            .first()
-            .and_then(|s| s.zones.iter().find(|z| z.origin == *child))
-            .map(|z| z.line);
         problems.push(Problem::new(
             line.map(|line| topology.place(line)),
             ProblemKind::NotDelegated {
@@ -449,6 +463,7 @@ mod tests {
             port: 5300,
             resolvers: Vec::new(),
             log_queries: false,
+            keys: Default::default(),
             servers: servers
                 .iter()
                 .enumerate()
@@ -462,6 +477,8 @@ mod tests {
                             path: PathBuf::from(z),
                             line: i + 1,
                             secondary_of: None,
+                            update: Default::default(),
+                            delegated: true,
                             rrset_order: None,
                             views: Vec::new(),
                         })

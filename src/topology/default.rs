@@ -59,6 +59,10 @@ pub const FILES: &[(&str, &str)] = &[
         "tea-shop.co.uk.zone",
         include_str!("../../zones/default/tea-shop.co.uk.zone"),
     ),
+    (
+        "newstartup.com.zone",
+        include_str!("../../zones/default/newstartup.com.zone"),
+    ),
 ];
 
 /// Names worth asking the resolver about, one per story of
@@ -128,8 +132,9 @@ mod tests {
     fn every_default_file_is_compiled_in_and_used() {
         let yaml = FILES[0].1;
         for (name, _) in &FILES[1..] {
-            // Flow style (`file: x.zone }`) or block style (line end).
-            let used = [" ", "\n"]
+            // Flow style (`file: x.zone }`, `file: x.zone, ...`) or block
+            // style (line end).
+            let used = [" ", ",", "\n"]
                 .iter()
                 .any(|after| yaml.contains(&format!("file: {name}{after}")));
             assert!(used, "{name} is not in topology.yaml");

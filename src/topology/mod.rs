@@ -13,6 +13,8 @@
 //! - [`transfers`]: zones copied between servers (`secondary_of`): each
 //!   server's transfer and NOTIFY configuration, and their data
 //!   directories.
+//! - [`registrar`]: zones served but not delegated yet (`delegated:
+//!   false`), and the UPDATE that registers each with its parent.
 //! - [`problem`]: what can be wrong, as [`Problem`]s naming file and line.
 //!
 //! Neighbours: `dnslab_authoritative` serves each server's zones,
@@ -22,6 +24,7 @@
 pub mod check;
 pub mod default;
 pub mod problem;
+pub mod registrar;
 mod resolvers;
 pub mod run;
 pub mod spec;
@@ -30,7 +33,9 @@ pub mod transfers;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use dnslab_authoritative::UpdateConfig;
 use dnslab_authoritative::View;
+use dnslab_tsig::KeyRing;
 use dnslab_wire::RrsetOrder;
 use hickory_proto::rr::Name;
 
@@ -51,6 +56,8 @@ pub struct Topology {
     pub resolvers: Vec<LocalResolver>,
     /// One log line per query at every server.
     pub log_queries: bool,
+    /// TSIG keys every server knows (for `allow_update` rules).
+    pub keys: KeyRing,
     pub servers: Vec<Server>,
 }
 
@@ -102,6 +109,11 @@ pub struct ZoneFile {
     pub line: usize,
     /// The server it is copied from (`secondary_of`), for a secondary.
     pub secondary_of: Option<Name>,
+    /// Who may change it by dynamic UPDATE (a primary's).
+    pub update: UpdateConfig,
+    /// `false` for a zone its parent does not delegate yet (a registrar
+    /// will, by UPDATE: [`registrar`]).
+    pub delegated: bool,
     /// The order of its RRsets' records; the server's (cyclic) when `None`.
     pub rrset_order: Option<RrsetOrder>,
     /// Answers chosen by who asks, with the line of each view's `name:`.

@@ -147,6 +147,13 @@ pub enum ProblemKind {
     BadZone { zone: Name, message: String },
     #[error("no server serves the root zone `.`, so the resolver has no root hints; add a server with `zone: .`")]
     NoRootServer,
+    #[error("key {name}: {reason}")]
+    BadKey { name: String, reason: String },
+    /// A zone's `allow_update` rule (the message names the zone).
+    #[error("{0}")]
+    Update(String),
+    #[error("zone {child} is marked `delegated: false`, but its parent zone {parent} delegates it; remove `delegated: false`")]
+    AlreadyDelegated { child: Name, parent: Name },
     #[error("zone {child} is served (by {servers}) but its parent zone {parent} has no NS records delegating it, so no resolver can find it")]
     NotDelegated {
         child: Name,

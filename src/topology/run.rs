@@ -17,6 +17,7 @@
 //! stop and [`Hierarchy::stop`] waits until they all have.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use dnslab_authoritative::{AuthOptions, AuthServer, BackgroundTasks, LoadErrors};
@@ -28,6 +29,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::info;
 
+use super::registrar;
 use super::transfers::{self, DataRoot};
 use super::Topology;
 use crate::live::{AuthBackend, AuthEntry, Counted, ResolverBackend, ServerCounters};
@@ -68,6 +70,12 @@ pub enum StartError {
     /// A server's zones did not load (each line names `file:line`).
     #[error("server {server}: cannot load its zones:\n{errors}")]
     Zones { server: Name, errors: LoadErrors },
+    /// The topology's keys could not be written for `nsupdate -k`.
+    #[error("cannot write the keys to {dir}: {source}")]
+    Keys {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     /// A socket could not be bound: the address is in use, not configured
     /// on this machine, or the port needs root.
     #[error("{what}: {source}")]
@@ -111,6 +119,9 @@ pub struct Hierarchy {
     auths: Vec<AuthServer>,
     /// NOTIFY out and secondaries' refresh, stopped with the hierarchy.
     _background: Vec<BackgroundTasks>,
+    /// The topology's TSIG keys as BIND key files (for `nsupdate -k`),
+    /// by key name, in the data root.
+    pub key_files: Vec<(String, PathBuf)>,
     _data_root: DataRoot,
 }
 
@@ -193,6 +204,11 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
         return Err(StartError::PortZero);
     }
     let data_root = DataRoot::new();
+    let key_files = registrar::write_key_files(&topology.keys, &data_root.path().join("keys"))
+        .map_err(|source| StartError::Keys {
+            dir: data_root.path().join("keys"),
+            source,
+        })?;
     let mut ready: Vec<(Server, Arc<dyn Handler>, RunningServer)> = Vec::new();
     for server in &topology.servers {
         let options = AuthOptions {
@@ -302,6 +318,7 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
         tasks,
         auths,
         _background: background,
+        key_files,
         _data_root: data_root,
     })
 }

@@ -17,8 +17,11 @@ use serde::Deserialize;
 
 use super::problem::{Place, Problem, ProblemKind};
 use super::{resolvers, Server, Topology, ZoneFile};
+use crate::config::spec::{KeySpec, UpdateRuleSpec};
+use crate::config::update::{update_config, Context};
 use crate::views::{ViewSpec, SECONDARY_VIEWS};
 use crate::yaml::Lines;
+use dnslab_tsig::{Key, KeyRing};
 
 /// The port every server of the hierarchy listens on when the file does not
 /// say: unprivileged, so `dnslab up` works without root, and clear of 53.
@@ -46,6 +49,10 @@ struct TopologySpec {
     resolvers: Option<Vec<serde_yaml::Value>>,
     /// Log every query every server receives (default: on).
     log_queries: Option<bool>,
+    /// TSIG keys every server knows, for zones' `allow_update` rules
+    /// (`{ name, algorithm, secret }`, as in `dnslab auth --config`).
+    #[serde(default)]
+    keys: Vec<KeySpec>,
     servers: Vec<ServerSpec>,
 }
 
@@ -71,6 +78,13 @@ struct ZoneSpec {
     /// A secondary: the server it copies the zone from (AXFR, IXFR,
     /// NOTIFY), which must serve the zone itself.
     secondary_of: Option<String>,
+    /// Who may change a primary zone by dynamic UPDATE, as in `dnslab
+    /// auth --config` (`"key:NAME"`, or `{ who, names, match, types }`).
+    #[serde(default)]
+    allow_update: Vec<UpdateRuleSpec>,
+    /// `false`: served, but not delegated by its parent yet (a registrar
+    /// will, by UPDATE); the check then does not ask for a delegation.
+    delegated: Option<bool>,
     /// fixed, cyclic (the default) or random (see `crate::views`).
     rrset_order: Option<String>,
     /// Answers chosen by who asks, a primary's (see `crate::views`).
@@ -131,6 +145,7 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
         line
     };
 
+    let keys = keys(&spec.keys, &lines, &at, &mut problems);
     let mut servers = Vec::new();
     for raw in &spec.servers {
         let name_line = line_of("name", &raw.name);
@@ -226,6 +241,20 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
                 }
             };
             let (path, secondary_of, line) = source;
+            let (update, messages) = update_config(
+                &zone.allow_update,
+                None,
+                &Context {
+                    keys: &keys,
+                    insecure_updates: false,
+                    origin: Some(&origin),
+                    secondary: secondary_of.is_some(),
+                    shown: &zone.zone,
+                },
+            );
+            for message in messages {
+                problems.push(Problem::new(at(zone_line), ProblemKind::Update(message)));
+            }
             let rrset_order = match zone.rrset_order.as_deref().map(str::parse) {
                 None => None,
                 Some(Ok(order)) => Some(order),
@@ -263,6 +292,8 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
                 path,
                 line: line.unwrap_or(0),
                 secondary_of,
+                update,
+                delegated: zone.delegated.unwrap_or(true),
                 rrset_order,
                 views,
             });
@@ -293,6 +324,7 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
         port,
         resolvers,
         log_queries: spec.log_queries.unwrap_or(true),
+        keys,
         servers,
     };
     problems.extend(resolvers::check_resolvers(&topology));
@@ -300,6 +332,31 @@ pub fn parse(text: &str, source: &Path) -> Result<Topology, Vec<Problem>> {
         return Err(problems);
     }
     Ok(topology)
+}
+
+/// The topology's TSIG keys; a bad one is a problem at its `name:` line.
+fn keys(
+    specs: &[KeySpec],
+    lines: &Lines<'_>,
+    at: &dyn Fn(Option<usize>) -> Option<Place>,
+    problems: &mut Vec<Problem>,
+) -> KeyRing {
+    let mut ring = KeyRing::new();
+    for spec in specs {
+        match Key::from_text(&spec.name, &spec.algorithm, &spec.secret) {
+            Ok(key) => {
+                ring.insert(key);
+            }
+            Err(e) => problems.push(Problem::new(
+                at(lines.find("name", &spec.name, 0)),
+                ProblemKind::BadKey {
+                    name: spec.name.clone(),
+                    reason: e.to_string(),
+                },
+            )),
+        }
+    }
+    ring
 }
 
 /// Two servers cannot share an address (they share the port) and should
@@ -498,6 +555,59 @@ mod tests {
             found[0].starts_with("1: no server serves the root zone"),
             "{found:?}"
         );
+    }
+
+    /// Keys and update rules are checked at their lines: a secret that
+    /// is not base64, a rule naming a key that is not defined, rules on a
+    /// secondary; a good rule becomes the zone's update configuration.
+    #[test]
+    fn keys_and_update_rules_are_checked_at_their_lines() {
+        let text = "keys:
+  - { name: registrar, algorithm: hmac-sha256, secret: \"not base64!\" }
+servers:
+  - name: a.root.
+    address: 127.0.0.2
+    zones:
+      - zone: .
+        file: root.zone
+        allow_update: [\"key:registrar\"]
+  - name: b.root.
+    address: 127.0.0.3
+    zones: [{ zone: ., secondary_of: a.root., allow_update: [127.0.0.1] }]
+";
+        let found = problems(text);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found[0].starts_with("2: key registrar: the secret is not valid base64"),
+            "{found:?}"
+        );
+        assert!(
+            found[1]
+                .starts_with("7: zone .: allow_update: `key:registrar`: no key named registrar."),
+            "{found:?}"
+        );
+        assert!(
+            found[2].starts_with("12: zone . is a secondary: it takes no updates"),
+            "{found:?}"
+        );
+        let good = "keys:
+  - { name: registrar, algorithm: hmac-sha256, secret: \"c2VjcmV0\" }
+servers:
+  - name: a.root.
+    address: 127.0.0.2
+    zones:
+      - { zone: ., file: root.zone, allow_update: [{ who: \"key:registrar\", names: [com.], match: below }] }
+";
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("zones/default/t.yaml");
+        let topology = parse(good, &source).unwrap();
+        let zone = &topology.servers[0].zones[0];
+        assert_eq!(zone.update.rules.len(), 1);
+        assert_eq!(
+            zone.update.rules[0].to_string(),
+            "key:registrar. below com."
+        );
+        assert!(zone.delegated);
+        assert_eq!(topology.keys.len(), 1);
     }
 
     #[test]

@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use dnslab_authoritative::{
     AccessRule, AuthConfig, AuthOptions, Remote, Role, TransferLimits, ZoneConfig, ZoneSource,
 };
-use dnslab_tsig::KeyRing;
 
 use super::{Server, Topology};
 
@@ -103,6 +102,7 @@ pub fn auth_config(
                     .iter()
                     .filter_map(|copy| copy.address.to_string().parse::<AccessRule>().ok())
                     .collect(),
+                update: zone.update.clone(),
                 rrset_order: zone.rrset_order,
                 views: zone.views.iter().map(|(view, _)| view.clone()).collect(),
             }
@@ -111,7 +111,7 @@ pub fn auth_config(
     AuthConfig {
         options,
         zones,
-        keys: KeyRing::new(),
+        keys: topology.keys.clone(),
         data_dir: root
             .path()
             .join(server.name.to_string().trim_end_matches('.')),

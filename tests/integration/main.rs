@@ -22,5 +22,7 @@ mod stories;
 mod transfer;
 /// `dnslab up`: topologies and the built-in default hierarchy.
 mod up;
+/// Dynamic UPDATE: nsupdate and knsupdate, durability, secondaries.
+mod update;
 /// Zone files: what loads, what is rejected and with which line.
 mod zonefiles;

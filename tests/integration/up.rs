@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use dnslab::topology::default::DefaultTopology;
@@ -220,6 +220,33 @@ fn undelegated_zone_is_reported_at_its_yaml_line() {
     );
 }
 
+/// `delegated: false` says a zone waits for its registration; it is no
+/// problem then (the default's newstartup.com.), but it is one where the
+/// parent does delegate the zone: the mark would mislead the reader.
+#[test]
+fn a_zone_marked_not_delegated_must_not_be_delegated() {
+    let written = DefaultTopology::write().expect("write default topology");
+    let path = written.path();
+    let yaml = std::fs::read_to_string(&path).expect("topology");
+    let marked = yaml.replace(
+        "{ zone: enterprise.com., file: enterprise.com.zone }",
+        "{ zone: enterprise.com., file: enterprise.com.zone, delegated: false }",
+    );
+    assert_ne!(marked, yaml);
+    std::fs::write(&path, marked).expect("write topology");
+    let problems = topology::load(&path).expect_err("enterprise.com. is delegated");
+    assert_eq!(problems.0.len(), 1, "{problems}");
+    let problem = problems.0[0].to_string();
+    assert!(
+        problem.contains("zone enterprise.com. is marked `delegated: false`, but its parent zone com. delegates it"),
+        "{problem}"
+    );
+    assert!(
+        problem.starts_with(&format!("{}:", path.display())),
+        "{problem}"
+    );
+}
+
 /// A topology names a zone file that is not there (a typo, a file not yet
 /// written). `dnslab up` must refuse to start and point at the YAML line
 /// that names the file, not fail later with an I/O error from deep inside
@@ -330,14 +357,14 @@ fn non_loopback_server_address_is_rejected() {
 
 /// The built-in hierarchy (`zones/default/`, compiled into the binary) is
 /// what `dnslab up` runs without arguments, so it must pass every check a
-/// user's topology must pass: 14 servers on port 5300, and root hints
+/// user's topology must pass: 15 servers on port 5300, and root hints
 /// taken from the two servers of `.`. A change to the default's zones that
 /// breaks a delegation fails here first.
 #[test]
 fn default_topology_validates_clean() {
     let written = DefaultTopology::write().expect("write default topology");
     let topology = topology::load(&written.path()).unwrap_or_else(|p| panic!("{p}"));
-    assert_eq!(topology.servers.len(), 14);
+    assert_eq!(topology.servers.len(), 15);
     assert_eq!(topology.port, 5300);
     let hints: Vec<String> = topology
         .root_hints()
@@ -966,7 +993,7 @@ fn binary_check_accepts_the_default_and_rejects_a_lame_delegation() {
         .expect("run dnslab");
     assert!(ok.status.success(), "{ok:?}");
     assert!(
-        String::from_utf8_lossy(&ok.stdout).contains("OK (14 servers"),
+        String::from_utf8_lossy(&ok.stdout).contains("OK (15 servers"),
         "{ok:?}"
     );
 
@@ -981,6 +1008,27 @@ fn binary_check_accepts_the_default_and_rejects_a_lame_delegation() {
     assert!(stderr.contains("com.zone:"), "{stderr}");
 }
 
+/// `dnslab up` with the servers on `port`, the ISP in the east's resolver
+/// on `resolver` and the west's on 127.0.1.1 at the same port (neither on
+/// the default 1053 another test may hold), the web page on a port of its
+/// own (the README's 8053 is the README test's).
+pub(crate) fn up_command(port: u16, resolver: SocketAddr) -> Command {
+    let west = SocketAddr::new(IpAddr::from([127, 0, 1, 1]), resolver.port());
+    let mut command = dnslab();
+    command.args([
+        "up",
+        "--port",
+        &port.to_string(),
+        "--resolver",
+        &resolver.to_string(),
+        "--resolver",
+        &west.to_string(),
+        "--web",
+        "127.0.0.1:0",
+    ]);
+    command
+}
+
 /// The binary running the default hierarchy on random ports with `extra`
 /// arguments, once its resolver (the ISP in the east) has answered
 /// gaia.cs.umass.edu: the servers' port, that resolver, the process and
@@ -991,21 +1039,8 @@ fn start_default_up(extra: &[&str]) -> (u16, SocketAddr, Process, Message) {
         .to_message();
     on_a_random_port("dnslab up", |port| {
         let resolver = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), random_port());
-        let west = SocketAddr::new(IpAddr::from([127, 0, 1, 1]), resolver.port());
         let mut up = Process::spawn(
-            dnslab()
-                .args([
-                    "up",
-                    "--port",
-                    &port.to_string(),
-                    "--resolver",
-                    &resolver.to_string(),
-                    "--resolver",
-                    &west.to_string(),
-                    // The README's 8053 is the README test's.
-                    "--web",
-                    "127.0.0.1:0",
-                ])
+            up_command(port, resolver)
                 .args(extra)
                 // The servers' query lines (debug), for the view's.
                 .env("RUST_LOG", "info,dnslab_authoritative::handler=debug")

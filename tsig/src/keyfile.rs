@@ -72,6 +72,26 @@ pub enum Problem {
     NoKeys,
 }
 
+impl Key {
+    /// The key as a BIND key file, as `tsig-keygen` writes one: what
+    /// `nsupdate -k` and [`KeyRing::add_file`] read (a truncated key's
+    /// algorithm as `hmac-sha256-128`).
+    pub fn to_key_file(&self) -> String {
+        let algorithm = self.algorithm();
+        let algorithm = match self.mac_len() * 8 {
+            bits if self.mac_len() < algorithm.output_len() => {
+                format!("{}-{bits}", algorithm.name())
+            }
+            _ => algorithm.name().to_string(),
+        };
+        format!(
+            "key \"{}\" {{\n\talgorithm {algorithm};\n\tsecret \"{}\";\n}};\n",
+            self.name().trim_end_matches('.'),
+            data_encoding::BASE64.encode(self.secret())
+        )
+    }
+}
+
 impl KeyRing {
     /// The keys of the BIND key file at `path`.
     pub fn from_file(path: &Path) -> Result<KeyRing, KeyFileError> {
@@ -384,6 +404,24 @@ mod tests {
         assert_eq!(update.algorithm(), Algorithm::HmacSha512);
         assert_eq!(update.secret().len(), 64);
         assert_eq!(ring.get("LEGACY").unwrap().algorithm(), Algorithm::HmacSha1);
+    }
+
+    #[test]
+    fn keys_write_the_files_they_are_read_from() {
+        for spec in [
+            "hmac-sha256:Registrar.Lab:c2VjcmV0c2VjcmV0c2VjcmV0",
+            "hmac-sha512-256:t:c2VjcmV0c2VjcmV0c2VjcmV0",
+        ] {
+            let key = Key::from_dig_spec(spec).unwrap();
+            let mut ring = KeyRing::new();
+            ring.add_text(&key.to_key_file(), "written").unwrap();
+            assert_eq!(ring.get(key.name()).map(|k| &**k), Some(&key), "{spec}");
+        }
+        let key = Key::from_dig_spec("hmac-sha256:ddns:c2VjcmV0").unwrap();
+        assert_eq!(
+            key.to_key_file(),
+            "key \"ddns\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0\";\n};\n"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The JSON API and `/metrics`: thin handlers that parse, call a backend
 //! ([`crate::backend`]) and return what it says. `dnslab ctl`'s commands
 //! map one to one: `status`, `stats`, `dump-cache`, `flush`, `flush-zone`,
-//! `reload`.
+//! `reload`, `zone-flush`.
 //!
 //! Every POST takes a JSON object (`{}` when there is nothing to say):
 //! a page on another site cannot send `application/json` to us without a
@@ -20,7 +20,9 @@ use hickory_proto::rr::{Name, RecordType};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::backend::{Asked, AuthControl, CacheLine, Flush, ResolverControl, ZoneReload};
+use crate::backend::{
+    Asked, AuthControl, CacheLine, Flush, ResolverControl, ZoneFlush, ZoneReload,
+};
 use crate::error::{ApiError, JsonBody};
 use crate::metrics::{self, EventCounts, MetricsSnapshot};
 use crate::server::Shared;
@@ -161,11 +163,7 @@ pub async fn reload(
     State(shared): State<Arc<Shared>>,
     JsonBody(ReloadRequest {}): JsonBody<ReloadRequest>,
 ) -> Api<Reloaded> {
-    let auth: Arc<dyn AuthControl> = shared
-        .web
-        .auth
-        .clone()
-        .ok_or_else(|| ApiError::missing("authoritative server"))?;
+    let auth = auth(&shared)?;
     let started = Instant::now();
     // Reading zone files blocks: keep it off the runtime's workers.
     let zones = tokio::task::spawn_blocking(move || auth.reload())
@@ -178,6 +176,46 @@ pub async fn reload(
         })?;
     tracing::info!(zones = zones.len(), elapsed = ?started.elapsed(), "zones reloaded");
     Ok(Json(Reloaded { zones }))
+}
+
+#[derive(Serialize)]
+pub struct ZonesFlushed {
+    zones: Vec<ZoneFlush>,
+}
+
+/// `POST /api/zone-flush {"name": N}`: the authoritative zone N written
+/// back to its master file, with its dynamic updates.
+pub async fn zone_flush(
+    State(shared): State<Arc<Shared>>,
+    JsonBody(request): JsonBody<FlushZoneRequest>,
+) -> Api<ZonesFlushed> {
+    let auth = auth(&shared)?;
+    let zone = parse_name(&request.name)?;
+    let asked = zone.clone();
+    // Writing a zone file blocks: keep it off the runtime's workers.
+    let zones = tokio::task::spawn_blocking(move || auth.zone_flush(&asked))
+        .await
+        .map_err(|error| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("zone-flush failed: {error}"),
+            )
+        })?;
+    if zones.is_empty() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("no authoritative server here serves zone {zone}"),
+        ));
+    }
+    Ok(Json(ZonesFlushed { zones }))
+}
+
+fn auth(shared: &Shared) -> Result<Arc<dyn AuthControl>, ApiError> {
+    shared
+        .web
+        .auth
+        .clone()
+        .ok_or_else(|| ApiError::missing("authoritative server"))
 }
 
 fn resolver(shared: &Shared) -> Result<&dyn ResolverControl, ApiError> {

@@ -54,6 +54,12 @@ pub trait AuthControl: Send + Sync + 'static {
     /// the web server calls it on a blocking thread.
     fn reload(&self) -> Vec<ZoneReload>;
 
+    /// Writes `zone` back to its master file (with its dynamic updates)
+    /// on every server that serves it, as Knot's `zone-flush`; an empty
+    /// list when none does. May block (file writes): the web server calls
+    /// it on a blocking thread.
+    fn zone_flush(&self, zone: &Name) -> Vec<ZoneFlush>;
+
     /// Adds the servers' query counters to the snapshot. Zone serials are
     /// added by the web server from [`AuthControl::zones`].
     fn fill_metrics(&self, snapshot: &mut MetricsSnapshot);
@@ -95,5 +101,18 @@ pub struct ZoneReload {
     /// The serial served after the reload (the old one when it failed).
     pub serial: u32,
     /// Why the new file was not loaded; `None` when it was.
+    pub error: Option<String>,
+}
+
+/// What writing one zone back to its file did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneFlush {
+    pub server: String,
+    pub zone: String,
+    /// The serial written (the one served); 0 when nothing was.
+    pub serial: u32,
+    /// The master file written.
+    pub file: Option<String>,
+    /// Why it was not written; `None` when it was.
     pub error: Option<String>,
 }

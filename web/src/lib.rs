@@ -27,7 +27,8 @@ pub mod server;
 mod stream;
 
 pub use backend::{
-    Asked, AuthControl, BoxFuture, CacheLine, Flush, Origin, ResolverControl, ZoneInfo, ZoneReload,
+    Asked, AuthControl, BoxFuture, CacheLine, Flush, Origin, ResolverControl, ZoneFlush, ZoneInfo,
+    ZoneReload,
 };
 pub use dnslab_resolver::events::{EventBus, WalkEvent};
 pub use server::{bind, serve, Web, WebError, MAX_CONNECTIONS};

@@ -29,6 +29,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/flush", post(api::flush))
         .route("/api/flush-zone", post(api::flush_zone))
         .route("/api/reload", post(api::reload))
+        .route("/api/zone-flush", post(api::zone_flush))
         // Prometheus.
         .route("/metrics", get(api::prometheus))
         // Everything else: a JSON error.

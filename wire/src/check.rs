@@ -10,8 +10,9 @@
 //! 3. not one well-formed question (QDCOUNT other than 1, records in the
 //!    answer or authority section of a plain query, a truncated or
 //!    compressed question name, two OPT records, OPT options cut short, a
-//!    malformed ECS option...): FORMERR, header only (RFC 1035 4.1.1, RFC
-//!    9619, RFC 6891 6.1.1, RFC 7871 7.2.1). An ECS option is checked
+//!    malformed ECS option, an UPDATE whose zone section is not of type
+//!    SOA...): FORMERR, header only (RFC 1035 4.1.1, RFC 9619, RFC 6891
+//!    6.1.1, RFC 7871 7.2.1, RFC 2136 3.1.1). An ECS option is checked
 //!    whether or not the server acts on it (`--ecs`), as BIND checks it: a
 //!    broken client learns of its bug either way;
 //! 4. an EDNS version other than 0: BADVERS (RFC 6891 6.1.3);
@@ -20,8 +21,9 @@
 //! 6. AXFR and IXFR: REFUSED where the [`Policy`] says so.
 //!
 //! Everything else is a request to answer: a question, or (where the
-//! policy lets them through) a zone transfer or a NOTIFY, whose own rules
-//! (TSIG, access lists, TCP only) belong to the server that answers them.
+//! policy lets them through) a zone transfer, a NOTIFY or an UPDATE, whose
+//! own rules (TSIG, access lists, TCP only, an update's sections) belong to
+//! the server that answers them.
 //! Error responses carry an OPT
 //! record when the request had one that can be found (RFC 6891 6.1.1),
 //! FORMERR and NOTIMP included.
@@ -38,7 +40,7 @@ use hickory_proto::op::ResponseCode;
 
 use crate::request::{
     find_edns, parse_request, EdnsQuery, Malformed, Opcodes, ParseError, Request, RequestHeader,
-    CLASS_ANY, CLASS_IN, OPCODE_NOTIFY, QTYPE_AXFR, QTYPE_IXFR,
+    CLASS_ANY, CLASS_IN, OPCODE_NOTIFY, OPCODE_UPDATE, QTYPE_AXFR, QTYPE_IXFR,
 };
 
 /// Where the two servers differ in what they do with a readable query.
@@ -57,13 +59,13 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The authoritative server: queries, zone transfers and NOTIFY, whose
-    /// access rules it applies itself (no transfer is allowed unless
-    /// configured, NSD's and Knot's default); QCLASS ANY gets the IN data
-    /// without AA, as from NSD (Knot sets AA): holding no other class, the
-    /// server cannot vouch for "any" (RFC 6895 3.2).
+    /// The authoritative server: queries, zone transfers, NOTIFY and
+    /// UPDATE, whose access rules it applies itself (no transfer or update
+    /// is allowed unless configured, NSD's and Knot's default); QCLASS ANY
+    /// gets the IN data without AA, as from NSD (Knot sets AA): holding no
+    /// other class, the server cannot vouch for "any" (RFC 6895 3.2).
     pub const AUTHORITATIVE: Policy = Policy {
-        opcodes: Opcodes::QUERY.with(OPCODE_NOTIFY),
+        opcodes: Opcodes::QUERY.with(OPCODE_NOTIFY).with(OPCODE_UPDATE),
         refuse_zone_transfers: false,
         class_any_not_authoritative: true,
     };
@@ -121,8 +123,8 @@ impl<'a> Rejection<'a> {
 /// The rule a rejected request breaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
-    /// RFC 1035 4.1.1: an opcode this server does not implement (UPDATE,
-    /// or NOTIFY to the resolver, ...): NOTIMP, "does not support the
+    /// RFC 1035 4.1.1: an opcode this server does not implement (NOTIFY
+    /// or UPDATE to the resolver, IQUERY, ...): NOTIMP, "does not support the
     /// requested kind of query".
     NotImplemented { opcode: u8 },
     /// Not one well-formed question: FORMERR.
@@ -291,18 +293,32 @@ mod tests {
     }
 
     #[test]
-    fn the_authoritative_policy_lets_transfers_and_notify_through() {
+    fn the_authoritative_policy_lets_transfers_notify_and_update_through() {
         let auth = &Policy::AUTHORITATIVE;
         for msg in [
             query(0, 1, QTYPE_AXFR, CLASS_IN, None),
             query(0, 1, QTYPE_IXFR, CLASS_IN, None),
             query(OPCODE_NOTIFY, 1, 6, CLASS_IN, None),
+            query(OPCODE_UPDATE, 1, 6, CLASS_IN, None),
         ] {
             assert_eq!(rcode(&msg, auth), Some(ResponseCode::NoError), "{msg:02x?}");
         }
-        // UPDATE (RFC 2136) is not answered yet.
+        // RFC 2136 3.1.1: the zone section names the zone by its SOA.
         assert_eq!(
-            rcode(&query(5, 1, 6, CLASS_IN, None), auth),
+            rcode(&query(OPCODE_UPDATE, 1, 1, CLASS_IN, None), auth),
+            Some(ResponseCode::FormErr)
+        );
+        // RFC 2136 3.1.1 again: one zone, ZOCOUNT 1.
+        assert_eq!(
+            rcode(&query(OPCODE_UPDATE, 2, 6, CLASS_IN, None), auth),
+            Some(ResponseCode::FormErr)
+        );
+        // The resolver holds no zone to update.
+        assert_eq!(
+            rcode(
+                &query(OPCODE_UPDATE, 1, 6, CLASS_IN, None),
+                &Policy::RESOLVER
+            ),
             Some(ResponseCode::NotImp)
         );
     }
@@ -311,15 +327,15 @@ mod tests {
     /// and CD back would claim a recursion or a check that never happened.
     #[test]
     fn not_implemented_clears_rd_and_cd() {
-        let mut update = query(5, 1, 6, CLASS_IN, None);
-        update[2] |= 0x01; // RD
-        update[3] |= 0x10; // CD
-        let Verdict::Reply(notimp) = check_request(&update, &Policy::AUTHORITATIVE) else {
+        let mut iquery = query(1, 1, 6, CLASS_IN, None);
+        iquery[2] |= 0x01; // RD
+        iquery[3] |= 0x10; // CD
+        let Verdict::Reply(notimp) = check_request(&iquery, &Policy::AUTHORITATIVE) else {
             panic!("not implemented");
         };
         assert_eq!(notimp.rcode(), ResponseCode::NotImp);
         assert!(!notimp.header.recursion_desired && !notimp.header.checking_disabled);
-        assert_eq!(notimp.header.opcode, 5);
+        assert_eq!(notimp.header.opcode, 1);
     }
 
     #[test]

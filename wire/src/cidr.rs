@@ -55,6 +55,20 @@ impl Cidr {
     }
 }
 
+impl Cidr {
+    /// Whether every address of the prefix is a loopback address
+    /// (127.0.0.0/8, ::1): a rule for this machine's own clients only.
+    pub fn is_loopback(&self) -> bool {
+        match self.addr {
+            IpAddr::V4(v4) => v4.is_loopback() && self.prefix >= 8,
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.is_loopback() && self.prefix >= 104,
+                None => v6.is_loopback() && self.prefix == 128,
+            },
+        }
+    }
+}
+
 fn max_prefix(addr: IpAddr) -> u8 {
     if addr.is_ipv4() {
         32
@@ -137,5 +151,18 @@ mod tests {
             "ten/8".parse::<Cidr>(),
             Err(CidrError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn loopback_prefixes_are_told_apart() {
+        for loopback in ["127.0.0.1", "127.0.0.0/8", "::1", "::ffff:127.0.0.1"] {
+            assert!(
+                loopback.parse::<Cidr>().unwrap().is_loopback(),
+                "{loopback}"
+            );
+        }
+        for other in ["127.0.0.0/7", "0.0.0.0/0", "192.0.2.1", "::/0", "::2"] {
+            assert!(!other.parse::<Cidr>().unwrap().is_loopback(), "{other}");
+        }
     }
 }

@@ -55,7 +55,7 @@ pub use request::{
     find_edns, parse_request, read_header, records_allowed, skip_name, skip_records, u16_at,
     EdnsQuery, Malformed, Opcodes, ParseError, Request, RequestHeader, CLASS_ANY, CLASS_IN,
     HEADER_LEN, OPCODE_NOTIFY, OPCODE_QUERY, OPCODE_UPDATE, QTYPE_AXFR, QTYPE_IXFR, TYPE_OPT,
-    TYPE_TSIG,
+    TYPE_SOA, TYPE_TSIG,
 };
 pub use striped::{Striped, STRIPES};
 pub use text::{absolute_name, escaped_name, for_each_byte};

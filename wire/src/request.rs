@@ -34,6 +34,9 @@ pub const OPCODE_QUERY: u8 = 0;
 pub const OPCODE_NOTIFY: u8 = 4;
 /// RFC 2136: OPCODE 5, UPDATE.
 pub const OPCODE_UPDATE: u8 = 5;
+/// RFC 1035 3.2.2: the SOA type, which an UPDATE's zone section asks
+/// (RFC 2136 2.3).
+pub const TYPE_SOA: u16 = 6;
 /// RFC 1995: incremental zone transfer.
 pub const QTYPE_IXFR: u16 = 251;
 /// RFC 5936: full zone transfer.
@@ -171,6 +174,9 @@ pub enum Malformed {
     DuplicateOpt,
     /// RFC 6891 6.1.2: the OPT owner must be the root.
     OptNotAtRoot,
+    /// RFC 2136 3.1.1: an UPDATE's zone section names a zone by its SOA
+    /// type; any other ZTYPE is FORMERR.
+    UpdateZoneType(u16),
     /// RFC 6891 6.1.2: the OPT RDATA is not a list of whole options.
     OptOptions,
     /// RFC 7871 6 and 7.2.1: an ECS option that does not follow the rules.
@@ -210,6 +216,9 @@ impl fmt::Display for Malformed {
             }
             Malformed::DuplicateOpt => write!(f, "more than one OPT record"),
             Malformed::OptNotAtRoot => write!(f, "OPT record owner is not the root"),
+            Malformed::UpdateZoneType(ztype) => {
+                write!(f, "UPDATE zone section of type {ztype}, not SOA")
+            }
             Malformed::OptOptions => write!(f, "OPT RDATA is not a list of whole options"),
             Malformed::ClientSubnet(why) => write!(f, "{why}"),
         }
@@ -272,6 +281,9 @@ pub fn parse_request(msg: &[u8], opcodes: Opcodes) -> Result<Request<'_>, ParseE
     let (mut name, name_end) = WireName::read(msg, HEADER_LEN).map_err(|e| malformed(e.into()))?;
     let qtype = u16_at(msg, name_end).ok_or(malformed(Malformed::TruncatedQuestion))?;
     let qclass = u16_at(msg, name_end + 2).ok_or(malformed(Malformed::TruncatedQuestion))?;
+    if header.opcode == OPCODE_UPDATE && qtype != TYPE_SOA {
+        return Err(malformed(Malformed::UpdateZoneType(qtype)));
+    }
     let question_end = name_end + 4;
     let question = msg
         .get(HEADER_LEN..question_end)

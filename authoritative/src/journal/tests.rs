@@ -684,3 +684,45 @@ fn a_process_killed_while_appending_loses_nothing_it_acknowledged() {
     }
     assert!(acknowledged > 1);
 }
+
+/// A big zone's journal holds a changeset per ten records before it asks
+/// for the zone to be written back; a small one's the default 1000.
+#[test]
+fn the_limit_on_changesets_grows_with_the_zone() {
+    let default = JournalLimits::default();
+    assert_eq!(JournalLimits::for_zone(3), default);
+    assert_eq!(JournalLimits::for_zone(10_000), default);
+    let big = JournalLimits::for_zone(1_000_000);
+    assert_eq!(big.max_changesets, 100_000);
+    assert_eq!(big.max_bytes, default.max_bytes);
+}
+
+/// A zone grown by updates gets more room: a journal that asked for a
+/// write-back no longer does once its limits fit the bigger zone, and
+/// keeps every changeset.
+#[test]
+fn limits_that_grow_with_the_zone_lift_the_need_for_a_flush() {
+    let dir = TempDir::new("journal-limits");
+    let path = dir.path().join("j");
+    let small = JournalLimits {
+        max_bytes: 1 << 20,
+        max_changesets: 4,
+    };
+    let (mut journal, _) = open_with(&path, small);
+    for n in 1..=6 {
+        journal.append(ChangeKind::Update, &step(n)).unwrap();
+    }
+    assert!(journal.needs_flush());
+    journal.set_limits(JournalLimits {
+        max_changesets: 10,
+        ..small
+    });
+    assert!(!journal.needs_flush());
+    journal.append(ChangeKind::Update, &step(7)).unwrap();
+    assert!(!journal.needs_flush());
+    assert_eq!(journal.entries().len(), 7);
+    journal.set_limits(small);
+    assert!(!journal.needs_flush(), "asked again only at an append");
+    journal.append(ChangeKind::Update, &step(8)).unwrap();
+    assert!(journal.needs_flush());
+}

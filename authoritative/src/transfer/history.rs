@@ -47,6 +47,16 @@ pub(crate) struct History {
     journals: HashMap<Box<[u8]>, Mutex<Journal>>,
 }
 
+/// Whether a zone's master file holds everything its journal does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FileState {
+    /// Nothing journaled is missing from the file.
+    Current,
+    /// Updates are journaled that the file lacks; `written` is the serial
+    /// the file was last written at, when the journal knows it.
+    Behind { written: Option<u32> },
+}
+
 /// Why the data directory or a zone's history could not be used.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum HistoryError {
@@ -84,7 +94,8 @@ impl History {
         served: Option<Zone>,
     ) -> Result<Option<Zone>, HistoryError> {
         let path = self.dir.journal_path(origin);
-        let (mut journal, report) = Journal::open(&path, origin, JournalLimits::default())?;
+        let records = served.as_ref().map_or(0, |zone| zone.summary().records);
+        let (mut journal, report) = Journal::open(&path, origin, JournalLimits::for_zone(records))?;
         if let Some(dropped) = &report.dropped {
             warn!(zone = %origin, %dropped, "the zone's journal had a damaged tail; the history before it is kept");
         }
@@ -94,13 +105,29 @@ impl History {
                 journal.reset(0)?;
                 None
             }
-            (served, None) => served,
+            (served, None) => {
+                // A new journal: the file is its base, so that updates
+                // journaled from now on are known to be missing from it.
+                if let Some(zone) = &served {
+                    journal.mark_flushed(crate::server::serial(zone))?;
+                }
+                served
+            }
             (Some(served), Some(newest)) if newest == crate::server::serial(&served) => {
+                // The file holds the newest version (written back, and
+                // stopped before the journal was told).
+                if journal.flushed_serial() != Some(newest) {
+                    journal.mark_flushed(newest)?;
+                }
                 Some(served)
             }
             (Some(served), Some(_)) if journal.has_unflushed() => {
+                let file_serial = crate::server::serial(&served);
                 let replayed = journal.replay(served.records().collect())?;
                 info!(zone = %origin, outcome = ?replayed.outcome, serial = replayed.serial, "journal replayed over the zone");
+                if journal.flushed_serial().is_none() {
+                    journal.mark_flushed(file_serial)?;
+                }
                 Some(build(origin, replayed.records, &path)?)
             }
             (Some(served), Some(newest)) => {
@@ -195,16 +222,54 @@ impl History {
         }
     }
 
-    /// Appends the differences an IXFR brought.
+    /// Appends `changes` (the differences an IXFR brought, or accepted
+    /// updates) with one flush to disk: when this returns, they are
+    /// durable.
     pub(crate) fn record_changes(
         &self,
+        kind: ChangeKind,
         zone: &Name,
         changes: &[Changeset],
     ) -> Result<(), HistoryError> {
         if let Some(mut journal) = self.journal(zone) {
-            journal.append_all(ChangeKind::Transfer, changes)?;
+            journal.append_all(kind, changes)?;
         }
         Ok(())
+    }
+
+    /// Whether `zone`'s journal holds changes its master file lacks
+    /// (updates not yet written back), and if so which serial the file
+    /// was last written at, when known.
+    pub(crate) fn file_state(&self, zone: &Name) -> FileState {
+        match self.journal(zone) {
+            Some(journal) if journal.has_unflushed() => FileState::Behind {
+                written: journal.flushed_serial(),
+            },
+            _ => FileState::Current,
+        }
+    }
+
+    /// `zone` has `records` records now: its journal's limits follow
+    /// ([`JournalLimits::for_zone`]).
+    pub(crate) fn fit_limits(&self, zone: &Name, records: usize) {
+        if let Some(mut journal) = self.journal(zone) {
+            journal.set_limits(JournalLimits::for_zone(records));
+        }
+    }
+
+    /// The zone's master file now holds version `serial` (zone-flush).
+    pub(crate) fn mark_written(&self, zone: &Name, serial: u32) -> Result<(), HistoryError> {
+        if let Some(mut journal) = self.journal(zone) {
+            journal.mark_flushed(serial)?;
+        }
+        Ok(())
+    }
+
+    /// The journal is over its limits with changes only the master file
+    /// can take off it (see [`Journal::needs_flush`]).
+    pub(crate) fn needs_flush(&self, zone: &Name) -> bool {
+        self.journal(zone)
+            .is_some_and(|journal| journal.needs_flush())
     }
 
     /// Starts the history over at `zone`'s version (a first copy).

@@ -7,7 +7,7 @@
 //! request that fails gets the TSIG error reply of RFC 8945 5.2 (a signed
 //! query is never answered as if it were unsigned); then a transfer, a
 //! NOTIFY or a signed query is answered, and the answer signed with the
-//! request's key. Plain queries never come here, so the hot path pays
+//! request's key. An UPDATE, verified alike, goes on to `crate::update`. Plain queries never come here, so the hot path pays
 //! one flag test for all of this.
 //!
 //! - `encode`: messages written record by record, with compression.
@@ -41,7 +41,9 @@ use std::sync::{Arc, Mutex};
 
 use dnslab_transport::{Reply, RequestMeta};
 use dnslab_tsig::{error_response, sign_response, unix_now, verify_request, Verified};
-use dnslab_wire::{size_limit, Request, WireName, OPCODE_NOTIFY, QTYPE_AXFR, QTYPE_IXFR};
+use dnslab_wire::{
+    size_limit, Request, WireName, OPCODE_NOTIFY, OPCODE_UPDATE, QTYPE_AXFR, QTYPE_IXFR,
+};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::Name;
 use tokio::sync::{mpsc, Notify, Semaphore};
@@ -52,7 +54,7 @@ use crate::handler::AuthHandler;
 use crate::respond::{self, Sections};
 use crate::zone::Zone;
 
-pub(crate) use history::{History, HistoryError};
+pub(crate) use history::{FileState, History, HistoryError};
 pub(crate) use notify::{run_notifier, NotifyJob};
 pub(crate) use secondary::Secondary;
 
@@ -174,6 +176,7 @@ pub(crate) fn serve(
         return Reply::Send;
     };
     let reply = match (req.header.opcode, req.qtype) {
+        (OPCODE_UPDATE, _) => crate::update::serve(handler, bytes, req, &verified, meta, response),
         (OPCODE_NOTIFY, _) => {
             let server = handler.server_label(meta);
             let rcode = notify::answer(transfers, &server, req, &verified, meta);

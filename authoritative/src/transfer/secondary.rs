@@ -289,7 +289,7 @@ impl Secondary {
             if let Some(history) = history {
                 match (&changes, current.as_deref()) {
                     (Some(changes), _) => history
-                        .record_changes(&origin, changes)
+                        .record_changes(ChangeKind::Transfer, &origin, changes)
                         .map_err(|e| InstallError::Failed(e.to_string()))?,
                     (None, Some(old)) => history.record_step(ChangeKind::Transfer, old, &zone),
                     (None, None) => history.reset(&zone),

@@ -9,16 +9,12 @@
 //! as hickory `Record`s, for callers that look at the records themselves.
 
 pub(crate) mod check;
-#[allow(dead_code)] // for zone transfers and UPDATE, not wired yet
 pub(crate) mod diff;
 pub(crate) mod nsec3;
 pub(crate) mod reader;
-#[allow(dead_code)] // for zone transfers and UPDATE, not wired yet
 pub(crate) mod serial;
 pub(crate) mod store;
-#[allow(dead_code)] // for zone transfers and UPDATE, not wired yet
 pub(crate) mod wire;
-#[allow(dead_code)] // for zone transfers and UPDATE, not wired yet
 pub(crate) mod writer;
 
 use std::fmt;
@@ -27,7 +23,7 @@ use std::sync::Arc;
 
 use hickory_proto::rr::{Name, Record};
 
-pub(crate) use store::{Catalog, Node, RDataRef, RRset};
+pub(crate) use store::{Catalog, Node, PatchError, RDataRef, RRset};
 pub use store::{CatalogError, Zone, ZoneSummary};
 
 /// Where a record came from, so every problem can be reported as

@@ -18,7 +18,7 @@ struct Parameters {
 
 /// The NSEC3 records of a zone and their signatures, with the chain's
 /// order.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Nsec3Chain {
     /// NSEC3 records and the RRSIGs over them, as read.
     records: Vec<Record>,

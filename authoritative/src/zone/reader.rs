@@ -48,9 +48,8 @@ mod rdata;
 
 pub(crate) use columns::type_mnemonic;
 pub(crate) use dnssec::type_covered;
-// Records built in tests as the reader builds them (the store's, the
-// checker's).
-#[cfg(test)]
+// Records built as the reader builds them: an update's RFC 3597 `\# 0`,
+// and the tests' (the store's, the checker's).
 pub(crate) use rdata::unknown;
 
 use lexer::Lexer;

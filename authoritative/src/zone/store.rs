@@ -34,7 +34,8 @@
 //!
 //! Each part has its own file under `store/`: `arena` (the name arena and its hash index),
 //! `node` (a name's RRsets), `compact` (the records between the reader and
-//! the store) and `catalog` (every zone, and which one answers a name).
+//! the store), `catalog` (every zone, and which one answers a name) and
+//! `patch` (the next version from this one and a batch of updates).
 //! This file holds the zone: building it, and what the lookup asks of it.
 
 use std::fmt;
@@ -52,6 +53,7 @@ mod arena;
 mod catalog;
 mod compact;
 mod node;
+mod patch;
 
 pub(crate) use catalog::Catalog;
 pub use catalog::CatalogError;
@@ -59,6 +61,7 @@ pub(crate) use compact::CompactRecords;
 pub(crate) use compact::RDataRef;
 pub(crate) use dnslab_wire::WireName;
 pub(crate) use node::{Node, RRset};
+pub(crate) use patch::PatchError;
 
 use arena::name_wire;
 use dnslab_wire::canonical_cmp;
@@ -81,7 +84,10 @@ pub struct ZoneSummary {
     pub proves_denial: bool,
 }
 
-/// One zone, immutable once built; share it as `Arc<Zone>`.
+/// One zone, immutable once built; share it as `Arc<Zone>`. A new
+/// version is a new `Zone` (a reload's, a transfer's, or this one
+/// patched by updates: `patch.rs`).
+#[derive(Clone)]
 pub struct Zone {
     origin: Name,
     /// Labels of the origin, where the lookup starts descending.
@@ -105,6 +111,10 @@ pub struct Zone {
     summary: ZoneSummary,
     /// What the checks found that BIND loads a zone with (usually none).
     warnings: Vec<Problem>,
+    /// How many indexed names sit directly below each node, by index in
+    /// `nodes`: empty until a patch first takes a name away (`patch.rs`),
+    /// which needs them to know whether its ancestors go too.
+    children: Vec<u32>,
 }
 
 impl fmt::Debug for Zone {
@@ -161,6 +171,7 @@ impl Zone {
             nsec_chain: Vec::new(),
             summary: ZoneSummary::default(),
             warnings,
+            children: Vec::new(),
             soa,
             origin_labels: origin.iter().count(),
             origin,
@@ -197,18 +208,34 @@ impl Zone {
     /// Removes duplicates, returns spare room and counts, once every record
     /// is in.
     fn finish(&mut self) {
-        let mut summary = ZoneSummary::default();
-        let origin = WireName::new(&self.origin);
         for node in &mut self.nodes {
             for set in &mut node.rrsets {
                 set.dedup();
                 set.rdatas.shrink_to_fit();
+            }
+            node.rrsets.shrink_to_fit();
+        }
+        self.order_nsec_chain();
+        self.summarize();
+        self.names.shrink_to_fit();
+        self.nodes.shrink_to_fit();
+        self.index.shrink_to(0, |&i| {
+            let wire = name_wire(&self.names, &self.nodes[i as usize]);
+            self.hasher.hash_one(WireName::from_wire(wire).bytes())
+        });
+    }
+
+    /// Counts the zone's records, names and delegations.
+    fn summarize(&mut self) {
+        let mut summary = ZoneSummary::default();
+        let origin = WireName::new(&self.origin);
+        for node in &self.nodes {
+            for set in &node.rrsets {
                 summary.records += set.len();
                 if set.record_type == RecordType::RRSIG {
                     summary.signatures += set.len();
                 }
             }
-            node.rrsets.shrink_to_fit();
             summary.names += usize::from(!node.rrsets.is_empty());
             let is_cut = node
                 .rrsets
@@ -225,6 +252,12 @@ impl Zone {
             .iter()
             .filter(|r| r.record_type() == RecordType::RRSIG)
             .count();
+        summary.proves_denial = !self.nsec_chain.is_empty() || self.nsec3.is_usable();
+        self.summary = summary;
+    }
+
+    /// Orders the nodes that own NSEC into the NSEC chain.
+    fn order_nsec_chain(&mut self) {
         let mut chain: Vec<u32> = (0..self.nodes.len())
             .filter(|&at| {
                 self.nodes[at]
@@ -240,15 +273,7 @@ impl Zone {
                 name_wire(&self.names, &self.nodes[b as usize]),
             )
         });
-        summary.proves_denial = !chain.is_empty() || self.nsec3.is_usable();
         self.nsec_chain = chain;
-        self.names.shrink_to_fit();
-        self.nodes.shrink_to_fit();
-        self.index.shrink_to(0, |&i| {
-            let wire = name_wire(&self.names, &self.nodes[i as usize]);
-            self.hasher.hash_one(WireName::from_wire(wire).bytes())
-        });
-        self.summary = summary;
     }
 
     /// The node at `name`, ignoring case.
@@ -331,7 +356,6 @@ impl Zone {
     /// name's RRsets in the order their types were read. A stable order
     /// for what an AXFR sends between its SOAs (RFC 5936 2.2), what the
     /// zone writer writes, and a version for [`super::diff`].
-    #[allow(dead_code)] // for zone transfers and the zone writer, not wired yet
     pub(crate) fn records(&self) -> impl Iterator<Item = Record> + '_ {
         enum Owner {
             Node(usize),

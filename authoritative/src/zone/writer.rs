@@ -91,6 +91,7 @@ pub(crate) fn write_zone(origin: &Name, records: &[Record], out: impl Write) -> 
 }
 
 /// [`write_zone`] into a string.
+#[cfg(test)]
 pub(crate) fn zone_text(origin: &Name, records: &[Record]) -> io::Result<String> {
     let mut bytes = Vec::new();
     write_zone(origin, records, &mut bytes)?;

@@ -24,7 +24,7 @@ mod hostile;
 /// dnslab as a primary: AXFR, IXFR, access rules, NOTIFY in.
 mod out;
 /// NSD, Knot and BIND as dnslab's secondaries, and as its primaries.
-mod peers;
+pub mod peers;
 /// dnslab as a secondary of dnslab: transfer, NOTIFY, timers, expire.
 mod secondary;
 /// TSIG errors and signed answers as dig and kdig see them.
@@ -55,6 +55,7 @@ pub fn secondary(origin: &str, primaries: &[SocketAddr]) -> ZoneConfig {
         },
         notify: Vec::new(),
         allow_transfer: Vec::new(),
+        update: Default::default(),
         rrset_order: None,
         views: Vec::new(),
     }
@@ -143,6 +144,7 @@ pub fn primary(path: &Path, origin: &str, allow: &[&str]) -> ZoneConfig {
             .iter()
             .map(|rule| rule.parse::<AccessRule>().expect("rule"))
             .collect(),
+        update: Default::default(),
         rrset_order: None,
         views: Vec::new(),
     }

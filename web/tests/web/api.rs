@@ -101,6 +101,20 @@ async fn control_commands_reach_the_backends() {
         "cs.umass.edu.zone:9: bad TTL"
     );
 
+    let flushed = post(addr, "/api/zone-flush", r#"{"name": "cs.umass.edu"}"#).await;
+    assert_eq!(flushed.status, 200);
+    assert_eq!(
+        flushed.json()["zones"],
+        json!([{"server": "dns.cs.umass.edu.", "zone": "cs.umass.edu.", "serial": 2026112203,
+                "file": "cs.umass.edu.zone", "error": null}])
+    );
+    let unknown = post(addr, "/api/zone-flush", r#"{"name": "example.org"}"#).await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(
+        unknown.json()["error"],
+        "no authoritative server here serves zone example.org."
+    );
+
     let status = get(addr, "/api/status").await.json();
     assert_eq!(status["resolver"], true);
     assert_eq!(status["zones"][0]["zone"], ".");
@@ -205,8 +219,9 @@ async fn missing_backends_answer_501() {
         ("POST", "/api/flush"),
         ("POST", "/api/flush-zone"),
         ("POST", "/api/reload"),
+        ("POST", "/api/zone-flush"),
     ] {
-        let body = if path == "/api/ask" || path == "/api/flush-zone" {
+        let body = if ["/api/ask", "/api/flush-zone", "/api/zone-flush"].contains(&path) {
             r#"{"name": "example."}"#
         } else {
             "{}"

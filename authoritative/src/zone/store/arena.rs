@@ -32,12 +32,11 @@ impl Zone {
         // Insert the missing ancestors first, top-down, so that parents come
         // before children in `nodes()`.
         let mut missing_from = wire.labels();
+        let mut parent_at = None;
         while missing_from > origin_labels {
             let parent = wire.ancestor(missing_from - 1);
-            if self
-                .find_wire(self.hasher.hash_one(parent), parent)
-                .is_some()
-            {
+            parent_at = self.find_wire(self.hasher.hash_one(parent), parent);
+            if parent_at.is_some() {
                 break;
             }
             missing_from -= 1;
@@ -45,13 +44,26 @@ impl Zone {
         for n in missing_from..wire.labels() {
             let ancestor = wire.ancestor(n);
             let labels = name.iter().skip(wire.labels() - n);
-            self.insert(self.hasher.hash_one(ancestor), labels);
+            parent_at = Some(self.insert(self.hasher.hash_one(ancestor), labels, parent_at));
         }
-        self.insert(hash, name.iter())
+        self.insert(hash, name.iter(), parent_at)
     }
 
-    /// Appends a node for the name made of `labels` (as spelled).
-    fn insert<'a>(&mut self, hash: u64, labels: impl Iterator<Item = &'a [u8]>) -> usize {
+    /// Appends a node for the name made of `labels` (as spelled), below
+    /// the node at `parent`; counted among its children when the zone
+    /// counts them (a patched zone, `super::patch`).
+    fn insert<'a>(
+        &mut self,
+        hash: u64,
+        labels: impl Iterator<Item = &'a [u8]>,
+        parent: Option<usize>,
+    ) -> usize {
+        if !self.children.is_empty() {
+            self.children.push(0);
+            if let Some(count) = parent.and_then(|up| self.children.get_mut(up)) {
+                *count += 1;
+            }
+        }
         let name_at = self.names.len();
         for label in labels {
             self.names.push(label.len() as u8);
@@ -72,7 +84,7 @@ impl Zone {
         at
     }
 
-    fn find_wire(&self, hash: u64, wire: &[u8]) -> Option<usize> {
+    pub(super) fn find_wire(&self, hash: u64, wire: &[u8]) -> Option<usize> {
         self.index
             .find(hash, |&i| {
                 name_wire(&self.names, &self.nodes[i as usize]).eq_ignore_ascii_case(wire)

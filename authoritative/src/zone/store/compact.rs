@@ -43,7 +43,7 @@ impl StoredRData {
         }
     }
 
-    fn new(data: RData) -> Self {
+    pub(super) fn new(data: RData) -> Self {
         match data {
             RData::A(a) => StoredRData::A(a.0),
             RData::AAAA(aaaa) => StoredRData::Aaaa(aaaa.0),

@@ -83,6 +83,8 @@ pub(crate) fn record(origin: &Name, line: &str) -> Record {
         }
         // `NSEC3 N`: an NSEC3 record, N standing for its data.
         RecordType::NSEC3 => unknown(RecordType::NSEC3, vec![rdata_text.parse().expect(line)]),
+        // `NSEC3PARAM ...`: SHA-1, no flags, no iterations, no salt.
+        RecordType::NSEC3PARAM => unknown(RecordType::NSEC3PARAM, vec![1, 0, 0, 0, 0]),
         _ => RData::try_from_str(rtype, &rdata_text).expect(line),
     };
     Record::from_rdata(owner, ttl.parse().expect(line), data)

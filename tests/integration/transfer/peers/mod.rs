@@ -93,6 +93,14 @@ impl DnslabChild {
     pub fn reload(&self) {
         self.daemon.process.signal("-HUP");
     }
+
+    /// SIGKILL: the server dies at once, in the middle of whatever it was
+    /// writing; returns once it has.
+    pub fn kill(&mut self) {
+        self.daemon.process.signal("-KILL");
+        let died = self.daemon.process.wait_exit(Duration::from_secs(5));
+        assert!(died.is_some(), "dnslab survived SIGKILL");
+    }
 }
 
 /// The peer servers.

@@ -16,7 +16,7 @@ use dnslab_web::metrics::{
 };
 use dnslab_web::{
     Asked, AuthControl, BoxFuture, CacheLine, Flush, Origin, ResolverControl, Web, WebError,
-    ZoneInfo, ZoneReload,
+    ZoneFlush, ZoneInfo, ZoneReload,
 };
 use hickory_proto::rr::{Name, RecordType};
 use tokio::net::TcpListener;
@@ -569,6 +569,19 @@ impl AuthControl for SyntheticAuth {
                 error: Some("cs.umass.edu.zone:9: bad TTL".into()),
             },
         ]
+    }
+
+    fn zone_flush(&self, zone: &Name) -> Vec<ZoneFlush> {
+        if *zone != Name::from_ascii("cs.umass.edu.").unwrap() {
+            return Vec::new();
+        }
+        vec![ZoneFlush {
+            server: "dns.cs.umass.edu.".into(),
+            zone: "cs.umass.edu.".into(),
+            serial: 2026112203,
+            file: Some("cs.umass.edu.zone".into()),
+            error: None,
+        }]
     }
 
     fn fill_metrics(&self, snapshot: &mut MetricsSnapshot) {
