@@ -65,6 +65,8 @@ pub use config::{
     allowed, AccessRule, AuthConfig, Remote, RemoteSpec, Role, SyntaxError, TransferLimits,
     ZoneConfig, DEFAULT_DATA_DIR, DNS_PORT,
 };
+// NOTIFY and transfers, as the live view watches them.
+pub use transfer::{TransferKind, ZoneEvent, ZoneObserver};
 // Dynamic updates: the rules of a zone, and writing it back to its file.
 pub use update::{FlushError, Flushed, NameMatch, Names, UpdateConfig, UpdateRule};
 // Answers by who asks.

@@ -571,6 +571,13 @@ impl AuthServer {
         &self.shared.transfers
     }
 
+    /// Tells `observer` of every NOTIFY sent or accepted and every
+    /// transfer in, from now on (the live view of `dnslab up`); set it
+    /// before [`AuthServer::spawn_tasks`]. Only the first call counts.
+    pub fn set_zone_observer(&self, observer: Arc<dyn crate::ZoneObserver>) {
+        self.shared.transfers.set_observer(observer);
+    }
+
     /// Starts, on the current tokio runtime, what runs beside the request
     /// path: the NOTIFY sender, which first announces every zone that has
     /// NOTIFY targets (as BIND and Knot do when they load a zone, so that
@@ -586,6 +593,7 @@ impl AuthServer {
             jobs,
             config.source_address,
             config.options.server_name.clone(),
+            self.shared.transfers.observer(),
         ));
         let zones: Vec<Arc<Zone>> = self
             .lock_zones()

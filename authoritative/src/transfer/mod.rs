@@ -21,6 +21,8 @@
 //! - `client`: this server's own requests to other servers.
 //! - `incoming`: SOA queries and transfers from a primary, read and judged.
 //! - `secondary`: each secondary zone's refresh task.
+//! - `observer`: NOTIFY and transfers reported to an optional watcher
+//!   (the live view of `dnslab up`).
 //!
 //! Neighbours: [`crate::config`] says who may do what,
 //! [`crate::server::AuthServer`] owns the zones and calls
@@ -33,11 +35,12 @@ mod history;
 mod incoming;
 mod ixfr;
 mod notify;
+mod observer;
 pub(crate) mod secondary;
 mod stream;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use dnslab_transport::{Reply, RequestMeta};
 use dnslab_tsig::{error_response, sign_response, unix_now, verify_request, Verified};
@@ -56,6 +59,7 @@ use crate::zone::Zone;
 
 pub(crate) use history::{FileState, History, HistoryError};
 pub(crate) use notify::{run_notifier, NotifyJob};
+pub use observer::{TransferKind, ZoneEvent, ZoneObserver};
 pub(crate) use secondary::Secondary;
 
 /// What transfers and NOTIFY share across requests and tasks.
@@ -77,6 +81,8 @@ pub(crate) struct Transfers {
     notifier: Mutex<Option<mpsc::UnboundedSender<NotifyJob>>>,
     /// The data directory, when a zone keeps history.
     pub(crate) history: Option<History>,
+    /// Who is told of NOTIFY and transfers, when anyone is.
+    observer: OnceLock<Arc<dyn ZoneObserver>>,
 }
 
 impl Transfers {
@@ -100,6 +106,25 @@ impl Transfers {
             notifier: Mutex::new(None),
             history,
             config,
+            observer: OnceLock::new(),
+        }
+    }
+
+    /// Sets who is told of zone events; only the first call counts.
+    pub(crate) fn set_observer(&self, observer: Arc<dyn ZoneObserver>) {
+        let _ = self.observer.set(observer);
+    }
+
+    /// The observer, when one is set.
+    pub(crate) fn observer(&self) -> Option<Arc<dyn ZoneObserver>> {
+        self.observer.get().cloned()
+    }
+
+    /// Tells the observer, if any, of the event `event` builds (built
+    /// only when someone watches).
+    pub(crate) fn observe(&self, event: impl FnOnce() -> ZoneEvent) {
+        if let Some(observer) = self.observer.get() {
+            observer.zone_event(&event());
         }
     }
 

@@ -33,7 +33,7 @@ use tracing::{debug, info, warn};
 
 use super::client::{udp_exchange, Outgoing};
 use super::encode::Section;
-use super::Transfers;
+use super::{Transfers, ZoneEvent, ZoneObserver};
 use crate::config::{Remote, Role};
 
 /// Attempts of one NOTIFY, the first included.
@@ -86,6 +86,11 @@ pub(super) fn answer(
         return ResponseCode::Refused;
     }
     info!(%server, %client, %zone, key, "NOTIFY received; checking the primary's SOA");
+    transfers.observe(|| ZoneEvent::NotifyReceived {
+        server: server.to_string(),
+        zone: zone.clone(),
+        from: client,
+    });
     if let Some(waker) = transfers.refresh_waker(&zone) {
         waker.notify_one();
     }
@@ -103,6 +108,7 @@ pub(crate) async fn run_notifier(
     mut jobs: mpsc::UnboundedReceiver<NotifyJob>,
     source: Option<IpAddr>,
     server_name: Option<String>,
+    observer: Option<Arc<dyn ZoneObserver>>,
 ) {
     // The latest serial announced per zone: older announcements stop.
     let latest: Arc<Mutex<HashMap<Name, u32>>> = Arc::default();
@@ -116,6 +122,7 @@ pub(crate) async fn run_notifier(
                 source,
                 Arc::clone(&latest),
                 server_name.clone(),
+                observer.clone(),
             ));
         }
         // Reap what has finished, so the set does not grow.
@@ -137,6 +144,7 @@ async fn notify_one(
     source: Option<IpAddr>,
     latest: Arc<Mutex<HashMap<Name, u32>>>,
     server: Option<String>,
+    observer: Option<Arc<dyn ZoneObserver>>,
 ) {
     let server = server.as_deref().unwrap_or("-");
     let zone = &job.origin;
@@ -154,6 +162,14 @@ async fn notify_one(
             &target,
         );
         info!(%server, %zone, serial = job.serial, %target, attempt, "NOTIFY sent");
+        if let (1, Some(observer)) = (attempt, &observer) {
+            observer.zone_event(&ZoneEvent::NotifySent {
+                server: server.to_string(),
+                zone: zone.clone(),
+                serial: job.serial,
+                to: target.addr,
+            });
+        }
         let deadline = tokio::time::Instant::now() + wait;
         match udp_exchange(source, &target, &request, wait).await {
             Ok(reply) => {

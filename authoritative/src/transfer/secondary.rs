@@ -33,6 +33,7 @@ use tokio::sync::{Notify, Semaphore};
 use tracing::{debug, info, warn};
 
 use super::incoming::{query_soa, receive, soa_serial, Received, TransferError};
+use super::{TransferKind, ZoneEvent};
 use crate::config::{Remote, TransferLimits};
 use crate::journal::ChangeKind;
 use crate::server::{serial, AuthServer};
@@ -168,6 +169,14 @@ impl Secondary {
                 Ok(()) => Ok(()),
                 Err(error) => {
                     warn!(server = %self.server_name, zone = %self.origin, %primary, %error, "zone transfer failed; the zone served is unchanged");
+                    self.server
+                        .transfers()
+                        .observe(|| ZoneEvent::TransferFailed {
+                            server: self.server_name.clone(),
+                            zone: self.origin.clone(),
+                            from: primary.addr,
+                            error: error.to_string(),
+                        });
                     Err(())
                 }
             };
@@ -185,6 +194,7 @@ impl Secondary {
     ) -> Result<(), TransferError> {
         let _permit = Arc::clone(&self.transfers_in).acquire_owned().await;
         let started = Instant::now();
+        let old_serial = current.as_deref().map(serial);
         let ours = current.as_ref().map(|zone| zone.soa().clone());
         let received = match receive(
             self.source,
@@ -201,16 +211,17 @@ impl Secondary {
             }
             received => received?,
         };
-        let (kind, count) = match &received {
+        let (mut kind, mut count) = match &received {
             Received::UpToDate(serial) => {
                 debug!(server = %self.server_name, zone = %self.origin, serial, "IXFR: already up to date");
                 self.touch_copy().await;
                 return Ok(());
             }
-            Received::Full(records) => ("AXFR", records.len()),
-            Received::Incremental(changes) => {
-                ("IXFR", changes.iter().map(Changeset::changes).sum())
-            }
+            Received::Full(records) => (TransferKind::Axfr, records.len()),
+            Received::Incremental(changes) => (
+                TransferKind::Ixfr,
+                changes.iter().map(Changeset::changes).sum(),
+            ),
         };
         let installed = self
             .install(received, current.clone(), format!("{kind} from {primary}"))
@@ -220,6 +231,9 @@ impl Secondary {
                 warn!(server = %self.server_name, zone = %self.origin, %primary, %error, "the IXFR differences do not apply to our version; transferring the whole zone");
                 let received =
                     receive(self.source, primary, &self.origin, None, &self.limits).await?;
+                if let Received::Full(records) = &received {
+                    (kind, count) = (TransferKind::Axfr, records.len());
+                }
                 self.install(received, current, format!("AXFR from {primary}"))
                     .await
                     .map_err(InstallError::into_transfer_error)?
@@ -230,12 +244,22 @@ impl Secondary {
             server = %self.server_name,
             zone = %self.origin,
             %primary,
-            kind,
+            %kind,
             serial = serial(&zone),
             records = count,
             elapsed_ms = started.elapsed().as_millis(),
             "zone transferred and now served"
         );
+        self.server.transfers().observe(|| ZoneEvent::Transferred {
+            server: self.server_name.clone(),
+            zone: self.origin.clone(),
+            from: primary.addr,
+            kind,
+            old_serial,
+            serial: serial(&zone),
+            records: count,
+            elapsed: started.elapsed(),
+        });
         self.server.transfers().zone_changed(&zone);
         Ok(())
     }
