@@ -79,6 +79,18 @@ pub async fn status(State(shared): State<Arc<Shared>>) -> Json<Value> {
     }))
 }
 
+/// `GET /api/transfers`: the latest NOTIFY and zone transfers, newest
+/// first; none when no servers report them.
+pub async fn transfers(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let events = shared
+        .web
+        .zone_log
+        .as_ref()
+        .map(|log| log.recent())
+        .unwrap_or_default();
+    Json(json!({ "events": events }))
+}
+
 /// `GET /api/stats`: the metrics snapshot as JSON.
 pub async fn stats(State(shared): State<Arc<Shared>>) -> Json<MetricsSnapshot> {
     Json(snapshot(&shared))

@@ -13,6 +13,8 @@
 //! - [`metrics`]: the snapshot the backends fill, its Prometheus text, and
 //!   lock-free counters for the query path.
 //! - `assets`: the page (`web/static/`), compiled in.
+//! - [`zones`]: NOTIFY and transfers of the servers behind the page
+//!   (`/api/transfers`), and their live feed for the terminal.
 //! - `error`: every refusal as a status and `{"error": "..."}`.
 //!
 //! [`EventBus`]: dnslab_resolver::events::EventBus
@@ -25,6 +27,7 @@ pub mod metrics;
 mod routes;
 pub mod server;
 mod stream;
+pub mod zones;
 
 pub use backend::{
     Asked, AuthControl, BoxFuture, CacheLine, Flush, Origin, ResolverControl, ZoneFlush, ZoneInfo,
@@ -32,3 +35,4 @@ pub use backend::{
 };
 pub use dnslab_resolver::events::{EventBus, WalkEvent};
 pub use server::{bind, serve, Web, WebError, MAX_CONNECTIONS};
+pub use zones::{ZoneEntry, ZoneLog};

@@ -20,6 +20,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/static/{file}", get(assets::file))
         // The walk, live.
         .route("/api/events", get(stream::events))
+        // NOTIFY and zone transfers, newest first.
+        .route("/api/transfers", get(api::transfers))
         // A question through the resolver (the page's Ask box).
         .route("/api/ask", post(api::ask))
         // Control, for `dnslab ctl`.

@@ -28,6 +28,7 @@ use tracing::{debug, info};
 use crate::backend::{AuthControl, ResolverControl};
 use crate::error::ApiError;
 use crate::routes;
+use crate::zones::ZoneLog;
 
 /// Connections served at once. Each open page holds one event stream and
 /// briefly one or two more connections, so 64 is a classroom of laptops
@@ -41,6 +42,7 @@ pub struct Web {
     pub(crate) bus: Arc<EventBus>,
     pub(crate) resolver: Option<Arc<dyn ResolverControl>>,
     pub(crate) auth: Option<Arc<dyn AuthControl>>,
+    pub(crate) zone_log: Option<Arc<ZoneLog>>,
     pub(crate) allow_non_loopback: bool,
     pub(crate) max_connections: usize,
 }
@@ -52,6 +54,7 @@ impl Web {
             bus,
             resolver: None,
             auth: None,
+            zone_log: None,
             allow_non_loopback: false,
             max_connections: MAX_CONNECTIONS,
         }
@@ -66,6 +69,12 @@ impl Web {
     /// The authoritative servers behind `/api/reload` and zone serials.
     pub fn with_auth(mut self, auth: Arc<dyn AuthControl>) -> Web {
         self.auth = Some(auth);
+        self
+    }
+
+    /// The servers' NOTIFY and transfers, behind `/api/transfers`.
+    pub fn with_zone_log(mut self, log: Arc<ZoneLog>) -> Web {
+        self.zone_log = Some(log);
         self
     }
 
