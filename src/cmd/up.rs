@@ -163,14 +163,18 @@ pub fn run(args: UpArgs) -> ExitCode {
         print_table(&hierarchy, &examples, &every, url.clone());
         print_registrations(&hierarchy, &registrations, url.as_deref());
         println!("Ctrl-C stops every server.");
-        // The walk on the terminal: subscribed before any question can come.
+        // The walk and the zone events on the terminal: subscribed before
+        // any question or reload can come.
         let printer = (!quiet).then(|| {
             let names = hierarchy
                 .resolvers
                 .iter()
                 .map(|r| (r.address.to_string(), r.name.clone()))
                 .collect();
-            printer::spawn(&hierarchy.bus, names)
+            (
+                printer::spawn(&hierarchy.bus, names),
+                printer::spawn_zones(&hierarchy.zone_log),
+            )
         });
         let (stop_web, web_stopped) = tokio::sync::watch::channel(false);
         let web = web.map(|web| web.spawn(web_stopped));
@@ -191,8 +195,9 @@ pub fn run(args: UpArgs) -> ExitCode {
         }
         stop.await;
         eprintln!("dnslab up: stopping");
-        if let Some(printer) = printer {
-            printer.abort();
+        if let Some((walks, zones)) = printer {
+            walks.abort();
+            zones.abort();
         }
         let _ = stop_web.send(true);
         if let Some(web) = web {

@@ -6,7 +6,9 @@
 //!   ([`counted::ServerCounters`]), for both servers.
 //! - [`resolver`]: the resolver as `dnslab_web`'s [`ResolverControl`].
 //! - [`auth`]: the authoritative servers as its [`AuthControl`].
-//! - [`printer`]: the walk on the terminal (`dnslab up`).
+//! - [`printer`]: the walk and the zone events on the terminal
+//!   (`dnslab up`).
+//! - [`zones`]: the servers' NOTIFY and transfers into the page's log.
 //!
 //! Neighbours: `dnslab_web` serves the page and the API over these
 //! backends; the resolver publishes the walks on its event bus;
@@ -20,12 +22,14 @@ pub mod auth;
 pub mod counted;
 pub mod printer;
 pub mod resolver;
+pub mod zones;
 
 use std::net::SocketAddr;
 
 pub use auth::{AuthBackend, AuthEntry};
 pub use counted::{Counted, ServerCounters};
 pub use resolver::ResolverBackend;
+pub use zones::ZoneFeed;
 
 /// Where `dnslab up` serves the page unless told otherwise.
 pub const DEFAULT_WEB: &str = "127.0.0.1:8053";

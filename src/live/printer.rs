@@ -15,6 +15,14 @@
 //!  1  127.0.0.1 -> resolver   video.netcinema.com. A
 //! ```
 //!
+//! The servers' NOTIFY and transfers are printed too, one line each, as
+//! they happen after the start (those of the start are on the page):
+//!
+//! ```text
+//! zone  a.root-servers.lab. -> b.root-servers.lab.  NOTIFY .  serial 2026120702
+//! zone  a.root-servers.lab. -> b.root-servers.lab.  IXFR .  serial 2026120701 -> 2026120702  2 changes  3.1 ms
+//! ```
+//!
 //! It is one more subscriber of the resolver's event bus, like an open
 //! page: while it runs, events are built for every lookup. It never slows
 //! the resolver: when the terminal falls behind, the bus resyncs it and it
@@ -25,6 +33,8 @@ use std::io::Write;
 use std::sync::Arc;
 
 use dnslab_resolver::events::{Delivery, EventBus, Role, Subscription};
+use dnslab_web::ZoneLog;
+use tokio::sync::broadcast::error::RecvError;
 
 /// Subscribes now (so that no lookup after this call is missed) and
 /// returns the task that prints until the bus goes away. `resolvers` maps
@@ -81,4 +91,25 @@ async fn print(mut subscription: Subscription, resolvers: HashMap<String, String
             return;
         }
     }
+}
+
+/// Subscribes to the servers' zone events now and returns the task that
+/// prints them, one line each, until the log goes away.
+pub fn spawn_zones(log: &ZoneLog) -> tokio::task::JoinHandle<()> {
+    let mut live = log.subscribe();
+    tokio::spawn(async move {
+        loop {
+            let line = match live.recv().await {
+                Ok(entry) => entry.to_string(),
+                Err(RecvError::Lagged(missed)) => {
+                    format!("   ({missed} zone events not shown: the terminal fell behind)")
+                }
+                Err(RecvError::Closed) => return,
+            };
+            let mut out = std::io::stdout().lock();
+            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                return;
+            }
+        }
+    })
 }

@@ -6,7 +6,8 @@
 //! that answer by who asks (views) tell the resolvers apart.
 //!
 //! The resolvers publish their lookups on one event bus (read by the live
-//! page and the terminal printer, see [`crate::live`]), and every server's
+//! page and the terminal printer, see [`crate::live`]), the servers their
+//! NOTIFY and transfers in one zone log ([`Hierarchy::zone_log`]), and every server's
 //! answers are counted ([`crate::live::Counted`]); [`Hierarchy::web`] is
 //! the web server over all of them (its control API drives the first
 //! resolver).
@@ -16,7 +17,8 @@
 //! Shutdown follows the transport: one `watch` flag tells every server to
 //! stop and [`Hierarchy::stop`] waits until they all have.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -24,6 +26,7 @@ use dnslab_authoritative::{AuthOptions, AuthServer, BackgroundTasks, LoadErrors}
 use dnslab_resolver::events::EventBus;
 use dnslab_resolver::{Resolver, ResolverConfig};
 use dnslab_transport::{Handler, Server, ServerConfig, TransportError};
+use dnslab_web::ZoneLog;
 use hickory_proto::rr::Name;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -32,7 +35,7 @@ use tracing::info;
 use super::registrar;
 use super::transfers::{self, DataRoot};
 use super::Topology;
-use crate::live::{AuthBackend, AuthEntry, Counted, ResolverBackend, ServerCounters};
+use crate::live::{AuthBackend, AuthEntry, Counted, ResolverBackend, ServerCounters, ZoneFeed};
 
 /// One authoritative server as started.
 #[derive(Clone, Debug)]
@@ -113,6 +116,8 @@ pub struct Hierarchy {
     resolver_counters: Arc<ServerCounters>,
     /// Where the resolvers publish their lookups.
     pub bus: Arc<EventBus>,
+    /// The servers' NOTIFY and transfers (those of the start included).
+    pub zone_log: Arc<ZoneLog>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<Result<(), TransportError>>,
     /// Every authoritative server, for reload.
@@ -152,6 +157,7 @@ impl Hierarchy {
         dnslab_web::Web::new(self.bus.clone())
             .with_resolver(Arc::new(resolver))
             .with_auth(Arc::new(AuthBackend::new(servers)))
+            .with_zone_log(self.zone_log.clone())
     }
 
     /// What reloads every server's zones, to keep beside a running
@@ -303,7 +309,17 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
         tasks.spawn(bound.run(handler, on_stop()));
         running_resolvers.push(running);
     }
-    // Every server listens now: NOTIFY and the first transfers can go.
+    // Every server listens now: NOTIFY and the first transfers can go,
+    // each reported by name.
+    let zone_log = Arc::new(ZoneLog::default());
+    let names: HashMap<IpAddr, String> = servers
+        .iter()
+        .map(|server| (server.address.ip().to_canonical(), server.name.to_string()))
+        .collect();
+    let names = Arc::new(names);
+    for auth in &auths {
+        auth.set_zone_observer(Arc::new(ZoneFeed::new(zone_log.clone(), names.clone())));
+    }
     let background = auths.iter().map(AuthServer::spawn_tasks).collect();
     wait_for_secondaries(topology, &auths).await;
 
@@ -314,6 +330,7 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
         resolver_handle,
         resolver_counters,
         bus,
+        zone_log,
         stop,
         tasks,
         auths,

@@ -738,3 +738,85 @@ fn resolver_and_auth_serve_web_ports_and_a_taken_port_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&taken.stderr);
     assert!(stderr.contains("the web port is in use"), "{stderr}");
 }
+
+/// `GET /api/transfers`: the hierarchy's NOTIFY and transfers, newest first.
+fn transfers(live: &Live) -> Vec<dnslab_web::ZoneEntry> {
+    let reply = live.get("/api/transfers");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body: serde_json::Value = serde_json::from_str(&reply.body).expect("JSON");
+    serde_json::from_value(body["events"].clone())
+        .unwrap_or_else(|e| panic!("zone entries ({e}): {}", reply.body))
+}
+
+/// The page's "Zone transfers" list, over HTTP: the b. root server's first
+/// copy of the root zone (AXFR) is there from the start; after the root
+/// zone's serial is raised (one name added) and the hierarchy reloaded,
+/// a.root-servers.lab. sends NOTIFY for the new serial, b.root-servers.lab.
+/// accepts it and follows by IXFR with exactly one change; newest first.
+#[test]
+fn notify_and_ixfr_of_a_reload_are_listed_on_api_transfers() {
+    let live = Live::start();
+    let (a, b) = ("a.root-servers.lab.", "b.root-servers.lab.");
+    let at_start = transfers(&live);
+    let first = at_start
+        .iter()
+        .find(|e| e.kind == "AXFR" && e.zone == ".")
+        .unwrap_or_else(|| panic!("the first copy of the root: {at_start:#?}"));
+    assert_eq!((first.from.as_str(), first.to.as_str()), (a, b));
+    assert_eq!(first.old_serial, None);
+    assert!(first.records.is_some_and(|n| n > 10), "{first:?}");
+
+    let path = live.running.zone_file("root.zone");
+    let text = std::fs::read_to_string(&path).expect("root zone file");
+    let old: u32 = 2026112201;
+    assert!(text.contains(&old.to_string()), "the root's serial");
+    let new = old + 1;
+    let text = text.replacen(&old.to_string(), &new.to_string(), 1);
+    std::fs::write(&path, format!("{text}lab-test IN A 192.0.2.99\n")).expect("write zone");
+    live.running.hierarchy().reloader().reload();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let entries = loop {
+        let entries = transfers(&live);
+        if entries.iter().any(|e| e.kind == "IXFR" && e.zone == ".") {
+            break entries;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no IXFR of the root within 10 s: {entries:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let position = |kind: &str| {
+        entries
+            .iter()
+            .position(|e| e.kind == kind && e.zone == "." && e.serial == Some(new))
+            .unwrap_or_else(|| panic!("{kind} of serial {new}: {entries:#?}"))
+    };
+    let (sent, received, ixfr) = (
+        position("NOTIFY"),
+        entries
+            .iter()
+            .position(|e| e.kind == "NOTIFY received" && e.zone == "." && e.to == b)
+            .unwrap_or_else(|| panic!("NOTIFY received by {b}: {entries:#?}")),
+        position("IXFR"),
+    );
+    for at in [sent, received, ixfr] {
+        let entry = &entries[at];
+        assert_eq!(
+            (entry.from.as_str(), entry.to.as_str()),
+            (a, b),
+            "{entry:?}"
+        );
+    }
+    let ixfr_entry = &entries[ixfr];
+    assert_eq!(ixfr_entry.old_serial, Some(old));
+    assert_eq!(ixfr_entry.records, Some(1), "one name added");
+    assert!(ixfr_entry.ms.is_some() && ixfr_entry.error.is_none());
+    // Newest first: the transfer after the NOTIFY that caused it.
+    assert!(ixfr < received && received < sent, "{entries:#?}");
+    assert!(
+        entries.windows(2).all(|w| w[0].at_ms >= w[1].at_ms),
+        "{entries:#?}"
+    );
+}

@@ -445,6 +445,11 @@ impl RunningDefault {
         self.hierarchy().servers[0].address.port()
     }
 
+    /// The master file `name` of the running topology (e.g. "root.zone").
+    pub(crate) fn zone_file(&self, name: &str) -> std::path::PathBuf {
+        self._files.dir().join(name)
+    }
+
     /// The server of the hierarchy at `address` (e.g. "127.0.0.2").
     fn server(&self, address: &str) -> SocketAddr {
         SocketAddr::new(address.parse().unwrap(), self.port())
