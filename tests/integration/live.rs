@@ -553,8 +553,10 @@ fn every_ctl_command_works_against_dnslab_up() {
 /// whose helpers the script imports) loads the page of a running `dnslab
 /// up`; `dig gaia.cs.umass.edu` through the resolver must be drawn as
 /// arrows 1 to 10 between a root, a.edu-servers.lab., dns.umass.edu. and
-/// dns.cs.umass.edu.; the same dig again as the cache hit; and the console
-/// must stay free of errors. The screenshot after the first dig,
+/// dns.cs.umass.edu.; the same dig again as the cache hit; the "Zone
+/// transfers" list must show the four secondaries' first AXFRs (zone,
+/// primary → secondary, serial, records, ms); and the console must stay
+/// free of errors. The screenshot after the first dig,
 /// target/live-screenshot.png, is the README's picture (web/screenshot.png).
 #[test]
 fn the_page_draws_a_real_dig_and_its_cache_hit() {

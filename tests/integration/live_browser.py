@@ -2,7 +2,7 @@
 against a running `dnslab up`, it loads the page, sends a lookup with
 `dig` through the resolver, and checks the figure the page draws from the
 events the resolver published; then the same dig again, drawn as a cache
-hit. The helpers (browser flags, figure queries) are the web crate's
+hit; then the "Zone transfers" list, with each secondary's first AXFR. The helpers (browser flags, figure queries) are the web crate's
 browser test's, imported from web/tests/web/browser.py.
 
 Usage: live_browser.py URL CHROMIUM OUT_DIR RESOLVER_IP RESOLVER_PORT
@@ -50,8 +50,31 @@ def main():
         check.equal("kind of arrow 2", page.get_attribute('#figure [data-step="2"]', "data-kind"), "cache-hit")
         check.true("the mark says the TTL left", "s left" in (page.text_content("#cache-hit") or ""))
         page.screenshot(path=f"{out}/live-screenshot-cache-hit.png")
+
+        # 3. The zone transfers of the start: each secondary's first copy,
+        # by AXFR from its primary, listed below the walk.
+        page.wait_for_selector("#zones:not([hidden]) #transfers tbody tr[data-kind=AXFR]")
+        rows = page.eval_on_selector_all(
+            "#transfers tbody tr[data-kind=AXFR]", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+        )
+        copies = sorted((row[2], row[3]) for row in rows)
+        check.equal(
+            "first copies (zone, from → to)",
+            copies,
+            [
+                (".", "a.root-servers.lab. → b.root-servers.lab."),
+                ("com.", "a.gtld-servers.lab. → b.gtld-servers.lab."),
+                ("net.", "a.gtld-servers.lab. → b.gtld-servers.lab."),
+                ("networkutopia.com.", "dns1.networkutopia.com. → dns2.networkutopia.com."),
+            ],
+        )
+        for row in rows:
+            check.true(f"an AXFR row gives a serial, records and ms: {row}", row[4].isdigit() and row[5].endswith(" records") and row[6])
+        heading = page.text_content("#zones h2") or ""
+        check.equal("the list's heading", heading, "Zone transfers")
+        page.screenshot(path=f"{out}/live-screenshot-transfers.png", full_page=True)
         browser.close()
-    return figure.report(check, console, "the page drew the dig's walk and its cache hit; no console errors")
+    return figure.report(check, console, "the page drew the dig's walk, its cache hit and the zone transfers; no console errors")
 
 if __name__ == "__main__":
     sys.exit(main())

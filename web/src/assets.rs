@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use crate::error::ApiError;
 
 /// Name, content type and contents of each file under `/static/`.
-const FILES: [(&str, &str, &str); 3] = [
+const FILES: [(&str, &str, &str); 4] = [
     (
         "style.css",
         "text/css; charset=utf-8",
@@ -24,6 +24,11 @@ const FILES: [(&str, &str, &str); 3] = [
         "app.js",
         "text/javascript; charset=utf-8",
         include_str!("../static/app.js"),
+    ),
+    (
+        "zones.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/zones.js"),
     ),
 ];
 

@@ -245,7 +245,7 @@ async fn missing_backends_answer_501() {
     let page = get(addr, "/").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("<svg id=\"figure\""));
-    for file in ["style.css", "figure.js", "app.js"] {
+    for file in ["style.css", "figure.js", "app.js", "zones.js"] {
         let reply = get(addr, &format!("/static/{file}")).await;
         assert_eq!(reply.status, 200, "{file}");
         assert!(!reply.body.is_empty());
