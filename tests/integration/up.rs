@@ -1154,3 +1154,55 @@ fn binary_up_serves_the_default_until_sigterm() {
     });
     assert!(view_logged, "{stderr}");
 }
+
+/// `dnslab up` as a user follows the README: the root zone's serial
+/// raised (one name added) in the topology's files, then SIGHUP. The
+/// terminal prints one line for a.root-servers.lab.'s NOTIFY to
+/// b.root-servers.lab. with the new serial and one for the IXFR that
+/// follows it (old -> new serial, one change), in that order, while
+/// b.root-servers.lab. serves the new serial.
+#[test]
+fn binary_up_prints_the_notify_and_the_ixfr_of_a_reload() {
+    let files = DefaultTopology::write().expect("write default topology");
+    let topology = files.path();
+    let (port, _resolver, mut up, _) = start_default_up(&[topology.to_str().expect("UTF-8")]);
+    let old: u32 = 2026112201;
+    let new = old + 1;
+    let path = files.dir().join("root.zone");
+    let text = std::fs::read_to_string(&path).expect("root zone file");
+    assert!(text.contains(&old.to_string()), "the root's serial");
+    let text = text.replacen(&old.to_string(), &new.to_string(), 1);
+    std::fs::write(&path, format!("{text}lab-test IN A 192.0.2.99\n")).expect("write zone");
+    up.signal("-HUP");
+
+    let b_root = SocketAddr::new(IpAddr::from([127, 0, 0, 3]), port);
+    let serial = || match udp(b_root, &Ask::new(".", RecordType::SOA)).answers.first() {
+        Some(record) => match &record.data {
+            RData::SOA(soa) => soa.serial,
+            _ => 0,
+        },
+        None => 0,
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while serial() != new && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(serial(), new, "b.root-servers.lab. follows");
+    // The line is printed just after the new version is served.
+    std::thread::sleep(Duration::from_millis(300));
+    up.signal("-TERM");
+    let status = up.wait_exit(Duration::from_secs(10));
+    let output = up.output();
+    assert!(status.is_some_and(|s| s.success()), "{output:?}");
+    let stdout = strip_ansi(&String::from_utf8_lossy(&output.stdout));
+    let route = "zone  a.root-servers.lab. -> b.root-servers.lab.";
+    let notify = format!("{route}  NOTIFY .  serial {new}");
+    let ixfr = format!("{route}  IXFR .  serial {old} -> {new}  1 change  ");
+    let at = |wanted: &str| {
+        stdout
+            .lines()
+            .position(|line| line == wanted || line.starts_with(wanted) && line.ends_with(" ms"))
+            .unwrap_or_else(|| panic!("no line {wanted:?}:\n{stdout}"))
+    };
+    assert!(at(&notify) < at(&ixfr), "{stdout}");
+}

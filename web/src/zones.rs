@@ -82,11 +82,12 @@ impl fmt::Display for ZoneEntry {
         }
         if let Some(records) = self.records {
             let what = if self.kind == "IXFR" {
-                "changes"
+                "change"
             } else {
-                "records"
+                "record"
             };
-            write!(f, "  {records} {what}")?;
+            let plural = if records == 1 { "" } else { "s" };
+            write!(f, "  {records} {what}{plural}")?;
         }
         if let Some(ms) = self.ms {
             write!(f, "  {ms:.1} ms")?;
@@ -178,5 +179,13 @@ mod tests {
             ixfr.to_string(),
             "zone  a. -> b.  IXFR lab.  serial 1 -> 2  3 changes  1.2 ms"
         );
+        ixfr.records = Some(1);
+        ixfr.ms = None;
+        assert_eq!(
+            ixfr.to_string(),
+            "zone  a. -> b.  IXFR lab.  serial 1 -> 2  1 change"
+        );
+        let notify = ZoneEntry::new("NOTIFY", ".".into(), "a.".into(), "b.".into());
+        assert_eq!(notify.to_string(), "zone  a. -> b.  NOTIFY .");
     }
 }

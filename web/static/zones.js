@@ -23,7 +23,8 @@
   function records(entry) {
     if (entry.error) return entry.error;
     if (entry.records === null || entry.records === undefined) return '';
-    return `${entry.records} ${entry.kind === 'IXFR' ? 'changes' : 'records'}`;
+    const what = entry.kind === 'IXFR' ? 'change' : 'record';
+    return `${entry.records} ${what}${entry.records === 1 ? '' : 's'}`;
   }
 
   function cell(row, text, cls) {
