@@ -25,12 +25,19 @@ pub enum TransferKind {
     Ixfr,
 }
 
-impl fmt::Display for TransferKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl TransferKind {
+    /// "AXFR" or "IXFR", as the query type is named.
+    pub fn as_str(self) -> &'static str {
+        match self {
             TransferKind::Axfr => "AXFR",
             TransferKind::Ixfr => "IXFR",
-        })
+        }
+    }
+}
+
+impl fmt::Display for TransferKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

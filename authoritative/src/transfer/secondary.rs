@@ -244,7 +244,7 @@ impl Secondary {
             server = %self.server_name,
             zone = %self.origin,
             %primary,
-            %kind,
+            kind = kind.as_str(),
             serial = serial(&zone),
             records = count,
             elapsed_ms = started.elapsed().as_millis(),
