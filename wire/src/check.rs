@@ -279,13 +279,13 @@ mod tests {
     fn refusals_echo_the_question_and_errors_only_the_header_and_opt() {
         let class = query(0, 1, 1, 3, Some(0));
         let Verdict::Reply(refused) = check_request(&class, &Policy::RESOLVER) else {
-            panic!("refused");
+            panic!("a query of class 3 must get a REFUSED reply");
         };
         assert_eq!(refused.question(), Some(&class[12..19]));
         assert!(refused.edns.is_some());
         let notify = query(4, 1, 6, CLASS_IN, Some(0));
         let Verdict::Reply(notimp) = check_request(&notify, &Policy::RESOLVER) else {
-            panic!("not implemented");
+            panic!("a NOTIFY to the resolver must get a NOTIMP reply");
         };
         assert_eq!(notimp.question(), None);
         assert_eq!(notimp.edns.map(|e| e.udp_size), Some(1024));
@@ -331,7 +331,7 @@ mod tests {
         iquery[2] |= 0x01; // RD
         iquery[3] |= 0x10; // CD
         let Verdict::Reply(notimp) = check_request(&iquery, &Policy::AUTHORITATIVE) else {
-            panic!("not implemented");
+            panic!("an IQUERY must get a NOTIMP reply");
         };
         assert_eq!(notimp.rcode(), ResponseCode::NotImp);
         assert!(!notimp.header.recursion_desired && !notimp.header.checking_disabled);
