@@ -47,11 +47,11 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let directives: &[&str] = match &cli.command {
-        Command::Auth(args) if args.log_queries() => &[cmd::auth::QUERY_LINES],
-        _ => &[],
-    };
-    cmd::init_logging(directives);
+    // `auth` starts its logging once its configuration is read: the
+    // file's `log_queries` turns the query lines on as the flag does.
+    if !matches!(cli.command, Command::Auth(_)) {
+        cmd::init_logging(&[]);
+    }
     match cli.command {
         Command::Auth(args) => cmd::auth::run(args),
         Command::Check(args) => cmd::check::run(args),

@@ -118,7 +118,7 @@ impl AuthHandler {
             limit,
         );
         match &rejection.request {
-            Some(req) if self.options.log_queries => {
+            Some(req) if self.logs_queries() => {
                 let kind = match rcode {
                     ResponseCode::Refused => AnswerKind::Refused,
                     rcode => AnswerKind::Error(rcode),
@@ -131,10 +131,17 @@ impl AuthHandler {
         Reply::Send
     }
 
+    /// Whether query lines are wanted and would be written: `log_queries`
+    /// and the debug level on for this module, so that a line filtered
+    /// out costs no name decoding.
+    fn logs_queries(&self) -> bool {
+        self.options.log_queries && tracing::enabled!(tracing::Level::DEBUG)
+    }
+
     /// A request that is not a readable query: logged with what is wrong,
     /// with the server and protocol when queries are logged.
     fn log_bad_query(&self, error: &dyn std::fmt::Display, meta: &RequestMeta) {
-        if self.options.log_queries {
+        if self.logs_queries() {
             let server = ServerLabel(self.options.server_name.as_deref(), meta.local);
             let protocol = meta.protocol;
             debug!(%server, client = %meta.peer, ?protocol, %error, "bad query");
@@ -358,7 +365,7 @@ impl AuthHandler {
             max_udp,
             limit,
         );
-        if self.options.log_queries {
+        if self.logs_queries() {
             // `-`: the answer is the zones' own data, whoever asks.
             let view = (!snapshot.views.is_empty()).then(|| match prepared.by_view {
                 true => snapshot.views.name(client.view),

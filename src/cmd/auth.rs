@@ -99,13 +99,7 @@ pub struct AuthArgs {
 }
 
 /// The log directive that shows the query lines (at debug level).
-pub const QUERY_LINES: &str = "dnslab_authoritative::handler=debug";
-
-impl AuthArgs {
-    pub fn log_queries(&self) -> bool {
-        self.log_queries
-    }
-}
+const QUERY_LINES: &str = "dnslab_authoritative::handler=debug";
 
 pub fn run(args: AuthArgs) -> ExitCode {
     let setup = match &args.config {
@@ -130,6 +124,10 @@ pub fn run(args: AuthArgs) -> ExitCode {
     setup.auth.options.ecs |= args.ecs;
     if let Some(order) = args.rrset_order {
         setup.auth.options.rrset_order = order;
+    }
+    match setup.auth.options.log_queries {
+        true => super::init_logging(&[QUERY_LINES]),
+        false => super::init_logging(&[]),
     }
     let auth = match AuthServer::new(setup.auth) {
         Ok(auth) => auth,

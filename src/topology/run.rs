@@ -218,9 +218,9 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
     let mut ready: Vec<(Server, Arc<dyn Handler>, RunningServer)> = Vec::new();
     for server in &topology.servers {
         let options = AuthOptions {
-            // At debug level (the walk printer shows the lookups): built
-            // only when that level is on for the servers' query lines.
-            log_queries: topology.log_queries && query_lines_enabled(),
+            // At debug level (the walk printer shows the lookups); the
+            // handler builds a line only when that level is on.
+            log_queries: topology.log_queries,
             server_name: Some(server.name.to_string()),
             ecs: server.ecs,
             ..AuthOptions::default()
@@ -341,10 +341,6 @@ pub async fn start(topology: &Topology) -> Result<Hierarchy, StartError> {
 }
 
 /// Whether the servers' per-query lines (debug level) would be shown.
-fn query_lines_enabled() -> bool {
-    tracing::enabled!(target: "dnslab_authoritative::handler", tracing::Level::DEBUG)
-}
-
 /// How long start-up waits for every secondary's first copy.
 const FIRST_COPIES: std::time::Duration = std::time::Duration::from_secs(10);
 
