@@ -91,6 +91,10 @@ enum Closed {
     /// A multi-message response was not written within
     /// `tcp_stream_timeout`: the client reads too slowly to ever finish.
     StreamTooSlow,
+    /// A message of a multi-message response longer than a length prefix
+    /// can say: skipping it would leave a hole in the stream (a zone
+    /// transfer missing records), so the stream ends there.
+    StreamMessageTooLong(usize),
     Shutdown,
     Io(io::Error),
 }
@@ -103,6 +107,12 @@ impl std::fmt::Display for Closed {
             Closed::ZeroLength => f.write_str("zero-length message"),
             Closed::WriteStalled => f.write_str("peer does not read its answers"),
             Closed::StreamTooSlow => f.write_str("peer reads a multi-message answer too slowly"),
+            Closed::StreamMessageTooLong(len) => {
+                write!(
+                    f,
+                    "a {len}-byte message of a multi-message answer cannot be sent"
+                )
+            }
             Closed::Shutdown => f.write_str("server shutting down"),
             Closed::Io(e) => write!(f, "{e}"),
         }
@@ -339,6 +349,9 @@ impl Connection<'_> {
             self.response.clear();
             if !stream.next_message(&mut self.response) {
                 return Ok(());
+            }
+            if u16::try_from(self.response.len()).is_err() {
+                return Err(Closed::StreamMessageTooLong(self.response.len()));
             }
             tokio::select! {
                 sent = self.send(Outgoing::Response) => sent?,

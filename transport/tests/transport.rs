@@ -7,7 +7,7 @@
 //! it later after a round trip through a UDP socket of its own (as a
 //! resolver's upstream query), `N` defer forever, `P` panic, `S` answer
 //! with a stream of messages (a zone transfer: `S`, a 4-octet count, a
-//! 2-octet size; each message is `S`, its 4-octet index and padding).
+//! 3-octet size; each message is `S`, its 4-octet index and padding).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -58,10 +58,10 @@ impl MessageStream for Counted {
 }
 
 /// The request asking for a stream of `count` messages of `size` octets.
-fn stream_request(count: u32, size: u16) -> Vec<u8> {
+fn stream_request(count: u32, size: u32) -> Vec<u8> {
     let mut request = vec![b'S'];
     request.extend_from_slice(&count.to_be_bytes());
-    request.extend_from_slice(&size.to_be_bytes());
+    request.extend_from_slice(&size.to_be_bytes()[1..]);
     request
 }
 
@@ -111,7 +111,7 @@ impl Handler for Toy {
                 Reply::Stream(Box::new(Counted {
                     next: 0,
                     count: field(1, 4),
-                    size: field(5, 2) as usize,
+                    size: field(5, 3) as usize,
                     produced: Arc::clone(&self.streamed),
                 }))
             }
@@ -655,6 +655,24 @@ async fn tcp_stream_sends_every_message_in_order_then_the_next_answer() {
         );
     }
     assert_eq!(tcp_read(&mut stream).await.expect("the echo"), b"Eaftert");
+    server.stop().await;
+}
+
+/// A message of a stream too long for its length prefix cannot be sent,
+/// and skipping it would hand the client a transfer with a hole in it:
+/// the connection is closed instead, and nothing after it is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_stream_with_a_message_over_65535_octets_is_closed_not_skipped() {
+    let server = start(config());
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let mut both = framed(&stream_request(3, 70_000));
+    both.extend(framed(b"Eafter"));
+    stream.write_all(&both).await.unwrap();
+    let next = timeout(PROMPTLY, tcp_read(&mut stream))
+        .await
+        .expect("closed promptly");
+    assert_eq!(next, None, "no message after the one too long");
+    assert_eq!(server.handler.streamed.load(Ordering::Relaxed), 1);
     server.stop().await;
 }
 
