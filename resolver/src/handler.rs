@@ -76,13 +76,19 @@ impl ResolverHandler {
 
     /// With `--ecs`, the network asked for on behalf of the client at
     /// `peer` (RFC 7871 7.1.1; the client's own option when it sent one,
-    /// 7.1.3), and whether the client sent one, to echo in the answer.
-    fn client_subnet(&self, request: &Request<'_>, peer: IpAddr) -> (Option<ClientSubnet>, bool) {
+    /// 7.1.3, shortened to /24 or /56), and the option the client sent, to
+    /// echo in the answer as it came: FAMILY, SOURCE PREFIX-LENGTH and
+    /// ADDRESS unchanged (7.2.1), or the client drops the answer (7.3).
+    fn client_subnet(
+        &self,
+        request: &Request<'_>,
+        peer: IpAddr,
+    ) -> (Option<ClientSubnet>, Option<ClientSubnet>) {
         if !self.resolver.config().ecs {
-            return (None, false);
+            return (None, None);
         }
         let sent = request.edns.and_then(|edns| edns.client_subnet);
-        (Some(ClientSubnet::for_client(peer, sent)), sent.is_some())
+        (Some(ClientSubnet::for_client(peer, sent)), sent)
     }
 
     /// Encoded answers to questions already answered from the cache.
@@ -147,7 +153,7 @@ impl Handler for ResolverHandler {
         let counters = &self.resolver.inner.counters;
         let (subnet, echo) = self.client_subnet(&request, meta.peer.ip());
         // A client's ECS option is echoed, which the kept answers do not.
-        if !echo && self.answer_encoded(&request, meta, response) {
+        if echo.is_none() && self.answer_encoded(&request, meta, response) {
             counters.hit();
             if let Some(started) = watched {
                 self.publish_hit(started, decode_question(question), meta, None);
@@ -161,7 +167,7 @@ impl Handler for ResolverHandler {
         };
         let order = self.resolver.config().rrset_order;
         let responder = Responder::new(&header, Some(query.clone()), edns, meta.protocol)
-            .echo(subnet.filter(|_| echo))
+            .echo(echo)
             .rotated(order, &self.rotations);
         let cache = &self.resolver.inner.cache;
         let max_cnames = self.resolver.config().limits.max_cname_chain;

@@ -257,4 +257,13 @@ fn a_resolvers_cache_is_per_client_network_only_with_ecs() {
     );
     assert_eq!(addresses(&echo), [WEST_A]);
     assert_eq!(echoed(&echo), Some(("127.0.1.0".into(), 24, 24)));
+    // A client that sends its whole address gets its own option back
+    // (RFC 7871 7.2.1), not the /24 the resolver asked upstream for.
+    let whole = udp_from(
+        ip(NOWHERE),
+        resolver.addr,
+        &with_subnet("video.test.", "127.0.1.9", 32, true),
+    );
+    assert_eq!(addresses(&whole), [WEST_A]);
+    assert_eq!(echoed(&whole), Some(("127.0.1.9".into(), 32, 24)));
 }
