@@ -148,7 +148,9 @@ impl Cache {
     /// what is tied to its network, else everyone's.
     fn lookup_for(&self, name: &Name, qtype: RecordType, chain: &mut Chain) -> Lookup {
         if let Some(client) = chain.client {
-            if let Some((found, len)) = self.lookup_tied(name, qtype, client.addr()) {
+            if let Some((found, len)) =
+                self.lookup_tied(name, qtype, client.addr(), client.source())
+            {
                 chain.scope = chain.scope.max(len);
                 return found;
             }

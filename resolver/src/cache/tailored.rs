@@ -106,16 +106,20 @@ impl Cache {
         self.store_negative_in(name, rtype, nx, soa, Some(&suffix(network)))
     }
 
-    /// What the cache holds about (`name`, `rtype`) for the client at
-    /// `client` alone, with the length of the network it was tied to;
-    /// `None` when nothing is tied to a network holding the client.
+    /// What the cache holds about (`name`, `rtype`) for the client
+    /// network `client`/`source` alone, with the length of the network it
+    /// was tied to; `None` when nothing is tied to a network holding it.
+    /// A network longer than `source` is not the client's to use (RFC 7871
+    /// 7.3.1: a /16 question is not answered with one /24's answer).
     pub(crate) fn lookup_tied(
         &self,
         name: &Name,
         rtype: RecordType,
         client: IpAddr,
+        source: u8,
     ) -> Option<(Lookup, u8)> {
-        self.tied.longest_first(client).find_map(|len| {
+        let lengths = self.tied.longest_first(client);
+        lengths.filter(|&len| len <= source).find_map(|len| {
             let network = Cidr::new(truncate(client, len), len).ok()?;
             match self.lookup_in(name, rtype, Some(&suffix(&network))) {
                 Lookup::Miss => None,
@@ -151,20 +155,33 @@ mod tests {
         let cache = Cache::new(100, 0, 86400, crate::Clock::frozen());
         let name = Name::from_ascii("cdn.example.").unwrap();
         assert!(cache
-            .lookup_tied(&name, RecordType::A, ip("127.0.0.1"))
+            .lookup_tied(&name, RecordType::A, ip("127.0.0.1"), 32)
             .is_none());
         cache.store_tied_records(&[a(1)], &cidr("127.0.0.0/24"));
         cache.store_tied_records(&[a(2)], &cidr("127.0.0.0/16"));
         cache.store_tied_records(&[a(3)], &cidr("127.0.1.0/24"));
-        let seen = |client: &str| match cache.lookup_tied(&name, RecordType::A, ip(client)) {
+        let seen_from = |client: &str, source| match cache.lookup_tied(
+            &name,
+            RecordType::A,
+            ip(client),
+            source,
+        ) {
             Some((Lookup::Hit(records), len)) => Some((records[0].data.to_string(), len)),
             _ => None,
         };
+        let seen = |client: &str| seen_from(client, 24);
         assert_eq!(seen("127.0.0.9"), Some(("192.0.2.1".to_string(), 24)));
         assert_eq!(seen("127.0.1.9"), Some(("192.0.2.3".to_string(), 24)));
         assert_eq!(seen("127.0.7.9"), Some(("192.0.2.2".to_string(), 16)));
         assert_eq!(seen("10.0.0.1"), None);
         assert_eq!(seen("2001:db8::1"), None);
+        // A client that asks for its /16 gets the /16's answer, not that
+        // of the /24 its address happens to fall in.
+        assert_eq!(
+            seen_from("127.0.0.0", 16),
+            Some(("192.0.2.2".to_string(), 16))
+        );
+        assert_eq!(seen_from("127.0.0.0", 8), None);
         assert_eq!(
             cache.lookup(&name, RecordType::A),
             Lookup::Miss,
