@@ -200,16 +200,12 @@ impl EncodedAnswers {
             return false;
         }
         let rotations = encoded.forms.len();
-        let at = match self.order {
+        let rotation = match self.order {
             _ if rotations <= 1 => 0,
             RrsetOrder::Random => rand::random_range(0..rotations),
-            RrsetOrder::Cyclic | RrsetOrder::Fixed => {
-                let at = usize::from(encoded.turn) % rotations;
-                encoded.turn = u8::try_from((at + 1) % rotations).unwrap_or(0);
-                at
-            }
+            RrsetOrder::Cyclic | RrsetOrder::Fixed => usize::from(encoded.turn) % rotations,
         };
-        let (sections, ttls) = encoded.form(at);
+        let (sections, ttls) = encoded.form(rotation);
         let opt_len = if question.edns.is_some() { OPT_LEN } else { 0 };
         let len = HEADER_LEN + question.question.len() + sections.len() + opt_len;
         if len > question.limit {
@@ -256,6 +252,10 @@ impl EncodedAnswers {
         if let Some(payload) = question.edns {
             out.extend_from_slice(&opt_record(payload, 0, question.dnssec_ok));
         }
+        // The turn moves on with a rotation sent, not one too long to send.
+        if rotations > 1 && self.order == RrsetOrder::Cyclic {
+            encoded.turn = u8::try_from((rotation + 1) % rotations).unwrap_or(0);
+        }
         encoded.hits = encoded.hits.wrapping_add(1);
         if encoded.hits >= HITS_PER_PROMOTION {
             encoded.hits = 0;
@@ -271,6 +271,18 @@ impl EncodedAnswers {
     /// walked or whose rotations differ in more than order are not kept.
     /// `next` is the rotation the first hit copies in the cyclic order
     /// (the one after the answer that was just written).
+    /// Whether an unexpired answer is kept for `key`: a question that
+    /// takes the full path on every hit (a client the kept answer does not
+    /// fit, one that sends its ECS option, class ANY) leaves it as it is
+    /// instead of encoding every rotation again.
+    pub(crate) fn holds(&self, key: &[u8]) -> bool {
+        let now = self.clock.now();
+        self.answers
+            .slot(key)
+            .peek()
+            .is_some_and(|encoded| encoded.expires > now)
+    }
+
     pub(crate) fn keep(&self, key: &[u8], responses: &[Vec<u8>], next: usize) {
         if let Some(mut encoded) = build(key, responses, self.clock.now()) {
             let turn = next % encoded.forms.len().max(1);
@@ -397,6 +409,11 @@ mod tests {
 
     /// Answers `key` as a client asking `www.example.` A with ID 7 would be.
     fn ask(answers: &EncodedAnswers, key: &[u8]) -> Option<Vec<u8>> {
+        ask_within(answers, key, 512)
+    }
+
+    /// [`ask`] by a client that takes answers of `limit` octets at most.
+    fn ask_within(answers: &EncodedAnswers, key: &[u8], limit: usize) -> Option<Vec<u8>> {
         let question = b"\x03WWW\x07example\x00\x00\x01\x00\x01";
         let mut out = Vec::new();
         let asked = Question {
@@ -407,7 +424,7 @@ mod tests {
             key,
             edns: None,
             dnssec_ok: false,
-            limit: 512,
+            limit,
         };
         answers.answer(&asked, &mut out).then_some(out)
     }
@@ -497,5 +514,26 @@ mod tests {
         random.keep(&www, &[response(300), second], 0);
         let seen = last_octets(&random, 64);
         assert!(seen.contains(&1) && seen.contains(&2), "{seen:?}");
+    }
+
+    /// A client the kept answer does not fit takes the full path: the
+    /// answer stays kept (the full path need not encode it again) and its
+    /// turn does not move for a rotation that was not sent.
+    #[test]
+    fn an_answer_too_long_for_the_client_keeps_its_turn_and_stays_kept() {
+        let mut second = response(300);
+        let last = second.len() - 1;
+        second[last] = 2;
+        let www = key("www.example");
+        let answers = EncodedAnswers::new(10, RrsetOrder::Cyclic, Clock::frozen());
+        assert!(!answers.holds(&www));
+        answers.keep(&www, &[response(300), second], 0);
+        assert!(answers.holds(&www));
+        assert_eq!(ask_within(&answers, &www, 20), None);
+        assert_eq!(ask_within(&answers, &www, 20), None);
+        assert!(answers.holds(&www));
+        let first = ask(&answers, &www).expect("kept");
+        assert_eq!(first.last(), Some(&1), "still the first rotation's turn");
+        assert_eq!(ask(&answers, &www).expect("kept").last(), Some(&2));
     }
 }

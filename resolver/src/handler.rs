@@ -176,7 +176,7 @@ impl Handler for ResolverHandler {
             Ok(CacheAnswer::Done(resolution)) => {
                 counters.hit();
                 // An answer tied to a client network is not everyone's.
-                if resolution.scope == 0 {
+                if resolution.scope == 0 && !self.encoded().holds(request.key()) {
                     self.keep_encoded(request.key(), &query, &resolution, responder.ticket);
                 }
                 if let Some(started) = watched {
