@@ -31,7 +31,7 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 use dnslab_transport::Handler;
 use dnslab_wire::{absolute_name, RrsetOrder, WireName, DEFAULT_MAX_UDP_PAYLOAD};
-use hickory_proto::rr::{Name, RData};
+use hickory_proto::rr::Name;
 use tracing::{error, info, warn};
 
 use crate::config::{AuthConfig, Role, ZoneConfig};
@@ -645,10 +645,7 @@ pub struct BackgroundTasks {
 
 /// The serial of the zone's SOA.
 pub(crate) fn serial(zone: &Zone) -> u32 {
-    match &zone.soa().data {
-        RData::SOA(soa) => soa.serial,
-        _ => 0,
-    }
+    crate::zone::diff::soa_serial(zone.soa()).unwrap_or(0)
 }
 
 fn summary(zones: &[Slot]) -> ReloadSummary {

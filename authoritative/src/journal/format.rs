@@ -36,11 +36,10 @@
 //! are there and the payload's checksum and decoding agree; anything after
 //! the last complete entry is a torn or corrupt tail.
 
-use hickory_proto::rr::rdata::SOA;
-use hickory_proto::rr::{Name, RData, Record};
+use hickory_proto::rr::{Name, Record};
 use hickory_proto::serialize::binary::{BinDecoder, BinEncodable};
 
-use crate::zone::diff::Changeset;
+use crate::zone::diff::{soa_serial, Changeset};
 use crate::zone::wire::{decode_record, encode_record};
 
 /// The first bytes of every journal.
@@ -262,11 +261,8 @@ pub(super) fn decode_payload(payload: &[u8]) -> Result<Payload, String> {
     if !decoder.is_empty() {
         return Err(format!("{} bytes after the records", decoder.len()));
     }
-    let soa_serial = |records: &[Record]| match records.first().map(|r| &r.data) {
-        Some(RData::SOA(SOA { serial, .. })) => Some(*serial),
-        _ => None,
-    };
-    if soa_serial(&removed) != Some(from_serial) || soa_serial(&added) != Some(to_serial) {
+    let first_serial = |records: &[Record]| records.first().and_then(soa_serial);
+    if first_serial(&removed) != Some(from_serial) || first_serial(&added) != Some(to_serial) {
         return Err("the records do not begin with the SOAs of their serials".into());
     }
     Ok(Payload::Changeset {

@@ -17,13 +17,13 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 use hickory_proto::serialize::binary::BinDecodable;
 
 use super::client::{udp_exchange, ExchangeError, Outgoing, TcpExchange};
 use super::encode::Section;
 use crate::config::{Remote, TransferLimits};
-use crate::zone::diff::Changeset;
+use crate::zone::diff::{soa_serial, Changeset};
 use dnslab_wire::{OPCODE_QUERY, QTYPE_AXFR, QTYPE_IXFR};
 
 /// How long an SOA query waits for its answer (BIND waits 15 s over
@@ -319,14 +319,6 @@ impl<'a> Reader<'a> {
         records.push(soa);
         records.extend(self.full);
         Ok(Received::Full(records))
-    }
-}
-
-/// The serial of an SOA record.
-pub(crate) fn soa_serial(record: &Record) -> Option<u32> {
-    match &record.data {
-        RData::SOA(soa) => Some(soa.serial),
-        _ => None,
     }
 }
 

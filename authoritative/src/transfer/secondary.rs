@@ -32,11 +32,12 @@ use hickory_proto::rr::{Name, RData, Record};
 use tokio::sync::{Notify, Semaphore};
 use tracing::{debug, info, warn};
 
-use super::incoming::{query_soa, receive, soa_serial, Received, TransferError};
+use super::incoming::{query_soa, receive, Received, TransferError};
 use super::{TransferKind, ZoneEvent};
 use crate::config::{Remote, TransferLimits};
 use crate::journal::ChangeKind;
 use crate::server::{serial, AuthServer};
+use crate::zone::diff::soa_serial;
 use crate::zone::diff::{Changeset, RecordSet};
 use crate::zone::serial::{serial_cmp, serial_gt};
 use crate::zone::{Location, SourcedRecord, Zone};

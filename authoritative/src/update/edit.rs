@@ -22,7 +22,7 @@ use std::sync::Arc;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use crate::zone::check::ProblemKind;
-use crate::zone::diff::Changeset;
+use crate::zone::diff::{soa_serial, Changeset};
 use crate::zone::Zone;
 
 /// One RRset as it stands: its type and its records' TTLs and data.
@@ -221,10 +221,7 @@ impl ZoneEdit {
     /// out (each side's records the other lacks, TTLs included).
     pub(crate) fn commit(&mut self, old_soa: Record) -> Option<Changeset> {
         let new_soa = self.soa()?;
-        let serial = |record: &Record| match &record.data {
-            RData::SOA(soa) => soa.serial,
-            _ => 0,
-        };
+        let serial = |record: &Record| soa_serial(record).unwrap_or(0);
         let mut changeset = Changeset {
             from_serial: serial(&old_soa),
             to_serial: serial(&new_soa),

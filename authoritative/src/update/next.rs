@@ -80,8 +80,14 @@ impl Versions {
         if let Some(spare) = self.take_spare(base) {
             match level_and_patch(spare, changesets) {
                 Ok(zone) if !zone.is_sparse() => return Ok((zone, Made::Spare)),
+                // Mostly empty names: built afresh from the patched records
+                // (a copy of the version served would patch as sparse).
+                Ok(zone) => {
+                    let built = build(base, Some(&zone), changesets)?;
+                    return Ok((built, Made::Build));
+                }
                 // Built afresh below.
-                Ok(_) | Err(PatchError::Nsec3) => {}
+                Err(PatchError::Nsec3) => {}
                 Err(error) => {
                     warn!(zone = %base.origin(), %error, "the spare copy of the zone does not take the changes; copying the version served instead (a bug)");
                 }

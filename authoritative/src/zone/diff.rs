@@ -238,7 +238,7 @@ fn key(record: &Record) -> Result<RecordKey, ApplyError> {
     RecordKey::new(record).map_err(|e| ApplyError::Unencodable(format!("{record}: {e}")))
 }
 
-fn soa_serial(record: &Record) -> Option<u32> {
+pub(crate) fn soa_serial(record: &Record) -> Option<u32> {
     match &record.data {
         RData::SOA(SOA { serial, .. }) => Some(*serial),
         _ => None,
