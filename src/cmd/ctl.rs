@@ -112,6 +112,8 @@ enum CtlError {
     },
     #[error("{server} sent an answer that is not HTTP with JSON")]
     Garbled { server: String },
+    #[error("{count} zone(s) failed (see above)")]
+    ZonesFailed { count: usize },
 }
 
 pub fn run(args: CtlArgs) -> ExitCode {
@@ -135,8 +137,10 @@ fn ctl(args: &CtlArgs) -> Result<(), CtlError> {
         Call::Post(path) => ("POST", path, Some(body)),
     };
     let answer = request(&args.server, method, path, body.as_ref())?;
-    show(command.show, &answer);
-    Ok(())
+    match show(command.show, &answer) {
+        0 => Ok(()),
+        count => Err(CtlError::ZonesFailed { count }),
+    }
 }
 
 /// The arguments as the JSON body: each name lowercased is a key.
@@ -241,7 +245,10 @@ fn request(
     })
 }
 
-fn show(how: Show, answer: &Value) {
+/// Prints `answer` as `how` says; returns how many zones it says failed
+/// (a reload or zone-flush refused), so that the exit code tells.
+fn show(how: Show, answer: &Value) -> usize {
+    let mut failed = 0;
     match how {
         Show::Json => println!(
             "{}",
@@ -269,6 +276,7 @@ fn show(how: Show, answer: &Value) {
                 let (server, name, serial) = (&zone["server"], &zone["zone"], &zone["serial"]);
                 let server = server.as_str().unwrap_or_default();
                 let name = name.as_str().unwrap_or_default();
+                failed += usize::from(zone["error"].is_string());
                 match (zone["error"].as_str(), how) {
                     (Some(error), Show::Flushed) => {
                         println!("{server} {name}: NOT written: {error}")
@@ -285,4 +293,5 @@ fn show(how: Show, answer: &Value) {
             }
         }
     }
+    failed
 }

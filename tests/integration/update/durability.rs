@@ -35,21 +35,21 @@ fn start(dir: &Path, extra: &[&str]) -> DnslabChild {
     DnslabChild::start(dir, free_addr(), &args)
 }
 
-/// Every owner name of the zone, by AXFR.
 /// `dnslab ctl zone-flush` for the zone, through the web port `web`.
 fn zone_flush(web: SocketAddr) -> std::process::Output {
+    ctl(web, &["zone-flush", ZONE])
+}
+
+/// `dnslab ctl` with `args`, through the web port `web`.
+fn ctl(web: SocketAddr, args: &[&str]) -> std::process::Output {
     crate::common::dnslab()
-        .args([
-            "ctl",
-            "--server",
-            &format!("http://{web}"),
-            "zone-flush",
-            ZONE,
-        ])
+        .args(["ctl", "--server", &format!("http://{web}")])
+        .args(args)
         .output()
         .expect("dnslab ctl")
 }
 
+/// Every owner name of the zone, by AXFR.
 fn names(server: SocketAddr) -> HashSet<String> {
     let transfer = tcp_transfer(server, &transfer_request(ZONE, RecordType::AXFR, None));
     assert_eq!(transfer.rcode(), ResponseCode::NoError);
@@ -169,6 +169,11 @@ fn a_file_edited_while_updates_are_journaled_is_refused_until_flushed() {
         data(server.addr, &format!("kept.{ZONE}"), RecordType::A),
         ["192.0.2.20"]
     );
+    // `dnslab ctl reload` says so too, and exits 1 for a script to see.
+    let out = ctl(web, &["reload"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("NOT reloaded"), "{out:?}");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
 
     std::fs::write(&file, super::zone_text(1)).expect("put the file back");
     let out = zone_flush(web);
