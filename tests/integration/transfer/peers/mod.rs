@@ -61,6 +61,16 @@ fn start_logged(command: &mut Command, log: &Path, addr: SocketAddr, dir: &Path)
         command.get_program(),
         read_logs(dir)
     );
+    // What answered may be another test's server that took the port
+    // first, while this one fails to bind it: a moment later, that one
+    // has exited, and the test says so rather than talk to a stranger.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        daemon.process.exited().is_none(),
+        "{:?} exited after something answered on {addr} (the port taken?); its logs:\n{}",
+        command.get_program(),
+        read_logs(dir)
+    );
     daemon
 }
 
