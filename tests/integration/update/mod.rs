@@ -65,7 +65,9 @@ pub fn write_zone(dir: &Path) -> PathBuf {
 /// `nsupdate -k`; and each alone, as nsupdate takes one key per file.
 pub fn write_keys(dir: &Path) -> PathBuf {
     let key = |name: &str, secret: &str| {
-        format!("key \"{name}\" {{\n    algorithm hmac-sha256;\n    secret \"{secret}\";\n}};\n")
+        dnslab_tsig::Key::from_text(name, "hmac-sha256", secret)
+            .expect("a test key")
+            .to_key_file()
     };
     std::fs::write(dir.join("ddns.key"), key(DDNS, DDNS_SECRET)).expect("write key");
     std::fs::write(dir.join("web.key"), key(WEB, WEB_SECRET)).expect("write key");

@@ -31,11 +31,8 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 /// Writes the shared key as a BIND key file, for `dnslab auth --tsig-key`.
 pub fn write_key_file(dir: &Path) -> PathBuf {
     let path = dir.join("xfr.key");
-    std::fs::write(
-        &path,
-        format!("key \"{KEY_NAME}\" {{\n    algorithm hmac-sha256;\n    secret \"{KEY_SECRET}\";\n}};\n"),
-    )
-    .expect("write key file");
+    let key = dnslab_tsig::Key::from_text(KEY_NAME, "hmac-sha256", KEY_SECRET).expect("the key");
+    std::fs::write(&path, key.to_key_file()).expect("write key file");
     path
 }
 
