@@ -4,7 +4,6 @@
 //! while updates are journaled. The `dnslab auth` binary, as a user runs
 //! it.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,10 +15,11 @@ use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
-use super::{add, data, key, nsupdate, serial, update_message, write_keys, write_zone, ZONE};
+use super::{
+    add, data, key, nsupdate, owners, serial, update_message, write_keys, write_zone, ZONE,
+};
 use crate::common::ScratchDir;
 use crate::transfer::peers::{free_addr, DnslabChild};
-use crate::transfer::{tcp_transfer, transfer_request};
 
 /// `dnslab auth` serving update.test. from `dir`, updates by the ddns key,
 /// transfers to 127.0.0.1, its journal in `dir/data`.
@@ -47,17 +47,6 @@ fn ctl(web: SocketAddr, args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .expect("dnslab ctl")
-}
-
-/// Every owner name of the zone, by AXFR.
-fn names(server: SocketAddr) -> HashSet<String> {
-    let transfer = tcp_transfer(server, &transfer_request(ZONE, RecordType::AXFR, None));
-    assert_eq!(transfer.rcode(), ResponseCode::NoError);
-    transfer
-        .records
-        .iter()
-        .map(|r| r.name.to_lowercase().to_string())
-        .collect()
 }
 
 /// The story: a zone is changed by nsupdate (an add, a delete, a change
@@ -124,6 +113,19 @@ fn a_restart_keeps_every_update_and_zone_flush_writes_them_to_the_file() {
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("kept\t300\tIN\tA\t192.0.2.20"), "{text}");
     assert!(!text.contains("MX"), "{text}");
+    assert!(text.contains("www\t300\tIN\tA\t192.0.2.9"), "{text}");
+    assert!(text.contains("www\t300\tIN\tA\t192.0.2.2"), "{text}");
+    assert!(!text.contains("192.0.2.1\n"), "{text}");
+    assert!(text.contains(" 4 3600 600 86400 300"), "serial 4: {text}");
+    let Some(checkzone) = crate::common::require("named-checkzone", "bind9-utils") else {
+        return;
+    };
+    let checked = std::process::Command::new(checkzone)
+        .arg(ZONE)
+        .arg(&file)
+        .output()
+        .expect("run named-checkzone");
+    assert!(checked.status.success(), "named-checkzone: {checked:?}");
     drop(server);
     let server = start(&dir, &[]);
     assert_eq!(serial(server.addr), 4);
@@ -230,7 +232,7 @@ fn sigkill_during_a_burst_loses_no_acknowledged_update() {
     drop(server);
 
     let server = start(&dir, &[]);
-    let served = names(server.addr);
+    let served = owners(server.addr);
     let lost: Vec<&String> = acknowledged
         .iter()
         .filter(|n| !served.contains(*n))

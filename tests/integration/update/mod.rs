@@ -4,6 +4,7 @@
 //! zone `update.test.`, its keys, a server taking updates, and the tools
 //! run over UDP or TCP.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,7 +16,7 @@ use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
 use crate::common::{name, require, udp, udp_raw, Ask, ScratchDir, ServedAuth, TIMEOUT};
-use crate::transfer::{config, primary};
+use crate::transfer::{config, primary, tcp_transfer, transfer_request};
 
 /// Update rules in the YAML configuration, validated and applied.
 mod config;
@@ -271,4 +272,16 @@ pub fn send(server: SocketAddr, message: &Message, key: Option<&Key>) -> Option<
     assert_eq!(reply.metadata.id, message.metadata.id);
     assert_eq!(reply.metadata.op_code, OpCode::Update);
     Some(reply.metadata.response_code)
+}
+
+/// Every owner name of the zone as `server` serves it, lowercased, by
+/// AXFR.
+pub fn owners(server: SocketAddr) -> HashSet<String> {
+    let transfer = tcp_transfer(server, &transfer_request(ZONE, RecordType::AXFR, None));
+    assert_eq!(transfer.rcode(), ResponseCode::NoError);
+    transfer
+        .records
+        .iter()
+        .map(|r| r.name.to_lowercase().to_string())
+        .collect()
 }
