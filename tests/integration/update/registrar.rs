@@ -15,7 +15,7 @@ use hickory_proto::rr::RecordType;
 use super::run_script;
 use crate::common::{
     dnslab, on_a_random_port, random_port, require, section_without_ttl, udp, udp_message, Ask,
-    Process,
+    Process, ScratchDir,
 };
 use crate::up::up_command;
 
@@ -82,19 +82,27 @@ fn a_registrar_registers_newstartup_com_by_update_in_dnslab_up() {
         return;
     };
     let www = "www.newstartup.com.";
+    // up's log goes to a file (a pipe nobody reads would fill and stop it).
+    let logs = ScratchDir::new("registrar-up");
     let (port, resolver, mut up, printed) = on_a_random_port("dnslab up", |port| {
         let resolver = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), random_port());
+        let log = logs.join(format!("up-{port}.log"));
+        let stderr = std::fs::File::create(&log).expect("up's log");
         let mut up = Process::spawn(
             up_command(port, resolver)
                 .stdout(Stdio::piped())
-                .stderr(Stdio::null()),
+                .stderr(stderr),
         );
         let printed = Printed::read_from(&mut up);
         let ready = up.poll(Duration::from_secs(20), || {
             let query = Ask::new(www, RecordType::A).rd().to_message();
             udp_message(resolver, &query, Duration::from_millis(500))
         });
-        // None: the port was taken; try another.
+        if ready.is_none() {
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            // The port was taken: try another; anything else is a failure.
+            assert!(log.contains("in use"), "dnslab up did not answer: {log}");
+        }
         ready.map(|_| (port, resolver, up, printed))
     });
     assert!(
