@@ -115,10 +115,13 @@ impl Responder {
         let mut msg = self.message(resolution.rcode, resolution.scope);
         msg.add_answers(resolution.answers.iter().cloned());
         msg.add_authorities(resolution.authorities.iter().cloned());
-        let rotations = RrsetOrder::Cyclic.rotations([&msg.answers[..], &msg.authorities[..]]);
-        let at = self.ticket as usize % rotations.max(1);
-        rotate_rrsets(&mut msg.answers, at);
-        rotate_rrsets(&mut msg.authorities, at);
+        // Ticket 0 is every RRset as cached: nothing to work out.
+        if self.ticket != 0 {
+            let rotations = RrsetOrder::Cyclic.rotations([&msg.answers[..], &msg.authorities[..]]);
+            let at = self.ticket as usize % rotations.max(1);
+            rotate_rrsets(&mut msg.answers, at);
+            rotate_rrsets(&mut msg.authorities, at);
+        }
         encode(&msg, self.limit, out)
     }
 
