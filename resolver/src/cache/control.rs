@@ -141,10 +141,12 @@ impl Owners {
     }
 }
 
-/// The owner's wire name and the type suffix of an RRset cache key.
+/// The owner's wire name and the type suffix of an RRset cache key; a
+/// key tied to a client network (`--ecs`) has the network after the type.
 fn split_key(key: &[u8]) -> (&[u8], [u8; 2]) {
-    let at = key.len().saturating_sub(2);
-    let (owner, rtype) = key.split_at(at);
+    let at = dnslab_wire::skip_name(key, 0).unwrap_or(key.len().saturating_sub(2));
+    let (owner, rest) = key.split_at(at.min(key.len()));
+    let rtype = rest;
     (
         owner,
         [
@@ -283,5 +285,37 @@ mod tests {
         let cache = filled();
         assert_eq!(cache.flush(&Flush::All), 7);
         assert_eq!(cache.len(), (0, 0));
+    }
+
+    /// With `--ecs`, an answer tied to a client network is flushed by its
+    /// name and by its RRset like everyone's.
+    #[test]
+    fn answers_tied_to_a_network_are_flushed_by_name_and_rrset() {
+        let cache = Cache::new(100, 0, 86400, Clock::frozen());
+        let west: dnslab_wire::Cidr = "127.0.1.0/24".parse().unwrap();
+        let tied = || {
+            cache
+                .lookup_tied(
+                    &n("cdn.example."),
+                    RecordType::A,
+                    "127.0.1.9".parse().unwrap(),
+                    24,
+                )
+                .is_some()
+        };
+        cache.store_tied_records(&[a("cdn.example.")], &west);
+        assert!(tied());
+        assert_eq!(
+            cache.flush(&Flush::RRset(n("cdn.example."), RecordType::MX)),
+            0
+        );
+        assert_eq!(
+            cache.flush(&Flush::RRset(n("cdn.example."), RecordType::A)),
+            1
+        );
+        assert!(!tied());
+        cache.store_tied_records(&[a("cdn.example.")], &west);
+        assert_eq!(cache.flush(&Flush::Name(n("cdn.example."))), 1);
+        assert!(!tied());
     }
 }
