@@ -65,6 +65,9 @@ pub(crate) struct ZoneEdit {
     overlay: HashMap<Name, EditNode>,
     /// The RRsets the open message changed, each once, before its change.
     undo: Vec<Saved>,
+    /// The (owner, type) of each RRset in `undo`: a message of thousands
+    /// of records looks each up once, not through the whole list.
+    saved: HashSet<(Name, RecordType)>,
 }
 
 impl ZoneEdit {
@@ -74,6 +77,7 @@ impl ZoneEdit {
             base,
             overlay: HashMap::new(),
             undo: Vec::new(),
+            saved: HashSet::new(),
         }
     }
 
@@ -158,11 +162,7 @@ impl ZoneEdit {
         };
         let position = node.rrsets.iter().position(|s| s.rtype == rtype);
         let before = position.map(|p| node.rrsets[p].clone());
-        if !self
-            .undo
-            .iter()
-            .any(|saved| saved.name == *name && saved.rtype == rtype)
-        {
+        if self.saved.insert((name.clone(), rtype)) {
             self.undo.push(Saved {
                 name: name.clone(),
                 rtype,
@@ -175,10 +175,12 @@ impl ZoneEdit {
     /// Starts a message: nothing to undo yet.
     pub(crate) fn begin(&mut self) {
         self.undo.clear();
+        self.saved.clear();
     }
 
     /// Undoes every change since [`ZoneEdit::begin`].
     pub(crate) fn rollback(&mut self) {
+        self.saved.clear();
         for saved in std::mem::take(&mut self.undo).into_iter().rev() {
             if let Some(node) = self.overlay.get_mut(&saved.name) {
                 install(node, saved.rtype, saved.before);
@@ -243,6 +245,7 @@ impl ZoneEdit {
             changeset.added.extend(only(now, before));
         }
         self.undo.clear();
+        self.saved.clear();
         Some(changeset)
     }
 
