@@ -415,37 +415,12 @@ fn metrics_count_known_traffic_exactly() {
 // ---------------------------------------------------------------------------
 
 /// `dnslab up` as a user runs it, on a random port, its page on another;
-/// returns it once its resolver answers, with the resolver's and the
-/// page's addresses.
+/// returns it once its resolver answers (localhost., which leaves the
+/// hierarchy's names uncached), with the resolver's and the page's
+/// addresses.
 pub(crate) fn start_up_binary() -> (Process, SocketAddr, SocketAddr) {
-    let query = Ask::new("localhost.", RecordType::A).rd().to_message();
-    on_a_random_port("dnslab up", |port| {
-        let resolver = SocketAddr::from(([127, 0, 0, 1], random_port()));
-        let web = SocketAddr::from(([127, 0, 0, 1], random_port()));
-        // The default's second local DNS server moves off 1053 too.
-        let west = SocketAddr::from(([127, 0, 1, 1], resolver.port()));
-        let mut up = Process::spawn(
-            dnslab()
-                .args(["up", "--port", &port.to_string()])
-                .args(["--resolver", &resolver.to_string()])
-                .args(["--resolver", &west.to_string()])
-                .args(["--web", &web.to_string()])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped()),
-        );
-        let answered = up.poll(Duration::from_secs(20), || {
-            udp_message(resolver, &query, Duration::from_millis(500))
-        });
-        if answered.is_none() {
-            let output = up.output();
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            if stderr.contains("in use") {
-                return None;
-            }
-            panic!("dnslab up did not answer: {stderr}");
-        }
-        Some((up, resolver, web))
-    })
+    let up = crate::up::start_up("localhost.", true, false, &[]);
+    (up.process, up.resolver, up.web)
 }
 
 /// `dnslab ctl --server http://WEB ARGS`: exit success, stdout, stderr.

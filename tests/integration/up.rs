@@ -1015,9 +1015,9 @@ fn binary_check_accepts_the_default_and_rejects_a_lame_delegation() {
 
 /// `dnslab up` with the servers on `port`, the ISP in the east's resolver
 /// on `resolver` and the west's on 127.0.1.1 at the same port (neither on
-/// the default 1053 another test may hold), the web page on a port of its
-/// own (the README's 8053 is the README test's).
-pub(crate) fn up_command(port: u16, resolver: SocketAddr) -> Command {
+/// the default 1053 another test may hold), the web page on `web` (the
+/// README's 8053 is the README test's).
+pub(crate) fn up_command(port: u16, resolver: SocketAddr, web: SocketAddr) -> Command {
     let west = SocketAddr::new(IpAddr::from([127, 0, 1, 1]), resolver.port());
     let mut command = dnslab();
     command.args([
@@ -1029,26 +1029,50 @@ pub(crate) fn up_command(port: u16, resolver: SocketAddr) -> Command {
         "--resolver",
         &west.to_string(),
         "--web",
-        "127.0.0.1:0",
+        &web.to_string(),
     ]);
     command
 }
 
+/// A web address for `up` whose port nobody needs to know.
+pub(crate) const ANY_WEB_PORT: SocketAddr =
+    SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+/// A running `dnslab up` binary, started by [`start_up`].
+pub(crate) struct UpBinary {
+    pub port: u16,
+    pub resolver: SocketAddr,
+    /// The page's address, when asked for one of its own.
+    pub web: SocketAddr,
+    pub process: Process,
+    /// The resolver's answer to the question it was started with.
+    pub first: Message,
+}
+
 /// The binary running the default hierarchy on random ports with `extra`
-/// arguments, once its resolver (the ISP in the east) has answered
-/// gaia.cs.umass.edu: the servers' port, that resolver, the process and
-/// the answer.
-fn start_default_up(extra: &[&str]) -> (u16, SocketAddr, Process, Message) {
-    let query = Ask::new("gaia.cs.umass.edu.", RecordType::A)
-        .rd()
-        .to_message();
+/// arguments, its page on a random port when `web_port` (else on port 0),
+/// once its resolver (the ISP in the east) has answered `probe` A. With
+/// `query_lines`, the servers log each query (debug) on its stderr, which
+/// is piped and read once it exits: for short tests only.
+pub(crate) fn start_up(probe: &str, web_port: bool, query_lines: bool, extra: &[&str]) -> UpBinary {
+    let query = Ask::new(probe, RecordType::A).rd().to_message();
     on_a_random_port("dnslab up", |port| {
         let resolver = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), random_port());
+        let web = match web_port {
+            true => SocketAddr::from(([127, 0, 0, 1], random_port())),
+            false => ANY_WEB_PORT,
+        };
         let mut up = Process::spawn(
-            up_command(port, resolver)
+            up_command(port, resolver, web)
                 .args(extra)
                 // The servers' query lines (debug), for the view's.
-                .env("RUST_LOG", "info,dnslab_authoritative::handler=debug")
+                .env(
+                    "RUST_LOG",
+                    match query_lines {
+                        true => "info,dnslab_authoritative::handler=debug",
+                        false => "info",
+                    },
+                )
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped()),
         );
@@ -1056,7 +1080,7 @@ fn start_default_up(extra: &[&str]) -> (u16, SocketAddr, Process, Message) {
         let answered = up.poll(Duration::from_secs(20), || {
             udp_message(resolver, &query, Duration::from_millis(500))
         });
-        let Some(reply) = answered else {
+        let Some(first) = answered else {
             let output = up.output();
             let stderr = String::from_utf8_lossy(&output.stderr);
             if stderr.contains("in use") {
@@ -1064,8 +1088,21 @@ fn start_default_up(extra: &[&str]) -> (u16, SocketAddr, Process, Message) {
             }
             panic!("dnslab up did not answer: {stderr}");
         };
-        Some((port, resolver, up, reply))
+        Some(UpBinary {
+            port,
+            resolver,
+            web,
+            process: up,
+            first,
+        })
     })
+}
+
+/// [`start_up`] with gaia.cs.umass.edu asked first: the servers' port,
+/// the east's resolver, the process and the answer.
+fn start_default_up(extra: &[&str]) -> (u16, SocketAddr, Process, Message) {
+    let up = start_up("gaia.cs.umass.edu.", false, true, extra);
+    (up.port, up.resolver, up.process, up.first)
 }
 
 /// `dnslab up --port P` as a user runs it: it starts, answers through its

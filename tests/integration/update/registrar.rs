@@ -17,7 +17,7 @@ use crate::common::{
     dnslab, on_a_random_port, random_port, require, section_without_ttl, udp, udp_message, Ask,
     Process, ScratchDir,
 };
-use crate::up::up_command;
+use crate::up::{up_command, ANY_WEB_PORT};
 
 /// What `dnslab up` printed so far, read on a thread of its own.
 struct Printed(Arc<Mutex<String>>);
@@ -89,7 +89,7 @@ fn a_registrar_registers_newstartup_com_by_update_in_dnslab_up() {
         let log = logs.join(format!("up-{port}.log"));
         let stderr = std::fs::File::create(&log).expect("up's log");
         let mut up = Process::spawn(
-            up_command(port, resolver)
+            up_command(port, resolver, ANY_WEB_PORT)
                 .stdout(Stdio::piped())
                 .stderr(stderr),
         );
